@@ -1,0 +1,1185 @@
+//! Standard queues: the registry of queues and every queue operation.
+//!
+//! # Parts
+//! - [`Queues`]: the registry (per (account, region, name)) and the operations.
+//! - `index`: per-queue visibility index (ready / pending), a cache rebuilt at start-up.
+//! - `message`: public message types and their disk encodings.
+//! - `config`: settable attributes, names, validation.
+//! - `receipt`: receipt handles.
+//!
+//! # Invariants
+//! - A message is inserted into the index only after its write batch committed, so a consumer
+//!   never sees a message that a crash could lose.
+//! - Each operation commits one write batch. In-memory state changes for receives happen under the
+//!   queue's lock, the commit outside it; a crash before the commit only makes a message visible
+//!   again (at-least-once), never loses one.
+//! - Queue ids are never reused, so stale keys of a deleted queue can never be read as another's.
+
+pub mod arn;
+pub mod config;
+pub mod index;
+pub mod message;
+pub mod receipt;
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, RwLock};
+use std::time::Duration;
+
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine;
+use serde::{Deserialize, Serialize};
+use sluice_storage::key::{self, KeyBuf};
+use sluice_storage::{Cf, Store};
+use tokio::sync::Notify;
+
+use crate::clock::Clock;
+use crate::error::{BrokerError, Result};
+use config::{QueueConfig, RedriveAllow};
+use index::{MessageIndex, MsgMeta};
+use message::{message_key, queue_prefix, NewMessage, ReceivedMessage, SentMessage, StoredPayload, StoredState};
+use receipt::Receipt;
+
+/// Key prefix of queue records in `meta`.
+const QUEUE_RECORD_PREFIX: u8 = 0x01;
+/// Key of the queue id counter in `meta`.
+const QUEUE_ID_COUNTER: u8 = 0x02;
+
+/// Longest total visibility of one receive (12 hours), per the SQS quotas page.
+const MAX_VISIBILITY_MS: u64 = 43_200_000;
+/// How long a deleted queue's name stays blocked, and the minimum time between purges.
+const SIXTY_SECONDS_MS: u64 = 60_000;
+/// Most tags per queue.
+const MAX_TAGS: usize = 50;
+
+/// Names a queue: AWS namespaces queues by account and region.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct QueueKey {
+    /// Owning account id.
+    pub account: String,
+    /// Region.
+    pub region: String,
+    /// Queue name.
+    pub name: String,
+}
+
+impl QueueKey {
+    /// Builds a key.
+    pub fn new(account: impl Into<String>, region: impl Into<String>, name: impl Into<String>) -> QueueKey {
+        QueueKey {
+            account: account.into(),
+            region: region.into(),
+            name: name.into(),
+        }
+    }
+
+    /// The queue's ARN.
+    pub fn arn(&self) -> String {
+        arn::queue_arn(&self.region, &self.account, &self.name)
+    }
+
+    fn record_key(&self) -> Vec<u8> {
+        KeyBuf::new(QUEUE_RECORD_PREFIX)
+            .str(&self.account)
+            .str(&self.region)
+            .str(&self.name)
+            .finish()
+    }
+}
+
+/// Parameters of one ReceiveMessage call, validated by the wire layer.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ReceiveRequest {
+    /// 1-10.
+    pub max_messages: u32,
+    /// Overrides the queue's visibility timeout.
+    pub visibility_timeout: Option<u32>,
+    /// Overrides the queue's ReceiveMessageWaitTimeSeconds.
+    pub wait_seconds: Option<u32>,
+}
+
+/// One ChangeMessageVisibility entry.
+#[derive(Debug, Clone)]
+pub struct VisibilityChange {
+    /// Receipt handle of the message.
+    pub receipt_handle: String,
+    /// New timeout in seconds from now.
+    pub timeout_seconds: u32,
+}
+
+/// A page of queue names.
+#[derive(Debug, Clone, Default)]
+pub struct QueuePage {
+    /// Names in this page.
+    pub names: Vec<String>,
+    /// Token for the next page.
+    pub next_token: Option<String>,
+}
+
+/// What is persisted per queue in `meta`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct QueueRecord {
+    id: u64,
+    created_ms: u64,
+    modified_ms: u64,
+    config: QueueConfig,
+    tags: BTreeMap<String, String>,
+}
+
+struct QueueMeta {
+    record: QueueRecord,
+    last_purge_ms: Option<u64>,
+}
+
+/// One live queue.
+struct Queue {
+    id: u64,
+    key: QueueKey,
+    meta: Mutex<QueueMeta>,
+    index: Mutex<MessageIndex>,
+    next_seq: AtomicU64,
+    notify: Notify,
+    deleted: AtomicBool,
+}
+
+impl Queue {
+    fn meta(&self) -> MutexGuard<'_, QueueMeta> {
+        self.meta.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn index(&self) -> MutexGuard<'_, MessageIndex> {
+        self.index.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn config(&self) -> QueueConfig {
+        self.meta().record.config.clone()
+    }
+}
+
+/// The queue registry and operations.
+pub struct Queues {
+    store: Arc<Store>,
+    clock: Clock,
+    registry: RwLock<HashMap<QueueKey, Arc<Queue>>>,
+    next_queue_id: AtomicU64,
+    recently_deleted: Mutex<HashMap<QueueKey, u64>>,
+    /// Serialises create/delete/attribute changes so existence checks and commits agree.
+    admin: Mutex<()>,
+    /// Wakes the retention sweeper when retention settings change.
+    sweeper: Notify,
+    /// Set at shutdown: open long polls answer at once (empty) so the drain is quick.
+    shutting_down: AtomicBool,
+}
+
+fn invalid_receipt(handle: &str) -> BrokerError {
+    BrokerError::ReceiptHandleIsInvalid(handle.to_string())
+}
+
+fn not_available(handle: &str) -> BrokerError {
+    BrokerError::InvalidParameterValue(format!(
+        "Value {handle} for parameter ReceiptHandle is invalid. Reason: Message does not exist or is not available for visibility timeout change."
+    ))
+}
+
+impl Queues {
+    /// Loads every queue and rebuilds the in-memory indexes from storage.
+    pub fn open(store: Arc<Store>, clock: Clock) -> Result<Queues> {
+        let now = clock.now_ms();
+        let mut registry = HashMap::new();
+        let mut max_id = store
+            .get(Cf::Meta, &[QUEUE_ID_COUNTER])?
+            .and_then(|v| key::read_u64(&v, 0))
+            .unwrap_or(0);
+        for (k, v) in store.scan_prefix(Cf::Meta, &[QUEUE_RECORD_PREFIX])? {
+            let qkey = decode_record_key(&k)
+                .ok_or_else(|| sluice_storage::StorageError::Corrupt("bad queue record key".into()))?;
+            let record: QueueRecord = serde_json::from_slice(&v)
+                .map_err(|e| sluice_storage::StorageError::Corrupt(format!("queue record {}: {e}", qkey.name)))?;
+            max_id = max_id.max(record.id);
+            let queue = load_queue(&store, qkey.clone(), record, now)?;
+            registry.insert(qkey, Arc::new(queue));
+        }
+        Ok(Queues {
+            store,
+            clock,
+            registry: RwLock::new(registry),
+            next_queue_id: AtomicU64::new(max_id + 1),
+            recently_deleted: Mutex::new(HashMap::new()),
+            admin: Mutex::new(()),
+            sweeper: Notify::new(),
+            shutting_down: AtomicBool::new(false),
+        })
+    }
+
+    fn admin(&self) -> MutexGuard<'_, ()> {
+        self.admin.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn lookup(&self, key: &QueueKey) -> Result<Arc<Queue>> {
+        let registry = self.registry.read().unwrap_or_else(|p| p.into_inner());
+        registry.get(key).cloned().ok_or(BrokerError::QueueDoesNotExist)
+    }
+
+    fn lookup_arn(&self, arn: &str) -> Option<Arc<Queue>> {
+        let (region, account, name) = arn::parse_queue_arn(arn)?;
+        self.lookup(&QueueKey::new(account, region, name)).ok()
+    }
+
+    /// Fails with QueueDoesNotExist unless the queue exists.
+    pub fn ensure_exists(&self, key: &QueueKey) -> Result<()> {
+        self.lookup(key).map(|_| ())
+    }
+
+    /// Checks the dead-letter relationships of `config` for the queue `source`.
+    fn check_redrive(&self, source: &QueueKey, config: &QueueConfig) -> Result<()> {
+        let Some(policy) = &config.redrive_policy else {
+            return Ok(());
+        };
+        let reason = |r: &str| {
+            BrokerError::InvalidAttributeValue(format!("Invalid value for the parameter RedrivePolicy. Reason: {r}"))
+        };
+        let target = self
+            .lookup_arn(&policy.dead_letter_target_arn)
+            .ok_or_else(|| reason("Dead letter target does not exist."))?;
+        if target.key.account != source.account || target.key.region != source.region {
+            return Err(reason(
+                "Dead-letter target must be in the same account and region as the source queue.",
+            ));
+        }
+        let source_arn = source.arn();
+        let allow = target.config().redrive_allow_policy.map(|(_, allow)| allow);
+        match allow {
+            Some(RedriveAllow::DenyAll) => Err(reason(
+                "Dead-letter target's RedriveAllowPolicy does not allow this source queue.",
+            )),
+            Some(RedriveAllow::ByQueue(arns)) if !arns.contains(&source_arn) => Err(reason(
+                "Dead-letter target's RedriveAllowPolicy does not allow this source queue.",
+            )),
+            _ => Ok(()),
+        }
+    }
+
+    fn persist(&self, key: &QueueKey, record: &QueueRecord, batch: &mut sluice_storage::Batch<'_>) -> Result<()> {
+        let value = serde_json::to_vec(record)
+            .map_err(|e| sluice_storage::StorageError::Corrupt(format!("encode queue record: {e}")))?;
+        batch.put(Cf::Meta, &key.record_key(), &value);
+        Ok(())
+    }
+
+    /// Creates a queue, or confirms an existing one with the same attributes.
+    pub fn create_queue(
+        &self,
+        key: &QueueKey,
+        attributes: &BTreeMap<String, String>,
+        tags: &BTreeMap<String, String>,
+    ) -> Result<()> {
+        config::validate_queue_name(&key.name)?;
+        validate_tags(tags)?;
+        if tags.len() > MAX_TAGS {
+            return Err(BrokerError::InvalidParameterValue(format!(
+                "Too many tags: a queue can have at most {MAX_TAGS}."
+            )));
+        }
+        let config = QueueConfig::default().with_attributes(attributes)?;
+        let _admin = self.admin();
+        if let Ok(existing) = self.lookup(key) {
+            if let Some(name) = existing.config().first_difference(attributes)? {
+                return Err(BrokerError::QueueNameExists(name));
+            }
+            return Ok(());
+        }
+        let now = self.clock.now_ms();
+        {
+            let mut deleted = self.recently_deleted.lock().unwrap_or_else(|p| p.into_inner());
+            deleted.retain(|_, at| now.saturating_sub(*at) < SIXTY_SECONDS_MS);
+            if deleted.contains_key(key) {
+                return Err(BrokerError::QueueDeletedRecently);
+            }
+        }
+        self.check_redrive(key, &config)?;
+        let id = self.next_queue_id.fetch_add(1, Ordering::Relaxed);
+        let record = QueueRecord {
+            id,
+            created_ms: now,
+            modified_ms: now,
+            config,
+            tags: tags.clone(),
+        };
+        let mut batch = self.store.batch();
+        self.persist(key, &record, &mut batch)?;
+        batch.put(Cf::Meta, &[QUEUE_ID_COUNTER], &id.to_be_bytes());
+        self.store.commit(batch)?;
+        let queue = Queue {
+            id,
+            key: key.clone(),
+            meta: Mutex::new(QueueMeta {
+                record,
+                last_purge_ms: None,
+            }),
+            index: Mutex::new(MessageIndex::default()),
+            next_seq: AtomicU64::new(1),
+            notify: Notify::new(),
+            deleted: AtomicBool::new(false),
+        };
+        self.registry
+            .write()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(key.clone(), Arc::new(queue));
+        self.sweeper.notify_one();
+        Ok(())
+    }
+
+    /// Deletes a queue and every message in it.
+    pub fn delete_queue(&self, key: &QueueKey) -> Result<()> {
+        let _admin = self.admin();
+        let queue = self.lookup(key)?;
+        let prefix = queue_prefix(queue.id);
+        let end = key::prefix_end(&prefix);
+        let mut batch = self.store.batch();
+        batch.delete(Cf::Meta, &key.record_key());
+        batch.delete_range(Cf::QueueMsgs, &prefix, &end);
+        batch.delete_range(Cf::QueueState, &prefix, &end);
+        self.store.commit(batch)?;
+        queue.deleted.store(true, Ordering::Release);
+        queue.notify.notify_waiters();
+        self.registry.write().unwrap_or_else(|p| p.into_inner()).remove(key);
+        let now = self.clock.now_ms();
+        self.recently_deleted
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(key.clone(), now);
+        Ok(())
+    }
+
+    /// Lists queue names of an account and region, by prefix, in pages.
+    pub fn list_queues(
+        &self,
+        account: &str,
+        region: &str,
+        prefix: Option<&str>,
+        max_results: Option<usize>,
+        next_token: Option<&str>,
+    ) -> Result<QueuePage> {
+        let names: Vec<String> = {
+            let registry = self.registry.read().unwrap_or_else(|p| p.into_inner());
+            registry
+                .keys()
+                .filter(|k| k.account == account && k.region == region)
+                .filter(|k| prefix.is_none_or(|p| k.name.starts_with(p)))
+                .map(|k| k.name.clone())
+                .collect()
+        };
+        paginate(names, max_results, next_token)
+    }
+
+    /// Queues whose RedrivePolicy targets `key`.
+    pub fn dead_letter_sources(
+        &self,
+        key: &QueueKey,
+        max_results: Option<usize>,
+        next_token: Option<&str>,
+    ) -> Result<QueuePage> {
+        let target = self.lookup(key)?;
+        let target_arn = target.key.arn();
+        let queues: Vec<Arc<Queue>> = {
+            let registry = self.registry.read().unwrap_or_else(|p| p.into_inner());
+            registry
+                .values()
+                .filter(|q| q.key.account == key.account && q.key.region == key.region)
+                .cloned()
+                .collect()
+        };
+        let names = queues
+            .iter()
+            .filter(|q| {
+                q.config()
+                    .redrive_policy
+                    .is_some_and(|p| p.dead_letter_target_arn == target_arn)
+            })
+            .map(|q| q.key.name.clone())
+            .collect();
+        paginate(names, max_results, next_token)
+    }
+
+    /// Attribute values for GetQueueAttributes (names already include expansions of `All`).
+    pub fn get_attributes(&self, key: &QueueKey, names: &[String]) -> Result<Vec<(String, String)>> {
+        let resolved = config::resolve_attribute_names(names)?;
+        let queue = self.lookup(key)?;
+        let now = self.clock.now_ms();
+        let counts = queue.index().counts(now);
+        let meta = queue.meta();
+        let mut out = Vec::with_capacity(resolved.len());
+        for name in resolved {
+            let value = match name {
+                "QueueArn" => Some(queue.key.arn()),
+                "ApproximateNumberOfMessages" => Some(counts.visible.to_string()),
+                "ApproximateNumberOfMessagesNotVisible" => Some(counts.in_flight.to_string()),
+                "ApproximateNumberOfMessagesDelayed" => Some(counts.delayed.to_string()),
+                "CreatedTimestamp" => Some((meta.record.created_ms / 1000).to_string()),
+                "LastModifiedTimestamp" => Some((meta.record.modified_ms / 1000).to_string()),
+                other => meta.record.config.get(other),
+            };
+            if let Some(value) = value {
+                out.push((name.to_string(), value));
+            }
+        }
+        Ok(out)
+    }
+
+    /// SetQueueAttributes.
+    pub fn set_attributes(&self, key: &QueueKey, attributes: &BTreeMap<String, String>) -> Result<()> {
+        let _admin = self.admin();
+        let queue = self.lookup(key)?;
+        let current = queue.config();
+        let next = current.with_attributes(attributes)?;
+        self.check_redrive(key, &next)?;
+        self.update_record(&queue, |record| record.config = next)?;
+        self.sweeper.notify_one();
+        queue.notify.notify_waiters();
+        Ok(())
+    }
+
+    fn update_record(&self, queue: &Queue, change: impl FnOnce(&mut QueueRecord)) -> Result<()> {
+        let mut meta = queue.meta();
+        let mut record = meta.record.clone();
+        change(&mut record);
+        record.modified_ms = self.clock.now_ms();
+        let mut batch = self.store.batch();
+        self.persist(&queue.key, &record, &mut batch)?;
+        self.store.commit(batch)?;
+        meta.record = record;
+        Ok(())
+    }
+
+    /// Adds or replaces tags.
+    pub fn tag(&self, key: &QueueKey, tags: &BTreeMap<String, String>) -> Result<()> {
+        validate_tags(tags)?;
+        let _admin = self.admin();
+        let queue = self.lookup(key)?;
+        let mut merged = queue.meta().record.tags.clone();
+        merged.extend(tags.iter().map(|(k, v)| (k.clone(), v.clone())));
+        if merged.len() > MAX_TAGS {
+            return Err(BrokerError::InvalidParameterValue(format!(
+                "Too many tags: a queue can have at most {MAX_TAGS}."
+            )));
+        }
+        let mut meta = queue.meta();
+        let mut record = meta.record.clone();
+        record.tags = merged;
+        let mut batch = self.store.batch();
+        self.persist(&queue.key, &record, &mut batch)?;
+        self.store.commit(batch)?;
+        meta.record = record;
+        Ok(())
+    }
+
+    /// Removes tags by key.
+    pub fn untag(&self, key: &QueueKey, tag_keys: &[String]) -> Result<()> {
+        let _admin = self.admin();
+        let queue = self.lookup(key)?;
+        let mut meta = queue.meta();
+        let mut record = meta.record.clone();
+        for k in tag_keys {
+            record.tags.remove(k);
+        }
+        let mut batch = self.store.batch();
+        self.persist(&queue.key, &record, &mut batch)?;
+        self.store.commit(batch)?;
+        meta.record = record;
+        Ok(())
+    }
+
+    /// The queue's tags.
+    pub fn list_tags(&self, key: &QueueKey) -> Result<BTreeMap<String, String>> {
+        Ok(self.lookup(key)?.meta().record.tags.clone())
+    }
+
+    /// AddPermission: adds a statement labelled `label` to the queue's policy.
+    pub fn add_permission(
+        &self,
+        key: &QueueKey,
+        label: &str,
+        account_ids: &[String],
+        actions: &[String],
+    ) -> Result<()> {
+        validate_label(label)?;
+        if account_ids.is_empty() {
+            return Err(BrokerError::InvalidParameterValue(
+                "The request must contain the parameter AWSAccountIds.".into(),
+            ));
+        }
+        if actions.is_empty() {
+            return Err(BrokerError::InvalidParameterValue(
+                "The request must contain the parameter Actions.".into(),
+            ));
+        }
+        for action in actions {
+            if !PERMISSION_ACTIONS.contains(&action.as_str()) && action != "*" {
+                return Err(BrokerError::InvalidParameterValue(format!(
+                    "Value SQS:{action} for parameter ActionName is invalid. Reason: Please refer to the appropriate WSDL for a list of valid actions."
+                )));
+            }
+        }
+        let _admin = self.admin();
+        let queue = self.lookup(key)?;
+        let mut policy = policy_document(&queue);
+        let statements = policy_statements(&mut policy);
+        if statements
+            .iter()
+            .any(|s| s.get("Sid").and_then(|v| v.as_str()) == Some(label))
+        {
+            return Err(BrokerError::InvalidParameterValue(format!(
+                "Value {label} for parameter Label is invalid. Reason: Already exists."
+            )));
+        }
+        let principals: Vec<String> = account_ids.iter().map(|a| format!("arn:aws:iam::{a}:root")).collect();
+        let actions: Vec<String> = actions.iter().map(|a| format!("SQS:{a}")).collect();
+        statements.push(serde_json::json!({
+            "Sid": label,
+            "Effect": "Allow",
+            "Principal": {"AWS": if principals.len() == 1 { serde_json::json!(principals[0]) } else { serde_json::json!(principals) }},
+            "Action": if actions.len() == 1 { serde_json::json!(actions[0]) } else { serde_json::json!(actions) },
+            "Resource": queue.key.arn(),
+        }));
+        let text = policy.to_string();
+        self.update_record(&queue, |record| record.config.policy = Some(text))
+    }
+
+    /// RemovePermission: drops the statement labelled `label`.
+    pub fn remove_permission(&self, key: &QueueKey, label: &str) -> Result<()> {
+        let _admin = self.admin();
+        let queue = self.lookup(key)?;
+        let mut policy = policy_document(&queue);
+        let statements = policy_statements(&mut policy);
+        let before = statements.len();
+        statements.retain(|s| s.get("Sid").and_then(|v| v.as_str()) != Some(label));
+        if statements.len() == before {
+            return Err(BrokerError::InvalidParameterValue(format!(
+                "Value {label} for parameter Label is invalid. Reason: can't find label on existing policy."
+            )));
+        }
+        let text = if statements.is_empty() {
+            None
+        } else {
+            Some(policy.to_string())
+        };
+        self.update_record(&queue, |record| record.config.policy = text)
+    }
+
+    /// PurgeQueue: deletes every message sent before the call.
+    pub fn purge(&self, key: &QueueKey) -> Result<()> {
+        let queue = self.lookup(key)?;
+        let now = self.clock.now_ms();
+        {
+            let mut meta = queue.meta();
+            if meta
+                .last_purge_ms
+                .is_some_and(|at| now.saturating_sub(at) < SIXTY_SECONDS_MS)
+            {
+                return Err(BrokerError::PurgeQueueInProgress(queue.key.arn()));
+            }
+            meta.last_purge_ms = Some(now);
+        }
+        let bound = queue.next_seq.load(Ordering::Acquire);
+        let from = message_key(queue.id, 0);
+        let to = message_key(queue.id, bound);
+        let mut batch = self.store.batch();
+        batch.delete_range(Cf::QueueMsgs, &from, &to);
+        batch.delete_range(Cf::QueueState, &from, &to);
+        self.store.commit(batch)?;
+        let mut index = queue.index();
+        for seq in index.seqs_below(bound) {
+            index.remove(seq);
+        }
+        Ok(())
+    }
+
+    /// Sends messages; one commit for all valid entries. The outer error is queue-level.
+    pub fn send(&self, key: &QueueKey, messages: Vec<NewMessage>) -> Result<Vec<Result<SentMessage>>> {
+        let queue = self.lookup(key)?;
+        let config = queue.config();
+        let now = self.clock.now_ms();
+        let mut results = Vec::with_capacity(messages.len());
+        let mut accepted: Vec<(u64, MsgMeta)> = Vec::with_capacity(messages.len());
+        let mut batch = self.store.batch();
+        for msg in messages {
+            let size = msg.body.len() + msg.attributes.iter().map(|(n, a)| a.size(n)).sum::<usize>();
+            if size > config.maximum_message_size as usize {
+                results.push(Err(BrokerError::InvalidParameterValue(format!(
+                    "One or more parameters are invalid. Reason: Message must be shorter than {} bytes.",
+                    config.maximum_message_size
+                ))));
+                continue;
+            }
+            let delay = msg.delay_seconds.unwrap_or(config.delay_seconds);
+            if delay > 900 {
+                results.push(Err(BrokerError::InvalidParameterValue(format!(
+                    "Value {delay} for parameter DelaySeconds is invalid. Reason: must be between 0 and 900, if provided."
+                ))));
+                continue;
+            }
+            let seq = queue.next_seq.fetch_add(1, Ordering::AcqRel);
+            let message_id = uuid::Uuid::new_v4().to_string();
+            let visible_at = now + delay as u64 * 1000;
+            let payload = StoredPayload {
+                message_id: message_id.clone(),
+                sent_ms: now,
+                initial_visible_at_ms: visible_at,
+                sender_id: msg.sender_id,
+                body: msg.body,
+                attributes: msg.attributes,
+                system_attributes: msg.system_attributes,
+            };
+            batch.put(Cf::QueueMsgs, &message_key(queue.id, seq), &payload.encode());
+            accepted.push((
+                seq,
+                MsgMeta {
+                    sent_ms: now,
+                    visible_at_ms: visible_at,
+                    receive_count: 0,
+                    first_receive_ms: 0,
+                    last_receive_ms: 0,
+                    nonce: 0,
+                },
+            ));
+            results.push(Ok(SentMessage { message_id }));
+        }
+        if accepted.is_empty() {
+            return Ok(results);
+        }
+        self.store.commit(batch)?;
+        if queue.deleted.load(Ordering::Acquire) {
+            return Err(BrokerError::QueueDoesNotExist);
+        }
+        {
+            let mut index = queue.index();
+            for (seq, meta) in accepted {
+                index.insert(seq, meta, now);
+            }
+        }
+        queue.notify.notify_waiters();
+        Ok(results)
+    }
+
+    /// ReceiveMessage, long-polling up to the wait time until at least one message is available.
+    pub async fn receive(&self, key: &QueueKey, request: ReceiveRequest) -> Result<Vec<ReceivedMessage>> {
+        let queue = self.lookup(key)?;
+        let config = queue.config();
+        let wait_ms = request.wait_seconds.unwrap_or(config.receive_message_wait_time_seconds) as u64 * 1000;
+        let deadline_ms = self.clock.now_ms() + wait_ms;
+        loop {
+            let notified = queue.notify.notified();
+            tokio::pin!(notified);
+            notified.as_mut().enable();
+            let received = self.receive_now(&queue, request)?;
+            let now = self.clock.now_ms();
+            let stopping = queue.deleted.load(Ordering::Acquire) || self.shutting_down.load(Ordering::Acquire);
+            if !received.is_empty() || now >= deadline_ms || stopping {
+                return Ok(received);
+            }
+            let wake_ms = queue
+                .index()
+                .next_visible_at()
+                .map_or(deadline_ms, |at| at.min(deadline_ms));
+            tokio::select! {
+                _ = notified => {}
+                _ = tokio::time::sleep_until(self.clock.instant_at(wake_ms)) => {}
+            }
+        }
+    }
+
+    fn receive_now(&self, queue: &Arc<Queue>, request: ReceiveRequest) -> Result<Vec<ReceivedMessage>> {
+        let config = queue.config();
+        let visibility_ms = request.visibility_timeout.unwrap_or(config.visibility_timeout) as u64 * 1000;
+        let retention_ms = config.message_retention_period as u64 * 1000;
+        let max_receives = config.redrive_policy.as_ref().map(|p| p.max_receive_count);
+        let dlq = config
+            .redrive_policy
+            .as_ref()
+            .and_then(|p| self.lookup_arn(&p.dead_letter_target_arn));
+        let max = request.max_messages.clamp(1, 10) as usize;
+        let now = self.clock.now_ms();
+
+        let mut taken: Vec<(u64, MsgMeta)> = Vec::new();
+        let mut to_dlq: Vec<(u64, MsgMeta)> = Vec::new();
+        let mut expired: Vec<u64> = Vec::new();
+        {
+            let mut index = queue.index();
+            index.promote(now);
+            while taken.len() < max {
+                let Some((seq, mut meta)) = index.pop_ready() else {
+                    break;
+                };
+                if meta.sent_ms + retention_ms <= now {
+                    index.remove(seq);
+                    expired.push(seq);
+                    continue;
+                }
+                if let (Some(limit), Some(_)) = (max_receives, &dlq) {
+                    if meta.receive_count >= limit {
+                        index.remove(seq);
+                        to_dlq.push((seq, meta));
+                        continue;
+                    }
+                }
+                meta.receive_count += 1;
+                meta.nonce += 1;
+                if meta.first_receive_ms == 0 {
+                    meta.first_receive_ms = now;
+                }
+                meta.last_receive_ms = now;
+                meta.visible_at_ms = now + visibility_ms;
+                index.update(seq, meta, now);
+                taken.push((seq, meta));
+            }
+        }
+        if taken.is_empty() && to_dlq.is_empty() && expired.is_empty() {
+            return Ok(Vec::new());
+        }
+
+        let mut batch = self.store.batch();
+        let mut out = Vec::with_capacity(taken.len());
+        for (seq, meta) in &taken {
+            let key = message_key(queue.id, *seq);
+            let Some(raw) = self.store.get(Cf::QueueMsgs, &key)? else {
+                // Purged or deleted between the index and the read.
+                queue.index().remove(*seq);
+                continue;
+            };
+            let payload = StoredPayload::decode(&raw)?;
+            let state = StoredState {
+                visible_at_ms: meta.visible_at_ms,
+                receive_count: meta.receive_count,
+                first_receive_ms: meta.first_receive_ms,
+                last_receive_ms: meta.last_receive_ms,
+                nonce: meta.nonce,
+            };
+            batch.put(Cf::QueueState, &key, &state.encode());
+            out.push(ReceivedMessage {
+                message_id: payload.message_id,
+                receipt_handle: Receipt {
+                    queue_id: queue.id,
+                    seq: *seq,
+                    nonce: meta.nonce,
+                }
+                .encode(),
+                body: payload.body,
+                attributes: payload.attributes,
+                system_attributes: payload.system_attributes,
+                sent_timestamp_ms: payload.sent_ms,
+                receive_count: meta.receive_count,
+                first_receive_timestamp_ms: meta.first_receive_ms,
+                sender_id: payload.sender_id,
+            });
+        }
+        let mut moved: Vec<(u64, MsgMeta)> = Vec::new();
+        if let Some(dlq) = &dlq {
+            for (seq, meta) in &to_dlq {
+                let key = message_key(queue.id, *seq);
+                if let Some(raw) = self.store.get(Cf::QueueMsgs, &key)? {
+                    let dlq_seq = dlq.next_seq.fetch_add(1, Ordering::AcqRel);
+                    batch.put(Cf::QueueMsgs, &message_key(dlq.id, dlq_seq), &raw);
+                    let state = StoredState {
+                        visible_at_ms: now,
+                        ..StoredState::from_meta(meta)
+                    };
+                    batch.put(Cf::QueueState, &message_key(dlq.id, dlq_seq), &state.encode());
+                    moved.push((
+                        dlq_seq,
+                        MsgMeta {
+                            visible_at_ms: now,
+                            ..*meta
+                        },
+                    ));
+                }
+                batch.delete(Cf::QueueMsgs, &key);
+                batch.delete(Cf::QueueState, &key);
+            }
+        }
+        for seq in &expired {
+            let key = message_key(queue.id, *seq);
+            batch.delete(Cf::QueueMsgs, &key);
+            batch.delete(Cf::QueueState, &key);
+        }
+        self.store.commit(batch)?;
+        if let (Some(dlq), false) = (&dlq, moved.is_empty()) {
+            let mut index = dlq.index();
+            for (seq, meta) in moved {
+                index.insert(seq, meta, now);
+            }
+            drop(index);
+            dlq.notify.notify_waiters();
+        }
+        Ok(out)
+    }
+
+    /// DeleteMessage(Batch): one commit for every valid handle.
+    pub fn delete_messages(&self, key: &QueueKey, handles: &[String]) -> Result<Vec<Result<()>>> {
+        let queue = self.lookup(key)?;
+        let mut results = Vec::with_capacity(handles.len());
+        let mut batch = self.store.batch();
+        {
+            let mut index = queue.index();
+            for handle in handles {
+                let Some(receipt) = Receipt::decode(handle).filter(|r| r.queue_id == queue.id) else {
+                    results.push(Err(invalid_receipt(handle)));
+                    continue;
+                };
+                // A handle of an already deleted message, or an older handle of a message
+                // received again since, succeeds without deleting (SQS developer guide).
+                if index.get(receipt.seq).is_some_and(|m| m.nonce == receipt.nonce) {
+                    index.remove(receipt.seq);
+                    let key = message_key(queue.id, receipt.seq);
+                    batch.delete(Cf::QueueMsgs, &key);
+                    batch.delete(Cf::QueueState, &key);
+                }
+                results.push(Ok(()));
+            }
+        }
+        self.store.commit(batch)?;
+        Ok(results)
+    }
+
+    /// ChangeMessageVisibility(Batch): one commit for every valid change.
+    pub fn change_visibility(&self, key: &QueueKey, changes: &[VisibilityChange]) -> Result<Vec<Result<()>>> {
+        let queue = self.lookup(key)?;
+        let now = self.clock.now_ms();
+        let mut results = Vec::with_capacity(changes.len());
+        let mut batch = self.store.batch();
+        let mut made_visible = false;
+        {
+            let mut index = queue.index();
+            for change in changes {
+                let handle = &change.receipt_handle;
+                let Some(receipt) = Receipt::decode(handle).filter(|r| r.queue_id == queue.id) else {
+                    results.push(Err(invalid_receipt(handle)));
+                    continue;
+                };
+                let Some(mut meta) = index.get(receipt.seq).copied().filter(|m| m.nonce == receipt.nonce) else {
+                    results.push(Err(not_available(handle)));
+                    continue;
+                };
+                if meta.visible_at_ms <= now {
+                    results.push(Err(BrokerError::MessageNotInflight));
+                    continue;
+                }
+                let timeout_ms = change.timeout_seconds as u64 * 1000;
+                if change.timeout_seconds > 43_200 || now + timeout_ms > meta.last_receive_ms + MAX_VISIBILITY_MS {
+                    results.push(Err(BrokerError::InvalidParameterValue(format!(
+                        "Value {} for parameter VisibilityTimeout is invalid. Reason: Total VisibilityTimeout for the message is beyond the limit [43200 seconds]",
+                        change.timeout_seconds
+                    ))));
+                    continue;
+                }
+                meta.visible_at_ms = now + timeout_ms;
+                made_visible |= timeout_ms == 0;
+                index.update(receipt.seq, meta, now);
+                batch.put(
+                    Cf::QueueState,
+                    &message_key(queue.id, receipt.seq),
+                    &StoredState::from_meta(&meta).encode(),
+                );
+                results.push(Ok(()));
+            }
+        }
+        self.store.commit(batch)?;
+        if made_visible {
+            queue.notify.notify_waiters();
+        }
+        Ok(results)
+    }
+
+    /// Deletes messages past their queue's retention period; returns the next time to sweep.
+    pub fn sweep_expired(&self) -> Result<u64> {
+        let now = self.clock.now_ms();
+        let queues: Vec<Arc<Queue>> = self
+            .registry
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .values()
+            .cloned()
+            .collect();
+        let mut next = now + SIXTY_SECONDS_MS;
+        for queue in queues {
+            let retention_ms = queue.config().message_retention_period as u64 * 1000;
+            let expired = {
+                let mut index = queue.index();
+                let seqs = index.sent_before(now.saturating_sub(retention_ms) + 1);
+                for seq in &seqs {
+                    index.remove(*seq);
+                }
+                if let Some(oldest) = index.oldest_sent_ms() {
+                    next = next.min(oldest + retention_ms);
+                }
+                seqs
+            };
+            if expired.is_empty() {
+                continue;
+            }
+            let mut batch = self.store.batch();
+            for seq in expired {
+                let key = message_key(queue.id, seq);
+                batch.delete(Cf::QueueMsgs, &key);
+                batch.delete(Cf::QueueState, &key);
+            }
+            self.store.commit(batch)?;
+        }
+        Ok(next.max(now + 1000))
+    }
+
+    /// Runs the retention sweeper until `shutdown` resolves.
+    pub async fn run_sweeper(self: Arc<Self>, shutdown: impl std::future::Future<Output = ()>) {
+        tokio::pin!(shutdown);
+        loop {
+            let next = match self.sweep_expired() {
+                Ok(next) => next,
+                Err(e) => {
+                    tracing::warn!(error = %e, "retention sweep failed");
+                    self.clock.now_ms() + 5_000
+                }
+            };
+            tokio::select! {
+                _ = &mut shutdown => return,
+                _ = self.sweeper.notified() => {}
+                _ = tokio::time::sleep_until(self.clock.instant_at(next)) => {}
+            }
+        }
+    }
+
+    /// Ends every open long poll with an empty answer, now and for polls that start later.
+    pub fn begin_shutdown(&self) {
+        self.shutting_down.store(true, Ordering::Release);
+        let queues: Vec<Arc<Queue>> = self
+            .registry
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .values()
+            .cloned()
+            .collect();
+        for queue in queues {
+            queue.notify.notify_waiters();
+        }
+    }
+
+    /// Number of queues.
+    pub fn len(&self) -> usize {
+        self.registry.read().unwrap_or_else(|p| p.into_inner()).len()
+    }
+
+    /// True when there is no queue.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Longest a long poll may take (used by the server's shutdown drain).
+    pub const MAX_WAIT: Duration = Duration::from_secs(20);
+}
+
+impl StoredState {
+    fn from_meta(meta: &MsgMeta) -> StoredState {
+        StoredState {
+            visible_at_ms: meta.visible_at_ms,
+            receive_count: meta.receive_count,
+            first_receive_ms: meta.first_receive_ms,
+            last_receive_ms: meta.last_receive_ms,
+            nonce: meta.nonce,
+        }
+    }
+}
+
+/// Actions AddPermission accepts (the SQS API reference's list of shareable actions).
+const PERMISSION_ACTIONS: &[&str] = &[
+    "SendMessage",
+    "ReceiveMessage",
+    "DeleteMessage",
+    "ChangeMessageVisibility",
+    "GetQueueAttributes",
+    "GetQueueUrl",
+    "ListDeadLetterSourceQueues",
+    "PurgeQueue",
+    "ListQueueTags",
+];
+
+fn validate_label(label: &str) -> Result<()> {
+    let ok = !label.is_empty()
+        && label.len() <= 80
+        && label.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
+    if ok {
+        Ok(())
+    } else {
+        Err(BrokerError::InvalidParameterValue(format!(
+            "Value {label} for parameter Label is invalid. Reason: Must be 1 to 80 alphanumeric characters, hyphens or underscores."
+        )))
+    }
+}
+
+fn validate_tags(tags: &BTreeMap<String, String>) -> Result<()> {
+    for (k, v) in tags {
+        if k.is_empty() || k.chars().count() > 128 {
+            return Err(BrokerError::InvalidParameterValue(format!(
+                "Tag keys must be between 1 and 128 characters: {k}"
+            )));
+        }
+        if v.chars().count() > 256 {
+            return Err(BrokerError::InvalidParameterValue(format!(
+                "Tag values must be at most 256 characters: {k}"
+            )));
+        }
+        if k.starts_with("aws:") {
+            return Err(BrokerError::InvalidParameterValue(
+                "Tag keys must not start with aws:".into(),
+            ));
+        }
+    }
+    Ok(())
+}
+
+fn policy_document(queue: &Queue) -> serde_json::Value {
+    let existing = queue
+        .config()
+        .policy
+        .and_then(|p| serde_json::from_str::<serde_json::Value>(&p).ok());
+    match existing {
+        Some(doc) if doc.is_object() => doc,
+        _ => serde_json::json!({
+            "Version": "2012-10-17",
+            "Id": format!("{}/SQSDefaultPolicy", queue.key.arn()),
+            "Statement": [],
+        }),
+    }
+}
+
+fn policy_statements(policy: &mut serde_json::Value) -> &mut Vec<serde_json::Value> {
+    let obj = match policy {
+        serde_json::Value::Object(obj) => obj,
+        other => {
+            *other = serde_json::json!({});
+            match other {
+                serde_json::Value::Object(obj) => obj,
+                _ => unreachable!("just assigned an object"),
+            }
+        }
+    };
+    let entry = obj.entry("Statement").or_insert_with(|| serde_json::json!([]));
+    if !entry.is_array() {
+        let single = entry.take();
+        *entry = serde_json::Value::Array(if single.is_null() { vec![] } else { vec![single] });
+    }
+    match entry {
+        serde_json::Value::Array(items) => items,
+        _ => unreachable!("normalised to an array above"),
+    }
+}
+
+fn paginate(mut names: Vec<String>, max_results: Option<usize>, next_token: Option<&str>) -> Result<QueuePage> {
+    names.sort();
+    if let Some(token) = next_token {
+        let after = URL_SAFE_NO_PAD
+            .decode(token)
+            .ok()
+            .and_then(|b| String::from_utf8(b).ok())
+            .ok_or_else(|| BrokerError::InvalidParameterValue("Invalid NextToken value.".into()))?;
+        names.retain(|n| *n > after);
+    }
+    let Some(max) = max_results else {
+        names.truncate(1000);
+        return Ok(QueuePage {
+            names,
+            next_token: None,
+        });
+    };
+    if !(1..=1000).contains(&max) {
+        return Err(BrokerError::InvalidParameterValue(format!(
+            "Value {max} for parameter MaxResults is invalid. Reason: MaxResults must be an integer between 1 and 1000."
+        )));
+    }
+    let next_token = if names.len() > max {
+        Some(URL_SAFE_NO_PAD.encode(names[max - 1].as_bytes()))
+    } else {
+        None
+    };
+    names.truncate(max);
+    Ok(QueuePage { names, next_token })
+}
+
+fn decode_record_key(k: &[u8]) -> Option<QueueKey> {
+    let mut rest = k.get(1..)?;
+    let mut field = || -> Option<String> {
+        let len = u16::from_be_bytes(rest.get(..2)?.try_into().ok()?) as usize;
+        let s = String::from_utf8(rest.get(2..2 + len)?.to_vec()).ok()?;
+        rest = &rest[2 + len..];
+        Some(s)
+    };
+    let account = field()?;
+    let region = field()?;
+    let name = field()?;
+    Some(QueueKey { account, region, name })
+}
+
+fn load_queue(store: &Store, key: QueueKey, record: QueueRecord, now: u64) -> Result<Queue> {
+    let prefix = queue_prefix(record.id);
+    let mut states: HashMap<u64, StoredState> = HashMap::new();
+    for (k, v) in store.scan_prefix(Cf::QueueState, &prefix)? {
+        if let Some(seq) = key::read_u64(&k, prefix.len()) {
+            states.insert(seq, StoredState::decode(&v)?);
+        }
+    }
+    let mut index = MessageIndex::default();
+    let mut max_seq = 0;
+    let mut orphans = Vec::new();
+    store.for_each_prefix(Cf::QueueMsgs, &prefix, |k, v| {
+        let Some(seq) = key::read_u64(k, prefix.len()) else {
+            return true;
+        };
+        max_seq = max_seq.max(seq);
+        match StoredPayload::decode(v) {
+            Ok(p) => {
+                let meta = match states.remove(&seq) {
+                    Some(s) => MsgMeta {
+                        sent_ms: p.sent_ms,
+                        visible_at_ms: s.visible_at_ms,
+                        receive_count: s.receive_count,
+                        first_receive_ms: s.first_receive_ms,
+                        last_receive_ms: s.last_receive_ms,
+                        nonce: s.nonce,
+                    },
+                    None => MsgMeta {
+                        sent_ms: p.sent_ms,
+                        visible_at_ms: p.initial_visible_at_ms,
+                        receive_count: 0,
+                        first_receive_ms: 0,
+                        last_receive_ms: 0,
+                        nonce: 0,
+                    },
+                };
+                index.insert(seq, meta, now);
+            }
+            Err(e) => tracing::error!(queue = %key.name, seq, error = %e, "skipping undecodable message"),
+        }
+        true
+    })?;
+    // A state without a payload is left over from a delete racing a receive; drop it.
+    orphans.extend(states.keys().copied());
+    if !orphans.is_empty() {
+        let mut batch = store.batch();
+        for seq in orphans {
+            batch.delete(Cf::QueueState, &message_key(record.id, seq));
+        }
+        store.commit(batch)?;
+    }
+    Ok(Queue {
+        id: record.id,
+        key,
+        meta: Mutex::new(QueueMeta {
+            record,
+            last_purge_ms: None,
+        }),
+        index: Mutex::new(index),
+        next_seq: AtomicU64::new(max_seq + 1),
+        notify: Notify::new(),
+        deleted: AtomicBool::new(false),
+    })
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,363 @@
+//! Queue semantics under a paused tokio clock: visibility, delays, long polling, dead-letter
+//! moves, retention, purge and recovery after reopening the store.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use sluice_storage::{Durability, Store, StoreOptions};
+
+use super::*;
+
+fn open_store(dir: &std::path::Path) -> Arc<Store> {
+    Arc::new(
+        Store::open(
+            dir,
+            StoreOptions {
+                durability: Durability::Process,
+            },
+        )
+        .expect("open store"),
+    )
+}
+
+fn key(name: &str) -> QueueKey {
+    QueueKey::new("000000000000", "us-east-1", name)
+}
+
+fn attrs(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
+    pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+}
+
+fn msg(body: &str) -> NewMessage {
+    NewMessage {
+        body: body.into(),
+        sender_id: "000000000000".into(),
+        ..NewMessage::default()
+    }
+}
+
+fn receive_req(max: u32, vt: Option<u32>, wait: u32) -> ReceiveRequest {
+    ReceiveRequest {
+        max_messages: max,
+        visibility_timeout: vt,
+        wait_seconds: Some(wait),
+    }
+}
+
+async fn count(queues: &Queues, q: &QueueKey, name: &str) -> u64 {
+    let got = queues.get_attributes(q, &[name.to_string()]).expect("attributes");
+    got[0].1.parse().expect("number")
+}
+
+#[tokio::test(start_paused = true)]
+async fn visibility_timeout_hides_then_redelivers_with_higher_receive_count() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let queues = Queues::open(open_store(dir.path()), Clock::new()).expect("open");
+    let q = key("vis");
+    queues
+        .create_queue(&q, &attrs(&[("VisibilityTimeout", "5")]), &BTreeMap::new())
+        .expect("create");
+    queues.send(&q, vec![msg("a")]).expect("send")[0]
+        .as_ref()
+        .expect("sent");
+
+    let first = queues.receive(&q, receive_req(10, None, 0)).await.expect("receive");
+    assert_eq!(first.len(), 1);
+    assert_eq!(first[0].receive_count, 1);
+    assert!(queues
+        .receive(&q, receive_req(10, None, 0))
+        .await
+        .expect("receive")
+        .is_empty());
+    assert_eq!(count(&queues, &q, "ApproximateNumberOfMessagesNotVisible").await, 1);
+
+    tokio::time::advance(Duration::from_millis(5_001)).await;
+    let second = queues.receive(&q, receive_req(10, None, 0)).await.expect("receive");
+    assert_eq!(second.len(), 1);
+    assert_eq!(second[0].receive_count, 2);
+    assert_ne!(second[0].receipt_handle, first[0].receipt_handle);
+    assert_eq!(
+        second[0].first_receive_timestamp_ms,
+        first[0].first_receive_timestamp_ms
+    );
+
+    // The stale handle deletes nothing; the fresh one deletes.
+    queues
+        .delete_messages(&q, &[first[0].receipt_handle.clone()])
+        .expect("delete")[0]
+        .as_ref()
+        .expect("ok");
+    assert_eq!(count(&queues, &q, "ApproximateNumberOfMessagesNotVisible").await, 1);
+    queues
+        .delete_messages(&q, &[second[0].receipt_handle.clone()])
+        .expect("delete")[0]
+        .as_ref()
+        .expect("ok");
+    assert_eq!(count(&queues, &q, "ApproximateNumberOfMessagesNotVisible").await, 0);
+    assert!(matches!(
+        queues.delete_messages(&q, &["junk".to_string()]).expect("delete")[0],
+        Err(BrokerError::ReceiptHandleIsInvalid(_))
+    ));
+}
+
+#[tokio::test(start_paused = true)]
+async fn delay_and_long_poll_wake_exactly_when_due() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let queues = Arc::new(Queues::open(open_store(dir.path()), Clock::new()).expect("open"));
+    let q = key("delay");
+    queues
+        .create_queue(&q, &BTreeMap::new(), &BTreeMap::new())
+        .expect("create");
+    let mut delayed = msg("later");
+    delayed.delay_seconds = Some(3);
+    queues.send(&q, vec![delayed]).expect("send");
+    assert_eq!(count(&queues, &q, "ApproximateNumberOfMessagesDelayed").await, 1);
+
+    let start = tokio::time::Instant::now();
+    let got = queues.receive(&q, receive_req(1, None, 10)).await.expect("receive");
+    assert_eq!(got.len(), 1);
+    let waited = start.elapsed();
+    assert!(
+        waited >= Duration::from_secs(3) && waited < Duration::from_secs(4),
+        "{waited:?}"
+    );
+
+    // A long poll returns as soon as another task sends.
+    let poller = {
+        let queues = queues.clone();
+        let q = q.clone();
+        tokio::spawn(async move { queues.receive(&q, receive_req(1, None, 20)).await })
+    };
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let sent_at = tokio::time::Instant::now();
+    queues.send(&q, vec![msg("now")]).expect("send");
+    let got = poller.await.expect("join").expect("receive");
+    assert_eq!(got[0].body, "now");
+    assert!(sent_at.elapsed() < Duration::from_millis(10));
+
+    // An empty poll waits the whole wait time.
+    let start = tokio::time::Instant::now();
+    let none = queues.receive(&q, receive_req(1, None, 2)).await.expect("receive");
+    assert!(none.is_empty());
+    assert!(start.elapsed() >= Duration::from_secs(2));
+}
+
+#[tokio::test(start_paused = true)]
+async fn change_visibility_rules() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let queues = Queues::open(open_store(dir.path()), Clock::new()).expect("open");
+    let q = key("cv");
+    queues
+        .create_queue(&q, &BTreeMap::new(), &BTreeMap::new())
+        .expect("create");
+    queues.send(&q, vec![msg("a")]).expect("send");
+    let got = queues.receive(&q, receive_req(1, Some(30), 0)).await.expect("receive");
+    let handle = got[0].receipt_handle.clone();
+    let change = |t: u32| {
+        vec![VisibilityChange {
+            receipt_handle: handle.clone(),
+            timeout_seconds: t,
+        }]
+    };
+
+    assert!(matches!(
+        queues.change_visibility(&q, &change(43_201)).expect("cv")[0],
+        Err(BrokerError::InvalidParameterValue(_))
+    ));
+    queues.change_visibility(&q, &change(0)).expect("cv")[0]
+        .as_ref()
+        .expect("ok");
+    assert_eq!(count(&queues, &q, "ApproximateNumberOfMessages").await, 1);
+    assert!(matches!(
+        queues.change_visibility(&q, &change(10)).expect("cv")[0],
+        Err(BrokerError::MessageNotInflight)
+    ));
+}
+
+#[tokio::test(start_paused = true)]
+async fn messages_move_to_dead_letter_queue_after_max_receives() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let queues = Queues::open(open_store(dir.path()), Clock::new()).expect("open");
+    let dlq = key("dlq");
+    let src = key("src");
+    queues
+        .create_queue(&dlq, &BTreeMap::new(), &BTreeMap::new())
+        .expect("dlq");
+    let policy = format!(r#"{{"deadLetterTargetArn":"{}","maxReceiveCount":2}}"#, dlq.arn());
+    queues
+        .create_queue(&src, &attrs(&[("RedrivePolicy", &policy)]), &BTreeMap::new())
+        .expect("src");
+    queues.send(&src, vec![msg("poison")]).expect("send");
+    for _ in 0..2 {
+        let got = queues.receive(&src, receive_req(1, Some(0), 0)).await.expect("receive");
+        assert_eq!(got.len(), 1);
+    }
+    assert!(queues
+        .receive(&src, receive_req(1, Some(0), 0))
+        .await
+        .expect("receive")
+        .is_empty());
+    let moved = queues
+        .receive(&dlq, receive_req(1, None, 0))
+        .await
+        .expect("receive dlq");
+    assert_eq!(moved.len(), 1);
+    assert_eq!(moved[0].body, "poison");
+    let sources = queues.dead_letter_sources(&dlq, None, None).expect("sources");
+    assert_eq!(sources.names, vec!["src".to_string()]);
+
+    // denyAll on the target forbids new sources.
+    queues
+        .set_attributes(
+            &dlq,
+            &attrs(&[("RedriveAllowPolicy", r#"{"redrivePermission":"denyAll"}"#)]),
+        )
+        .expect("set");
+    let err = queues.create_queue(&key("src2"), &attrs(&[("RedrivePolicy", &policy)]), &BTreeMap::new());
+    assert!(matches!(err, Err(BrokerError::InvalidAttributeValue(_))), "{err:?}");
+}
+
+#[tokio::test(start_paused = true)]
+async fn retention_expires_old_messages() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let queues = Queues::open(open_store(dir.path()), Clock::new()).expect("open");
+    let q = key("ret");
+    queues
+        .create_queue(&q, &attrs(&[("MessageRetentionPeriod", "60")]), &BTreeMap::new())
+        .expect("create");
+    queues.send(&q, vec![msg("old")]).expect("send");
+    tokio::time::advance(Duration::from_secs(30)).await;
+    queues.send(&q, vec![msg("young")]).expect("send");
+    tokio::time::advance(Duration::from_secs(31)).await;
+    queues.sweep_expired().expect("sweep");
+    assert_eq!(count(&queues, &q, "ApproximateNumberOfMessages").await, 1);
+    let got = queues.receive(&q, receive_req(10, None, 0)).await.expect("receive");
+    assert_eq!(got.iter().map(|m| m.body.as_str()).collect::<Vec<_>>(), vec!["young"]);
+}
+
+#[tokio::test(start_paused = true)]
+async fn purge_and_queue_lifecycle_errors() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let queues = Queues::open(open_store(dir.path()), Clock::new()).expect("open");
+    let q = key("p");
+    queues
+        .create_queue(&q, &attrs(&[("DelaySeconds", "1")]), &BTreeMap::new())
+        .expect("create");
+    queues
+        .create_queue(&q, &attrs(&[("DelaySeconds", "1")]), &BTreeMap::new())
+        .expect("idempotent");
+    assert!(matches!(
+        queues.create_queue(&q, &attrs(&[("DelaySeconds", "2")]), &BTreeMap::new()),
+        Err(BrokerError::QueueNameExists(_))
+    ));
+    queues.send(&q, vec![msg("a"), msg("b")]).expect("send");
+    queues.purge(&q).expect("purge");
+    assert!(matches!(queues.purge(&q), Err(BrokerError::PurgeQueueInProgress(_))));
+    tokio::time::advance(Duration::from_secs(2)).await;
+    assert!(queues
+        .receive(&q, receive_req(10, None, 0))
+        .await
+        .expect("receive")
+        .is_empty());
+    queues.delete_queue(&q).expect("delete");
+    assert!(matches!(
+        queues.send(&q, vec![msg("x")]),
+        Err(BrokerError::QueueDoesNotExist)
+    ));
+    assert!(matches!(
+        queues.create_queue(&q, &BTreeMap::new(), &BTreeMap::new()),
+        Err(BrokerError::QueueDeletedRecently)
+    ));
+    tokio::time::advance(Duration::from_secs(61)).await;
+    queues
+        .create_queue(&q, &BTreeMap::new(), &BTreeMap::new())
+        .expect("recreate after 60 s");
+}
+
+#[tokio::test(start_paused = true)]
+async fn list_queues_paginates_in_name_order() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let queues = Queues::open(open_store(dir.path()), Clock::new()).expect("open");
+    for name in ["b", "a", "c", "other"] {
+        queues
+            .create_queue(&key(name), &BTreeMap::new(), &BTreeMap::new())
+            .expect("create");
+    }
+    let page = queues
+        .list_queues("000000000000", "us-east-1", None, Some(2), None)
+        .expect("list");
+    assert_eq!(page.names, vec!["a", "b"]);
+    let page2 = queues
+        .list_queues("000000000000", "us-east-1", None, Some(2), page.next_token.as_deref())
+        .expect("list");
+    assert_eq!(page2.names, vec!["c", "other"]);
+    assert!(page2.next_token.is_none());
+    let filtered = queues
+        .list_queues("000000000000", "us-east-1", Some("o"), None, None)
+        .expect("list");
+    assert_eq!(filtered.names, vec!["other"]);
+    assert!(queues
+        .list_queues("000000000000", "eu-west-1", None, None, None)
+        .expect("list")
+        .names
+        .is_empty());
+}
+
+#[tokio::test]
+async fn state_survives_reopen() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let q = key("durable");
+    let handle;
+    {
+        let queues = Queues::open(open_store(dir.path()), Clock::new()).expect("open");
+        queues
+            .create_queue(&q, &attrs(&[("VisibilityTimeout", "600")]), &BTreeMap::new())
+            .expect("create");
+        queues.tag(&q, &attrs(&[("team", "core")])).expect("tag");
+        queues.send(&q, vec![msg("in-flight"), msg("visible")]).expect("send");
+        let got = queues.receive(&q, receive_req(1, None, 0)).await.expect("receive");
+        assert_eq!(got[0].body, "in-flight");
+        handle = got[0].receipt_handle.clone();
+    }
+    let queues = Queues::open(open_store(dir.path()), Clock::new()).expect("reopen");
+    assert_eq!(
+        queues.list_tags(&q).expect("tags").get("team").map(String::as_str),
+        Some("core")
+    );
+    assert_eq!(count(&queues, &q, "ApproximateNumberOfMessagesNotVisible").await, 1);
+    let got = queues.receive(&q, receive_req(10, None, 0)).await.expect("receive");
+    assert_eq!(got.len(), 1);
+    assert_eq!(got[0].body, "visible");
+    // The handle issued before the restart still works.
+    queues
+        .change_visibility(
+            &q,
+            &[VisibilityChange {
+                receipt_handle: handle,
+                timeout_seconds: 0,
+            }],
+        )
+        .expect("cv")[0]
+        .as_ref()
+        .expect("ok");
+    let again = queues.receive(&q, receive_req(10, None, 0)).await.expect("receive");
+    assert_eq!(again[0].body, "in-flight");
+    assert_eq!(again[0].receive_count, 2);
+    // New sends continue after the highest stored sequence.
+    queues.send(&q, vec![msg("after")]).expect("send");
+    assert_eq!(count(&queues, &q, "ApproximateNumberOfMessages").await, 1);
+}
+
+#[tokio::test]
+async fn oversized_message_is_rejected_per_entry() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let queues = Queues::open(open_store(dir.path()), Clock::new()).expect("open");
+    let q = key("size");
+    queues
+        .create_queue(&q, &attrs(&[("MaximumMessageSize", "1024")]), &BTreeMap::new())
+        .expect("create");
+    let results = queues.send(&q, vec![msg(&"x".repeat(1025)), msg("ok")]).expect("send");
+    assert!(matches!(results[0], Err(BrokerError::InvalidParameterValue(_))));
+    assert!(results[1].is_ok());
+}

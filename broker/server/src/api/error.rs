@@ -1,0 +1,233 @@
+//! The one place that decides AWS error codes, HTTP statuses and messages (STYLE.md §2).
+//!
+//! # Layout
+//! - [`sqs_error`]: the core's [`BrokerError`] → `sluice_protocols::sqs::SqsError`. The match is
+//!   exhaustive on purpose: a new core error must be mapped here, not fall into a 500.
+//! - [`DispatchError`]: errors raised by the server before a service codec is involved (body
+//!   too large, unknown operation, unrecognized request), and [`dispatch_error_response`].
+//! - [`sqs_error_response`]: renders an `SqsError` through the protocol crate's renderers; this
+//!   module never writes an error body itself.
+//!
+//! Internal failures stay opaque on the wire (`InternalFailure`, 500) and are logged here with
+//! their cause.
+
+use bytes::Bytes;
+use http::header::{HeaderName, HeaderValue, CONTENT_TYPE};
+use http::{Response, StatusCode};
+use http_body_util::Full;
+use sluice_broker::BrokerError;
+use sluice_protocols::sqs::{render_json_error, render_query_error, SqsError, SqsErrorCode};
+
+use crate::dispatch::{Protocol, ResponseBody, Service};
+
+/// Content type of query-protocol (XML) responses.
+pub const XML_CONTENT_TYPE: &str = "text/xml";
+
+/// Maps a core error to the SQS error clients see.
+pub fn sqs_error(err: BrokerError) -> SqsError {
+    let code = match &err {
+        BrokerError::QueueDoesNotExist => return SqsError::queue_does_not_exist(),
+        BrokerError::QueueNameExists(_) => SqsErrorCode::QueueNameExists,
+        BrokerError::QueueDeletedRecently => SqsErrorCode::QueueDeletedRecently,
+        BrokerError::InvalidAttributeName(_) => SqsErrorCode::InvalidAttributeName,
+        BrokerError::InvalidAttributeValue(_) => SqsErrorCode::InvalidAttributeValue,
+        BrokerError::InvalidParameterValue(_) => SqsErrorCode::InvalidParameterValue,
+        BrokerError::ReceiptHandleIsInvalid(_) => SqsErrorCode::ReceiptHandleIsInvalid,
+        BrokerError::MessageNotInflight => SqsErrorCode::MessageNotInflight,
+        BrokerError::PurgeQueueInProgress(_) => SqsErrorCode::PurgeQueueInProgress,
+        BrokerError::UnsupportedOperation(_) => SqsErrorCode::UnsupportedOperation,
+        BrokerError::OverLimit(_) => SqsErrorCode::OverLimit,
+        BrokerError::Storage(cause) => {
+            tracing::error!(error = %cause, "storage failure while serving a request");
+            return SqsError::internal();
+        }
+    };
+    SqsError::new(code, err.to_string())
+}
+
+/// Renders an SQS error in the request's protocol (AWS JSON 1.0 or query/XML).
+pub fn sqs_error_response(protocol: Protocol, err: &SqsError, request_id: &str) -> Response<ResponseBody> {
+    match protocol {
+        Protocol::Query => {
+            let (status, body) = render_query_error(err, request_id);
+            let mut response = with_status(Response::new(Full::new(Bytes::from(body))), status);
+            response
+                .headers_mut()
+                .insert(CONTENT_TYPE, HeaderValue::from_static(XML_CONTENT_TYPE));
+            response
+        }
+        // Kinesis has no renderer yet; its callers get the JSON shape, which every JSON
+        // client parses (`__type`, `message`).
+        Protocol::Json10 | Protocol::Json11 | Protocol::Cbor11 => {
+            let (status, headers, body) = render_json_error(err);
+            let mut response = with_status(Response::new(Full::new(Bytes::from(body))), status);
+            for (name, value) in headers {
+                if let (Ok(name), Ok(value)) = (HeaderName::try_from(name), HeaderValue::try_from(value)) {
+                    response.headers_mut().insert(name, value);
+                }
+            }
+            response
+        }
+    }
+}
+
+fn with_status(mut response: Response<ResponseBody>, status: u16) -> Response<ResponseBody> {
+    *response.status_mut() = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    response
+}
+
+/// A request the server refuses before any service codec sees it.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum DispatchError {
+    /// The body exceeds `--max-body-bytes`.
+    #[error("The request body exceeds the limit of {limit} bytes.")]
+    BodyTooLarge {
+        /// The configured limit.
+        limit: usize,
+    },
+    /// The body could not be read (client went away, malformed chunking).
+    #[error("The request body could not be read: {0}")]
+    BodyRead(String),
+    /// `X-Amz-Target` names no service of ours.
+    #[error("The operation named by X-Amz-Target is not supported by this endpoint.")]
+    UnknownOperation,
+    /// Neither a target, an `Action=`, nor an admin path.
+    #[error("The request must contain the parameter Action.")]
+    Unrecognized,
+    /// The service is recognized but not served yet.
+    #[error("The action {action} is not valid for this endpoint ({} is not available yet).", service.label())]
+    NotImplemented {
+        /// The service.
+        service: Service,
+        /// The action as sent (only echoed in the message, never in a metric label).
+        action: String,
+    },
+}
+
+impl DispatchError {
+    fn to_sqs_error(&self) -> SqsError {
+        let code = match self {
+            // No SQS code has 413; the status is overridden below and the code tells clients
+            // that retrying the same request is pointless.
+            DispatchError::BodyTooLarge { .. } => SqsErrorCode::InvalidParameterValue,
+            DispatchError::BodyRead(_) => SqsErrorCode::MalformedInput,
+            DispatchError::UnknownOperation => SqsErrorCode::InvalidAction,
+            DispatchError::Unrecognized => SqsErrorCode::MissingAction,
+            DispatchError::NotImplemented { .. } => SqsErrorCode::InvalidAction,
+        };
+        SqsError::new(code, self.to_string())
+    }
+}
+
+/// Renders a [`DispatchError`] as an AWS error in `protocol`.
+pub fn dispatch_error_response(protocol: Protocol, err: &DispatchError, request_id: &str) -> Response<ResponseBody> {
+    let mut response = sqs_error_response(protocol, &err.to_sqs_error(), request_id);
+    if matches!(err, DispatchError::BodyTooLarge { .. }) {
+        *response.status_mut() = StatusCode::PAYLOAD_TOO_LARGE;
+    }
+    response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use http_body_util::BodyExt;
+
+    async fn body_text(response: Response<ResponseBody>) -> String {
+        let bytes = response
+            .into_body()
+            .collect()
+            .await
+            .map(|c| c.to_bytes())
+            .unwrap_or_default();
+        String::from_utf8_lossy(&bytes).into_owned()
+    }
+
+    #[test]
+    fn broker_errors_map_to_sqs_codes() {
+        let table = [
+            (BrokerError::QueueDoesNotExist, SqsErrorCode::QueueDoesNotExist),
+            (
+                BrokerError::QueueNameExists("DelaySeconds".into()),
+                SqsErrorCode::QueueNameExists,
+            ),
+            (BrokerError::QueueDeletedRecently, SqsErrorCode::QueueDeletedRecently),
+            (
+                BrokerError::InvalidAttributeName("x".into()),
+                SqsErrorCode::InvalidAttributeName,
+            ),
+            (
+                BrokerError::InvalidAttributeValue("x".into()),
+                SqsErrorCode::InvalidAttributeValue,
+            ),
+            (
+                BrokerError::InvalidParameterValue("x".into()),
+                SqsErrorCode::InvalidParameterValue,
+            ),
+            (
+                BrokerError::ReceiptHandleIsInvalid("h".into()),
+                SqsErrorCode::ReceiptHandleIsInvalid,
+            ),
+            (BrokerError::MessageNotInflight, SqsErrorCode::MessageNotInflight),
+            (
+                BrokerError::PurgeQueueInProgress("arn".into()),
+                SqsErrorCode::PurgeQueueInProgress,
+            ),
+            (
+                BrokerError::UnsupportedOperation("x".into()),
+                SqsErrorCode::UnsupportedOperation,
+            ),
+            (BrokerError::OverLimit("x".into()), SqsErrorCode::OverLimit),
+            (
+                BrokerError::Storage(sluice_storage::StorageError::Corrupt("secret detail".into())),
+                SqsErrorCode::InternalFailure,
+            ),
+        ];
+        for (err, want) in table {
+            let text = format!("{err:?}");
+            let got = sqs_error(err);
+            assert_eq!(got.code, want, "{text}");
+            assert!(
+                !got.message.contains("secret detail"),
+                "internal details stay opaque: {text}"
+            );
+        }
+    }
+
+    #[tokio::test]
+    async fn json_error_has_query_error_header() {
+        let response = sqs_error_response(Protocol::Json10, &SqsError::queue_does_not_exist(), "rid");
+        assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+        assert_eq!(
+            response
+                .headers()
+                .get("x-amzn-query-error")
+                .and_then(|v| v.to_str().ok()),
+            Some("AWS.SimpleQueueService.NonExistentQueue;Sender")
+        );
+        assert!(body_text(response)
+            .await
+            .contains("com.amazonaws.sqs#QueueDoesNotExist"));
+    }
+
+    #[tokio::test]
+    async fn too_large_is_413_in_both_protocols() {
+        let err = DispatchError::BodyTooLarge { limit: 1024 };
+        let json = dispatch_error_response(Protocol::Json10, &err, "rid");
+        assert_eq!(json.status(), StatusCode::PAYLOAD_TOO_LARGE);
+        let xml = dispatch_error_response(Protocol::Query, &err, "rid");
+        assert_eq!(xml.status(), StatusCode::PAYLOAD_TOO_LARGE);
+        let text = body_text(xml).await;
+        assert!(
+            text.contains("<ErrorResponse") && text.contains("<RequestId>rid</RequestId>"),
+            "{text}"
+        );
+    }
+
+    #[tokio::test]
+    async fn unknown_target_is_unknown_operation() {
+        let response = dispatch_error_response(Protocol::Json10, &DispatchError::UnknownOperation, "rid");
+        assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+        assert!(body_text(response).await.contains("UnknownOperationException"));
+    }
+}

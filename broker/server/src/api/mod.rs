@@ -1,0 +1,122 @@
+//! AWS API handlers: decoded request → core call → encoded response.
+//!
+//! # Layout
+//! - [`RequestContext`]: who and where a request is for (request id, account, region, the host
+//!   and scheme that queue URLs echo).
+//! - [`call`]: routes an API call to its service module.
+//! - [`sqs`]: SQS (JSON 1.0 and query); [`error`]: the one mapping from core errors to AWS error
+//!   codes, and the rendering of errors raised before a service codec is involved.
+//!
+//! Handlers see no hyper types: the dispatcher hands them an [`ApiCall`].
+
+pub mod error;
+pub mod sqs;
+
+use bytes::Bytes;
+use http::{HeaderMap, Response};
+
+use crate::app::App;
+use crate::dispatch::{Protocol, ResponseBody, Service};
+use error::DispatchError;
+
+/// Per-request facts every handler may need.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RequestContext {
+    /// Unique id, echoed in `x-amzn-RequestId` and query-protocol `ResponseMetadata`.
+    pub request_id: String,
+    /// Account that owns the resources named by the request.
+    pub account_id: String,
+    /// Region: from the SigV4 credential scope, else the configured default.
+    pub region: String,
+    /// `Host` header (or HTTP/2 `:authority`), used in queue URLs.
+    pub host: Option<String>,
+    /// Scheme of the connection (`http`; TLS terminates in front of Sluice).
+    pub scheme: &'static str,
+    /// Request path (query requests are often sent to a queue URL's path).
+    pub path: String,
+    /// Configured public base URL, which replaces `scheme://host` in queue URLs.
+    pub public_url: Option<String>,
+}
+
+impl RequestContext {
+    /// Base of URLs handed to clients: the public URL, else `scheme://host`.
+    pub fn base_url(&self) -> String {
+        match (&self.public_url, &self.host) {
+            (Some(url), _) => url.clone(),
+            (None, Some(host)) => format!("{}://{}", self.scheme, host),
+            // HTTP/1.0 without Host: nothing better to offer than the loopback default.
+            (None, None) => format!("{}://localhost:4566", self.scheme),
+        }
+    }
+}
+
+/// An API call as the dispatcher classified it.
+#[derive(Debug)]
+pub struct ApiCall<'a> {
+    /// Service.
+    pub service: Service,
+    /// Wire protocol of request and response.
+    pub protocol: Protocol,
+    /// Action name as sent.
+    pub action: &'a str,
+    /// Request headers (for `Content-Type`, `x-amzn-query-mode`, etc.).
+    pub headers: &'a HeaderMap,
+    /// URI query string (query-protocol GET requests carry their parameters there).
+    pub query: Option<&'a str>,
+    /// Request body, already bounded by `--max-body-bytes`.
+    pub body: Bytes,
+}
+
+/// A handler's answer: the response and the bounded action label for metrics.
+#[derive(Debug)]
+pub struct ApiReply {
+    /// The encoded response.
+    pub response: Response<ResponseBody>,
+    /// Action name from the service's action enum, or `"unknown"`.
+    pub action_label: &'static str,
+}
+
+/// Routes an API call to its service.
+pub async fn call(app: &App, ctx: &RequestContext, call: ApiCall<'_>) -> ApiReply {
+    match call.service {
+        Service::Sqs => sqs::handle(app, ctx, call).await,
+        Service::Sns | Service::Kinesis => ApiReply {
+            response: error::dispatch_error_response(
+                call.protocol,
+                &DispatchError::NotImplemented {
+                    service: call.service,
+                    action: call.action.to_string(),
+                },
+                &ctx.request_id,
+            ),
+            action_label: "unknown",
+        },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ctx(host: Option<&str>, public_url: Option<&str>) -> RequestContext {
+        RequestContext {
+            request_id: "r".into(),
+            account_id: "000000000000".into(),
+            region: "us-east-1".into(),
+            host: host.map(str::to_string),
+            scheme: "http",
+            path: "/".into(),
+            public_url: public_url.map(str::to_string),
+        }
+    }
+
+    #[test]
+    fn base_url_prefers_public_url_then_host() {
+        assert_eq!(
+            ctx(Some("sluice:4566"), Some("https://sqs.example.com")).base_url(),
+            "https://sqs.example.com"
+        );
+        assert_eq!(ctx(Some("sluice:4566"), None).base_url(), "http://sluice:4566");
+        assert_eq!(ctx(None, None).base_url(), "http://localhost:4566");
+    }
+}

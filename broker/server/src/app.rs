@@ -1,0 +1,57 @@
+//! The application state shared by every connection: settings, storage, broker, metrics.
+//!
+//! One [`App`] per server, behind an `Arc`; it holds no lock on the request path.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+
+use sluice_broker::Broker;
+use sluice_storage::Store;
+
+use crate::config::Settings;
+use crate::metrics::Metrics;
+
+/// Everything a request handler may reach.
+pub struct App {
+    /// Resolved settings.
+    pub settings: Settings,
+    /// The server's metrics registry.
+    pub metrics: Metrics,
+    /// The open store (the broker holds it too; the server flushes it at shutdown).
+    pub store: Arc<Store>,
+    /// The domain core.
+    pub broker: Arc<Broker>,
+    ready: AtomicBool,
+}
+
+impl std::fmt::Debug for App {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("App")
+            .field("settings", &self.settings)
+            .field("store", &self.store)
+            .finish_non_exhaustive()
+    }
+}
+
+impl App {
+    /// Assembles the state; not ready until [`App::set_ready`] says so.
+    pub fn new(settings: Settings, metrics: Metrics, store: Arc<Store>, broker: Arc<Broker>) -> App {
+        App {
+            settings,
+            metrics,
+            store,
+            broker,
+            ready: AtomicBool::new(false),
+        }
+    }
+
+    /// True while storage is open and the listener accepts (`GET /ready`).
+    pub fn is_ready(&self) -> bool {
+        self.ready.load(Ordering::Acquire)
+    }
+
+    /// Flips readiness: on once bound, off when shutdown starts so load balancers drain us.
+    pub fn set_ready(&self, ready: bool) {
+        self.ready.store(ready, Ordering::Release);
+    }
+}

@@ -1,0 +1,560 @@
+//! Command line, environment and config-file settings for `sluice`.
+//!
+//! # Layout
+//! - [`Cli`] / [`Command`] / [`ServeArgs`]: the clap definition. Every flag of `sluice serve` also
+//!   reads an environment variable `SLUICE_<NAME>` (clap does flag > env for us).
+//! - [`FileConfig`]: the TOML file given by `--config`, with the same keys in snake_case. Unknown
+//!   keys are rejected so that a typo does not silently fall back to a default.
+//! - [`Settings`]: the resolved values, after [`Settings::resolve`] applied the precedence
+//!   flag > env > file > default and validated every value.
+//!
+//! # Invariant
+//! Clap arguments carry no `default_value`: a default there would be indistinguishable from a
+//! flag and would hide the file's value. Defaults live in [`defaults`] and are written into the
+//! help text by hand.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use serde::Deserialize;
+
+/// Default values of every setting.
+pub mod defaults {
+    /// Listen address: the port many AWS-emulator users already configure.
+    pub const BIND: &str = "127.0.0.1:4566";
+    /// Data folder.
+    pub const DATA_DIR: &str = "./sluice-data";
+    /// Region used when a request carries no SigV4 credential scope.
+    pub const REGION: &str = "us-east-1";
+    /// Account id of every resource until access keys map to accounts.
+    pub const ACCOUNT_ID: &str = "000000000000";
+    /// Concurrent TCP connections.
+    pub const MAX_CONNECTIONS: usize = 1024;
+    /// Request body limit. The largest legal SQS request is a 1 MiB batch; botocore's JSON
+    /// serializer escapes non-ASCII as `\uXXXX` (up to 3x for 2-byte UTF-8) and the query
+    /// protocol percent-encodes (3x), so 4 MiB leaves room for the envelope.
+    pub const MAX_BODY_BYTES: usize = 4 << 20;
+    /// Log level when neither `--log-level` nor `RUST_LOG` is given.
+    pub const LOG_LEVEL: &str = "info";
+    /// Seconds to let in-flight requests finish at shutdown; long polls last up to 20 s.
+    pub const SHUTDOWN_TIMEOUT_SECS: u64 = 30;
+    /// Seconds a client has to send a request's headers.
+    pub const HEADER_READ_TIMEOUT_SECS: u64 = 30;
+}
+
+/// Upper bound for `--max-connections` (the semaphore counts in `u32`).
+const MAX_CONNECTIONS_LIMIT: usize = 1_000_000;
+
+/// Sluice: a message broker that speaks the AWS SQS, SNS and Kinesis wire protocols.
+#[derive(Debug, Parser)]
+#[command(name = "sluice", version, propagate_version = true)]
+pub struct Cli {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Subcommands of `sluice`.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the broker: listen for SQS/SNS/Kinesis requests over HTTP/1.1 and h2c.
+    ///
+    /// Every setting is taken from, in order: its flag, its SLUICE_* environment variable, the
+    /// --config file (same names in snake_case, e.g. `data_dir = "/var/lib/sluice"`), the
+    /// built-in default.
+    Serve(ServeArgs),
+}
+
+/// Flags of `sluice serve`; `None` means "not given on the command line nor in the environment".
+#[derive(Debug, Default, Clone, Args)]
+pub struct ServeArgs {
+    /// TOML config file with the same keys as these flags in snake_case; unknown keys are errors.
+    #[arg(long, env = "SLUICE_CONFIG", value_name = "FILE")]
+    pub config: Option<PathBuf>,
+
+    /// Address to listen on, HTTP/1.1 and cleartext HTTP/2 on the same port
+    /// [default: 127.0.0.1:4566]. Use port 0 to pick a free port (logged at start).
+    #[arg(long, env = "SLUICE_BIND", value_name = "ADDR")]
+    pub bind: Option<String>,
+
+    /// Folder of the RocksDB database; created if missing [default: ./sluice-data].
+    #[arg(long, env = "SLUICE_DATA_DIR", value_name = "DIR")]
+    pub data_dir: Option<PathBuf>,
+
+    /// Region for requests whose SigV4 credential scope names none [default: us-east-1].
+    #[arg(long, env = "SLUICE_REGION", value_name = "REGION")]
+    pub region: Option<String>,
+
+    /// 12-digit account id that owns every resource [default: 000000000000].
+    #[arg(long, env = "SLUICE_ACCOUNT_ID", value_name = "ID")]
+    pub account_id: Option<String>,
+
+    /// Base URL put in queue URLs, e.g. `https://sqs.example.com`; without it queue URLs use the
+    /// request's Host header and scheme http.
+    #[arg(long, env = "SLUICE_PUBLIC_URL", value_name = "URL")]
+    pub public_url: Option<String>,
+
+    /// When an acknowledged write is safe: `process` (in the write-ahead log, survives a
+    /// process crash) or `fsync` (synced to disk, survives power loss) [default: process].
+    #[arg(long, env = "SLUICE_DURABILITY", value_name = "MODE")]
+    pub durability: Option<DurabilityMode>,
+
+    /// Maximum number of concurrent client connections [default: 1024].
+    #[arg(long, env = "SLUICE_MAX_CONNECTIONS", value_name = "N")]
+    pub max_connections: Option<usize>,
+
+    /// Maximum request body size in bytes; larger requests get 413 [default: 4194304].
+    #[arg(long, env = "SLUICE_MAX_BODY_BYTES", value_name = "BYTES")]
+    pub max_body_bytes: Option<usize>,
+
+    /// Log output format [default: human].
+    #[arg(long, env = "SLUICE_LOG_FORMAT", value_name = "FORMAT")]
+    pub log_format: Option<LogFormat>,
+
+    /// Log filter, e.g. `info` or `sluice_server=debug,info` [default: info]. `RUST_LOG`, when
+    /// set, overrides it.
+    #[arg(long, env = "SLUICE_LOG_LEVEL", value_name = "FILTER")]
+    pub log_level: Option<String>,
+
+    /// Seconds to let in-flight requests (including 20 s long polls) finish after SIGINT or
+    /// SIGTERM [default: 30].
+    #[arg(long, env = "SLUICE_SHUTDOWN_TIMEOUT", value_name = "SECS")]
+    pub shutdown_timeout: Option<u64>,
+
+    /// Seconds a client has to send the headers of a request [default: 30].
+    #[arg(long, env = "SLUICE_HEADER_READ_TIMEOUT", value_name = "SECS")]
+    pub header_read_timeout: Option<u64>,
+}
+
+/// Durability of acknowledged writes, as named on the command line and in the config file.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq, ValueEnum, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum DurabilityMode {
+    /// In the write-ahead log before the response: survives a crash of the process.
+    #[default]
+    Process,
+    /// The write-ahead log is fsynced (group commit): survives power loss.
+    Fsync,
+}
+
+impl From<DurabilityMode> for sluice_storage::Durability {
+    fn from(mode: DurabilityMode) -> Self {
+        match mode {
+            DurabilityMode::Process => sluice_storage::Durability::Process,
+            DurabilityMode::Fsync => sluice_storage::Durability::Fsync,
+        }
+    }
+}
+
+/// Log output format.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq, ValueEnum, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    /// One human-readable line per event.
+    #[default]
+    Human,
+    /// One JSON object per line, for log shippers.
+    Json,
+}
+
+/// The `--config` TOML file: the keys of [`ServeArgs`] in snake_case, all optional.
+#[derive(Debug, Default, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FileConfig {
+    /// See `--bind`.
+    pub bind: Option<String>,
+    /// See `--data-dir`.
+    pub data_dir: Option<PathBuf>,
+    /// See `--region`.
+    pub region: Option<String>,
+    /// See `--account-id`.
+    pub account_id: Option<String>,
+    /// See `--public-url`.
+    pub public_url: Option<String>,
+    /// See `--durability`.
+    pub durability: Option<DurabilityMode>,
+    /// See `--max-connections`.
+    pub max_connections: Option<usize>,
+    /// See `--max-body-bytes`.
+    pub max_body_bytes: Option<usize>,
+    /// See `--log-format`.
+    pub log_format: Option<LogFormat>,
+    /// See `--log-level`.
+    pub log_level: Option<String>,
+    /// See `--shutdown-timeout`.
+    pub shutdown_timeout: Option<u64>,
+    /// See `--header-read-timeout`.
+    pub header_read_timeout: Option<u64>,
+}
+
+impl FileConfig {
+    /// Parses the TOML text of a config file; `origin` names it in errors.
+    pub fn parse(text: &str, origin: &Path) -> Result<FileConfig, ConfigError> {
+        toml::from_str(text).map_err(|e| ConfigError::Parse {
+            path: origin.to_path_buf(),
+            // toml's Display spans several lines (it quotes the offending line); the message
+            // alone ("unknown field `bnd`, expected one of ...") is the useful part.
+            message: e.message().to_string(),
+        })
+    }
+
+    /// Reads and parses a config file.
+    pub fn load(path: &Path) -> Result<FileConfig, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        FileConfig::parse(&text, path)
+    }
+}
+
+/// A setting could not be loaded or is invalid.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// The config file could not be read.
+    #[error("cannot read config file {path}: {source}")]
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// The I/O error.
+        source: std::io::Error,
+    },
+    /// The config file is not valid TOML or has an unknown key or a wrong type.
+    #[error("invalid config file {path}: {message}")]
+    Parse {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong, from the TOML parser.
+        message: String,
+    },
+    /// A value is out of range or malformed.
+    #[error("invalid {key}: {message}")]
+    Invalid {
+        /// The setting's flag name.
+        key: &'static str,
+        /// What is wrong.
+        message: String,
+    },
+}
+
+/// Fully resolved and validated settings of `sluice serve`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Settings {
+    /// Listen address (host:port; host may be a name).
+    pub bind: String,
+    /// RocksDB folder.
+    pub data_dir: PathBuf,
+    /// Default region.
+    pub region: String,
+    /// Account id of every resource.
+    pub account_id: String,
+    /// Base URL of queue URLs, without trailing slash.
+    pub public_url: Option<String>,
+    /// Write durability.
+    pub durability: DurabilityMode,
+    /// Concurrent connection bound.
+    pub max_connections: usize,
+    /// Request body limit in bytes.
+    pub max_body_bytes: usize,
+    /// Log format.
+    pub log_format: LogFormat,
+    /// Log filter directive (overridden by `RUST_LOG` at start-up).
+    pub log_level: String,
+    /// Drain deadline at shutdown.
+    pub shutdown_timeout: Duration,
+    /// Deadline for a request's headers.
+    pub header_read_timeout: Duration,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            bind: defaults::BIND.to_string(),
+            data_dir: PathBuf::from(defaults::DATA_DIR),
+            region: defaults::REGION.to_string(),
+            account_id: defaults::ACCOUNT_ID.to_string(),
+            public_url: None,
+            durability: DurabilityMode::default(),
+            max_connections: defaults::MAX_CONNECTIONS,
+            max_body_bytes: defaults::MAX_BODY_BYTES,
+            log_format: LogFormat::default(),
+            log_level: defaults::LOG_LEVEL.to_string(),
+            shutdown_timeout: Duration::from_secs(defaults::SHUTDOWN_TIMEOUT_SECS),
+            header_read_timeout: Duration::from_secs(defaults::HEADER_READ_TIMEOUT_SECS),
+        }
+    }
+}
+
+impl Settings {
+    /// Resolves flags and environment (already merged by clap), then the `--config` file, then
+    /// the defaults, and validates the result.
+    pub fn resolve(args: ServeArgs) -> Result<Settings, ConfigError> {
+        let file = match &args.config {
+            Some(path) => FileConfig::load(path)?,
+            None => FileConfig::default(),
+        };
+        Settings::merge(args, file)
+    }
+
+    /// Merges command line/environment values over file values over defaults, then validates.
+    pub fn merge(args: ServeArgs, file: FileConfig) -> Result<Settings, ConfigError> {
+        let d = Settings::default();
+        let settings = Settings {
+            bind: args.bind.or(file.bind).unwrap_or(d.bind),
+            data_dir: args.data_dir.or(file.data_dir).unwrap_or(d.data_dir),
+            region: args.region.or(file.region).unwrap_or(d.region),
+            account_id: args.account_id.or(file.account_id).unwrap_or(d.account_id),
+            public_url: args.public_url.or(file.public_url),
+            durability: args.durability.or(file.durability).unwrap_or(d.durability),
+            max_connections: args
+                .max_connections
+                .or(file.max_connections)
+                .unwrap_or(d.max_connections),
+            max_body_bytes: args.max_body_bytes.or(file.max_body_bytes).unwrap_or(d.max_body_bytes),
+            log_format: args.log_format.or(file.log_format).unwrap_or(d.log_format),
+            log_level: args.log_level.or(file.log_level).unwrap_or(d.log_level),
+            shutdown_timeout: args
+                .shutdown_timeout
+                .or(file.shutdown_timeout)
+                .map(Duration::from_secs)
+                .unwrap_or(d.shutdown_timeout),
+            header_read_timeout: args
+                .header_read_timeout
+                .or(file.header_read_timeout)
+                .map(Duration::from_secs)
+                .unwrap_or(d.header_read_timeout),
+        };
+        settings.validated()
+    }
+
+    fn validated(mut self) -> Result<Settings, ConfigError> {
+        if self.bind.trim().is_empty() {
+            return Err(invalid("bind", "must be host:port"));
+        }
+        if self.region.is_empty()
+            || !self
+                .region
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        {
+            return Err(invalid(
+                "region",
+                format!("{:?} is not a region name like us-east-1", self.region),
+            ));
+        }
+        if self.account_id.len() != 12 || !self.account_id.bytes().all(|b| b.is_ascii_digit()) {
+            return Err(invalid("account-id", format!("{:?} is not 12 digits", self.account_id)));
+        }
+        if let Some(url) = self.public_url.take() {
+            let trimmed = url.trim_end_matches('/');
+            let rest = trimmed
+                .strip_prefix("http://")
+                .or_else(|| trimmed.strip_prefix("https://"));
+            match rest {
+                Some(host) if !host.is_empty() => self.public_url = Some(trimmed.to_string()),
+                _ => {
+                    return Err(invalid(
+                        "public-url",
+                        format!("{url:?} is not an http:// or https:// URL"),
+                    ))
+                }
+            }
+        }
+        if self.max_connections == 0 || self.max_connections > MAX_CONNECTIONS_LIMIT {
+            return Err(invalid(
+                "max-connections",
+                format!("must be between 1 and {MAX_CONNECTIONS_LIMIT}"),
+            ));
+        }
+        if self.max_body_bytes < 1024 {
+            return Err(invalid("max-body-bytes", "must be at least 1024"));
+        }
+        if self.header_read_timeout.is_zero() {
+            return Err(invalid("header-read-timeout", "must be at least 1 second"));
+        }
+        Ok(self)
+    }
+}
+
+fn invalid(key: &'static str, message: impl Into<String>) -> ConfigError {
+    ConfigError::Invalid {
+        key,
+        message: message.into(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::Mutex;
+
+    /// Tests that parse the command line read the process environment; they take this lock so
+    /// that one test's `SLUICE_*` variables never leak into another.
+    static ENV_LOCK: Mutex<()> = Mutex::new(());
+
+    fn parse(argv: &[&str]) -> ServeArgs {
+        let cli = Cli::try_parse_from(argv).expect("valid command line");
+        match cli.command {
+            Command::Serve(args) => args,
+        }
+    }
+
+    #[test]
+    fn defaults_apply_when_nothing_is_given() {
+        let _guard = ENV_LOCK.lock().unwrap_or_else(|e| e.into_inner());
+        let s = Settings::merge(parse(&["sluice", "serve"]), FileConfig::default()).expect("valid");
+        assert_eq!(s, Settings::default());
+        assert_eq!(s.bind, "127.0.0.1:4566");
+        assert_eq!(s.data_dir, PathBuf::from("./sluice-data"));
+        assert_eq!(s.account_id, "000000000000");
+        assert_eq!(s.durability, DurabilityMode::Process);
+    }
+
+    #[test]
+    fn precedence_is_flag_then_env_then_file_then_default() {
+        let _guard = ENV_LOCK.lock().unwrap_or_else(|e| e.into_inner());
+        let file = FileConfig::parse(
+            r#"
+            bind = "0.0.0.0:1111"
+            region = "eu-west-1"
+            data_dir = "/from/file"
+            max_connections = 7
+            "#,
+            Path::new("test.toml"),
+        )
+        .expect("valid toml");
+        // SAFETY (edition 2021: safe fn): ENV_LOCK serializes every test that reads SLUICE_*.
+        std::env::set_var("SLUICE_REGION", "ap-south-1");
+        std::env::set_var("SLUICE_BIND", "127.0.0.1:2222");
+        let args = parse(&["sluice", "serve", "--bind", "127.0.0.1:3333"]);
+        std::env::remove_var("SLUICE_REGION");
+        std::env::remove_var("SLUICE_BIND");
+        let s = Settings::merge(args, file).expect("valid");
+        assert_eq!(s.bind, "127.0.0.1:3333", "flag beats env and file");
+        assert_eq!(s.region, "ap-south-1", "env beats file");
+        assert_eq!(s.data_dir, PathBuf::from("/from/file"), "file beats default");
+        assert_eq!(s.max_connections, 7);
+        assert_eq!(s.max_body_bytes, defaults::MAX_BODY_BYTES, "default last");
+    }
+
+    #[test]
+    fn every_flag_parses() {
+        let _guard = ENV_LOCK.lock().unwrap_or_else(|e| e.into_inner());
+        let args = parse(&[
+            "sluice",
+            "serve",
+            "--bind=0.0.0.0:4566",
+            "--data-dir=/tmp/d",
+            "--region=eu-central-1",
+            "--account-id=123456789012",
+            "--public-url=https://sqs.example.com/",
+            "--durability=fsync",
+            "--max-connections=10",
+            "--max-body-bytes=2048",
+            "--log-format=json",
+            "--log-level=debug",
+            "--shutdown-timeout=5",
+            "--header-read-timeout=7",
+        ]);
+        let s = Settings::merge(args, FileConfig::default()).expect("valid");
+        assert_eq!(
+            s.public_url.as_deref(),
+            Some("https://sqs.example.com"),
+            "trailing slash trimmed"
+        );
+        assert_eq!(s.durability, DurabilityMode::Fsync);
+        assert_eq!(s.log_format, LogFormat::Json);
+        assert_eq!(s.shutdown_timeout, Duration::from_secs(5));
+        assert_eq!(s.header_read_timeout, Duration::from_secs(7));
+        assert_eq!(s.account_id, "123456789012");
+    }
+
+    #[test]
+    fn toml_file_with_every_key_parses() {
+        let file = FileConfig::parse(
+            r#"
+            bind = "0.0.0.0:4566"
+            data_dir = "/var/lib/sluice"
+            region = "us-west-2"
+            account_id = "111122223333"
+            public_url = "http://sluice:4566"
+            durability = "fsync"
+            max_connections = 64
+            max_body_bytes = 1048576
+            log_format = "json"
+            log_level = "warn"
+            shutdown_timeout = 3
+            header_read_timeout = 4
+            "#,
+            Path::new("full.toml"),
+        )
+        .expect("valid toml");
+        let s = Settings::merge(ServeArgs::default(), file).expect("valid");
+        assert_eq!(s.durability, DurabilityMode::Fsync);
+        assert_eq!(s.public_url.as_deref(), Some("http://sluice:4566"));
+        assert_eq!(s.max_body_bytes, 1 << 20);
+    }
+
+    #[test]
+    fn toml_unknown_key_is_a_clear_error() {
+        let err = FileConfig::parse("bnd = \"0.0.0.0:1\"\n", Path::new("/etc/sluice.toml")).expect_err("unknown key");
+        let text = err.to_string();
+        assert!(text.contains("/etc/sluice.toml"), "{text}");
+        assert!(text.contains("unknown field `bnd`"), "{text}");
+        assert!(!text.contains('\n'), "one line: {text}");
+    }
+
+    #[test]
+    fn toml_wrong_value_is_an_error() {
+        let err = FileConfig::parse("durability = \"sometimes\"\n", Path::new("x.toml")).expect_err("bad enum");
+        assert!(err.to_string().contains("sometimes"), "{err}");
+        FileConfig::parse("max_connections = \"many\"\n", Path::new("x.toml")).expect_err("bad type");
+    }
+
+    #[test]
+    fn invalid_values_are_rejected() {
+        let bad = [
+            ServeArgs {
+                account_id: Some("123".into()),
+                ..ServeArgs::default()
+            },
+            ServeArgs {
+                region: Some("US East".into()),
+                ..ServeArgs::default()
+            },
+            ServeArgs {
+                public_url: Some("sluice:4566".into()),
+                ..ServeArgs::default()
+            },
+            ServeArgs {
+                max_connections: Some(0),
+                ..ServeArgs::default()
+            },
+            ServeArgs {
+                max_body_bytes: Some(10),
+                ..ServeArgs::default()
+            },
+        ];
+        for args in bad {
+            let debug = format!("{args:?}");
+            Settings::merge(args, FileConfig::default()).expect_err(&debug);
+        }
+    }
+
+    #[test]
+    fn missing_config_file_is_a_read_error() {
+        let args = ServeArgs {
+            config: Some(PathBuf::from("/nonexistent/sluice.toml")),
+            ..ServeArgs::default()
+        };
+        let err = Settings::resolve(args).expect_err("missing file");
+        assert!(matches!(err, ConfigError::Read { .. }), "{err}");
+    }
+
+    #[test]
+    fn clap_definition_is_consistent() {
+        use clap::CommandFactory;
+        Cli::command().debug_assert();
+    }
+}

@@ -1,0 +1,612 @@
+//! Request classification and the per-request pipeline: body limit, routing, request context,
+//! request id header, metrics.
+//!
+//! # Layout
+//! - [`classify`]: a pure function from the request head and body to a [`Route`], tested by a
+//!   table of wire examples (STYLE.md §1).
+//! - [`handle`]: the hyper-facing entry point: reads the body under the size limit, classifies,
+//!   builds the [`RequestContext`], calls the admin or API handler and stamps `x-amzn-RequestId`.
+//!
+//! # Routing rules (DESIGN.md "One request, end to end", WIRE-NOTES.md "SQS")
+//! 1. `X-Amz-Target: AmazonSQS.<Action>` → SQS over AWS JSON 1.0;
+//!    `Kinesis_20131202.<Action>` → Kinesis over JSON 1.1 or CBOR; any other target →
+//!    `UnknownOperationException`.
+//! 2. `Action=` in a form body or the query string → query protocol; the service comes from the
+//!    SigV4 credential scope (`Authorization` header or `X-Amz-Credential` query parameter),
+//!    else from a queue-URL path `/<12-digit account>/<queue>` (SQS), else SQS.
+//! 3. `GET /health`, `/ready`, `/metrics` → admin endpoints.
+//! 4. Anything else → an AWS-shaped 400.
+//!
+//! HTTP lives here; service handlers in [`crate::api`] receive the raw action name, the body and
+//! the [`RequestContext`], never a hyper type.
+
+use std::time::Instant;
+
+use bytes::Bytes;
+use http::header::{HeaderMap, HeaderValue, AUTHORIZATION, CONTENT_TYPE, HOST};
+use http::{Method, Request, Response, StatusCode};
+use http_body_util::{BodyExt, Full, LengthLimitError, Limited};
+use hyper::body::Body;
+use sluice_protocols::sigv4::{self, CredentialScope};
+
+use crate::api::{self, error::DispatchError, RequestContext};
+use crate::app::App;
+use crate::metrics::Outcome;
+
+/// The header carrying the request id on every response.
+pub const REQUEST_ID_HEADER: &str = "x-amzn-RequestId";
+
+/// The body type of every response.
+pub type ResponseBody = Full<Bytes>;
+
+/// An AWS service served on this port.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Service {
+    /// Simple Queue Service.
+    Sqs,
+    /// Simple Notification Service.
+    Sns,
+    /// Kinesis Data Streams.
+    Kinesis,
+}
+
+impl Service {
+    /// The metric label and SigV4 service name.
+    pub fn label(self) -> &'static str {
+        match self {
+            Service::Sqs => "sqs",
+            Service::Sns => "sns",
+            Service::Kinesis => "kinesis",
+        }
+    }
+
+    /// The service named by a SigV4 credential scope.
+    fn from_signing_name(name: &str) -> Option<Service> {
+        match name {
+            "sqs" => Some(Service::Sqs),
+            "sns" => Some(Service::Sns),
+            "kinesis" => Some(Service::Kinesis),
+            _ => None,
+        }
+    }
+}
+
+/// The wire protocol of a request, which is also the protocol of its response.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Protocol {
+    /// AWS JSON 1.0 (SQS).
+    Json10,
+    /// AWS JSON 1.1 (Kinesis).
+    Json11,
+    /// CBOR 1.1 (Kinesis from the Java SDKs).
+    Cbor11,
+    /// Query: form-encoded `Action=` request, XML response.
+    Query,
+}
+
+/// Where a request goes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Route {
+    /// `GET /health`: the process is alive.
+    Health,
+    /// `GET /ready`: storage is open and the listener accepts.
+    Ready,
+    /// `GET /metrics`: Prometheus text.
+    Metrics,
+    /// An AWS API call.
+    Api {
+        /// The service.
+        service: Service,
+        /// Its wire protocol.
+        protocol: Protocol,
+        /// The action name as sent (`SendMessage`); the service codec validates it.
+        action: String,
+    },
+    /// An `X-Amz-Target` whose prefix names no service of ours.
+    UnknownTarget,
+    /// Neither a target, an `Action=`, nor an admin path.
+    Unrecognized,
+}
+
+/// What [`classify`] needs of a request besides its body.
+#[derive(Debug, Clone, Copy)]
+pub struct RequestHead<'a> {
+    /// HTTP method.
+    pub method: &'a Method,
+    /// URI path.
+    pub path: &'a str,
+    /// URI query string, without `?`.
+    pub query: Option<&'a str>,
+    /// Headers.
+    pub headers: &'a HeaderMap,
+}
+
+/// Classifies a request; pure, so the routing table is testable without a server.
+pub fn classify(head: RequestHead<'_>, body: &[u8]) -> Route {
+    if let Some(target) = header_str(head.headers, "x-amz-target") {
+        return classify_target(target, head.headers);
+    }
+    if let Some(action) = query_action(head, body) {
+        let service = match credential_scope(head) {
+            Some(scope) => match Service::from_signing_name(&scope.service) {
+                Some(service @ (Service::Sqs | Service::Sns)) => service,
+                // Kinesis has no query protocol, and other services are not ours.
+                _ => return Route::Unrecognized,
+            },
+            // Query requests are often POSTed to the queue URL (WIRE-NOTES.md).
+            None if is_queue_path(head.path) => Service::Sqs,
+            // Unsigned query requests without a queue path: SQS until SNS has a way to tell.
+            None => Service::Sqs,
+        };
+        return Route::Api {
+            service,
+            protocol: Protocol::Query,
+            action,
+        };
+    }
+    if head.method == Method::GET || head.method == Method::HEAD {
+        match head.path {
+            "/health" => return Route::Health,
+            "/ready" => return Route::Ready,
+            "/metrics" => return Route::Metrics,
+            _ => {}
+        }
+    }
+    Route::Unrecognized
+}
+
+fn classify_target(target: &str, headers: &HeaderMap) -> Route {
+    if let Some(action) = target.strip_prefix("AmazonSQS.") {
+        return Route::Api {
+            service: Service::Sqs,
+            protocol: Protocol::Json10,
+            action: action.to_string(),
+        };
+    }
+    if let Some(action) = target.strip_prefix("Kinesis_20131202.") {
+        let cbor =
+            header_str(headers, CONTENT_TYPE.as_str()).is_some_and(|ct| ct.starts_with("application/x-amz-cbor"));
+        let protocol = if cbor { Protocol::Cbor11 } else { Protocol::Json11 };
+        return Route::Api {
+            service: Service::Kinesis,
+            protocol,
+            action: action.to_string(),
+        };
+    }
+    Route::UnknownTarget
+}
+
+/// The protocol an error should be rendered in when the request could not be classified.
+pub fn protocol_hint(headers: &HeaderMap) -> Protocol {
+    match header_str(headers, "x-amz-target") {
+        Some(t) if t.starts_with("Kinesis_20131202.") => {
+            let cbor =
+                header_str(headers, CONTENT_TYPE.as_str()).is_some_and(|ct| ct.starts_with("application/x-amz-cbor"));
+            if cbor {
+                Protocol::Cbor11
+            } else {
+                Protocol::Json11
+            }
+        }
+        Some(_) => Protocol::Json10,
+        None => Protocol::Query,
+    }
+}
+
+/// The `Action` parameter of a query-protocol request: form body first, then the URI query.
+fn query_action(head: RequestHead<'_>, body: &[u8]) -> Option<String> {
+    let form_body = header_str(head.headers, CONTENT_TYPE.as_str())
+        .map(|ct| ct.to_ascii_lowercase().starts_with("application/x-www-form-urlencoded"))
+        // Hand-built clients sometimes omit the content type on a form POST.
+        .unwrap_or(!body.is_empty() && body.first() != Some(&b'{'));
+    if form_body {
+        if let Some(action) = find_param(body, "Action") {
+            return Some(action);
+        }
+    }
+    head.query.and_then(|q| find_param(q.as_bytes(), "Action"))
+}
+
+fn find_param(form: &[u8], name: &str) -> Option<String> {
+    form_urlencoded::parse(form)
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v.into_owned())
+        .filter(|v| !v.is_empty())
+}
+
+/// The SigV4 credential scope from the `Authorization` header or the `X-Amz-Credential` query
+/// parameter (presigned URLs), if well formed.
+pub fn credential_scope(head: RequestHead<'_>) -> Option<CredentialScope> {
+    if let Some(auth) = header_str(head.headers, AUTHORIZATION.as_str()) {
+        return sigv4::parse_authorization(auth);
+    }
+    let query = head.query?;
+    let credential = form_urlencoded::parse(query.as_bytes())
+        .find(|(k, _)| k == "X-Amz-Credential")
+        .map(|(_, v)| v)?;
+    sigv4::parse_credential_param(&credential)
+}
+
+/// True for a queue-URL path `/<12-digit account>/<queue name>`.
+pub fn is_queue_path(path: &str) -> bool {
+    let mut segments = path.trim_start_matches('/').split('/');
+    match (segments.next(), segments.next(), segments.next()) {
+        (Some(account), Some(name), None) => {
+            account.len() == 12 && account.bytes().all(|b| b.is_ascii_digit()) && !name.is_empty()
+        }
+        _ => false,
+    }
+}
+
+fn header_str<'h>(headers: &'h HeaderMap, name: &str) -> Option<&'h str> {
+    headers
+        .get(name)
+        .and_then(|v| v.to_str().ok())
+        .map(str::trim)
+        .filter(|v| !v.is_empty())
+}
+
+/// Serves one HTTP request end to end; never fails (errors become AWS-shaped responses).
+pub async fn handle<B>(app: &App, req: Request<B>) -> Response<ResponseBody>
+where
+    B: Body,
+    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+{
+    let started = Instant::now();
+    let request_id = uuid::Uuid::new_v4().to_string();
+    let (parts, body) = req.into_parts();
+
+    let body = match read_body(body, &parts.headers, app.settings.max_body_bytes).await {
+        Ok(body) => body,
+        Err(err) => {
+            let protocol = protocol_hint(&parts.headers);
+            let response = api::error::dispatch_error_response(protocol, &err, &request_id);
+            return finish(app, response, &request_id, "unknown", "unknown", started);
+        }
+    };
+
+    let head = RequestHead {
+        method: &parts.method,
+        path: parts.uri.path(),
+        query: parts.uri.query(),
+        headers: &parts.headers,
+    };
+    match classify(head, &body) {
+        Route::Health => stamp(
+            text_response(StatusCode::OK, "text/plain; charset=utf-8", "ok".into()),
+            &request_id,
+        ),
+        Route::Ready => {
+            let (status, text) = if app.is_ready() {
+                (StatusCode::OK, "ready")
+            } else {
+                (StatusCode::SERVICE_UNAVAILABLE, "not ready")
+            };
+            stamp(
+                text_response(status, "text/plain; charset=utf-8", text.into()),
+                &request_id,
+            )
+        }
+        Route::Metrics => {
+            let text = app.metrics.render();
+            stamp(
+                text_response(StatusCode::OK, "text/plain; version=0.0.4; charset=utf-8", text.into()),
+                &request_id,
+            )
+        }
+        Route::UnknownTarget => {
+            let response =
+                api::error::dispatch_error_response(Protocol::Json10, &DispatchError::UnknownOperation, &request_id);
+            finish(app, response, &request_id, "unknown", "unknown", started)
+        }
+        Route::Unrecognized => {
+            // A JSON body without a target still wants a JSON error; everything else gets XML.
+            let json = header_str(&parts.headers, CONTENT_TYPE.as_str()).is_some_and(|ct| ct.contains("json"));
+            let protocol = if json { Protocol::Json10 } else { Protocol::Query };
+            let response = api::error::dispatch_error_response(protocol, &DispatchError::Unrecognized, &request_id);
+            finish(app, response, &request_id, "unknown", "unknown", started)
+        }
+        Route::Api {
+            service,
+            protocol,
+            action,
+        } => {
+            let authority = parts.uri.authority().map(|a| a.as_str());
+            let ctx = request_context(app, head, authority, request_id.clone());
+            let call = api::ApiCall {
+                service,
+                protocol,
+                action: &action,
+                headers: &parts.headers,
+                query: parts.uri.query(),
+                body,
+            };
+            let reply = api::call(app, &ctx, call).await;
+            finish(
+                app,
+                reply.response,
+                &request_id,
+                service.label(),
+                reply.action_label,
+                started,
+            )
+        }
+    }
+}
+
+/// Builds the [`RequestContext`] of an API call.
+fn request_context(app: &App, head: RequestHead<'_>, authority: Option<&str>, request_id: String) -> RequestContext {
+    let scope = credential_scope(head);
+    // HTTP/2 carries the host as `:authority` (in the URI), HTTP/1.1 as `Host`.
+    let host = header_str(head.headers, HOST.as_str())
+        .or(authority)
+        .map(str::to_string);
+    RequestContext {
+        request_id,
+        account_id: app.settings.account_id.clone(),
+        region: scope.map(|s| s.region).unwrap_or_else(|| app.settings.region.clone()),
+        host,
+        scheme: "http",
+        path: head.path.to_string(),
+        public_url: app.settings.public_url.clone(),
+    }
+}
+
+/// Reads the whole body, refusing more than `limit` bytes.
+async fn read_body<B>(body: B, headers: &HeaderMap, limit: usize) -> Result<Bytes, DispatchError>
+where
+    B: Body,
+    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+{
+    // Refuse early on a declared length, before reading a byte of it.
+    let declared = header_str(headers, http::header::CONTENT_LENGTH.as_str()).and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|len| len > limit as u64) {
+        return Err(DispatchError::BodyTooLarge { limit });
+    }
+    match Limited::new(body, limit).collect().await {
+        Ok(collected) => Ok(collected.to_bytes()),
+        Err(err) if err.is::<LengthLimitError>() => Err(DispatchError::BodyTooLarge { limit }),
+        Err(err) => Err(DispatchError::BodyRead(err.to_string())),
+    }
+}
+
+/// A plain-text or other non-AWS response.
+pub fn text_response(status: StatusCode, content_type: &'static str, body: Bytes) -> Response<ResponseBody> {
+    let mut response = Response::new(Full::new(body));
+    *response.status_mut() = status;
+    response
+        .headers_mut()
+        .insert(CONTENT_TYPE, HeaderValue::from_static(content_type));
+    response
+}
+
+fn stamp(mut response: Response<ResponseBody>, request_id: &str) -> Response<ResponseBody> {
+    if let Ok(value) = HeaderValue::from_str(request_id) {
+        response.headers_mut().insert(REQUEST_ID_HEADER, value);
+    }
+    response
+}
+
+fn finish(
+    app: &App,
+    response: Response<ResponseBody>,
+    request_id: &str,
+    service: &'static str,
+    action: &'static str,
+    started: Instant,
+) -> Response<ResponseBody> {
+    let outcome = Outcome::from_status(response.status());
+    app.metrics
+        .observe_request(service, action, outcome, started.elapsed().as_secs_f64());
+    stamp(response, request_id)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    struct Case {
+        name: &'static str,
+        method: Method,
+        uri: &'static str,
+        headers: &'static [(&'static str, &'static str)],
+        body: &'static str,
+        want: Route,
+    }
+
+    fn api(service: Service, protocol: Protocol, action: &str) -> Route {
+        Route::Api {
+            service,
+            protocol,
+            action: action.to_string(),
+        }
+    }
+
+    const FORM: (&str, &str) = ("content-type", "application/x-www-form-urlencoded; charset=utf-8");
+    const SQS_AUTH: (&str, &str) = (
+        "authorization",
+        "AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20240115/eu-west-1/sqs/aws4_request, SignedHeaders=host;x-amz-date, Signature=abc",
+    );
+    const SNS_AUTH: (&str, &str) = (
+        "authorization",
+        "AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20240115/us-east-1/sns/aws4_request, SignedHeaders=host;x-amz-date, Signature=abc",
+    );
+
+    #[test]
+    fn router_follows_the_wire_examples() {
+        let cases = vec![
+            Case {
+                name: "boto3 json 1.0 (botocore >= 1.34.90)",
+                method: Method::POST,
+                uri: "/",
+                headers: &[("content-type", "application/x-amz-json-1.0"), ("x-amz-target", "AmazonSQS.SendMessage"), SQS_AUTH],
+                body: r#"{"QueueUrl":"http://localhost:4566/000000000000/q","MessageBody":"hi"}"#,
+                want: api(Service::Sqs, Protocol::Json10, "SendMessage"),
+            },
+            Case {
+                name: "unknown target prefix",
+                method: Method::POST,
+                uri: "/",
+                headers: &[("content-type", "application/x-amz-json-1.0"), ("x-amz-target", "DynamoDB_20120810.ListTables")],
+                body: "{}",
+                want: Route::UnknownTarget,
+            },
+            Case {
+                name: "kinesis json 1.1",
+                method: Method::POST,
+                uri: "/",
+                headers: &[("content-type", "application/x-amz-json-1.1"), ("x-amz-target", "Kinesis_20131202.PutRecord")],
+                body: "{}",
+                want: api(Service::Kinesis, Protocol::Json11, "PutRecord"),
+            },
+            Case {
+                name: "kinesis cbor (java sdk)",
+                method: Method::POST,
+                uri: "/",
+                headers: &[("content-type", "application/x-amz-cbor-1.1"), ("x-amz-target", "Kinesis_20131202.GetRecords")],
+                body: "",
+                want: api(Service::Kinesis, Protocol::Cbor11, "GetRecords"),
+            },
+            Case {
+                name: "query to the root, sqs scope",
+                method: Method::POST,
+                uri: "/",
+                headers: &[FORM, SQS_AUTH],
+                body: "Action=CreateQueue&QueueName=q&Version=2012-11-05",
+                want: api(Service::Sqs, Protocol::Query, "CreateQueue"),
+            },
+            Case {
+                name: "query posted to a queue url (JS v3, Java v2, kombu)",
+                method: Method::POST,
+                uri: "/000000000000/q",
+                headers: &[FORM],
+                body: "Action=ReceiveMessage&MessageSystemAttributeName.1=ApproximateReceiveCount",
+                want: api(Service::Sqs, Protocol::Query, "ReceiveMessage"),
+            },
+            Case {
+                name: "sns publish by scope",
+                method: Method::POST,
+                uri: "/",
+                headers: &[FORM, SNS_AUTH],
+                body: "Action=Publish&TopicArn=arn%3Aaws%3Asns%3Aus-east-1%3A000000000000%3At&Message=hi&Version=2010-03-31",
+                want: api(Service::Sns, Protocol::Query, "Publish"),
+            },
+            Case {
+                name: "unsigned query defaults to sqs",
+                method: Method::POST,
+                uri: "/",
+                headers: &[FORM],
+                body: "Action=ListQueues",
+                want: api(Service::Sqs, Protocol::Query, "ListQueues"),
+            },
+            Case {
+                name: "GET query with presigned sns credential",
+                method: Method::GET,
+                uri: "/?Action=ListTopics&X-Amz-Credential=AKID%2F20240115%2Fus-east-1%2Fsns%2Faws4_request",
+                headers: &[],
+                body: "",
+                want: api(Service::Sns, Protocol::Query, "ListTopics"),
+            },
+            Case {
+                name: "GET query on a queue url",
+                method: Method::GET,
+                uri: "/123456789012/jobs?Action=GetQueueAttributes&AttributeName.1=All",
+                headers: &[],
+                body: "",
+                want: api(Service::Sqs, Protocol::Query, "GetQueueAttributes"),
+            },
+            Case {
+                name: "form POST without content type",
+                method: Method::POST,
+                uri: "/",
+                headers: &[],
+                body: "Action=ListQueues&Version=2012-11-05",
+                want: api(Service::Sqs, Protocol::Query, "ListQueues"),
+            },
+            Case {
+                name: "query with a kinesis scope is not ours",
+                method: Method::POST,
+                uri: "/",
+                headers: &[
+                    FORM,
+                    ("authorization", "AWS4-HMAC-SHA256 Credential=AKID/20240115/us-east-1/kinesis/aws4_request, Signature=x"),
+                ],
+                body: "Action=ListStreams",
+                want: Route::Unrecognized,
+            },
+            Case { name: "health", method: Method::GET, uri: "/health", headers: &[], body: "", want: Route::Health },
+            Case { name: "ready", method: Method::GET, uri: "/ready", headers: &[], body: "", want: Route::Ready },
+            Case { name: "metrics", method: Method::GET, uri: "/metrics", headers: &[], body: "", want: Route::Metrics },
+            Case { name: "POST /health is not admin", method: Method::POST, uri: "/health", headers: &[], body: "", want: Route::Unrecognized },
+            Case { name: "empty POST", method: Method::POST, uri: "/", headers: &[FORM], body: "", want: Route::Unrecognized },
+            Case { name: "GET /", method: Method::GET, uri: "/", headers: &[], body: "", want: Route::Unrecognized },
+            Case {
+                name: "json body without target",
+                method: Method::POST,
+                uri: "/",
+                headers: &[("content-type", "application/x-amz-json-1.0")],
+                body: r#"{"Action":"ListQueues"}"#,
+                want: Route::Unrecognized,
+            },
+        ];
+        for case in cases {
+            let uri: http::Uri = case.uri.parse().expect("uri");
+            let mut headers = HeaderMap::new();
+            for (k, v) in case.headers {
+                headers.insert(*k, HeaderValue::from_static(v));
+            }
+            let head = RequestHead {
+                method: &case.method,
+                path: uri.path(),
+                query: uri.query(),
+                headers: &headers,
+            };
+            assert_eq!(classify(head, case.body.as_bytes()), case.want, "case: {}", case.name);
+        }
+    }
+
+    #[test]
+    fn credential_scope_from_header_or_presigned_query() {
+        let mut headers = HeaderMap::new();
+        headers.insert(AUTHORIZATION, HeaderValue::from_static(SQS_AUTH.1));
+        let head = RequestHead {
+            method: &Method::POST,
+            path: "/",
+            query: None,
+            headers: &headers,
+        };
+        let scope = credential_scope(head).expect("scope");
+        assert_eq!(
+            (scope.access_key.as_str(), scope.region.as_str(), scope.service.as_str()),
+            ("AKIDEXAMPLE", "eu-west-1", "sqs")
+        );
+
+        let empty = HeaderMap::new();
+        let q = "X-Amz-Credential=AKID%2F20240115%2Fap-south-1%2Fsqs%2Faws4_request&Action=ListQueues";
+        let head = RequestHead {
+            method: &Method::GET,
+            path: "/",
+            query: Some(q),
+            headers: &empty,
+        };
+        assert_eq!(credential_scope(head).expect("scope").region, "ap-south-1");
+
+        let head = RequestHead {
+            method: &Method::GET,
+            path: "/",
+            query: Some("Action=ListQueues"),
+            headers: &empty,
+        };
+        assert_eq!(credential_scope(head), None);
+    }
+
+    #[test]
+    fn queue_paths() {
+        assert!(is_queue_path("/000000000000/q"));
+        assert!(is_queue_path("/123456789012/my-queue.fifo"));
+        assert!(!is_queue_path("/"));
+        assert!(!is_queue_path("/12345/q"));
+        assert!(!is_queue_path("/000000000000/"));
+        assert!(!is_queue_path("/000000000000/q/extra"));
+    }
+}

@@ -1,0 +1,119 @@
+//! `sluice-server`: the wiring of the `sluice` binary. No domain logic, no wire encoding.
+//!
+//! # Layout
+//! - [`config`]: flags, `SLUICE_*` environment, TOML file → [`config::Settings`].
+//! - [`listener`]: TCP accept loop, HTTP/1.1 + h2c, connection bound, graceful drain.
+//! - [`dispatch`]: request classification (admin, SQS JSON, query), body limit, request ids.
+//! - [`api`]: per-service handlers and the one error mapping (`api::error`).
+//! - [`metrics`]: the Prometheus registry owned by the [`app::App`].
+//! - [`app`]: the state shared by connections.
+//! - [`run`]: start-up and shutdown order, used by `main.rs` and embeddable in tests.
+//!
+//! # Start-up and shutdown order
+//! open storage → build broker → bind → ready → serve until the shutdown future resolves →
+//! drain → drop the broker → flush the store. A failure before serving is a [`StartupError`].
+
+pub mod api;
+pub mod app;
+pub mod config;
+pub mod dispatch;
+pub mod listener;
+pub mod metrics;
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use sluice_broker::{Broker, BrokerError};
+use sluice_storage::{StorageError, Store, StoreOptions};
+use tokio::sync::watch;
+use tracing::{info, warn};
+
+use crate::app::App;
+use crate::config::Settings;
+use crate::metrics::Metrics;
+
+/// Why the server could not start or stop cleanly; each renders as one line.
+#[derive(Debug, thiserror::Error)]
+pub enum StartupError {
+    /// The data folder is locked by another process (most likely another sluice).
+    #[error("data folder {} is in use by another process (is another sluice running?)", .0.display())]
+    DataDirLocked(std::path::PathBuf),
+    /// Storage could not be opened or flushed.
+    #[error("{0}")]
+    Storage(StorageError),
+    /// The listen address could not be bound.
+    #[error("cannot listen on {addr}: {source}")]
+    Bind {
+        /// The configured address.
+        addr: String,
+        /// Why (address in use, permission denied, bad host).
+        source: std::io::Error,
+    },
+    /// The broker could not load its state from storage.
+    #[error("cannot load broker state: {0}")]
+    Broker(BrokerError),
+    /// Metrics registration failed.
+    #[error(transparent)]
+    Metrics(#[from] metrics::MetricsError),
+}
+
+/// Runs the server until `shutdown` resolves; `on_bound` learns the real listen address.
+pub async fn run(
+    settings: Settings,
+    shutdown: impl Future<Output = ()>,
+    on_bound: impl FnOnce(SocketAddr),
+) -> Result<(), StartupError> {
+    let options = StoreOptions {
+        durability: settings.durability.into(),
+    };
+    let data_dir = settings.data_dir.clone();
+    let store = match Store::open(&data_dir, options) {
+        Ok(store) => Arc::new(store),
+        Err(StorageError::Locked { path, .. }) => return Err(StartupError::DataDirLocked(path)),
+        Err(e) => return Err(StartupError::Storage(e)),
+    };
+    info!(data_dir = %data_dir.display(), durability = ?settings.durability, "storage open");
+    let broker = Arc::new(Broker::open(store.clone()).map_err(StartupError::Broker)?);
+    info!(queues = broker.queues().len(), "broker loaded");
+    let (stop_background, mut background_stopped) = watch::channel(());
+    let background = broker.spawn_background(async move {
+        // Resolves when the sender signals or is dropped.
+        let _ = background_stopped.changed().await;
+    });
+
+    let metrics = Metrics::new()?;
+    let bind_addr = settings.bind.clone();
+    let listener = listener::bind(&bind_addr).await.map_err(|source| StartupError::Bind {
+        addr: bind_addr.clone(),
+        source,
+    })?;
+    let local_addr = listener.local_addr().map_err(|source| StartupError::Bind {
+        addr: bind_addr,
+        source,
+    })?;
+
+    let app = Arc::new(App::new(settings, metrics, store.clone(), broker.clone()));
+    app.set_ready(true);
+    info!(addr = %local_addr, "listening on {local_addr}");
+    on_bound(local_addr);
+
+    let shutdown_queues = broker.clone();
+    let shutdown = async move {
+        shutdown.await;
+        // Open long polls would otherwise hold the drain for up to 20 s.
+        shutdown_queues.queues().begin_shutdown();
+    };
+    listener::serve(listener, app.clone(), shutdown).await;
+
+    let _ = stop_background.send(());
+    if let Err(e) = background.await {
+        warn!(error = %e, "background task ended abnormally");
+    }
+    drop(app);
+    drop(broker);
+    info!("flushing storage");
+    store.flush().map_err(StartupError::Storage)?;
+    info!("shutdown complete");
+    Ok(())
+}

@@ -1,0 +1,145 @@
+//! The TCP listener: HTTP/1.1 keep-alive and cleartext HTTP/2 (h2c, prior knowledge) on one
+//! port, bounded and drainable.
+//!
+//! # Layout
+//! - [`bind`]: binds the socket (a separate step so start-up can report "port in use" and the
+//!   real address when the port is 0).
+//! - [`serve`]: the accept loop. A semaphore bounds open connections (`--max-connections`);
+//!   each connection is a task in a `JoinSet` so that none outlives the drain deadline.
+//!
+//! # Shutdown (STYLE.md §4)
+//! When `shutdown` resolves: stop accepting, mark the app not ready, ask every connection to
+//! finish gracefully (HTTP/1: close after the in-flight request; HTTP/2: GOAWAY, finish open
+//! streams), wait up to `--shutdown-timeout` for them (long polls last up to 20 s), then abort
+//! what is left. Only then does the caller flush the store.
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use hyper::body::Incoming;
+use hyper::service::service_fn;
+use hyper::Request;
+use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
+use hyper_util::server::conn::auto;
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::{watch, Semaphore};
+use tokio::task::JoinSet;
+use tracing::{debug, info, warn};
+
+use crate::app::App;
+use crate::dispatch;
+
+/// Pause after a failed `accept` (e.g. out of file descriptors) before trying again.
+const ACCEPT_BACKOFF: Duration = Duration::from_millis(100);
+
+/// Binds the listening socket.
+pub async fn bind(addr: &str) -> std::io::Result<TcpListener> {
+    TcpListener::bind(addr).await
+}
+
+/// Serves connections until `shutdown` resolves, then drains them within the shutdown timeout.
+pub async fn serve(listener: TcpListener, app: Arc<App>, shutdown: impl Future<Output = ()>) {
+    let max_connections = app.settings.max_connections;
+    let limit = Arc::new(Semaphore::new(max_connections));
+    let (drain_tx, drain_rx) = watch::channel(false);
+    let builder = Arc::new(http_builder(&app));
+    let mut connections = JoinSet::new();
+    tokio::pin!(shutdown);
+
+    loop {
+        // Reap finished connection tasks so the set stays as small as the open connections.
+        while connections.try_join_next().is_some() {}
+
+        let permit = tokio::select! {
+            biased;
+            () = &mut shutdown => break,
+            permit = limit.clone().acquire_owned() => match permit {
+                Ok(permit) => permit,
+                Err(_closed) => break,
+            },
+        };
+        let (stream, peer) = tokio::select! {
+            biased;
+            () = &mut shutdown => break,
+            accepted = listener.accept() => match accepted {
+                Ok(accepted) => accepted,
+                Err(e) => {
+                    warn!(error = %e, "accept failed");
+                    tokio::time::sleep(ACCEPT_BACKOFF).await;
+                    continue;
+                }
+            },
+        };
+        // Small request/response exchanges: Nagle's algorithm would add up to 40 ms of latency.
+        if let Err(e) = stream.set_nodelay(true) {
+            debug!(error = %e, %peer, "set TCP_NODELAY failed");
+        }
+        let app = app.clone();
+        let builder = builder.clone();
+        let drain = drain_rx.clone();
+        connections.spawn(async move {
+            let _permit = permit;
+            app.metrics.open_connections().inc();
+            serve_connection(stream, peer, &app, &builder, drain).await;
+            app.metrics.open_connections().dec();
+        });
+    }
+
+    drop(listener);
+    app.set_ready(false);
+    while connections.try_join_next().is_some() {}
+    let open = connections.len();
+    info!(open_connections = open, "shutting down, draining connections");
+    // Receivers only see the change; an error means no connection is left to tell.
+    let _ = drain_tx.send(true);
+    let deadline = app.settings.shutdown_timeout;
+    let drained = tokio::time::timeout(deadline, async { while connections.join_next().await.is_some() {} }).await;
+    if drained.is_err() {
+        warn!(
+            open_connections = connections.len(),
+            timeout_secs = deadline.as_secs(),
+            "drain deadline reached, closing connections"
+        );
+        connections.shutdown().await;
+    }
+}
+
+fn http_builder(app: &App) -> auto::Builder<TokioExecutor> {
+    let mut builder = auto::Builder::new(TokioExecutor::new());
+    builder
+        .http1()
+        .timer(TokioTimer::new())
+        .header_read_timeout(app.settings.header_read_timeout)
+        .keep_alive(true);
+    builder.http2().timer(TokioTimer::new());
+    builder
+}
+
+async fn serve_connection(
+    stream: TcpStream,
+    peer: SocketAddr,
+    app: &Arc<App>,
+    builder: &auto::Builder<TokioExecutor>,
+    mut drain: watch::Receiver<bool>,
+) {
+    let app = app.clone();
+    let service = service_fn(move |req: Request<Incoming>| {
+        let app = app.clone();
+        async move { Ok::<_, std::convert::Infallible>(dispatch::handle(&app, req).await) }
+    });
+    let conn = builder.serve_connection(TokioIo::new(stream), service);
+    tokio::pin!(conn);
+    let result = tokio::select! {
+        result = conn.as_mut() => result,
+        _ = drain.changed() => {
+            conn.as_mut().graceful_shutdown();
+            conn.await
+        }
+    };
+    if let Err(e) = result {
+        // Clients resetting or timing out on headers: routine, not an operator's problem.
+        debug!(error = %e, %peer, "connection ended with an error");
+    }
+}

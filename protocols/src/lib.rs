@@ -1,0 +1,21 @@
+//! Sans-IO AWS wire codecs for Sluice.
+//!
+//! Pure functions over bytes and strings: nothing here knows tokio, hyper or
+//! RocksDB, so every codec is unit-tested without a server.
+//!
+//! # Layout
+//! - [`sqs`]: the SQS action enum, typed requests/responses, the AWS JSON 1.0 and
+//!   query/XML codecs, validation, and the SQS error renderers.
+//! - [`query`]: query-protocol pieces shared by services (form decoding, XML
+//!   escaping and writing).
+//! - [`checksum`]: MD5 of message bodies and AWS's message-attribute digest.
+//! - [`sigv4`]: SigV4 credential scope parsing.
+//!
+//! # Invariants
+//! - Decoders never panic on client input; every failure is an AWS-shaped error.
+//! - A decoded request has passed its service's validation.
+
+pub mod checksum;
+pub mod query;
+pub mod sigv4;
+pub mod sqs;

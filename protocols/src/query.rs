@@ -1,0 +1,137 @@
+//! Pieces of the AWS query protocol shared by services (SQS, SNS): form decoding and
+//! XML text escaping.
+//!
+//! A query request's parameters are the URL query pairs plus the
+//! `application/x-www-form-urlencoded` body pairs; the server merges both with
+//! [`parse_form`] and hands the list to a service decoder.
+
+/// Decodes an `application/x-www-form-urlencoded` body (or a URL query string) into
+/// name/value pairs, in order. Invalid percent-escapes are kept literally and
+/// invalid UTF-8 is replaced, as `form_urlencoded` does; it never fails.
+pub fn parse_form(body: &[u8]) -> Vec<(String, String)> {
+    form_urlencoded::parse(body).into_owned().collect()
+}
+
+/// Escapes text for an XML element or attribute value.
+///
+/// Beyond the five markup characters, `\r` is written as `&#xD;`: a literal CR would
+/// be normalized to `\n` by the client's XML parser, changing a message body and
+/// breaking its MD5 check (AWS escapes it the same way). Characters that XML 1.0
+/// cannot carry at all are replaced with U+FFFD; validation keeps them out of
+/// message data, so this only guards echoed input such as error messages.
+pub fn xml_escape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&apos;"),
+            '\r' => out.push_str("&#xD;"),
+            '\t' | '\n' => out.push(c),
+            c if (c as u32) < 0x20 || c == '\u{FFFE}' || c == '\u{FFFF}' => out.push('\u{FFFD}'),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// A minimal XML writer for query responses: elements and escaped text, no
+/// pretty-printing (AWS sends none either).
+#[derive(Debug, Default)]
+pub struct XmlWriter {
+    out: String,
+}
+
+impl XmlWriter {
+    /// An empty document.
+    pub fn new() -> Self {
+        XmlWriter::default()
+    }
+
+    /// Writes `<?xml version="1.0"?>`.
+    pub fn declaration(&mut self) {
+        self.out.push_str("<?xml version=\"1.0\"?>");
+    }
+
+    /// Opens `<name>`.
+    pub fn open(&mut self, name: &str) {
+        self.out.push('<');
+        self.out.push_str(name);
+        self.out.push('>');
+    }
+
+    /// Opens `<name xmlns="ns">`.
+    pub fn open_ns(&mut self, name: &str, ns: &str) {
+        self.out.push('<');
+        self.out.push_str(name);
+        self.out.push_str(" xmlns=\"");
+        self.out.push_str(&xml_escape(ns));
+        self.out.push_str("\">");
+    }
+
+    /// Closes `</name>`.
+    pub fn close(&mut self, name: &str) {
+        self.out.push_str("</");
+        self.out.push_str(name);
+        self.out.push('>');
+    }
+
+    /// Writes `<name>text</name>` with `text` escaped.
+    pub fn text(&mut self, name: &str, text: &str) {
+        self.open(name);
+        self.out.push_str(&xml_escape(text));
+        self.close(name);
+    }
+
+    /// Writes `<name>text</name>` when `text` is present.
+    pub fn opt_text(&mut self, name: &str, text: Option<&str>) {
+        if let Some(t) = text {
+            self.text(name, t);
+        }
+    }
+
+    /// The document as bytes.
+    pub fn finish(self) -> Vec<u8> {
+        self.out.into_bytes()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn form_pairs() {
+        let pairs = parse_form(b"Action=SendMessage&MessageBody=a+b%26c%3D%F0%9F%98%80&Empty=&Flag");
+        assert_eq!(
+            pairs,
+            vec![
+                ("Action".to_string(), "SendMessage".to_string()),
+                ("MessageBody".to_string(), "a b&c=😀".to_string()),
+                ("Empty".to_string(), String::new()),
+                ("Flag".to_string(), String::new()),
+            ]
+        );
+        assert!(parse_form(b"").is_empty());
+    }
+
+    #[test]
+    fn escaping() {
+        assert_eq!(xml_escape("a<b>&\"'"), "a&lt;b&gt;&amp;&quot;&apos;");
+        assert_eq!(xml_escape("x\r\ny\t"), "x&#xD;\ny\t");
+        assert_eq!(xml_escape("\u{0}"), "\u{FFFD}");
+        assert_eq!(xml_escape("😀 é"), "😀 é");
+    }
+
+    #[test]
+    fn writer() {
+        let mut w = XmlWriter::new();
+        w.open_ns("R", "urn:x");
+        w.text("A", "1 < 2");
+        w.opt_text("B", None);
+        w.close("R");
+        assert_eq!(w.finish(), b"<R xmlns=\"urn:x\"><A>1 &lt; 2</A></R>");
+    }
+}

@@ -1,0 +1,27 @@
+//! Amazon SQS wire codecs, sans-IO.
+//!
+//! # Layout
+//! - [`action`]: [`SqsAction`], one variant per model operation, parsed from
+//!   `X-Amz-Target: AmazonSQS.<Action>` or `Action=<Action>`.
+//! - [`types`]: typed inputs/outputs named after the botocore model, and the
+//!   [`SqsRequest`] / [`SqsResponse`] enums handlers route on.
+//! - [`json`]: AWS JSON 1.0 ([`decode_json`], [`encode_json`]).
+//! - [`query`]: the query protocol ([`decode_query`], [`encode_xml`]).
+//! - [`validate`]: rules both decoders apply, plus per-entry batch checks.
+//! - [`error`]: [`SqsErrorCode`], [`SqsError`] and the two error renderers.
+//!
+//! Invariant: a request that decodes has passed [`validate::validate`]; what is left
+//! to the core is what depends on state (queue exists, queue limits, FIFO rules).
+
+pub mod action;
+pub mod error;
+pub mod json;
+pub mod query;
+pub mod types;
+pub mod validate;
+
+pub use action::SqsAction;
+pub use error::{render_json_error, render_query_error, SqsError, SqsErrorCode};
+pub use json::{decode_json, encode_json};
+pub use query::{decode_query, encode_xml};
+pub use types::{SqsRequest, SqsResponse};

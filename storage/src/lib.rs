@@ -1,0 +1,361 @@
+//! Sluice's storage layer: the only crate that talks to RocksDB.
+//!
+//! # Layout
+//! - [`Store`]: opens the database with every column family of [`Cf`], commits write batches
+//!   with the configured [`Durability`], reads points and prefixes.
+//! - [`Batch`]: one atomic write; every broker command commits exactly one.
+//! - [`key`]: order-preserving key encoding (big-endian fixed-width integers, length-prefixed
+//!   strings) so that range scans follow numeric order.
+//!
+//! # Invariants
+//! Column family names and key prefixes are append-only: never rename or renumber one, or data
+//! written by an older Sluice becomes unreadable.
+
+pub mod key;
+
+use std::path::{Path, PathBuf};
+
+use rocksdb::{ColumnFamilyDescriptor, Direction, IteratorMode, Options, WriteBatch, WriteOptions, DB};
+
+/// Column families, one per access pattern.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Cf {
+    /// Resource metadata: queues, topics, streams, subscriptions, tags, counters.
+    Meta,
+    /// Immutable message payloads: queue id | message sequence → body and attributes.
+    QueueMsgs,
+    /// Mutable per-message state: queue id | message sequence → visibility, receive count.
+    QueueState,
+    /// Deduplication ids with their expiry.
+    Dedupe,
+}
+
+impl Cf {
+    /// Every column family, in creation order.
+    pub const ALL: [Cf; 4] = [Cf::Meta, Cf::QueueMsgs, Cf::QueueState, Cf::Dedupe];
+
+    /// The on-disk name of the column family.
+    pub fn name(self) -> &'static str {
+        match self {
+            Cf::Meta => "meta",
+            Cf::QueueMsgs => "queue_msgs",
+            Cf::QueueState => "queue_state",
+            Cf::Dedupe => "dedupe",
+        }
+    }
+}
+
+/// When an acknowledged write is considered safe.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Durability {
+    /// The write is in RocksDB's write-ahead log (the OS page cache) before commit returns:
+    /// it survives a crash of the process, not of the machine.
+    #[default]
+    Process,
+    /// The write-ahead log is fsynced before commit returns. RocksDB groups concurrent
+    /// writers, so one fsync covers every batch that arrived while the previous one ran.
+    Fsync,
+}
+
+/// Errors of the storage layer.
+#[derive(Debug, thiserror::Error)]
+pub enum StorageError {
+    /// Another process holds the database lock.
+    #[error("the data folder {path} is in use by another process (RocksDB lock held): {source}")]
+    Locked {
+        /// The data folder.
+        path: PathBuf,
+        /// RocksDB's own error.
+        source: rocksdb::Error,
+    },
+    /// The data folder could not be created or opened.
+    #[error("cannot open the data folder {path}: {reason}")]
+    Open {
+        /// The data folder.
+        path: PathBuf,
+        /// What went wrong.
+        reason: String,
+    },
+    /// A read or write failed in RocksDB.
+    #[error("storage failure: {0}")]
+    Rocks(#[from] rocksdb::Error),
+    /// A stored value could not be decoded.
+    #[error("corrupt stored value: {0}")]
+    Corrupt(String),
+}
+
+/// Storage result type.
+pub type Result<T, E = StorageError> = std::result::Result<T, E>;
+
+/// Options for opening a [`Store`].
+#[derive(Debug, Clone)]
+pub struct StoreOptions {
+    /// When commits are acknowledged.
+    pub durability: Durability,
+}
+
+/// The opened RocksDB database.
+pub struct Store {
+    db: DB,
+    path: PathBuf,
+    durability: Durability,
+}
+
+impl std::fmt::Debug for Store {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Store")
+            .field("path", &self.path)
+            .field("durability", &self.durability)
+            .finish()
+    }
+}
+
+impl Store {
+    /// Opens (creating if needed) the database under `path` with every column family.
+    pub fn open(path: &Path, options: StoreOptions) -> Result<Store> {
+        std::fs::create_dir_all(path).map_err(|e| StorageError::Open {
+            path: path.to_path_buf(),
+            reason: e.to_string(),
+        })?;
+        let mut db_opts = Options::default();
+        db_opts.create_if_missing(true);
+        db_opts.create_missing_column_families(true);
+        db_opts.set_keep_log_file_num(4);
+        db_opts.increase_parallelism(2);
+        // Many concurrent small commits: let RocksDB pipeline WAL and memtable writes.
+        db_opts.set_enable_pipelined_write(true);
+        let descriptors = Cf::ALL.iter().map(|cf| {
+            let mut cf_opts = Options::default();
+            cf_opts.set_write_buffer_size(32 << 20);
+            ColumnFamilyDescriptor::new(cf.name(), cf_opts)
+        });
+        let db = DB::open_cf_descriptors(&db_opts, path, descriptors).map_err(|e| {
+            let text = e.to_string();
+            if text.contains("lock") || text.contains("Resource temporarily unavailable") {
+                StorageError::Locked {
+                    path: path.to_path_buf(),
+                    source: e,
+                }
+            } else {
+                StorageError::Open {
+                    path: path.to_path_buf(),
+                    reason: text,
+                }
+            }
+        })?;
+        Ok(Store {
+            db,
+            path: path.to_path_buf(),
+            durability: options.durability,
+        })
+    }
+
+    /// The data folder.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    fn handle(&self, cf: Cf) -> Result<&rocksdb::ColumnFamily> {
+        self.db
+            .cf_handle(cf.name())
+            .ok_or_else(|| StorageError::Corrupt(format!("column family {} missing", cf.name())))
+    }
+
+    /// Reads one key.
+    pub fn get(&self, cf: Cf, key: &[u8]) -> Result<Option<Vec<u8>>> {
+        Ok(self.db.get_cf(self.handle(cf)?, key)?)
+    }
+
+    /// Starts an empty write batch.
+    pub fn batch(&self) -> Batch<'_> {
+        Batch {
+            store: self,
+            inner: WriteBatch::default(),
+            error: None,
+        }
+    }
+
+    /// Commits a batch atomically with the store's durability.
+    pub fn commit(&self, batch: Batch<'_>) -> Result<()> {
+        if let Some(err) = batch.error {
+            return Err(err);
+        }
+        if batch.inner.is_empty() {
+            return Ok(());
+        }
+        let mut opts = WriteOptions::default();
+        opts.set_sync(self.durability == Durability::Fsync);
+        self.db.write_opt(batch.inner, &opts)?;
+        Ok(())
+    }
+
+    /// Every key/value pair whose key starts with `prefix`, in key order.
+    pub fn scan_prefix(&self, cf: Cf, prefix: &[u8]) -> Result<Vec<(Box<[u8]>, Box<[u8]>)>> {
+        let mut out = Vec::new();
+        self.for_each_prefix(cf, prefix, |k, v| {
+            out.push((k.into(), v.into()));
+            true
+        })?;
+        Ok(out)
+    }
+
+    /// Calls `f` for each pair under `prefix` in key order until it returns false.
+    pub fn for_each_prefix(&self, cf: Cf, prefix: &[u8], mut f: impl FnMut(&[u8], &[u8]) -> bool) -> Result<()> {
+        self.for_each_from(cf, prefix, |k, v| k.starts_with(prefix) && f(k, v))
+    }
+
+    /// Calls `f` for each pair at or after `start` in key order until it returns false.
+    pub fn for_each_from(&self, cf: Cf, start: &[u8], mut f: impl FnMut(&[u8], &[u8]) -> bool) -> Result<()> {
+        let iter = self
+            .db
+            .iterator_cf(self.handle(cf)?, IteratorMode::From(start, Direction::Forward));
+        for item in iter {
+            let (k, v) = item?;
+            if !f(&k, &v) {
+                break;
+            }
+        }
+        Ok(())
+    }
+
+    /// Flushes memtables and syncs the WAL; used at shutdown.
+    pub fn flush(&self) -> Result<()> {
+        self.db.flush_wal(true)?;
+        for cf in Cf::ALL {
+            self.db.flush_cf(self.handle(cf)?)?;
+        }
+        Ok(())
+    }
+
+    /// A RocksDB integer property summed over every column family (e.g. `rocksdb.estimate-num-keys`).
+    pub fn property_sum(&self, name: &str) -> u64 {
+        Cf::ALL
+            .iter()
+            .filter_map(|cf| self.handle(*cf).ok())
+            .filter_map(|h| self.db.property_int_value_cf(h, name).ok().flatten())
+            .sum()
+    }
+}
+
+/// One atomic write.
+pub struct Batch<'a> {
+    store: &'a Store,
+    inner: WriteBatch,
+    error: Option<StorageError>,
+}
+
+impl Batch<'_> {
+    /// Sets `key` to `value`.
+    pub fn put(&mut self, cf: Cf, key: &[u8], value: &[u8]) {
+        match self.store.handle(cf) {
+            Ok(h) => self.inner.put_cf(h, key, value),
+            Err(e) => self.error = Some(e),
+        }
+    }
+
+    /// Removes `key`.
+    pub fn delete(&mut self, cf: Cf, key: &[u8]) {
+        match self.store.handle(cf) {
+            Ok(h) => self.inner.delete_cf(h, key),
+            Err(e) => self.error = Some(e),
+        }
+    }
+
+    /// Removes every key in `[from, to)`.
+    pub fn delete_range(&mut self, cf: Cf, from: &[u8], to: &[u8]) {
+        match self.store.handle(cf) {
+            Ok(h) => self.inner.delete_range_cf(h, from, to),
+            Err(e) => self.error = Some(e),
+        }
+    }
+
+    /// Number of operations queued.
+    pub fn len(&self) -> usize {
+        self.inner.len()
+    }
+
+    /// True when nothing is queued.
+    pub fn is_empty(&self) -> bool {
+        self.inner.is_empty()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn open(dir: &Path) -> Store {
+        Store::open(
+            dir,
+            StoreOptions {
+                durability: Durability::Process,
+            },
+        )
+        .expect("open")
+    }
+
+    #[test]
+    fn batch_commits_atomically_and_survives_reopen() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        {
+            let store = open(dir.path());
+            let mut b = store.batch();
+            b.put(Cf::Meta, b"a", b"1");
+            b.put(Cf::QueueMsgs, b"b", b"2");
+            store.commit(b).expect("commit");
+        }
+        let store = open(dir.path());
+        assert_eq!(store.get(Cf::Meta, b"a").expect("get"), Some(b"1".to_vec()));
+        assert_eq!(store.get(Cf::QueueMsgs, b"b").expect("get"), Some(b"2".to_vec()));
+        assert_eq!(store.get(Cf::Meta, b"b").expect("get"), None);
+    }
+
+    #[test]
+    fn prefix_scan_follows_key_order_and_range_delete_removes() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store = open(dir.path());
+        let mut b = store.batch();
+        for i in [3u64, 1, 2, 300] {
+            b.put(
+                Cf::QueueMsgs,
+                &key::KeyBuf::new(1).u64(7).u64(i).finish(),
+                &i.to_be_bytes(),
+            );
+        }
+        b.put(Cf::QueueMsgs, &key::KeyBuf::new(1).u64(8).u64(0).finish(), b"x");
+        store.commit(b).expect("commit");
+        let prefix = key::KeyBuf::new(1).u64(7).finish();
+        let got: Vec<u64> = store
+            .scan_prefix(Cf::QueueMsgs, &prefix)
+            .expect("scan")
+            .iter()
+            .map(|(_, v)| u64::from_be_bytes(v[..8].try_into().expect("8 bytes")))
+            .collect();
+        assert_eq!(got, vec![1, 2, 3, 300]);
+        let mut b = store.batch();
+        b.delete_range(Cf::QueueMsgs, &prefix, &key::prefix_end(&prefix));
+        store.commit(b).expect("commit");
+        assert!(store.scan_prefix(Cf::QueueMsgs, &prefix).expect("scan").is_empty());
+        assert_eq!(
+            store
+                .scan_prefix(Cf::QueueMsgs, &key::KeyBuf::new(1).u64(8).finish())
+                .expect("scan")
+                .len(),
+            1
+        );
+    }
+
+    #[test]
+    fn second_open_of_same_folder_is_a_clear_lock_error() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let _first = open(dir.path());
+        let err = Store::open(
+            dir.path(),
+            StoreOptions {
+                durability: Durability::Process,
+            },
+        )
+        .expect_err("locked");
+        assert!(matches!(err, StorageError::Locked { .. }), "{err}");
+    }
+}

@@ -1,0 +1,264 @@
+//! [`Broker`]: one `sluice serve` child process on a free loopback port.
+//!
+//! The port is found by binding `127.0.0.1:0` and dropping the listener (Iggy's port reserver
+//! does the same); there is a short window in which another process could take it, so start-up
+//! retries with a fresh port when the child exits early. Restarts reuse the port so queue URLs
+//! stay valid. stdout and stderr go to `broker.log` beside the data folder; the log's tail is
+//! printed when a test panics while the broker is alive, and in every start-up failure.
+
+use std::fs::{File, OpenOptions};
+use std::io::{Read, Seek, SeekFrom};
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use tempfile::TempDir;
+
+const START_TIMEOUT: Duration = Duration::from_secs(20);
+// Above the broker's default 30 s drain (`--shutdown-timeout`): a SIGTERM lets open long polls
+// (up to 20 s) finish before the process exits.
+const STOP_TIMEOUT: Duration = Duration::from_secs(35);
+
+/// A running (or stopped, between `stop` and `start_again`) `sluice` process.
+pub struct Broker {
+    child: Option<Child>,
+    port: u16,
+    root: TempDir,
+    args: Vec<String>,
+}
+
+impl Broker {
+    /// Starts a broker with default settings.
+    pub async fn start() -> Broker {
+        Broker::start_with(&[]).await
+    }
+
+    /// Starts a broker with extra `sluice serve` arguments (e.g. `["--durability", "fsync"]`).
+    pub async fn start_with(args: &[&str]) -> Broker {
+        let root = tempfile::Builder::new()
+            .prefix("sluice-e2e-")
+            .tempdir()
+            .expect("create temp dir for broker");
+        std::fs::create_dir_all(root.path().join("data")).expect("create data dir");
+        let mut broker = Broker {
+            child: None,
+            port: 0,
+            root,
+            args: args.iter().map(|a| a.to_string()).collect(),
+        };
+        // A port picked by binding :0 can be taken by someone else before the broker binds it;
+        // try a few fresh ports before giving up.
+        let mut last_error = String::new();
+        for _ in 0..3 {
+            broker.port = free_port();
+            match broker.spawn_and_wait().await {
+                Ok(()) => return broker,
+                Err(e) => last_error = e,
+            }
+        }
+        panic!(
+            "sluice did not start: {last_error}\n--- broker log tail ---\n{}",
+            broker.log_tail(8192)
+        );
+    }
+
+    /// `http://127.0.0.1:PORT`, the endpoint to give SDK clients.
+    pub fn endpoint(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// The folder passed as `--data-dir`.
+    pub fn data_dir(&self) -> PathBuf {
+        self.root.path().join("data")
+    }
+
+    /// The process id of the running broker, if any.
+    pub fn pid(&self) -> Option<u32> {
+        self.child.as_ref().map(|c| c.id())
+    }
+
+    /// An SDK client for this broker (see [`crate::sqs_client`]).
+    pub async fn sqs(&self) -> aws_sdk_sqs::Client {
+        crate::sqs_client(&self.endpoint()).await
+    }
+
+    /// Graceful stop: SIGTERM, then wait up to 35 s for exit (SIGKILL after that, and panic,
+    /// since a broker that ignores SIGTERM is a bug the restart tests must report).
+    pub async fn stop(&mut self) {
+        let Some(mut child) = self.child.take() else { return };
+        signal(&child, libc::SIGTERM);
+        let deadline = Instant::now() + STOP_TIMEOUT;
+        loop {
+            match child.try_wait() {
+                Ok(Some(_)) => return,
+                Ok(None) => {}
+                Err(e) => panic!("waiting for sluice to exit: {e}"),
+            }
+            if Instant::now() > deadline {
+                let _ = child.kill();
+                let _ = child.wait();
+                panic!(
+                    "sluice did not exit within {STOP_TIMEOUT:?} of SIGTERM\n--- broker log tail ---\n{}",
+                    self.log_tail(4096)
+                );
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
+    /// SIGTERM, wait for exit, start again on the same data folder and port.
+    pub async fn restart(&mut self) {
+        self.stop().await;
+        self.start_again().await;
+    }
+
+    /// SIGKILL (a crash: no shutdown code runs) and reap the process.
+    pub fn kill9(&mut self) {
+        let Some(mut child) = self.child.take() else { return };
+        let _ = child.kill();
+        let _ = child.wait();
+    }
+
+    /// Starts the stopped or killed broker again on the same data folder and port.
+    pub async fn start_again(&mut self) {
+        assert!(self.child.is_none(), "start_again on a running broker");
+        if let Err(e) = self.spawn_and_wait().await {
+            panic!(
+                "sluice did not restart: {e}\n--- broker log tail ---\n{}",
+                self.log_tail(8192)
+            );
+        }
+    }
+
+    /// Everything the broker printed so far (all runs).
+    pub fn log(&self) -> String {
+        let mut s = String::new();
+        if let Ok(mut f) = File::open(self.log_path()) {
+            let _ = f.read_to_string(&mut s);
+        }
+        s
+    }
+
+    fn log_path(&self) -> PathBuf {
+        self.root.path().join("broker.log")
+    }
+
+    fn log_tail(&self, max: u64) -> String {
+        let Ok(mut f) = File::open(self.log_path()) else {
+            return String::from("(no log)");
+        };
+        let len = f.metadata().map(|m| m.len()).unwrap_or(0);
+        let _ = f.seek(SeekFrom::Start(len.saturating_sub(max)));
+        let mut buf = Vec::new();
+        let _ = f.read_to_end(&mut buf);
+        String::from_utf8_lossy(&buf).into_owned()
+    }
+
+    async fn spawn_and_wait(&mut self) -> Result<(), String> {
+        let bin = binary_path();
+        let log = OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(self.log_path())
+            .map_err(|e| format!("open broker log: {e}"))?;
+        let log2 = log.try_clone().map_err(|e| format!("clone log handle: {e}"))?;
+        let mut cmd = Command::new(&bin);
+        cmd.arg("serve")
+            .arg("--bind")
+            .arg(format!("127.0.0.1:{}", self.port))
+            .arg("--data-dir")
+            .arg(self.data_dir())
+            .args(&self.args)
+            .stdin(Stdio::null())
+            .stdout(Stdio::from(log))
+            .stderr(Stdio::from(log2));
+        let child = cmd.spawn().map_err(|e| format!("spawn {}: {e}", bin.display()))?;
+        self.child = Some(child);
+
+        let url = format!("{}/health", self.endpoint());
+        let deadline = Instant::now() + START_TIMEOUT;
+        loop {
+            if let Some(child) = self.child.as_mut() {
+                if let Ok(Some(status)) = child.try_wait() {
+                    self.child = None;
+                    return Err(format!("sluice exited during start-up with {status}"));
+                }
+            }
+            if let Ok(resp) = crate::raw::get_with_timeout(&url, Duration::from_millis(500)).await {
+                if resp.status == 200 {
+                    return Ok(());
+                }
+            }
+            if Instant::now() > deadline {
+                self.kill9();
+                return Err(format!("/health did not answer 200 within {START_TIMEOUT:?}"));
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+}
+
+impl Drop for Broker {
+    fn drop(&mut self) {
+        let Some(mut child) = self.child.take() else { return };
+        let _ = child.kill();
+        let _ = child.wait();
+        if std::thread::panicking() {
+            eprintln!(
+                "--- sluice log tail (port {}, {}) ---\n{}",
+                self.port,
+                self.root.path().display(),
+                self.log_tail(4096)
+            );
+        }
+    }
+}
+
+fn signal(child: &Child, sig: libc::c_int) {
+    let pid = child.id() as libc::pid_t;
+    // SAFETY: plain kill(2) on a child we spawned and have not reaped yet, so the pid is ours.
+    unsafe {
+        libc::kill(pid, sig);
+    }
+}
+
+fn free_port() -> u16 {
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1:0");
+    listener.local_addr().expect("local addr").port()
+}
+
+/// `SLUICE_BIN`, else `<dir of current_exe>/../sluice` (test binaries live in
+/// `target/<profile>/deps`, the broker in `target/<profile>`).
+pub fn binary_path() -> PathBuf {
+    if let Some(p) = std::env::var_os("SLUICE_BIN") {
+        let p = PathBuf::from(p);
+        assert!(p.is_file(), "SLUICE_BIN={} is not a file", p.display());
+        return p;
+    }
+    let exe = std::env::current_exe().expect("current_exe");
+    let mut candidates = Vec::new();
+    if let Some(dir) = exe.parent() {
+        candidates.push(dir.join("../sluice"));
+        // the load tool itself lives in target/<profile>, next to the broker
+        candidates.push(dir.join("sluice"));
+    }
+    for c in &candidates {
+        if c.is_file() {
+            return normalize(c);
+        }
+    }
+    panic!(
+        "sluice binary not found (looked at {:?}); run `cargo build -p sluice-server` first, \
+         or set SLUICE_BIN",
+        candidates
+    );
+}
+
+fn normalize(p: &Path) -> PathBuf {
+    p.canonicalize().unwrap_or_else(|_| p.to_path_buf())
+}

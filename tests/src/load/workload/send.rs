@@ -1,0 +1,139 @@
+//! `sqs-send` (SendMessage per call) and `sqs-send-batch` (SendMessageBatch of 10 per call).
+//!
+//! Each worker loops until the deadline or the op budget, checking every answer's digests
+//! against what it sent: the Rust SDK does not verify `MD5OfMessageBody` itself, and a broker
+//! that gets it wrong breaks the SDKs that do (Java, .NET, boto3's sqs extensions).
+
+use std::sync::Arc;
+
+use aws_sdk_sqs::types::SendMessageBatchRequestEntry;
+use tokio::task::JoinSet;
+use tokio::time::Instant;
+
+use super::super::checksum::md5_hex;
+use super::super::client::classify;
+use super::super::stats::TaskStats;
+use super::{join_all, Outcome, Shared};
+
+/// Entries per SendMessageBatch: SQS's maximum.
+const BATCH_SIZE: usize = 10;
+
+pub async fn run(shared: &Arc<Shared>, concurrency: usize, batch: bool, bound: Instant) -> Outcome {
+    let mut tasks = JoinSet::new();
+    for _ in 0..concurrency {
+        let shared = Arc::clone(shared);
+        tasks.spawn(async move {
+            let mut stats = TaskStats::new();
+            while shared.may_send() {
+                if batch {
+                    send_batch(&shared, &mut stats).await;
+                } else {
+                    send_one(&shared, &mut stats).await;
+                }
+            }
+            stats
+        });
+    }
+    let (results, lost_workers) = join_all(tasks, bound).await;
+    let mut stats = TaskStats::new();
+    for result in &results {
+        stats.merge(result);
+    }
+    Outcome {
+        stats,
+        delivery_window: None,
+        verification: None,
+        lost_workers,
+    }
+}
+
+/// One SendMessage; returns the message's sequence number if the broker acknowledged it.
+pub async fn send_one(shared: &Shared, stats: &mut TaskStats) -> Option<u64> {
+    let (seq, body) = shared.next_body();
+    let expected_md5 = md5_hex(body.as_bytes());
+    let started = Instant::now();
+    let result = shared
+        .client
+        .send_message()
+        .queue_url(&shared.queue_url)
+        .message_body(body)
+        .set_message_attributes(shared.attributes.clone())
+        .send()
+        .await;
+    stats.ops += 1;
+    match result {
+        Ok(output) => {
+            stats.send.record(started.elapsed());
+            stats.messages_sent += 1;
+            let body_ok = output.md5_of_message_body() == Some(expected_md5.as_str());
+            let attributes_ok = output.md5_of_message_attributes() == shared.attributes_md5.as_deref();
+            if !(body_ok && attributes_ok) {
+                stats.checksum_mismatches += 1;
+            }
+            Some(seq)
+        }
+        Err(error) => {
+            let (kind, message) = classify(&error);
+            stats.errors.add(&kind, || message);
+            None
+        }
+    }
+}
+
+/// One SendMessageBatch of [`BATCH_SIZE`] messages.
+async fn send_batch(shared: &Shared, stats: &mut TaskStats) {
+    let mut entries = Vec::with_capacity(BATCH_SIZE);
+    let mut expected_md5 = Vec::with_capacity(BATCH_SIZE);
+    for i in 0..BATCH_SIZE {
+        let (_seq, body) = shared.next_body();
+        expected_md5.push(md5_hex(body.as_bytes()));
+        let entry = SendMessageBatchRequestEntry::builder()
+            .id(i.to_string())
+            .message_body(body)
+            .set_message_attributes(shared.attributes.clone())
+            .build();
+        match entry {
+            Ok(entry) => entries.push(entry),
+            Err(error) => {
+                stats.errors.add("ConstructionFailure", || error.to_string());
+                return;
+            }
+        }
+    }
+    let started = Instant::now();
+    let result = shared
+        .client
+        .send_message_batch()
+        .queue_url(&shared.queue_url)
+        .set_entries(Some(entries))
+        .send()
+        .await;
+    stats.ops += 1;
+    let output = match result {
+        Ok(output) => output,
+        Err(error) => {
+            let (kind, message) = classify(&error);
+            stats.errors.add(&kind, || message);
+            return;
+        }
+    };
+    stats.send.record(started.elapsed());
+    for entry in output.successful() {
+        stats.messages_sent += 1;
+        let expected = entry.id().parse::<usize>().ok().and_then(|i| expected_md5.get(i));
+        let body_ok = expected.map(String::as_str) == Some(entry.md5_of_message_body());
+        let attributes_ok = entry.md5_of_message_attributes() == shared.attributes_md5.as_deref();
+        if !(body_ok && attributes_ok) {
+            stats.checksum_mismatches += 1;
+        }
+    }
+    for failed in output.failed() {
+        stats.errors.add(failed.code(), || {
+            format!(
+                "batch entry {} failed: {}",
+                failed.id(),
+                failed.message().unwrap_or("(no message)")
+            )
+        });
+    }
+}
