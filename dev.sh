@@ -25,9 +25,9 @@ case "$cmd" in
     ;;
   test)
     ensure_build_deps
-    # The end-to-end tests spawn the `sluice` binary, so build it before the test binaries run.
-    cargo build -p sluice-server --bin sluice
-    cargo build -p sluice-tests --bin sluice-load
+    # One invocation for everything: cargo builds the `sluice` and `sluice-load` binaries before
+    # any test runs (their packages have integration tests), and a single package selection keeps
+    # build-dependency features stable, so RocksDB's C++ build is not redone.
     cargo test --workspace "$@"
     ;;
   *)
