@@ -38,6 +38,12 @@ pub enum BrokerError {
     /// A feature Sluice does not offer yet.
     #[error("{0}")]
     UnsupportedOperation(String),
+    /// A required parameter is missing (one the rules of the queue type require).
+    #[error("{0}")]
+    MissingParameter(String),
+    /// A resource other than a queue (a message move task) does not exist.
+    #[error("{0}")]
+    ResourceNotFound(String),
     /// A per-resource limit was reached.
     #[error("{0}")]
     OverLimit(String),

@@ -88,6 +88,38 @@ pub struct QueueConfig {
     pub kms_data_key_reuse_period_seconds: u32,
     /// SSE-SQS flag (kept and reported).
     pub sqs_managed_sse_enabled: bool,
+    /// A FIFO queue (fixed at creation).
+    #[serde(default)]
+    pub fifo_queue: bool,
+    /// FIFO: deduplicate by the SHA-256 of the body when no deduplication id is given.
+    #[serde(default)]
+    pub content_based_deduplication: bool,
+    /// FIFO: whether deduplication ids are unique per queue or per message group.
+    #[serde(default)]
+    pub deduplication_scope: DeduplicationScope,
+    /// FIFO: the throughput quota's unit (kept, reported and validated; Sluice does not throttle).
+    #[serde(default)]
+    pub fifo_throughput_limit: FifoThroughputLimit,
+}
+
+/// FIFO `DeduplicationScope`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub enum DeduplicationScope {
+    /// One deduplication window for the whole queue (the default).
+    #[default]
+    Queue,
+    /// A deduplication window per message group (high-throughput FIFO).
+    MessageGroup,
+}
+
+/// FIFO `FifoThroughputLimit`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub enum FifoThroughputLimit {
+    /// The quota applies to the whole queue (the default).
+    #[default]
+    PerQueue,
+    /// The quota applies to each message group (high-throughput FIFO).
+    PerMessageGroupId,
 }
 
 impl Default for QueueConfig {
@@ -104,25 +136,48 @@ impl Default for QueueConfig {
             kms_master_key_id: None,
             kms_data_key_reuse_period_seconds: 300,
             sqs_managed_sse_enabled: true,
+            fifo_queue: false,
+            content_based_deduplication: false,
+            deduplication_scope: DeduplicationScope::Queue,
+            fifo_throughput_limit: FifoThroughputLimit::PerQueue,
         }
     }
 }
 
-/// Checks a queue name: 1-80 characters of `[A-Za-z0-9_-]`.
-pub fn validate_queue_name(name: &str) -> Result<()> {
-    let ok =
-        !name.is_empty() && name.len() <= 80 && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
+/// Attributes only FIFO queues have; a standard queue answers `InvalidAttributeName` for them.
+const FIFO_ONLY: &[&str] = &[
+    "FifoQueue",
+    "ContentBasedDeduplication",
+    "DeduplicationScope",
+    "FifoThroughputLimit",
+];
+
+/// Checks a queue name against the queue type: 1-80 characters of `[A-Za-z0-9_-]`, plus the
+/// `.fifo` suffix that FIFO queues must and standard queues must not have.
+pub fn validate_queue_name(name: &str, fifo: bool) -> Result<()> {
+    let stem = if fifo { name.strip_suffix(".fifo") } else { Some(name) };
+    let ok = stem.is_some_and(|stem| {
+        !stem.is_empty() && name.len() <= 80 && stem.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+    });
     if ok {
         return Ok(());
     }
-    if name.ends_with(".fifo") {
-        return Err(BrokerError::UnsupportedOperation(
-            "FIFO queues are not supported by this version of Sluice yet.".into(),
+    if fifo {
+        return Err(BrokerError::InvalidParameterValue(
+            "The name of a FIFO queue can only include alphanumeric characters, hyphens, or underscores, must end with .fifo suffix and be 1 to 80 in length.".into(),
         ));
     }
     Err(BrokerError::InvalidParameterValue(
         "Can only include alphanumeric characters, hyphens, or underscores. 1 to 80 in length".into(),
     ))
+}
+
+/// Whether CreateQueue asks for a FIFO queue (`FifoQueue=true`).
+pub fn requests_fifo(attributes: &BTreeMap<String, String>) -> Result<bool> {
+    match attributes.get("FifoQueue") {
+        Some(value) => parse_bool("FifoQueue", value),
+        None => Ok(false),
+    }
 }
 
 fn parse_range(name: &str, value: &str, min: u32, max: u32) -> Result<u32> {
@@ -247,7 +302,37 @@ impl QueueConfig {
         for (name, value) in attributes {
             next.apply(name, value)?;
         }
+        next.check_fifo_combination()?;
         Ok(next)
+    }
+
+    /// The config of a new queue: defaults, the queue type, then `attributes`.
+    pub fn for_new_queue(attributes: &BTreeMap<String, String>) -> Result<QueueConfig> {
+        let fifo = requests_fifo(attributes)?;
+        let base = QueueConfig {
+            fifo_queue: fifo,
+            ..QueueConfig::default()
+        };
+        let rest: BTreeMap<String, String> = attributes
+            .iter()
+            .filter(|(name, _)| name.as_str() != "FifoQueue")
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
+        base.with_attributes(&rest)
+    }
+
+    /// High-throughput FIFO needs both settings: a per-group quota only makes sense when
+    /// deduplication is per group too (AWS rejects the other combination).
+    fn check_fifo_combination(&self) -> Result<()> {
+        if self.fifo_throughput_limit == FifoThroughputLimit::PerMessageGroupId
+            && self.deduplication_scope == DeduplicationScope::Queue
+        {
+            return Err(invalid_value_reason(
+                "FifoThroughputLimit",
+                "You can specify perMessageGroupId only when DeduplicationScope is messageGroup.",
+            ));
+        }
+        Ok(())
     }
 
     fn apply(&mut self, name: &str, value: &str) -> Result<()> {
@@ -300,15 +385,26 @@ impl QueueConfig {
                 };
             }
             "FifoQueue" => {
-                if parse_bool(name, value)? {
-                    return Err(BrokerError::UnsupportedOperation(
-                        "FIFO queues are not supported by this version of Sluice yet.".into(),
-                    ));
-                }
-                // AWS rejects FifoQueue=false on standard queues too? It accepts it at creation only; we accept it.
-            }
-            "ContentBasedDeduplication" | "DeduplicationScope" | "FifoThroughputLimit" => {
+                // Fixed at creation: `for_new_queue` reads it; SetQueueAttributes cannot change it.
                 return Err(BrokerError::InvalidAttributeName(format!("Unknown Attribute {name}.")));
+            }
+            _ if FIFO_ONLY.contains(&name) && !self.fifo_queue => {
+                return Err(BrokerError::InvalidAttributeName(format!("Unknown Attribute {name}.")));
+            }
+            "ContentBasedDeduplication" => self.content_based_deduplication = parse_bool(name, value)?,
+            "DeduplicationScope" => {
+                self.deduplication_scope = match value {
+                    "queue" => DeduplicationScope::Queue,
+                    "messageGroup" => DeduplicationScope::MessageGroup,
+                    _ => return Err(invalid_value(name, value)),
+                }
+            }
+            "FifoThroughputLimit" => {
+                self.fifo_throughput_limit = match value {
+                    "perQueue" => FifoThroughputLimit::PerQueue,
+                    "perMessageGroupId" => FifoThroughputLimit::PerMessageGroupId,
+                    _ => return Err(invalid_value(name, value)),
+                }
             }
             _ if READ_ONLY.contains(&name) => {
                 return Err(BrokerError::InvalidAttributeName(format!("Unknown Attribute {name}.")));
@@ -337,13 +433,29 @@ impl QueueConfig {
                 self.kms_master_key_id.as_ref().map(|_| self.kms_data_key_reuse_period_seconds.to_string())
             }
             "SqsManagedSseEnabled" => Some(self.sqs_managed_sse_enabled.to_string()),
+            "FifoQueue" => self.fifo_queue.then(|| "true".to_string()),
+            "ContentBasedDeduplication" => self.fifo_queue.then(|| self.content_based_deduplication.to_string()),
+            "DeduplicationScope" => self.fifo_queue.then(|| {
+                match self.deduplication_scope {
+                    DeduplicationScope::Queue => "queue",
+                    DeduplicationScope::MessageGroup => "messageGroup",
+                }
+                .to_string()
+            }),
+            "FifoThroughputLimit" => self.fifo_queue.then(|| {
+                match self.fifo_throughput_limit {
+                    FifoThroughputLimit::PerQueue => "perQueue",
+                    FifoThroughputLimit::PerMessageGroupId => "perMessageGroupId",
+                }
+                .to_string()
+            }),
             _ => None,
         }
     }
 
     /// For CreateQueue on an existing queue: the first requested attribute whose value differs.
     pub fn first_difference(&self, attributes: &BTreeMap<String, String>) -> Result<Option<String>> {
-        let wanted = QueueConfig::default().with_attributes(attributes)?;
+        let wanted = QueueConfig::for_new_queue(attributes)?;
         for name in attributes.keys() {
             if wanted.get(name) != self.get(name) {
                 return Ok(Some(name.clone()));
@@ -447,13 +559,49 @@ mod tests {
 
     #[test]
     fn queue_names() {
-        assert!(validate_queue_name("orders-1_a").is_ok());
-        assert!(validate_queue_name("").is_err());
-        assert!(validate_queue_name(&"a".repeat(81)).is_err());
-        assert!(validate_queue_name("bad name").is_err());
+        assert!(validate_queue_name("orders-1_a", false).is_ok());
+        assert!(validate_queue_name("", false).is_err());
+        assert!(validate_queue_name(&"a".repeat(81), false).is_err());
+        assert!(validate_queue_name("bad name", false).is_err());
+        assert!(validate_queue_name("q.fifo", false).is_err());
+        assert!(validate_queue_name("q.fifo", true).is_ok());
+        assert!(validate_queue_name(&format!("{}.fifo", "a".repeat(75)), true).is_ok());
+        assert!(validate_queue_name(&format!("{}.fifo", "a".repeat(76)), true).is_err());
+        assert!(validate_queue_name("q", true).is_err());
+        assert!(validate_queue_name(".fifo", true).is_err());
+    }
+
+    #[test]
+    fn fifo_attributes_only_on_fifo_queues_and_in_valid_combinations() {
+        let standard = QueueConfig::for_new_queue(&attrs(&[])).expect("standard");
+        assert!(!standard.fifo_queue);
+        assert_eq!(standard.get("FifoQueue"), None);
+        let err = QueueConfig::for_new_queue(&attrs(&[("ContentBasedDeduplication", "true")])).expect_err("std");
+        assert!(matches!(err, BrokerError::InvalidAttributeName(_)));
+
+        let fifo = QueueConfig::for_new_queue(&attrs(&[
+            ("FifoQueue", "true"),
+            ("ContentBasedDeduplication", "true"),
+            ("DeduplicationScope", "messageGroup"),
+            ("FifoThroughputLimit", "perMessageGroupId"),
+        ]))
+        .expect("high throughput");
+        assert!(fifo.fifo_queue && fifo.content_based_deduplication);
+        assert_eq!(fifo.get("DeduplicationScope").as_deref(), Some("messageGroup"));
+        assert_eq!(fifo.get("FifoThroughputLimit").as_deref(), Some("perMessageGroupId"));
+
+        let err = QueueConfig::for_new_queue(&attrs(&[
+            ("FifoQueue", "true"),
+            ("FifoThroughputLimit", "perMessageGroupId"),
+        ]))
+        .expect_err("needs messageGroup scope");
+        assert!(matches!(err, BrokerError::InvalidAttributeValue(_)));
+        assert!(QueueConfig::for_new_queue(&attrs(&[("FifoQueue", "true"), ("DeduplicationScope", "x")])).is_err());
+        assert!(QueueConfig::for_new_queue(&attrs(&[("FifoQueue", "yes")])).is_err());
+        // The type cannot change afterwards.
         assert!(matches!(
-            validate_queue_name("q.fifo"),
-            Err(BrokerError::UnsupportedOperation(_))
+            fifo.with_attributes(&attrs(&[("FifoQueue", "true")])),
+            Err(BrokerError::InvalidAttributeName(_))
         ));
     }
 }

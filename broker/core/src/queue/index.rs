@@ -1,11 +1,23 @@
 //! The in-memory visibility index of one queue: a cache of what `queue_msgs`/`queue_state`
 //! hold, rebuilt at start-up.
 //!
-//! Every message is in exactly one of two sets: `ready` (visible now, by sequence, so standard
-//! queues hand out oldest first) or `pending` (invisible until a deadline: delayed or in flight).
-//! `promote` moves due messages from `pending` to `ready`; nothing polls.
+//! Every message is either *ready* (visible now) or *pending* (invisible until a deadline:
+//! delayed, or in flight after a receive). `promote` moves due messages from pending to ready;
+//! nothing polls.
+//!
+//! Messages belong to message groups (standard queues without group ids use one unnamed group),
+//! and delivery picks a group first:
+//! - FIFO: a group can be served only when none of its messages is in flight and its oldest
+//!   message is visible; groups are served oldest head first, and one receive continues within
+//!   a group in order before it moves on ([`Cursor`]).
+//! - Standard (fair queues): the group with the fewest messages in flight goes first, ties by
+//!   oldest visible message, so a tenant holding many in-flight messages cannot starve the rest.
+//!
+//! `order` holds exactly the groups that can be served now, keyed by that priority, so picking
+//! the next message is a logarithmic lookup however many messages wait in blocked groups.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::sync::Arc;
 
 /// What the index keeps per message.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -35,44 +47,156 @@ pub struct Counts {
     pub delayed: u64,
 }
 
+/// Where a receive is within a FIFO group, so it continues with that group's next message.
+#[derive(Debug, Default)]
+pub struct Cursor {
+    group: Option<(Arc<str>, u64)>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Place {
+    Ready,
+    Pending { in_flight: bool },
+}
+
+#[derive(Debug)]
+struct Entry {
+    meta: MsgMeta,
+    group: Arc<str>,
+    place: Place,
+}
+
+#[derive(Debug, Default)]
+struct GroupState {
+    msgs: BTreeSet<u64>,
+    ready: BTreeSet<u64>,
+    in_flight: u64,
+    slot: Option<(u64, u64)>,
+}
+
 /// The visibility index of one queue.
 #[derive(Debug, Default)]
 pub struct MessageIndex {
-    metas: BTreeMap<u64, MsgMeta>,
-    ready: BTreeSet<u64>,
+    fifo: bool,
+    metas: BTreeMap<u64, Entry>,
     pending: BTreeSet<(u64, u64)>,
     by_sent: BTreeSet<(u64, u64)>,
+    groups: HashMap<Arc<str>, GroupState>,
+    order: BTreeSet<(u64, u64, Arc<str>)>,
+    ready_len: usize,
 }
 
 impl MessageIndex {
-    /// Adds a message (or replaces one with the same sequence).
-    pub fn insert(&mut self, seq: u64, meta: MsgMeta, now_ms: u64) {
-        self.remove(seq);
-        self.metas.insert(seq, meta);
-        self.by_sent.insert((meta.sent_ms, seq));
-        self.place(seq, meta.visible_at_ms, now_ms);
+    /// An empty index for a FIFO (`true`) or standard queue.
+    pub fn new(fifo: bool) -> MessageIndex {
+        MessageIndex {
+            fifo,
+            ..MessageIndex::default()
+        }
     }
 
-    fn place(&mut self, seq: u64, visible_at_ms: u64, now_ms: u64) {
-        if visible_at_ms <= now_ms {
-            self.ready.insert(seq);
+    /// Adds a message of `group` (`None`: the unnamed group), or replaces one with the same
+    /// sequence.
+    pub fn insert(&mut self, seq: u64, meta: MsgMeta, group: Option<&str>, now_ms: u64) {
+        self.remove(seq);
+        let group: Arc<str> = match self.groups.get_key_value(group.unwrap_or("")) {
+            Some((name, _)) => name.clone(),
+            None => Arc::from(group.unwrap_or("")),
+        };
+        self.groups.entry(group.clone()).or_default().msgs.insert(seq);
+        self.by_sent.insert((meta.sent_ms, seq));
+        let place = self.place(seq, &meta, &group, now_ms);
+        self.metas.insert(
+            seq,
+            Entry {
+                meta,
+                group: group.clone(),
+                place,
+            },
+        );
+        self.refresh(&group);
+    }
+
+    /// Puts a message in ready or pending by its visibility; returns where.
+    fn place(&mut self, seq: u64, meta: &MsgMeta, group: &Arc<str>, now_ms: u64) -> Place {
+        let state = self.groups.entry(group.clone()).or_default();
+        if meta.visible_at_ms <= now_ms {
+            state.ready.insert(seq);
+            self.ready_len += 1;
+            Place::Ready
         } else {
-            self.pending.insert((visible_at_ms, seq));
+            let in_flight = meta.receive_count > 0;
+            if in_flight {
+                state.in_flight += 1;
+            }
+            self.pending.insert((meta.visible_at_ms, seq));
+            Place::Pending { in_flight }
+        }
+    }
+
+    /// Takes a message out of ready or pending.
+    fn unplace(&mut self, seq: u64, meta: &MsgMeta, group: &Arc<str>, place: Place) {
+        let state = self.groups.entry(group.clone()).or_default();
+        match place {
+            Place::Ready => {
+                state.ready.remove(&seq);
+                self.ready_len -= 1;
+            }
+            Place::Pending { in_flight } => {
+                if in_flight {
+                    state.in_flight -= 1;
+                }
+                self.pending.remove(&(meta.visible_at_ms, seq));
+            }
+        }
+    }
+
+    /// Recomputes whether (and with which priority) `group` can be served.
+    fn refresh(&mut self, group: &Arc<str>) {
+        let Some(state) = self.groups.get_mut(group) else {
+            return;
+        };
+        if let Some((a, b)) = state.slot.take() {
+            self.order.remove(&(a, b, group.clone()));
+        }
+        if state.msgs.is_empty() {
+            self.groups.remove(group);
+            return;
+        }
+        let slot = if self.fifo {
+            match state.msgs.first() {
+                Some(head) if state.in_flight == 0 && state.ready.contains(head) => Some((0, *head)),
+                _ => None,
+            }
+        } else {
+            state.ready.first().map(|first| (state.in_flight, *first))
+        };
+        if let Some((a, b)) = slot {
+            state.slot = slot;
+            self.order.insert((a, b, group.clone()));
         }
     }
 
     /// Removes a message; returns what was kept for it.
     pub fn remove(&mut self, seq: u64) -> Option<MsgMeta> {
-        let meta = self.metas.remove(&seq)?;
-        self.ready.remove(&seq);
-        self.pending.remove(&(meta.visible_at_ms, seq));
-        self.by_sent.remove(&(meta.sent_ms, seq));
-        Some(meta)
+        let entry = self.metas.remove(&seq)?;
+        self.unplace(seq, &entry.meta, &entry.group, entry.place);
+        self.by_sent.remove(&(entry.meta.sent_ms, seq));
+        if let Some(state) = self.groups.get_mut(&entry.group) {
+            state.msgs.remove(&seq);
+        }
+        self.refresh(&entry.group);
+        Some(entry.meta)
     }
 
     /// The meta of a message.
     pub fn get(&self, seq: u64) -> Option<&MsgMeta> {
-        self.metas.get(&seq)
+        self.metas.get(&seq).map(|e| &e.meta)
+    }
+
+    /// The group of a message (`""` for the unnamed group).
+    pub fn group_of(&self, seq: u64) -> Option<&str> {
+        self.metas.get(&seq).map(|e| &*e.group)
     }
 
     /// Moves every message due at `now_ms` from pending to ready.
@@ -81,26 +205,60 @@ impl MessageIndex {
             if at > now_ms {
                 break;
             }
-            self.pending.pop_first();
-            self.ready.insert(seq);
+            let Some(entry) = self.metas.get(&seq) else {
+                self.pending.pop_first();
+                continue;
+            };
+            let (meta, group, place) = (entry.meta, entry.group.clone(), entry.place);
+            self.unplace(seq, &meta, &group, place);
+            let place = self.place(seq, &meta, &group, now_ms);
+            if let Some(entry) = self.metas.get_mut(&seq) {
+                entry.place = place;
+            }
+            self.refresh(&group);
         }
     }
 
-    /// Takes the oldest visible message out of `ready` (it stays indexed until re-placed).
-    pub fn pop_ready(&mut self) -> Option<(u64, MsgMeta)> {
-        let seq = self.ready.pop_first()?;
-        let meta = *self.metas.get(&seq)?;
-        Some((seq, meta))
+    /// The next message a receive should hand out (already promoted to `now`), continuing the
+    /// FIFO group `cursor` is in; `None` when nothing can be delivered. The caller re-places or
+    /// removes the message before asking again.
+    pub fn next_deliverable(&mut self, cursor: &mut Cursor) -> Option<u64> {
+        if let Some((group, last)) = cursor.group.take() {
+            if let Some(state) = self.groups.get(&group) {
+                if let Some(&next) = state.msgs.range(last + 1..).next() {
+                    if state.ready.contains(&next) {
+                        cursor.group = Some((group, next));
+                        return Some(next);
+                    }
+                }
+            }
+        }
+        let (_, _, group) = self.order.first()?.clone();
+        let state = self.groups.get(&group)?;
+        let seq = if self.fifo {
+            *state.msgs.first()?
+        } else {
+            *state.ready.first()?
+        };
+        if self.fifo {
+            cursor.group = Some((group, seq));
+        }
+        Some(seq)
     }
 
     /// Stores a changed meta and places the message by its new visibility.
     pub fn update(&mut self, seq: u64, meta: MsgMeta, now_ms: u64) {
-        if let Some(old) = self.metas.get(&seq).copied() {
-            self.ready.remove(&seq);
-            self.pending.remove(&(old.visible_at_ms, seq));
-            self.metas.insert(seq, meta);
-            self.place(seq, meta.visible_at_ms, now_ms);
+        let Some(entry) = self.metas.get(&seq) else {
+            return;
+        };
+        let (old, group, place) = (entry.meta, entry.group.clone(), entry.place);
+        self.unplace(seq, &old, &group, place);
+        let place = self.place(seq, &meta, &group, now_ms);
+        if let Some(entry) = self.metas.get_mut(&seq) {
+            entry.meta = meta;
+            entry.place = place;
         }
+        self.refresh(&group);
     }
 
     /// The earliest pending visibility deadline.
@@ -127,6 +285,16 @@ impl MessageIndex {
         self.metas.range(..bound).map(|(seq, _)| *seq).collect()
     }
 
+    /// Visible sequences below `bound`, oldest first, at most `limit` (for move tasks).
+    pub fn ready_below(&self, bound: u64, limit: usize) -> Vec<u64> {
+        self.metas
+            .range(..bound)
+            .filter(|(_, e)| e.place == Place::Ready)
+            .map(|(seq, _)| *seq)
+            .take(limit)
+            .collect()
+    }
+
     /// Number of messages indexed.
     pub fn len(&self) -> usize {
         self.metas.len()
@@ -140,13 +308,13 @@ impl MessageIndex {
     /// Counts at `now_ms`.
     pub fn counts(&self, now_ms: u64) -> Counts {
         let mut counts = Counts {
-            visible: self.ready.len() as u64,
+            visible: self.ready_len as u64,
             ..Counts::default()
         };
         for (at, seq) in &self.pending {
             if *at <= now_ms {
                 counts.visible += 1;
-            } else if self.metas.get(seq).is_some_and(|m| m.receive_count > 0) {
+            } else if self.metas.get(seq).is_some_and(|e| e.meta.receive_count > 0) {
                 counts.in_flight += 1;
             } else {
                 counts.delayed += 1;
@@ -171,12 +339,22 @@ mod tests {
         }
     }
 
+    /// Takes the next deliverable message as a receive would, making it in flight until `until`.
+    fn take(idx: &mut MessageIndex, cursor: &mut Cursor, now: u64, until: u64) -> Option<u64> {
+        let seq = idx.next_deliverable(cursor)?;
+        let mut m = *idx.get(seq).expect("indexed");
+        m.receive_count += 1;
+        m.visible_at_ms = until;
+        idx.update(seq, m, now);
+        Some(seq)
+    }
+
     #[test]
     fn ready_in_sequence_order_and_pending_promoted_at_deadline() {
-        let mut idx = MessageIndex::default();
-        idx.insert(2, meta(0, 0), 10);
-        idx.insert(1, meta(0, 0), 10);
-        idx.insert(3, meta(0, 50), 10);
+        let mut idx = MessageIndex::new(false);
+        idx.insert(2, meta(0, 0), None, 10);
+        idx.insert(1, meta(0, 0), None, 10);
+        idx.insert(3, meta(0, 50), None, 10);
         assert_eq!(
             idx.counts(10),
             Counts {
@@ -185,24 +363,22 @@ mod tests {
                 delayed: 1
             }
         );
-        assert_eq!(idx.pop_ready().map(|(s, _)| s), Some(1));
-        assert_eq!(idx.pop_ready().map(|(s, _)| s), Some(2));
-        assert_eq!(idx.pop_ready(), None);
+        let mut c = Cursor::default();
+        assert_eq!(take(&mut idx, &mut c, 10, 100), Some(1));
+        assert_eq!(take(&mut idx, &mut c, 10, 100), Some(2));
+        assert_eq!(take(&mut idx, &mut c, 10, 100), None);
         assert_eq!(idx.next_visible_at(), Some(50));
         idx.promote(49);
-        assert_eq!(idx.pop_ready(), None);
+        assert_eq!(idx.next_deliverable(&mut Cursor::default()), None);
         idx.promote(50);
-        assert_eq!(idx.pop_ready().map(|(s, _)| s), Some(3));
+        assert_eq!(idx.next_deliverable(&mut Cursor::default()), Some(3));
     }
 
     #[test]
     fn update_moves_between_sets_and_remove_forgets() {
-        let mut idx = MessageIndex::default();
-        idx.insert(1, meta(5, 0), 10);
-        let (seq, mut m) = idx.pop_ready().expect("ready");
-        m.visible_at_ms = 100;
-        m.receive_count = 1;
-        idx.update(seq, m, 10);
+        let mut idx = MessageIndex::new(false);
+        idx.insert(1, meta(5, 0), None, 10);
+        let seq = take(&mut idx, &mut Cursor::default(), 10, 100).expect("ready");
         assert_eq!(
             idx.counts(10),
             Counts {
@@ -211,6 +387,7 @@ mod tests {
                 delayed: 0
             }
         );
+        let mut m = *idx.get(seq).expect("meta");
         m.visible_at_ms = 10;
         idx.update(seq, m, 10);
         assert_eq!(idx.counts(10).visible, 1);
@@ -218,5 +395,76 @@ mod tests {
         assert!(idx.remove(1).is_some());
         assert!(idx.is_empty());
         assert_eq!(idx.counts(10), Counts::default());
+        assert!(
+            idx.groups.is_empty() && idx.order.is_empty(),
+            "empty groups are dropped"
+        );
+    }
+
+    #[test]
+    fn fifo_groups_lock_while_in_flight_and_continue_in_order() {
+        let mut idx = MessageIndex::new(true);
+        // a: 1, 3, 4   b: 2, 5
+        for (seq, g) in [(1, "a"), (2, "b"), (3, "a"), (4, "a"), (5, "b")] {
+            idx.insert(seq, meta(0, 0), Some(g), 0);
+        }
+        let mut c = Cursor::default();
+        // One receive drains group a in order first, then moves to b.
+        let got: Vec<u64> = std::iter::from_fn(|| take(&mut idx, &mut c, 0, 100)).collect();
+        assert_eq!(got, vec![1, 3, 4, 2, 5]);
+        // Everything is in flight: nothing more.
+        assert_eq!(idx.next_deliverable(&mut Cursor::default()), None);
+        // Delete a's head; a is still locked by 3 and 4 in flight.
+        idx.remove(1);
+        idx.insert(6, meta(0, 0), Some("a"), 0);
+        assert_eq!(idx.next_deliverable(&mut Cursor::default()), None);
+        // Making 4 visible does not unlock a: 3 is still in flight and is older.
+        let mut m4 = *idx.get(4).expect("4");
+        m4.visible_at_ms = 0;
+        idx.update(4, m4, 0);
+        assert_eq!(idx.next_deliverable(&mut Cursor::default()), None);
+        // Once 3 and 4 are deleted, 6 is the head of an unlocked group.
+        idx.remove(3);
+        idx.remove(4);
+        assert_eq!(idx.next_deliverable(&mut Cursor::default()), Some(6));
+        // b's messages come back in order when their visibility expires.
+        idx.promote(100);
+        let mut c = Cursor::default();
+        let got: Vec<u64> = std::iter::from_fn(|| take(&mut idx, &mut c, 100, 200)).collect();
+        assert_eq!(got, vec![2, 5, 6]);
+    }
+
+    #[test]
+    fn fifo_delayed_message_blocks_only_what_follows_it() {
+        let mut idx = MessageIndex::new(true);
+        idx.insert(1, meta(0, 0), Some("g"), 0);
+        idx.insert(2, meta(0, 50), Some("g"), 0);
+        idx.insert(3, meta(0, 0), Some("g"), 0);
+        let mut c = Cursor::default();
+        assert_eq!(take(&mut idx, &mut c, 0, 1000), Some(1));
+        assert_eq!(
+            take(&mut idx, &mut c, 0, 1000),
+            None,
+            "2 is delayed, 3 must wait behind it"
+        );
+    }
+
+    #[test]
+    fn fair_groups_with_fewer_in_flight_go_first() {
+        let mut idx = MessageIndex::new(false);
+        // A noisy tenant with a backlog of 20 and a quiet one with 2 messages sent later.
+        for seq in 1..=20 {
+            idx.insert(seq, meta(0, 0), Some("noisy"), 0);
+        }
+        idx.insert(21, meta(0, 0), Some("quiet"), 0);
+        idx.insert(22, meta(0, 0), Some("quiet"), 0);
+        let mut c = Cursor::default();
+        for _ in 0..5 {
+            take(&mut idx, &mut c, 0, 1000);
+        }
+        // Both quiet messages are among the first deliveries despite their later sends.
+        let quiet_in_flight = idx.groups.get("quiet").map_or(0, |g| g.in_flight);
+        assert_eq!(quiet_in_flight, 2);
+        assert_eq!(idx.counts(0).in_flight, 5);
     }
 }

@@ -50,13 +50,19 @@ pub struct NewMessage {
     pub system_attributes: MessageAttributes,
     /// Who sent it (account or access key), reported as SenderId.
     pub sender_id: String,
+    /// Message group: FIFO order unit, or the tenant of a fair standard queue.
+    pub group_id: Option<String>,
+    /// FIFO deduplication id as sent.
+    pub deduplication_id: Option<String>,
 }
 
 /// What a successful send reports.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SentMessage {
-    /// The new message's id.
+    /// The new message's id (the original's, for a FIFO duplicate).
     pub message_id: String,
+    /// FIFO sequence number.
+    pub sequence_number: Option<String>,
 }
 
 /// A message handed to a consumer.
@@ -80,6 +86,12 @@ pub struct ReceivedMessage {
     pub first_receive_timestamp_ms: u64,
     /// Who sent it.
     pub sender_id: String,
+    /// Message group id.
+    pub group_id: Option<String>,
+    /// FIFO deduplication id (explicit or content-based).
+    pub deduplication_id: Option<String>,
+    /// FIFO sequence number.
+    pub sequence_number: Option<String>,
 }
 
 /// The immutable part of a stored message.
@@ -99,6 +111,12 @@ pub struct StoredPayload {
     pub attributes: MessageAttributes,
     /// System attributes.
     pub system_attributes: MessageAttributes,
+    /// Message group id.
+    pub group_id: Option<String>,
+    /// FIFO deduplication id (explicit or content-based).
+    pub deduplication_id: Option<String>,
+    /// ARN of the queue a dead-lettered message came from (the default redrive destination).
+    pub dead_letter_source_arn: Option<String>,
 }
 
 /// The mutable part of a stored message.
@@ -127,11 +145,23 @@ pub fn queue_prefix(queue_id: u64) -> Vec<u8> {
 }
 
 const PAYLOAD_V1: u8 = 1;
+/// V1 plus group id, deduplication id and dead-letter source.
+const PAYLOAD_V2: u8 = 2;
 const STATE_V1: u8 = 1;
 
 fn put_bytes(out: &mut Vec<u8>, b: &[u8]) {
     out.extend_from_slice(&(b.len() as u32).to_be_bytes());
     out.extend_from_slice(b);
+}
+
+fn put_opt(out: &mut Vec<u8>, value: &Option<String>) {
+    match value {
+        Some(v) => {
+            out.push(1);
+            put_bytes(out, v.as_bytes());
+        }
+        None => out.push(0),
+    }
 }
 
 fn put_attributes(out: &mut Vec<u8>, attrs: &MessageAttributes) {
@@ -197,6 +227,13 @@ impl<'a> Reader<'a> {
         String::from_utf8(self.bytes()?.to_vec()).map_err(|_| StorageError::Corrupt("invalid utf-8 in message".into()))
     }
 
+    fn opt_string(&mut self) -> Result<Option<String>, StorageError> {
+        match self.u8()? {
+            0 => Ok(None),
+            _ => Ok(Some(self.string()?)),
+        }
+    }
+
     fn attributes(&mut self) -> Result<MessageAttributes, StorageError> {
         let n = self.u32()?;
         let mut attrs = MessageAttributes::new();
@@ -225,7 +262,7 @@ impl StoredPayload {
     /// Encodes for `queue_msgs`.
     pub fn encode(&self) -> Vec<u8> {
         let mut out = Vec::with_capacity(64 + self.body.len());
-        out.push(PAYLOAD_V1);
+        out.push(PAYLOAD_V2);
         put_bytes(&mut out, self.message_id.as_bytes());
         out.extend_from_slice(&self.sent_ms.to_be_bytes());
         out.extend_from_slice(&self.initial_visible_at_ms.to_be_bytes());
@@ -233,16 +270,20 @@ impl StoredPayload {
         put_bytes(&mut out, self.body.as_bytes());
         put_attributes(&mut out, &self.attributes);
         put_attributes(&mut out, &self.system_attributes);
+        put_opt(&mut out, &self.group_id);
+        put_opt(&mut out, &self.deduplication_id);
+        put_opt(&mut out, &self.dead_letter_source_arn);
         out
     }
 
     /// Decodes a `queue_msgs` value.
     pub fn decode(buf: &[u8]) -> Result<StoredPayload, StorageError> {
         let mut r = Reader { buf };
-        if r.u8()? != PAYLOAD_V1 {
+        let version = r.u8()?;
+        if version != PAYLOAD_V1 && version != PAYLOAD_V2 {
             return Err(StorageError::Corrupt("unknown message payload version".into()));
         }
-        Ok(StoredPayload {
+        let mut payload = StoredPayload {
             message_id: r.string()?,
             sent_ms: r.u64()?,
             initial_visible_at_ms: r.u64()?,
@@ -250,7 +291,16 @@ impl StoredPayload {
             body: r.string()?,
             attributes: r.attributes()?,
             system_attributes: r.attributes()?,
-        })
+            group_id: None,
+            deduplication_id: None,
+            dead_letter_source_arn: None,
+        };
+        if version == PAYLOAD_V2 {
+            payload.group_id = r.opt_string()?;
+            payload.deduplication_id = r.opt_string()?;
+            payload.dead_letter_source_arn = r.opt_string()?;
+        }
+        Ok(payload)
     }
 }
 
@@ -314,9 +364,25 @@ mod tests {
             body: "héllo".into(),
             attributes,
             system_attributes: MessageAttributes::new(),
+            group_id: Some("g".into()),
+            deduplication_id: None,
+            dead_letter_source_arn: Some("arn:aws:sqs:us-east-1:000000000000:src".into()),
         };
         assert_eq!(StoredPayload::decode(&p.encode()).expect("decode"), p);
         assert!(StoredPayload::decode(&p.encode()[..10]).is_err());
+        // A version-1 record (written before groups existed) still decodes.
+        let plain = StoredPayload {
+            group_id: None,
+            deduplication_id: None,
+            dead_letter_source_arn: None,
+            ..p.clone()
+        };
+        let mut v1 = plain.encode();
+        v1[0] = PAYLOAD_V1;
+        v1.truncate(v1.len() - 3);
+        let old = StoredPayload::decode(&v1).expect("decode v1");
+        assert_eq!(old.body, p.body);
+        assert_eq!(old.group_id, None);
     }
 
     #[test]

@@ -17,6 +17,7 @@
 
 pub mod arn;
 pub mod config;
+pub mod fifo;
 pub mod index;
 pub mod message;
 pub mod receipt;
@@ -35,8 +36,9 @@ use tokio::sync::Notify;
 
 use crate::clock::Clock;
 use crate::error::{BrokerError, Result};
-use config::{QueueConfig, RedriveAllow};
-use index::{MessageIndex, MsgMeta};
+use config::{DeduplicationScope, QueueConfig, RedriveAllow};
+use fifo::{Attempt, Attempts, DedupEntry, DedupWindow};
+use index::{Cursor, MessageIndex, MsgMeta};
 use message::{message_key, queue_prefix, NewMessage, ReceivedMessage, SentMessage, StoredPayload, StoredState};
 use receipt::Receipt;
 
@@ -44,6 +46,15 @@ use receipt::Receipt;
 const QUEUE_RECORD_PREFIX: u8 = 0x01;
 /// Key of the queue id counter in `meta`.
 const QUEUE_ID_COUNTER: u8 = 0x02;
+/// Key prefix of per-queue sequence reservations in `meta`.
+const SEQ_MARK_PREFIX: u8 = 0x03;
+/// Sequences are reserved durably in blocks of this size, so they never repeat after a restart
+/// (receipt handles and FIFO sequence numbers rely on that) at one small write per block.
+const SEQ_BLOCK: u64 = 1 << 20;
+
+fn seq_mark_key(queue_id: u64) -> Vec<u8> {
+    KeyBuf::new(SEQ_MARK_PREFIX).u64(queue_id).finish()
+}
 
 /// Longest total visibility of one receive (12 hours), per the SQS quotas page.
 const MAX_VISIBILITY_MS: u64 = 43_200_000;
@@ -88,7 +99,7 @@ impl QueueKey {
 }
 
 /// Parameters of one ReceiveMessage call, validated by the wire layer.
-#[derive(Debug, Clone, Copy, Default)]
+#[derive(Debug, Clone, Default)]
 pub struct ReceiveRequest {
     /// 1-10.
     pub max_messages: u32,
@@ -96,6 +107,8 @@ pub struct ReceiveRequest {
     pub visibility_timeout: Option<u32>,
     /// Overrides the queue's ReceiveMessageWaitTimeSeconds.
     pub wait_seconds: Option<u32>,
+    /// FIFO: a retry with the same id inside five minutes returns the same messages.
+    pub attempt_id: Option<String>,
 }
 
 /// One ChangeMessageVisibility entry.
@@ -135,14 +148,60 @@ struct QueueMeta {
 struct Queue {
     id: u64,
     key: QueueKey,
+    fifo: bool,
     meta: Mutex<QueueMeta>,
     index: Mutex<MessageIndex>,
+    /// FIFO: the deduplication window. Its lock is also held from sequence assignment to index
+    /// insertion of a send, so messages enter the index in sequence order (group order).
+    dedupe: Mutex<DedupWindow>,
+    /// FIFO: answered receive attempts.
+    attempts: Mutex<Attempts>,
     next_seq: AtomicU64,
+    /// Sequences below this are durably reserved.
+    seq_reserved: AtomicU64,
     notify: Notify,
     deleted: AtomicBool,
 }
 
 impl Queue {
+    fn new(id: u64, key: QueueKey, record: QueueRecord, index: MessageIndex, next_seq: u64) -> Queue {
+        Queue {
+            id,
+            key,
+            fifo: record.config.fifo_queue,
+            meta: Mutex::new(QueueMeta {
+                record,
+                last_purge_ms: None,
+            }),
+            index: Mutex::new(index),
+            dedupe: Mutex::new(DedupWindow::default()),
+            attempts: Mutex::new(Attempts::default()),
+            next_seq: AtomicU64::new(next_seq),
+            seq_reserved: AtomicU64::new(next_seq),
+            notify: Notify::new(),
+            deleted: AtomicBool::new(false),
+        }
+    }
+
+    /// Takes the next sequence; entering a new block adds the block's reservation to `batch`.
+    fn take_seq(&self, batch: &mut sluice_storage::Batch<'_>) -> u64 {
+        let seq = self.next_seq.fetch_add(1, Ordering::AcqRel);
+        if seq >= self.seq_reserved.load(Ordering::Acquire) {
+            let upto = seq + SEQ_BLOCK;
+            self.seq_reserved.fetch_max(upto, Ordering::AcqRel);
+            batch.put(Cf::Meta, &seq_mark_key(self.id), &upto.to_be_bytes());
+        }
+        seq
+    }
+
+    fn dedupe(&self) -> MutexGuard<'_, DedupWindow> {
+        self.dedupe.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn attempts(&self) -> MutexGuard<'_, Attempts> {
+        self.attempts.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
     fn meta(&self) -> MutexGuard<'_, QueueMeta> {
         self.meta.lock().unwrap_or_else(|p| p.into_inner())
     }
@@ -169,6 +228,89 @@ pub struct Queues {
     sweeper: Notify,
     /// Set at shutdown: open long polls answer at once (empty) so the drain is quick.
     shutting_down: AtomicBool,
+}
+
+/// A message handed out by one receive, with what a retry of the same attempt must match.
+struct Delivered {
+    message: ReceivedMessage,
+    seq: u64,
+    nonce: u64,
+}
+
+/// Builds the consumer's view of a stored message as of `meta`.
+fn received_message(queue: &Queue, seq: u64, meta: &MsgMeta, payload: StoredPayload) -> Delivered {
+    let message = ReceivedMessage {
+        message_id: payload.message_id,
+        receipt_handle: Receipt {
+            queue_id: queue.id,
+            seq,
+            nonce: meta.nonce,
+        }
+        .encode(),
+        body: payload.body,
+        attributes: payload.attributes,
+        system_attributes: payload.system_attributes,
+        sent_timestamp_ms: payload.sent_ms,
+        receive_count: meta.receive_count,
+        first_receive_timestamp_ms: meta.first_receive_ms,
+        sender_id: payload.sender_id,
+        group_id: payload.group_id,
+        deduplication_id: payload.deduplication_id,
+        sequence_number: queue.fifo.then(|| fifo::sequence_number(seq)),
+    };
+    Delivered {
+        message,
+        seq,
+        nonce: meta.nonce,
+    }
+}
+
+/// The per-message rules that depend on the queue: size, delay, and the FIFO parameters.
+fn check_message(config: &QueueConfig, msg: &NewMessage) -> Result<()> {
+    let size = msg.body.len() + msg.attributes.iter().map(|(n, a)| a.size(n)).sum::<usize>();
+    if size > config.maximum_message_size as usize {
+        return Err(BrokerError::InvalidParameterValue(format!(
+            "One or more parameters are invalid. Reason: Message must be shorter than {} bytes.",
+            config.maximum_message_size
+        )));
+    }
+    let not_for_this_type = |parameter: &str, value: &dyn std::fmt::Display| {
+        BrokerError::InvalidParameterValue(format!(
+            "Value {value} for parameter {parameter} is invalid. Reason: The request include parameter that is not valid for this queue type."
+        ))
+    };
+    if let Some(group) = &msg.group_id {
+        fifo::validate_id("MessageGroupId", group)?;
+    }
+    if let Some(id) = &msg.deduplication_id {
+        if !config.fifo_queue {
+            return Err(not_for_this_type("MessageDeduplicationId", id));
+        }
+        fifo::validate_id("MessageDeduplicationId", id)?;
+    }
+    if config.fifo_queue {
+        // A per-message delay of 0 is accepted, any other is not (queue-level delay only).
+        if let Some(delay) = msg.delay_seconds.filter(|d| *d != 0) {
+            return Err(not_for_this_type("DelaySeconds", &delay));
+        }
+        if msg.group_id.is_none() {
+            return Err(BrokerError::MissingParameter(
+                "The request must contain the parameter MessageGroupId.".into(),
+            ));
+        }
+        if msg.deduplication_id.is_none() && !config.content_based_deduplication {
+            return Err(BrokerError::InvalidParameterValue(
+                "The queue should either have ContentBasedDeduplication enabled or MessageDeduplicationId provided explicitly".into(),
+            ));
+        }
+    }
+    let delay = msg.delay_seconds.unwrap_or(config.delay_seconds);
+    if delay > 900 {
+        return Err(BrokerError::InvalidParameterValue(format!(
+            "Value {delay} for parameter DelaySeconds is invalid. Reason: must be between 0 and 900, if provided."
+        )));
+    }
+    Ok(())
 }
 
 fn invalid_receipt(handle: &str) -> BrokerError {
@@ -246,6 +388,11 @@ impl Queues {
                 "Dead-letter target must be in the same account and region as the source queue.",
             ));
         }
+        if target.fifo != config.fifo_queue {
+            return Err(reason(
+                "Dead-letter queue must be of the same type as the source queue: FIFO for a FIFO queue, standard for a standard queue.",
+            ));
+        }
         let source_arn = source.arn();
         let allow = target.config().redrive_allow_policy.map(|(_, allow)| allow);
         match allow {
@@ -273,14 +420,14 @@ impl Queues {
         attributes: &BTreeMap<String, String>,
         tags: &BTreeMap<String, String>,
     ) -> Result<()> {
-        config::validate_queue_name(&key.name)?;
+        config::validate_queue_name(&key.name, config::requests_fifo(attributes)?)?;
         validate_tags(tags)?;
         if tags.len() > MAX_TAGS {
             return Err(BrokerError::InvalidParameterValue(format!(
                 "Too many tags: a queue can have at most {MAX_TAGS}."
             )));
         }
-        let config = QueueConfig::default().with_attributes(attributes)?;
+        let config = QueueConfig::for_new_queue(attributes)?;
         let _admin = self.admin();
         if let Ok(existing) = self.lookup(key) {
             if let Some(name) = existing.config().first_difference(attributes)? {
@@ -309,18 +456,8 @@ impl Queues {
         self.persist(key, &record, &mut batch)?;
         batch.put(Cf::Meta, &[QUEUE_ID_COUNTER], &id.to_be_bytes());
         self.store.commit(batch)?;
-        let queue = Queue {
-            id,
-            key: key.clone(),
-            meta: Mutex::new(QueueMeta {
-                record,
-                last_purge_ms: None,
-            }),
-            index: Mutex::new(MessageIndex::default()),
-            next_seq: AtomicU64::new(1),
-            notify: Notify::new(),
-            deleted: AtomicBool::new(false),
-        };
+        let index = MessageIndex::new(record.config.fifo_queue);
+        let queue = Queue::new(id, key.clone(), record, index, 1);
         self.registry
             .write()
             .unwrap_or_else(|p| p.into_inner())
@@ -339,6 +476,9 @@ impl Queues {
         batch.delete(Cf::Meta, &key.record_key());
         batch.delete_range(Cf::QueueMsgs, &prefix, &end);
         batch.delete_range(Cf::QueueState, &prefix, &end);
+        let dedupe = fifo::dedupe_prefix(queue.id);
+        batch.delete_range(Cf::Dedupe, &dedupe, &key::prefix_end(&dedupe));
+        batch.delete(Cf::Meta, &seq_mark_key(queue.id));
         self.store.commit(batch)?;
         queue.deleted.store(true, Ordering::Release);
         queue.notify.notify_waiters();
@@ -598,29 +738,64 @@ impl Queues {
     pub fn send(&self, key: &QueueKey, messages: Vec<NewMessage>) -> Result<Vec<Result<SentMessage>>> {
         let queue = self.lookup(key)?;
         let config = queue.config();
+        // FIFO sends are serialised per queue (see `Queue::dedupe`).
+        let mut window = queue.fifo.then(|| queue.dedupe());
         let now = self.clock.now_ms();
         let mut results = Vec::with_capacity(messages.len());
-        let mut accepted: Vec<(u64, MsgMeta)> = Vec::with_capacity(messages.len());
+        let mut accepted: Vec<(u64, MsgMeta, Option<String>)> = Vec::with_capacity(messages.len());
+        // Deduplication ids accepted by this call, applied to the window after the commit.
+        let mut fresh: Vec<(String, String, DedupEntry)> = Vec::new();
         let mut batch = self.store.batch();
         for msg in messages {
-            let size = msg.body.len() + msg.attributes.iter().map(|(n, a)| a.size(n)).sum::<usize>();
-            if size > config.maximum_message_size as usize {
-                results.push(Err(BrokerError::InvalidParameterValue(format!(
-                    "One or more parameters are invalid. Reason: Message must be shorter than {} bytes.",
-                    config.maximum_message_size
-                ))));
+            if let Err(err) = check_message(&config, &msg) {
+                results.push(Err(err));
                 continue;
             }
+            let dedup = match &window {
+                Some(window) => {
+                    let id = msg
+                        .deduplication_id
+                        .clone()
+                        .unwrap_or_else(|| fifo::content_deduplication_id(&msg.body));
+                    let scope = match config.deduplication_scope {
+                        DeduplicationScope::Queue => String::new(),
+                        DeduplicationScope::MessageGroup => msg.group_id.clone().unwrap_or_default(),
+                    };
+                    let original = window.get(&scope, &id, now).cloned().or_else(|| {
+                        fresh
+                            .iter()
+                            .find(|(s, i, _)| *s == scope && *i == id)
+                            .map(|(_, _, e)| e.clone())
+                    });
+                    if let Some(original) = original {
+                        // Accepted, answered like the original, and not delivered again.
+                        results.push(Ok(SentMessage {
+                            message_id: original.message_id,
+                            sequence_number: Some(fifo::sequence_number(original.seq)),
+                        }));
+                        continue;
+                    }
+                    Some((scope, id))
+                }
+                None => None,
+            };
             let delay = msg.delay_seconds.unwrap_or(config.delay_seconds);
-            if delay > 900 {
-                results.push(Err(BrokerError::InvalidParameterValue(format!(
-                    "Value {delay} for parameter DelaySeconds is invalid. Reason: must be between 0 and 900, if provided."
-                ))));
-                continue;
-            }
-            let seq = queue.next_seq.fetch_add(1, Ordering::AcqRel);
+            let seq = queue.take_seq(&mut batch);
             let message_id = uuid::Uuid::new_v4().to_string();
             let visible_at = now + delay as u64 * 1000;
+            if let Some((scope, id)) = &dedup {
+                let entry = DedupEntry {
+                    expires_ms: now + fifo::DEDUPLICATION_WINDOW_MS,
+                    seq,
+                    message_id: message_id.clone(),
+                };
+                batch.put(
+                    Cf::Dedupe,
+                    &fifo::dedupe_key(queue.id, scope, id),
+                    &fifo::encode_entry(&entry),
+                );
+                fresh.push((scope.clone(), id.clone(), entry));
+            }
             let payload = StoredPayload {
                 message_id: message_id.clone(),
                 sent_ms: now,
@@ -629,20 +804,16 @@ impl Queues {
                 body: msg.body,
                 attributes: msg.attributes,
                 system_attributes: msg.system_attributes,
+                group_id: msg.group_id.clone(),
+                deduplication_id: dedup.map(|(_, id)| id),
+                dead_letter_source_arn: None,
             };
             batch.put(Cf::QueueMsgs, &message_key(queue.id, seq), &payload.encode());
-            accepted.push((
-                seq,
-                MsgMeta {
-                    sent_ms: now,
-                    visible_at_ms: visible_at,
-                    receive_count: 0,
-                    first_receive_ms: 0,
-                    last_receive_ms: 0,
-                    nonce: 0,
-                },
-            ));
-            results.push(Ok(SentMessage { message_id }));
+            accepted.push((seq, MsgMeta::new(now, visible_at), msg.group_id));
+            results.push(Ok(SentMessage {
+                message_id,
+                sequence_number: queue.fifo.then(|| fifo::sequence_number(seq)),
+            }));
         }
         if accepted.is_empty() {
             return Ok(results);
@@ -653,10 +824,16 @@ impl Queues {
         }
         {
             let mut index = queue.index();
-            for (seq, meta) in accepted {
-                index.insert(seq, meta, now);
+            for (seq, meta, group) in accepted {
+                index.insert(seq, meta, group.as_deref(), now);
             }
         }
+        if let Some(window) = window.as_deref_mut() {
+            for (scope, id, entry) in fresh {
+                window.insert(&scope, &id, entry);
+            }
+        }
+        drop(window);
         queue.notify.notify_waiters();
         Ok(results)
     }
@@ -664,6 +841,12 @@ impl Queues {
     /// ReceiveMessage, long-polling up to the wait time until at least one message is available.
     pub async fn receive(&self, key: &QueueKey, request: ReceiveRequest) -> Result<Vec<ReceivedMessage>> {
         let queue = self.lookup(key)?;
+        let attempt_id = request.attempt_id.as_deref().filter(|_| queue.fifo);
+        if let Some(id) = attempt_id {
+            if let Some(replayed) = self.replay_attempt(&queue, id)? {
+                return Ok(replayed);
+            }
+        }
         let config = queue.config();
         let wait_ms = request.wait_seconds.unwrap_or(config.receive_message_wait_time_seconds) as u64 * 1000;
         let deadline_ms = self.clock.now_ms() + wait_ms;
@@ -671,11 +854,17 @@ impl Queues {
             let notified = queue.notify.notified();
             tokio::pin!(notified);
             notified.as_mut().enable();
-            let received = self.receive_now(&queue, request)?;
+            let received = self.receive_now(&queue, &request)?;
             let now = self.clock.now_ms();
             let stopping = queue.deleted.load(Ordering::Acquire) || self.shutting_down.load(Ordering::Acquire);
             if !received.is_empty() || now >= deadline_ms || stopping {
-                return Ok(received);
+                if let (Some(id), false) = (attempt_id, received.is_empty()) {
+                    let messages = received.iter().map(|m| (m.seq, m.nonce)).collect();
+                    queue
+                        .attempts()
+                        .insert(id.to_string(), Attempt { at_ms: now, messages });
+                }
+                return Ok(received.into_iter().map(|m| m.message).collect());
             }
             let wake_ms = queue
                 .index()
@@ -688,7 +877,40 @@ impl Queues {
         }
     }
 
-    fn receive_now(&self, queue: &Arc<Queue>, request: ReceiveRequest) -> Result<Vec<ReceivedMessage>> {
+    /// The answer of an earlier receive with the same attempt id, when every message it returned
+    /// is still in flight under that receive's handle.
+    fn replay_attempt(&self, queue: &Arc<Queue>, attempt_id: &str) -> Result<Option<Vec<ReceivedMessage>>> {
+        let now = self.clock.now_ms();
+        let Some(attempt) = queue.attempts().get(attempt_id, now).cloned() else {
+            return Ok(None);
+        };
+        let metas: Option<Vec<(u64, MsgMeta)>> = {
+            let index = queue.index();
+            attempt
+                .messages
+                .iter()
+                .map(|(seq, nonce)| {
+                    index
+                        .get(*seq)
+                        .filter(|m| m.nonce == *nonce && m.visible_at_ms > now)
+                        .map(|m| (*seq, *m))
+                })
+                .collect()
+        };
+        let Some(metas) = metas else {
+            return Ok(None);
+        };
+        let mut out = Vec::with_capacity(metas.len());
+        for (seq, meta) in metas {
+            let Some(raw) = self.store.get(Cf::QueueMsgs, &message_key(queue.id, seq))? else {
+                return Ok(None);
+            };
+            out.push(received_message(queue, seq, &meta, StoredPayload::decode(&raw)?).message);
+        }
+        Ok(Some(out))
+    }
+
+    fn receive_now(&self, queue: &Arc<Queue>, request: &ReceiveRequest) -> Result<Vec<Delivered>> {
         let config = queue.config();
         let visibility_ms = request.visibility_timeout.unwrap_or(config.visibility_timeout) as u64 * 1000;
         let retention_ms = config.message_retention_period as u64 * 1000;
@@ -701,13 +923,17 @@ impl Queues {
         let now = self.clock.now_ms();
 
         let mut taken: Vec<(u64, MsgMeta)> = Vec::new();
-        let mut to_dlq: Vec<(u64, MsgMeta)> = Vec::new();
+        let mut to_dlq: Vec<u64> = Vec::new();
         let mut expired: Vec<u64> = Vec::new();
         {
             let mut index = queue.index();
             index.promote(now);
+            let mut cursor = Cursor::default();
             while taken.len() < max {
-                let Some((seq, mut meta)) = index.pop_ready() else {
+                let Some(seq) = index.next_deliverable(&mut cursor) else {
+                    break;
+                };
+                let Some(mut meta) = index.get(seq).copied() else {
                     break;
                 };
                 if meta.sent_ms + retention_ms <= now {
@@ -718,7 +944,7 @@ impl Queues {
                 if let (Some(limit), Some(_)) = (max_receives, &dlq) {
                     if meta.receive_count >= limit {
                         index.remove(seq);
-                        to_dlq.push((seq, meta));
+                        to_dlq.push(seq);
                         continue;
                     }
                 }
@@ -729,8 +955,19 @@ impl Queues {
                 }
                 meta.last_receive_ms = now;
                 meta.visible_at_ms = now + visibility_ms;
-                index.update(seq, meta, now);
+                // Held invisible until the loop ends even with a zero timeout, so one receive
+                // never returns a message twice (nor revisits a FIFO group).
+                let held = MsgMeta {
+                    visible_at_ms: meta.visible_at_ms.max(now + 1),
+                    ..meta
+                };
+                index.update(seq, held, now);
                 taken.push((seq, meta));
+            }
+            if visibility_ms == 0 {
+                for (seq, meta) in &taken {
+                    index.update(*seq, *meta, now);
+                }
             }
         }
         if taken.is_empty() && to_dlq.is_empty() && expired.is_empty() {
@@ -746,51 +983,29 @@ impl Queues {
                 queue.index().remove(*seq);
                 continue;
             };
-            let payload = StoredPayload::decode(&raw)?;
-            let state = StoredState {
-                visible_at_ms: meta.visible_at_ms,
-                receive_count: meta.receive_count,
-                first_receive_ms: meta.first_receive_ms,
-                last_receive_ms: meta.last_receive_ms,
-                nonce: meta.nonce,
-            };
-            batch.put(Cf::QueueState, &key, &state.encode());
-            out.push(ReceivedMessage {
-                message_id: payload.message_id,
-                receipt_handle: Receipt {
-                    queue_id: queue.id,
-                    seq: *seq,
-                    nonce: meta.nonce,
-                }
-                .encode(),
-                body: payload.body,
-                attributes: payload.attributes,
-                system_attributes: payload.system_attributes,
-                sent_timestamp_ms: payload.sent_ms,
-                receive_count: meta.receive_count,
-                first_receive_timestamp_ms: meta.first_receive_ms,
-                sender_id: payload.sender_id,
-            });
+            batch.put(Cf::QueueState, &key, &StoredState::from_meta(meta).encode());
+            out.push(received_message(queue, *seq, meta, StoredPayload::decode(&raw)?));
         }
-        let mut moved: Vec<(u64, MsgMeta)> = Vec::new();
+        let mut moved: Vec<(u64, MsgMeta, Option<String>)> = Vec::new();
+        // A FIFO dead-letter queue takes messages in its send order (see `Queue::dedupe`).
+        let dlq_order = dlq.as_ref().filter(|d| d.fifo).map(|d| d.dedupe());
         if let Some(dlq) = &dlq {
-            for (seq, meta) in &to_dlq {
+            for seq in &to_dlq {
                 let key = message_key(queue.id, *seq);
                 if let Some(raw) = self.store.get(Cf::QueueMsgs, &key)? {
-                    let dlq_seq = dlq.next_seq.fetch_add(1, Ordering::AcqRel);
-                    batch.put(Cf::QueueMsgs, &message_key(dlq.id, dlq_seq), &raw);
-                    let state = StoredState {
-                        visible_at_ms: now,
-                        ..StoredState::from_meta(meta)
-                    };
-                    batch.put(Cf::QueueState, &message_key(dlq.id, dlq_seq), &state.encode());
-                    moved.push((
-                        dlq_seq,
-                        MsgMeta {
-                            visible_at_ms: now,
-                            ..*meta
-                        },
-                    ));
+                    let mut payload = StoredPayload::decode(&raw)?;
+                    if payload.dead_letter_source_arn.is_none() {
+                        payload.dead_letter_source_arn = Some(queue.key.arn());
+                    }
+                    // FIFO dead-letter queues restart the retention clock; standard ones keep
+                    // the original enqueue time (SQS developer guide).
+                    if dlq.fifo {
+                        payload.sent_ms = now;
+                    }
+                    let dlq_seq = dlq.take_seq(&mut batch);
+                    let dlq_meta = MsgMeta::new(payload.sent_ms, now);
+                    batch.put(Cf::QueueMsgs, &message_key(dlq.id, dlq_seq), &payload.encode());
+                    moved.push((dlq_seq, dlq_meta, payload.group_id));
                 }
                 batch.delete(Cf::QueueMsgs, &key);
                 batch.delete(Cf::QueueState, &key);
@@ -804,11 +1019,16 @@ impl Queues {
         self.store.commit(batch)?;
         if let (Some(dlq), false) = (&dlq, moved.is_empty()) {
             let mut index = dlq.index();
-            for (seq, meta) in moved {
-                index.insert(seq, meta, now);
+            for (seq, meta, group) in moved {
+                index.insert(seq, meta, group.as_deref(), now);
             }
             drop(index);
             dlq.notify.notify_waiters();
+        }
+        drop(dlq_order);
+        if queue.fifo && !(to_dlq.is_empty() && expired.is_empty()) {
+            // Removing a group's head can unlock the group for a waiting consumer.
+            queue.notify.notify_waiters();
         }
         Ok(out)
     }
@@ -837,6 +1057,10 @@ impl Queues {
             }
         }
         self.store.commit(batch)?;
+        if queue.fifo {
+            // A delete can unlock the message's group for a waiting consumer.
+            queue.notify.notify_waiters();
+        }
         Ok(results)
     }
 
@@ -889,7 +1113,8 @@ impl Queues {
         Ok(results)
     }
 
-    /// Deletes messages past their queue's retention period; returns the next time to sweep.
+    /// Deletes messages past their queue's retention period and closed FIFO deduplication
+    /// windows; returns the next time to sweep.
     pub fn sweep_expired(&self) -> Result<u64> {
         let now = self.clock.now_ms();
         let queues: Vec<Arc<Queue>> = self
@@ -913,7 +1138,17 @@ impl Queues {
                 }
                 seqs
             };
-            if expired.is_empty() {
+            let closed_windows = if queue.fifo {
+                let mut window = queue.dedupe();
+                let keys = window.expire(queue.id, now);
+                if let Some(at) = window.next_expiry() {
+                    next = next.min(at);
+                }
+                keys
+            } else {
+                Vec::new()
+            };
+            if expired.is_empty() && closed_windows.is_empty() {
                 continue;
             }
             let mut batch = self.store.batch();
@@ -921,6 +1156,9 @@ impl Queues {
                 let key = message_key(queue.id, seq);
                 batch.delete(Cf::QueueMsgs, &key);
                 batch.delete(Cf::QueueState, &key);
+            }
+            for key in closed_windows {
+                batch.delete(Cf::Dedupe, &key);
             }
             self.store.commit(batch)?;
         }
@@ -973,6 +1211,20 @@ impl Queues {
 
     /// Longest a long poll may take (used by the server's shutdown drain).
     pub const MAX_WAIT: Duration = Duration::from_secs(20);
+}
+
+impl MsgMeta {
+    /// A message never received yet.
+    fn new(sent_ms: u64, visible_at_ms: u64) -> MsgMeta {
+        MsgMeta {
+            sent_ms,
+            visible_at_ms,
+            receive_count: 0,
+            first_receive_ms: 0,
+            last_receive_ms: 0,
+            nonce: 0,
+        }
+    }
 }
 
 impl StoredState {
@@ -1124,9 +1376,8 @@ fn load_queue(store: &Store, key: QueueKey, record: QueueRecord, now: u64) -> Re
             states.insert(seq, StoredState::decode(&v)?);
         }
     }
-    let mut index = MessageIndex::default();
+    let mut index = MessageIndex::new(record.config.fifo_queue);
     let mut max_seq = 0;
-    let mut orphans = Vec::new();
     store.for_each_prefix(Cf::QueueMsgs, &prefix, |k, v| {
         let Some(seq) = key::read_u64(k, prefix.len()) else {
             return true;
@@ -1143,43 +1394,48 @@ fn load_queue(store: &Store, key: QueueKey, record: QueueRecord, now: u64) -> Re
                         last_receive_ms: s.last_receive_ms,
                         nonce: s.nonce,
                     },
-                    None => MsgMeta {
-                        sent_ms: p.sent_ms,
-                        visible_at_ms: p.initial_visible_at_ms,
-                        receive_count: 0,
-                        first_receive_ms: 0,
-                        last_receive_ms: 0,
-                        nonce: 0,
-                    },
+                    None => MsgMeta::new(p.sent_ms, p.initial_visible_at_ms),
                 };
-                index.insert(seq, meta, now);
+                index.insert(seq, meta, p.group_id.as_deref(), now);
             }
             Err(e) => tracing::error!(queue = %key.name, seq, error = %e, "skipping undecodable message"),
         }
         true
     })?;
+    let mut cleanup = store.batch();
     // A state without a payload is left over from a delete racing a receive; drop it.
-    orphans.extend(states.keys().copied());
-    if !orphans.is_empty() {
-        let mut batch = store.batch();
-        for seq in orphans {
-            batch.delete(Cf::QueueState, &message_key(record.id, seq));
-        }
-        store.commit(batch)?;
+    for seq in states.keys() {
+        cleanup.delete(Cf::QueueState, &message_key(record.id, *seq));
     }
-    Ok(Queue {
-        id: record.id,
-        key,
-        meta: Mutex::new(QueueMeta {
-            record,
-            last_purge_ms: None,
-        }),
-        index: Mutex::new(index),
-        next_seq: AtomicU64::new(max_seq + 1),
-        notify: Notify::new(),
-        deleted: AtomicBool::new(false),
-    })
+    let mut window: Vec<(String, String, DedupEntry)> = Vec::new();
+    for (k, v) in store.scan_prefix(Cf::Dedupe, &fifo::dedupe_prefix(record.id))? {
+        let (scope, id, entry) = fifo::decode_entry(&k, &v)?;
+        if entry.expires_ms > now {
+            window.push((scope, id, entry));
+        } else {
+            cleanup.delete(Cf::Dedupe, &k);
+        }
+    }
+    store.commit(cleanup)?;
+    let reserved = store
+        .get(Cf::Meta, &seq_mark_key(record.id))?
+        .and_then(|v| key::read_u64(&v, 0))
+        .unwrap_or(0);
+    let queue = Queue::new(record.id, key, record, index, reserved.max(max_seq + 1));
+    // The window expects insertions in expiry order.
+    window.sort_by_key(|(_, _, e)| e.expires_ms);
+    {
+        let mut dedupe = queue.dedupe();
+        for (scope, id, entry) in window {
+            dedupe.insert(&scope, &id, entry);
+        }
+    }
+    Ok(queue)
 }
 
+#[cfg(test)]
+mod fifo_model_tests;
+#[cfg(test)]
+mod fifo_tests;
 #[cfg(test)]
 mod tests;

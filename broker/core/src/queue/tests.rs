@@ -42,6 +42,7 @@ fn receive_req(max: u32, vt: Option<u32>, wait: u32) -> ReceiveRequest {
         max_messages: max,
         visibility_timeout: vt,
         wait_seconds: Some(wait),
+        attempt_id: None,
     }
 }
 

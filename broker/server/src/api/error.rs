@@ -37,6 +37,8 @@ pub fn sqs_error(err: BrokerError) -> SqsError {
         BrokerError::PurgeQueueInProgress(_) => SqsErrorCode::PurgeQueueInProgress,
         BrokerError::UnsupportedOperation(_) => SqsErrorCode::UnsupportedOperation,
         BrokerError::OverLimit(_) => SqsErrorCode::OverLimit,
+        BrokerError::MissingParameter(_) => SqsErrorCode::MissingParameter,
+        BrokerError::ResourceNotFound(_) => SqsErrorCode::ResourceNotFoundException,
         BrokerError::Storage(cause) => {
             tracing::error!(error = %cause, "storage failure while serving a request");
             return SqsError::internal();

@@ -229,17 +229,22 @@ async fn execute(app: &App, ctx: &RequestContext, request: SqsRequest) -> Result
                 message_id: None,
                 sequence_number: None,
             };
-            let message = new_message(
-                ctx,
-                i.message_body,
-                i.delay_seconds,
-                &i.message_attributes,
-                &i.message_system_attributes,
-            );
+            let message = NewMessage {
+                group_id: i.message_group_id,
+                deduplication_id: i.message_deduplication_id,
+                ..new_message(
+                    ctx,
+                    i.message_body,
+                    i.delay_seconds,
+                    &i.message_attributes,
+                    &i.message_system_attributes,
+                )
+            };
             let results = queues.send(&key()?, vec![message]).map_err(sqs_error)?;
             let sent = first_result(results)?.map_err(sqs_error)?;
             Ok(SqsResponse::SendMessage(SendMessageOutput {
                 message_id: Some(sent.message_id),
+                sequence_number: sent.sequence_number,
                 ..output
             }))
         }
@@ -249,6 +254,7 @@ async fn execute(app: &App, ctx: &RequestContext, request: SqsRequest) -> Result
                 max_messages: non_negative(i.max_number_of_messages).unwrap_or(1),
                 visibility_timeout: non_negative(i.visibility_timeout),
                 wait_seconds: non_negative(i.wait_time_seconds),
+                attempt_id: i.receive_request_attempt_id.clone().filter(|a| !a.is_empty()),
             };
             let received = queues.receive(&key()?, request).await.map_err(sqs_error)?;
             let system_names: Vec<String> = i.system_attribute_names().map(str::to_string).collect();
@@ -299,13 +305,17 @@ fn send_batch(
             output.failed.push(BatchResultErrorEntry::from_error(&entry.id, &err));
             continue;
         }
-        messages.push(new_message(
-            ctx,
-            entry.message_body.clone(),
-            entry.delay_seconds,
-            &entry.message_attributes,
-            &entry.message_system_attributes,
-        ));
+        messages.push(NewMessage {
+            group_id: entry.message_group_id.clone(),
+            deduplication_id: entry.message_deduplication_id.clone(),
+            ..new_message(
+                ctx,
+                entry.message_body.clone(),
+                entry.delay_seconds,
+                &entry.message_attributes,
+                &entry.message_system_attributes,
+            )
+        });
         accepted.push(entry);
     }
     if !messages.is_empty() {
@@ -318,7 +328,7 @@ fn send_batch(
                     md5_of_message_body: md5_hex(entry.message_body.as_bytes()),
                     md5_of_message_attributes: attributes_md5(&entry.message_attributes),
                     md5_of_message_system_attributes: attributes_md5(&entry.message_system_attributes),
-                    sequence_number: None,
+                    sequence_number: sent.sequence_number,
                 }),
                 Err(err) => output
                     .failed
@@ -417,6 +427,8 @@ fn new_message(
         system_attributes: to_core_attributes(system_attributes),
         // AWS reports the caller's principal id; the account id until access keys map to users.
         sender_id: ctx.account_id.clone(),
+        group_id: None,
+        deduplication_id: None,
     }
 }
 
@@ -465,6 +477,9 @@ fn received_message(system_names: &[String], attribute_names: &[String], message
                 .get("AWSTraceHeader")
                 .and_then(|a| a.string_value.clone()),
         ),
+        ("MessageGroupId", message.group_id.clone()),
+        ("MessageDeduplicationId", message.deduplication_id.clone()),
+        ("SequenceNumber", message.sequence_number.clone()),
     ];
     for (name, value) in system {
         if let Some(value) = value.filter(|_| system_attribute_selected(system_names, name)) {

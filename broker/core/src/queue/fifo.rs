@@ -1,0 +1,260 @@
+//! FIFO bookkeeping: deduplication windows, sequence numbers and receive-attempt replay.
+//!
+//! The deduplication window is durable: each accepted id is written to the `dedupe` column
+//! family in the same batch as its message, so a restart inside the five minutes still drops a
+//! resend. Receive attempts are only remembered in memory: their purpose is a client retrying a
+//! request whose answer was lost a moment ago, which a broker restart already answers by making
+//! the messages visible again after their visibility timeout.
+
+use std::collections::{HashMap, VecDeque};
+use std::sync::Arc;
+
+use sha2::{Digest, Sha256};
+use sluice_storage::key::{self, KeyBuf};
+use sluice_storage::StorageError;
+
+use crate::error::{BrokerError, Result};
+
+/// How long a deduplication id, and a receive attempt id, is remembered.
+pub const DEDUPLICATION_WINDOW_MS: u64 = 300_000;
+/// Most receive attempts remembered per queue; the oldest are forgotten first.
+const MAX_ATTEMPTS: usize = 10_000;
+/// Key prefix of deduplication entries in `dedupe`.
+const DEDUPE_PREFIX: u8 = 0x20;
+/// Sequence numbers are `SEQUENCE_BASE + internal sequence`: 20 digits, like AWS's.
+const SEQUENCE_BASE: u128 = 10_000_000_000_000_000_000;
+
+/// The SequenceNumber clients see for internal sequence `seq`.
+pub fn sequence_number(seq: u64) -> String {
+    (SEQUENCE_BASE + seq as u128).to_string()
+}
+
+/// The content-based deduplication id: hex SHA-256 of the body.
+pub fn content_deduplication_id(body: &str) -> String {
+    hex::encode(Sha256::digest(body.as_bytes()))
+}
+
+/// Checks a MessageGroupId or MessageDeduplicationId: 1-128 characters, each alphanumeric or
+/// ASCII punctuation.
+pub fn validate_id(parameter: &str, value: &str) -> Result<()> {
+    let ok = !value.is_empty()
+        && value.len() <= 128
+        && value
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b.is_ascii_punctuation());
+    if ok {
+        Ok(())
+    } else {
+        Err(BrokerError::InvalidParameterValue(format!(
+            "Value {value} for parameter {parameter} is invalid. Reason: {parameter} can only include alphanumeric and punctuation characters. 1 to 128 in length."
+        )))
+    }
+}
+
+/// A remembered deduplication id.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DedupEntry {
+    /// When the window closes, epoch ms.
+    pub expires_ms: u64,
+    /// Internal sequence of the original message.
+    pub seq: u64,
+    /// The original message id.
+    pub message_id: String,
+}
+
+/// The deduplication window of one queue: (scope, id) → original message. The scope is the
+/// message group when DeduplicationScope is `messageGroup`, else empty.
+#[derive(Debug, Default)]
+pub struct DedupWindow {
+    entries: HashMap<(Arc<str>, String), DedupEntry>,
+    /// Keys in insertion order, which is expiry order (the window is a constant added to a
+    /// monotonic clock); a key re-inserted later is checked against the map when popped.
+    expiry: VecDeque<(u64, Arc<str>, String)>,
+}
+
+impl DedupWindow {
+    /// The live entry for `(scope, id)` at `now_ms`.
+    pub fn get(&self, scope: &str, id: &str, now_ms: u64) -> Option<&DedupEntry> {
+        // HashMap lookups need an owned key of the same type; ids are short.
+        self.entries
+            .get(&(Arc::from(scope), id.to_string()))
+            .filter(|e| e.expires_ms > now_ms)
+    }
+
+    /// Remembers an accepted id.
+    pub fn insert(&mut self, scope: &str, id: &str, entry: DedupEntry) {
+        let scope: Arc<str> = Arc::from(scope);
+        self.expiry.push_back((entry.expires_ms, scope.clone(), id.to_string()));
+        self.entries.insert((scope, id.to_string()), entry);
+    }
+
+    /// Forgets entries whose window closed; returns their storage keys.
+    pub fn expire(&mut self, queue_id: u64, now_ms: u64) -> Vec<Vec<u8>> {
+        let mut keys = Vec::new();
+        while let Some((at, _, _)) = self.expiry.front() {
+            if *at > now_ms {
+                break;
+            }
+            let Some((at, scope, id)) = self.expiry.pop_front() else {
+                break;
+            };
+            let map_key = (scope, id);
+            if self.entries.get(&map_key).is_some_and(|e| e.expires_ms == at) {
+                self.entries.remove(&map_key);
+                keys.push(dedupe_key(queue_id, &map_key.0, &map_key.1));
+            }
+        }
+        keys
+    }
+
+    /// Earliest time an entry expires.
+    pub fn next_expiry(&self) -> Option<u64> {
+        self.expiry.front().map(|(at, _, _)| *at)
+    }
+
+    /// Number of live-or-unswept entries.
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    /// True when nothing is remembered.
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+}
+
+/// Prefix of every deduplication key of a queue.
+pub fn dedupe_prefix(queue_id: u64) -> Vec<u8> {
+    KeyBuf::new(DEDUPE_PREFIX).u64(queue_id).finish()
+}
+
+/// Key of one deduplication entry.
+pub fn dedupe_key(queue_id: u64, scope: &str, id: &str) -> Vec<u8> {
+    KeyBuf::new(DEDUPE_PREFIX).u64(queue_id).str(scope).str(id).finish()
+}
+
+/// Encodes a deduplication entry's value.
+pub fn encode_entry(entry: &DedupEntry) -> Vec<u8> {
+    let mut out = Vec::with_capacity(16 + entry.message_id.len());
+    out.extend_from_slice(&entry.expires_ms.to_be_bytes());
+    out.extend_from_slice(&entry.seq.to_be_bytes());
+    out.extend_from_slice(entry.message_id.as_bytes());
+    out
+}
+
+/// Decodes a stored deduplication entry: `(scope, id, entry)`.
+pub fn decode_entry(k: &[u8], v: &[u8]) -> std::result::Result<(String, String, DedupEntry), StorageError> {
+    let corrupt = || StorageError::Corrupt("bad deduplication entry".into());
+    // prefix byte, queue id, then two length-prefixed strings.
+    let mut rest = k.get(9..).ok_or_else(corrupt)?;
+    let mut field = || -> Option<String> {
+        let len = u16::from_be_bytes(rest.get(..2)?.try_into().ok()?) as usize;
+        let s = String::from_utf8(rest.get(2..2 + len)?.to_vec()).ok()?;
+        rest = &rest[2 + len..];
+        Some(s)
+    };
+    let scope = field().ok_or_else(corrupt)?;
+    let id = field().ok_or_else(corrupt)?;
+    let expires_ms = key::read_u64(v, 0).ok_or_else(corrupt)?;
+    let seq = key::read_u64(v, 8).ok_or_else(corrupt)?;
+    let message_id = String::from_utf8(v.get(16..).ok_or_else(corrupt)?.to_vec()).map_err(|_| corrupt())?;
+    Ok((
+        scope,
+        id,
+        DedupEntry {
+            expires_ms,
+            seq,
+            message_id,
+        },
+    ))
+}
+
+/// One remembered ReceiveMessage answer: the messages and the receipt nonces it handed out.
+#[derive(Debug, Clone)]
+pub struct Attempt {
+    /// When the attempt was answered, epoch ms.
+    pub at_ms: u64,
+    /// (sequence, nonce) of each message returned.
+    pub messages: Vec<(u64, u64)>,
+}
+
+/// Receive attempts of one queue by ReceiveRequestAttemptId.
+#[derive(Debug, Default)]
+pub struct Attempts {
+    by_id: HashMap<String, Attempt>,
+}
+
+impl Attempts {
+    /// The attempt `id` if it is inside the window.
+    pub fn get(&self, id: &str, now_ms: u64) -> Option<&Attempt> {
+        self.by_id
+            .get(id)
+            .filter(|a| now_ms.saturating_sub(a.at_ms) < DEDUPLICATION_WINDOW_MS)
+    }
+
+    /// Remembers an answered attempt, forgetting expired ones and, past the cap, the oldest.
+    pub fn insert(&mut self, id: String, attempt: Attempt) {
+        let now = attempt.at_ms;
+        self.by_id
+            .retain(|_, a| now.saturating_sub(a.at_ms) < DEDUPLICATION_WINDOW_MS);
+        if self.by_id.len() >= MAX_ATTEMPTS {
+            if let Some(oldest) = self.by_id.iter().min_by_key(|(_, a)| a.at_ms).map(|(k, _)| k.clone()) {
+                self.by_id.remove(&oldest);
+            }
+        }
+        self.by_id.insert(id, attempt);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sequence_numbers_are_20_digits_and_increase() {
+        assert_eq!(sequence_number(1).len(), 20);
+        assert_eq!(sequence_number(u64::MAX).len(), 20);
+        assert!(
+            sequence_number(9) < sequence_number(10),
+            "same length, so text order is numeric"
+        );
+    }
+
+    #[test]
+    fn ids_allow_punctuation_only() {
+        assert!(validate_id("MessageGroupId", "a-b_c.d!~{}").is_ok());
+        assert!(validate_id("MessageGroupId", &"x".repeat(128)).is_ok());
+        assert!(validate_id("MessageGroupId", &"x".repeat(129)).is_err());
+        assert!(validate_id("MessageGroupId", "").is_err());
+        assert!(validate_id("MessageGroupId", "with space").is_err());
+        assert!(validate_id("MessageGroupId", "é").is_err());
+    }
+
+    #[test]
+    fn entries_round_trip_and_expire() {
+        let e = DedupEntry {
+            expires_ms: 500,
+            seq: 7,
+            message_id: "m".into(),
+        };
+        let k = dedupe_key(3, "g", "id");
+        assert!(k.starts_with(&dedupe_prefix(3)));
+        let (scope, id, back) = decode_entry(&k, &encode_entry(&e)).expect("decode");
+        assert_eq!((scope.as_str(), id.as_str(), back.clone()), ("g", "id", e.clone()));
+        let mut w = DedupWindow::default();
+        w.insert("g", "id", e);
+        assert!(w.get("g", "id", 499).is_some());
+        assert!(w.get("", "id", 499).is_none(), "scopes are separate");
+        assert!(w.get("g", "id", 500).is_none());
+        assert_eq!(w.expire(3, 500), vec![k]);
+        assert!(w.is_empty());
+    }
+
+    #[test]
+    fn content_ids_hash_the_body() {
+        assert_eq!(
+            content_deduplication_id("abc"),
+            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+        );
+    }
+}
