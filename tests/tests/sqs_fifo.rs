@@ -32,7 +32,9 @@ async fn send_fifo(sqs: &Client, url: &str, body: &str, group: &str, dedup: Opti
     );
     (
         out.message_id().expect("MessageId").to_string(),
-        out.sequence_number().expect("SequenceNumber on a FIFO send").to_string(),
+        out.sequence_number()
+            .expect("SequenceNumber on a FIFO send")
+            .to_string(),
     )
 }
 
@@ -230,7 +232,10 @@ async fn duplicates_are_dropped_inside_the_window_and_across_a_restart() {
         "the window survives a restart"
     );
     let third = send_fifo(&sqs, &url, "three", "g", Some("id-3")).await;
-    assert!(third.1 > by_content.1, "sequence numbers keep increasing after a restart");
+    assert!(
+        third.1 > by_content.1,
+        "sequence numbers keep increasing after a restart"
+    );
 
     let got = receive(&sqs, &url, 10, 1, Some(30)).await;
     assert_eq!(bodies(&got), vec!["one", "two", "three"], "each message delivered once");
@@ -239,7 +244,10 @@ async fn duplicates_are_dropped_inside_the_window_and_across_a_restart() {
     assert_eq!(sys_attr(&got[0], S::SequenceNumber), Some(first.1.as_str()));
     assert_eq!(sys_attr(&got[2], S::SequenceNumber), Some(third.1.as_str()));
     // Deleting the original does not reopen the window.
-    let handles: Vec<String> = got.iter().filter_map(|m| m.receipt_handle().map(str::to_string)).collect();
+    let handles: Vec<String> = got
+        .iter()
+        .filter_map(|m| m.receipt_handle().map(str::to_string))
+        .collect();
     for h in handles {
         ok(
             sqs.delete_message().queue_url(&url).receipt_handle(h).send().await,
@@ -399,7 +407,11 @@ async fn fair_queue_serves_a_quiet_tenant_before_a_noisy_backlog() {
         "SendMessage",
     );
     let got = receive(&sqs, &url, 1, 0, None).await;
-    assert_eq!(bodies(&got), vec!["quiet-1"], "the quiet tenant is not stuck behind the backlog");
+    assert_eq!(
+        bodies(&got),
+        vec!["quiet-1"],
+        "the quiet tenant is not stuck behind the backlog"
+    );
     assert_eq!(sys_attr(&got[0], S::MessageGroupId), Some("quiet"));
 }
 
@@ -421,11 +433,18 @@ async fn fifo_send_over_the_query_protocol() {
     let seq = xml::value(&resp.body, "SequenceNumber").expect("SequenceNumber element");
     assert_eq!(seq.len(), 20);
     let again = raw::query(&broker.endpoint(), &path, &params).await;
-    assert_eq!(xml::value(&again.body, "MessageId"), xml::value(&resp.body, "MessageId"));
+    assert_eq!(
+        xml::value(&again.body, "MessageId"),
+        xml::value(&resp.body, "MessageId")
+    );
     let missing = raw::query(
         &broker.endpoint(),
         &path,
-        &[("Action", "SendMessage"), ("MessageBody", "x"), ("MessageDeduplicationId", "e")],
+        &[
+            ("Action", "SendMessage"),
+            ("MessageBody", "x"),
+            ("MessageDeduplicationId", "e"),
+        ],
     )
     .await;
     assert_eq!(missing.status, 400, "{}", missing.body);

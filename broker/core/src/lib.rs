@@ -46,11 +46,13 @@ impl Broker {
         &self.store
     }
 
-    /// Starts background tasks (retention sweeps) until `shutdown` resolves.
+    /// Starts background work (retention sweeps, message move tasks left running at the last
+    /// stop) until `shutdown` resolves.
     pub fn spawn_background(
         &self,
         shutdown: impl std::future::Future<Output = ()> + Send + 'static,
     ) -> tokio::task::JoinHandle<()> {
+        self.queues.resume_move_tasks();
         tokio::spawn(self.queues.clone().run_sweeper(shutdown))
     }
 }

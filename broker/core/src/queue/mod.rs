@@ -20,6 +20,7 @@ pub mod config;
 pub mod fifo;
 pub mod index;
 pub mod message;
+pub mod movetask;
 pub mod receipt;
 
 use std::collections::{BTreeMap, HashMap};
@@ -228,6 +229,8 @@ pub struct Queues {
     sweeper: Notify,
     /// Set at shutdown: open long polls answer at once (empty) so the drain is quick.
     shutting_down: AtomicBool,
+    /// Message move tasks (dead-letter redrive).
+    move_tasks: Mutex<movetask::MoveTasks>,
 }
 
 /// A message handed out by one receive, with what a retry of the same attempt must match.
@@ -341,6 +344,7 @@ impl Queues {
             let queue = load_queue(&store, qkey.clone(), record, now)?;
             registry.insert(qkey, Arc::new(queue));
         }
+        let move_tasks = movetask::MoveTasks::load(&store)?;
         Ok(Queues {
             store,
             clock,
@@ -350,6 +354,7 @@ impl Queues {
             admin: Mutex::new(()),
             sweeper: Notify::new(),
             shutting_down: AtomicBool::new(false),
+            move_tasks: Mutex::new(move_tasks),
         })
     }
 

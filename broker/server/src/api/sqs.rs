@@ -20,6 +20,7 @@ use http::header::{HeaderValue, CONTENT_TYPE};
 use http::Response;
 use http_body_util::Full;
 use sluice_broker::queue::message::{MessageAttribute, MessageAttributes, NewMessage, ReceivedMessage};
+use sluice_broker::queue::movetask::{MoveTask, TaskStatus};
 use sluice_broker::queue::{QueueKey, ReceiveRequest, VisibilityChange};
 use sluice_broker::BrokerError;
 use sluice_protocols::checksum::{md5_hex, md5_of_message_attributes};
@@ -282,12 +283,34 @@ async fn execute(app: &App, ctx: &RequestContext, request: SqsRequest) -> Result
             empty
         }
         SqsRequest::ChangeMessageVisibilityBatch(i) => change_visibility_batch(queues, key()?, i),
-        SqsRequest::StartMessageMoveTask(_)
-        | SqsRequest::CancelMessageMoveTask(_)
-        | SqsRequest::ListMessageMoveTasks(_) => Err(SqsError::new(
-            SqsErrorCode::UnsupportedOperation,
-            format!("{} is not supported by Sluice yet.", action.name()),
-        )),
+        SqsRequest::StartMessageMoveTask(i) => {
+            let rate = i.max_number_of_messages_per_second.and_then(|r| u32::try_from(r).ok());
+            let handle = queues
+                .start_move_task(
+                    &i.source_arn,
+                    i.destination_arn.as_deref().filter(|d| !d.is_empty()),
+                    rate,
+                )
+                .map_err(sqs_error)?;
+            Ok(SqsResponse::StartMessageMoveTask(StartMessageMoveTaskOutput {
+                task_handle: Some(handle),
+            }))
+        }
+        SqsRequest::CancelMessageMoveTask(i) => {
+            let moved = queues.cancel_move_task(&i.task_handle).map_err(sqs_error)?;
+            Ok(SqsResponse::CancelMessageMoveTask(CancelMessageMoveTaskOutput {
+                approximate_number_of_messages_moved: Some(moved as i64),
+            }))
+        }
+        SqsRequest::ListMessageMoveTasks(i) => {
+            let tasks = queues
+                .list_move_tasks(&i.source_arn, positive(i.max_results))
+                .map_err(sqs_error)?;
+            let results = tasks.into_iter().map(move_task_entry).collect();
+            Ok(SqsResponse::ListMessageMoveTasks(ListMessageMoveTasksOutput {
+                results,
+            }))
+        }
     }
 }
 
@@ -402,6 +425,20 @@ fn change_visibility_batch(
         }
     }
     Ok(SqsResponse::ChangeMessageVisibilityBatch(output))
+}
+
+fn move_task_entry(task: MoveTask) -> ListMessageMoveTasksResultEntry {
+    ListMessageMoveTasksResultEntry {
+        task_handle: (task.status == TaskStatus::Running).then(|| task.handle()),
+        status: Some(task.status.as_str().to_string()),
+        source_arn: Some(task.source_arn),
+        destination_arn: task.destination_arn,
+        max_number_of_messages_per_second: task.max_per_second.map(|r| r as i32),
+        approximate_number_of_messages_moved: Some(task.moved as i64),
+        approximate_number_of_messages_to_move: Some(task.to_move as i64),
+        failure_reason: task.failure_reason,
+        started_timestamp: Some(task.started_ms as i64),
+    }
 }
 
 /// The one result of a single-entry core call.
