@@ -107,6 +107,13 @@ pub struct RunArgs {
     /// least 1]
     #[arg(long, value_parser = clap::value_parser!(u32).range(1..=4096))]
     pub consumers: Option<u32>,
+    /// fifo-roundtrip: message groups the sends are spread over
+    #[arg(long, default_value_t = 64, value_parser = clap::value_parser!(u32).range(1..=100_000))]
+    pub groups: u32,
+    /// fifo-roundtrip: re-send every Nth message with the same deduplication id (the broker must
+    /// answer with the original MessageId and never deliver it twice); 0 turns this off
+    #[arg(long, default_value_t = 10)]
+    pub resend_every: u64,
 }
 
 // The variants spell the `--workload` values; SNS and Kinesis workloads will join them.
@@ -120,6 +127,9 @@ pub enum Workload {
     /// Producers send, consumers receive (10 at a time) and delete in batches; every sent
     /// message must come back
     SqsRoundtrip,
+    /// sqs-roundtrip on a FIFO queue over --groups message groups: every message exactly once,
+    /// each group in order, re-sent deduplication ids dropped
+    FifoRoundtrip,
 }
 
 impl Workload {
@@ -128,7 +138,13 @@ impl Workload {
             Workload::SqsSend => "sqs-send",
             Workload::SqsSendBatch => "sqs-send-batch",
             Workload::SqsRoundtrip => "sqs-roundtrip",
+            Workload::FifoRoundtrip => "fifo-roundtrip",
         }
+    }
+
+    /// Producers and consumers, with a delivery check.
+    pub fn is_roundtrip(self) -> bool {
+        matches!(self, Workload::SqsRoundtrip | Workload::FifoRoundtrip)
     }
 }
 

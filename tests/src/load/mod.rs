@@ -228,6 +228,17 @@ mod tests {
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn fifo_roundtrip_against_the_null_server_runs_unverified() {
+        let args = args("fifo-roundtrip", &["--max-ops", "50", "--groups", "4"]);
+        let report = null_report(&args).await;
+        assert_eq!(report.workload, Workload::FifoRoundtrip);
+        assert_eq!(report.verification, None);
+        assert_eq!(report.stats.errors.total(), 0, "{:?}", report.stats.errors.samples());
+        assert!(report.stats.messages_sent >= 50);
+        assert_eq!(report.failure(), None);
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn h2c_clients_are_served_too() {
         // The SDK speaks HTTP/1.1 to http:// endpoints; check the h2c half (HTTP/2 with prior
         // knowledge, as the JS v3 Kinesis client does) with hyper's own client.

@@ -48,6 +48,10 @@ pub struct Verification {
     pub unexpected: u64,
     /// Messages from another run on the same queue.
     pub foreign: u64,
+    /// FIFO: deliveries with a lower SequenceNumber than an earlier delivery of their group.
+    pub out_of_order: u64,
+    /// FIFO: re-sends inside the deduplication window answered with a new MessageId.
+    pub dedupe_misses: u64,
 }
 
 pub struct Report {
@@ -85,7 +89,7 @@ impl Report {
     /// Messages acknowledged (send workloads) or delivered (roundtrip) per second.
     pub fn messages_per_sec(&self) -> f64 {
         match self.workload {
-            Workload::SqsRoundtrip => {
+            Workload::SqsRoundtrip | Workload::FifoRoundtrip => {
                 let delivered = match self.verification {
                     Some(v) => v.received_unique,
                     // Unverified (null server): deliveries beyond what was sent would only be
@@ -105,6 +109,17 @@ impl Report {
         if let Some(v) = self.verification {
             if v.missing > 0 {
                 reasons.push(format!("{} acknowledged messages never received", v.missing));
+            }
+            if self.workload == Workload::FifoRoundtrip {
+                if v.duplicates > 0 {
+                    reasons.push(format!("{} duplicate deliveries from a FIFO queue", v.duplicates));
+                }
+                if v.out_of_order > 0 {
+                    reasons.push(format!("{} deliveries out of group order", v.out_of_order));
+                }
+                if v.dedupe_misses > 0 {
+                    reasons.push(format!("{} re-sends not deduplicated", v.dedupe_misses));
+                }
             }
         }
         if self.stats.checksum_mismatches > 0 {
@@ -157,6 +172,8 @@ impl Report {
                 "duplicates": v.duplicates,
                 "unexpected": v.unexpected,
                 "foreign": v.foreign,
+                "out_of_order": v.out_of_order,
+                "dedupe_misses": v.dedupe_misses,
             })
         });
         let cpu = |usage: Option<CpuUsage>| {
@@ -222,15 +239,16 @@ impl Report {
             self.stats.ops,
             self.ops_per_sec()
         ));
-        let (label, count) = match self.workload {
-            Workload::SqsRoundtrip => ("delivered", self.stats.messages_received),
-            _ => ("sent", self.stats.messages_sent),
+        let (label, count) = if self.workload.is_roundtrip() {
+            ("delivered", self.stats.messages_received)
+        } else {
+            ("sent", self.stats.messages_sent)
         };
         line(format!(
             "  messages {label:<9} {count:>8}  {:>10.1} msg/s",
             self.messages_per_sec()
         ));
-        if self.workload == Workload::SqsRoundtrip {
+        if self.workload.is_roundtrip() {
             line(format!(
                 "  messages sent    {:>10}  ({} empty receives)",
                 self.stats.messages_sent, self.stats.empty_receives
@@ -262,7 +280,13 @@ impl Report {
                 "  delivery check   sent {}, received {}, missing {}, duplicates {}, unexpected {}, foreign {}",
                 v.sent, v.received_unique, v.missing, v.duplicates, v.unexpected, v.foreign
             ));
-        } else if self.workload == Workload::SqsRoundtrip {
+            if self.workload == Workload::FifoRoundtrip {
+                line(format!(
+                    "  fifo check       out of group order {}, re-sends not deduplicated {}",
+                    v.out_of_order, v.dedupe_misses
+                ));
+            }
+        } else if self.workload.is_roundtrip() {
             line("  delivery check   skipped".to_string());
         }
         let cpu = |usage: CpuUsage| match usage.ms_per_1k_ops {

@@ -6,7 +6,8 @@
 //!   the op [`Budget`], message bodies and attributes, [`join_all`].
 //! - `send.rs`: `sqs-send` and `sqs-send-batch` workers, and the one-message send used by the
 //!   roundtrip producers.
-//! - `roundtrip.rs`: `sqs-roundtrip` producers and consumers and the delivery ledger.
+//! - `roundtrip.rs`: `sqs-roundtrip` and `fifo-roundtrip` producers and consumers and the
+//!   delivery ledger (with the FIFO order and deduplication checks).
 //!
 //! # Bounds
 //! A worker starts no call after the run's deadline or once the op budget is spent; every call
@@ -24,7 +25,7 @@ use std::time::Duration;
 use anyhow::{anyhow, Context, Result};
 use aws_sdk_sqs::error::DisplayErrorContext;
 use aws_sdk_sqs::primitives::Blob;
-use aws_sdk_sqs::types::MessageAttributeValue;
+use aws_sdk_sqs::types::{MessageAttributeValue, QueueAttributeName};
 use aws_sdk_sqs::Client;
 use tokio::task::JoinSet;
 use tokio::time::Instant;
@@ -62,6 +63,17 @@ pub struct Plan {
     /// sqs-roundtrip: `(producers, consumers)`.
     pub roundtrip_split: (usize, usize),
     pub broker_pid: Option<u32>,
+    /// fifo-roundtrip: the FIFO settings.
+    pub fifo: Option<Fifo>,
+}
+
+/// fifo-roundtrip settings.
+#[derive(Debug, Clone, Copy)]
+pub struct Fifo {
+    /// Message groups, assigned round-robin by message sequence.
+    pub groups: u32,
+    /// Re-send every Nth message with its deduplication id (0: never).
+    pub resend_every: u64,
 }
 
 impl Plan {
@@ -86,14 +98,19 @@ impl Plan {
             roundtrip_split: roundtrip_split(args.concurrency as usize, args.consumers.map(|c| c as usize)),
             // The null server runs inside this process: there is no separate broker to sample.
             broker_pid: if against_null { None } else { args.broker_pid },
+            fifo: (args.workload == Workload::FifoRoundtrip).then_some(Fifo {
+                groups: args.groups,
+                resend_every: args.resend_every,
+            }),
         }
     }
 
     /// When workers still running are aborted, counted from the start of the measured part.
     fn worker_bound(&self) -> Duration {
-        let drain = match self.workload {
-            Workload::SqsRoundtrip => self.drain_timeout + self.op_timeout,
-            _ => Duration::ZERO,
+        let drain = if self.workload.is_roundtrip() {
+            self.drain_timeout + self.op_timeout
+        } else {
+            Duration::ZERO
         };
         self.duration + self.op_timeout + drain + JOIN_GRACE
     }
@@ -150,6 +167,10 @@ pub struct Shared {
     pub attributes: Option<Attributes>,
     /// `MD5OfMessageAttributes` every send and receive must carry (`None`: must be absent).
     pub attributes_md5: Option<String>,
+    /// fifo-roundtrip settings; `None` for standard queues.
+    pub fifo: Option<Fifo>,
+    /// Whether answers are checked for delivery, order and deduplication.
+    pub verify: bool,
     /// No call starts after this.
     pub deadline: Instant,
     pub budget: Budget,
@@ -245,25 +266,34 @@ pub async fn join_all<T: 'static>(mut tasks: JoinSet<T>, bound: Instant) -> (Vec
 /// Runs one workload as planned and reports what it measured.
 pub async fn run(plan: &Plan) -> Result<Report> {
     let client = client::build(&plan.endpoint, plan.op_timeout);
+    let suffix = if plan.fifo.is_some() { ".fifo" } else { "" };
     let (queue_name, fresh) = match &plan.queue_name {
         Some(name) => (name.clone(), false),
         None => {
             let id = uuid::Uuid::new_v4().simple().to_string();
-            (format!("sluice-load-{}", &id[..12]), true)
+            (format!("sluice-load-{}{suffix}", &id[..12]), true)
         }
     };
-    let created = client
-        .create_queue()
-        .queue_name(&queue_name)
-        .send()
-        .await
-        .map_err(|e| {
-            anyhow!(
-                "creating queue {queue_name} at {} failed (is the broker running?): {}",
-                plan.endpoint,
-                DisplayErrorContext(&e)
-            )
-        })?;
+    if plan.fifo.is_some() && !queue_name.ends_with(".fifo") {
+        return Err(anyhow!(
+            "fifo-roundtrip needs a FIFO queue: --queue-name must end in .fifo"
+        ));
+    }
+    let mut create = client.create_queue().queue_name(&queue_name);
+    if plan.fifo.is_some() {
+        // Spread the deduplication window per group, as high-throughput FIFO users do.
+        create = create
+            .attributes(QueueAttributeName::FifoQueue, "true")
+            .attributes(QueueAttributeName::DeduplicationScope, "messageGroup")
+            .attributes(QueueAttributeName::FifoThroughputLimit, "perMessageGroupId");
+    }
+    let created = create.send().await.map_err(|e| {
+        anyhow!(
+            "creating queue {queue_name} at {} failed (is the broker running?): {}",
+            plan.endpoint,
+            DisplayErrorContext(&e)
+        )
+    })?;
     let queue_url = created
         .queue_url()
         .context("CreateQueue answered without a QueueUrl")?
@@ -285,6 +315,8 @@ pub async fn run(plan: &Plan) -> Result<Report> {
         message_size: plan.message_size,
         attributes,
         attributes_md5,
+        fifo: plan.fifo,
+        verify: plan.verify,
         deadline: started + plan.duration,
         budget: Budget::new(plan.max_ops),
         next_seq: AtomicU64::new(0),
@@ -293,7 +325,7 @@ pub async fn run(plan: &Plan) -> Result<Report> {
     let outcome = match plan.workload {
         Workload::SqsSend => send::run(&shared, plan.concurrency, false, bound).await,
         Workload::SqsSendBatch => send::run(&shared, plan.concurrency, true, bound).await,
-        Workload::SqsRoundtrip => roundtrip::run(&shared, plan, started, bound).await,
+        Workload::SqsRoundtrip | Workload::FifoRoundtrip => roundtrip::run(&shared, plan, started, bound).await,
     };
     let elapsed = started.elapsed();
 
@@ -325,7 +357,7 @@ pub async fn run(plan: &Plan) -> Result<Report> {
         target: plan.target,
         endpoint: plan.endpoint.clone(),
         concurrency: plan.concurrency,
-        roundtrip_split: (plan.workload == Workload::SqsRoundtrip).then_some(plan.roundtrip_split),
+        roundtrip_split: plan.workload.is_roundtrip().then_some(plan.roundtrip_split),
         message_size: plan.message_size,
         attributes: plan.attributes,
         elapsed,

@@ -10,7 +10,10 @@
 //! taken once per call, never across an `.await`.
 //!
 //! Standard queues are at-least-once, so duplicates are reported but are not a failure; a
-//! missing message is. A message whose send timed out may still have arrived: it is counted as
+//! missing message is. On a FIFO queue (`fifo-roundtrip`) duplicates fail the run too, and the
+//! ledger also checks that each group's deliveries come in increasing SequenceNumber order:
+//! consumers record a message before deleting it, and its group stays locked until the delete,
+//! so the ledger sees each group's deliveries in the order the broker handed them out. A message whose send timed out may still have arrived: it is counted as
 //! `unexpected`, not as a duplicate. Bodies from another run (a reused `--queue-name`) are
 //! `foreign`, deleted and otherwise ignored.
 
@@ -18,7 +21,7 @@ use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
-use aws_sdk_sqs::types::DeleteMessageBatchRequestEntry;
+use aws_sdk_sqs::types::{DeleteMessageBatchRequestEntry, MessageSystemAttributeName};
 use tokio::task::JoinSet;
 use tokio::time::Instant;
 
@@ -43,6 +46,10 @@ struct Ledger {
     /// null server).
     delivered_total: u64,
     last_delivery: Option<Instant>,
+    /// FIFO: the highest SequenceNumber delivered per group.
+    last_by_group: HashMap<String, u128>,
+    out_of_order: u64,
+    dedupe_misses: u64,
 }
 
 struct Tracker {
@@ -70,8 +77,17 @@ impl Tracker {
         }
     }
 
-    fn delivered(&self, seqs: &[u64], foreign: u64, total: u64) {
+    fn delivered(&self, seqs: &[u64], foreign: u64, total: u64, ordered: &[(String, u128)]) {
         let mut ledger = self.ledger();
+        for (group, sequence) in ordered {
+            match ledger.last_by_group.get_mut(group) {
+                Some(last) if *sequence <= *last => ledger.out_of_order += 1,
+                Some(last) => *last = *sequence,
+                None => {
+                    ledger.last_by_group.insert(group.clone(), *sequence);
+                }
+            }
+        }
         ledger.foreign += foreign;
         ledger.delivered_total += total;
         ledger.last_delivery = Some(Instant::now());
@@ -119,6 +135,8 @@ impl Tracker {
             duplicates,
             unexpected,
             foreign: ledger.foreign,
+            out_of_order: ledger.out_of_order,
+            dedupe_misses: ledger.dedupe_misses,
         }
     }
 }
@@ -148,8 +166,11 @@ pub async fn run(shared: &Arc<Shared>, plan: &Plan, started: Instant, bound: Ins
         producer_tasks.spawn(async move {
             let mut stats = TaskStats::new();
             while shared.may_send() {
-                if let Some(seq) = send_one(&shared, &mut stats).await {
-                    tracker.acked(seq);
+                if let Some(sent) = send_one(&shared, &mut stats).await {
+                    tracker.acked(sent.seq);
+                    if sent.dedupe_miss {
+                        tracker.ledger().dedupe_misses += 1;
+                    }
                 }
             }
             stats
@@ -189,6 +210,11 @@ async fn consume(shared: &Shared, tracker: &Tracker, wait: i32, drain_until: Ins
             // Needed for the broker to return the attributes and their digest.
             request = request.message_attribute_names("All");
         }
+        if shared.fifo.is_some() {
+            request = request
+                .message_system_attribute_names(MessageSystemAttributeName::MessageGroupId)
+                .message_system_attribute_names(MessageSystemAttributeName::SequenceNumber);
+        }
         let started = Instant::now();
         let result = request.send().await;
         stats.ops += 1;
@@ -208,6 +234,7 @@ async fn consume(shared: &Shared, tracker: &Tracker, wait: i32, drain_until: Ins
         }
 
         let mut seqs = Vec::with_capacity(messages.len());
+        let mut ordered = Vec::new();
         let mut foreign = 0;
         let mut entries = Vec::with_capacity(messages.len());
         for (i, message) in messages.iter().enumerate() {
@@ -220,7 +247,12 @@ async fn consume(shared: &Shared, tracker: &Tracker, wait: i32, drain_until: Ins
                 stats.checksum_mismatches += 1;
             }
             match parse_body(body) {
-                Some((run_id, seq)) if run_id == shared.run_id => seqs.push(seq),
+                Some((run_id, seq)) if run_id == shared.run_id => {
+                    seqs.push(seq);
+                    if let Some(position) = fifo_position(message) {
+                        ordered.push(position);
+                    }
+                }
                 _ => foreign += 1,
             }
             let Some(handle) = message.receipt_handle() else {
@@ -238,7 +270,7 @@ async fn consume(shared: &Shared, tracker: &Tracker, wait: i32, drain_until: Ins
                 Err(error) => stats.errors.add("ConstructionFailure", || error.to_string()),
             }
         }
-        tracker.delivered(&seqs, foreign, messages.len() as u64);
+        tracker.delivered(&seqs, foreign, messages.len() as u64, &ordered);
         if entries.is_empty() {
             continue;
         }
@@ -274,6 +306,17 @@ async fn consume(shared: &Shared, tracker: &Tracker, wait: i32, drain_until: Ins
     stats
 }
 
+/// A FIFO message's group and SequenceNumber, when the broker sent both.
+fn fifo_position(message: &aws_sdk_sqs::types::Message) -> Option<(String, u128)> {
+    let attributes = message.attributes()?;
+    let group = attributes.get(&MessageSystemAttributeName::MessageGroupId)?;
+    let sequence = attributes
+        .get(&MessageSystemAttributeName::SequenceNumber)?
+        .parse()
+        .ok()?;
+    Some((group.clone(), sequence))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -291,13 +334,13 @@ mod tests {
     fn outstanding_is_exact_whichever_comes_first() {
         let t = tracker(true);
         t.acked(1);
-        t.delivered(&[2], 0, 1); // delivered before its ack reached the producer
+        t.delivered(&[2], 0, 1, &[]); // delivered before its ack reached the producer
         t.acked(2);
         t.acked(3);
         assert!(!t.finished(), "producers still running");
         t.producers_done.store(true, Ordering::Release);
         assert!(!t.finished(), "1 and 3 outstanding");
-        t.delivered(&[1, 3, 3], 1, 4);
+        t.delivered(&[1, 3, 3], 1, 4, &[]);
         assert!(t.finished());
         let v = t.verification();
         assert_eq!((v.sent, v.received_unique, v.missing), (3, 3, 0));
@@ -309,7 +352,7 @@ mod tests {
         let t = tracker(true);
         t.acked(1);
         t.acked(2);
-        t.delivered(&[1, 9], 0, 2);
+        t.delivered(&[1, 9], 0, 2, &[]);
         t.producers_done.store(true, Ordering::Release);
         assert!(!t.finished());
         let v = t.verification();
@@ -322,9 +365,19 @@ mod tests {
         t.acked(1);
         t.acked(2);
         t.producers_done.store(true, Ordering::Release);
-        t.delivered(&[], 1, 1);
+        t.delivered(&[], 1, 1, &[]);
         assert!(!t.finished());
-        t.delivered(&[], 1, 1);
+        t.delivered(&[], 1, 1, &[]);
         assert!(t.finished());
+    }
+
+    #[test]
+    fn group_order_is_checked_per_group() {
+        let t = tracker(true);
+        let at = |g: &str, s: u128| (g.to_string(), s);
+        t.delivered(&[], 0, 3, &[at("a", 1), at("b", 2), at("a", 3)]);
+        assert_eq!(t.verification().out_of_order, 0);
+        t.delivered(&[], 0, 2, &[at("b", 1), at("a", 3)]);
+        assert_eq!(t.verification().out_of_order, 2, "b went back, a repeated");
     }
 }

@@ -47,19 +47,51 @@ pub async fn run(shared: &Arc<Shared>, concurrency: usize, batch: bool, bound: I
     }
 }
 
-/// One SendMessage; returns the message's sequence number if the broker acknowledged it.
-pub async fn send_one(shared: &Shared, stats: &mut TaskStats) -> Option<u64> {
+/// What one acknowledged send reports.
+pub struct Sent {
+    /// The load tool's sequence number of the message.
+    pub seq: u64,
+    /// FIFO: whether a re-send with the same deduplication id was answered with a different
+    /// MessageId (it must be answered like the original).
+    pub dedupe_miss: bool,
+}
+
+/// One SendMessage (on a FIFO queue with a group and a deduplication id, and every Nth
+/// message a second time); `None` if the broker did not acknowledge it.
+pub async fn send_one(shared: &Shared, stats: &mut TaskStats) -> Option<Sent> {
     let (seq, body) = shared.next_body();
+    let first = send_body(shared, stats, seq, &body).await?;
+    let mut sent = Sent {
+        seq,
+        dedupe_miss: false,
+    };
+    if let Some(fifo) = shared.fifo {
+        if fifo.resend_every > 0 && seq % fifo.resend_every == 0 {
+            if let Some(again) = send_body(shared, stats, seq, &body).await {
+                stats.messages_sent -= 1;
+                sent.dedupe_miss = shared.verify && again != first;
+            }
+        }
+    }
+    Some(sent)
+}
+
+/// Sends one body; returns the MessageId the broker answered with.
+async fn send_body(shared: &Shared, stats: &mut TaskStats, seq: u64, body: &str) -> Option<String> {
     let expected_md5 = md5_hex(body.as_bytes());
     let started = Instant::now();
-    let result = shared
+    let mut request = shared
         .client
         .send_message()
         .queue_url(&shared.queue_url)
         .message_body(body)
-        .set_message_attributes(shared.attributes.clone())
-        .send()
-        .await;
+        .set_message_attributes(shared.attributes.clone());
+    if let Some(fifo) = shared.fifo {
+        request = request
+            .message_group_id(format!("g{}", seq % u64::from(fifo.groups)))
+            .message_deduplication_id(format!("{}-{seq}", shared.run_id));
+    }
+    let result = request.send().await;
     stats.ops += 1;
     match result {
         Ok(output) => {
@@ -70,7 +102,7 @@ pub async fn send_one(shared: &Shared, stats: &mut TaskStats) -> Option<u64> {
             if !(body_ok && attributes_ok) {
                 stats.checksum_mismatches += 1;
             }
-            Some(seq)
+            Some(output.message_id().unwrap_or_default().to_string())
         }
         Err(error) => {
             let (kind, message) = classify(&error);

@@ -1,0 +1,70 @@
+//! `sluice-load` against a real broker, bounded by `--max-ops` and `--duration`: the workloads
+//! that verify delivery must come back clean (the tool's checks are what the benchmarks rely on).
+
+use std::process::Command;
+
+use sluice_tests::Broker;
+
+fn run_load(endpoint: &str, args: &[&str]) -> serde_json::Value {
+    let output = Command::new(env!("CARGO_BIN_EXE_sluice-load"))
+        .args([
+            "--endpoint",
+            endpoint,
+            "--json",
+            "--duration",
+            "20s",
+            "--op-timeout",
+            "5s",
+        ])
+        .args(["--drain-timeout", "10s"])
+        .args(args)
+        .output()
+        .expect("run sluice-load");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    serde_json::from_str(&stdout).unwrap_or_else(|e| {
+        panic!(
+            "sluice-load printed no JSON ({e}): {stdout}\nstderr: {}",
+            String::from_utf8_lossy(&output.stderr)
+        )
+    })
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn fifo_roundtrip_delivers_every_message_once_in_group_order() {
+    let broker = Broker::start().await;
+    let report = run_load(
+        &broker.endpoint(),
+        &[
+            "--workload",
+            "fifo-roundtrip",
+            "--concurrency",
+            "8",
+            "--groups",
+            "16",
+            "--max-ops",
+            "400",
+            "--resend-every",
+            "5",
+        ],
+    );
+    assert_eq!(report["ok"], true, "{report:#}");
+    let v = &report["verification"];
+    assert_eq!(v["sent"], 400, "{report:#}");
+    assert_eq!(v["missing"], 0);
+    assert_eq!(v["duplicates"], 0);
+    assert_eq!(v["out_of_order"], 0);
+    assert_eq!(v["dedupe_misses"], 0);
+    assert_eq!(report["errors"], 0, "{report:#}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqs_roundtrip_loses_nothing() {
+    let broker = Broker::start().await;
+    let report = run_load(
+        &broker.endpoint(),
+        &["--workload", "sqs-roundtrip", "--concurrency", "8", "--max-ops", "400"],
+    );
+    assert_eq!(report["ok"], true, "{report:#}");
+    assert_eq!(report["verification"]["sent"], 400);
+    assert_eq!(report["verification"]["missing"], 0);
+}
