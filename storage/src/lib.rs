@@ -17,6 +17,9 @@ use std::path::{Path, PathBuf};
 
 use rocksdb::{ColumnFamilyDescriptor, Direction, IteratorMode, Options, WriteBatch, WriteOptions, DB};
 
+/// One stored entry: key and value.
+pub type KeyValue = (Box<[u8]>, Box<[u8]>);
+
 /// Column families, one per access pattern.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Cf {
@@ -190,7 +193,7 @@ impl Store {
     }
 
     /// Every key/value pair whose key starts with `prefix`, in key order.
-    pub fn scan_prefix(&self, cf: Cf, prefix: &[u8]) -> Result<Vec<(Box<[u8]>, Box<[u8]>)>> {
+    pub fn scan_prefix(&self, cf: Cf, prefix: &[u8]) -> Result<Vec<KeyValue>> {
         let mut out = Vec::new();
         self.for_each_prefix(cf, prefix, |k, v| {
             out.push((k.into(), v.into()));

@@ -168,7 +168,7 @@ async fn fifo_send_rules_get_aws_error_codes() {
     }
     ok(
         send()
-            .message_group_id(&"x".repeat(128))
+            .message_group_id("x".repeat(128))
             .message_deduplication_id("!\"#$%&'()*+,-./:;<=>?@[\\]^_`{|}~")
             .send()
             .await,
