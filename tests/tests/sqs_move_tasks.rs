@@ -240,3 +240,56 @@ async fn bad_move_task_requests_get_aws_errors() {
     );
     assert!(list(&sqs, "dlq", 10).await.is_empty());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn move_tasks_over_the_query_protocol() {
+    use sluice_tests::{raw, xml};
+    let broker = Broker::start().await;
+    let sqs = broker.sqs().await;
+    let dlq = create_queue(&sqs, "dlq", &[]).await;
+    let src = create_queue(&sqs, "src", &[(Q::RedrivePolicy, &redrive("dlq"))]).await;
+    dead_letter(&sqs, &src, &dlq, 2).await;
+    let dlq_arn = arn("dlq");
+    let started = raw::query(
+        &broker.endpoint(),
+        "/",
+        &[
+            ("Action", "StartMessageMoveTask"),
+            ("Version", "2012-11-05"),
+            ("SourceArn", &dlq_arn),
+        ],
+    )
+    .await;
+    assert_eq!(started.status, 200, "{}", started.body);
+    assert!(
+        xml::value(&started.body, "TaskHandle").is_some_and(|h| !h.is_empty()),
+        "{}",
+        started.body
+    );
+    wait_for_status(&sqs, "dlq", "COMPLETED").await;
+    let listed = raw::query(
+        &broker.endpoint(),
+        "/",
+        &[
+            ("Action", "ListMessageMoveTasks"),
+            ("Version", "2012-11-05"),
+            ("SourceArn", &dlq_arn),
+            ("MaxResults", "10"),
+        ],
+    )
+    .await;
+    assert_eq!(listed.status, 200, "{}", listed.body);
+    assert_eq!(
+        xml::value(&listed.body, "Status").as_deref(),
+        Some("COMPLETED"),
+        "{}",
+        listed.body
+    );
+    assert_eq!(
+        xml::value(&listed.body, "ApproximateNumberOfMessagesMoved").as_deref(),
+        Some("2"),
+        "{}",
+        listed.body
+    );
+    assert_eq!(counts(&sqs, &src).await.0, 2);
+}
