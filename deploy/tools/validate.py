@@ -1,0 +1,760 @@
+"""Offline validation of everything under deploy/: run through deploy/validate, which provides
+the pinned tools of deploy/tools/requirements.txt in a virtualenv.
+
+Steps, each reported as one check line:
+  1. render   the kustomize base and overlay (`kubectl kustomize`) and the Helm chart with
+              several value sets (helm-python-sdk: Helm v4's engine, no cluster, no helm binary)
+  2. schema   every rendered object against the Kubernetes OpenAPI schemas of kubernetes-validate
+              in strict mode (unknown fields fail) for each version in KUBE_VERSIONS; an object
+              whose kind has no schema there fails too, unless deploy/schemas/ has one for it
+              (the Prometheus Operator CRDs)
+  3. rules    cross-object rules: selectors match pod labels, named ports exist, probes hit
+              /health and /ready on a real port, serviceName is the headless Service, the PDB and
+              ServiceMonitor select what they should, config and grace period agree
+  4. chart    helm lint, values.schema.json rejecting unknown keys and bad values
+  5. alerts   deploy/prometheus/alerts.yaml well-formed, only known metrics, identical to the
+              PrometheusRule copies; the Grafana dashboard likewise
+  6. lint     yamllint (deploy/.yamllint.yaml) and hadolint on the Dockerfile
+  7. planted  every cross-object and schema check is run on copies of the objects with one
+              planted error each and must catch it, so a check that silently stopped checking
+              fails the run
+
+Exit status 0 when every check passed. The last line is "deploy: N passed, M failed".
+"""
+
+from __future__ import annotations
+
+import contextlib
+import copy
+import json
+import os
+import re
+import subprocess
+import sys
+import tempfile
+import tomllib
+import traceback
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+import jsonschema
+import yaml
+from kubernetes_validate import utils as kv
+
+DEPLOY = Path(__file__).resolve().parent.parent
+REPO = DEPLOY.parent
+VENV_BIN = Path(sys.executable).parent
+
+# The oldest Kubernetes the chart declares (Chart.yaml kubeVersion) and the newest
+# kubernetes-validate 1.37.0 ships schemas for.
+KUBE_VERSIONS = ("1.30.0", "1.37.0")
+
+# uid of the sluice user in deploy/docker/Dockerfile.
+SLUICE_UID = 10001
+# sluice's default drain deadline (broker/server/src/config.rs defaults::SHUTDOWN_TIMEOUT_SECS).
+DEFAULT_SHUTDOWN_TIMEOUT = 30
+
+# Metric names the alert rules and the dashboard may use: those of broker/server/src/metrics.rs
+# and the per-resource ones that issue 6 item 1 specifies. A name outside this list is a typo.
+HISTOGRAMS = {"sluice_request_duration_seconds"}
+KNOWN_METRICS = {
+    "sluice_requests_total",
+    "sluice_request_duration_seconds",
+    "sluice_open_connections",
+    "sluice_queue_messages",
+    "sluice_queue_oldest_message_age_seconds",
+    "sluice_dead_letter_queue_messages",
+    "sluice_stream_incoming_records_total",
+    "sluice_stream_incoming_bytes_total",
+    "sluice_stream_iterator_age_milliseconds",
+    "sluice_topic_publishes_total",
+    "sluice_topic_deliveries_total",
+    "sluice_topic_delivery_failures_total",
+    "sluice_rocksdb_live_data_bytes",
+    "sluice_rocksdb_pending_compaction_bytes",
+}
+
+# Objects of these kinds are checked against the committed JSON schemas, not kubernetes-validate.
+CRD_SCHEMAS = {
+    ("monitoring.coreos.com/v1", "ServiceMonitor"): "servicemonitor.monitoring.coreos.com-v1.json",
+    ("monitoring.coreos.com/v1", "PrometheusRule"): "prometheusrule.monitoring.coreos.com-v1.json",
+}
+
+MONITORING_VALUES = {"serviceMonitor": {"enabled": True}, "prometheusRule": {"enabled": True}}
+# Every optional branch of the templates taken at once, with non-default names.
+CUSTOM_VALUES = {
+    "fullnameOverride": "broker",
+    "image": {"repository": "registry.example.com/sluice", "tag": "0.1.0", "pullPolicy": "Always"},
+    "imagePullSecrets": [{"name": "registry"}],
+    "config": {"durability": "process", "logFormat": "human", "publicUrl": "https://sqs.example.com",
+               "shutdownTimeoutSeconds": 50},
+    "service": {"type": "LoadBalancer", "port": 9324, "annotations": {"team": "messaging"}},
+    "persistence": {"size": "50Gi", "storageClassName": "fast-ssd",
+                    "retentionPolicy": {"whenDeleted": "Delete", "whenScaled": "Retain"}},
+    "podDisruptionBudget": {"enabled": False},
+    "podAnnotations": {"example.com/owner": "messaging"},
+    "podLabels": {"team": "messaging"},
+    "nodeSelector": {"kubernetes.io/os": "linux"},
+    "tolerations": [{"key": "dedicated", "operator": "Equal", "value": "messaging", "effect": "NoSchedule"}],
+    "priorityClassName": "high",
+    "serviceMonitor": {"enabled": True, "interval": "15s", "scrapeTimeout": "5s", "labels": {"release": "prom"}},
+    "prometheusRule": {"enabled": True, "labels": {"release": "prom"}},
+}
+
+
+# ---- reporting ----------------------------------------------------------------------------------
+
+@dataclass
+class Report:
+    passed: int = 0
+    failed: int = 0
+    failures: list[str] = field(default_factory=list)
+
+    def check(self, name: str, errors: list[str]) -> bool:
+        if errors:
+            self.failed += 1
+            print(f"FAIL {name}")
+            for e in errors:
+                print(f"     - {e}")
+            self.failures.append(name)
+            return False
+        self.passed += 1
+        print(f"ok   {name}")
+        return True
+
+    def run(self, name: str, fn: Callable[[], list[str]]) -> bool:
+        try:
+            errors = fn()
+        except Exception as e:  # a crash in a step is that step's failure, not the run's end
+            errors = [f"{type(e).__name__}: {e}"] + [
+                line for line in traceback.format_exc().splitlines()[-4:-1]
+            ]
+        return self.check(name, errors)
+
+
+# ---- rendering ----------------------------------------------------------------------------------
+
+def load_docs(text: str, origin: str) -> list[dict]:
+    docs = [d for d in yaml.safe_load_all(text) if d is not None]
+    for d in docs:
+        if not isinstance(d, dict) or "kind" not in d or "apiVersion" not in d:
+            raise ValueError(f"{origin}: a document is not a Kubernetes object: {str(d)[:80]}")
+    return docs
+
+
+def render_kustomize(path: Path) -> list[dict]:
+    out = subprocess.run([str(VENV_BIN / "kubectl"), "kustomize", str(path)],
+                         capture_output=True, text=True)
+    if out.returncode != 0:
+        raise RuntimeError(f"kubectl kustomize {path.relative_to(REPO)}: {out.stderr.strip()}")
+    return load_docs(out.stdout, str(path))
+
+
+def helm():
+    import helm_python
+
+    return helm_python
+
+
+@contextlib.contextmanager
+def native_stderr_filtered():
+    """Helm's Go code logs to file descriptor 2 directly. The chart's files/alerts.yaml is a
+    symlink to deploy/prometheus/alerts.yaml, and Helm logs an INFO line about it on every
+    load: drop those lines, pass anything else through."""
+    sys.stderr.flush()
+    saved = os.dup(2)
+    with tempfile.TemporaryFile(mode="w+b") as capture:
+        os.dup2(capture.fileno(), 2)
+        try:
+            yield
+        finally:
+            os.dup2(saved, 2)
+            os.close(saved)
+            capture.seek(0)
+            for line in capture.read().decode(errors="replace").splitlines():
+                if "found symbolic link in path" not in line:
+                    print(line, file=sys.stderr)
+
+
+CHART = DEPLOY / "helm" / "sluice"
+
+
+def render_helm(values: dict) -> list[dict]:
+    h = helm()
+    with native_stderr_filtered(), h.Chart.load(str(CHART)) as chart:
+        manifests = chart.render(values, name="sluice", namespace="sluice")
+    objs: list[dict] = []
+    for name, text in sorted(manifests.items()):
+        if name.endswith("NOTES.txt"):
+            if not text.strip():
+                raise ValueError("NOTES.txt rendered empty")
+            continue
+        objs.extend(load_docs(text, name))
+    return objs
+
+
+# ---- Kubernetes and CRD schemas -----------------------------------------------------------------
+
+def crd_validator(kind_key: tuple[str, str]) -> jsonschema.protocols.Validator:
+    schema = json.loads((DEPLOY / "schemas" / CRD_SCHEMAS[kind_key]).read_text())
+    cls = jsonschema.validators.validator_for(schema)
+    cls.check_schema(schema)
+    return cls(schema)
+
+
+def schema_errors(objs: list[dict]) -> list[str]:
+    errors = []
+    for obj in objs:
+        ident = f"{obj.get('kind')}/{obj.get('metadata', {}).get('name')}"
+        key = (obj.get("apiVersion"), obj.get("kind"))
+        if key in CRD_SCHEMAS:
+            for e in sorted(crd_validator(key).iter_errors(obj), key=lambda e: list(e.path)):
+                path = "/".join(str(p) for p in e.absolute_path)
+                errors.append(f"{ident}: {path}: {e.message}")
+            continue
+        for version in KUBE_VERSIONS:
+            try:
+                kv.validate(obj, version, strict=True)
+            except kv.SchemaNotFoundError as e:
+                # kubernetes-validate only warns here; an unchecked object is a failure for us.
+                errors.append(f"{ident}: {e.message} (add a schema to deploy/schemas/)")
+            except kv.ValidationError as e:
+                path = "/".join(str(p) for p in e.path)
+                errors.append(f"{ident} (Kubernetes {version}): {path}: {e.message}")
+    return errors
+
+
+# ---- cross-object rules -------------------------------------------------------------------------
+
+def selects(selector: dict | None, labels: dict) -> bool:
+    """Whether a selector matches `labels`: a Service's plain map, or a LabelSelector with
+    matchLabels/matchExpressions. An empty selector counts as no match (it would select every
+    pod of the namespace, never what a Sluice object means)."""
+    if not selector:
+        return False
+    if "matchLabels" in selector or "matchExpressions" in selector:
+        match_labels = selector.get("matchLabels") or {}
+        expressions = selector.get("matchExpressions") or []
+    else:
+        match_labels, expressions = selector, []
+    if not match_labels and not expressions:
+        return False
+    if any(labels.get(k) != v for k, v in match_labels.items()):
+        return False
+    for expr in expressions:
+        key, op, values = expr["key"], expr["operator"], expr.get("values", [])
+        if op == "In" and labels.get(key) not in values:
+            return False
+        if op == "NotIn" and labels.get(key) in values:
+            return False
+        if op == "Exists" and key not in labels:
+            return False
+        if op == "DoesNotExist" and key in labels:
+            return False
+    return True
+
+
+def name_of(obj: dict) -> str:
+    return obj["metadata"]["name"]
+
+
+def shutdown_timeout(sts: dict, configmaps: dict[str, dict], container: dict) -> tuple[int, str]:
+    """The drain deadline sluice will use: flag > env > --config file > default."""
+    for arg in container.get("args", []):
+        if arg.startswith("--shutdown-timeout="):
+            return int(arg.split("=", 1)[1]), "--shutdown-timeout"
+    for env in container.get("env", []):
+        if env["name"] == "SLUICE_SHUTDOWN_TIMEOUT":
+            return int(env["value"]), "SLUICE_SHUTDOWN_TIMEOUT"
+    config_path = next((a.split("=", 1)[1] for a in container.get("args", []) if a.startswith("--config=")), None)
+    if config_path:
+        toml_text = config_file_text(sts, configmaps, container, config_path)
+        if toml_text is not None:
+            cfg = tomllib.loads(toml_text)
+            if "shutdown_timeout" in cfg:
+                return int(cfg["shutdown_timeout"]), f"shutdown_timeout in {config_path}"
+    return DEFAULT_SHUTDOWN_TIMEOUT, "sluice's default"
+
+
+def config_file_text(sts: dict, configmaps: dict[str, dict], container: dict, path: str) -> str | None:
+    volumes = {v["name"]: v for v in sts["spec"]["template"]["spec"].get("volumes", [])}
+    for mount in container.get("volumeMounts", []):
+        prefix = mount["mountPath"].rstrip("/") + "/"
+        if path.startswith(prefix):
+            vol = volumes.get(mount["name"], {})
+            cm = configmaps.get(vol.get("configMap", {}).get("name", ""))
+            if cm is not None:
+                return cm.get("data", {}).get(path[len(prefix):])
+    return None
+
+
+def cross_object_errors(objs: list[dict], expect_monitoring: bool) -> list[str]:
+    errors: list[str] = []
+    by_kind: dict[str, list[dict]] = {}
+    for o in objs:
+        by_kind.setdefault(o["kind"], []).append(o)
+    names = [(o["kind"], name_of(o)) for o in objs]
+    if len(names) != len(set(names)):
+        errors.append(f"duplicate objects: {sorted(n for n in names if names.count(n) > 1)}")
+    services = {name_of(s): s for s in by_kind.get("Service", [])}
+    configmaps = {name_of(c): c for c in by_kind.get("ConfigMap", [])}
+    stses = by_kind.get("StatefulSet", [])
+    if len(stses) != 1:
+        return errors + [f"expected exactly one StatefulSet, found {len(stses)}"]
+    sts = stses[0]
+    spec = sts["spec"]
+    pod = spec["template"]["spec"]
+    pod_labels = spec["template"]["metadata"].get("labels", {})
+    ident = f"StatefulSet/{name_of(sts)}"
+
+    if spec.get("replicas", 1) != 1:
+        errors.append(f"{ident}: replicas must be 1 (sluice is a single-node broker)")
+    if not selects(spec["selector"], pod_labels):
+        errors.append(f"{ident}: selector {spec['selector']} does not match pod template labels {pod_labels}")
+
+    # serviceName: the governing, headless Service selecting this pod.
+    governing = services.get(spec.get("serviceName", ""))
+    if governing is None:
+        errors.append(f"{ident}: serviceName {spec.get('serviceName')!r} is not a Service of this set")
+    else:
+        if governing["spec"].get("clusterIP") != "None":
+            errors.append(f"{ident}: serviceName {name_of(governing)} is not headless (clusterIP: None)")
+        if not selects(governing["spec"].get("selector"), pod_labels):
+            errors.append(f"{ident}: its headless Service {name_of(governing)} does not select its pods")
+
+    containers = pod.get("containers", [])
+    sluice = next((c for c in containers if c["name"] == "sluice"), None)
+    if sluice is None:
+        return errors + [f"{ident}: no container named sluice"]
+    ports = {p["name"]: p["containerPort"] for p in sluice.get("ports", []) if "name" in p}
+    container_ports = {p["containerPort"] for p in sluice.get("ports", [])}
+    if "api" not in ports:
+        errors.append(f"{ident}: container sluice has no port named api")
+    env = {e["name"]: e.get("value") for e in sluice.get("env", [])}
+    bind = env.get("SLUICE_BIND", "")
+    if not bind.startswith("0.0.0.0:") or int(bind.rsplit(":", 1)[1]) != ports.get("api"):
+        errors.append(f"{ident}: SLUICE_BIND={bind!r} must listen on 0.0.0.0 at the api port {ports.get('api')}")
+
+    # Probes: all three, HTTP, on a declared port, at the endpoints sluice serves.
+    want_paths = {"startupProbe": "/health", "livenessProbe": "/health", "readinessProbe": "/ready"}
+    for probe_name, path in want_paths.items():
+        probe = sluice.get(probe_name)
+        if probe is None:
+            errors.append(f"{ident}: {probe_name} missing")
+            continue
+        http = probe.get("httpGet")
+        if http is None:
+            errors.append(f"{ident}: {probe_name} is not an httpGet probe")
+            continue
+        if http.get("path") != path:
+            errors.append(f"{ident}: {probe_name} path {http.get('path')!r}, sluice serves {path}")
+        port = http.get("port")
+        if isinstance(port, str) and port not in ports:
+            errors.append(f"{ident}: {probe_name} port {port!r} is not a named container port {sorted(ports)}")
+        if isinstance(port, int) and port not in container_ports:
+            errors.append(f"{ident}: {probe_name} port {port} is not a container port")
+        if http.get("scheme", "HTTP") != "HTTP":
+            errors.append(f"{ident}: {probe_name} must use HTTP (sluice serves cleartext)")
+
+    # Volumes: every mount has a volume; the data dir is on the claim template; config exists.
+    claim_names = {t["metadata"]["name"] for t in spec.get("volumeClaimTemplates", [])}
+    volumes = {v["name"]: v for v in pod.get("volumes", [])}
+    for mount in sluice.get("volumeMounts", []):
+        if mount["name"] not in volumes and mount["name"] not in claim_names:
+            errors.append(f"{ident}: volumeMount {mount['name']} has no volume or claim template")
+    data_dir = env.get("SLUICE_DATA_DIR")
+    data_mount = next((m for m in sluice.get("volumeMounts", []) if m["mountPath"] == data_dir), None)
+    if data_mount is None or data_mount["name"] not in claim_names:
+        errors.append(f"{ident}: SLUICE_DATA_DIR={data_dir!r} is not a mounted volumeClaimTemplate")
+    for vol in volumes.values():
+        cm = vol.get("configMap", {}).get("name")
+        if cm is not None and cm not in configmaps:
+            errors.append(f"{ident}: volume {vol['name']} refers to missing ConfigMap {cm}")
+
+    # Graceful shutdown: the kubelet must not kill sluice before its drain deadline ends.
+    timeout, source = shutdown_timeout(sts, configmaps, sluice)
+    grace = pod.get("terminationGracePeriodSeconds", 30)
+    if grace <= timeout:
+        errors.append(f"{ident}: terminationGracePeriodSeconds {grace} must exceed the drain deadline "
+                      f"{timeout} s ({source})")
+
+    # Hardening.
+    psc = pod.get("securityContext", {})
+    csc = sluice.get("securityContext", {})
+    if psc.get("runAsNonRoot") is not True or psc.get("runAsUser") != SLUICE_UID:
+        errors.append(f"{ident}: pod must run as non-root uid {SLUICE_UID} (the image's user)")
+    if psc.get("fsGroup") is None:
+        errors.append(f"{ident}: pod needs an fsGroup so the volume is writable by uid {SLUICE_UID}")
+    if psc.get("seccompProfile", {}).get("type") != "RuntimeDefault":
+        errors.append(f"{ident}: seccompProfile must be RuntimeDefault")
+    if csc.get("readOnlyRootFilesystem") is not True or csc.get("allowPrivilegeEscalation") is not False:
+        errors.append(f"{ident}: container needs readOnlyRootFilesystem true and allowPrivilegeEscalation false")
+    if "ALL" not in csc.get("capabilities", {}).get("drop", []):
+        errors.append(f"{ident}: container must drop ALL capabilities")
+    if not sluice.get("resources", {}).get("requests") or not sluice.get("resources", {}).get("limits"):
+        errors.append(f"{ident}: container needs resource requests and limits")
+
+    # Services: select the pod; named target ports exist on the container.
+    for svc in services.values():
+        sid = f"Service/{name_of(svc)}"
+        if not selects(svc["spec"].get("selector"), pod_labels):
+            errors.append(f"{sid}: selector {svc['spec'].get('selector')} matches no pod template")
+        for p in svc["spec"].get("ports", []):
+            target = p.get("targetPort", p["port"])
+            if isinstance(target, str) and target not in ports:
+                errors.append(f"{sid}: targetPort {target!r} is not a named container port {sorted(ports)}")
+            if isinstance(target, int) and target not in container_ports:
+                errors.append(f"{sid}: targetPort {target} is not a container port")
+    clients = [s for s in services.values() if s["spec"].get("clusterIP") != "None"]
+    if len(clients) != 1:
+        errors.append(f"expected one client (non-headless) Service, found {len(clients)}")
+
+    for pdb in by_kind.get("PodDisruptionBudget", []):
+        if not selects(pdb["spec"].get("selector"), pod_labels):
+            errors.append(f"PodDisruptionBudget/{name_of(pdb)}: selector matches no pod template")
+
+    # ServiceMonitor: exactly one Service (not the headless one too), on a named Service port.
+    monitors = by_kind.get("ServiceMonitor", [])
+    for sm in monitors:
+        mid = f"ServiceMonitor/{name_of(sm)}"
+        chosen = [s for s in services.values()
+                  if selects(sm["spec"].get("selector"), s["metadata"].get("labels", {}))]
+        if len(chosen) != 1:
+            errors.append(f"{mid}: selects {len(chosen)} Services {[name_of(s) for s in chosen]}, want exactly 1")
+            continue
+        svc_ports = {p.get("name") for p in chosen[0]["spec"].get("ports", [])}
+        for ep in sm["spec"].get("endpoints", []):
+            if ep.get("port") not in svc_ports:
+                errors.append(f"{mid}: endpoint port {ep.get('port')!r} is not a port of Service/"
+                              f"{name_of(chosen[0])} {sorted(svc_ports)}")
+            if ep.get("path", "/metrics") != "/metrics":
+                errors.append(f"{mid}: endpoint path {ep.get('path')!r}, sluice serves /metrics")
+    for rule in by_kind.get("PrometheusRule", []):
+        if rule["spec"].get("groups") != alert_groups():
+            errors.append(f"PrometheusRule/{name_of(rule)}: spec.groups differ from deploy/prometheus/alerts.yaml")
+    if expect_monitoring and (not monitors or not by_kind.get("PrometheusRule")):
+        errors.append("expected a ServiceMonitor and a PrometheusRule in this rendering")
+    if not expect_monitoring and (monitors or by_kind.get("PrometheusRule")):
+        errors.append("monitoring objects rendered although not enabled")
+    return errors
+
+
+# ---- alert rules and dashboard ------------------------------------------------------------------
+
+ALERTS = DEPLOY / "prometheus" / "alerts.yaml"
+DASHBOARD = DEPLOY / "grafana" / "sluice-dashboard.json"
+METRIC_RE = re.compile(r"\bsluice_[a-z0-9_]+\b")
+
+
+def alert_groups() -> list:
+    return yaml.safe_load(ALERTS.read_text())["groups"]
+
+
+def metric_errors(expr: str, where: str) -> list[str]:
+    errors = []
+    for name in METRIC_RE.findall(expr):
+        base = name
+        for suffix in ("_bucket", "_sum", "_count"):
+            if name.endswith(suffix) and name[: -len(suffix)] in HISTOGRAMS:
+                base = name[: -len(suffix)]
+        if base not in KNOWN_METRICS:
+            errors.append(f"{where}: unknown metric {name}")
+    if not METRIC_RE.search(expr):
+        errors.append(f"{where}: expression uses no sluice metric: {expr}")
+    for open_, close in ("()", "[]", "{}"):
+        if expr.count(open_) != expr.count(close):
+            errors.append(f"{where}: unbalanced {open_}{close} in {expr}")
+    return errors
+
+
+def alert_file_errors(groups: Any) -> list[str]:
+    wrapped = {"apiVersion": "monitoring.coreos.com/v1", "kind": "PrometheusRule",
+               "metadata": {"name": "alerts-file"}, "spec": {"groups": groups}}
+    errors = [f"alerts.yaml: {e.message} at {'/'.join(map(str, e.absolute_path))}"
+              for e in crd_validator(("monitoring.coreos.com/v1", "PrometheusRule")).iter_errors(wrapped)]
+    if errors:
+        return errors
+    seen = set()
+    for group in groups:
+        for rule in group["rules"]:
+            name = rule.get("alert", rule.get("record"))
+            if name in seen:
+                errors.append(f"alerts.yaml: duplicate rule {name}")
+            seen.add(name)
+            errors += metric_errors(rule["expr"], f"alerts.yaml {name}")
+            if "alert" in rule:
+                if rule.get("labels", {}).get("severity") not in ("warning", "critical"):
+                    errors.append(f"alerts.yaml {name}: labels.severity must be warning or critical")
+                if not {"summary", "description"} <= set(rule.get("annotations", {})):
+                    errors.append(f"alerts.yaml {name}: needs summary and description annotations")
+                if "for" not in rule:
+                    errors.append(f"alerts.yaml {name}: needs a for: duration (no alerts on one scrape)")
+    for needed in ("sluice_queue_oldest_message_age_seconds", "sluice_dead_letter_queue_messages",
+                   "sluice_stream_iterator_age_milliseconds", "sluice_topic_delivery_failures_total"):
+        if not any(needed in r["expr"] for g in groups for r in g["rules"]):
+            errors.append(f"alerts.yaml: no rule on {needed}")
+    return errors
+
+
+def dashboard_errors(dash: dict) -> list[str]:
+    errors = []
+    if not dash.get("uid") or not dash.get("title"):
+        errors.append("dashboard needs a uid and a title")
+    variables = {v["name"] for v in dash.get("templating", {}).get("list", [])}
+    ids = [p.get("id") for p in dash.get("panels", [])]
+    if len(ids) != len(set(ids)):
+        errors.append("dashboard: duplicate panel ids")
+    cells = set()
+    for panel in dash.get("panels", []):
+        where = f"dashboard panel {panel.get('id')} {panel.get('title')!r}"
+        g = panel["gridPos"]
+        if g["x"] < 0 or g["x"] + g["w"] > 24:
+            errors.append(f"{where}: gridPos outside the 24-column grid")
+        for x in range(g["x"], g["x"] + g["w"]):
+            for y in range(g["y"], g["y"] + g["h"]):
+                if (x, y) in cells:
+                    errors.append(f"{where}: overlaps another panel at {(x, y)}")
+                    break
+                cells.add((x, y))
+        if panel["type"] == "row":
+            continue
+        uid = panel.get("datasource", {}).get("uid", "")
+        if uid.startswith("$") and uid.strip("${}") not in variables:
+            errors.append(f"{where}: datasource variable {uid} is not defined")
+        if not panel.get("targets"):
+            errors.append(f"{where}: no query")
+        for t in panel.get("targets", []):
+            errors += metric_errors(t["expr"], where)
+            for var in re.findall(r"\$([a-z_]+)", t["expr"]):
+                if var not in variables and not var.startswith("__"):
+                    errors.append(f"{where}: variable ${var} is not defined")
+    used = {m for p in dash.get("panels", []) for t in p.get("targets", []) for m in METRIC_RE.findall(t["expr"])}
+    used = {re.sub(r"_bucket$", "", m) for m in used}
+    missing = KNOWN_METRICS - used
+    if missing:
+        errors.append(f"dashboard shows no panel for {sorted(missing)}")
+    return errors
+
+
+# ---- chart, lint, Dockerfile --------------------------------------------------------------------
+
+def helm_lint_errors() -> list[str]:
+    errors = []
+    for values in ({}, MONITORING_VALUES, CUSTOM_VALUES):
+        with native_stderr_filtered():
+            result = helm().lint(str(CHART), values, strict=True, kube_version=f"v{KUBE_VERSIONS[0]}")
+        errors += result.get("errors", [])
+        # Severity 1 is informational ("icon is recommended": the project has no logo).
+        errors += [f"{m['path']}: {m['error']}" for m in result.get("messages", []) if m["severity"] >= 2]
+    return errors
+
+
+def chart_schema_errors() -> list[str]:
+    """values.schema.json must reject what sluice would reject, before anything renders."""
+    bad = {
+        "unknown top-level key": {"replicas": 2},
+        "unknown nested key": {"config": {"bind": "0.0.0.0:1"}},
+        "durability": {"config": {"durability": "sometimes"}},
+        "account id": {"config": {"accountId": "123"}},
+        "region": {"config": {"region": "US East"}},
+        "public url": {"config": {"publicUrl": "sluice:4566"}},
+        "max body": {"config": {"maxBodyBytes": 10}},
+        "quantity": {"persistence": {"size": "ten gigs"}},
+        "scrape interval": {"serviceMonitor": {"enabled": True, "interval": "30 seconds"}},
+    }
+    errors = []
+    h = helm()
+    with native_stderr_filtered(), h.Chart.load(str(CHART)) as chart:
+        for values in ({}, MONITORING_VALUES, CUSTOM_VALUES):
+            try:
+                chart.validate_schema(chart.merge_values(values))
+            except h.HelmError as e:
+                errors.append(f"valid values rejected: {values}: {e}")
+        for what, values in bad.items():
+            try:
+                chart.validate_schema(chart.merge_values(values))
+                errors.append(f"values.schema.json accepts a bad {what}: {values}")
+            except h.HelmError:
+                pass
+    return errors
+
+
+def run_tool(args: list[str], cwd: Path = REPO) -> list[str]:
+    out = subprocess.run(args, capture_output=True, text=True, cwd=cwd)
+    if out.returncode != 0:
+        return [line for line in (out.stdout + out.stderr).splitlines() if line.strip()] or [
+            f"{args[0]} exited {out.returncode}"]
+    return []
+
+
+DOCKERFILE = DEPLOY / "docker" / "Dockerfile"
+
+
+def dockerfile_errors() -> list[str]:
+    """The image and the manifests must agree on uid, data dir, port and entrypoint."""
+    text = DOCKERFILE.read_text()
+    errors = []
+    for needed, why in [
+        (f"USER {SLUICE_UID}:{SLUICE_UID}", "the manifests' runAsUser"),
+        ("SLUICE_BIND=0.0.0.0:4566", "bind outside the container"),
+        ("SLUICE_DATA_DIR=/var/lib/sluice", "the manifests' data mount"),
+        ('VOLUME ["/var/lib/sluice"]', "data volume"),
+        ("EXPOSE 4566", "the api port"),
+        ('ENTRYPOINT ["/usr/local/bin/sluice", "serve"]', "the manifests pass only serve flags"),
+    ]:
+        if needed not in text:
+            errors.append(f"Dockerfile lacks `{needed}` ({why})")
+    ignore = (REPO / ".dockerignore").read_text().split()
+    for needed in ("target", ".git"):
+        if needed not in ignore:
+            errors.append(f".dockerignore must exclude {needed}")
+    return errors
+
+
+# ---- planted errors -----------------------------------------------------------------------------
+
+def find(objs: list[dict], kind: str, pred: Callable[[dict], bool] = lambda o: True) -> dict:
+    return next(o for o in objs if o["kind"] == kind and pred(o))
+
+
+def container(objs: list[dict]) -> dict:
+    return find(objs, "StatefulSet")["spec"]["template"]["spec"]["containers"][0]
+
+
+def headless(o: dict) -> bool:
+    return o["spec"].get("clusterIP") == "None"
+
+
+def client(o: dict) -> bool:
+    return o["kind"] == "Service" and not headless(o)
+
+
+PLANTS: dict[str, Callable[[list[dict]], None]] = {
+    "Service targetPort names no container port":
+        lambda objs: find(objs, "Service", client)["spec"]["ports"][0].update(targetPort="http"),
+    "Service selector matches no pod":
+        lambda objs: find(objs, "Service", client)["spec"]["selector"].update({"app.kubernetes.io/name": "sluicy"}),
+    "liveness probe on a path sluice does not serve":
+        lambda objs: container(objs)["livenessProbe"]["httpGet"].update(path="/healthz"),
+    "readiness probe on /health instead of /ready":
+        lambda objs: container(objs)["readinessProbe"]["httpGet"].update(path="/health"),
+    "startup probe on an undeclared port name":
+        lambda objs: container(objs)["startupProbe"]["httpGet"].update(port="admin"),
+    "serviceName is not a Service":
+        lambda objs: find(objs, "StatefulSet")["spec"].update(serviceName="sluice-peers"),
+    "serviceName is the client Service":
+        lambda objs: find(objs, "StatefulSet")["spec"].update(serviceName=name_of(find(objs, "Service", client))),
+    "PDB selector matches no pod":
+        lambda objs: find(objs, "PodDisruptionBudget")["spec"]["selector"]["matchLabels"].update(
+            {"app.kubernetes.io/instance": "other"}),
+    "StatefulSet selector not in pod labels":
+        lambda objs: find(objs, "StatefulSet")["spec"]["selector"]["matchLabels"].update(tier="db"),
+    "grace period shorter than the drain deadline":
+        lambda objs: find(objs, "StatefulSet")["spec"]["template"]["spec"].update(terminationGracePeriodSeconds=20),
+    "data dir not on the volume claim":
+        lambda objs: container(objs)["volumeMounts"][0].update(mountPath="/data"),
+    "runs as root":
+        lambda objs: find(objs, "StatefulSet")["spec"]["template"]["spec"]["securityContext"].update(runAsUser=0),
+    "writable root filesystem":
+        lambda objs: container(objs)["securityContext"].update(readOnlyRootFilesystem=False),
+    "ServiceMonitor on a port the Service lacks":
+        lambda objs: find(objs, "ServiceMonitor")["spec"]["endpoints"][0].update(port="metrics"),
+    "ServiceMonitor selecting both Services":
+        lambda objs: find(objs, "ServiceMonitor")["spec"]["selector"]["matchLabels"].pop("app.kubernetes.io/component"),
+    "PrometheusRule drifted from alerts.yaml":
+        lambda objs: find(objs, "PrometheusRule")["spec"]["groups"][0]["rules"][0].update(expr="vector(1)"),
+}
+
+SCHEMA_PLANTS: dict[str, Callable[[list[dict]], None]] = {
+    "misspelt StatefulSet field (strict schema)":
+        lambda objs: find(objs, "StatefulSet")["spec"].update(replica=1),
+    "string where Kubernetes wants an integer":
+        lambda objs: container(objs)["ports"][0].update(containerPort="4566"),
+    "kind without any schema":
+        lambda objs: objs.append({"apiVersion": "example.com/v1", "kind": "Widget", "metadata": {"name": "w"}}),
+    "unknown ServiceMonitor field (committed CRD schema)":
+        lambda objs: find(objs, "ServiceMonitor")["spec"]["endpoints"][0].update(intervall="30s"),
+    "bad PrometheusRule duration (committed CRD schema)":
+        lambda objs: find(objs, "PrometheusRule")["spec"]["groups"][0]["rules"][0].update({"for": "ten minutes"}),
+}
+
+
+def planted_errors(objs: list[dict]) -> list[str]:
+    errors = []
+    if cross_object_errors(objs, expect_monitoring=True):
+        return ["the unmodified objects already fail; planted errors prove nothing"]
+    for what, plant in PLANTS.items():
+        mutated = copy.deepcopy(objs)
+        plant(mutated)
+        if not cross_object_errors(mutated, expect_monitoring=True):
+            errors.append(f"cross-object rules missed a planted error: {what}")
+    for what, plant in SCHEMA_PLANTS.items():
+        mutated = copy.deepcopy(objs)
+        plant(mutated)
+        if not schema_errors(mutated):
+            errors.append(f"schema validation missed a planted error: {what}")
+    bad_groups = copy.deepcopy(alert_groups())
+    bad_groups[0]["rules"][0]["expr"] = "sluice_queue_oldest_mesage_age_seconds > 900"
+    if not alert_file_errors(bad_groups):
+        errors.append("alert checks missed an unknown metric name")
+    bad_dash = json.loads(DASHBOARD.read_text())
+    bad_dash["panels"][1]["targets"][0]["expr"] = "rate(sluice_request_total[5m])"
+    if not dashboard_errors(bad_dash):
+        errors.append("dashboard checks missed an unknown metric name")
+    return errors
+
+
+# ---- main ---------------------------------------------------------------------------------------
+
+def main() -> int:
+    report = Report()
+    renderings: dict[str, tuple[list[dict], bool]] = {}
+
+    def render(name: str, fn: Callable[[], list[dict]], monitoring: bool) -> None:
+        def step() -> list[str]:
+            renderings[name] = (fn(), monitoring)
+            return []
+        report.run(f"render {name}", step)
+
+    render("kustomize base", lambda: render_kustomize(DEPLOY / "k8s" / "base"), False)
+    render("kustomize overlay servicemonitor",
+           lambda: render_kustomize(DEPLOY / "k8s" / "overlays" / "servicemonitor"), True)
+    render("helm default values", lambda: render_helm({}), False)
+    render("helm serviceMonitor+prometheusRule", lambda: render_helm(MONITORING_VALUES), True)
+    render("helm every option set", lambda: render_helm(CUSTOM_VALUES), True)
+
+    versions = " and ".join(KUBE_VERSIONS)
+    for name, (objs, monitoring) in renderings.items():
+        kinds = ", ".join(sorted({o["kind"] for o in objs}))
+        report.run(f"schema {name}: {len(objs)} objects ({kinds}) vs Kubernetes {versions} strict",
+                   lambda objs=objs: schema_errors(objs))
+        report.run(f"rules  {name}", lambda objs=objs, m=monitoring: cross_object_errors(objs, m))
+
+    report.run("chart  helm lint --strict (3 value sets)", helm_lint_errors)
+    report.run("chart  values.schema.json accepts good and rejects bad values", chart_schema_errors)
+    report.run("alerts deploy/prometheus/alerts.yaml", lambda: alert_file_errors(alert_groups()))
+    report.run("alerts deploy/grafana/sluice-dashboard.json",
+               lambda: dashboard_errors(json.loads(DASHBOARD.read_text())))
+    # Run from deploy/ so the config's ignore patterns (relative paths) apply.
+    report.run("lint   yamllint deploy/",
+               lambda: run_tool([str(VENV_BIN / "yamllint"), "--strict", "-c", ".yamllint.yaml", "."], cwd=DEPLOY))
+    report.run("lint   hadolint deploy/docker/Dockerfile",
+               lambda: run_tool([str(VENV_BIN / "hadolint"), str(DOCKERFILE)]))
+    report.run("lint   Dockerfile agrees with the manifests", dockerfile_errors)
+
+    overlay = renderings.get("kustomize overlay servicemonitor")
+    helm_mon = renderings.get("helm serviceMonitor+prometheusRule")
+    for name, r in (("kustomize overlay", overlay), ("helm chart", helm_mon)):
+        if r is None:
+            report.check(f"planted errors in {name}", ["its rendering failed"])
+        else:
+            report.run(f"planted {len(PLANTS) + len(SCHEMA_PLANTS) + 2} errors in copies of the {name}, "
+                       "each caught", lambda objs=r[0]: planted_errors(objs))
+
+    print(f"deploy: {report.passed} passed, {report.failed} failed")
+    return 1 if report.failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
