@@ -29,6 +29,9 @@ case "$cmd" in
     # any test runs (their packages have integration tests), and a single package selection keeps
     # build-dependency features stable, so RocksDB's C++ build is not redone.
     cargo test --workspace "$@"
+    # Then the deployment files (Dockerfile, kustomize, Helm chart, alerts, dashboard), offline;
+    # it installs its pinned tools into ~/.cache/sluice-deploy-tools on first use.
+    deploy/validate
     ;;
   *)
     echo "usage: ./dev.sh serve [sluice serve flags...] | ./dev.sh test [cargo test args...]" >&2
