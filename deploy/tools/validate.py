@@ -10,7 +10,8 @@ Steps, each reported as one check line:
               (the Prometheus Operator CRDs)
   3. rules    cross-object rules: selectors match pod labels, named ports exist, probes hit
               /health and /ready on a real port, serviceName is the headless Service, the PDB and
-              ServiceMonitor select what they should, config and grace period agree
+              ServiceMonitor select what they should, the --config file has only keys that
+              broker/server/src/config.rs accepts, the grace period exceeds the drain deadline
   4. chart    helm lint, values.schema.json rejecting unknown keys and bad values
   5. alerts   deploy/prometheus/alerts.yaml well-formed, only known metrics, identical to the
               PrometheusRule copies; the Grafana dashboard likewise
@@ -74,6 +75,18 @@ KNOWN_METRICS = {
     "sluice_rocksdb_live_data_bytes",
     "sluice_rocksdb_pending_compaction_bytes",
 }
+
+# The `--config` TOML file's keys are the fields of this struct; sluice rejects any other key
+# (serde deny_unknown_fields), so the pod would crash-loop on a typo.
+CONFIG_RS = REPO / "broker" / "server" / "src" / "config.rs"
+
+
+def file_config_keys() -> set[str]:
+    match = re.search(r"pub struct FileConfig \{(.*?)\n\}", CONFIG_RS.read_text(), re.S)
+    if match is None:
+        raise RuntimeError(f"cannot find `pub struct FileConfig` in {CONFIG_RS.relative_to(REPO)}")
+    return set(re.findall(r"pub (\w+):", match.group(1)))
+
 
 # Objects of these kinds are checked against the committed JSON schemas, not kubernetes-validate.
 CRD_SCHEMAS = {
@@ -379,6 +392,17 @@ def cross_object_errors(objs: list[dict], expect_monitoring: bool) -> list[str]:
         errors.append(f"{ident}: terminationGracePeriodSeconds {grace} must exceed the drain deadline "
                       f"{timeout} s ({source})")
 
+    # The config file must hold only keys sluice knows.
+    config_path = next((a.split("=", 1)[1] for a in sluice.get("args", []) if a.startswith("--config=")), None)
+    if config_path is not None:
+        text = config_file_text(sts, configmaps, sluice, config_path)
+        if text is None:
+            errors.append(f"{ident}: --config={config_path} is not a file of a mounted ConfigMap")
+        else:
+            unknown = set(tomllib.loads(text)) - file_config_keys()
+            if unknown:
+                errors.append(f"{ident}: {config_path} has keys sluice rejects: {sorted(unknown)}")
+
     # Hardening.
     psc = pod.get("securityContext", {})
     csc = sluice.get("securityContext", {})
@@ -654,6 +678,11 @@ PLANTS: dict[str, Callable[[list[dict]], None]] = {
         lambda objs: find(objs, "StatefulSet")["spec"]["template"]["spec"].update(terminationGracePeriodSeconds=20),
     "data dir not on the volume claim":
         lambda objs: container(objs)["volumeMounts"][0].update(mountPath="/data"),
+    "config file key sluice does not know":
+        lambda objs: find(objs, "ConfigMap")["data"].update(
+            {"sluice.toml": find(objs, "ConfigMap")["data"]["sluice.toml"] + "\nshutdown_timout = 10\n"}),
+    "--config names a file no ConfigMap provides":
+        lambda objs: container(objs)["args"].__setitem__(0, "--config=/etc/sluice/config.toml"),
     "runs as root":
         lambda objs: find(objs, "StatefulSet")["spec"]["template"]["spec"]["securityContext"].update(runAsUser=0),
     "writable root filesystem":
