@@ -464,6 +464,37 @@ def cross_object_errors(objs: list[dict], expect_monitoring: bool) -> list[str]:
     return errors
 
 
+def parity_errors(base: list[dict], chart: list[dict]) -> list[str]:
+    """The kustomize base and the chart with default values must deploy the same pod: the two
+    are maintained by hand side by side, and this catches one being changed without the other."""
+    def pod_view(objs: list[dict]) -> dict:
+        sts = find(objs, "StatefulSet")
+        pod = copy.deepcopy(sts["spec"]["template"]["spec"])
+        for c in pod["containers"]:
+            c.pop("image", None)
+        for v in pod.get("volumes", []):
+            v.get("configMap", {}).pop("name", None)  # sluice-config-<hash> vs sluice-config
+        claims = [{k: t[k] for k in ("spec",)} for t in sts["spec"].get("volumeClaimTemplates", [])]
+        cfg = tomllib.loads(find(objs, "ConfigMap")["data"]["sluice.toml"])
+        return {"pod": pod, "claims": claims, "retention": sts["spec"].get("persistentVolumeClaimRetentionPolicy"),
+                "config": cfg, "ports": sorted((p["name"], p["port"]) for s in objs if s["kind"] == "Service"
+                                                for p in s["spec"]["ports"])}
+    a, b = pod_view(base), pod_view(chart)
+    errors = []
+    for key in a:
+        if key == "config":
+            # The chart writes sluice's defaults out explicitly; only shared keys must agree.
+            diff = {k: (a[key][k], b[key][k]) for k in a[key].keys() & b[key].keys() if a[key][k] != b[key][k]}
+            missing = a[key].keys() - b[key].keys()
+            if diff or missing:
+                errors.append(f"config file differs: {diff or ''} {sorted(missing) or ''}")
+        elif a[key] != b[key]:
+            errors.append(f"{key} differs between kustomize base and chart defaults:\n"
+                          f"         base:  {json.dumps(a[key], sort_keys=True)[:600]}\n"
+                          f"         chart: {json.dumps(b[key], sort_keys=True)[:600]}")
+    return errors
+
+
 # ---- alert rules and dashboard ------------------------------------------------------------------
 
 ALERTS = DEPLOY / "prometheus" / "alerts.yaml"
@@ -760,6 +791,9 @@ def main() -> int:
                    lambda objs=objs: schema_errors(objs))
         report.run(f"rules  {name}", lambda objs=objs, m=monitoring: cross_object_errors(objs, m))
 
+    if "kustomize base" in renderings and "helm default values" in renderings:
+        report.run("rules  kustomize base and helm defaults deploy the same pod",
+                   lambda: parity_errors(renderings["kustomize base"][0], renderings["helm default values"][0]))
     report.run("chart  helm lint --strict (3 value sets)", helm_lint_errors)
     report.run("chart  values.schema.json accepts good and rejects bad values", chart_schema_errors)
     report.run("alerts deploy/prometheus/alerts.yaml", lambda: alert_file_errors(alert_groups()))
