@@ -488,11 +488,21 @@ def parity_errors(base: list[dict], chart: list[dict]) -> list[str]:
             missing = a[key].keys() - b[key].keys()
             if diff or missing:
                 errors.append(f"config file differs: {diff or ''} {sorted(missing) or ''}")
-        elif a[key] != b[key]:
-            errors.append(f"{key} differs between kustomize base and chart defaults:\n"
-                          f"         base:  {json.dumps(a[key], sort_keys=True)[:600]}\n"
-                          f"         chart: {json.dumps(b[key], sort_keys=True)[:600]}")
+        else:
+            errors += [f"{key}{path}: base {x!r}, chart {y!r}" for path, x, y in differences(a[key], b[key])]
     return errors
+
+
+def differences(a: Any, b: Any, path: str = "") -> list[tuple[str, Any, Any]]:
+    """Paths where two JSON-like values differ, e.g. ('.containers[0].resources.limits.memory', ...)."""
+    if isinstance(a, dict) and isinstance(b, dict):
+        out = []
+        for k in sorted(a.keys() | b.keys()):
+            out += differences(a.get(k), b.get(k), f"{path}.{k}")
+        return out
+    if isinstance(a, list) and isinstance(b, list) and len(a) == len(b):
+        return [d for i, (x, y) in enumerate(zip(a, b)) for d in differences(x, y, f"{path}[{i}]")]
+    return [] if a == b else [(path, a, b)]
 
 
 # ---- alert rules and dashboard ------------------------------------------------------------------
