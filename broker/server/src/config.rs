@@ -41,6 +41,8 @@ pub mod defaults {
     pub const SHUTDOWN_TIMEOUT_SECS: u64 = 30;
     /// Seconds a client has to send a request's headers.
     pub const HEADER_READ_TIMEOUT_SECS: u64 = 30;
+    /// Per-resource metric series cap.
+    pub const METRICS_MAX_RESOURCES: usize = 1000;
 }
 
 /// Upper bound for `--max-connections` (the semaphore counts in `u32`).
@@ -125,6 +127,11 @@ pub struct ServeArgs {
     /// Seconds a client has to send the headers of a request [default: 30].
     #[arg(long, env = "SLUICE_HEADER_READ_TIMEOUT", value_name = "SECS")]
     pub header_read_timeout: Option<u64>,
+
+    /// Most queues (likewise streams, topics) with their own series on /metrics; the rest are
+    /// counted in `sluice_metrics_resources_omitted` [default: 1000].
+    #[arg(long, env = "SLUICE_METRICS_MAX_RESOURCES", value_name = "N")]
+    pub metrics_max_resources: Option<usize>,
 }
 
 /// Durability of acknowledged writes, as named on the command line and in the config file.
@@ -186,6 +193,8 @@ pub struct FileConfig {
     pub shutdown_timeout: Option<u64>,
     /// See `--header-read-timeout`.
     pub header_read_timeout: Option<u64>,
+    /// See `--metrics-max-resources`.
+    pub metrics_max_resources: Option<usize>,
 }
 
 impl FileConfig {
@@ -265,6 +274,8 @@ pub struct Settings {
     pub shutdown_timeout: Duration,
     /// Deadline for a request's headers.
     pub header_read_timeout: Duration,
+    /// Per-resource metric series cap, per resource kind.
+    pub metrics_max_resources: usize,
 }
 
 impl Default for Settings {
@@ -282,6 +293,7 @@ impl Default for Settings {
             log_level: defaults::LOG_LEVEL.to_string(),
             shutdown_timeout: Duration::from_secs(defaults::SHUTDOWN_TIMEOUT_SECS),
             header_read_timeout: Duration::from_secs(defaults::HEADER_READ_TIMEOUT_SECS),
+            metrics_max_resources: defaults::METRICS_MAX_RESOURCES,
         }
     }
 }
@@ -324,6 +336,10 @@ impl Settings {
                 .or(file.header_read_timeout)
                 .map(Duration::from_secs)
                 .unwrap_or(d.header_read_timeout),
+            metrics_max_resources: args
+                .metrics_max_resources
+                .or(file.metrics_max_resources)
+                .unwrap_or(d.metrics_max_resources),
         };
         settings.validated()
     }

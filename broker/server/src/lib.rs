@@ -6,6 +6,7 @@
 //! - [`dispatch`]: request classification (admin, SQS JSON, query), body limit, request ids.
 //! - [`api`]: per-service handlers and the one error mapping (`api::error`).
 //! - [`metrics`]: the Prometheus registry owned by the [`app::App`].
+//! - [`resource_metrics`]: queue depth and RocksDB gauges computed at scrape time.
 //! - [`app`]: the state shared by connections.
 //! - [`run`]: start-up and shutdown order, used by `main.rs` and embeddable in tests.
 //!
@@ -19,6 +20,7 @@ pub mod config;
 pub mod dispatch;
 pub mod listener;
 pub mod metrics;
+pub mod resource_metrics;
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -83,6 +85,13 @@ pub async fn run(
     });
 
     let metrics = Metrics::new()?;
+    let collector =
+        resource_metrics::ResourceCollector::new(broker.clone(), store.clone(), settings.metrics_max_resources)
+            .map_err(metrics::MetricsError::from)?;
+    metrics
+        .registry()
+        .register(Box::new(collector))
+        .map_err(metrics::MetricsError::from)?;
     let bind_addr = settings.bind.clone();
     let listener = listener::bind(&bind_addr).await.map_err(|source| StartupError::Bind {
         addr: bind_addr.clone(),

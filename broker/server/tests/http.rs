@@ -111,6 +111,63 @@ async fn admin_endpoints() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn queue_and_storage_gauges_follow_the_queues() {
+    let server = Server::start(|s| s.metrics_max_resources = 2).await;
+    let url = |name: &str| format!("http://localhost:4566/000000000000/{name}");
+    // The RedrivePolicy JSON as a string value inside the request's JSON.
+    let redrive = r#"{\"deadLetterTargetArn\":\"arn:aws:sqs:us-east-1:000000000000:dlq\",\"maxReceiveCount\":\"1\"}"#;
+    server
+        .request(&json("AmazonSQS.CreateQueue", r#"{"QueueName":"dlq"}"#))
+        .await;
+    let create = format!(r#"{{"QueueName":"jobs","Attributes":{{"RedrivePolicy":"{redrive}"}}}}"#);
+    let (status, _, body) = server.request(&json("AmazonSQS.CreateQueue", &create)).await;
+    assert_eq!(status, 200, "{body}");
+    server
+        .request(&json("AmazonSQS.CreateQueue", r#"{"QueueName":"zzz-over-the-cap"}"#))
+        .await;
+    for body in ["a", "b", "c"] {
+        let send = format!(r#"{{"QueueUrl":"{}","MessageBody":"{body}"}}"#, url("jobs"));
+        server.request(&json("AmazonSQS.SendMessage", &send)).await;
+    }
+    let dlq_send = format!(r#"{{"QueueUrl":"{}","MessageBody":"dead"}}"#, url("dlq"));
+    server.request(&json("AmazonSQS.SendMessage", &dlq_send)).await;
+    let receive = format!(r#"{{"QueueUrl":"{}","VisibilityTimeout":60}}"#, url("jobs"));
+    server.request(&json("AmazonSQS.ReceiveMessage", &receive)).await;
+
+    let (status, _, body) = server
+        .request("GET /metrics HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        .await;
+    assert_eq!(status, 200);
+    let labels = |queue: &str| format!(r#"account="000000000000",queue="{queue}",region="us-east-1""#);
+    for line in [
+        format!("sluice_queue_messages{{{},state=\"visible\"}} 2", labels("jobs")),
+        format!("sluice_queue_messages{{{},state=\"in_flight\"}} 1", labels("jobs")),
+        format!("sluice_queue_messages{{{},state=\"delayed\"}} 0", labels("jobs")),
+        format!("sluice_dead_letter_queue_messages{{{}}} 1", labels("dlq")),
+        r#"sluice_metrics_resources_omitted{kind="queue"} 1"#.to_string(),
+    ] {
+        assert!(body.contains(&line), "missing {line}: {body}");
+    }
+    assert!(body.contains(&format!(
+        "sluice_queue_oldest_message_age_seconds{{{}}}",
+        labels("jobs")
+    )));
+    assert!(!body.contains("zzz-over-the-cap"), "capped at 2 queues: {body}");
+    assert!(!body.contains(&format!("sluice_dead_letter_queue_messages{{{}}}", labels("jobs"))));
+    assert!(body.contains("sluice_rocksdb_live_data_bytes "), "{body}");
+    assert!(body.contains("sluice_rocksdb_write_stopped 0"), "{body}");
+
+    // A deleted queue's series go with it.
+    let delete = format!(r#"{{"QueueUrl":"{}"}}"#, url("jobs"));
+    server.request(&json("AmazonSQS.DeleteQueue", &delete)).await;
+    let (_, _, body) = server
+        .request("GET /metrics HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        .await;
+    assert!(!body.contains(r#"queue="jobs""#), "{body}");
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sqs_json_round_trip() {
     let server = Server::start(|_| {}).await;
     let (status, head, body) = server

@@ -121,6 +121,23 @@ pub struct VisibilityChange {
     pub timeout_seconds: u32,
 }
 
+/// One queue's depth, for metrics.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct QueueStats {
+    /// The queue.
+    pub key: QueueKey,
+    /// Visible messages.
+    pub visible: u64,
+    /// Received and not visible again yet.
+    pub in_flight: u64,
+    /// Delayed, never received.
+    pub delayed: u64,
+    /// Age of the oldest message, ms (0 when empty).
+    pub oldest_age_ms: u64,
+    /// Some queue's RedrivePolicy names this queue.
+    pub dead_letter: bool,
+}
+
 /// A page of queue names.
 #[derive(Debug, Clone, Default)]
 pub struct QueuePage {
@@ -749,7 +766,7 @@ impl Queues {
         let mut results = Vec::with_capacity(messages.len());
         let mut accepted: Vec<(u64, MsgMeta, Option<String>)> = Vec::with_capacity(messages.len());
         // Deduplication ids accepted by this call, applied to the window after the commit.
-        let mut fresh: Vec<(String, String, DedupEntry)> = Vec::new();
+        let mut fresh: Vec<(fifo::DedupKey, DedupEntry)> = Vec::new();
         let mut batch = self.store.batch();
         for msg in messages {
             if let Err(err) = check_message(&config, &msg) {
@@ -763,43 +780,43 @@ impl Queues {
                         .clone()
                         .unwrap_or_else(|| fifo::content_deduplication_id(&msg.body));
                     let scope = match config.deduplication_scope {
-                        DeduplicationScope::Queue => String::new(),
-                        DeduplicationScope::MessageGroup => msg.group_id.clone().unwrap_or_default(),
+                        DeduplicationScope::Queue => "",
+                        DeduplicationScope::MessageGroup => msg.group_id.as_deref().unwrap_or_default(),
                     };
-                    let original = window.get(&scope, &id, now).cloned().or_else(|| {
-                        fresh
-                            .iter()
-                            .find(|(s, i, _)| *s == scope && *i == id)
-                            .map(|(_, _, e)| e.clone())
-                    });
+                    let dedup_key = fifo::dedup_key(scope, &id);
+                    let original = window
+                        .get(&dedup_key, now)
+                        .copied()
+                        .or_else(|| fresh.iter().find(|(k, _)| *k == dedup_key).map(|(_, e)| *e));
                     if let Some(original) = original {
                         // Accepted, answered like the original, and not delivered again.
                         results.push(Ok(SentMessage {
-                            message_id: original.message_id,
+                            message_id: original.message_id.to_string(),
                             sequence_number: Some(fifo::sequence_number(original.seq)),
                         }));
                         continue;
                     }
-                    Some((scope, id))
+                    Some((dedup_key, id))
                 }
                 None => None,
             };
             let delay = msg.delay_seconds.unwrap_or(config.delay_seconds);
             let seq = queue.take_seq(&mut batch);
-            let message_id = uuid::Uuid::new_v4().to_string();
+            let uuid = uuid::Uuid::new_v4();
+            let message_id = uuid.to_string();
             let visible_at = now + delay as u64 * 1000;
-            if let Some((scope, id)) = &dedup {
+            if let Some((dedup_key, _)) = &dedup {
                 let entry = DedupEntry {
                     expires_ms: now + fifo::DEDUPLICATION_WINDOW_MS,
                     seq,
-                    message_id: message_id.clone(),
+                    message_id: uuid,
                 };
                 batch.put(
                     Cf::Dedupe,
-                    &fifo::dedupe_key(queue.id, scope, id),
+                    &fifo::dedupe_key(queue.id, dedup_key),
                     &fifo::encode_entry(&entry),
                 );
-                fresh.push((scope.clone(), id.clone(), entry));
+                fresh.push((*dedup_key, entry));
             }
             let payload = StoredPayload {
                 message_id: message_id.clone(),
@@ -834,8 +851,8 @@ impl Queues {
             }
         }
         if let Some(window) = window.as_deref_mut() {
-            for (scope, id, entry) in fresh {
-                window.insert(&scope, &id, entry);
+            for (key, entry) in fresh {
+                window.insert(key, entry);
             }
         }
         drop(window);
@@ -993,7 +1010,10 @@ impl Queues {
         }
         let mut moved: Vec<(u64, MsgMeta, Option<String>)> = Vec::new();
         // A FIFO dead-letter queue takes messages in its send order (see `Queue::dedupe`).
-        let dlq_order = dlq.as_ref().filter(|d| d.fifo).map(|d| d.dedupe());
+        let dlq_order = dlq
+            .as_ref()
+            .filter(|d| d.fifo && !to_dlq.is_empty())
+            .map(|d| d.dedupe());
         if let Some(dlq) = &dlq {
             for seq in &to_dlq {
                 let key = message_key(queue.id, *seq);
@@ -1204,6 +1224,42 @@ impl Queues {
         }
     }
 
+    /// Depth figures of up to `limit` queues (by account, region and name) for metrics, and how
+    /// many queues were left out.
+    pub fn stats(&self, limit: usize) -> (Vec<QueueStats>, usize) {
+        let mut queues: Vec<Arc<Queue>> = self
+            .registry
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .values()
+            .cloned()
+            .collect();
+        let dead_letter_targets: std::collections::HashSet<String> = queues
+            .iter()
+            .filter_map(|q| q.config().redrive_policy.map(|p| p.dead_letter_target_arn))
+            .collect();
+        queues.sort_by(|a, b| a.key.cmp(&b.key));
+        let omitted = queues.len().saturating_sub(limit);
+        let now = self.clock.now_ms();
+        let stats = queues
+            .iter()
+            .take(limit)
+            .map(|q| {
+                let index = q.index();
+                let counts = index.counts(now);
+                QueueStats {
+                    key: q.key.clone(),
+                    visible: counts.visible,
+                    in_flight: counts.in_flight,
+                    delayed: counts.delayed,
+                    oldest_age_ms: index.oldest_sent_ms().map_or(0, |sent| now.saturating_sub(sent)),
+                    dead_letter: dead_letter_targets.contains(&q.key.arn()),
+                }
+            })
+            .collect();
+        (stats, omitted)
+    }
+
     /// Number of queues.
     pub fn len(&self) -> usize {
         self.registry.read().unwrap_or_else(|p| p.into_inner()).len()
@@ -1412,11 +1468,11 @@ fn load_queue(store: &Store, key: QueueKey, record: QueueRecord, now: u64) -> Re
     for seq in states.keys() {
         cleanup.delete(Cf::QueueState, &message_key(record.id, *seq));
     }
-    let mut window: Vec<(String, String, DedupEntry)> = Vec::new();
+    let mut window: Vec<(fifo::DedupKey, DedupEntry)> = Vec::new();
     for (k, v) in store.scan_prefix(Cf::Dedupe, &fifo::dedupe_prefix(record.id))? {
-        let (scope, id, entry) = fifo::decode_entry(&k, &v)?;
+        let (key, entry) = fifo::decode_entry(&k, &v)?;
         if entry.expires_ms > now {
-            window.push((scope, id, entry));
+            window.push((key, entry));
         } else {
             cleanup.delete(Cf::Dedupe, &k);
         }
@@ -1428,11 +1484,11 @@ fn load_queue(store: &Store, key: QueueKey, record: QueueRecord, now: u64) -> Re
         .unwrap_or(0);
     let queue = Queue::new(record.id, key, record, index, reserved.max(max_seq + 1));
     // The window expects insertions in expiry order.
-    window.sort_by_key(|(_, _, e)| e.expires_ms);
+    window.sort_by_key(|(_, e)| e.expires_ms);
     {
         let mut dedupe = queue.dedupe();
-        for (scope, id, entry) in window {
-            dedupe.insert(&scope, &id, entry);
+        for (key, entry) in window {
+            dedupe.insert(key, entry);
         }
     }
     Ok(queue)

@@ -1,0 +1,161 @@
+//! Per-resource and storage gauges, computed when Prometheus scrapes rather than kept up to
+//! date on every write: queue depths, oldest-message age, dead-letter depth, RocksDB size and
+//! compaction backlog.
+//!
+//! Series are built fresh at each scrape, so a deleted queue's series disappear with it. At
+//! most `max_resources` queues get their own series (ordered by account, region, name); the
+//! number left out is reported in `sluice_metrics_resources_omitted{kind="queue"}`, so a million
+//! queues cost one line, not a million.
+
+use std::sync::Arc;
+
+use prometheus::core::{Collector, Desc};
+use prometheus::proto::MetricFamily;
+use prometheus::{GaugeVec, IntGauge, IntGaugeVec, Opts};
+use sluice_broker::Broker;
+use sluice_storage::Store;
+
+/// Labels that name a queue uniquely.
+const QUEUE_LABELS: &[&str] = &["account", "region", "queue"];
+
+/// Collects the gauges at scrape time.
+pub struct ResourceCollector {
+    broker: Arc<Broker>,
+    store: Arc<Store>,
+    max_resources: usize,
+    descs: Vec<Desc>,
+}
+
+impl ResourceCollector {
+    /// A collector over `broker` and `store` with a per-kind series cap.
+    pub fn new(broker: Arc<Broker>, store: Arc<Store>, max_resources: usize) -> prometheus::Result<Self> {
+        let mut descs = Vec::new();
+        for family in Self::families(None, None)? {
+            descs.extend(family.desc().into_iter().cloned());
+        }
+        Ok(ResourceCollector {
+            broker,
+            store,
+            max_resources,
+            descs,
+        })
+    }
+
+    /// The metric families, filled from the broker and store when given.
+    fn families(
+        broker: Option<&Broker>,
+        store: Option<(&Store, usize)>,
+    ) -> prometheus::Result<Vec<Box<dyn Collector>>> {
+        let messages = IntGaugeVec::new(
+            Opts::new(
+                "sluice_queue_messages",
+                "Messages in a queue by state (visible, in_flight, delayed)",
+            ),
+            &["account", "region", "queue", "state"],
+        )?;
+        let oldest = GaugeVec::new(
+            Opts::new(
+                "sluice_queue_oldest_message_age_seconds",
+                "Age of the oldest message in a queue (0 when empty)",
+            ),
+            QUEUE_LABELS,
+        )?;
+        let dead_letter = IntGaugeVec::new(
+            Opts::new(
+                "sluice_dead_letter_queue_messages",
+                "Messages in queues that some RedrivePolicy names as its dead-letter queue",
+            ),
+            QUEUE_LABELS,
+        )?;
+        let omitted = IntGaugeVec::new(
+            Opts::new(
+                "sluice_metrics_resources_omitted",
+                "Resources beyond --metrics-max-resources that have no series of their own",
+            ),
+            &["kind"],
+        )?;
+        let live_bytes = IntGauge::new(
+            "sluice_rocksdb_live_data_bytes",
+            "RocksDB's estimate of live data size, all column families",
+        )?;
+        let sst_bytes = IntGauge::new("sluice_rocksdb_sst_files_bytes", "Size of all RocksDB SST files")?;
+        let pending_compaction = IntGauge::new(
+            "sluice_rocksdb_pending_compaction_bytes",
+            "Bytes RocksDB estimates compaction still has to rewrite",
+        )?;
+        let running_compactions = IntGauge::new("sluice_rocksdb_running_compactions", "Compactions running now")?;
+        let write_stopped = IntGauge::new(
+            "sluice_rocksdb_write_stopped",
+            "1 while RocksDB stops writes (a write stall), else 0",
+        )?;
+        let delayed_write_rate = IntGauge::new(
+            "sluice_rocksdb_delayed_write_rate_bytes",
+            "Write rate RocksDB slows writers to while stalling (0 when not delayed)",
+        )?;
+        if let Some(broker) = broker {
+            let limit = store.map_or(usize::MAX, |(_, limit)| limit);
+            let (queues, left_out) = broker.queues().stats(limit);
+            for q in &queues {
+                let labels = [q.key.account.as_str(), q.key.region.as_str(), q.key.name.as_str()];
+                for (state, value) in [
+                    ("visible", q.visible),
+                    ("in_flight", q.in_flight),
+                    ("delayed", q.delayed),
+                ] {
+                    messages
+                        .with_label_values(&[labels[0], labels[1], labels[2], state])
+                        .set(gauge_value(value));
+                }
+                oldest.with_label_values(&labels).set(q.oldest_age_ms as f64 / 1000.0);
+                if q.dead_letter {
+                    dead_letter
+                        .with_label_values(&labels)
+                        .set(gauge_value(q.visible + q.in_flight + q.delayed));
+                }
+            }
+            omitted.with_label_values(&["queue"]).set(gauge_value(left_out as u64));
+        }
+        if let Some((store, _)) = store {
+            live_bytes.set(gauge_value(store.property_sum("rocksdb.estimate-live-data-size")));
+            sst_bytes.set(gauge_value(store.property_sum("rocksdb.total-sst-files-size")));
+            pending_compaction.set(gauge_value(
+                store.property_sum("rocksdb.estimate-pending-compaction-bytes"),
+            ));
+            running_compactions.set(gauge_value(store.property_sum("rocksdb.num-running-compactions")));
+            write_stopped.set(i64::from(store.property_sum("rocksdb.is-write-stopped") > 0));
+            delayed_write_rate.set(gauge_value(store.property_sum("rocksdb.actual-delayed-write-rate")));
+        }
+        Ok(vec![
+            Box::new(messages),
+            Box::new(oldest),
+            Box::new(dead_letter),
+            Box::new(omitted),
+            Box::new(live_bytes),
+            Box::new(sst_bytes),
+            Box::new(pending_compaction),
+            Box::new(running_compactions),
+            Box::new(write_stopped),
+            Box::new(delayed_write_rate),
+        ])
+    }
+}
+
+fn gauge_value(value: u64) -> i64 {
+    i64::try_from(value).unwrap_or(i64::MAX)
+}
+
+impl Collector for ResourceCollector {
+    fn desc(&self) -> Vec<&Desc> {
+        self.descs.iter().collect()
+    }
+
+    fn collect(&self) -> Vec<MetricFamily> {
+        match Self::families(Some(&self.broker), Some((&self.store, self.max_resources))) {
+            Ok(families) => families.iter().flat_map(|f| f.collect()).collect(),
+            Err(e) => {
+                tracing::warn!(error = %e, "collecting resource metrics failed");
+                Vec::new()
+            }
+        }
+    }
+}
