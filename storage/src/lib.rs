@@ -17,6 +17,12 @@ use std::path::{Path, PathBuf};
 
 use rocksdb::{ColumnFamilyDescriptor, Direction, IteratorMode, Options, WriteBatch, WriteOptions, DB};
 
+/// True inside a multi-threaded tokio runtime, where `block_in_place` is allowed.
+fn on_multi_thread_runtime() -> bool {
+    tokio::runtime::Handle::try_current()
+        .is_ok_and(|h| h.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread)
+}
+
 /// One stored entry: key and value.
 pub type KeyValue = (Box<[u8]>, Box<[u8]>);
 
@@ -187,8 +193,17 @@ impl Store {
             return Ok(());
         }
         let mut opts = WriteOptions::default();
-        opts.set_sync(self.durability == Durability::Fsync);
-        self.db.write_opt(batch.inner, &opts)?;
+        let sync = self.durability == Durability::Fsync;
+        opts.set_sync(sync);
+        let write = || self.db.write_opt(batch.inner, &opts);
+        if sync && on_multi_thread_runtime() {
+            // An fsync takes milliseconds: let the runtime move this worker's other tasks
+            // elsewhere, and let concurrent committers reach RocksDB together so one fsync
+            // covers the whole group (RocksDB's group commit).
+            tokio::task::block_in_place(write)?;
+        } else {
+            write()?;
+        }
         Ok(())
     }
 

@@ -7,7 +7,6 @@
 //! the messages visible again after their visibility timeout.
 
 use std::collections::{HashMap, VecDeque};
-use std::sync::Arc;
 
 use sha2::{Digest, Sha256};
 use sluice_storage::key::{self, KeyBuf};
@@ -51,57 +50,66 @@ pub fn validate_id(parameter: &str, value: &str) -> Result<()> {
     }
 }
 
+/// A deduplication id as remembered: the first 16 bytes of SHA-256 over (scope, id). Keeping
+/// a digest instead of the strings bounds memory per entry whatever the id's length; a 128-bit
+/// collision between two live ids of one queue is not a practical concern.
+pub type DedupKey = [u8; 16];
+
+/// The key of deduplication id `id` in `scope` (the message group, or empty for the queue).
+pub fn dedup_key(scope: &str, id: &str) -> DedupKey {
+    let mut hasher = Sha256::new();
+    hasher.update((scope.len() as u64).to_be_bytes());
+    hasher.update(scope.as_bytes());
+    hasher.update(id.as_bytes());
+    let digest = hasher.finalize();
+    let mut key = [0u8; 16];
+    key.copy_from_slice(&digest[..16]);
+    key
+}
+
 /// A remembered deduplication id.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct DedupEntry {
     /// When the window closes, epoch ms.
     pub expires_ms: u64,
     /// Internal sequence of the original message.
     pub seq: u64,
     /// The original message id.
-    pub message_id: String,
+    pub message_id: uuid::Uuid,
 }
 
-/// The deduplication window of one queue: (scope, id) → original message. The scope is the
-/// message group when DeduplicationScope is `messageGroup`, else empty.
+/// The deduplication window of one queue.
 #[derive(Debug, Default)]
 pub struct DedupWindow {
-    entries: HashMap<(Arc<str>, String), DedupEntry>,
+    entries: HashMap<DedupKey, DedupEntry>,
     /// Keys in insertion order, which is expiry order (the window is a constant added to a
     /// monotonic clock); a key re-inserted later is checked against the map when popped.
-    expiry: VecDeque<(u64, Arc<str>, String)>,
+    expiry: VecDeque<(u64, DedupKey)>,
 }
 
 impl DedupWindow {
-    /// The live entry for `(scope, id)` at `now_ms`.
-    pub fn get(&self, scope: &str, id: &str, now_ms: u64) -> Option<&DedupEntry> {
-        // HashMap lookups need an owned key of the same type; ids are short.
-        self.entries
-            .get(&(Arc::from(scope), id.to_string()))
-            .filter(|e| e.expires_ms > now_ms)
+    /// The live entry for `key` at `now_ms`.
+    pub fn get(&self, key: &DedupKey, now_ms: u64) -> Option<&DedupEntry> {
+        self.entries.get(key).filter(|e| e.expires_ms > now_ms)
     }
 
     /// Remembers an accepted id.
-    pub fn insert(&mut self, scope: &str, id: &str, entry: DedupEntry) {
-        let scope: Arc<str> = Arc::from(scope);
-        self.expiry.push_back((entry.expires_ms, scope.clone(), id.to_string()));
-        self.entries.insert((scope, id.to_string()), entry);
+    pub fn insert(&mut self, key: DedupKey, entry: DedupEntry) {
+        self.expiry.push_back((entry.expires_ms, key));
+        self.entries.insert(key, entry);
     }
 
     /// Forgets entries whose window closed; returns their storage keys.
     pub fn expire(&mut self, queue_id: u64, now_ms: u64) -> Vec<Vec<u8>> {
         let mut keys = Vec::new();
-        while let Some((at, _, _)) = self.expiry.front() {
-            if *at > now_ms {
+        while let Some(&(at, key)) = self.expiry.front() {
+            if at > now_ms {
                 break;
             }
-            let Some((at, scope, id)) = self.expiry.pop_front() else {
-                break;
-            };
-            let map_key = (scope, id);
-            if self.entries.get(&map_key).is_some_and(|e| e.expires_ms == at) {
-                self.entries.remove(&map_key);
-                keys.push(dedupe_key(queue_id, &map_key.0, &map_key.1));
+            self.expiry.pop_front();
+            if self.entries.get(&key).is_some_and(|e| e.expires_ms == at) {
+                self.entries.remove(&key);
+                keys.push(dedupe_key(queue_id, &key));
             }
         }
         keys
@@ -109,7 +117,7 @@ impl DedupWindow {
 
     /// Earliest time an entry expires.
     pub fn next_expiry(&self) -> Option<u64> {
-        self.expiry.front().map(|(at, _, _)| *at)
+        self.expiry.front().map(|(at, _)| *at)
     }
 
     /// Number of live-or-unswept entries.
@@ -128,39 +136,33 @@ pub fn dedupe_prefix(queue_id: u64) -> Vec<u8> {
     KeyBuf::new(DEDUPE_PREFIX).u64(queue_id).finish()
 }
 
-/// Key of one deduplication entry.
-pub fn dedupe_key(queue_id: u64, scope: &str, id: &str) -> Vec<u8> {
-    KeyBuf::new(DEDUPE_PREFIX).u64(queue_id).str(scope).str(id).finish()
+/// Storage key of one deduplication entry.
+pub fn dedupe_key(queue_id: u64, key: &DedupKey) -> Vec<u8> {
+    KeyBuf::new(DEDUPE_PREFIX).u64(queue_id).raw(key).finish()
 }
 
 /// Encodes a deduplication entry's value.
 pub fn encode_entry(entry: &DedupEntry) -> Vec<u8> {
-    let mut out = Vec::with_capacity(16 + entry.message_id.len());
+    let mut out = Vec::with_capacity(32);
     out.extend_from_slice(&entry.expires_ms.to_be_bytes());
     out.extend_from_slice(&entry.seq.to_be_bytes());
     out.extend_from_slice(entry.message_id.as_bytes());
     out
 }
 
-/// Decodes a stored deduplication entry: `(scope, id, entry)`.
-pub fn decode_entry(k: &[u8], v: &[u8]) -> std::result::Result<(String, String, DedupEntry), StorageError> {
+/// Decodes a stored deduplication entry.
+pub fn decode_entry(k: &[u8], v: &[u8]) -> std::result::Result<(DedupKey, DedupEntry), StorageError> {
     let corrupt = || StorageError::Corrupt("bad deduplication entry".into());
-    // prefix byte, queue id, then two length-prefixed strings.
-    let mut rest = k.get(9..).ok_or_else(corrupt)?;
-    let mut field = || -> Option<String> {
-        let len = u16::from_be_bytes(rest.get(..2)?.try_into().ok()?) as usize;
-        let s = String::from_utf8(rest.get(2..2 + len)?.to_vec()).ok()?;
-        rest = &rest[2 + len..];
-        Some(s)
-    };
-    let scope = field().ok_or_else(corrupt)?;
-    let id = field().ok_or_else(corrupt)?;
+    // Prefix byte and queue id, then the digest.
+    let key: DedupKey = k.get(9..25).and_then(|d| d.try_into().ok()).ok_or_else(corrupt)?;
     let expires_ms = key::read_u64(v, 0).ok_or_else(corrupt)?;
     let seq = key::read_u64(v, 8).ok_or_else(corrupt)?;
-    let message_id = String::from_utf8(v.get(16..).ok_or_else(corrupt)?.to_vec()).map_err(|_| corrupt())?;
+    let message_id = v
+        .get(16..32)
+        .and_then(|b| uuid::Uuid::from_slice(b).ok())
+        .ok_or_else(corrupt)?;
     Ok((
-        scope,
-        id,
+        key,
         DedupEntry {
             expires_ms,
             seq,
@@ -235,17 +237,23 @@ mod tests {
         let e = DedupEntry {
             expires_ms: 500,
             seq: 7,
-            message_id: "m".into(),
+            message_id: uuid::Uuid::new_v4(),
         };
-        let k = dedupe_key(3, "g", "id");
+        let key = dedup_key("g", "id");
+        assert_ne!(key, dedup_key("", "id"), "scopes are separate");
+        assert_ne!(
+            dedup_key("a", "bc"),
+            dedup_key("ab", "c"),
+            "the scope is length-prefixed"
+        );
+        let k = dedupe_key(3, &key);
         assert!(k.starts_with(&dedupe_prefix(3)));
-        let (scope, id, back) = decode_entry(&k, &encode_entry(&e)).expect("decode");
-        assert_eq!((scope.as_str(), id.as_str(), back.clone()), ("g", "id", e.clone()));
+        assert_eq!(decode_entry(&k, &encode_entry(&e)).expect("decode"), (key, e));
         let mut w = DedupWindow::default();
-        w.insert("g", "id", e);
-        assert!(w.get("g", "id", 499).is_some());
-        assert!(w.get("", "id", 499).is_none(), "scopes are separate");
-        assert!(w.get("g", "id", 500).is_none());
+        w.insert(key, e);
+        assert!(w.get(&key, 499).is_some());
+        assert!(w.get(&dedup_key("", "id"), 499).is_none());
+        assert!(w.get(&key, 500).is_none());
         assert_eq!(w.expire(3, 500), vec![k]);
         assert!(w.is_empty());
     }
