@@ -74,6 +74,11 @@ KNOWN_METRICS = {
     "sluice_topic_delivery_failures_total",
     "sluice_rocksdb_live_data_bytes",
     "sluice_rocksdb_pending_compaction_bytes",
+    "sluice_rocksdb_sst_files_bytes",
+    "sluice_rocksdb_running_compactions",
+    "sluice_rocksdb_write_stopped",
+    "sluice_rocksdb_delayed_write_rate_bytes",
+    "sluice_metrics_resources_omitted",
 }
 
 # The `--config` TOML file's keys are the fields of this struct; sluice rejects any other key

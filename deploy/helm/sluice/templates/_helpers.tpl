@@ -76,6 +76,9 @@ max_body_bytes = {{ .maxBodyBytes | int64 }}
 {{- if .headerReadTimeoutSeconds }}
 header_read_timeout = {{ .headerReadTimeoutSeconds | int64 }}
 {{- end }}
+{{- if not (kindIs "invalid" .metricsMaxResources) }}
+metrics_max_resources = {{ .metricsMaxResources | int64 }}
+{{- end }}
 shutdown_timeout = {{ include "sluice.shutdownTimeout" $ }}
 {{- end }}
 {{- end -}}
