@@ -28,6 +28,7 @@ use http::{Method, Request, Response, StatusCode};
 use http_body_util::{BodyExt, Full, LengthLimitError, Limited};
 use hyper::body::Body;
 use sluice_protocols::sigv4::{self, CredentialScope};
+use tracing::Instrument;
 
 use crate::api::{self, error::DispatchError, RequestContext};
 use crate::app::App;
@@ -252,8 +253,19 @@ where
     B: Body,
     B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
 {
-    let started = Instant::now();
     let request_id = uuid::Uuid::new_v4().to_string();
+    // Every log line while serving this request carries the id the client sees in
+    // x-amzn-RequestId, so a client's error report leads straight to the server's log.
+    let span = tracing::info_span!("request", request_id = %request_id);
+    handle_with_id(app, req, request_id).instrument(span).await
+}
+
+async fn handle_with_id<B>(app: &App, req: Request<B>, request_id: String) -> Response<ResponseBody>
+where
+    B: Body,
+    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+{
+    let started = Instant::now();
     let (parts, body) = req.into_parts();
 
     let body = match read_body(body, &parts.headers, app.settings.max_body_bytes).await {
@@ -396,8 +408,18 @@ fn finish(
     started: Instant,
 ) -> Response<ResponseBody> {
     let outcome = Outcome::from_status(response.status());
+    let elapsed = started.elapsed();
     app.metrics
-        .observe_request(service, action, outcome, started.elapsed().as_secs_f64());
+        .observe_request(service, action, outcome, elapsed.as_secs_f64());
+    let status = response.status().as_u16();
+    let duration_ms = elapsed.as_secs_f64() * 1000.0;
+    // Never the body: messages are the users' data. Server errors are worth a warning; the
+    // rest is per-request detail for debugging.
+    if outcome == Outcome::ServerError {
+        tracing::warn!(service, action, status, duration_ms, "request failed");
+    } else {
+        tracing::debug!(service, action, status, duration_ms, "request");
+    }
     stamp(response, request_id)
 }
 
