@@ -48,7 +48,11 @@ async fn metrics_report_queue_depths() {
     let url = create_queue(&sqs, "depth", &[]).await;
     for i in 0..3 {
         ok(
-            sqs.send_message().queue_url(&url).message_body(format!("m{i}")).send().await,
+            sqs.send_message()
+                .queue_url(&url)
+                .message_body(format!("m{i}"))
+                .send()
+                .await,
             "SendMessage",
         );
     }
@@ -58,4 +62,107 @@ async fn metrics_report_queue_depths() {
     assert_eq!(metrics.status, 200);
     let want = r#"sluice_queue_messages{account="000000000000",queue="depth",region="us-east-1",state="visible"} 3"#;
     assert!(metrics.body.contains(want), "{}", metrics.body);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn init_file_declares_queues_idempotently_and_converges() {
+    use aws_sdk_sqs::types::QueueAttributeName as Q;
+    use sluice_tests::sqs::queue_attributes;
+
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("init.yaml");
+    let declare = |visibility: u32| {
+        format!(
+            "queues:\n\
+             \x20 - name: orders\n\
+             \x20   attributes: {{ VisibilityTimeout: {visibility} }}\n\
+             \x20   dead_letter_queue: {{ name: orders-dlq, max_receive_count: 5 }}\n\
+             \x20   tags: {{ team: payments }}\n\
+             \x20 - name: orders-dlq\n\
+             \x20 - name: events.fifo\n\
+             \x20   attributes: {{ FifoQueue: true, ContentBasedDeduplication: true }}\n"
+        )
+    };
+    std::fs::write(&path, declare(60)).expect("write init file");
+    let path_arg = path.to_string_lossy().to_string();
+    let mut broker = Broker::start_with(&["--init", &path_arg]).await;
+    let sqs = broker.sqs().await;
+    let endpoint = broker.endpoint();
+    let url = |name: &str| format!("{endpoint}/000000000000/{name}");
+
+    let attrs = queue_attributes(&sqs, &url("orders"), &[]).await;
+    assert_eq!(attrs["VisibilityTimeout"], "60");
+    let policy: serde_json::Value = serde_json::from_str(&attrs["RedrivePolicy"]).expect("RedrivePolicy");
+    assert_eq!(
+        policy["deadLetterTargetArn"],
+        "arn:aws:sqs:us-east-1:000000000000:orders-dlq"
+    );
+    assert_eq!(policy["maxReceiveCount"], 5);
+    let tags = ok(
+        sqs.list_queue_tags().queue_url(url("orders")).send().await,
+        "ListQueueTags",
+    );
+    assert_eq!(
+        tags.tags().and_then(|t| t.get("team")).map(String::as_str),
+        Some("payments")
+    );
+    let fifo = queue_attributes(&sqs, &url("events.fifo"), &[Q::FifoQueue, Q::ContentBasedDeduplication]).await;
+    assert_eq!(fifo["FifoQueue"], "true");
+    assert_eq!(fifo["ContentBasedDeduplication"], "true");
+    ok(
+        sqs.send_message()
+            .queue_url(url("orders"))
+            .message_body("kept")
+            .send()
+            .await,
+        "SendMessage",
+    );
+
+    // Same file again: nothing changes, the message stays. A changed file converges.
+    broker.restart().await;
+    std::fs::write(&path, declare(90)).expect("rewrite init file");
+    broker.restart().await;
+    let sqs = broker.sqs().await;
+    let attrs = queue_attributes(
+        &sqs,
+        &url("orders"),
+        &[Q::VisibilityTimeout, Q::ApproximateNumberOfMessages],
+    )
+    .await;
+    assert_eq!(attrs["VisibilityTimeout"], "90");
+    assert_eq!(attrs["ApproximateNumberOfMessages"], "1");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_bad_init_file_stops_the_start_with_a_clear_error() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let cases = [
+        ("typo.yaml", "queues:\n  - name: q\n    atributes: {}\n", "atributes"),
+        (
+            "range.yaml",
+            "queues:\n  - name: q\n    attributes: { VisibilityTimeout: 99999 }\n",
+            "queue q",
+        ),
+        ("topics.toml", "[[topics]]\nname = \"t\"\n", "SNS"),
+    ];
+    for (name, text, expected) in cases {
+        let path = dir.path().join(name);
+        std::fs::write(&path, text).expect("write");
+        let data = dir.path().join(format!("data-{name}"));
+        let output = tokio::process::Command::new(sluice_tests::broker::binary_path())
+            .args(["serve", "--bind", "127.0.0.1:0", "--data-dir"])
+            .arg(&data)
+            .arg("--init")
+            .arg(&path)
+            .output();
+        let output = tokio::time::timeout(Duration::from_secs(30), output)
+            .await
+            .expect("sluice exits in time")
+            .expect("run sluice");
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        let stdout = String::from_utf8_lossy(&output.stdout);
+        assert!(!output.status.success(), "{name}: started anyway");
+        let all = format!("{stdout}{stderr}");
+        assert!(all.contains(name) && all.contains(expected), "{name}: {all}");
+    }
 }

@@ -132,6 +132,11 @@ pub struct ServeArgs {
     /// counted in `sluice_metrics_resources_omitted` [default: 1000].
     #[arg(long, env = "SLUICE_METRICS_MAX_RESOURCES", value_name = "N")]
     pub metrics_max_resources: Option<usize>,
+
+    /// YAML (or `.toml`) file declaring queues to create or update at start-up, before the
+    /// broker reports ready.
+    #[arg(long, env = "SLUICE_INIT", value_name = "FILE")]
+    pub init: Option<PathBuf>,
 }
 
 /// Durability of acknowledged writes, as named on the command line and in the config file.
@@ -195,6 +200,8 @@ pub struct FileConfig {
     pub header_read_timeout: Option<u64>,
     /// See `--metrics-max-resources`.
     pub metrics_max_resources: Option<usize>,
+    /// See `--init`.
+    pub init: Option<PathBuf>,
 }
 
 impl FileConfig {
@@ -276,6 +283,8 @@ pub struct Settings {
     pub header_read_timeout: Duration,
     /// Per-resource metric series cap, per resource kind.
     pub metrics_max_resources: usize,
+    /// Resources to declare at start-up.
+    pub init: Option<PathBuf>,
 }
 
 impl Default for Settings {
@@ -294,6 +303,7 @@ impl Default for Settings {
             shutdown_timeout: Duration::from_secs(defaults::SHUTDOWN_TIMEOUT_SECS),
             header_read_timeout: Duration::from_secs(defaults::HEADER_READ_TIMEOUT_SECS),
             metrics_max_resources: defaults::METRICS_MAX_RESOURCES,
+            init: None,
         }
     }
 }
@@ -340,6 +350,7 @@ impl Settings {
                 .metrics_max_resources
                 .or(file.metrics_max_resources)
                 .unwrap_or(d.metrics_max_resources),
+            init: args.init.or(file.init),
         };
         settings.validated()
     }

@@ -5,6 +5,7 @@
 //! - [`listener`]: TCP accept loop, HTTP/1.1 + h2c, connection bound, graceful drain.
 //! - [`dispatch`]: request classification (admin, SQS JSON, query), body limit, request ids.
 //! - [`api`]: per-service handlers and the one error mapping (`api::error`).
+//! - [`init`]: `--init FILE`, resources declared in YAML or TOML and created at start-up.
 //! - [`metrics`]: the Prometheus registry owned by the [`app::App`].
 //! - [`resource_metrics`]: queue depth and RocksDB gauges computed at scrape time.
 //! - [`app`]: the state shared by connections.
@@ -18,6 +19,7 @@ pub mod api;
 pub mod app;
 pub mod config;
 pub mod dispatch;
+pub mod init;
 pub mod listener;
 pub mod metrics;
 pub mod resource_metrics;
@@ -58,6 +60,9 @@ pub enum StartupError {
     /// Metrics registration failed.
     #[error(transparent)]
     Metrics(#[from] metrics::MetricsError),
+    /// The `--init` file could not be applied.
+    #[error(transparent)]
+    Init(#[from] init::InitError),
 }
 
 /// Runs the server until `shutdown` resolves; `on_bound` learns the real listen address.
@@ -78,6 +83,11 @@ pub async fn run(
     info!(data_dir = %data_dir.display(), durability = ?settings.durability, "storage open");
     let broker = Arc::new(Broker::open(store.clone()).map_err(StartupError::Broker)?);
     info!(queues = broker.queues().len(), "broker loaded");
+    if let Some(path) = &settings.init {
+        let file = init::load(path)?;
+        init::apply(&broker, &file, path, &settings.account_id, &settings.region)?;
+        info!(file = %path.display(), queues = file.queues.len(), "init file applied");
+    }
     let (stop_background, mut background_stopped) = watch::channel(());
     let background = broker.spawn_background(async move {
         // Resolves when the sender signals or is dropped.

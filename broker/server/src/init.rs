@@ -1,0 +1,268 @@
+//! `--init FILE`: resources declared in a YAML or TOML file, created at start-up before the
+//! broker reports ready, so test environments and Kubernetes deployments come up with their
+//! queues in place.
+//!
+//! Applying a file is idempotent and converges: a queue that exists gets the declared
+//! attributes and tags; nothing undeclared is deleted. Dead-letter relationships are applied in
+//! a second pass, so a file may list a source queue before its dead-letter queue.
+//!
+//! ```yaml
+//! queues:
+//!   - name: orders-dlq
+//!   - name: orders
+//!     attributes: { VisibilityTimeout: 60 }
+//!     dead_letter_queue: { name: orders-dlq, max_receive_count: 5 }
+//!     tags: { team: payments }
+//!   - name: events.fifo
+//!     attributes: { FifoQueue: true, ContentBasedDeduplication: true }
+//! ```
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+use sluice_broker::queue::QueueKey;
+use sluice_broker::{Broker, BrokerError};
+
+/// Why an init file could not be applied.
+#[derive(Debug, thiserror::Error)]
+pub enum InitError {
+    /// The file could not be read.
+    #[error("cannot read init file {path}: {source}")]
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// The cause.
+        source: std::io::Error,
+    },
+    /// The file is not valid YAML/TOML of the expected shape.
+    #[error("init file {path} is invalid: {message}")]
+    Parse {
+        /// The file.
+        path: PathBuf,
+        /// The parser's message.
+        message: String,
+    },
+    /// A declared resource was refused by the broker.
+    #[error("init file {path}: {resource}: {source}")]
+    Apply {
+        /// The file.
+        path: PathBuf,
+        /// Which resource.
+        resource: String,
+        /// The broker's answer.
+        source: BrokerError,
+    },
+}
+
+/// The file's content.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct InitFile {
+    /// Queues to create or converge.
+    #[serde(default)]
+    pub queues: Vec<QueueSpec>,
+    /// SNS topics: refused until Sluice serves SNS, rather than silently ignored.
+    #[serde(default)]
+    pub topics: Vec<serde::de::IgnoredAny>,
+}
+
+/// One declared queue.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct QueueSpec {
+    /// Queue name (`.fifo` for FIFO queues).
+    pub name: String,
+    /// Owning account; the broker's `--account-id` when absent.
+    #[serde(default)]
+    pub account_id: Option<String>,
+    /// Region; the broker's `--region` when absent.
+    #[serde(default)]
+    pub region: Option<String>,
+    /// SQS attributes as SetQueueAttributes takes them; numbers and booleans are accepted too.
+    #[serde(default)]
+    pub attributes: BTreeMap<String, Scalar>,
+    /// Tags.
+    #[serde(default)]
+    pub tags: BTreeMap<String, String>,
+    /// Shorthand for a RedrivePolicy naming a queue of the same account and region.
+    #[serde(default)]
+    pub dead_letter_queue: Option<DeadLetterSpec>,
+}
+
+/// A queue's dead-letter queue.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DeadLetterSpec {
+    /// Name of the dead-letter queue.
+    pub name: String,
+    /// Receives before a message moves there (1-1000).
+    pub max_receive_count: u32,
+}
+
+/// An attribute value written as a string, number or boolean.
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+pub enum Scalar {
+    /// `true` / `false`.
+    Bool(bool),
+    /// An integer.
+    Int(i64),
+    /// Text.
+    Text(String),
+}
+
+impl Scalar {
+    fn text(&self) -> String {
+        match self {
+            Scalar::Bool(b) => b.to_string(),
+            Scalar::Int(n) => n.to_string(),
+            Scalar::Text(s) => s.clone(),
+        }
+    }
+}
+
+/// Parses an init file: TOML for `.toml`, YAML otherwise.
+pub fn load(path: &Path) -> Result<InitFile, InitError> {
+    let text = std::fs::read_to_string(path).map_err(|source| InitError::Read {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    parse(&text, path)
+}
+
+/// Parses init file text; `path` picks the format and names the file in errors.
+pub fn parse(text: &str, path: &Path) -> Result<InitFile, InitError> {
+    let is_toml = path.extension().is_some_and(|e| e.eq_ignore_ascii_case("toml"));
+    let parsed = if is_toml {
+        toml::from_str::<InitFile>(text).map_err(|e| e.to_string())
+    } else if text.trim().is_empty() {
+        Ok(InitFile::default())
+    } else {
+        serde_saphyr::from_str::<InitFile>(text).map_err(|e| e.to_string())
+    };
+    parsed.map_err(|message| InitError::Parse {
+        path: path.to_path_buf(),
+        message,
+    })
+}
+
+/// Creates or converges every declared resource.
+pub fn apply(broker: &Broker, file: &InitFile, path: &Path, account: &str, region: &str) -> Result<(), InitError> {
+    let fail = |resource: String| {
+        move |source: BrokerError| InitError::Apply {
+            path: path.to_path_buf(),
+            resource,
+            source,
+        }
+    };
+    if !file.topics.is_empty() {
+        return Err(fail("topics".into())(BrokerError::UnsupportedOperation(
+            "SNS topics cannot be declared yet: this version of Sluice does not serve SNS.".into(),
+        )));
+    }
+    let queues = broker.queues();
+    let key_of = |spec: &QueueSpec| {
+        QueueKey::new(
+            spec.account_id.as_deref().unwrap_or(account),
+            spec.region.as_deref().unwrap_or(region),
+            spec.name.as_str(),
+        )
+    };
+    // Pass 1: every queue, without dead-letter relationships (their targets may come later).
+    for spec in &file.queues {
+        let key = key_of(spec);
+        let resource = format!("queue {}", spec.name);
+        let mut attributes: BTreeMap<String, String> =
+            spec.attributes.iter().map(|(k, v)| (k.clone(), v.text())).collect();
+        let redrive = attributes.remove("RedrivePolicy");
+        if spec.dead_letter_queue.is_some() && redrive.is_some() {
+            return Err(fail(resource)(BrokerError::InvalidAttributeValue(
+                "give either dead_letter_queue or a RedrivePolicy attribute, not both".into(),
+            )));
+        }
+        if queues.ensure_exists(&key).is_ok() {
+            // FifoQueue is fixed at creation; the rest converges.
+            attributes.remove("FifoQueue");
+            queues
+                .set_attributes(&key, &attributes)
+                .map_err(fail(resource.clone()))?;
+            if !spec.tags.is_empty() {
+                queues.tag(&key, &spec.tags).map_err(fail(resource))?;
+            }
+        } else {
+            queues
+                .create_queue(&key, &attributes, &spec.tags)
+                .map_err(fail(resource))?;
+        }
+    }
+    // Pass 2: dead-letter relationships.
+    for spec in &file.queues {
+        let key = key_of(spec);
+        let policy = match (&spec.dead_letter_queue, spec.attributes.get("RedrivePolicy")) {
+            (Some(dlq), _) => {
+                let target = QueueKey::new(key.account.clone(), key.region.clone(), dlq.name.clone());
+                serde_json::json!({
+                    "deadLetterTargetArn": target.arn(),
+                    "maxReceiveCount": dlq.max_receive_count,
+                })
+                .to_string()
+            }
+            (None, Some(raw)) => raw.text(),
+            (None, None) => continue,
+        };
+        let attributes = BTreeMap::from([("RedrivePolicy".to_string(), policy)]);
+        queues
+            .set_attributes(&key, &attributes)
+            .map_err(fail(format!("queue {}", spec.name)))?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn yaml_and_toml_declare_the_same_queues() {
+        let yaml = r#"
+queues:
+  - name: orders
+    attributes: { VisibilityTimeout: 60, ContentBasedDeduplication: true, Policy: "{}" }
+    dead_letter_queue: { name: orders-dlq, max_receive_count: 5 }
+  - name: orders-dlq
+"#;
+        let toml = r#"
+[[queues]]
+name = "orders"
+attributes = { VisibilityTimeout = 60, ContentBasedDeduplication = true, Policy = "{}" }
+dead_letter_queue = { name = "orders-dlq", max_receive_count = 5 }
+
+[[queues]]
+name = "orders-dlq"
+"#;
+        for (text, file) in [(yaml, "init.yaml"), (toml, "init.toml")] {
+            let parsed = parse(text, Path::new(file)).expect(file);
+            assert_eq!(parsed.queues.len(), 2, "{file}");
+            let orders = &parsed.queues[0];
+            assert_eq!(orders.attributes["VisibilityTimeout"].text(), "60");
+            assert_eq!(orders.attributes["ContentBasedDeduplication"].text(), "true");
+            assert_eq!(orders.attributes["Policy"].text(), "{}");
+            assert_eq!(orders.dead_letter_queue.as_ref().map(|d| d.max_receive_count), Some(5));
+        }
+    }
+
+    #[test]
+    fn unknown_keys_and_bad_shapes_are_errors() {
+        for (text, file) in [
+            ("queues:\n  - name: q\n    colour: red\n", "init.yaml"),
+            ("streams: []\nqueus: []\n", "init.yaml"),
+            ("queues: 5\n", "init.yaml"),
+            ("[[queues]]\nnom = \"q\"\n", "init.toml"),
+        ] {
+            let err = parse(text, Path::new(file)).expect_err(text);
+            assert!(matches!(err, InitError::Parse { .. }), "{err}");
+        }
+        assert!(parse("", Path::new("empty.yaml")).expect("empty").queues.is_empty());
+    }
+}
