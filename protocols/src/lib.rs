@@ -10,6 +10,7 @@
 //!   escaping and writing).
 //! - [`checksum`]: MD5 of message bodies and AWS's message-attribute digest.
 //! - [`sigv4`]: SigV4 credential scope parsing.
+//! - [`sigv4_verify`]: SigV4 signature verification (header and presigned).
 //!
 //! # Invariants
 //! - Decoders never panic on client input; every failure is an AWS-shaped error.
@@ -18,4 +19,5 @@
 pub mod checksum;
 pub mod query;
 pub mod sigv4;
+pub mod sigv4_verify;
 pub mod sqs;
