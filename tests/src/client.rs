@@ -35,10 +35,38 @@ pub async fn sqs_client_no_retry(endpoint: &str) -> aws_sdk_sqs::Client {
     build(endpoint, REGION, RetryConfig::disabled()).await
 }
 
+/// A client signing with the given key (and session token), without retries, for
+/// authentication tests.
+pub async fn sqs_client_with_key(
+    endpoint: &str,
+    access_key: &str,
+    secret: &str,
+    session_token: Option<&str>,
+) -> aws_sdk_sqs::Client {
+    let credentials = Credentials::new(
+        access_key,
+        secret,
+        session_token.map(str::to_string),
+        None,
+        "sluice-tests",
+    );
+    build_with(endpoint, REGION, RetryConfig::disabled(), credentials).await
+}
+
 async fn build(endpoint: &str, region: &'static str, retry: RetryConfig) -> aws_sdk_sqs::Client {
+    let credentials = Credentials::new(ACCESS_KEY, SECRET_KEY, None, None, "sluice-tests");
+    build_with(endpoint, region, retry, credentials).await
+}
+
+async fn build_with(
+    endpoint: &str,
+    region: &'static str,
+    retry: RetryConfig,
+    credentials: Credentials,
+) -> aws_sdk_sqs::Client {
     let config = aws_config::defaults(BehaviorVersion::latest())
         .region(Region::new(region))
-        .credentials_provider(Credentials::new(ACCESS_KEY, SECRET_KEY, None, None, "sluice-tests"))
+        .credentials_provider(credentials)
         .endpoint_url(endpoint)
         .http_client(aws_smithy_http_client::Builder::new().build_http())
         .retry_config(retry)

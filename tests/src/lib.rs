@@ -28,7 +28,10 @@ pub mod sqs;
 pub mod xml;
 
 pub use broker::Broker;
-pub use client::{sqs_client, sqs_client_in_region, sqs_client_no_retry, ACCESS_KEY, ACCOUNT_ID, REGION, SECRET_KEY};
+pub use client::{
+    sqs_client, sqs_client_in_region, sqs_client_no_retry, sqs_client_with_key, ACCESS_KEY, ACCOUNT_ID, REGION,
+    SECRET_KEY,
+};
 pub use raw::RawResponse;
 
 /// A queue name unique within this test process, so tests sharing a broker never collide.

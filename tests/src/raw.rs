@@ -134,13 +134,32 @@ async fn send_inner(req: Request<Vec<u8>>, h2: bool) -> Result<RawResponse, Stri
 /// Signs `req` in place with SigV4 for `service` in us-east-1 with the test credentials.
 /// The request's URI must be absolute; `host` is signed from it (or from a Host header).
 pub fn sign(req: &mut Request<Vec<u8>>, service: &str) {
-    let identity = Credentials::new(ACCESS_KEY, SECRET_KEY, None, None, "sluice-tests").into();
+    sign_as(
+        req,
+        service,
+        ACCESS_KEY,
+        SECRET_KEY,
+        SystemTime::now(),
+        SigningSettings::default(),
+    );
+}
+
+/// Signs `req` with the given key, as of `time`, with `settings` (e.g. presigning).
+pub fn sign_as(
+    req: &mut Request<Vec<u8>>,
+    service: &str,
+    access_key: &str,
+    secret: &str,
+    time: SystemTime,
+    settings: SigningSettings,
+) {
+    let identity = Credentials::new(access_key, secret, None, None, "sluice-tests").into();
     let params = v4::SigningParams::builder()
         .identity(&identity)
         .region(REGION)
         .name(service)
-        .time(SystemTime::now())
-        .settings(SigningSettings::default())
+        .time(time)
+        .settings(settings)
         .build()
         .expect("signing params")
         .into();

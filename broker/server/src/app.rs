@@ -8,6 +8,7 @@ use std::sync::Arc;
 use sluice_broker::Broker;
 use sluice_storage::Store;
 
+use crate::auth::Keys;
 use crate::config::Settings;
 use crate::metrics::Metrics;
 
@@ -21,6 +22,8 @@ pub struct App {
     pub store: Arc<Store>,
     /// The domain core.
     pub broker: Arc<Broker>,
+    /// Access keys, when `--auth verify` checks signatures.
+    pub keys: Option<Keys>,
     ready: AtomicBool,
 }
 
@@ -41,8 +44,15 @@ impl App {
             metrics,
             store,
             broker,
+            keys: None,
             ready: AtomicBool::new(false),
         }
+    }
+
+    /// Turns signature checking on with these keys.
+    pub fn with_keys(mut self, keys: Keys) -> App {
+        self.keys = Some(keys);
+        self
     }
 
     /// True while storage is open and the listener accepts (`GET /ready`).

@@ -137,6 +137,16 @@ pub struct ServeArgs {
     /// broker reports ready.
     #[arg(long, env = "SLUICE_INIT", value_name = "FILE")]
     pub init: Option<PathBuf>,
+
+    /// `off`: any signature is accepted; `verify`: requests must be signed by a key from
+    /// --credentials [default: off].
+    #[arg(long, env = "SLUICE_AUTH", value_name = "MODE")]
+    pub auth: Option<AuthMode>,
+
+    /// YAML (or `.toml`) file of access keys: access_key_id, secret_access_key, account_id and
+    /// an optional session_token each.
+    #[arg(long, env = "SLUICE_CREDENTIALS", value_name = "FILE")]
+    pub credentials: Option<PathBuf>,
 }
 
 /// Durability of acknowledged writes, as named on the command line and in the config file.
@@ -157,6 +167,17 @@ impl From<DurabilityMode> for sluice_storage::Durability {
             DurabilityMode::Fsync => sluice_storage::Durability::Fsync,
         }
     }
+}
+
+/// Whether requests must carry a valid SigV4 signature.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq, ValueEnum, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum AuthMode {
+    /// Any signature, or none, is accepted; every request acts for `--account-id`.
+    #[default]
+    Off,
+    /// Every API request must be signed by a key of `--credentials`.
+    Verify,
 }
 
 /// Log output format.
@@ -202,6 +223,10 @@ pub struct FileConfig {
     pub metrics_max_resources: Option<usize>,
     /// See `--init`.
     pub init: Option<PathBuf>,
+    /// See `--auth`.
+    pub auth: Option<AuthMode>,
+    /// See `--credentials`.
+    pub credentials: Option<PathBuf>,
 }
 
 impl FileConfig {
@@ -285,6 +310,10 @@ pub struct Settings {
     pub metrics_max_resources: usize,
     /// Resources to declare at start-up.
     pub init: Option<PathBuf>,
+    /// Signature checking.
+    pub auth: AuthMode,
+    /// Access keys for `verify`.
+    pub credentials: Option<PathBuf>,
 }
 
 impl Default for Settings {
@@ -304,6 +333,8 @@ impl Default for Settings {
             header_read_timeout: Duration::from_secs(defaults::HEADER_READ_TIMEOUT_SECS),
             metrics_max_resources: defaults::METRICS_MAX_RESOURCES,
             init: None,
+            auth: AuthMode::default(),
+            credentials: None,
         }
     }
 }
@@ -351,6 +382,8 @@ impl Settings {
                 .or(file.metrics_max_resources)
                 .unwrap_or(d.metrics_max_resources),
             init: args.init.or(file.init),
+            auth: args.auth.or(file.auth).unwrap_or(d.auth),
+            credentials: args.credentials.or(file.credentials),
         };
         settings.validated()
     }
@@ -399,6 +432,9 @@ impl Settings {
         }
         if self.header_read_timeout.is_zero() {
             return Err(invalid("header-read-timeout", "must be at least 1 second"));
+        }
+        if self.auth == AuthMode::Verify && self.credentials.is_none() {
+            return Err(invalid("auth", "verify needs --credentials FILE with the access keys"));
         }
         Ok(self)
     }
@@ -567,6 +603,24 @@ mod tests {
             let debug = format!("{args:?}");
             Settings::merge(args, FileConfig::default()).expect_err(&debug);
         }
+    }
+
+    #[test]
+    fn verify_needs_a_credentials_file() {
+        let args = ServeArgs {
+            auth: Some(AuthMode::Verify),
+            ..ServeArgs::default()
+        };
+        assert!(Settings::merge(args, FileConfig::default()).is_err());
+        let args = ServeArgs {
+            auth: Some(AuthMode::Verify),
+            credentials: Some(PathBuf::from("keys.yaml")),
+            ..ServeArgs::default()
+        };
+        assert_eq!(
+            Settings::merge(args, FileConfig::default()).map(|s| s.auth).ok(),
+            Some(AuthMode::Verify)
+        );
     }
 
     #[test]

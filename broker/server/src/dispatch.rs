@@ -28,10 +28,12 @@ use http::{Method, Request, Response, StatusCode};
 use http_body_util::{BodyExt, Full, LengthLimitError, Limited};
 use hyper::body::Body;
 use sluice_protocols::sigv4::{self, CredentialScope};
+use sluice_protocols::sigv4_verify::SignedRequest;
 use tracing::Instrument;
 
 use crate::api::{self, error::DispatchError, RequestContext};
 use crate::app::App;
+use crate::auth;
 use crate::metrics::Outcome;
 
 /// The header carrying the request id on every response.
@@ -324,7 +326,30 @@ where
             action,
         } => {
             let authority = parts.uri.authority().map(|a| a.as_str());
-            let ctx = request_context(app, head, authority, request_id.clone());
+            let mut ctx = request_context(app, head, authority, request_id.clone());
+            if let Some(keys) = &app.keys {
+                let signed = SignedRequest {
+                    method: head.method,
+                    path: head.path,
+                    query: head.query,
+                    headers: head.headers,
+                    authority,
+                    body: &body,
+                };
+                match keys.verify(&signed, service.label(), auth::now_epoch_secs()) {
+                    Ok(identity) => {
+                        ctx.account_id = identity.account_id;
+                        ctx.region = identity.region;
+                    }
+                    Err(err) => {
+                        // One line per refused request, for audit; never the secret or body.
+                        tracing::info!(service = service.label(), action = %action, error = %err, "request refused: signature");
+                        let response =
+                            api::error::dispatch_error_response(protocol, &DispatchError::Auth(err), &request_id);
+                        return finish(app, response, &request_id, service.label(), "unknown", started);
+                    }
+                }
+            }
             let call = api::ApiCall {
                 service,
                 protocol,

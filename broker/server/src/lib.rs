@@ -5,6 +5,7 @@
 //! - [`listener`]: TCP accept loop, HTTP/1.1 + h2c, connection bound, graceful drain.
 //! - [`dispatch`]: request classification (admin, SQS JSON, query), body limit, request ids.
 //! - [`api`]: per-service handlers and the one error mapping (`api::error`).
+//! - [`auth`]: access keys and SigV4 checks (`--auth verify`).
 //! - [`init`]: `--init FILE`, resources declared in YAML or TOML and created at start-up.
 //! - [`metrics`]: the Prometheus registry owned by the [`app::App`].
 //! - [`resource_metrics`]: queue depth and RocksDB gauges computed at scrape time.
@@ -17,6 +18,7 @@
 
 pub mod api;
 pub mod app;
+pub mod auth;
 pub mod config;
 pub mod dispatch;
 pub mod init;
@@ -63,6 +65,9 @@ pub enum StartupError {
     /// The `--init` file could not be applied.
     #[error(transparent)]
     Init(#[from] init::InitError),
+    /// The `--credentials` file could not be used.
+    #[error(transparent)]
+    Credentials(#[from] auth::CredentialsError),
 }
 
 /// Runs the server until `shutdown` resolves; `on_bound` learns the real listen address.
@@ -112,7 +117,27 @@ pub async fn run(
         source,
     })?;
 
-    let app = Arc::new(App::new(settings, metrics, store.clone(), broker.clone()));
+    let keys = match (settings.auth, &settings.credentials) {
+        (config::AuthMode::Verify, Some(path)) => {
+            let keys = auth::Keys::load(path)?;
+            info!(keys = keys.len(), "signature verification on");
+            Some(keys)
+        }
+        _ => {
+            if !is_loopback_bind(&settings.bind) {
+                warn!(
+                    bind = %settings.bind,
+                    "authentication is OFF on a non-loopback address: anyone who can reach this port can read and write every queue; use --auth verify --credentials FILE"
+                );
+            }
+            None
+        }
+    };
+    let mut app = App::new(settings, metrics, store.clone(), broker.clone());
+    if let Some(keys) = keys {
+        app = app.with_keys(keys);
+    }
+    let app = Arc::new(app);
     app.set_ready(true);
     info!(addr = %local_addr, "listening on {local_addr}");
     on_bound(local_addr);
@@ -135,4 +160,26 @@ pub async fn run(
     store.flush().map_err(StartupError::Storage)?;
     info!("shutdown complete");
     Ok(())
+}
+
+/// Whether `bind` (host:port) only listens on a loopback address.
+fn is_loopback_bind(bind: &str) -> bool {
+    let host = bind.rsplit_once(':').map_or(bind, |(host, _)| host);
+    let host = host.trim_start_matches('[').trim_end_matches(']');
+    host == "localhost" || host.parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_loopback())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn loopback_binds() {
+        for bind in ["127.0.0.1:4566", "localhost:4566", "[::1]:4566", "127.0.0.2:1"] {
+            assert!(is_loopback_bind(bind), "{bind}");
+        }
+        for bind in ["0.0.0.0:4566", "[::]:4566", "10.0.0.5:4566", "sluice.example:4566"] {
+            assert!(!is_loopback_bind(bind), "{bind}");
+        }
+    }
 }

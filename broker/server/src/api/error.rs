@@ -16,6 +16,7 @@ use http::header::{HeaderName, HeaderValue, CONTENT_TYPE};
 use http::{Response, StatusCode};
 use http_body_util::Full;
 use sluice_broker::BrokerError;
+use sluice_protocols::sigv4_verify::SignatureError;
 use sluice_protocols::sqs::{render_json_error, render_query_error, SqsError, SqsErrorCode};
 
 use crate::dispatch::{Protocol, ResponseBody, Service};
@@ -96,6 +97,9 @@ pub enum DispatchError {
     /// Neither a target, an `Action=`, nor an admin path.
     #[error("The request must contain the parameter Action.")]
     Unrecognized,
+    /// The request's signature was refused (`--auth verify`).
+    #[error("{0}")]
+    Auth(SignatureError),
     /// The service is recognized but not served yet.
     #[error("The action {action} is not valid for this endpoint ({} is not available yet).", service.label())]
     NotImplemented {
@@ -116,6 +120,13 @@ impl DispatchError {
             DispatchError::UnknownOperation => SqsErrorCode::InvalidAction,
             DispatchError::Unrecognized => SqsErrorCode::MissingAction,
             DispatchError::NotImplemented { .. } => SqsErrorCode::InvalidAction,
+            DispatchError::Auth(err) => match err {
+                SignatureError::MissingAuthenticationToken => SqsErrorCode::MissingAuthenticationToken,
+                SignatureError::IncompleteSignature(_) => SqsErrorCode::IncompleteSignature,
+                SignatureError::InvalidClientTokenId => SqsErrorCode::InvalidClientTokenId,
+                SignatureError::SignatureDoesNotMatch(_) => SqsErrorCode::SignatureDoesNotMatch,
+                SignatureError::RequestExpired(_) => SqsErrorCode::RequestExpired,
+            },
         };
         SqsError::new(code, self.to_string())
     }

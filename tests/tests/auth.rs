@@ -1,0 +1,165 @@
+//! `--auth verify`: the broker checks SigV4 like AWS. Real SDK clients with valid keys work and
+//! act for their key's account; wrong secrets, unknown keys, missing or truncated signatures,
+//! skewed clocks, expired presigned URLs and missing session tokens get AWS's errors.
+
+use std::time::{Duration, SystemTime};
+
+use aws_sigv4::http_request::{SignatureLocation, SigningSettings};
+use http::Method;
+use sluice_tests::raw;
+use sluice_tests::sqs::{create_queue, expect_code, ok};
+use sluice_tests::{sqs_client_with_key, xml, Broker, ACCESS_KEY, SECRET_KEY};
+
+const OTHER_KEY: &str = "AKIDOTHERACCOUNT";
+const OTHER_SECRET: &str = "other-secret";
+const TEMP_KEY: &str = "ASIATEMPORARY";
+const TEMP_SECRET: &str = "temporary-secret";
+const TEMP_TOKEN: &str = "session-token-1";
+
+async fn verifying_broker() -> (Broker, tempfile::TempDir) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("keys.yaml");
+    let keys = format!(
+        "keys:\n\
+         \x20 - {{ access_key_id: {ACCESS_KEY}, secret_access_key: {SECRET_KEY}, account_id: \"000000000000\" }}\n\
+         \x20 - {{ access_key_id: {OTHER_KEY}, secret_access_key: {OTHER_SECRET}, account_id: \"111111111111\" }}\n\
+         \x20 - {{ access_key_id: {TEMP_KEY}, secret_access_key: {TEMP_SECRET}, account_id: \"000000000000\", session_token: {TEMP_TOKEN} }}\n"
+    );
+    std::fs::write(&path, keys).expect("write keys");
+    let path = path.to_string_lossy().to_string();
+    let broker = Broker::start_with(&["--auth", "verify", "--credentials", &path]).await;
+    (broker, dir)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn valid_keys_work_and_act_for_their_account() {
+    let (broker, _dir) = verifying_broker().await;
+    let sqs = broker.sqs().await;
+    let url = create_queue(&sqs, "mine", &[]).await;
+    assert!(url.ends_with("/000000000000/mine"), "{url}");
+    let other = sqs_client_with_key(&broker.endpoint(), OTHER_KEY, OTHER_SECRET, None).await;
+    let out = ok(other.create_queue().queue_name("theirs").send().await, "CreateQueue");
+    assert!(
+        out.queue_url().is_some_and(|u| u.ends_with("/111111111111/theirs")),
+        "{out:?}"
+    );
+    // Each account sees its own queues.
+    let listed = ok(other.list_queues().send().await, "ListQueues");
+    assert_eq!(listed.queue_urls().len(), 1, "{listed:?}");
+    let temp = sqs_client_with_key(&broker.endpoint(), TEMP_KEY, TEMP_SECRET, Some(TEMP_TOKEN)).await;
+    ok(
+        temp.get_queue_url().queue_name("mine").send().await,
+        "GetQueueUrl with a session token",
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bad_credentials_get_aws_errors() {
+    let (broker, _dir) = verifying_broker().await;
+    let endpoint = broker.endpoint();
+    let wrong_secret = sqs_client_with_key(&endpoint, ACCESS_KEY, "not-the-secret", None).await;
+    expect_code(wrong_secret.list_queues().send().await, "SignatureDoesNotMatch");
+    let unknown = sqs_client_with_key(&endpoint, "AKIDUNKNOWN", "x", None).await;
+    expect_code(unknown.list_queues().send().await, "InvalidClientTokenId");
+    let no_token = sqs_client_with_key(&endpoint, TEMP_KEY, TEMP_SECRET, None).await;
+    expect_code(no_token.list_queues().send().await, "InvalidClientTokenId");
+    let wrong_token = sqs_client_with_key(&endpoint, TEMP_KEY, TEMP_SECRET, Some("stale")).await;
+    expect_code(wrong_token.list_queues().send().await, "InvalidClientTokenId");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn unsigned_truncated_skewed_and_expired_requests_are_refused() {
+    let (broker, _dir) = verifying_broker().await;
+    let endpoint = broker.endpoint();
+    let form = "Action=ListQueues&Version=2012-11-05";
+    let headers = [("content-type", "application/x-www-form-urlencoded")];
+
+    let unsigned = raw::build(Method::POST, &format!("{endpoint}/"), &headers, form.into(), false);
+    let resp = raw::send(unsigned).await.expect("send");
+    assert_eq!(resp.status, 403, "{}", resp.body);
+    assert_eq!(
+        xml::value(&resp.body, "Code").as_deref(),
+        Some("MissingAuthenticationToken")
+    );
+
+    let mut truncated = raw::build(Method::POST, &format!("{endpoint}/"), &headers, form.into(), false);
+    truncated.headers_mut().insert(
+        "authorization",
+        format!("AWS4-HMAC-SHA256 Credential={ACCESS_KEY}/20260101/us-east-1/sqs/aws4_request")
+            .parse()
+            .expect("header"),
+    );
+    let resp = raw::send(truncated).await.expect("send");
+    assert_eq!(resp.status, 400, "{}", resp.body);
+    assert_eq!(xml::value(&resp.body, "Code").as_deref(), Some("IncompleteSignature"));
+
+    let mut skewed = raw::build(Method::POST, &format!("{endpoint}/"), &headers, form.into(), false);
+    let twenty_minutes_ago = SystemTime::now() - Duration::from_secs(20 * 60);
+    raw::sign_as(
+        &mut skewed,
+        "sqs",
+        ACCESS_KEY,
+        SECRET_KEY,
+        twenty_minutes_ago,
+        SigningSettings::default(),
+    );
+    let resp = raw::send(skewed).await.expect("send");
+    assert_eq!(resp.status, 400, "{}", resp.body);
+    assert_eq!(xml::value(&resp.body, "Code").as_deref(), Some("RequestExpired"));
+
+    // A presigned GET works while valid and is refused once expired.
+    let presign = |at: SystemTime| {
+        let mut req = raw::build(
+            Method::GET,
+            &format!("{endpoint}/?Action=ListQueues&Version=2012-11-05"),
+            &[],
+            Vec::new(),
+            false,
+        );
+        let mut settings = SigningSettings::default();
+        settings.signature_location = SignatureLocation::QueryParams;
+        settings.expires_in = Some(Duration::from_secs(60));
+        raw::sign_as(&mut req, "sqs", ACCESS_KEY, SECRET_KEY, at, settings);
+        req
+    };
+    let resp = raw::send(presign(SystemTime::now())).await.expect("send");
+    assert_eq!(resp.status, 200, "{}", resp.body);
+    let resp = raw::send(presign(SystemTime::now() - Duration::from_secs(120)))
+        .await
+        .expect("send");
+    assert_eq!(resp.status, 400, "{}", resp.body);
+    assert_eq!(xml::value(&resp.body, "Code").as_deref(), Some("RequestExpired"));
+
+    // A signature scoped to another service does not open SQS.
+    let json_headers = [
+        ("content-type", "application/x-amz-json-1.0"),
+        ("x-amz-target", "AmazonSQS.ListQueues"),
+    ];
+    let mut other_service = raw::build(
+        Method::POST,
+        &format!("{endpoint}/"),
+        &json_headers,
+        b"{}".to_vec(),
+        false,
+    );
+    raw::sign_as(
+        &mut other_service,
+        "kinesis",
+        ACCESS_KEY,
+        SECRET_KEY,
+        SystemTime::now(),
+        SigningSettings::default(),
+    );
+    let resp = raw::send(other_service).await.expect("send");
+    assert_eq!(resp.status, 403, "{}", resp.body);
+    assert_eq!(
+        resp.header("x-amzn-query-error"),
+        Some("SignatureDoesNotMatch;Sender"),
+        "{}",
+        resp.body
+    );
+
+    // The audit log names every refusal.
+    let log = broker.log();
+    assert!(log.contains("request refused: signature"), "{log}");
+}
