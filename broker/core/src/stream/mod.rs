@@ -264,6 +264,8 @@ pub struct RecordBatch {
 /// A snapshot of a stream for Describe/List answers.
 #[derive(Debug, Clone)]
 pub struct StreamInfo {
+    /// Internal id (part of every sequence number).
+    pub id: u64,
     /// Key.
     pub key: StreamKey,
     /// Status now.
@@ -787,6 +789,7 @@ impl Streams {
             record.status(now)
         };
         StreamInfo {
+            id: stream.id,
             key: stream.key.clone(),
             status,
             mode: record.mode,
