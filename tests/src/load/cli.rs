@@ -120,6 +120,13 @@ pub enum Workload {
     /// Producers send, consumers receive (10 at a time) and delete in batches; every sent
     /// message must come back
     SqsRoundtrip,
+    /// PutRecord in a loop per worker (a 4-shard stream)
+    KinesisPut,
+    /// PutRecords of 500 in a loop per worker
+    KinesisPutBatch,
+    /// Preload `--max-ops` batches of 500 (default 20), then read every shard from TRIM_HORIZON,
+    /// verifying the count and per-key order
+    KinesisRead,
 }
 
 impl Workload {
@@ -128,7 +135,15 @@ impl Workload {
             Workload::SqsSend => "sqs-send",
             Workload::SqsSendBatch => "sqs-send-batch",
             Workload::SqsRoundtrip => "sqs-roundtrip",
+            Workload::KinesisPut => "kinesis-put",
+            Workload::KinesisPutBatch => "kinesis-put-batch",
+            Workload::KinesisRead => "kinesis-read",
         }
+    }
+
+    /// True for the Kinesis workloads.
+    pub fn is_kinesis(self) -> bool {
+        matches!(self, Workload::KinesisPut | Workload::KinesisPutBatch | Workload::KinesisRead)
     }
 }
 

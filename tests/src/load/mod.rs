@@ -5,11 +5,12 @@
 //! - `cli`: the command line (`clap`), duration and size parsing.
 //! - `client`: the SDK client as a user would configure it (no retries, per-call timeout) and
 //!   error classification.
-//! - `workload/`: the three workloads (`sqs-send`, `sqs-send-batch`, `sqs-roundtrip`).
+//! - `workload/`: the SQS workloads (`sqs-send`, `sqs-send-batch`, `sqs-roundtrip`) and the
+//!   Kinesis ones (`kinesis-put`, `kinesis-put-batch`, `kinesis-read`).
 //! - `stats`: per-worker counters and HDR latency histograms, merged at the end.
 //! - `checksum`: the MD5 digests SQS answers with, shared by both sides.
 //! - `null_server`: hyper server (HTTP/1.1 + h2c) answering the SQS JSON 1.0 calls validly
-//!   while storing nothing.
+//!   while storing nothing; `null_kinesis` answers the Kinesis JSON 1.1 calls the same way.
 //! - `cpu`: CPU time from `/proc/PID/stat` (broker cost per 1,000 operations).
 //! - `report`: text and JSON output, and the null-server comparison.
 //!
@@ -22,6 +23,7 @@ mod checksum;
 mod cli;
 mod client;
 mod cpu;
+mod null_kinesis;
 mod null_server;
 mod report;
 mod stats;

@@ -7,12 +7,15 @@
 //! - `send.rs`: `sqs-send` and `sqs-send-batch` workers, and the one-message send used by the
 //!   roundtrip producers.
 //! - `roundtrip.rs`: `sqs-roundtrip` producers and consumers and the delivery ledger.
+//! - `kinesis.rs`: `kinesis-put`, `kinesis-put-batch` and `kinesis-read`, with their own stream
+//!   set-up.
 //!
 //! # Bounds
 //! A worker starts no call after the run's deadline or once the op budget is spent; every call
 //! has the SDK's operation timeout; [`join_all`] aborts any worker still running at the
 //! plan's time bound. So [`Plan::time_bound`] is a true upper bound on [`run`].
 
+pub mod kinesis;
 mod roundtrip;
 mod send;
 
@@ -244,6 +247,9 @@ pub async fn join_all<T: 'static>(mut tasks: JoinSet<T>, bound: Instant) -> (Vec
 
 /// Runs one workload as planned and reports what it measured.
 pub async fn run(plan: &Plan) -> Result<Report> {
+    if plan.workload.is_kinesis() {
+        return kinesis::run(plan).await;
+    }
     let client = client::build(&plan.endpoint, plan.op_timeout);
     let (queue_name, fresh) = match &plan.queue_name {
         Some(name) => (name.clone(), false),
@@ -294,6 +300,9 @@ pub async fn run(plan: &Plan) -> Result<Report> {
         Workload::SqsSend => send::run(&shared, plan.concurrency, false, bound).await,
         Workload::SqsSendBatch => send::run(&shared, plan.concurrency, true, bound).await,
         Workload::SqsRoundtrip => roundtrip::run(&shared, plan, started, bound).await,
+        Workload::KinesisPut | Workload::KinesisPutBatch | Workload::KinesisRead => {
+            return Err(anyhow!("kinesis workloads are run by workload::kinesis"));
+        }
     };
     let elapsed = started.elapsed();
 
