@@ -177,6 +177,7 @@ async fn errors_are_typed_in_the_request_encoding() {
     let r = json(&ep, "DescribeStream", &json!({"StreamName": "missing"})).await;
     assert_eq!(r.status, 400);
     assert_eq!(r.json()["__type"], "ResourceNotFoundException");
+    assert_eq!(r.header("x-amzn-errortype"), Some("ResourceNotFoundException"));
 
     // Wrong member type, missing member, pattern violation.
     let r = json(&ep, "CreateStream", &json!({"StreamName": "s", "ShardCount": "two"})).await;

@@ -917,7 +917,7 @@ pub fn parse_stream_arn(arn: &str) -> Option<(String, String, String)> {
 
 /// Member access over one decoded object, with AWS's type errors.
 struct Input {
-    fields: Vec<(String, Value)>,
+    fields: Vec<(super::value::Key, Value)>,
 }
 
 impl Input {
@@ -931,7 +931,7 @@ impl Input {
     }
 
     fn take(&mut self, name: &str) -> Option<Value> {
-        let pos = self.fields.iter().position(|(k, _)| k == name)?;
+        let pos = self.fields.iter().position(|(k, _)| k.as_ref() == name)?;
         match self.fields.swap_remove(pos).1 {
             Value::Null => None,
             v => Some(v),
@@ -1026,7 +1026,7 @@ impl Input {
             };
             check_len("tags.key", &k, 1, 128)?;
             check_len("tags.value", &v, 0, 256)?;
-            out.push((k, v));
+            out.push((k.into_owned(), v));
         }
         Ok(Some(out))
     }

@@ -9,10 +9,17 @@
 //!   seconds (RFC 8949's meaning);
 //! - errors: `{__type, message}` in the request's encoding (see [`super::error`]).
 
+use std::borrow::Cow;
+use std::fmt;
+
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
+use serde::de::{Deserializer, MapAccess, SeqAccess, Visitor};
 use serde::ser::{SerializeMap, SerializeSeq};
-use serde::{Serialize, Serializer};
+use serde::{Deserialize, Serialize, Serializer};
+
+/// A member name: static for responses (no allocation per field), owned when decoded.
+pub type Key = Cow<'static, str>;
 
 /// One decoded or to-be-encoded document node.
 #[derive(Debug, Clone, PartialEq)]
@@ -32,7 +39,7 @@ pub enum Value {
     /// Array.
     List(Vec<Value>),
     /// Object with text keys, in wire order.
-    Map(Vec<(String, Value)>),
+    Map(Vec<(Key, Value)>),
     /// A timestamp in epoch milliseconds (CBOR tag 1; every response timestamp).
     Time(i64),
 }
@@ -80,24 +87,84 @@ impl Encoding {
     }
 }
 
-/// Decodes an AWS JSON 1.1 body.
+/// Decodes an AWS JSON 1.1 body straight into a [`Value`] (no intermediate tree: PutRecords
+/// bodies carry up to 500 objects).
 pub fn decode_json(body: &[u8]) -> Result<Value, DecodeError> {
-    let json: serde_json::Value = serde_json::from_slice(body)
+    let mut de = serde_json::Deserializer::from_slice(body);
+    let value = JsonValue::deserialize(&mut de)
         .map_err(|e| DecodeError(format!("Start of structure or map found where not expected. ({e})")))?;
-    Ok(from_json(json))
+    de.end()
+        .map_err(|e| DecodeError(format!("Unexpected content after the JSON document ({e})")))?;
+    Ok(value.0)
 }
 
-fn from_json(json: serde_json::Value) -> Value {
-    match json {
-        serde_json::Value::Null => Value::Null,
-        serde_json::Value::Bool(b) => Value::Bool(b),
-        serde_json::Value::Number(n) => match n.as_i64() {
-            Some(i) => Value::Int(i),
-            None => Value::Float(n.as_f64().unwrap_or(f64::NAN)),
-        },
-        serde_json::Value::String(s) => Value::Str(s),
-        serde_json::Value::Array(items) => Value::List(items.into_iter().map(from_json).collect()),
-        serde_json::Value::Object(map) => Value::Map(map.into_iter().map(|(k, v)| (k, from_json(v))).collect()),
+/// JSON's view of a [`Value`]: numbers, strings, arrays and objects only.
+struct JsonValue(Value);
+
+impl<'de> Deserialize<'de> for JsonValue {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<JsonValue, D::Error> {
+        d.deserialize_any(JsonVisitor).map(JsonValue)
+    }
+}
+
+struct JsonVisitor;
+
+impl<'de> Visitor<'de> for JsonVisitor {
+    type Value = Value;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a JSON value")
+    }
+
+    fn visit_unit<E>(self) -> Result<Value, E> {
+        Ok(Value::Null)
+    }
+
+    fn visit_bool<E>(self, b: bool) -> Result<Value, E> {
+        Ok(Value::Bool(b))
+    }
+
+    fn visit_i64<E>(self, i: i64) -> Result<Value, E> {
+        Ok(Value::Int(i))
+    }
+
+    fn visit_u64<E>(self, u: u64) -> Result<Value, E> {
+        Ok(match i64::try_from(u) {
+            Ok(i) => Value::Int(i),
+            Err(_) => Value::Float(u as f64),
+        })
+    }
+
+    fn visit_f64<E>(self, f: f64) -> Result<Value, E> {
+        Ok(Value::Float(f))
+    }
+
+    fn visit_str<E>(self, s: &str) -> Result<Value, E> {
+        Ok(Value::Str(s.to_string()))
+    }
+
+    fn visit_string<E>(self, s: String) -> Result<Value, E> {
+        Ok(Value::Str(s))
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Value, A::Error> {
+        let mut items = Vec::with_capacity(seq.size_hint().unwrap_or(0).min(1024));
+        while let Some(JsonValue(v)) = seq.next_element()? {
+            items.push(v);
+        }
+        Ok(Value::List(items))
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Value, A::Error> {
+        let mut entries: Vec<(Key, Value)> = Vec::new();
+        while let Some((k, JsonValue(v))) = map.next_entry::<String, JsonValue>()? {
+            // A repeated member keeps its last value, as serde_json's own maps do.
+            match entries.iter_mut().find(|(e, _)| *e == k) {
+                Some(slot) => slot.1 = v,
+                None => entries.push((Cow::Owned(k), v)),
+            }
+        }
+        Ok(Value::Map(entries))
     }
 }
 
@@ -126,7 +193,7 @@ fn from_cbor(cbor: ciborium::Value) -> Result<Value, DecodeError> {
                 let ciborium::Value::Text(key) = k else {
                     return Err(DecodeError("CBOR map keys must be text strings".into()));
                 };
-                out.push((key, from_cbor(v)?));
+                out.push((Cow::Owned(key), from_cbor(v)?));
             }
             Value::Map(out)
         }
@@ -182,7 +249,7 @@ impl Serialize for JsonView<'_> {
             Value::Map(entries) => {
                 let mut map = s.serialize_map(Some(entries.len()))?;
                 for (k, v) in entries {
-                    map.serialize_entry(k, &JsonView(v))?;
+                    map.serialize_entry(k.as_ref(), &JsonView(v))?;
                 }
                 map.end()
             }
@@ -213,7 +280,7 @@ impl Serialize for CborView<'_> {
             Value::Map(entries) => {
                 let mut map = s.serialize_map(Some(entries.len()))?;
                 for (k, v) in entries {
-                    map.serialize_entry(k, &CborView(v))?;
+                    map.serialize_entry(k.as_ref(), &CborView(v))?;
                 }
                 map.end()
             }
@@ -225,7 +292,7 @@ impl Serialize for CborView<'_> {
 
 /// Builds a response object field by field, skipping absent optional fields.
 #[derive(Debug, Default)]
-pub struct Obj(Vec<(String, Value)>);
+pub struct Obj(Vec<(Key, Value)>);
 
 impl Obj {
     /// An empty object.
@@ -234,13 +301,13 @@ impl Obj {
     }
 
     /// Adds a field.
-    pub fn set(mut self, key: &str, value: Value) -> Obj {
-        self.0.push((key.to_string(), value));
+    pub fn set(mut self, key: &'static str, value: Value) -> Obj {
+        self.0.push((Cow::Borrowed(key), value));
         self
     }
 
     /// Adds a field when `value` is present.
-    pub fn opt(self, key: &str, value: Option<Value>) -> Obj {
+    pub fn opt(self, key: &'static str, value: Option<Value>) -> Obj {
         match value {
             Some(v) => self.set(key, v),
             None => self,
@@ -248,27 +315,27 @@ impl Obj {
     }
 
     /// Adds a text field.
-    pub fn s(self, key: &str, value: impl Into<String>) -> Obj {
+    pub fn s(self, key: &'static str, value: impl Into<String>) -> Obj {
         self.set(key, Value::Str(value.into()))
     }
 
     /// Adds an optional text field.
-    pub fn opt_s(self, key: &str, value: Option<impl Into<String>>) -> Obj {
+    pub fn opt_s(self, key: &'static str, value: Option<impl Into<String>>) -> Obj {
         self.opt(key, value.map(|v| Value::Str(v.into())))
     }
 
     /// Adds an integer field.
-    pub fn i(self, key: &str, value: i64) -> Obj {
+    pub fn i(self, key: &'static str, value: i64) -> Obj {
         self.set(key, Value::Int(value))
     }
 
     /// Adds a boolean field.
-    pub fn b(self, key: &str, value: bool) -> Obj {
+    pub fn b(self, key: &'static str, value: bool) -> Obj {
         self.set(key, Value::Bool(value))
     }
 
     /// Adds a timestamp field (epoch milliseconds).
-    pub fn t(self, key: &str, ms: i64) -> Obj {
+    pub fn t(self, key: &'static str, ms: i64) -> Obj {
         self.set(key, Value::Time(ms))
     }
 
@@ -341,5 +408,21 @@ mod tests {
         assert!(decode_cbor(&[0xff, 0x00, 0x13]).is_err());
         assert!(decode_cbor(&[0xa1, 0x01, 0x02]).is_err(), "integer map key");
         assert_eq!(Encoding::Json.decode(b"").expect("empty"), Value::Map(Vec::new()));
+        assert!(decode_json(b"{} {}").is_err(), "trailing content");
+        assert_eq!(
+            decode_json(br#"{"a":1,"b":[true,null,"x",1.5],"a":2}"#).expect("json"),
+            Obj::new()
+                .i("a", 2)
+                .set(
+                    "b",
+                    Value::List(vec![
+                        Value::Bool(true),
+                        Value::Null,
+                        Value::Str("x".into()),
+                        Value::Float(1.5)
+                    ])
+                )
+                .build()
+        );
     }
 }

@@ -143,7 +143,10 @@ impl Workload {
 
     /// True for the Kinesis workloads.
     pub fn is_kinesis(self) -> bool {
-        matches!(self, Workload::KinesisPut | Workload::KinesisPutBatch | Workload::KinesisRead)
+        matches!(
+            self,
+            Workload::KinesisPut | Workload::KinesisPutBatch | Workload::KinesisRead
+        )
     }
 }
 

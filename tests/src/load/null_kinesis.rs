@@ -38,15 +38,21 @@ fn error(code: &str, message: impl Into<String>) -> (u16, Value) {
 fn shard_range(i: u64) -> (String, String) {
     let step = u128::MAX / SHARDS as u128;
     let start = step * i as u128 + i as u128;
-    let end = if i + 1 == SHARDS { u128::MAX } else { step * (i as u128 + 1) + i as u128 };
+    let end = if i + 1 == SHARDS {
+        u128::MAX
+    } else {
+        step * (i as u128 + 1) + i as u128
+    };
     (start.to_string(), end.to_string())
 }
 
 fn str_field<'a>(input: &'a Map<String, Value>, name: &str) -> Result<&'a str, (u16, Value)> {
-    input
-        .get(name)
-        .and_then(Value::as_str)
-        .ok_or_else(|| error("ValidationException", format!("Value null at '{name}' failed to satisfy constraint: Member must not be null")))
+    input.get(name).and_then(Value::as_str).ok_or_else(|| {
+        error(
+            "ValidationException",
+            format!("Value null at '{name}' failed to satisfy constraint: Member must not be null"),
+        )
+    })
 }
 
 impl NullStreams {
@@ -145,7 +151,11 @@ impl NullStreams {
             }
             "GetRecords" => {
                 let it = str_field(input, "ShardIterator")?.to_string();
-                let limit = input.get("Limit").and_then(Value::as_u64).unwrap_or(10_000).clamp(1, 10_000);
+                let limit = input
+                    .get("Limit")
+                    .and_then(Value::as_u64)
+                    .unwrap_or(10_000)
+                    .clamp(1, 10_000);
                 let mut taken = 0;
                 let _ = self.pending.fetch_update(Ordering::AcqRel, Ordering::Acquire, |p| {
                     taken = p.min(limit);
@@ -163,7 +173,11 @@ impl NullStreams {
                         })
                     })
                     .collect();
-                let behind = if self.pending.load(Ordering::Acquire) > 0 { 1000 } else { 0 };
+                let behind = if self.pending.load(Ordering::Acquire) > 0 {
+                    1000
+                } else {
+                    0
+                };
                 Ok(json!({"Records": records, "NextShardIterator": it, "MillisBehindLatest": behind}))
             }
             other => Err(error(

@@ -259,7 +259,10 @@ async fn handle(state: Arc<State>, request: Request<Incoming>) -> Result<Respons
     if let Some(action) = kinesis_action {
         let (status, body) = match Limited::new(request.into_body(), MAX_BODY_BYTES).collect().await {
             Ok(body) => state.kinesis.answer(&action, &body.to_bytes()),
-            Err(e) => (400, json!({"__type": "SerializationException", "message": e.to_string()})),
+            Err(e) => (
+                400,
+                json!({"__type": "SerializationException", "message": e.to_string()}),
+            ),
         };
         let mut response = Response::new(Full::new(Bytes::from(body.to_string())));
         *response.status_mut() = StatusCode::from_u16(status).unwrap_or(StatusCode::BAD_REQUEST);

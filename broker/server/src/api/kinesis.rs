@@ -73,11 +73,16 @@ pub async fn handle(app: &App, ctx: &RequestContext, call: ApiCall<'_>) -> ApiRe
 /// Renders a Kinesis error in `encoding`.
 pub fn kinesis_error_response(encoding: Encoding, err: &KinesisError) -> Response<ResponseBody> {
     let (status, content_type, body) = render_error(err, encoding);
-    respond(
+    let mut response = respond(
         StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
         content_type,
         body,
-    )
+    );
+    // AWS also names the code in a header, which some SDKs read before the body.
+    response
+        .headers_mut()
+        .insert("x-amzn-errortype", HeaderValue::from_static(err.code.as_str()));
+    response
 }
 
 fn respond(status: StatusCode, content_type: &'static str, body: Vec<u8>) -> Response<ResponseBody> {
@@ -365,10 +370,7 @@ fn execute(app: &App, ctx: &RequestContext, request: KinesisRequest) -> Result<V
                     sequence_number_for_ordering.as_deref(),
                 )
                 .map_err(map)?;
-            let encrypted = streams
-                .describe(&key)
-                .map(|i| i.encryption_key.is_some())
-                .unwrap_or(false);
+            let encrypted = streams.is_encrypted(&key);
             let first = out.into_iter().next().ok_or_else(KinesisError::internal)?;
             Obj::new()
                 .s("ShardId", first.shard_id)
@@ -387,10 +389,7 @@ fn execute(app: &App, ctx: &RequestContext, request: KinesisRequest) -> Result<V
                 })
                 .collect();
             let out = streams.put(&key, &records, None).map_err(map)?;
-            let encrypted = streams
-                .describe(&key)
-                .map(|i| i.encryption_key.is_some())
-                .unwrap_or(false);
+            let encrypted = streams.is_encrypted(&key);
             Obj::new()
                 .i("FailedRecordCount", 0)
                 .set(

@@ -225,7 +225,10 @@ pub async fn run(plan: &Plan) -> Result<Report> {
     };
     if fresh && !plan.keep_queue {
         if let Err(e) = client.delete_stream().stream_name(&stream).send().await {
-            eprintln!("sluice-load: deleting stream {stream} failed: {}", DisplayErrorContext(&e));
+            eprintln!(
+                "sluice-load: deleting stream {stream} failed: {}",
+                DisplayErrorContext(&e)
+            );
         }
     }
     Ok(Report {
@@ -304,7 +307,9 @@ async fn put_batch(shared: &Shared, stats: &mut TaskStats) -> u64 {
             stats.messages_sent += ok;
             for r in out.records() {
                 if let Some(code) = r.error_code() {
-                    stats.errors.add(code, || r.error_message().unwrap_or("(no message)").to_string());
+                    stats
+                        .errors
+                        .add(code, || r.error_message().unwrap_or("(no message)").to_string());
                 }
             }
             ok
@@ -394,7 +399,13 @@ async fn read_shard(shared: &Shared, shard_id: &str, verify: bool) -> (TaskStats
     };
     for _ in 0..10_000 {
         let started = Instant::now();
-        let result = shared.client.get_records().shard_iterator(&it).limit(10_000).send().await;
+        let result = shared
+            .client
+            .get_records()
+            .shard_iterator(&it)
+            .limit(10_000)
+            .send()
+            .await;
         stats.ops += 1;
         let out = match result {
             Ok(out) => out,
