@@ -236,9 +236,58 @@ async fn errors_are_typed_in_the_request_encoding() {
     assert_eq!(r.status, 200, "{}", r.body);
     assert_eq!(r.json()["HasMoreStreams"], false);
 
-    // A stale iterator of a deleted stream.
+    // A stale iterator of a deleted stream, and hostile values that must not crash anything.
     let name = unique_name("gone");
     create_active_json(&ep, &name, 1).await;
+    let huge = format!("49{:010}{}{:024}", 0, u64::MAX, 1);
+    let r = json(
+        &ep,
+        "PutRecord",
+        &json!({"StreamName": name, "PartitionKey": "k", "Data": "aGk=", "SequenceNumberForOrdering": huge}),
+    )
+    .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let r = json(
+        &ep,
+        "PutRecord",
+        &json!({"StreamName": name, "PartitionKey": "k", "Data": "aGk="}),
+    )
+    .await;
+    assert_eq!(r.status, 200, "the shard still takes records: {}", r.body);
+    let forged_token = {
+        use base64::Engine as _;
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(format!(
+            r#"{{"a":"000000000000","r":"us-east-1","n":"{name}","x":"","f":null,"t":{}}}"#,
+            u64::MAX
+        ))
+    };
+    let r = json(&ep, "ListShards", &json!({"NextToken": forged_token})).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let r = json(&ep, "ListShards", &json!({"NextToken": "not-a-token"})).await;
+    assert_eq!(
+        (r.status, r.json()["__type"].as_str()),
+        (400, Some("InvalidArgumentException"))
+    );
+    let r = json(
+        &ep,
+        "CreateStream",
+        &json!({"StreamName": unique_name("big"), "ShardCount": 4_294_967_295u64}),
+    )
+    .await;
+    assert_eq!(
+        (r.status, r.json()["__type"].as_str()),
+        (400, Some("LimitExceededException"))
+    );
+    let r = json(
+        &ep,
+        "UpdateShardCount",
+        &json!({"StreamName": name, "TargetShardCount": 2_147_483_647, "ScalingType": "UNIFORM_SCALING"}),
+    )
+    .await;
+    assert_eq!(
+        (r.status, r.json()["__type"].as_str()),
+        (400, Some("LimitExceededException"))
+    );
     let it = json(
         &ep,
         "GetShardIterator",

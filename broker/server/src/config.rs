@@ -104,6 +104,11 @@ pub struct ServeArgs {
     #[arg(long, env = "SLUICE_MAX_CONNECTIONS", value_name = "N")]
     pub max_connections: Option<usize>,
 
+    /// Enforce AWS's per-shard Kinesis throughput (1 MiB/s or 1,000 records/s in, 5 reads and
+    /// 2 MiB/s out), answering ProvisionedThroughputExceededException [default: false].
+    #[arg(long, env = "SLUICE_KINESIS_LIMITS", value_name = "BOOL")]
+    pub kinesis_limits: Option<bool>,
+
     /// Maximum request body size in bytes; larger requests get 413 [default: 4194304].
     #[arg(long, env = "SLUICE_MAX_BODY_BYTES", value_name = "BYTES")]
     pub max_body_bytes: Option<usize>,
@@ -176,6 +181,8 @@ pub struct FileConfig {
     pub durability: Option<DurabilityMode>,
     /// See `--max-connections`.
     pub max_connections: Option<usize>,
+    /// See `--kinesis-limits`.
+    pub kinesis_limits: Option<bool>,
     /// See `--max-body-bytes`.
     pub max_body_bytes: Option<usize>,
     /// See `--log-format`.
@@ -255,6 +262,8 @@ pub struct Settings {
     pub durability: DurabilityMode,
     /// Concurrent connection bound.
     pub max_connections: usize,
+    /// Per-shard Kinesis throughput limits on.
+    pub kinesis_limits: bool,
     /// Request body limit in bytes.
     pub max_body_bytes: usize,
     /// Log format.
@@ -277,6 +286,7 @@ impl Default for Settings {
             public_url: None,
             durability: DurabilityMode::default(),
             max_connections: defaults::MAX_CONNECTIONS,
+            kinesis_limits: false,
             max_body_bytes: defaults::MAX_BODY_BYTES,
             log_format: LogFormat::default(),
             log_level: defaults::LOG_LEVEL.to_string(),
@@ -311,6 +321,7 @@ impl Settings {
                 .max_connections
                 .or(file.max_connections)
                 .unwrap_or(d.max_connections),
+            kinesis_limits: args.kinesis_limits.or(file.kinesis_limits).unwrap_or(d.kinesis_limits),
             max_body_bytes: args.max_body_bytes.or(file.max_body_bytes).unwrap_or(d.max_body_bytes),
             log_format: args.log_format.or(file.log_format).unwrap_or(d.log_format),
             log_level: args.log_level.or(file.log_level).unwrap_or(d.log_level),

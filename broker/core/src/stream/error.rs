@@ -27,6 +27,9 @@ pub enum StreamError {
     /// A value violates a documented bound that AWS reports as a validation error.
     #[error("{0}")]
     Validation(String),
+    /// A shard's throughput limit was exceeded (only with limits on).
+    #[error("{0}")]
+    Throughput(String),
     /// Storage failed; the request may be retried.
     #[error("internal storage failure: {0}")]
     Storage(#[from] StorageError),

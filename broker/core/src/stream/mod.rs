@@ -80,6 +80,11 @@ const DEFAULT_MAX_RECORD_KIB: u32 = 1024;
 pub const PUT_RECORDS_MAX_BYTES: usize = 10 << 20;
 /// Most bytes one GetRecords returns.
 pub const GET_RECORDS_MAX_BYTES: usize = 10 << 20;
+/// Per-shard quotas enforced when throughput limits are on (AWS Kinesis Data Streams quotas).
+const WRITE_BYTES_PER_SEC: f64 = 1_048_576.0;
+const WRITE_RECORDS_PER_SEC: f64 = 1_000.0;
+const READ_CALLS_PER_SEC: f64 = 5.0;
+const READ_BYTES_PER_SEC: f64 = 2_097_152.0;
 /// UpdateShardCount calls allowed per rolling 24 hours.
 const MAX_SCALINGS_PER_DAY: usize = 10;
 /// How often the retention sweep runs.
@@ -389,11 +394,62 @@ struct Writer {
     closed: bool,
 }
 
+/// A token bucket refilled at `rate` per second up to one second's worth.
+#[derive(Debug, Clone, Copy)]
+struct Bucket {
+    level: f64,
+    last_ms: u64,
+}
+
+impl Bucket {
+    fn full(rate: f64, now: u64) -> Bucket {
+        Bucket {
+            level: rate,
+            last_ms: now,
+        }
+    }
+
+    fn refill(&mut self, rate: f64, now: u64) {
+        let elapsed = now.saturating_sub(self.last_ms) as f64 / 1000.0;
+        self.level = (self.level + elapsed * rate).min(rate);
+        self.last_ms = now;
+    }
+}
+
+/// One shard's throughput buckets.
+#[derive(Debug, Clone, Copy)]
+struct Throughput {
+    write_bytes: Bucket,
+    write_records: Bucket,
+    read_calls: Bucket,
+    read_bytes: Bucket,
+}
+
+impl Throughput {
+    fn new(now: u64) -> Throughput {
+        Throughput {
+            write_bytes: Bucket::full(WRITE_BYTES_PER_SEC, now),
+            write_records: Bucket::full(WRITE_RECORDS_PER_SEC, now),
+            read_calls: Bucket::full(READ_CALLS_PER_SEC, now),
+            read_bytes: Bucket::full(READ_BYTES_PER_SEC, now),
+        }
+    }
+
+    fn refill(&mut self, now: u64) {
+        self.write_bytes.refill(WRITE_BYTES_PER_SEC, now);
+        self.write_records.refill(WRITE_RECORDS_PER_SEC, now);
+        self.read_calls.refill(READ_CALLS_PER_SEC, now);
+        self.read_bytes.refill(READ_BYTES_PER_SEC, now);
+    }
+}
+
 /// Runtime state of one shard.
 struct ShardState {
     index: u32,
     start: u128,
     writer: Mutex<Writer>,
+    /// Throughput buckets (used only when limits are on).
+    throughput: Mutex<Option<Throughput>>,
     /// Last committed sequence (0 when none): LATEST starts after it.
     committed: AtomicU64,
 }
@@ -401,6 +457,14 @@ struct ShardState {
 impl ShardState {
     fn writer(&self) -> MutexGuard<'_, Writer> {
         self.writer.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Runs `f` on the shard's buckets, refilled to `now`.
+    fn with_throughput<T>(&self, now: u64, f: impl FnOnce(&mut Throughput) -> T) -> T {
+        let mut guard = self.throughput.lock().unwrap_or_else(|p| p.into_inner());
+        let t = guard.get_or_insert_with(|| Throughput::new(now));
+        t.refill(now);
+        f(t)
     }
 }
 
@@ -452,6 +516,8 @@ pub struct Streams {
     transition: Duration,
     /// Wakes the sweeper when retention shrinks or a stream is deleted.
     sweeper: Notify,
+    /// AWS's per-shard throughput limits are enforced (off by default).
+    limits: std::sync::atomic::AtomicBool,
 }
 
 impl std::fmt::Debug for Streams {
@@ -491,6 +557,7 @@ fn shard_state(rec: &ShardRecord, last_seq: u64) -> Arc<ShardState> {
             closed: !rec.is_open(),
         }),
         committed: AtomicU64::new(last_seq),
+        throughput: Mutex::new(None),
     })
 }
 
@@ -571,11 +638,21 @@ impl Streams {
             admin: Mutex::new(()),
             transition,
             sweeper: Notify::new(),
+            limits: std::sync::atomic::AtomicBool::new(false),
         })
     }
 
     fn now(&self) -> u64 {
         self.clock.now_ms()
+    }
+
+    /// Turns AWS's per-shard throughput limits on or off (ProvisionedThroughputExceeded).
+    pub fn set_throughput_limits(&self, on: bool) {
+        self.limits.store(on, Ordering::Release);
+    }
+
+    fn limits_on(&self) -> bool {
+        self.limits.load(Ordering::Acquire)
     }
 
     fn transition_ms(&self) -> u64 {
@@ -676,8 +753,11 @@ impl Streams {
                 ))
             }
         };
+        if shard_count == 0 {
+            return Err(StreamError::InvalidArgument("ShardCount must be at least 1.".into()));
+        }
         let open = self.open_shards_in(&key.account, &key.region);
-        if open + shard_count > SHARD_LIMIT {
+        if open.saturating_add(shard_count) > SHARD_LIMIT {
             return Err(StreamError::LimitExceeded(format!(
                 "This request would exceed the shard limit for the account {} in {}. Current shard count for the account: {open}. Limit: {SHARD_LIMIT}. Number of additional shards that would have resulted from this request: {shard_count}.",
                 key.account, key.region
@@ -866,8 +946,24 @@ impl Streams {
     }
 
     /// PutRecord / PutRecords: appends every record, in request order per shard, in one
-    /// write batch. `ordering_floor` (SequenceNumberForOrdering) only applies to one record.
+    /// write batch. `ordering_floor` (SequenceNumberForOrdering) is satisfied by construction,
+    /// see the comment where sequences are assigned.
     pub fn put(&self, key: &StreamKey, records: &[NewRecord], ordering_floor: Option<&str>) -> Result<Vec<Appended>> {
+        let mut out = Vec::with_capacity(records.len());
+        for r in self.put_batch(key, records, ordering_floor)? {
+            out.push(r?);
+        }
+        Ok(out)
+    }
+
+    /// PutRecords: like [`Streams::put`], but with throughput limits on, a record over its
+    /// shard's limit fails alone (`Err(Throughput)`) and the others are stored.
+    pub fn put_batch(
+        &self,
+        key: &StreamKey,
+        records: &[NewRecord],
+        _ordering_floor: Option<&str>,
+    ) -> Result<Vec<Result<Appended>>> {
         let stream = self.lookup_data(key)?;
         let max_bytes = stream.record().max_record_kib as usize * 1024;
         let mut total = 0usize;
@@ -918,28 +1014,49 @@ impl Streams {
                 continue;
             }
             let now = self.now();
+            let limits = self.limits_on();
             let mut b = self.store.batch();
             let mut out = Vec::with_capacity(records.len());
             for (i, r) in records.iter().enumerate() {
                 let shard = targets[i].index;
-                let pos = guards.iter().position(|(idx, _)| *idx == shard).unwrap_or(0);
-                let w = &mut guards[pos].1;
-                let mut seq = (w.last_seq + 1).max(seq_floor(now));
-                if let Some(floor) = ordering_floor.and_then(parse_sequence) {
-                    if floor.0 == stream.id && floor.1 == shard {
-                        seq = seq.max(floor.2 + 1);
+                if limits {
+                    let size = (r.data.len() + r.partition_key.len()) as f64;
+                    let admitted = targets[i].with_throughput(now, |t| {
+                        if t.write_records.level >= 1.0 && t.write_bytes.level >= size {
+                            t.write_records.level -= 1.0;
+                            t.write_bytes.level -= size;
+                            true
+                        } else {
+                            false
+                        }
+                    });
+                    if !admitted {
+                        out.push(Err(StreamError::Throughput(format!(
+                            "Rate exceeded for shard {} in stream {} under account {}.",
+                            shard_id(shard),
+                            key.name,
+                            key.account
+                        ))));
+                        continue;
                     }
                 }
+                let pos = guards.iter().position(|(idx, _)| *idx == shard).unwrap_or(0);
+                let w = &mut guards[pos].1;
+                // Sequences already increase strictly per shard for the shard's whole life, so
+                // every number this shard handed out is below the next one:
+                // SequenceNumberForOrdering (always an earlier answer) holds without work, and a
+                // made-up larger value must not push the shard's sequence space forward.
+                let seq = (w.last_seq + 1).max(seq_floor(now));
                 w.last_seq = seq;
                 b.put(
                     Cf::StreamRecords,
                     &record_key(stream.id, shard, seq),
                     &encode_record(&r.partition_key, &r.data),
                 );
-                out.push(Appended {
+                out.push(Ok(Appended {
                     shard_id: shard_id(shard),
                     sequence_number: format_sequence(stream.id, shard, seq),
-                });
+                }));
             }
             for (idx, w) in &guards {
                 b.put(Cf::Meta, &high_water_key(stream.id, *idx), &w.last_seq.to_be_bytes());
@@ -1096,6 +1213,31 @@ impl Streams {
                 .collect();
             (shard, record.retention_ms(), record.encryption_key.is_some(), children)
         };
+        let limits = self.limits_on();
+        let state = stream.routing().all.get(&pos.shard).cloned();
+        if limits {
+            // Five calls a second per shard; a call may read up to 10 MiB, after which the
+            // byte bucket is in debt and later calls are refused until it refills (AWS:
+            // "subsequent calls made within the next 5 seconds throw").
+            let admitted = state.as_ref().is_none_or(|s| {
+                s.with_throughput(now, |t| {
+                    if t.read_calls.level >= 1.0 && t.read_bytes.level >= 0.0 {
+                        t.read_calls.level -= 1.0;
+                        true
+                    } else {
+                        false
+                    }
+                })
+            });
+            if !admitted {
+                return Err(StreamError::Throughput(format!(
+                    "Rate exceeded for shard {} in stream {} under account {}.",
+                    shard_id(pos.shard),
+                    stream.key.name,
+                    stream.key.account
+                )));
+            }
+        }
         let trim = seq_floor(now.saturating_sub(retention_ms));
         let from = pos.position.max(trim);
         let prefix = shard_prefix(stream.id, pos.shard);
@@ -1131,6 +1273,9 @@ impl Streams {
         })?;
         if let Some(what) = bad {
             return Err(corrupt(format!("stream {} {what}", stream.key.name)));
+        }
+        if let (true, Some(s)) = (limits, &state) {
+            s.with_throughput(now, |t| t.read_bytes.level -= bytes as f64);
         }
         let next_pos = records.last().map(|(s, _, _)| s + 1).unwrap_or(from);
         let millis_behind_latest = match records.last() {
@@ -1257,7 +1402,7 @@ impl Streams {
 
     fn check_shard_limit(&self, key: &StreamKey, extra: u32) -> Result<()> {
         let open = self.open_shards_in(&key.account, &key.region);
-        if open + extra > SHARD_LIMIT {
+        if open.saturating_add(extra) > SHARD_LIMIT {
             return Err(StreamError::LimitExceeded(format!(
                 "This request would exceed the shard limit for the account {} in {}. Current shard count for the account: {open}. Limit: {SHARD_LIMIT}.",
                 key.account, key.region

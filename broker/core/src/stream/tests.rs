@@ -384,3 +384,57 @@ async fn oversized_records_and_batches_are_refused() {
         Err(StreamError::InvalidArgument(_))
     ));
 }
+
+#[tokio::test(start_paused = true)]
+async fn throughput_limits_throttle_writes_per_record_and_reads_per_call() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let streams = Streams::open(open_store(dir.path()), Clock::new(), T).expect("open");
+    let k = key("s");
+    active(&streams, &k, 1).await;
+    // Off by default: 2,000 records in one second are fine.
+    let many: Vec<NewRecord> = (0..500).map(|i| rec("k", &i.to_string())).collect();
+    for _ in 0..4 {
+        streams.put(&k, &many, None).expect("no limits");
+    }
+    streams.set_throughput_limits(true);
+    tokio::time::advance(Duration::from_secs(1)).await;
+    // 1,000 records a second per shard: the first two batches fit, the third fails per record.
+    for _ in 0..2 {
+        let out = streams.put_batch(&k, &many, None).expect("put");
+        assert!(out.iter().all(|r| r.is_ok()));
+    }
+    let out = streams.put_batch(&k, &many, None).expect("put");
+    assert!(out.iter().all(|r| matches!(r, Err(StreamError::Throughput(_)))));
+    assert!(matches!(
+        streams.put(&k, &many[..1], None),
+        Err(StreamError::Throughput(_))
+    ));
+    tokio::time::advance(Duration::from_millis(100)).await;
+    let out = streams.put_batch(&k, &many, None).expect("put");
+    let ok = out.iter().filter(|r| r.is_ok()).count();
+    assert_eq!(ok, 100, "a tenth of a second refills 100 records");
+    // 1 MiB a second: two 600 KB records can't both go at once.
+    tokio::time::advance(Duration::from_secs(1)).await;
+    let big = NewRecord {
+        partition_key: "k".into(),
+        explicit_hash_key: None,
+        data: vec![0; 600_000],
+    };
+    let out = streams.put_batch(&k, &[big.clone(), big], None).expect("put");
+    assert!(out[0].is_ok());
+    assert!(matches!(out[1], Err(StreamError::Throughput(_))));
+
+    // Five GetRecords a second per shard.
+    let it = streams
+        .shard_iterator(&k, "shardId-000000000000", IteratorStart::Latest)
+        .expect("it");
+    for _ in 0..5 {
+        streams.get_records(&it, 1, None).expect("within 5/s");
+    }
+    assert!(matches!(
+        streams.get_records(&it, 1, None),
+        Err(StreamError::Throughput(_))
+    ));
+    tokio::time::advance(Duration::from_millis(200)).await;
+    streams.get_records(&it, 1, None).expect("refilled");
+}

@@ -58,6 +58,7 @@ pub fn kinesis_error(err: StreamError) -> KinesisError {
         StreamError::ExpiredIterator(_) => KinesisErrorCode::ExpiredIterator,
         StreamError::ExpiredNextToken(_) => KinesisErrorCode::ExpiredNextToken,
         StreamError::Validation(_) => KinesisErrorCode::Validation,
+        StreamError::Throughput(_) => KinesisErrorCode::ProvisionedThroughputExceeded,
         StreamError::Storage(cause) => {
             tracing::error!(error = %cause, "storage failure while serving a kinesis request");
             return KinesisError::internal();

@@ -388,19 +388,27 @@ fn execute(app: &App, ctx: &RequestContext, request: KinesisRequest) -> Result<V
                     data: e.data,
                 })
                 .collect();
-            let out = streams.put(&key, &records, None).map_err(map)?;
+            let out = streams.put_batch(&key, &records, None).map_err(map)?;
             let encrypted = streams.is_encrypted(&key);
+            let failed = out.iter().filter(|r| r.is_err()).count();
             Obj::new()
-                .i("FailedRecordCount", 0)
+                .i("FailedRecordCount", failed as i64)
                 .set(
                     "Records",
                     Value::List(
                         out.into_iter()
-                            .map(|a| {
-                                Obj::new()
+                            .map(|r| match r {
+                                Ok(a) => Obj::new()
                                     .s("SequenceNumber", a.sequence_number)
                                     .s("ShardId", a.shard_id)
-                                    .build()
+                                    .build(),
+                                Err(e) => {
+                                    let e = kinesis_error(e);
+                                    Obj::new()
+                                        .s("ErrorCode", e.code.as_str())
+                                        .s("ErrorMessage", e.message)
+                                        .build()
+                                }
                             })
                             .collect(),
                     ),
@@ -715,7 +723,7 @@ fn list_shards(
                 .and_then(|b| serde_json::from_slice(&b).ok())
                 .ok_or_else(|| KinesisError::invalid("Invalid ShardListToken."))?;
             let now = now_ms();
-            if now > t.t + NEXT_TOKEN_TTL_MS {
+            if now > t.t.saturating_add(NEXT_TOKEN_TTL_MS) {
                 return Err(KinesisError::new(
                     KinesisErrorCode::ExpiredNextToken,
                     format!(
