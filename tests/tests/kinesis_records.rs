@@ -284,6 +284,30 @@ async fn explicit_hash_keys_route_and_bad_input_gets_aws_codes() {
             .await,
         "ValidationException",
     );
+    // A 9.6 MB PutRecords (12.8 MB of JSON) is within Kinesis's 10 MiB; 11 MB is not.
+    let payload = vec![3u8; 960_000];
+    let big: Vec<PutRecordsRequestEntry> = (0..10).map(|i| entry(&format!("b{i}"), &payload)).collect();
+    let out = ok(
+        client
+            .put_records()
+            .stream_name(&name)
+            .set_records(Some(big))
+            .send()
+            .await,
+        "a 9.6 MB PutRecords",
+    );
+    assert_eq!(out.failed_record_count(), Some(0));
+    let payload = vec![3u8; 1_000_000];
+    let too_big: Vec<PutRecordsRequestEntry> = (0..11).map(|i| entry(&format!("b{i}"), &payload)).collect();
+    expect_code(
+        client
+            .put_records()
+            .stream_name(&name)
+            .set_records(Some(too_big))
+            .send()
+            .await,
+        "InvalidArgumentException",
+    );
     let too_many: Vec<PutRecordsRequestEntry> = (0..501).map(|i| entry(&i.to_string(), b"x")).collect();
     expect_code(
         client
