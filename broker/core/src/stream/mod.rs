@@ -1364,7 +1364,11 @@ impl Streams {
     /// respect to writers. Called with the admin lock held.
     fn reshard(&self, stream: &Stream, record: &mut StreamRecord, parents: &[u32], now: u64) -> Result<()> {
         let routing = stream.routing();
-        let states: Vec<Arc<ShardState>> = parents.iter().filter_map(|p| routing.all.get(p).cloned()).collect();
+        // Lock in index order, like writers do, so a merge and a PutRecords spanning the same
+        // two shards cannot deadlock.
+        let mut ordered = parents.to_vec();
+        ordered.sort_unstable();
+        let states: Vec<Arc<ShardState>> = ordered.iter().filter_map(|p| routing.all.get(p).cloned()).collect();
         let mut guards: Vec<MutexGuard<'_, Writer>> = states.iter().map(|s| s.writer()).collect();
         for (state, guard) in states.iter().zip(guards.iter_mut()) {
             if let Some(shard) = record.shards.iter_mut().find(|s| s.index == state.index) {
