@@ -25,7 +25,8 @@
 //!   locks and swaps the routing table before releasing them; a writer that finds its shard
 //!   closed routes again.
 //! - Records older than the retention period are never returned (reads start at the trim
-//!   sequence) and are removed by range deletes in the background sweep.
+//!   sequence) and are removed by range deletes in the background sweep, which sleeps until
+//!   the oldest remaining record expires (a deadline, not a polling loop).
 //! - Status transitions (CREATING, UPDATING → ACTIVE; DELETING → gone) are deadlines evaluated
 //!   against the one clock, so paused-clock tests can step through them.
 
@@ -87,8 +88,9 @@ const READ_CALLS_PER_SEC: f64 = 5.0;
 const READ_BYTES_PER_SEC: f64 = 2_097_152.0;
 /// UpdateShardCount calls allowed per rolling 24 hours.
 const MAX_SCALINGS_PER_DAY: usize = 10;
-/// How often the retention sweep runs.
-const SWEEP_INTERVAL_MS: u64 = 60_000;
+/// Longest the retention sweeper sleeps; records put meanwhile expire a retention period
+/// (at least 24 h) later, so this only bounds the cost of a missed wake-up.
+pub const MAX_SWEEP_INTERVAL_MS: u64 = 3_600_000;
 const DAY_MS: u64 = 86_400_000;
 const HOUR_MS: u64 = 3_600_000;
 
@@ -1742,9 +1744,12 @@ impl Streams {
         Ok(settings)
     }
 
-    /// Deletes expired records of every stream by range and forgets deleted streams.
-    pub fn sweep(&self) -> Result<()> {
+    /// Deletes expired records of every stream by range and forgets deleted streams. Returns
+    /// when the next record expires or a deleted stream's name frees up (epoch ms), at most
+    /// [`MAX_SWEEP_INTERVAL_MS`] ahead.
+    pub fn sweep(&self) -> Result<u64> {
         let now = self.now();
+        let mut next = now + MAX_SWEEP_INTERVAL_MS;
         let streams: Vec<Arc<Stream>> = self
             .registry
             .read()
@@ -1757,6 +1762,8 @@ impl Streams {
             if until != 0 {
                 if now >= until {
                     self.forget(&stream);
+                } else {
+                    next = next.min(until);
                 }
                 continue;
             }
@@ -1766,27 +1773,47 @@ impl Streams {
             };
             let trim = seq_floor(now.saturating_sub(retention_ms));
             let mut b = self.store.batch();
-            for shard in shards {
+            for shard in &shards {
                 b.delete_range(
                     Cf::StreamRecords,
-                    &record_key(stream.id, shard, 0),
-                    &record_key(stream.id, shard, trim),
+                    &record_key(stream.id, *shard, 0),
+                    &record_key(stream.id, *shard, trim),
                 );
             }
             self.store.commit(b)?;
+            // The oldest record left in each shard sets the next deadline: one seek per shard.
+            for shard in shards {
+                let prefix = shard_prefix(stream.id, shard);
+                let mut first = None;
+                self.store
+                    .for_each_from(Cf::StreamRecords, &record_key(stream.id, shard, trim), |k, _| {
+                        if k.starts_with(&prefix) {
+                            first = key::read_u64(k, SEQ_OFFSET);
+                        }
+                        false
+                    })?;
+                if let Some(seq) = first {
+                    next = next.min(arrival_ms(seq) + retention_ms + 1);
+                }
+            }
         }
-        Ok(())
+        Ok(next)
     }
 
-    /// The retention sweeper: runs every minute and when retention shrinks; runs until dropped.
+    /// The retention sweeper: sleeps until the next record expires (or retention shrinks, or a
+    /// stream is deleted) and range-deletes what expired; runs until dropped.
     pub async fn run_sweeper(self: Arc<Self>) {
         loop {
-            if let Err(e) = self.sweep() {
-                tracing::warn!(error = %e, "stream retention sweep failed");
-            }
+            let next = match self.sweep() {
+                Ok(next) => next,
+                Err(e) => {
+                    tracing::warn!(error = %e, "stream retention sweep failed");
+                    self.now() + 5_000
+                }
+            };
             tokio::select! {
                 _ = self.sweeper.notified() => {}
-                _ = tokio::time::sleep(Duration::from_millis(SWEEP_INTERVAL_MS)) => {}
+                _ = tokio::time::sleep_until(self.clock.instant_at(next)) => {}
             }
         }
     }

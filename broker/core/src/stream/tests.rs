@@ -208,7 +208,20 @@ async fn retention_hides_then_range_deletes_old_records() {
             .len(),
         2
     );
-    streams.sweep().expect("sweep");
+    let next = streams.sweep().expect("sweep");
+    let new_arrival = read_all(&streams, &it).1.records[0].arrival_ms;
+    assert_eq!(
+        next,
+        (streams.now() + MAX_SWEEP_INTERVAL_MS).min(new_arrival + 24 * 3_600_000 + 1),
+        "next wake-up is the next expiry, at most an hour ahead"
+    );
+    // With a shorter retention the next expiry comes first.
+    tokio::time::advance(Duration::from_secs(21 * 3600 + 30 * 60)).await;
+    assert_eq!(streams.sweep().expect("sweep"), new_arrival + 24 * 3_600_000 + 1);
+    let fresh = streams
+        .shard_iterator(&k, shard, IteratorStart::TrimHorizon)
+        .expect("it");
+    assert_eq!(read_all(&streams, &fresh).0, vec!["new"], "not expired yet");
     assert_eq!(
         store
             .scan_prefix(Cf::StreamRecords, &shard_prefix(id, 0))
@@ -488,4 +501,36 @@ fn resharding_under_concurrent_writes_loses_nothing_and_keeps_key_order() {
     for (key, seen) in per_key {
         assert_eq!(seen, (0..300).collect::<Vec<u32>>(), "key {key}");
     }
+}
+
+#[tokio::test(start_paused = true)]
+async fn background_sweeper_wakes_when_the_oldest_record_expires() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let store = open_store(dir.path());
+    let streams = Arc::new(Streams::open(store.clone(), Clock::new(), T).expect("open"));
+    let k = key("s");
+    active(&streams, &k, 1).await;
+    streams.put(&k, &[rec("a", "x")], None).expect("put");
+    let id = streams.lookup(&k).expect("stream").id;
+    let sweeper = tokio::spawn(streams.clone().run_sweeper());
+    tokio::time::sleep(Duration::from_secs(23 * 3600)).await;
+    assert_eq!(
+        store
+            .scan_prefix(Cf::StreamRecords, &shard_prefix(id, 0))
+            .expect("scan")
+            .len(),
+        1
+    );
+    tokio::time::sleep(Duration::from_secs(3600 + 1)).await;
+    for _ in 0..10 {
+        tokio::task::yield_now().await;
+    }
+    assert!(
+        store
+            .scan_prefix(Cf::StreamRecords, &shard_prefix(id, 0))
+            .expect("scan")
+            .is_empty(),
+        "the sweeper removed the expired record on its own"
+    );
+    sweeper.abort();
 }
