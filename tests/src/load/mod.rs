@@ -206,6 +206,30 @@ mod tests {
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn kinesis_workloads_against_the_null_server() {
+        let report = null_report(&args("kinesis-put", &["--max-ops", "200"])).await;
+        assert_eq!((report.stats.ops, report.stats.messages_sent), (200, 200));
+        assert_eq!(report.stats.errors.total(), 0, "{:?}", report.stats.errors.samples());
+        assert_eq!(report.failure(), None);
+
+        let report = null_report(&args(
+            "kinesis-put-batch",
+            &["--max-ops", "6", "--message-size", "1024"],
+        ))
+        .await;
+        assert_eq!((report.stats.ops, report.stats.messages_sent), (6, 3000));
+        assert_eq!(report.stats.errors.total(), 0, "{:?}", report.stats.errors.samples());
+        assert!(report.payload_mb_per_sec() > 0.0);
+
+        let report = null_report(&args("kinesis-read", &["--max-ops", "4"])).await;
+        // Four shards, each read until the null server has nothing left: all 2,000 preloaded.
+        assert_eq!(report.stats.messages_received, 2000);
+        assert_eq!(report.verification, None, "synthetic records can't be verified");
+        assert_eq!(report.stats.errors.total(), 0, "{:?}", report.stats.errors.samples());
+        assert_eq!(report.failure(), None);
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn sqs_send_batch_against_the_null_server() {
         let args = args("sqs-send-batch", &["--max-ops", "30"]);
         let report = null_report(&args).await;
