@@ -919,6 +919,14 @@ impl Streams {
     pub fn list_shards(&self, key: &StreamKey, filter: Option<ShardFilter>) -> Result<Vec<ShardRecord>> {
         let stream = self.lookup(key)?;
         let info = self.info(&stream);
+        // The model lists ResourceInUseException for ListShards: a stream still being created
+        // has no shards to hand out yet.
+        if info.status == StreamStatus::Creating {
+            return Err(StreamError::InUse(format!(
+                "Stream {} under account {} is in CREATING state, try again later.",
+                key.name, key.account
+            )));
+        }
         let listed: BTreeSet<u32> = info.shards.iter().map(|s| s.index).collect();
         let at_trim_horizon = |s: &ShardRecord| {
             !s.parent.is_some_and(|p| listed.contains(&p)) && !s.adjacent_parent.is_some_and(|p| listed.contains(&p))

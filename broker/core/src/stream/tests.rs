@@ -75,6 +75,7 @@ async fn creating_becomes_active_and_refuses_data_until_then() {
         streams.split(&k, "shardId-000000000000", 5),
         Err(StreamError::InUse(_))
     ));
+    assert!(matches!(streams.list_shards(&k, None), Err(StreamError::InUse(_))));
     tokio::time::advance(T).await;
     assert_eq!(streams.describe(&k).expect("d").status, StreamStatus::Active);
     streams.put(&k, &[rec("a", "x")], None).expect("put");
