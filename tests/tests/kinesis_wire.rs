@@ -332,6 +332,19 @@ async fn kinesis_works_over_h2c() {
     assert_eq!(r.status, 200);
     let v: Cbor = ciborium::de::from_reader(&r.raw[..]).expect("cbor body");
     assert!(cbor_get(&v, "StreamDescriptionSummary").is_some());
+
+    // The record shows up in the stream traffic metrics (2 bytes of data in).
+    let metrics = raw::get_with_timeout(&format!("{ep}/metrics"), std::time::Duration::from_secs(5))
+        .await
+        .expect("metrics");
+    assert!(
+        metrics
+            .body
+            .contains(r#"sluice_kinesis_records_total{direction="in"} 1"#),
+        "{}",
+        metrics.body
+    );
+    assert!(metrics.body.contains(r#"sluice_kinesis_bytes_total{direction="in"} 2"#));
 }
 
 /// Every action answers malformed input with a 4xx Kinesis error in the request's encoding,

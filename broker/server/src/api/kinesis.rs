@@ -21,7 +21,9 @@ use http::header::{HeaderValue, CONTENT_TYPE};
 use http::{Response, StatusCode};
 use http_body_util::Full;
 use sluice_broker::stream::shard::{format_sequence, parse_shard_id, ShardRecord};
-use sluice_broker::stream::{CapacityMode, IteratorStart, NewRecord, NewStream, ShardFilter, StreamInfo, StreamKey};
+use sluice_broker::stream::{
+    CapacityMode, IteratorStart, NewRecord, NewStream, ShardFilter, StreamError, StreamInfo, StreamKey,
+};
 use sluice_protocols::kinesis::types::{parse_stream_arn, IteratorType, ShardFilterType, StreamMode, StreamRef};
 use sluice_protocols::kinesis::{
     decode_request, render_error, Encoding, KinesisAction, KinesisError, KinesisErrorCode, KinesisRequest, Obj, Value,
@@ -363,13 +365,21 @@ fn execute(app: &App, ctx: &RequestContext, request: KinesisRequest) -> Result<V
                 explicit_hash_key: entry.explicit_hash_key,
                 data: entry.data,
             };
-            let out = streams
-                .put(
-                    &key,
-                    std::slice::from_ref(&record),
-                    sequence_number_for_ordering.as_deref(),
-                )
-                .map_err(map)?;
+            let put = streams.put(
+                &key,
+                std::slice::from_ref(&record),
+                sequence_number_for_ordering.as_deref(),
+            );
+            let out = match put {
+                Ok(out) => out,
+                Err(e) => {
+                    if matches!(e, StreamError::Throughput(_)) {
+                        app.metrics.kinesis().throttled("in", 1);
+                    }
+                    return Err(map(e));
+                }
+            };
+            app.metrics.kinesis().stored(1, record.data.len() as u64);
             let encrypted = streams.is_encrypted(&key);
             let first = out.into_iter().next().ok_or_else(KinesisError::internal)?;
             Obj::new()
@@ -391,6 +401,18 @@ fn execute(app: &App, ctx: &RequestContext, request: KinesisRequest) -> Result<V
             let out = streams.put_batch(&key, &records, None).map_err(map)?;
             let encrypted = streams.is_encrypted(&key);
             let failed = out.iter().filter(|r| r.is_err()).count();
+            let stored_bytes: usize = records
+                .iter()
+                .zip(&out)
+                .filter(|(_, r)| r.is_ok())
+                .map(|(rec, _)| rec.data.len())
+                .sum();
+            app.metrics
+                .kinesis()
+                .stored((out.len() - failed) as u64, stored_bytes as u64);
+            if failed > 0 {
+                app.metrics.kinesis().throttled("in", failed as u64);
+            }
             Obj::new()
                 .i("FailedRecordCount", failed as i64)
                 .set(
@@ -444,9 +466,20 @@ fn execute(app: &App, ctx: &RequestContext, request: KinesisRequest) -> Result<V
                 Some(arn) => Some(resolve_arn(arn)?),
                 None => None,
             };
-            let batch = streams
-                .get_records(&shard_iterator, limit.unwrap_or(10_000) as usize, check.as_ref())
-                .map_err(map)?;
+            let read = streams.get_records(&shard_iterator, limit.unwrap_or(10_000) as usize, check.as_ref());
+            let batch = match read {
+                Ok(batch) => batch,
+                Err(e) => {
+                    if matches!(e, StreamError::Throughput(_)) {
+                        app.metrics.kinesis().throttled("out", 1);
+                    }
+                    return Err(map(e));
+                }
+            };
+            let bytes: usize = batch.records.iter().map(|r| r.data.len()).sum();
+            app.metrics
+                .kinesis()
+                .returned(batch.records.len() as u64, bytes as u64, batch.millis_behind_latest);
             let records = batch
                 .records
                 .into_iter()
