@@ -603,3 +603,45 @@ async fn settings_tags_policies_encryption_monitoring_and_limits() {
     assert_eq!(c.status(), &MinimumThroughputBillingCommitmentOutputStatus::Enabled);
     assert!(c.started_at().is_some());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn zero_transition_time_makes_streams_active_at_once() {
+    let broker = Broker::start_with(&["--kinesis-transition-ms", "0"]).await;
+    let client = kinesis_client(&broker.endpoint()).await;
+    let name = unique_name("instant");
+    ok(
+        client.create_stream().stream_name(&name).shard_count(1).send().await,
+        "CreateStream",
+    );
+    // No waiting: the stream takes records right away.
+    ok(
+        client
+            .put_record()
+            .stream_name(&name)
+            .partition_key("k")
+            .data(Blob::new("x"))
+            .send()
+            .await,
+        "PutRecord right after CreateStream",
+    );
+    ok(
+        client
+            .split_shard()
+            .stream_name(&name)
+            .shard_to_split("shardId-000000000000")
+            .new_starting_hash_key("1000")
+            .send()
+            .await,
+        "split",
+    );
+    ok(
+        client
+            .merge_shards()
+            .stream_name(&name)
+            .shard_to_merge("shardId-000000000001")
+            .adjacent_shard_to_merge("shardId-000000000002")
+            .send()
+            .await,
+        "merge right after the split",
+    );
+}

@@ -515,7 +515,7 @@ pub struct Streams {
     /// Serialises control-plane changes so existence checks, limits and commits agree.
     admin: Mutex<()>,
     /// How long CREATING, UPDATING and DELETING last.
-    transition: Duration,
+    transition_ms: AtomicU64,
     /// Wakes the sweeper when retention shrinks or a stream is deleted.
     sweeper: Notify,
     /// AWS's per-shard throughput limits are enforced (off by default).
@@ -524,7 +524,9 @@ pub struct Streams {
 
 impl std::fmt::Debug for Streams {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Streams").field("transition", &self.transition).finish()
+        f.debug_struct("Streams")
+            .field("transition_ms", &self.transition_ms.load(Ordering::Relaxed))
+            .finish()
     }
 }
 
@@ -638,7 +640,7 @@ impl Streams {
             next_stream_id: AtomicU64::new(max_id + 1),
             codec: IteratorCodec::new(secret),
             admin: Mutex::new(()),
-            transition,
+            transition_ms: AtomicU64::new(transition.as_millis() as u64),
             sweeper: Notify::new(),
             limits: std::sync::atomic::AtomicBool::new(false),
         })
@@ -658,7 +660,14 @@ impl Streams {
     }
 
     fn transition_ms(&self) -> u64 {
-        self.transition.as_millis() as u64
+        self.transition_ms.load(Ordering::Acquire)
+    }
+
+    /// Sets how long CREATING, UPDATING and DELETING last from now on (0: changes are
+    /// ACTIVE at once, for test suites that don't wait).
+    pub fn set_transition(&self, transition: Duration) {
+        self.transition_ms
+            .store(transition.as_millis() as u64, Ordering::Release);
     }
 
     fn admin(&self) -> MutexGuard<'_, ()> {
