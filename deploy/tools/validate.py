@@ -58,7 +58,7 @@ DEFAULT_SHUTDOWN_TIMEOUT = 30
 
 # Metric names the alert rules and the dashboard may use: those of broker/server/src/metrics.rs
 # and the per-resource ones that issue 6 item 1 specifies. A name outside this list is a typo.
-HISTOGRAMS = {"sluice_request_duration_seconds"}
+HISTOGRAMS = {"sluice_request_duration_seconds", "sluice_kinesis_iterator_age_milliseconds"}
 KNOWN_METRICS = {
     "sluice_requests_total",
     "sluice_request_duration_seconds",
@@ -66,9 +66,10 @@ KNOWN_METRICS = {
     "sluice_queue_messages",
     "sluice_queue_oldest_message_age_seconds",
     "sluice_dead_letter_queue_messages",
-    "sluice_stream_incoming_records_total",
-    "sluice_stream_incoming_bytes_total",
-    "sluice_stream_iterator_age_milliseconds",
+    "sluice_kinesis_records_total",
+    "sluice_kinesis_bytes_total",
+    "sluice_kinesis_throttled_total",
+    "sluice_kinesis_iterator_age_milliseconds",
     "sluice_topic_publishes_total",
     "sluice_topic_deliveries_total",
     "sluice_topic_delivery_failures_total",
@@ -561,7 +562,7 @@ def alert_file_errors(groups: Any) -> list[str]:
                 if "for" not in rule:
                     errors.append(f"alerts.yaml {name}: needs a for: duration (no alerts on one scrape)")
     for needed in ("sluice_queue_oldest_message_age_seconds", "sluice_dead_letter_queue_messages",
-                   "sluice_stream_iterator_age_milliseconds", "sluice_topic_delivery_failures_total"):
+                   "sluice_kinesis_iterator_age_milliseconds", "sluice_topic_delivery_failures_total"):
         if not any(needed in r["expr"] for g in groups for r in g["rules"]):
             errors.append(f"alerts.yaml: no rule on {needed}")
     return errors

@@ -6,6 +6,8 @@
 //! # Layout
 //! - [`sqs`]: the SQS action enum, typed requests/responses, the AWS JSON 1.0 and
 //!   query/XML codecs, validation, and the SQS error renderers.
+//! - [`kinesis`]: the Kinesis action enum, typed requests, the JSON 1.1 and CBOR codecs and
+//!   the Kinesis error renderer.
 //! - [`query`]: query-protocol pieces shared by services (form decoding, XML
 //!   escaping and writing).
 //! - [`checksum`]: MD5 of message bodies and AWS's message-attribute digest.
@@ -17,6 +19,7 @@
 //! - A decoded request has passed its service's validation.
 
 pub mod checksum;
+pub mod kinesis;
 pub mod query;
 pub mod sigv4;
 pub mod sigv4_verify;

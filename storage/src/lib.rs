@@ -37,11 +37,15 @@ pub enum Cf {
     QueueState,
     /// Deduplication ids with their expiry.
     Dedupe,
+    /// Kinesis records: stream id | shard index | sequence → partition key and data. A
+    /// sequence's high bits are the arrival millisecond, so time seeks and retention are
+    /// range operations.
+    StreamRecords,
 }
 
 impl Cf {
     /// Every column family, in creation order.
-    pub const ALL: [Cf; 4] = [Cf::Meta, Cf::QueueMsgs, Cf::QueueState, Cf::Dedupe];
+    pub const ALL: [Cf; 5] = [Cf::Meta, Cf::QueueMsgs, Cf::QueueState, Cf::Dedupe, Cf::StreamRecords];
 
     /// The on-disk name of the column family.
     pub fn name(self) -> &'static str {
@@ -50,6 +54,7 @@ impl Cf {
             Cf::QueueMsgs => "queue_msgs",
             Cf::QueueState => "queue_state",
             Cf::Dedupe => "dedupe",
+            Cf::StreamRecords => "stream_records",
         }
     }
 }

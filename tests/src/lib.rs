@@ -8,6 +8,8 @@
 //!   credentials, region `us-east-1`), exactly as a user's unchanged code would build it.
 //! - [`raw`]: a tiny HTTP/1.1 and h2c client plus SigV4 signing (`aws-sigv4`), for wire-level
 //!   tests of the query protocol, JSON error headers and malformed requests the SDK can't send.
+//! - [`kinesis`]: the official `aws-sdk-kinesis` client pointed at a broker, stream set-up and
+//!   read-everything helpers, and raw signed JSON 1.1 / CBOR requests.
 //! - [`md5`]: the MD5 digests SQS returns (body, message attributes, system attributes). The Rust
 //!   SDK does not verify them itself (unlike the Java SDK), so the tests do.
 //! - [`sqs`]: helpers over the SDK the tests repeat (error-code assertions, queue set-up,
@@ -22,6 +24,7 @@
 
 pub mod broker;
 pub mod client;
+pub mod kinesis;
 pub mod md5;
 pub mod raw;
 pub mod sqs;

@@ -33,6 +33,8 @@ pub struct RawResponse {
     pub headers: HeaderMap,
     pub body: String,
     pub version: Version,
+    /// The body as received (CBOR responses are not text).
+    pub raw: Vec<u8>,
 }
 
 impl RawResponse {
@@ -128,6 +130,7 @@ async fn send_inner(req: Request<Vec<u8>>, h2: bool) -> Result<RawResponse, Stri
         headers: parts.headers,
         body: String::from_utf8_lossy(&bytes).into_owned(),
         version: parts.version,
+        raw: bytes.to_vec(),
     })
 }
 

@@ -1,8 +1,10 @@
-//! Sluice's domain core: queues now; streams and topics follow the same shape.
+//! Sluice's domain core: queues and streams; topics follow the same shape.
 //!
 //! # Layout
 //! - [`Broker`]: owns the store, the clock and every service; built once at start-up.
 //! - [`queue`]: standard SQS-style queues (visibility, delays, retention, dead-letter queues).
+//! - [`stream`]: Kinesis-style sharded streams (records, iterators, retention, resharding),
+//!   with their own [`stream::StreamError`].
 //! - [`clock`]: the one clock (tokio time), so tests can pause and advance it.
 //! - [`error`]: [`BrokerError`], what went wrong in domain terms; the server maps it to the wire.
 //!
@@ -13,6 +15,7 @@
 pub mod clock;
 pub mod error;
 pub mod queue;
+pub mod stream;
 
 use std::sync::Arc;
 
@@ -21,11 +24,13 @@ use sluice_storage::Store;
 pub use clock::Clock;
 pub use error::{BrokerError, Result};
 pub use queue::Queues;
+pub use stream::Streams;
 
 /// The broker: every service over one store.
 pub struct Broker {
     store: Arc<Store>,
     queues: Arc<Queues>,
+    streams: Arc<Streams>,
 }
 
 impl Broker {
@@ -33,12 +38,22 @@ impl Broker {
     pub fn open(store: Arc<Store>) -> Result<Broker> {
         let clock = Clock::new();
         let queues = Arc::new(Queues::open(store.clone(), clock)?);
-        Ok(Broker { store, queues })
+        let streams = Streams::open(store.clone(), clock, stream::DEFAULT_TRANSITION).map_err(|e| match e {
+            stream::StreamError::Storage(s) => BrokerError::Storage(s),
+            other => BrokerError::Storage(sluice_storage::StorageError::Corrupt(other.to_string())),
+        })?;
+        let streams = Arc::new(streams);
+        Ok(Broker { store, queues, streams })
     }
 
     /// The queue service.
     pub fn queues(&self) -> &Arc<Queues> {
         &self.queues
+    }
+
+    /// The stream service.
+    pub fn streams(&self) -> &Arc<Streams> {
+        &self.streams
     }
 
     /// The underlying store.
@@ -53,6 +68,14 @@ impl Broker {
         shutdown: impl std::future::Future<Output = ()> + Send + 'static,
     ) -> tokio::task::JoinHandle<()> {
         self.queues.resume_move_tasks();
-        tokio::spawn(self.queues.clone().run_sweeper(shutdown))
+        let queues = self.queues.clone();
+        let streams = self.streams.clone();
+        // The stream sweeper loops forever; it stops when the queue sweeper sees shutdown.
+        tokio::spawn(async move {
+            tokio::select! {
+                _ = queues.run_sweeper(shutdown) => {}
+                _ = streams.run_sweeper() => {}
+            }
+        })
     }
 }

@@ -106,6 +106,16 @@ pub struct ServeArgs {
     #[arg(long, env = "SLUICE_MAX_CONNECTIONS", value_name = "N")]
     pub max_connections: Option<usize>,
 
+    /// Enforce AWS's per-shard Kinesis throughput (1 MiB/s or 1,000 records/s in, 5 reads and
+    /// 2 MiB/s out), answering ProvisionedThroughputExceededException [default: false].
+    #[arg(long, env = "SLUICE_KINESIS_LIMITS", value_name = "BOOL")]
+    pub kinesis_limits: Option<bool>,
+
+    /// How long Kinesis streams stay CREATING, UPDATING or DELETING, in milliseconds; 0 makes
+    /// changes take effect at once [default: 500].
+    #[arg(long, env = "SLUICE_KINESIS_TRANSITION_MS", value_name = "MS")]
+    pub kinesis_transition_ms: Option<u64>,
+
     /// Maximum request body size in bytes; larger requests get 413 [default: 4194304].
     #[arg(long, env = "SLUICE_MAX_BODY_BYTES", value_name = "BYTES")]
     pub max_body_bytes: Option<usize>,
@@ -209,6 +219,10 @@ pub struct FileConfig {
     pub durability: Option<DurabilityMode>,
     /// See `--max-connections`.
     pub max_connections: Option<usize>,
+    /// See `--kinesis-limits`.
+    pub kinesis_limits: Option<bool>,
+    /// See `--kinesis-transition-ms`.
+    pub kinesis_transition_ms: Option<u64>,
     /// See `--max-body-bytes`.
     pub max_body_bytes: Option<usize>,
     /// See `--log-format`.
@@ -296,6 +310,10 @@ pub struct Settings {
     pub durability: DurabilityMode,
     /// Concurrent connection bound.
     pub max_connections: usize,
+    /// Per-shard Kinesis throughput limits on.
+    pub kinesis_limits: bool,
+    /// How long Kinesis status transitions last.
+    pub kinesis_transition: Duration,
     /// Request body limit in bytes.
     pub max_body_bytes: usize,
     /// Log format.
@@ -326,6 +344,8 @@ impl Default for Settings {
             public_url: None,
             durability: DurabilityMode::default(),
             max_connections: defaults::MAX_CONNECTIONS,
+            kinesis_limits: false,
+            kinesis_transition: Duration::from_millis(500),
             max_body_bytes: defaults::MAX_BODY_BYTES,
             log_format: LogFormat::default(),
             log_level: defaults::LOG_LEVEL.to_string(),
@@ -364,6 +384,12 @@ impl Settings {
                 .max_connections
                 .or(file.max_connections)
                 .unwrap_or(d.max_connections),
+            kinesis_limits: args.kinesis_limits.or(file.kinesis_limits).unwrap_or(d.kinesis_limits),
+            kinesis_transition: args
+                .kinesis_transition_ms
+                .or(file.kinesis_transition_ms)
+                .map(Duration::from_millis)
+                .unwrap_or(d.kinesis_transition),
             max_body_bytes: args.max_body_bytes.or(file.max_body_bytes).unwrap_or(d.max_body_bytes),
             log_format: args.log_format.or(file.log_format).unwrap_or(d.log_format),
             log_level: args.log_level.or(file.log_level).unwrap_or(d.log_level),
@@ -531,6 +557,26 @@ mod tests {
         assert_eq!(s.shutdown_timeout, Duration::from_secs(5));
         assert_eq!(s.header_read_timeout, Duration::from_secs(7));
         assert_eq!(s.account_id, "123456789012");
+    }
+
+    #[test]
+    fn kinesis_flags_and_file_keys_parse() {
+        let _guard = ENV_LOCK.lock().unwrap_or_else(|e| e.into_inner());
+        let defaults = Settings::merge(parse(&["sluice", "serve"]), FileConfig::default()).expect("valid");
+        assert!(!defaults.kinesis_limits, "AWS realism is off by default");
+        assert_eq!(defaults.kinesis_transition, Duration::from_millis(500));
+        let args = parse(&["sluice", "serve", "--kinesis-limits=true", "--kinesis-transition-ms=0"]);
+        let s = Settings::merge(args, FileConfig::default()).expect("valid");
+        assert!(s.kinesis_limits);
+        assert_eq!(s.kinesis_transition, Duration::ZERO);
+        let file = FileConfig::parse(
+            "kinesis_limits = true\nkinesis_transition_ms = 20\n",
+            Path::new("k.toml"),
+        )
+        .expect("file");
+        let s = Settings::merge(parse(&["sluice", "serve"]), file).expect("valid");
+        assert!(s.kinesis_limits);
+        assert_eq!(s.kinesis_transition, Duration::from_millis(20));
     }
 
     #[test]

@@ -270,7 +270,13 @@ where
     let started = Instant::now();
     let (parts, body) = req.into_parts();
 
-    let body = match read_body(body, &parts.headers, app.settings.max_body_bytes).await {
+    let body = match read_body(
+        body,
+        &parts.headers,
+        body_limit(&parts.headers, app.settings.max_body_bytes),
+    )
+    .await
+    {
         Ok(body) => body,
         Err(err) => {
             let protocol = protocol_hint(&parts.headers);
@@ -386,6 +392,18 @@ fn request_context(app: &App, head: RequestHead<'_>, authority: Option<&str>, re
         scheme: "http",
         path: head.path.to_string(),
         public_url: app.settings.public_url.clone(),
+    }
+}
+
+/// Smallest body limit for Kinesis calls: a PutRecords may carry 10 MiB of data and keys, which
+/// base64 in JSON grows by a third (Kinesis API reference, PutRecords).
+pub const KINESIS_MIN_BODY_BYTES: usize = 16 << 20;
+
+/// The body limit of a request: the configured one, raised for Kinesis to what its API allows.
+fn body_limit(headers: &HeaderMap, configured: usize) -> usize {
+    match header_str(headers, "x-amz-target") {
+        Some(t) if t.starts_with("Kinesis_20131202.") => configured.max(KINESIS_MIN_BODY_BYTES),
+        _ => configured,
     }
 }
 
@@ -645,6 +663,21 @@ mod tests {
             headers: &empty,
         };
         assert_eq!(credential_scope(head), None);
+    }
+
+    #[test]
+    fn kinesis_calls_get_room_for_a_full_put_records() {
+        let mut headers = HeaderMap::new();
+        assert_eq!(body_limit(&headers, 4 << 20), 4 << 20);
+        headers.insert("x-amz-target", HeaderValue::from_static("Kinesis_20131202.PutRecords"));
+        assert_eq!(body_limit(&headers, 4 << 20), KINESIS_MIN_BODY_BYTES);
+        assert_eq!(
+            body_limit(&headers, 64 << 20),
+            64 << 20,
+            "a larger configured limit wins"
+        );
+        headers.insert("x-amz-target", HeaderValue::from_static("AmazonSQS.SendMessage"));
+        assert_eq!(body_limit(&headers, 4 << 20), 4 << 20);
     }
 
     #[test]

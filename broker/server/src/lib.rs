@@ -87,6 +87,8 @@ pub async fn run(
     };
     info!(data_dir = %data_dir.display(), durability = ?settings.durability, "storage open");
     let broker = Arc::new(Broker::open(store.clone()).map_err(StartupError::Broker)?);
+    broker.streams().set_throughput_limits(settings.kinesis_limits);
+    broker.streams().set_transition(settings.kinesis_transition);
     info!(queues = broker.queues().len(), "broker loaded");
     if let Some(path) = &settings.init {
         let file = init::load(path)?;

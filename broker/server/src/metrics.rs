@@ -4,6 +4,8 @@
 //! - [`Metrics`]: one `prometheus::Registry` (no global statics, so tests and embedded servers
 //!   each get their own) holding the request counter and latency histogram.
 //! - [`Outcome`]: the bounded outcome label.
+//! - [`KinesisMetrics`]: stream traffic (records and bytes in and out, throttles) and iterator
+//!   age (`MillisBehindLatest`), without per-stream labels.
 //!
 //! # Invariant
 //! Label values come from bounded sets: services from [`crate::dispatch::Service::label`],
@@ -57,6 +59,7 @@ pub struct Metrics {
     requests: IntCounterVec,
     duration: HistogramVec,
     open_connections: IntGauge,
+    kinesis: KinesisMetrics,
 }
 
 /// Metric registration failed; only possible through a programming error (duplicate names).
@@ -90,11 +93,13 @@ impl Metrics {
         registry.register(Box::new(requests.clone()))?;
         registry.register(Box::new(duration.clone()))?;
         registry.register(Box::new(open_connections.clone()))?;
+        let kinesis = KinesisMetrics::register(&registry)?;
         Ok(Metrics {
             registry,
             requests,
             duration,
             open_connections,
+            kinesis,
         })
     }
 
@@ -116,6 +121,11 @@ impl Metrics {
         &self.open_connections
     }
 
+    /// Kinesis stream traffic.
+    pub fn kinesis(&self) -> &KinesisMetrics {
+        &self.kinesis
+    }
+
     /// Renders every metric in the Prometheus text format.
     pub fn render(&self) -> String {
         let mut out = Vec::new();
@@ -125,6 +135,79 @@ impl Metrics {
             tracing::warn!(error = %e, "metrics encoding failed");
         }
         String::from_utf8(out).unwrap_or_default()
+    }
+}
+
+/// Buckets of `MillisBehindLatest`: caught up, seconds, minutes, hours, a day.
+const ITERATOR_AGE_BUCKETS: &[f64] = &[0.0, 1_000.0, 10_000.0, 60_000.0, 600_000.0, 3_600_000.0, 86_400_000.0];
+
+/// Kinesis traffic; `direction` is `in` (puts) or `out` (GetRecords).
+#[derive(Clone)]
+pub struct KinesisMetrics {
+    records: IntCounterVec,
+    bytes: IntCounterVec,
+    throttled: IntCounterVec,
+    iterator_age: prometheus::Histogram,
+}
+
+impl KinesisMetrics {
+    fn register(registry: &Registry) -> Result<KinesisMetrics, MetricsError> {
+        let records = IntCounterVec::new(
+            Opts::new(
+                "sluice_kinesis_records_total",
+                "Kinesis records stored (in) and returned (out)",
+            ),
+            &["direction"],
+        )?;
+        let bytes = IntCounterVec::new(
+            Opts::new(
+                "sluice_kinesis_bytes_total",
+                "Kinesis record data bytes stored (in) and returned (out)",
+            ),
+            &["direction"],
+        )?;
+        let throttled = IntCounterVec::new(
+            Opts::new(
+                "sluice_kinesis_throttled_total",
+                "Kinesis records (in) and GetRecords calls (out) refused by --kinesis-limits",
+            ),
+            &["direction"],
+        )?;
+        let iterator_age = prometheus::Histogram::with_opts(
+            HistogramOpts::new(
+                "sluice_kinesis_iterator_age_milliseconds",
+                "MillisBehindLatest of GetRecords answers",
+            )
+            .buckets(ITERATOR_AGE_BUCKETS.to_vec()),
+        )?;
+        registry.register(Box::new(records.clone()))?;
+        registry.register(Box::new(bytes.clone()))?;
+        registry.register(Box::new(throttled.clone()))?;
+        registry.register(Box::new(iterator_age.clone()))?;
+        Ok(KinesisMetrics {
+            records,
+            bytes,
+            throttled,
+            iterator_age,
+        })
+    }
+
+    /// Records stored by a put.
+    pub fn stored(&self, records: u64, bytes: u64) {
+        self.records.with_label_values(&["in"]).inc_by(records);
+        self.bytes.with_label_values(&["in"]).inc_by(bytes);
+    }
+
+    /// Records returned by a GetRecords, and how far behind the reader is.
+    pub fn returned(&self, records: u64, bytes: u64, millis_behind: u64) {
+        self.records.with_label_values(&["out"]).inc_by(records);
+        self.bytes.with_label_values(&["out"]).inc_by(bytes);
+        self.iterator_age.observe(millis_behind as f64);
+    }
+
+    /// Records (`in`) or calls (`out`) refused by the throughput limits.
+    pub fn throttled(&self, direction: &'static str, count: u64) {
+        self.throttled.with_label_values(&[direction]).inc_by(count);
     }
 }
 
@@ -149,6 +232,31 @@ mod tests {
         );
         assert!(text.contains(r#"outcome="client_error""#), "{text}");
         assert!(text.contains("sluice_request_duration_seconds_bucket"), "{text}");
+    }
+
+    #[test]
+    fn kinesis_traffic_shows_up() {
+        let m = Metrics::new().expect("metrics");
+        m.kinesis().stored(3, 300);
+        m.kinesis().returned(2, 200, 1500);
+        m.kinesis().throttled("in", 1);
+        let text = m.render();
+        assert!(
+            text.contains(r#"sluice_kinesis_records_total{direction="in"} 3"#),
+            "{text}"
+        );
+        assert!(
+            text.contains(r#"sluice_kinesis_bytes_total{direction="out"} 200"#),
+            "{text}"
+        );
+        assert!(
+            text.contains(r#"sluice_kinesis_throttled_total{direction="in"} 1"#),
+            "{text}"
+        );
+        assert!(
+            text.contains("sluice_kinesis_iterator_age_milliseconds_count 1"),
+            "{text}"
+        );
     }
 
     #[test]

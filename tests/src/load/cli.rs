@@ -130,6 +130,13 @@ pub enum Workload {
     /// sqs-roundtrip on a FIFO queue over --groups message groups: every message exactly once,
     /// each group in order, re-sent deduplication ids dropped
     FifoRoundtrip,
+    /// PutRecord in a loop per worker (a 4-shard stream)
+    KinesisPut,
+    /// PutRecords of 500 in a loop per worker
+    KinesisPutBatch,
+    /// Preload `--max-ops` batches of 500 (default 20), then read every shard from TRIM_HORIZON,
+    /// verifying the count and per-key order
+    KinesisRead,
 }
 
 impl Workload {
@@ -139,7 +146,18 @@ impl Workload {
             Workload::SqsSendBatch => "sqs-send-batch",
             Workload::SqsRoundtrip => "sqs-roundtrip",
             Workload::FifoRoundtrip => "fifo-roundtrip",
+            Workload::KinesisPut => "kinesis-put",
+            Workload::KinesisPutBatch => "kinesis-put-batch",
+            Workload::KinesisRead => "kinesis-read",
         }
+    }
+
+    /// True for the Kinesis workloads.
+    pub fn is_kinesis(self) -> bool {
+        matches!(
+            self,
+            Workload::KinesisPut | Workload::KinesisPutBatch | Workload::KinesisRead
+        )
     }
 
     /// Producers and consumers, with a delivery check.

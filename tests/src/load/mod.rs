@@ -5,11 +5,12 @@
 //! - `cli`: the command line (`clap`), duration and size parsing.
 //! - `client`: the SDK client as a user would configure it (no retries, per-call timeout) and
 //!   error classification.
-//! - `workload/`: the three workloads (`sqs-send`, `sqs-send-batch`, `sqs-roundtrip`).
+//! - `workload/`: the SQS workloads (`sqs-send`, `sqs-send-batch`, `sqs-roundtrip`) and the
+//!   Kinesis ones (`kinesis-put`, `kinesis-put-batch`, `kinesis-read`).
 //! - `stats`: per-worker counters and HDR latency histograms, merged at the end.
 //! - `checksum`: the MD5 digests SQS answers with, shared by both sides.
 //! - `null_server`: hyper server (HTTP/1.1 + h2c) answering the SQS JSON 1.0 calls validly
-//!   while storing nothing.
+//!   while storing nothing; `null_kinesis` answers the Kinesis JSON 1.1 calls the same way.
 //! - `cpu`: CPU time from `/proc/PID/stat` (broker cost per 1,000 operations).
 //! - `report`: text and JSON output, and the null-server comparison.
 //!
@@ -22,6 +23,7 @@ mod checksum;
 mod cli;
 mod client;
 mod cpu;
+mod null_kinesis;
 mod null_server;
 mod report;
 mod stats;
@@ -201,6 +203,30 @@ mod tests {
         assert_eq!(json["ops"], 200);
         assert_eq!(json["ok"], true);
         assert!(json["latency_ms"]["send"]["p99"].as_f64().is_some());
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn kinesis_workloads_against_the_null_server() {
+        let report = null_report(&args("kinesis-put", &["--max-ops", "200"])).await;
+        assert_eq!((report.stats.ops, report.stats.messages_sent), (200, 200));
+        assert_eq!(report.stats.errors.total(), 0, "{:?}", report.stats.errors.samples());
+        assert_eq!(report.failure(), None);
+
+        let report = null_report(&args(
+            "kinesis-put-batch",
+            &["--max-ops", "6", "--message-size", "1024"],
+        ))
+        .await;
+        assert_eq!((report.stats.ops, report.stats.messages_sent), (6, 3000));
+        assert_eq!(report.stats.errors.total(), 0, "{:?}", report.stats.errors.samples());
+        assert!(report.payload_mb_per_sec() > 0.0);
+
+        let report = null_report(&args("kinesis-read", &["--max-ops", "4"])).await;
+        // Four shards, each read until the null server has nothing left: all 2,000 preloaded.
+        assert_eq!(report.stats.messages_received, 2000);
+        assert_eq!(report.verification, None, "synthetic records can't be verified");
+        assert_eq!(report.stats.errors.total(), 0, "{:?}", report.stats.errors.samples());
+        assert_eq!(report.failure(), None);
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -18,6 +18,7 @@
 //!   roundtrip's digest checks pass, but its delivery check cannot and is skipped. When the
 //!   counter is zero it waits up to `WaitTimeSeconds` for a send.
 //! - `DeleteMessage`, `DeleteMessageBatch`, `PurgeQueue`, `DeleteQueue` succeed.
+//! - `Kinesis_20131202.*` calls are answered by [`super::null_kinesis`].
 //! - Anything else is `UnsupportedOperation`; a malformed call gets an SQS-shaped error with
 //!   the `x-amzn-query-error` header.
 //!
@@ -106,6 +107,8 @@ struct State {
     last_attributes: Mutex<Option<SentAttributes>>,
     /// Woken on every send, for ReceiveMessage calls that wait.
     arrived: Notify,
+    /// The Kinesis side's counters.
+    kinesis: super::null_kinesis::NullStreams,
 }
 
 impl State {
@@ -247,6 +250,27 @@ impl SqsError {
 
 async fn handle(state: Arc<State>, request: Request<Incoming>) -> Result<Response<Full<Bytes>>, Infallible> {
     let request_id = uuid::Uuid::new_v4().to_string();
+    let kinesis_action = request
+        .headers()
+        .get("x-amz-target")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|t| t.strip_prefix("Kinesis_20131202."))
+        .map(str::to_string);
+    if let Some(action) = kinesis_action {
+        let (status, body) = match Limited::new(request.into_body(), MAX_BODY_BYTES).collect().await {
+            Ok(body) => state.kinesis.answer(&action, &body.to_bytes()),
+            Err(e) => (
+                400,
+                json!({"__type": "SerializationException", "message": e.to_string()}),
+            ),
+        };
+        let mut response = Response::new(Full::new(Bytes::from(body.to_string())));
+        *response.status_mut() = StatusCode::from_u16(status).unwrap_or(StatusCode::BAD_REQUEST);
+        response
+            .headers_mut()
+            .insert(CONTENT_TYPE, HeaderValue::from_static(super::null_kinesis::JSON_1_1));
+        return Ok(response);
+    }
     let (status, body, query_error) = match answer(&state, request).await {
         Ok(body) => (StatusCode::OK, body, None),
         Err(error) => {

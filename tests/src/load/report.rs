@@ -98,8 +98,14 @@ impl Report {
                 };
                 per_second(delivered, self.delivery_window.unwrap_or(self.elapsed))
             }
+            Workload::KinesisRead => per_second(self.stats.messages_received, self.elapsed),
             _ => per_second(self.stats.messages_sent, self.elapsed),
         }
+    }
+
+    /// Payload megabytes (10^6 bytes) per second: messages per second times the message size.
+    pub fn payload_mb_per_sec(&self) -> f64 {
+        self.messages_per_sec() * self.message_size as f64 / 1e6
     }
 
     /// Why the run counts as failed, if it does: lost messages, wrong digests, nothing
@@ -239,14 +245,15 @@ impl Report {
             self.stats.ops,
             self.ops_per_sec()
         ));
-        let (label, count) = if self.workload.is_roundtrip() {
-            ("delivered", self.stats.messages_received)
-        } else {
-            ("sent", self.stats.messages_sent)
+        let (label, count) = match self.workload {
+            Workload::SqsRoundtrip | Workload::FifoRoundtrip => ("delivered", self.stats.messages_received),
+            Workload::KinesisRead => ("read", self.stats.messages_received),
+            _ => ("sent", self.stats.messages_sent),
         };
         line(format!(
-            "  messages {label:<9} {count:>8}  {:>10.1} msg/s",
-            self.messages_per_sec()
+            "  messages {label:<9} {count:>8}  {:>10.1} msg/s  {:.1} MB/s payload",
+            self.messages_per_sec(),
+            self.payload_mb_per_sec()
         ));
         if self.workload.is_roundtrip() {
             line(format!(

@@ -15,7 +15,9 @@ use bytes::Bytes;
 use http::header::{HeaderName, HeaderValue, CONTENT_TYPE};
 use http::{Response, StatusCode};
 use http_body_util::Full;
+use sluice_broker::stream::StreamError;
 use sluice_broker::BrokerError;
+use sluice_protocols::kinesis::{KinesisError, KinesisErrorCode};
 use sluice_protocols::sigv4_verify::SignatureError;
 use sluice_protocols::sqs::{render_json_error, render_query_error, SqsError, SqsErrorCode};
 
@@ -46,6 +48,26 @@ pub fn sqs_error(err: BrokerError) -> SqsError {
         }
     };
     SqsError::new(code, err.to_string())
+}
+
+/// Maps a stream error to the Kinesis error clients see. Exhaustive on purpose, like
+/// [`sqs_error`].
+pub fn kinesis_error(err: StreamError) -> KinesisError {
+    let code = match &err {
+        StreamError::NotFound(_) => KinesisErrorCode::ResourceNotFound,
+        StreamError::InUse(_) => KinesisErrorCode::ResourceInUse,
+        StreamError::InvalidArgument(_) => KinesisErrorCode::InvalidArgument,
+        StreamError::LimitExceeded(_) => KinesisErrorCode::LimitExceeded,
+        StreamError::ExpiredIterator(_) => KinesisErrorCode::ExpiredIterator,
+        StreamError::ExpiredNextToken(_) => KinesisErrorCode::ExpiredNextToken,
+        StreamError::Validation(_) => KinesisErrorCode::Validation,
+        StreamError::Throughput(_) => KinesisErrorCode::ProvisionedThroughputExceeded,
+        StreamError::Storage(cause) => {
+            tracing::error!(error = %cause, "storage failure while serving a kinesis request");
+            return KinesisError::internal();
+        }
+    };
+    KinesisError::new(code, err.to_string())
 }
 
 /// Renders an SQS error in the request's protocol (AWS JSON 1.0 or query/XML).
@@ -134,7 +156,31 @@ impl DispatchError {
 
 /// Renders a [`DispatchError`] as an AWS error in `protocol`.
 pub fn dispatch_error_response(protocol: Protocol, err: &DispatchError, request_id: &str) -> Response<ResponseBody> {
-    let mut response = sqs_error_response(protocol, &err.to_sqs_error(), request_id);
+    let mut response = match protocol {
+        // Kinesis clients read `{__type, message}` in their own encoding.
+        Protocol::Json11 | Protocol::Cbor11 => {
+            let code = match err {
+                DispatchError::BodyTooLarge { .. } => KinesisErrorCode::InvalidArgument,
+                DispatchError::BodyRead(_) => KinesisErrorCode::Serialization,
+                DispatchError::UnknownOperation
+                | DispatchError::Unrecognized
+                | DispatchError::NotImplemented { .. } => KinesisErrorCode::UnknownOperation,
+                DispatchError::Auth(auth) => match auth {
+                    SignatureError::MissingAuthenticationToken => KinesisErrorCode::MissingAuthenticationToken,
+                    SignatureError::IncompleteSignature(_) => KinesisErrorCode::IncompleteSignature,
+                    SignatureError::InvalidClientTokenId => KinesisErrorCode::UnrecognizedClient,
+                    SignatureError::SignatureDoesNotMatch(_) | SignatureError::RequestExpired(_) => {
+                        KinesisErrorCode::InvalidSignature
+                    }
+                },
+            };
+            crate::api::kinesis::kinesis_error_response(
+                crate::api::kinesis::encoding_of(protocol),
+                &KinesisError::new(code, err.to_string()),
+            )
+        }
+        _ => sqs_error_response(protocol, &err.to_sqs_error(), request_id),
+    };
     if matches!(err, DispatchError::BodyTooLarge { .. }) {
         *response.status_mut() = StatusCode::PAYLOAD_TOO_LARGE;
     }

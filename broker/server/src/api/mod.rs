@@ -4,12 +4,13 @@
 //! - [`RequestContext`]: who and where a request is for (request id, account, region, the host
 //!   and scheme that queue URLs echo).
 //! - [`call`]: routes an API call to its service module.
-//! - [`sqs`]: SQS (JSON 1.0 and query); [`error`]: the one mapping from core errors to AWS error
+//! - [`sqs`]: SQS (JSON 1.0 and query); [`kinesis`]: Kinesis (JSON 1.1 and CBOR); [`error`]: the one mapping from core errors to AWS error
 //!   codes, and the rendering of errors raised before a service codec is involved.
 //!
 //! Handlers see no hyper types: the dispatcher hands them an [`ApiCall`].
 
 pub mod error;
+pub mod kinesis;
 pub mod sqs;
 
 use bytes::Bytes;
@@ -80,7 +81,8 @@ pub struct ApiReply {
 pub async fn call(app: &App, ctx: &RequestContext, call: ApiCall<'_>) -> ApiReply {
     match call.service {
         Service::Sqs => sqs::handle(app, ctx, call).await,
-        Service::Sns | Service::Kinesis => ApiReply {
+        Service::Kinesis => kinesis::handle(app, ctx, call).await,
+        Service::Sns => ApiReply {
             response: error::dispatch_error_response(
                 call.protocol,
                 &DispatchError::NotImplemented {

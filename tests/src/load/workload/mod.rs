@@ -8,12 +8,15 @@
 //!   roundtrip producers.
 //! - `roundtrip.rs`: `sqs-roundtrip` and `fifo-roundtrip` producers and consumers and the
 //!   delivery ledger (with the FIFO order and deduplication checks).
+//! - `kinesis.rs`: `kinesis-put`, `kinesis-put-batch` and `kinesis-read`, with their own stream
+//!   set-up.
 //!
 //! # Bounds
 //! A worker starts no call after the run's deadline or once the op budget is spent; every call
 //! has the SDK's operation timeout; [`join_all`] aborts any worker still running at the
 //! plan's time bound. So [`Plan::time_bound`] is a true upper bound on [`run`].
 
+pub mod kinesis;
 mod roundtrip;
 mod send;
 
@@ -265,6 +268,9 @@ pub async fn join_all<T: 'static>(mut tasks: JoinSet<T>, bound: Instant) -> (Vec
 
 /// Runs one workload as planned and reports what it measured.
 pub async fn run(plan: &Plan) -> Result<Report> {
+    if plan.workload.is_kinesis() {
+        return kinesis::run(plan).await;
+    }
     let client = client::build(&plan.endpoint, plan.op_timeout);
     let suffix = if plan.fifo.is_some() { ".fifo" } else { "" };
     let (queue_name, fresh) = match &plan.queue_name {
@@ -326,6 +332,9 @@ pub async fn run(plan: &Plan) -> Result<Report> {
         Workload::SqsSend => send::run(&shared, plan.concurrency, false, bound).await,
         Workload::SqsSendBatch => send::run(&shared, plan.concurrency, true, bound).await,
         Workload::SqsRoundtrip | Workload::FifoRoundtrip => roundtrip::run(&shared, plan, started, bound).await,
+        Workload::KinesisPut | Workload::KinesisPutBatch | Workload::KinesisRead => {
+            return Err(anyhow!("kinesis workloads are run by workload::kinesis"));
+        }
     };
     let elapsed = started.elapsed();
 

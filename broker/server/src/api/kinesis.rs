@@ -1,0 +1,838 @@
+//! Kinesis handlers: `KinesisRequest` → `broker.streams()` call → response document, in the
+//! request's encoding (AWS JSON 1.1 or CBOR 1.1).
+//!
+//! # Layout
+//! - [`handle`]: decode (protocols) → [`execute`] → encode (protocols); errors go through
+//!   [`crate::api::error::kinesis_error`] and the protocol crate's renderer.
+//! - Stream names: [`resolve`] turns `StreamName`/`StreamARN` into the core's `StreamKey`
+//!   (the ARN's account and region win; a name alone lives in the caller's account and region).
+//! - Pagination tokens of ListShards and ListStreams are base64url JSON; ListShards tokens
+//!   expire after 300 s like AWS's (`ExpiredNextTokenException`).
+//!
+//! Shape validation is the protocol decoder's; state rules are the core's. This module only
+//! translates.
+
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine;
+use bytes::Bytes;
+use http::header::{HeaderValue, CONTENT_TYPE};
+use http::{Response, StatusCode};
+use http_body_util::Full;
+use sluice_broker::stream::shard::{format_sequence, parse_shard_id, ShardRecord};
+use sluice_broker::stream::{
+    CapacityMode, IteratorStart, NewRecord, NewStream, ShardFilter, StreamError, StreamInfo, StreamKey,
+};
+use sluice_protocols::kinesis::types::{parse_stream_arn, IteratorType, ShardFilterType, StreamMode, StreamRef};
+use sluice_protocols::kinesis::{
+    decode_request, render_error, Encoding, KinesisAction, KinesisError, KinesisErrorCode, KinesisRequest, Obj, Value,
+};
+
+use crate::api::error::kinesis_error;
+use crate::api::{ApiCall, ApiReply, RequestContext};
+use crate::app::App;
+use crate::dispatch::{Protocol, ResponseBody};
+
+/// How long a ListShards NextToken stays valid (AWS: 300 s).
+const NEXT_TOKEN_TTL_MS: u64 = 300_000;
+
+type Result<T> = std::result::Result<T, KinesisError>;
+
+/// The encoding of a Kinesis request (and so of its response).
+pub fn encoding_of(protocol: Protocol) -> Encoding {
+    match protocol {
+        Protocol::Cbor11 => Encoding::Cbor,
+        _ => Encoding::Json,
+    }
+}
+
+/// Serves one Kinesis call.
+pub async fn handle(app: &App, ctx: &RequestContext, call: ApiCall<'_>) -> ApiReply {
+    let encoding = encoding_of(call.protocol);
+    let action = KinesisAction::from_name(call.action);
+    let action_label = action.map_or("unknown", KinesisAction::name);
+    let result = match action {
+        None => Err(KinesisError::new(
+            KinesisErrorCode::UnknownOperation,
+            format!("The action {} is not valid for this endpoint.", call.action),
+        )),
+        Some(action) => match encoding.decode(&call.body) {
+            Err(e) => Err(KinesisError::serialization(e.0)),
+            Ok(value) => match decode_request(action, value) {
+                Ok(request) => execute(app, ctx, request),
+                Err(e) => Err(e),
+            },
+        },
+    };
+    let response = match result {
+        Ok(value) => respond(StatusCode::OK, encoding.content_type(), encoding.encode(&value)),
+        Err(err) => kinesis_error_response(encoding, &err),
+    };
+    ApiReply { response, action_label }
+}
+
+/// Renders a Kinesis error in `encoding`.
+pub fn kinesis_error_response(encoding: Encoding, err: &KinesisError) -> Response<ResponseBody> {
+    let (status, content_type, body) = render_error(err, encoding);
+    let mut response = respond(
+        StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
+        content_type,
+        body,
+    );
+    // AWS also names the code in a header, which some SDKs read before the body.
+    response
+        .headers_mut()
+        .insert("x-amzn-errortype", HeaderValue::from_static(err.code.as_str()));
+    response
+}
+
+fn respond(status: StatusCode, content_type: &'static str, body: Vec<u8>) -> Response<ResponseBody> {
+    let mut response = Response::new(Full::new(Bytes::from(body)));
+    *response.status_mut() = status;
+    response
+        .headers_mut()
+        .insert(CONTENT_TYPE, HeaderValue::from_static(content_type));
+    response
+}
+
+/// The stream a request names.
+pub fn resolve(ctx: &RequestContext, stream: &StreamRef) -> Result<StreamKey> {
+    match (&stream.arn, &stream.name) {
+        (Some(arn), name) => {
+            let (region, account, arn_name) =
+                parse_stream_arn(arn).ok_or_else(|| KinesisError::invalid(format!("Invalid StreamARN {arn}.")))?;
+            if name.as_ref().is_some_and(|n| *n != arn_name) {
+                return Err(KinesisError::invalid(format!(
+                    "StreamARN {arn} and StreamName {} do not refer to the same stream.",
+                    name.as_deref().unwrap_or_default()
+                )));
+            }
+            Ok(StreamKey::new(account, region, arn_name))
+        }
+        (None, Some(name)) => Ok(StreamKey::new(ctx.account_id.clone(), ctx.region.clone(), name.clone())),
+        (None, None) => Err(KinesisError::validation(
+            "Value null at 'streamName' failed to satisfy constraint: Member must not be null",
+        )),
+    }
+}
+
+fn resolve_arn(arn: &str) -> Result<StreamKey> {
+    let (region, account, name) =
+        parse_stream_arn(arn).ok_or_else(|| KinesisError::invalid(format!("Invalid ResourceARN {arn}.")))?;
+    Ok(StreamKey::new(account, region, name))
+}
+
+fn now_ms() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or(0)
+}
+
+fn empty() -> Value {
+    Obj::new().build()
+}
+
+fn mode_details(mode: CapacityMode) -> Value {
+    let name = match mode {
+        CapacityMode::Provisioned => StreamMode::Provisioned.as_str(),
+        CapacityMode::OnDemand => StreamMode::OnDemand.as_str(),
+    };
+    Obj::new().s("StreamMode", name).build()
+}
+
+fn shard_value(stream_id: u64, s: &ShardRecord) -> Value {
+    Obj::new()
+        .s("ShardId", s.id())
+        .opt_s("ParentShardId", s.parent.map(sluice_broker::stream::shard::shard_id))
+        .opt_s(
+            "AdjacentParentShardId",
+            s.adjacent_parent.map(sluice_broker::stream::shard::shard_id),
+        )
+        .set(
+            "HashKeyRange",
+            Obj::new()
+                .s("StartingHashKey", s.start_hash.clone())
+                .s("EndingHashKey", s.end_hash.clone())
+                .build(),
+        )
+        .set(
+            "SequenceNumberRange",
+            Obj::new()
+                .s(
+                    "StartingSequenceNumber",
+                    format_sequence(stream_id, s.index, s.starting_seq),
+                )
+                .opt_s(
+                    "EndingSequenceNumber",
+                    s.ending_seq.map(|e| format_sequence(stream_id, s.index, e)),
+                )
+                .build(),
+        )
+        .build()
+}
+
+fn monitoring_value(metrics: &[String]) -> Value {
+    Value::List(vec![Obj::new()
+        .set("ShardLevelMetrics", Value::str_list(metrics.iter().cloned()))
+        .build()])
+}
+
+fn encryption_type(info: &StreamInfo) -> &'static str {
+    if info.encryption_key.is_some() {
+        "KMS"
+    } else {
+        "NONE"
+    }
+}
+
+fn summary_value(info: &StreamInfo) -> Value {
+    Obj::new()
+        .s("StreamName", info.key.name.clone())
+        .s("StreamARN", info.key.arn())
+        .s("StreamStatus", info.status.as_str())
+        .set("StreamModeDetails", mode_details(info.mode))
+        .i("RetentionPeriodHours", info.retention_hours as i64)
+        .t("StreamCreationTimestamp", info.created_ms as i64)
+        .set("EnhancedMonitoring", monitoring_value(&info.metrics))
+        .s("EncryptionType", encryption_type(info))
+        .opt_s("KeyId", info.encryption_key.clone())
+        .i("OpenShardCount", info.open_shards as i64)
+        .i("ConsumerCount", 0)
+        .i("MaxRecordSizeInKiB", info.max_record_kib as i64)
+        .build()
+}
+
+fn tag_list(tags: &[(String, String)]) -> Value {
+    Value::List(
+        tags.iter()
+            .map(|(k, v)| Obj::new().s("Key", k.clone()).s("Value", v.clone()).build())
+            .collect(),
+    )
+}
+
+/// Runs a decoded request against the core.
+fn execute(app: &App, ctx: &RequestContext, request: KinesisRequest) -> Result<Value> {
+    let streams = app.broker.streams();
+    let map = kinesis_error;
+    Ok(match request {
+        KinesisRequest::CreateStream {
+            name,
+            shard_count,
+            mode,
+            tags,
+            max_record_size_kib,
+        } => {
+            let key = StreamKey::new(ctx.account_id.clone(), ctx.region.clone(), name);
+            let mode = match mode {
+                Some(StreamMode::OnDemand) => CapacityMode::OnDemand,
+                _ => CapacityMode::Provisioned,
+            };
+            let shard_count = match shard_count {
+                Some(n) => Some(u32::try_from(n).map_err(|_| {
+                    KinesisError::new(
+                        KinesisErrorCode::LimitExceeded,
+                        format!("ShardCount {n} exceeds the shard limit."),
+                    )
+                })?),
+                None => None,
+            };
+            streams
+                .create(
+                    &key,
+                    NewStream {
+                        shard_count,
+                        mode,
+                        tags,
+                        max_record_kib: max_record_size_kib.map(|k| k as u32),
+                    },
+                )
+                .map_err(map)?;
+            empty()
+        }
+        KinesisRequest::DeleteStream { stream, .. } => {
+            streams.delete(&resolve(ctx, &stream)?).map_err(map)?;
+            empty()
+        }
+        KinesisRequest::DescribeStream {
+            stream,
+            limit,
+            exclusive_start_shard_id,
+        } => {
+            let info = streams.describe(&resolve(ctx, &stream)?).map_err(map)?;
+            let limit = limit.unwrap_or(100) as usize;
+            let after: Vec<&ShardRecord> = info
+                .shards
+                .iter()
+                .filter(|s| exclusive_start_shard_id.as_ref().is_none_or(|x| s.id() > *x))
+                .collect();
+            let has_more = after.len() > limit;
+            let shards = after.iter().take(limit).map(|s| shard_value(info.id, s)).collect();
+            let description = Obj::new()
+                .s("StreamName", info.key.name.clone())
+                .s("StreamARN", info.key.arn())
+                .s("StreamStatus", info.status.as_str())
+                .set("StreamModeDetails", mode_details(info.mode))
+                .set("Shards", Value::List(shards))
+                .b("HasMoreShards", has_more)
+                .i("RetentionPeriodHours", info.retention_hours as i64)
+                .t("StreamCreationTimestamp", info.created_ms as i64)
+                .set("EnhancedMonitoring", monitoring_value(&info.metrics))
+                .s("EncryptionType", encryption_type(&info))
+                .opt_s("KeyId", info.encryption_key.clone())
+                .build();
+            Obj::new().set("StreamDescription", description).build()
+        }
+        KinesisRequest::DescribeStreamSummary { stream } => {
+            let info = streams.describe(&resolve(ctx, &stream)?).map_err(map)?;
+            Obj::new().set("StreamDescriptionSummary", summary_value(&info)).build()
+        }
+        KinesisRequest::ListStreams {
+            limit,
+            exclusive_start_stream_name,
+            next_token,
+        } => {
+            let start = match next_token {
+                Some(token) => Some(
+                    URL_SAFE_NO_PAD
+                        .decode(token.as_bytes())
+                        .ok()
+                        .and_then(|b| String::from_utf8(b).ok())
+                        .ok_or_else(|| KinesisError::invalid("Invalid NextToken."))?,
+                ),
+                None => exclusive_start_stream_name,
+            };
+            let limit = limit.unwrap_or(100) as usize;
+            let all = streams.list(&ctx.account_id, &ctx.region);
+            let after: Vec<&StreamInfo> = all
+                .iter()
+                .filter(|s| start.as_ref().is_none_or(|x| s.key.name > *x))
+                .collect();
+            let has_more = after.len() > limit;
+            let page: Vec<&StreamInfo> = after.into_iter().take(limit).collect();
+            let next = if has_more {
+                page.last().map(|s| URL_SAFE_NO_PAD.encode(s.key.name.as_bytes()))
+            } else {
+                None
+            };
+            Obj::new()
+                .set("StreamNames", Value::str_list(page.iter().map(|s| s.key.name.clone())))
+                .b("HasMoreStreams", has_more)
+                .opt_s("NextToken", next)
+                .set(
+                    "StreamSummaries",
+                    Value::List(
+                        page.iter()
+                            .map(|s| {
+                                Obj::new()
+                                    .s("StreamName", s.key.name.clone())
+                                    .s("StreamARN", s.key.arn())
+                                    .s("StreamStatus", s.status.as_str())
+                                    .set("StreamModeDetails", mode_details(s.mode))
+                                    .t("StreamCreationTimestamp", s.created_ms as i64)
+                                    .build()
+                            })
+                            .collect(),
+                    ),
+                )
+                .build()
+        }
+        KinesisRequest::ListShards {
+            stream,
+            next_token,
+            exclusive_start_shard_id,
+            max_results,
+            stream_creation_timestamp_ms: _,
+            shard_filter,
+        } => list_shards(
+            app,
+            ctx,
+            stream,
+            next_token,
+            exclusive_start_shard_id,
+            max_results,
+            shard_filter,
+        )?,
+        KinesisRequest::PutRecord {
+            stream,
+            entry,
+            sequence_number_for_ordering,
+        } => {
+            let key = resolve(ctx, &stream)?;
+            let record = NewRecord {
+                partition_key: entry.partition_key,
+                explicit_hash_key: entry.explicit_hash_key,
+                data: entry.data,
+            };
+            let put = streams.put(
+                &key,
+                std::slice::from_ref(&record),
+                sequence_number_for_ordering.as_deref(),
+            );
+            let out = match put {
+                Ok(out) => out,
+                Err(e) => {
+                    if matches!(e, StreamError::Throughput(_)) {
+                        app.metrics.kinesis().throttled("in", 1);
+                    }
+                    return Err(map(e));
+                }
+            };
+            app.metrics.kinesis().stored(1, record.data.len() as u64);
+            let encrypted = streams.is_encrypted(&key);
+            let first = out.into_iter().next().ok_or_else(KinesisError::internal)?;
+            Obj::new()
+                .s("ShardId", first.shard_id)
+                .s("SequenceNumber", first.sequence_number)
+                .s("EncryptionType", if encrypted { "KMS" } else { "NONE" })
+                .build()
+        }
+        KinesisRequest::PutRecords { stream, records } => {
+            let key = resolve(ctx, &stream)?;
+            let records: Vec<NewRecord> = records
+                .into_iter()
+                .map(|e| NewRecord {
+                    partition_key: e.partition_key,
+                    explicit_hash_key: e.explicit_hash_key,
+                    data: e.data,
+                })
+                .collect();
+            let out = streams.put_batch(&key, &records, None).map_err(map)?;
+            let encrypted = streams.is_encrypted(&key);
+            let failed = out.iter().filter(|r| r.is_err()).count();
+            let stored_bytes: usize = records
+                .iter()
+                .zip(&out)
+                .filter(|(_, r)| r.is_ok())
+                .map(|(rec, _)| rec.data.len())
+                .sum();
+            app.metrics
+                .kinesis()
+                .stored((out.len() - failed) as u64, stored_bytes as u64);
+            if failed > 0 {
+                app.metrics.kinesis().throttled("in", failed as u64);
+            }
+            Obj::new()
+                .i("FailedRecordCount", failed as i64)
+                .set(
+                    "Records",
+                    Value::List(
+                        out.into_iter()
+                            .map(|r| match r {
+                                Ok(a) => Obj::new()
+                                    .s("SequenceNumber", a.sequence_number)
+                                    .s("ShardId", a.shard_id)
+                                    .build(),
+                                Err(e) => {
+                                    let e = kinesis_error(e);
+                                    Obj::new()
+                                        .s("ErrorCode", e.code.as_str())
+                                        .s("ErrorMessage", e.message)
+                                        .build()
+                                }
+                            })
+                            .collect(),
+                    ),
+                )
+                .s("EncryptionType", if encrypted { "KMS" } else { "NONE" })
+                .build()
+        }
+        KinesisRequest::GetShardIterator {
+            stream,
+            shard_id,
+            iterator_type,
+            starting_sequence_number,
+            timestamp_ms,
+        } => {
+            let start = match iterator_type {
+                IteratorType::AtSequenceNumber => IteratorStart::AtSequence(starting_sequence_number),
+                IteratorType::AfterSequenceNumber => IteratorStart::AfterSequence(starting_sequence_number),
+                IteratorType::TrimHorizon => IteratorStart::TrimHorizon,
+                IteratorType::Latest => IteratorStart::Latest,
+                IteratorType::AtTimestamp => IteratorStart::AtTimestamp(timestamp_ms),
+            };
+            let it = streams
+                .shard_iterator(&resolve(ctx, &stream)?, &shard_id, start)
+                .map_err(map)?;
+            Obj::new().s("ShardIterator", it).build()
+        }
+        KinesisRequest::GetRecords {
+            shard_iterator,
+            limit,
+            stream_arn,
+        } => {
+            let check = match &stream_arn {
+                Some(arn) => Some(resolve_arn(arn)?),
+                None => None,
+            };
+            let read = streams.get_records(&shard_iterator, limit.unwrap_or(10_000) as usize, check.as_ref());
+            let batch = match read {
+                Ok(batch) => batch,
+                Err(e) => {
+                    if matches!(e, StreamError::Throughput(_)) {
+                        app.metrics.kinesis().throttled("out", 1);
+                    }
+                    return Err(map(e));
+                }
+            };
+            let bytes: usize = batch.records.iter().map(|r| r.data.len()).sum();
+            app.metrics
+                .kinesis()
+                .returned(batch.records.len() as u64, bytes as u64, batch.millis_behind_latest);
+            let records = batch
+                .records
+                .into_iter()
+                .map(|r| {
+                    Obj::new()
+                        .s("SequenceNumber", r.sequence_number)
+                        .t("ApproximateArrivalTimestamp", r.arrival_ms as i64)
+                        .set("Data", Value::Bytes(r.data))
+                        .s("PartitionKey", r.partition_key)
+                        .opt_s("EncryptionType", batch.encrypted.then_some("KMS"))
+                        .build()
+                })
+                .collect();
+            Obj::new()
+                .set("Records", Value::List(records))
+                .opt_s("NextShardIterator", batch.next_iterator)
+                .i("MillisBehindLatest", batch.millis_behind_latest as i64)
+                .opt(
+                    "ChildShards",
+                    batch.child_shards.map(|children| {
+                        Value::List(
+                            children
+                                .into_iter()
+                                .map(|c| {
+                                    Obj::new()
+                                        .s("ShardId", c.shard_id)
+                                        .set("ParentShards", Value::str_list(c.parent_shards))
+                                        .set(
+                                            "HashKeyRange",
+                                            Obj::new()
+                                                .s("StartingHashKey", c.hash_range.0)
+                                                .s("EndingHashKey", c.hash_range.1)
+                                                .build(),
+                                        )
+                                        .build()
+                                })
+                                .collect(),
+                        )
+                    }),
+                )
+                .build()
+        }
+        KinesisRequest::ChangeRetention {
+            stream,
+            hours,
+            increase,
+        } => {
+            streams
+                .set_retention(&resolve(ctx, &stream)?, hours, increase)
+                .map_err(map)?;
+            empty()
+        }
+        KinesisRequest::SplitShard {
+            stream,
+            shard_to_split,
+            new_starting_hash_key,
+        } => {
+            streams
+                .split(&resolve(ctx, &stream)?, &shard_to_split, new_starting_hash_key)
+                .map_err(map)?;
+            empty()
+        }
+        KinesisRequest::MergeShards {
+            stream,
+            shard_to_merge,
+            adjacent_shard_to_merge,
+        } => {
+            streams
+                .merge(&resolve(ctx, &stream)?, &shard_to_merge, &adjacent_shard_to_merge)
+                .map_err(map)?;
+            empty()
+        }
+        KinesisRequest::UpdateShardCount {
+            stream,
+            target_shard_count,
+        } => {
+            let key = resolve(ctx, &stream)?;
+            let target = u32::try_from(target_shard_count).map_err(|_| {
+                KinesisError::new(
+                    KinesisErrorCode::LimitExceeded,
+                    "TargetShardCount exceeds the shard limit.",
+                )
+            })?;
+            let (current, target) = streams.update_shard_count(&key, target).map_err(map)?;
+            Obj::new()
+                .s("StreamName", key.name.clone())
+                .i("CurrentShardCount", current as i64)
+                .i("TargetShardCount", target as i64)
+                .s("StreamARN", key.arn())
+                .build()
+        }
+        KinesisRequest::UpdateStreamMode { stream, mode } => {
+            let mode = match mode {
+                StreamMode::OnDemand => CapacityMode::OnDemand,
+                StreamMode::Provisioned => CapacityMode::Provisioned,
+            };
+            streams.update_mode(&resolve(ctx, &stream)?, mode).map_err(map)?;
+            empty()
+        }
+        KinesisRequest::UpdateMaxRecordSize { stream, kib } => {
+            streams
+                .update_max_record_size(&resolve(ctx, &stream)?, kib as u32)
+                .map_err(map)?;
+            empty()
+        }
+        KinesisRequest::AddTagsToStream { stream, tags } => {
+            streams.add_tags(&resolve(ctx, &stream)?, &tags).map_err(map)?;
+            empty()
+        }
+        KinesisRequest::RemoveTagsFromStream { stream, keys } => {
+            streams.remove_tags(&resolve(ctx, &stream)?, &keys).map_err(map)?;
+            empty()
+        }
+        KinesisRequest::ListTagsForStream {
+            stream,
+            exclusive_start_tag_key,
+            limit,
+        } => {
+            let tags = streams.tags(&resolve(ctx, &stream)?).map_err(map)?;
+            let after: Vec<(String, String)> = tags
+                .into_iter()
+                .filter(|(k, _)| exclusive_start_tag_key.as_ref().is_none_or(|x| k > x))
+                .collect();
+            let limit = limit.unwrap_or(50) as usize;
+            let has_more = after.len() > limit;
+            let page: Vec<(String, String)> = after.into_iter().take(limit).collect();
+            Obj::new()
+                .set("Tags", tag_list(&page))
+                .b("HasMoreTags", has_more)
+                .build()
+        }
+        KinesisRequest::TagResource { arn, tags } => {
+            streams.add_tags(&resolve_arn(&arn)?, &tags).map_err(map)?;
+            empty()
+        }
+        KinesisRequest::UntagResource { arn, keys } => {
+            streams.remove_tags(&resolve_arn(&arn)?, &keys).map_err(map)?;
+            empty()
+        }
+        KinesisRequest::ListTagsForResource { arn } => {
+            let tags = streams.tags(&resolve_arn(&arn)?).map_err(map)?;
+            Obj::new().set("Tags", tag_list(&tags)).build()
+        }
+        KinesisRequest::PutResourcePolicy { arn, policy } => {
+            streams.put_policy(&resolve_arn(&arn)?, &policy).map_err(map)?;
+            empty()
+        }
+        KinesisRequest::GetResourcePolicy { arn } => {
+            let policy = streams.policy(&resolve_arn(&arn)?).map_err(map)?;
+            Obj::new().s("Policy", policy).build()
+        }
+        KinesisRequest::DeleteResourcePolicy { arn } => {
+            streams.delete_policy(&resolve_arn(&arn)?).map_err(map)?;
+            empty()
+        }
+        KinesisRequest::StreamEncryption { stream, key_id, start } => {
+            streams
+                .set_encryption(&resolve(ctx, &stream)?, start.then_some(key_id))
+                .map_err(map)?;
+            empty()
+        }
+        KinesisRequest::EnhancedMonitoring {
+            stream,
+            metrics,
+            enable,
+        } => {
+            let key = resolve(ctx, &stream)?;
+            let change = streams.set_monitoring(&key, &metrics, enable).map_err(map)?;
+            Obj::new()
+                .s("StreamName", key.name.clone())
+                .set("CurrentShardLevelMetrics", Value::str_list(change.current))
+                .set("DesiredShardLevelMetrics", Value::str_list(change.desired))
+                .s("StreamARN", key.arn())
+                .build()
+        }
+        KinesisRequest::DescribeLimits => {
+            let limits = streams.limits(&ctx.account_id, &ctx.region);
+            Obj::new()
+                .i("ShardLimit", limits.shard_limit as i64)
+                .i("OpenShardCount", limits.open_shards as i64)
+                .i("OnDemandStreamCount", limits.on_demand_streams as i64)
+                .i("OnDemandStreamCountLimit", limits.on_demand_limit as i64)
+                .build()
+        }
+        KinesisRequest::DescribeAccountSettings => {
+            let settings = streams.account_settings(&ctx.account_id).map_err(map)?;
+            Obj::new()
+                .set("MinimumThroughputBillingCommitment", commitment_value(settings))
+                .build()
+        }
+        KinesisRequest::UpdateAccountSettings { commitment_enabled } => {
+            let settings = streams
+                .update_account_settings(&ctx.account_id, commitment_enabled)
+                .map_err(map)?;
+            Obj::new()
+                .set("MinimumThroughputBillingCommitment", commitment_value(settings))
+                .build()
+        }
+    })
+}
+
+fn commitment_value(settings: sluice_broker::stream::AccountSettings) -> Value {
+    Obj::new()
+        .s("Status", if settings.enabled { "ENABLED" } else { "DISABLED" })
+        .opt("StartedAt", settings.started_ms.map(|t| Value::Time(t as i64)))
+        .opt("EndedAt", settings.ended_ms.map(|t| Value::Time(t as i64)))
+        .build()
+}
+
+/// The state a ListShards NextToken carries.
+#[derive(serde::Serialize, serde::Deserialize)]
+struct ShardToken {
+    a: String,
+    r: String,
+    n: String,
+    /// Last shard id returned.
+    x: String,
+    /// Filter, as (kind, shard index, timestamp).
+    f: Option<(u8, u32, u64)>,
+    /// Issued at, epoch ms.
+    t: u64,
+}
+
+fn filter_code(f: ShardFilter) -> (u8, u32, u64) {
+    match f {
+        ShardFilter::AfterShard(i) => (0, i, 0),
+        ShardFilter::AtTrimHorizon => (1, 0, 0),
+        ShardFilter::FromTrimHorizon => (2, 0, 0),
+        ShardFilter::AtLatest => (3, 0, 0),
+        ShardFilter::AtTimestamp(t) => (4, 0, t),
+        ShardFilter::FromTimestamp(t) => (5, 0, t),
+    }
+}
+
+fn filter_from_code(c: (u8, u32, u64)) -> Option<ShardFilter> {
+    Some(match c.0 {
+        0 => ShardFilter::AfterShard(c.1),
+        1 => ShardFilter::AtTrimHorizon,
+        2 => ShardFilter::FromTrimHorizon,
+        3 => ShardFilter::AtLatest,
+        4 => ShardFilter::AtTimestamp(c.2),
+        5 => ShardFilter::FromTimestamp(c.2),
+        _ => return None,
+    })
+}
+
+#[allow(clippy::too_many_arguments)]
+fn list_shards(
+    app: &App,
+    ctx: &RequestContext,
+    stream: StreamRef,
+    next_token: Option<String>,
+    exclusive_start_shard_id: Option<String>,
+    max_results: Option<i64>,
+    shard_filter: Option<sluice_protocols::kinesis::types::ShardFilter>,
+) -> Result<Value> {
+    let streams = app.broker.streams();
+    let limit = max_results.unwrap_or(1000) as usize;
+    let (key, filter, after) = match next_token {
+        Some(token) => {
+            if stream.name.is_some() || stream.arn.is_some() {
+                return Err(KinesisError::invalid(
+                    "NextToken and StreamName cannot be provided together.",
+                ));
+            }
+            if exclusive_start_shard_id.is_some() || shard_filter.is_some() {
+                return Err(KinesisError::invalid(
+                    "NextToken cannot be provided together with ExclusiveStartShardId or ShardFilter.",
+                ));
+            }
+            let t: ShardToken = URL_SAFE_NO_PAD
+                .decode(token.as_bytes())
+                .ok()
+                .and_then(|b| serde_json::from_slice(&b).ok())
+                .ok_or_else(|| KinesisError::invalid("Invalid ShardListToken."))?;
+            let now = now_ms();
+            if now > t.t.saturating_add(NEXT_TOKEN_TTL_MS) {
+                return Err(KinesisError::new(
+                    KinesisErrorCode::ExpiredNextToken,
+                    format!(
+                        "The timestampInMillis parameter of the token is {}, which is more than {NEXT_TOKEN_TTL_MS} ms ago (now {now}).",
+                        t.t
+                    ),
+                ));
+            }
+            let filter = match t.f {
+                Some(c) => Some(filter_from_code(c).ok_or_else(|| KinesisError::invalid("Invalid ShardListToken."))?),
+                None => None,
+            };
+            (StreamKey::new(t.a, t.r, t.n), filter, Some(t.x))
+        }
+        None => {
+            let key = resolve(ctx, &stream)?;
+            let filter =
+                match shard_filter {
+                    None => None,
+                    Some(f) => Some(match f.kind {
+                        ShardFilterType::AfterShardId => {
+                            let id = f.shard_id.ok_or_else(|| {
+                                KinesisError::invalid("ShardId is required for ShardFilter type AFTER_SHARD_ID.")
+                            })?;
+                            ShardFilter::AfterShard(parse_shard_id(&id).ok_or_else(|| {
+                                KinesisError::invalid(format!("Invalid ShardId {id} in ShardFilter."))
+                            })?)
+                        }
+                        ShardFilterType::AtTrimHorizon => ShardFilter::AtTrimHorizon,
+                        ShardFilterType::FromTrimHorizon => ShardFilter::FromTrimHorizon,
+                        ShardFilterType::AtLatest => ShardFilter::AtLatest,
+                        ShardFilterType::AtTimestamp | ShardFilterType::FromTimestamp => {
+                            let t = f.timestamp_ms.ok_or_else(|| {
+                                KinesisError::invalid(
+                                    "Timestamp is required for ShardFilter types AT_TIMESTAMP and FROM_TIMESTAMP.",
+                                )
+                            })?;
+                            let t = t.max(0) as u64;
+                            if f.kind == ShardFilterType::AtTimestamp {
+                                ShardFilter::AtTimestamp(t)
+                            } else {
+                                ShardFilter::FromTimestamp(t)
+                            }
+                        }
+                    }),
+                };
+            (key, filter, exclusive_start_shard_id)
+        }
+    };
+    let info = streams.describe(&key).map_err(kinesis_error)?;
+    let shards = streams.list_shards(&key, filter).map_err(kinesis_error)?;
+    let after_filter: Vec<&ShardRecord> = shards
+        .iter()
+        .filter(|s| after.as_ref().is_none_or(|x| s.id() > *x))
+        .collect();
+    let has_more = after_filter.len() > limit;
+    let page: Vec<&ShardRecord> = after_filter.into_iter().take(limit).collect();
+    let next = match (has_more, page.last()) {
+        (true, Some(last)) => {
+            let token = ShardToken {
+                a: key.account.clone(),
+                r: key.region.clone(),
+                n: key.name.clone(),
+                x: last.id(),
+                f: filter.map(filter_code),
+                t: now_ms(),
+            };
+            serde_json::to_vec(&token).ok().map(|b| URL_SAFE_NO_PAD.encode(b))
+        }
+        _ => None,
+    };
+    Ok(Obj::new()
+        .set(
+            "Shards",
+            Value::List(page.iter().map(|s| shard_value(info.id, s)).collect()),
+        )
+        .opt_s("NextToken", next)
+        .build())
+}

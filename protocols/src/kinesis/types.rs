@@ -1,0 +1,1201 @@
+//! Typed Kinesis requests, decoded from a [`Value`] and validated against the service model's
+//! shape constraints (botocore `kinesis/2013-12-02/service-2.json`).
+//!
+//! Shape violations (missing required member, length, pattern, numeric range) answer
+//! `ValidationException` in AWS's "1 validation error detected: Value ... at 'member' failed to
+//! satisfy constraint: ..." wording; a member of the wrong type answers `SerializationException`.
+//! Rules that depend on state (a stream's record size limit, retention bounds, shard ranges)
+//! belong to the core and answer `InvalidArgumentException`.
+
+use base64::engine::general_purpose::STANDARD;
+use base64::Engine;
+
+use super::action::KinesisAction;
+use super::error::KinesisError;
+use super::value::Value;
+
+type Result<T> = std::result::Result<T, KinesisError>;
+
+/// Names a stream by name, ARN or both (AWS accepts either on most actions).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct StreamRef {
+    /// `StreamName`.
+    pub name: Option<String>,
+    /// `StreamARN`.
+    pub arn: Option<String>,
+}
+
+/// Capacity mode.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StreamMode {
+    /// Shards are managed by the user.
+    Provisioned,
+    /// Shards are managed by the service.
+    OnDemand,
+}
+
+impl StreamMode {
+    /// The wire name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            StreamMode::Provisioned => "PROVISIONED",
+            StreamMode::OnDemand => "ON_DEMAND",
+        }
+    }
+}
+
+/// `ShardIteratorType`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum IteratorType {
+    /// At a given sequence number.
+    AtSequenceNumber,
+    /// Just after a given sequence number.
+    AfterSequenceNumber,
+    /// The oldest retained record.
+    TrimHorizon,
+    /// Just after the newest record at the time of the call.
+    Latest,
+    /// The first record at or after a time.
+    AtTimestamp,
+}
+
+/// `ShardFilterType`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ShardFilterType {
+    /// Shards whose id sorts after the given one.
+    AfterShardId,
+    /// Shards open at the trim horizon.
+    AtTrimHorizon,
+    /// Every shard from the trim horizon on.
+    FromTrimHorizon,
+    /// Open shards.
+    AtLatest,
+    /// Shards open at a time.
+    AtTimestamp,
+    /// Shards open at a time and every later one.
+    FromTimestamp,
+}
+
+/// `ShardFilter`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ShardFilter {
+    /// Type.
+    pub kind: ShardFilterType,
+    /// For AFTER_SHARD_ID.
+    pub shard_id: Option<String>,
+    /// For AT_TIMESTAMP / FROM_TIMESTAMP, epoch ms.
+    pub timestamp_ms: Option<i64>,
+}
+
+/// One `PutRecords` entry.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PutRecordsEntry {
+    /// Payload.
+    pub data: Vec<u8>,
+    /// Partition key.
+    pub partition_key: String,
+    /// Explicit hash key.
+    pub explicit_hash_key: Option<u128>,
+}
+
+/// A decoded, shape-validated Kinesis request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum KinesisRequest {
+    /// CreateStream.
+    CreateStream {
+        /// Name.
+        name: String,
+        /// ShardCount (required for provisioned streams, checked by the core).
+        shard_count: Option<i64>,
+        /// StreamModeDetails.StreamMode.
+        mode: Option<StreamMode>,
+        /// Tags.
+        tags: Vec<(String, String)>,
+        /// MaxRecordSizeInKiB.
+        max_record_size_kib: Option<i64>,
+    },
+    /// DeleteStream.
+    DeleteStream {
+        /// Stream.
+        stream: StreamRef,
+        /// EnforceConsumerDeletion.
+        enforce_consumer_deletion: bool,
+    },
+    /// DescribeStream.
+    DescribeStream {
+        /// Stream.
+        stream: StreamRef,
+        /// Limit (1-10000, default 100).
+        limit: Option<i64>,
+        /// ExclusiveStartShardId.
+        exclusive_start_shard_id: Option<String>,
+    },
+    /// DescribeStreamSummary.
+    DescribeStreamSummary {
+        /// Stream.
+        stream: StreamRef,
+    },
+    /// ListStreams.
+    ListStreams {
+        /// Limit (1-10000).
+        limit: Option<i64>,
+        /// ExclusiveStartStreamName.
+        exclusive_start_stream_name: Option<String>,
+        /// NextToken.
+        next_token: Option<String>,
+    },
+    /// ListShards.
+    ListShards {
+        /// Stream (absent when NextToken carries it).
+        stream: StreamRef,
+        /// NextToken.
+        next_token: Option<String>,
+        /// ExclusiveStartShardId.
+        exclusive_start_shard_id: Option<String>,
+        /// MaxResults (1-10000).
+        max_results: Option<i64>,
+        /// StreamCreationTimestamp (epoch ms).
+        stream_creation_timestamp_ms: Option<i64>,
+        /// ShardFilter.
+        shard_filter: Option<ShardFilter>,
+    },
+    /// PutRecord.
+    PutRecord {
+        /// Stream.
+        stream: StreamRef,
+        /// The record.
+        entry: PutRecordsEntry,
+        /// SequenceNumberForOrdering.
+        sequence_number_for_ordering: Option<String>,
+    },
+    /// PutRecords.
+    PutRecords {
+        /// Stream.
+        stream: StreamRef,
+        /// 1-500 records.
+        records: Vec<PutRecordsEntry>,
+    },
+    /// GetShardIterator.
+    GetShardIterator {
+        /// Stream.
+        stream: StreamRef,
+        /// ShardId.
+        shard_id: String,
+        /// ShardIteratorType.
+        iterator_type: IteratorType,
+        /// StartingSequenceNumber.
+        starting_sequence_number: Option<String>,
+        /// Timestamp (epoch ms).
+        timestamp_ms: Option<i64>,
+    },
+    /// GetRecords.
+    GetRecords {
+        /// ShardIterator.
+        shard_iterator: String,
+        /// Limit (1-10000).
+        limit: Option<i64>,
+        /// StreamARN (checked against the iterator's stream when given).
+        stream_arn: Option<String>,
+    },
+    /// IncreaseStreamRetentionPeriod / DecreaseStreamRetentionPeriod.
+    ChangeRetention {
+        /// Stream.
+        stream: StreamRef,
+        /// RetentionPeriodHours.
+        hours: i64,
+        /// True for Increase.
+        increase: bool,
+    },
+    /// SplitShard.
+    SplitShard {
+        /// Stream.
+        stream: StreamRef,
+        /// ShardToSplit.
+        shard_to_split: String,
+        /// NewStartingHashKey.
+        new_starting_hash_key: u128,
+    },
+    /// MergeShards.
+    MergeShards {
+        /// Stream.
+        stream: StreamRef,
+        /// ShardToMerge.
+        shard_to_merge: String,
+        /// AdjacentShardToMerge.
+        adjacent_shard_to_merge: String,
+    },
+    /// UpdateShardCount.
+    UpdateShardCount {
+        /// Stream.
+        stream: StreamRef,
+        /// TargetShardCount.
+        target_shard_count: i64,
+    },
+    /// UpdateStreamMode.
+    UpdateStreamMode {
+        /// Stream (by ARN).
+        stream: StreamRef,
+        /// New mode.
+        mode: StreamMode,
+    },
+    /// UpdateMaxRecordSize.
+    UpdateMaxRecordSize {
+        /// Stream.
+        stream: StreamRef,
+        /// MaxRecordSizeInKiB.
+        kib: i64,
+    },
+    /// AddTagsToStream.
+    AddTagsToStream {
+        /// Stream.
+        stream: StreamRef,
+        /// Tags.
+        tags: Vec<(String, String)>,
+    },
+    /// RemoveTagsFromStream.
+    RemoveTagsFromStream {
+        /// Stream.
+        stream: StreamRef,
+        /// TagKeys.
+        keys: Vec<String>,
+    },
+    /// ListTagsForStream.
+    ListTagsForStream {
+        /// Stream.
+        stream: StreamRef,
+        /// ExclusiveStartTagKey.
+        exclusive_start_tag_key: Option<String>,
+        /// Limit (1-50).
+        limit: Option<i64>,
+    },
+    /// TagResource.
+    TagResource {
+        /// ResourceARN.
+        arn: String,
+        /// Tags.
+        tags: Vec<(String, String)>,
+    },
+    /// UntagResource.
+    UntagResource {
+        /// ResourceARN.
+        arn: String,
+        /// TagKeys.
+        keys: Vec<String>,
+    },
+    /// ListTagsForResource.
+    ListTagsForResource {
+        /// ResourceARN.
+        arn: String,
+    },
+    /// PutResourcePolicy.
+    PutResourcePolicy {
+        /// ResourceARN.
+        arn: String,
+        /// Policy document.
+        policy: String,
+    },
+    /// GetResourcePolicy.
+    GetResourcePolicy {
+        /// ResourceARN.
+        arn: String,
+    },
+    /// DeleteResourcePolicy.
+    DeleteResourcePolicy {
+        /// ResourceARN.
+        arn: String,
+    },
+    /// StartStreamEncryption / StopStreamEncryption.
+    StreamEncryption {
+        /// Stream.
+        stream: StreamRef,
+        /// KeyId.
+        key_id: String,
+        /// True for Start.
+        start: bool,
+    },
+    /// EnableEnhancedMonitoring / DisableEnhancedMonitoring.
+    EnhancedMonitoring {
+        /// Stream.
+        stream: StreamRef,
+        /// ShardLevelMetrics.
+        metrics: Vec<String>,
+        /// True for Enable.
+        enable: bool,
+    },
+    /// DescribeLimits.
+    DescribeLimits,
+    /// DescribeAccountSettings.
+    DescribeAccountSettings,
+    /// UpdateAccountSettings.
+    UpdateAccountSettings {
+        /// MinimumThroughputBillingCommitment.Status == ENABLED.
+        commitment_enabled: bool,
+    },
+}
+
+/// The shard-level metric names EnableEnhancedMonitoring accepts.
+pub const METRIC_NAMES: &[&str] = &[
+    "IncomingBytes",
+    "IncomingRecords",
+    "OutgoingBytes",
+    "OutgoingRecords",
+    "WriteProvisionedThroughputExceeded",
+    "ReadProvisionedThroughputExceeded",
+    "IteratorAgeMilliseconds",
+    "ALL",
+];
+
+/// Decodes and validates the input of `action`.
+pub fn decode_request(action: KinesisAction, body: Value) -> Result<KinesisRequest> {
+    let mut input = Input::new(body)?;
+    use KinesisAction as A;
+    let request = match action {
+        A::CreateStream => {
+            let name = required(input.string("StreamName")?, "streamName")?;
+            check_stream_name("streamName", &name)?;
+            let shard_count = input.int("ShardCount")?;
+            if let Some(n) = shard_count {
+                check_min("shardCount", n, 1)?;
+            }
+            let mode = match input.object("StreamModeDetails")? {
+                Some(mut details) => Some(stream_mode(&mut details)?),
+                None => None,
+            };
+            let tags = input.tags("Tags")?.unwrap_or_default();
+            let _warm = input.int("WarmThroughputMiBps")?;
+            let max_record_size_kib = input.int("MaxRecordSizeInKiB")?;
+            if let Some(k) = max_record_size_kib {
+                check_range("maxRecordSizeInKiB", k, 1024, 10240)?;
+            }
+            KinesisRequest::CreateStream {
+                name,
+                shard_count,
+                mode,
+                tags,
+                max_record_size_kib,
+            }
+        }
+        A::DeleteStream => KinesisRequest::DeleteStream {
+            stream: input.stream_ref()?,
+            enforce_consumer_deletion: input.bool("EnforceConsumerDeletion")?.unwrap_or(false),
+        },
+        A::DescribeStream => {
+            let stream = input.stream_ref()?;
+            let limit = input.int("Limit")?;
+            if let Some(l) = limit {
+                check_range("limit", l, 1, 10_000)?;
+            }
+            let exclusive_start_shard_id = input.string("ExclusiveStartShardId")?;
+            if let Some(id) = &exclusive_start_shard_id {
+                check_shard_id("exclusiveStartShardId", id)?;
+            }
+            KinesisRequest::DescribeStream {
+                stream,
+                limit,
+                exclusive_start_shard_id,
+            }
+        }
+        A::DescribeStreamSummary => KinesisRequest::DescribeStreamSummary {
+            stream: input.stream_ref()?,
+        },
+        A::ListStreams => {
+            let limit = input.int("Limit")?;
+            if let Some(l) = limit {
+                check_range("limit", l, 1, 10_000)?;
+            }
+            let exclusive_start_stream_name = input.string("ExclusiveStartStreamName")?;
+            if let Some(n) = &exclusive_start_stream_name {
+                check_stream_name("exclusiveStartStreamName", n)?;
+            }
+            let next_token = input.string("NextToken")?;
+            if let Some(t) = &next_token {
+                check_len("nextToken", t, 1, 1_048_576)?;
+            }
+            KinesisRequest::ListStreams {
+                limit,
+                exclusive_start_stream_name,
+                next_token,
+            }
+        }
+        A::ListShards => {
+            let stream = input.stream_ref_optional()?;
+            let next_token = input.string("NextToken")?;
+            if let Some(t) = &next_token {
+                check_len("nextToken", t, 1, 1_048_576)?;
+            }
+            let exclusive_start_shard_id = input.string("ExclusiveStartShardId")?;
+            if let Some(id) = &exclusive_start_shard_id {
+                check_shard_id("exclusiveStartShardId", id)?;
+            }
+            let max_results = input.int("MaxResults")?;
+            if let Some(m) = max_results {
+                check_range("maxResults", m, 1, 10_000)?;
+            }
+            let stream_creation_timestamp_ms = input.timestamp("StreamCreationTimestamp")?;
+            let shard_filter = match input.object("ShardFilter")? {
+                Some(mut f) => {
+                    let kind = required(f.string("Type")?, "shardFilter.type")?;
+                    let kind = match kind.as_str() {
+                        "AFTER_SHARD_ID" => ShardFilterType::AfterShardId,
+                        "AT_TRIM_HORIZON" => ShardFilterType::AtTrimHorizon,
+                        "FROM_TRIM_HORIZON" => ShardFilterType::FromTrimHorizon,
+                        "AT_LATEST" => ShardFilterType::AtLatest,
+                        "AT_TIMESTAMP" => ShardFilterType::AtTimestamp,
+                        "FROM_TIMESTAMP" => ShardFilterType::FromTimestamp,
+                        other => return Err(enum_error("shardFilter.type", other, "[AFTER_SHARD_ID, AT_TRIM_HORIZON, FROM_TRIM_HORIZON, AT_LATEST, AT_TIMESTAMP, FROM_TIMESTAMP]")),
+                    };
+                    let shard_id = f.string("ShardId")?;
+                    if let Some(id) = &shard_id {
+                        check_shard_id("shardFilter.shardId", id)?;
+                    }
+                    Some(ShardFilter {
+                        kind,
+                        shard_id,
+                        timestamp_ms: f.timestamp("Timestamp")?,
+                    })
+                }
+                None => None,
+            };
+            KinesisRequest::ListShards {
+                stream,
+                next_token,
+                exclusive_start_shard_id,
+                max_results,
+                stream_creation_timestamp_ms,
+                shard_filter,
+            }
+        }
+        A::PutRecord => {
+            let stream = input.stream_ref()?;
+            let entry = put_entry(&mut input, "")?;
+            let sequence_number_for_ordering = input.string("SequenceNumberForOrdering")?;
+            if let Some(s) = &sequence_number_for_ordering {
+                check_sequence("sequenceNumberForOrdering", s)?;
+            }
+            KinesisRequest::PutRecord {
+                stream,
+                entry,
+                sequence_number_for_ordering,
+            }
+        }
+        A::PutRecords => {
+            let stream = input.stream_ref()?;
+            let items = required(input.list("Records")?, "records")?;
+            if items.is_empty() || items.len() > 500 {
+                let bound = if items.is_empty() {
+                    "Member must have length greater than or equal to 1"
+                } else {
+                    "Member must have length less than or equal to 500"
+                };
+                return Err(KinesisError::validation(format!(
+                    "Value '[...]' at 'records' failed to satisfy constraint: {bound}"
+                )));
+            }
+            let mut records = Vec::with_capacity(items.len());
+            for (i, item) in items.into_iter().enumerate() {
+                let mut entry = Input::new(item)?;
+                records.push(put_entry(&mut entry, &format!("records.{}.member.", i + 1))?);
+            }
+            KinesisRequest::PutRecords { stream, records }
+        }
+        A::GetShardIterator => {
+            let stream = input.stream_ref()?;
+            let shard_id = required(input.string("ShardId")?, "shardId")?;
+            check_shard_id("shardId", &shard_id)?;
+            let kind = required(input.string("ShardIteratorType")?, "shardIteratorType")?;
+            let iterator_type = match kind.as_str() {
+                "AT_SEQUENCE_NUMBER" => IteratorType::AtSequenceNumber,
+                "AFTER_SEQUENCE_NUMBER" => IteratorType::AfterSequenceNumber,
+                "TRIM_HORIZON" => IteratorType::TrimHorizon,
+                "LATEST" => IteratorType::Latest,
+                "AT_TIMESTAMP" => IteratorType::AtTimestamp,
+                other => {
+                    return Err(enum_error(
+                        "shardIteratorType",
+                        other,
+                        "[AFTER_SEQUENCE_NUMBER, AT_SEQUENCE_NUMBER, AT_TIMESTAMP, TRIM_HORIZON, LATEST]",
+                    ))
+                }
+            };
+            let starting_sequence_number = input.string("StartingSequenceNumber")?;
+            if let Some(s) = &starting_sequence_number {
+                check_sequence("startingSequenceNumber", s)?;
+            }
+            KinesisRequest::GetShardIterator {
+                stream,
+                shard_id,
+                iterator_type,
+                starting_sequence_number,
+                timestamp_ms: input.timestamp("Timestamp")?,
+            }
+        }
+        A::GetRecords => {
+            let shard_iterator = required(input.string("ShardIterator")?, "shardIterator")?;
+            check_len("shardIterator", &shard_iterator, 1, 512)?;
+            let limit = input.int("Limit")?;
+            if let Some(l) = limit {
+                check_range("limit", l, 1, 10_000)?;
+            }
+            let stream_arn = input.string("StreamARN")?;
+            if let Some(arn) = &stream_arn {
+                check_stream_arn("streamARN", arn)?;
+            }
+            KinesisRequest::GetRecords {
+                shard_iterator,
+                limit,
+                stream_arn,
+            }
+        }
+        A::IncreaseStreamRetentionPeriod | A::DecreaseStreamRetentionPeriod => KinesisRequest::ChangeRetention {
+            stream: input.stream_ref()?,
+            hours: required(input.int("RetentionPeriodHours")?, "retentionPeriodHours")?,
+            increase: action == A::IncreaseStreamRetentionPeriod,
+        },
+        A::SplitShard => {
+            let stream = input.stream_ref()?;
+            let shard_to_split = required(input.string("ShardToSplit")?, "shardToSplit")?;
+            check_shard_id("shardToSplit", &shard_to_split)?;
+            let key = required(input.string("NewStartingHashKey")?, "newStartingHashKey")?;
+            KinesisRequest::SplitShard {
+                stream,
+                shard_to_split,
+                new_starting_hash_key: hash_key("newStartingHashKey", &key)?,
+            }
+        }
+        A::MergeShards => {
+            let stream = input.stream_ref()?;
+            let shard_to_merge = required(input.string("ShardToMerge")?, "shardToMerge")?;
+            check_shard_id("shardToMerge", &shard_to_merge)?;
+            let adjacent = required(input.string("AdjacentShardToMerge")?, "adjacentShardToMerge")?;
+            check_shard_id("adjacentShardToMerge", &adjacent)?;
+            KinesisRequest::MergeShards {
+                stream,
+                shard_to_merge,
+                adjacent_shard_to_merge: adjacent,
+            }
+        }
+        A::UpdateShardCount => {
+            let stream = input.stream_ref()?;
+            let target = required(input.int("TargetShardCount")?, "targetShardCount")?;
+            check_min("targetShardCount", target, 1)?;
+            let scaling = required(input.string("ScalingType")?, "scalingType")?;
+            if scaling != "UNIFORM_SCALING" {
+                return Err(enum_error("scalingType", &scaling, "[UNIFORM_SCALING]"));
+            }
+            KinesisRequest::UpdateShardCount {
+                stream,
+                target_shard_count: target,
+            }
+        }
+        A::UpdateStreamMode => {
+            let arn = required(input.string("StreamARN")?, "streamARN")?;
+            check_stream_arn("streamARN", &arn)?;
+            let mut details = required(input.object("StreamModeDetails")?, "streamModeDetails")?;
+            let _warm = input.int("WarmThroughputMiBps")?;
+            KinesisRequest::UpdateStreamMode {
+                stream: StreamRef {
+                    name: None,
+                    arn: Some(arn),
+                },
+                mode: stream_mode(&mut details)?,
+            }
+        }
+        A::UpdateMaxRecordSize => {
+            let stream = input.stream_ref_optional()?;
+            let kib = required(input.int("MaxRecordSizeInKiB")?, "maxRecordSizeInKiB")?;
+            check_range("maxRecordSizeInKiB", kib, 1024, 10240)?;
+            if stream.arn.is_none() && stream.name.is_none() {
+                return Err(missing("streamARN"));
+            }
+            KinesisRequest::UpdateMaxRecordSize { stream, kib }
+        }
+        A::AddTagsToStream => KinesisRequest::AddTagsToStream {
+            stream: input.stream_ref()?,
+            tags: required(input.tags("Tags")?, "tags")?,
+        },
+        A::RemoveTagsFromStream => KinesisRequest::RemoveTagsFromStream {
+            stream: input.stream_ref()?,
+            keys: input.tag_keys()?,
+        },
+        A::ListTagsForStream => {
+            let stream = input.stream_ref()?;
+            let exclusive_start_tag_key = input.string("ExclusiveStartTagKey")?;
+            if let Some(k) = &exclusive_start_tag_key {
+                check_len("exclusiveStartTagKey", k, 1, 128)?;
+            }
+            let limit = input.int("Limit")?;
+            if let Some(l) = limit {
+                check_range("limit", l, 1, 50)?;
+            }
+            KinesisRequest::ListTagsForStream {
+                stream,
+                exclusive_start_tag_key,
+                limit,
+            }
+        }
+        A::TagResource => KinesisRequest::TagResource {
+            arn: input.resource_arn()?,
+            tags: required(input.tags("Tags")?, "tags")?,
+        },
+        A::UntagResource => KinesisRequest::UntagResource {
+            arn: input.resource_arn()?,
+            keys: input.tag_keys()?,
+        },
+        A::ListTagsForResource => KinesisRequest::ListTagsForResource {
+            arn: input.resource_arn()?,
+        },
+        A::PutResourcePolicy => KinesisRequest::PutResourcePolicy {
+            arn: input.resource_arn()?,
+            policy: required(input.string("Policy")?, "policy")?,
+        },
+        A::GetResourcePolicy => KinesisRequest::GetResourcePolicy {
+            arn: input.resource_arn()?,
+        },
+        A::DeleteResourcePolicy => KinesisRequest::DeleteResourcePolicy {
+            arn: input.resource_arn()?,
+        },
+        A::StartStreamEncryption | A::StopStreamEncryption => {
+            let stream = input.stream_ref()?;
+            let kind = required(input.string("EncryptionType")?, "encryptionType")?;
+            if kind != "KMS" && kind != "NONE" {
+                return Err(enum_error("encryptionType", &kind, "[KMS, NONE]"));
+            }
+            if kind != "KMS" {
+                return Err(KinesisError::invalid(
+                    "Encryption type must be KMS for StartStreamEncryption and StopStreamEncryption.",
+                ));
+            }
+            let key_id = required(input.string("KeyId")?, "keyId")?;
+            check_len("keyId", &key_id, 1, 2048)?;
+            KinesisRequest::StreamEncryption {
+                stream,
+                key_id,
+                start: action == A::StartStreamEncryption,
+            }
+        }
+        A::EnableEnhancedMonitoring | A::DisableEnhancedMonitoring => {
+            let stream = input.stream_ref()?;
+            let items = required(input.list("ShardLevelMetrics")?, "shardLevelMetrics")?;
+            if items.is_empty() || items.len() > 7 {
+                return Err(KinesisError::validation(
+                    "Value at 'shardLevelMetrics' failed to satisfy constraint: Member must have length between 1 and 7",
+                ));
+            }
+            let mut metrics = Vec::new();
+            for item in items {
+                let Value::Str(name) = item else {
+                    return Err(KinesisError::serialization("ShardLevelMetrics members must be strings"));
+                };
+                if !METRIC_NAMES.contains(&name.as_str()) {
+                    return Err(enum_error(
+                        "shardLevelMetrics.member",
+                        &name,
+                        &format!("[{}]", METRIC_NAMES.join(", ")),
+                    ));
+                }
+                metrics.push(name);
+            }
+            KinesisRequest::EnhancedMonitoring {
+                stream,
+                metrics,
+                enable: action == A::EnableEnhancedMonitoring,
+            }
+        }
+        A::DescribeLimits => KinesisRequest::DescribeLimits,
+        A::DescribeAccountSettings => KinesisRequest::DescribeAccountSettings,
+        A::UpdateAccountSettings => {
+            let mut commitment = required(
+                input.object("MinimumThroughputBillingCommitment")?,
+                "minimumThroughputBillingCommitment",
+            )?;
+            let status = required(
+                commitment.string("Status")?,
+                "minimumThroughputBillingCommitment.status",
+            )?;
+            let commitment_enabled = match status.as_str() {
+                "ENABLED" => true,
+                "DISABLED" => false,
+                other => {
+                    return Err(enum_error(
+                        "minimumThroughputBillingCommitment.status",
+                        other,
+                        "[ENABLED, DISABLED]",
+                    ))
+                }
+            };
+            KinesisRequest::UpdateAccountSettings { commitment_enabled }
+        }
+    };
+    Ok(request)
+}
+
+fn put_entry(input: &mut Input, prefix: &str) -> Result<PutRecordsEntry> {
+    let data = required(input.blob("Data")?, &format!("{prefix}data"))?;
+    if data.len() > 10_485_760 {
+        return Err(KinesisError::validation(format!(
+            "Value at '{prefix}data' failed to satisfy constraint: Member must have length less than or equal to 10485760"
+        )));
+    }
+    let partition_key = required(input.string("PartitionKey")?, &format!("{prefix}partitionKey"))?;
+    // AWS counts the key's length in characters (the limit is "256 characters").
+    let chars = partition_key.chars().count();
+    if chars == 0 || chars > 256 {
+        let bound = if chars == 0 {
+            "Member must have length greater than or equal to 1"
+        } else {
+            "Member must have length less than or equal to 256"
+        };
+        return Err(KinesisError::validation(format!(
+            "Value '{partition_key}' at '{prefix}partitionKey' failed to satisfy constraint: {bound}"
+        )));
+    }
+    let explicit_hash_key = match input.string("ExplicitHashKey")? {
+        Some(k) => Some(hash_key(&format!("{prefix}explicitHashKey"), &k)?),
+        None => None,
+    };
+    Ok(PutRecordsEntry {
+        data,
+        partition_key,
+        explicit_hash_key,
+    })
+}
+
+fn stream_mode(details: &mut Input) -> Result<StreamMode> {
+    let mode = required(details.string("StreamMode")?, "streamModeDetails.streamMode")?;
+    match mode.as_str() {
+        "PROVISIONED" => Ok(StreamMode::Provisioned),
+        "ON_DEMAND" => Ok(StreamMode::OnDemand),
+        other => Err(enum_error(
+            "streamModeDetails.streamMode",
+            other,
+            "[PROVISIONED, ON_DEMAND]",
+        )),
+    }
+}
+
+/// A `HashKey`: pattern `0|([1-9]\d{0,38})`, and within 0..2^128-1.
+fn hash_key(field: &str, s: &str) -> Result<u128> {
+    if !is_decimal(s, 39) {
+        return Err(KinesisError::validation(format!(
+            "Value '{s}' at '{field}' failed to satisfy constraint: Member must satisfy regular expression pattern: 0|([1-9]\\d{{0,38}})"
+        )));
+    }
+    s.parse::<u128>().map_err(|_| {
+        KinesisError::invalid(format!(
+            "Invalid {}. {s} is not within range [0, 340282366920938463463374607431768211455].",
+            upper_first(field.rsplit('.').next().unwrap_or(field))
+        ))
+    })
+}
+
+fn upper_first(s: &str) -> String {
+    let mut c = s.chars();
+    match c.next() {
+        Some(f) => f.to_uppercase().chain(c).collect(),
+        None => String::new(),
+    }
+}
+
+/// `0|([1-9]\d{0,max-1})`.
+fn is_decimal(s: &str, max_digits: usize) -> bool {
+    !s.is_empty() && s.len() <= max_digits && s.bytes().all(|b| b.is_ascii_digit()) && (s == "0" || !s.starts_with('0'))
+}
+
+fn check_sequence(field: &str, s: &str) -> Result<()> {
+    if is_decimal(s, 129) {
+        return Ok(());
+    }
+    Err(KinesisError::validation(format!(
+        "Value '{s}' at '{field}' failed to satisfy constraint: Member must satisfy regular expression pattern: 0|([1-9]\\d{{0,128}})"
+    )))
+}
+
+fn required<T>(value: Option<T>, field: &str) -> Result<T> {
+    value.ok_or_else(|| missing(field))
+}
+
+fn missing(field: &str) -> KinesisError {
+    KinesisError::validation(format!(
+        "Value null at '{field}' failed to satisfy constraint: Member must not be null"
+    ))
+}
+
+fn enum_error(field: &str, value: &str, set: &str) -> KinesisError {
+    KinesisError::validation(format!(
+        "Value '{value}' at '{field}' failed to satisfy constraint: Member must satisfy enum value set: {set}"
+    ))
+}
+
+fn check_len(field: &str, s: &str, min: usize, max: usize) -> Result<()> {
+    let n = s.chars().count();
+    if n < min {
+        return Err(KinesisError::validation(format!(
+            "Value '{s}' at '{field}' failed to satisfy constraint: Member must have length greater than or equal to {min}"
+        )));
+    }
+    if n > max {
+        return Err(KinesisError::validation(format!(
+            "Value '{s}' at '{field}' failed to satisfy constraint: Member must have length less than or equal to {max}"
+        )));
+    }
+    Ok(())
+}
+
+fn check_min(field: &str, n: i64, min: i64) -> Result<()> {
+    if n < min {
+        return Err(KinesisError::validation(format!(
+            "Value '{n}' at '{field}' failed to satisfy constraint: Member must have value greater than or equal to {min}"
+        )));
+    }
+    Ok(())
+}
+
+fn check_range(field: &str, n: i64, min: i64, max: i64) -> Result<()> {
+    check_min(field, n, min)?;
+    if n > max {
+        return Err(KinesisError::validation(format!(
+            "Value '{n}' at '{field}' failed to satisfy constraint: Member must have value less than or equal to {max}"
+        )));
+    }
+    Ok(())
+}
+
+fn is_name_char(c: char) -> bool {
+    c.is_ascii_alphanumeric() || c == '_' || c == '.' || c == '-'
+}
+
+/// `StreamName` and `ShardId` share length 1-128 and pattern `[a-zA-Z0-9_.-]+`.
+fn check_stream_name(field: &str, s: &str) -> Result<()> {
+    check_len(field, s, 1, 128)?;
+    if !s.chars().all(is_name_char) {
+        return Err(KinesisError::validation(format!(
+            "Value '{s}' at '{field}' failed to satisfy constraint: Member must satisfy regular expression pattern: [a-zA-Z0-9_.-]+"
+        )));
+    }
+    Ok(())
+}
+
+fn check_shard_id(field: &str, s: &str) -> Result<()> {
+    check_stream_name(field, s)
+}
+
+/// `arn:aws.*:kinesis:.*:\d{12}:stream/\S+`.
+fn check_stream_arn(field: &str, s: &str) -> Result<()> {
+    check_len(field, s, 1, 2048)?;
+    if parse_stream_arn(s).is_none() {
+        return Err(KinesisError::validation(format!(
+            "Value '{s}' at '{field}' failed to satisfy constraint: Member must satisfy regular expression pattern: arn:aws.*:kinesis:.*:\\d{{12}}:stream/\\S+"
+        )));
+    }
+    Ok(())
+}
+
+/// The parts of a stream ARN: `(region, account, stream name)`.
+pub fn parse_stream_arn(arn: &str) -> Option<(String, String, String)> {
+    let mut parts = arn.splitn(6, ':');
+    let (Some("arn"), Some(partition), Some("kinesis"), Some(region), Some(account), Some(resource)) = (
+        parts.next(),
+        parts.next(),
+        parts.next(),
+        parts.next(),
+        parts.next(),
+        parts.next(),
+    ) else {
+        return None;
+    };
+    if !partition.starts_with("aws") || account.len() != 12 || !account.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    let name = resource.strip_prefix("stream/")?;
+    // A consumer ARN (`stream/<name>/consumer/...`) names its stream first.
+    let name = name.split('/').next()?;
+    if name.is_empty() || name.chars().any(char::is_whitespace) {
+        return None;
+    }
+    Some((region.to_string(), account.to_string(), name.to_string()))
+}
+
+/// Member access over one decoded object, with AWS's type errors.
+struct Input {
+    fields: Vec<(super::value::Key, Value)>,
+}
+
+impl Input {
+    fn new(value: Value) -> Result<Input> {
+        match value {
+            Value::Map(fields) => Ok(Input { fields }),
+            _ => Err(KinesisError::serialization(
+                "Start of structure or map found where not expected.",
+            )),
+        }
+    }
+
+    fn take(&mut self, name: &str) -> Option<Value> {
+        let pos = self.fields.iter().position(|(k, _)| k.as_ref() == name)?;
+        match self.fields.swap_remove(pos).1 {
+            Value::Null => None,
+            v => Some(v),
+        }
+    }
+
+    fn string(&mut self, name: &str) -> Result<Option<String>> {
+        match self.take(name) {
+            None => Ok(None),
+            Some(Value::Str(s)) => Ok(Some(s)),
+            Some(other) => Err(type_error(name, &other, "String")),
+        }
+    }
+
+    fn int(&mut self, name: &str) -> Result<Option<i64>> {
+        match self.take(name) {
+            None => Ok(None),
+            Some(Value::Int(i)) => Ok(Some(i)),
+            Some(other) => Err(type_error(name, &other, "Integer")),
+        }
+    }
+
+    fn bool(&mut self, name: &str) -> Result<Option<bool>> {
+        match self.take(name) {
+            None => Ok(None),
+            Some(Value::Bool(b)) => Ok(Some(b)),
+            Some(other) => Err(type_error(name, &other, "Boolean")),
+        }
+    }
+
+    /// A blob: a CBOR byte string, or base64 text (JSON).
+    fn blob(&mut self, name: &str) -> Result<Option<Vec<u8>>> {
+        match self.take(name) {
+            None => Ok(None),
+            Some(Value::Bytes(b)) => Ok(Some(b)),
+            Some(Value::Str(s)) => STANDARD
+                .decode(s.as_bytes())
+                .map(Some)
+                .map_err(|_| KinesisError::serialization(format!("Base64 encoded {name} is invalid."))),
+            Some(other) => Err(type_error(name, &other, "Blob")),
+        }
+    }
+
+    /// A timestamp as epoch ms: tagged CBOR time, or a number of epoch seconds.
+    fn timestamp(&mut self, name: &str) -> Result<Option<i64>> {
+        match self.take(name) {
+            None => Ok(None),
+            Some(Value::Time(ms)) => Ok(Some(ms)),
+            Some(Value::Int(secs)) => Ok(Some(secs.saturating_mul(1000))),
+            Some(Value::Float(secs)) if secs.is_finite() => Ok(Some((secs * 1000.0).round() as i64)),
+            Some(other) => Err(type_error(name, &other, "Timestamp")),
+        }
+    }
+
+    fn list(&mut self, name: &str) -> Result<Option<Vec<Value>>> {
+        match self.take(name) {
+            None => Ok(None),
+            Some(Value::List(items)) => Ok(Some(items)),
+            Some(other) => Err(type_error(name, &other, "List")),
+        }
+    }
+
+    fn object(&mut self, name: &str) -> Result<Option<Input>> {
+        match self.take(name) {
+            None => Ok(None),
+            Some(v @ Value::Map(_)) => Input::new(v).map(Some),
+            Some(other) => Err(type_error(name, &other, "Structure")),
+        }
+    }
+
+    /// A `TagMap` (1-200 entries; keys 1-128, values 0-256 characters).
+    fn tags(&mut self, name: &str) -> Result<Option<Vec<(String, String)>>> {
+        let Some(Value::Map(entries)) = self
+            .take(name)
+            .map(|v| match v {
+                m @ Value::Map(_) => Ok(m),
+                other => Err(type_error(name, &other, "Map")),
+            })
+            .transpose()?
+        else {
+            return Ok(None);
+        };
+        if entries.is_empty() || entries.len() > 200 {
+            return Err(KinesisError::validation(
+                "Value at 'tags' failed to satisfy constraint: Member must have length between 1 and 200",
+            ));
+        }
+        let mut out = Vec::with_capacity(entries.len());
+        for (k, v) in entries {
+            let Value::Str(v) = v else {
+                return Err(type_error(&k, &v, "String"));
+            };
+            check_len("tags.key", &k, 1, 128)?;
+            check_len("tags.value", &v, 0, 256)?;
+            out.push((k.into_owned(), v));
+        }
+        Ok(Some(out))
+    }
+
+    fn tag_keys(&mut self) -> Result<Vec<String>> {
+        let items = required(self.list("TagKeys")?, "tagKeys")?;
+        if items.is_empty() || items.len() > 50 {
+            return Err(KinesisError::validation(
+                "Value at 'tagKeys' failed to satisfy constraint: Member must have length between 1 and 50",
+            ));
+        }
+        let mut keys = Vec::with_capacity(items.len());
+        for item in items {
+            let Value::Str(k) = item else {
+                return Err(type_error("TagKeys", &item, "String"));
+            };
+            check_len("tagKeys.member", &k, 1, 128)?;
+            keys.push(k);
+        }
+        Ok(keys)
+    }
+
+    /// `StreamName` and/or `StreamARN`; one of them is required.
+    fn stream_ref(&mut self) -> Result<StreamRef> {
+        let r = self.stream_ref_optional()?;
+        if r.name.is_none() && r.arn.is_none() {
+            // AWS names the member it looked for first.
+            return Err(missing("streamName"));
+        }
+        Ok(r)
+    }
+
+    fn stream_ref_optional(&mut self) -> Result<StreamRef> {
+        let name = self.string("StreamName")?;
+        if let Some(n) = &name {
+            check_stream_name("streamName", n)?;
+        }
+        let arn = self.string("StreamARN")?;
+        if let Some(a) = &arn {
+            check_stream_arn("streamARN", a)?;
+        }
+        let _stream_id = self.string("StreamId")?;
+        Ok(StreamRef { name, arn })
+    }
+
+    fn resource_arn(&mut self) -> Result<String> {
+        let arn = required(self.string("ResourceARN")?, "resourceARN")?;
+        check_len("resourceARN", &arn, 1, 2048)?;
+        if parse_stream_arn(&arn).is_none() {
+            return Err(KinesisError::validation(format!(
+                "Value '{arn}' at 'resourceARN' failed to satisfy constraint: Member must satisfy regular expression pattern: arn:aws.*:kinesis:.*:\\d{{12}}:.*stream/\\S+"
+            )));
+        }
+        let _stream_id = self.string("StreamId")?;
+        Ok(arn)
+    }
+}
+
+fn type_error(name: &str, got: &Value, want: &str) -> KinesisError {
+    let kind = match got {
+        Value::Null => "NULL_VALUE",
+        Value::Bool(_) => "BOOLEAN_VALUE",
+        Value::Int(_) | Value::Float(_) => "NUMBER_VALUE",
+        Value::Str(_) => "STRING_VALUE",
+        Value::Bytes(_) => "BLOB_VALUE",
+        Value::List(_) => "START_ARRAY",
+        Value::Map(_) => "START_OBJECT",
+        Value::Time(_) => "TIMESTAMP_VALUE",
+    };
+    KinesisError::serialization(format!("{kind} can not be converted to {want} (member {name})"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::error::KinesisErrorCode;
+    use super::super::value::decode_json;
+    use super::*;
+
+    fn decode(action: KinesisAction, json: &str) -> Result<KinesisRequest> {
+        decode_request(action, decode_json(json.as_bytes()).expect("json"))
+    }
+
+    fn code(r: Result<KinesisRequest>) -> KinesisErrorCode {
+        r.expect_err("should fail").code
+    }
+
+    #[test]
+    fn put_record_decodes_base64_and_hash_key() {
+        let r = decode(
+            KinesisAction::PutRecord,
+            r#"{"StreamName":"s","Data":"aGk=","PartitionKey":"k","ExplicitHashKey":"340282366920938463463374607431768211455"}"#,
+        )
+        .expect("ok");
+        let KinesisRequest::PutRecord { entry, .. } = r else {
+            panic!("{r:?}")
+        };
+        assert_eq!(entry.data, b"hi");
+        assert_eq!(entry.explicit_hash_key, Some(u128::MAX));
+    }
+
+    #[test]
+    fn shape_violations_are_validation_and_type_errors_serialization() {
+        use KinesisAction as A;
+        use KinesisErrorCode as C;
+        let table: &[(A, &str, C)] = &[
+            (A::CreateStream, r#"{"ShardCount":1}"#, C::Validation),
+            (
+                A::CreateStream,
+                r#"{"StreamName":"bad name","ShardCount":1}"#,
+                C::Validation,
+            ),
+            (A::CreateStream, r#"{"StreamName":"s","ShardCount":0}"#, C::Validation),
+            (
+                A::CreateStream,
+                r#"{"StreamName":"s","ShardCount":"1"}"#,
+                C::Serialization,
+            ),
+            (
+                A::PutRecord,
+                r#"{"StreamName":"s","Data":"!!!","PartitionKey":"k"}"#,
+                C::Serialization,
+            ),
+            (
+                A::PutRecord,
+                r#"{"StreamName":"s","Data":"aGk=","PartitionKey":""}"#,
+                C::Validation,
+            ),
+            (
+                A::PutRecord,
+                r#"{"StreamName":"s","Data":"aGk=","PartitionKey":"k","ExplicitHashKey":"01"}"#,
+                C::Validation,
+            ),
+            (
+                A::PutRecord,
+                r#"{"StreamName":"s","Data":"aGk=","PartitionKey":"k","ExplicitHashKey":"340282366920938463463374607431768211456"}"#,
+                C::InvalidArgument,
+            ),
+            (A::PutRecord, r#"{"Data":"aGk=","PartitionKey":"k"}"#, C::Validation),
+            (A::PutRecords, r#"{"StreamName":"s","Records":[]}"#, C::Validation),
+            (
+                A::GetShardIterator,
+                r#"{"StreamName":"s","ShardId":"shardId-000000000000","ShardIteratorType":"OLDEST"}"#,
+                C::Validation,
+            ),
+            (A::GetRecords, r#"{"ShardIterator":"x","Limit":10001}"#, C::Validation),
+            (
+                A::DescribeStream,
+                r#"{"StreamARN":"arn:aws:sqs:us-east-1:000000000000:q"}"#,
+                C::Validation,
+            ),
+            (
+                A::UpdateShardCount,
+                r#"{"StreamName":"s","TargetShardCount":2,"ScalingType":"X"}"#,
+                C::Validation,
+            ),
+            (A::ListStreams, r#"[1]"#, C::Serialization),
+        ];
+        for (action, body, want) in table {
+            assert_eq!(code(decode(*action, body)), *want, "{action:?} {body}");
+        }
+    }
+
+    #[test]
+    fn stream_arns_parse() {
+        assert_eq!(
+            parse_stream_arn("arn:aws:kinesis:eu-west-1:123456789012:stream/orders"),
+            Some(("eu-west-1".into(), "123456789012".into(), "orders".into()))
+        );
+        assert_eq!(parse_stream_arn("arn:aws:kinesis:eu-west-1:1234:stream/orders"), None);
+        assert_eq!(parse_stream_arn("arn:aws:kinesis:eu-west-1:123456789012:stream/"), None);
+    }
+}
