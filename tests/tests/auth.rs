@@ -163,3 +163,56 @@ async fn unsigned_truncated_skewed_and_expired_requests_are_refused() {
     let log = broker.log();
     assert!(log.contains("request refused: signature"), "{log}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kinesis_calls_are_verified_too_and_refused_in_kinesis_shape() {
+    let (broker, _dir) = verifying_broker().await;
+    let endpoint = broker.endpoint();
+    // The SDK-signed helper uses the known test key: accepted.
+    let ok_resp = sluice_tests::kinesis::json(&endpoint, "ListStreams", &serde_json::json!({})).await;
+    assert_eq!(ok_resp.status, 200, "{}", ok_resp.body);
+
+    let call = |secret: &'static str| {
+        let mut req = raw::build(
+            Method::POST,
+            &format!("{endpoint}/"),
+            &[
+                ("content-type", "application/x-amz-json-1.1"),
+                ("x-amz-target", "Kinesis_20131202.ListStreams"),
+            ],
+            b"{}".to_vec(),
+            false,
+        );
+        raw::sign_as(
+            &mut req,
+            "kinesis",
+            ACCESS_KEY,
+            secret,
+            SystemTime::now(),
+            SigningSettings::default(),
+        );
+        req
+    };
+    let resp = raw::send(call("wrong-secret")).await.expect("send");
+    assert_eq!(resp.status, 400, "{}", resp.body);
+    assert_eq!(resp.json()["__type"], "InvalidSignatureException", "{}", resp.body);
+
+    let unsigned = raw::build(
+        Method::POST,
+        &format!("{endpoint}/"),
+        &[
+            ("content-type", "application/x-amz-json-1.1"),
+            ("x-amz-target", "Kinesis_20131202.ListStreams"),
+        ],
+        b"{}".to_vec(),
+        false,
+    );
+    let resp = raw::send(unsigned).await.expect("send");
+    assert_eq!(resp.status, 403, "{}", resp.body);
+    assert_eq!(
+        resp.json()["__type"],
+        "MissingAuthenticationTokenException",
+        "{}",
+        resp.body
+    );
+}
