@@ -250,6 +250,15 @@ impl Store {
         Ok(())
     }
 
+    /// Writes a consistent, openable copy of the store into `dir` (which must not exist yet):
+    /// SST files are hard-linked where the file system allows, so it is cheap, and the copy is
+    /// itself a Sluice data folder (restore = start a broker on it).
+    pub fn checkpoint(&self, dir: &Path) -> Result<()> {
+        let checkpoint = rocksdb::checkpoint::Checkpoint::new(&self.db)?;
+        checkpoint.create_checkpoint(dir)?;
+        Ok(())
+    }
+
     /// A RocksDB integer property summed over every column family (e.g. `rocksdb.estimate-num-keys`).
     pub fn property_sum(&self, name: &str) -> u64 {
         Cf::ALL

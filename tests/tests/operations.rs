@@ -166,3 +166,64 @@ async fn a_bad_init_file_stops_the_start_with_a_clear_error() {
         assert!(all.contains(name) && all.contains(expected), "{name}: {all}");
     }
 }
+
+/// Copies a folder tree (a checkpoint's files are hard links; a copy is what an operator ships
+/// elsewhere).
+fn copy_dir(from: &std::path::Path, to: &std::path::Path) {
+    std::fs::create_dir_all(to).expect("create target");
+    for entry in std::fs::read_dir(from).expect("read checkpoint") {
+        let entry = entry.expect("entry");
+        let target = to.join(entry.file_name());
+        if entry.file_type().expect("type").is_dir() {
+            copy_dir(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), &target).expect("copy file");
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_checkpoint_restores_into_a_working_broker() {
+    let backups = tempfile::tempdir().expect("tempdir");
+    let backups_arg = backups.path().to_string_lossy().to_string();
+    let broker = Broker::start_with(&["--checkpoint-dir", &backups_arg]).await;
+    let sqs = broker.sqs().await;
+    let url = create_queue(&sqs, "precious", &[]).await;
+    for i in 0..5 {
+        ok(
+            sqs.send_message().queue_url(&url).message_body(format!("m{i}")).send().await,
+            "SendMessage",
+        );
+    }
+    let post = http::Request::post(format!("{}/admin/checkpoint", broker.endpoint()))
+        .body(Vec::new())
+        .expect("request");
+    let resp = raw::send(post).await.expect("POST /admin/checkpoint");
+    assert_eq!(resp.status, 200, "{}", resp.body);
+    let path = resp.json()["path"].as_str().expect("path").to_string();
+    assert!(path.starts_with(&backups_arg), "{path}");
+    // Written after the checkpoint: must not be in it.
+    ok(
+        sqs.send_message().queue_url(&url).message_body("later").send().await,
+        "SendMessage",
+    );
+
+    // Restore: a fresh broker whose data folder is a copy of the checkpoint.
+    let mut restored = Broker::start().await;
+    restored.stop().await;
+    std::fs::remove_dir_all(restored.data_dir()).expect("clear data dir");
+    copy_dir(std::path::Path::new(&path), &restored.data_dir());
+    restored.start_again().await;
+    let sqs2 = restored.sqs().await;
+    let url2 = format!("{}/000000000000/precious", restored.endpoint());
+    let got = receive(&sqs2, &url2, 10, 1, None).await;
+    let mut bodies: Vec<&str> = got.iter().filter_map(|m| m.body()).collect();
+    bodies.sort();
+    assert_eq!(bodies, vec!["m0", "m1", "m2", "m3", "m4"]);
+
+    // Without --checkpoint-dir the endpoint is off.
+    let off = http::Request::post(format!("{}/admin/checkpoint", restored.endpoint()))
+        .body(Vec::new())
+        .expect("request");
+    assert_eq!(raw::send(off).await.expect("send").status, 404);
+}

@@ -24,6 +24,8 @@ pub struct App {
     pub broker: Arc<Broker>,
     /// Access keys, when `--auth verify` checks signatures.
     pub keys: Option<Keys>,
+    /// Held while a checkpoint is written.
+    pub checkpoint_lock: std::sync::Mutex<()>,
     ready: AtomicBool,
 }
 
@@ -45,6 +47,7 @@ impl App {
             store,
             broker,
             keys: None,
+            checkpoint_lock: std::sync::Mutex::new(()),
             ready: AtomicBool::new(false),
         }
     }

@@ -157,6 +157,11 @@ pub struct ServeArgs {
     /// an optional session_token each.
     #[arg(long, env = "SLUICE_CREDENTIALS", value_name = "FILE")]
     pub credentials: Option<PathBuf>,
+
+    /// Folder where `POST /admin/checkpoint` writes consistent copies of the data folder
+    /// (backups); the endpoint is off without it.
+    #[arg(long, env = "SLUICE_CHECKPOINT_DIR", value_name = "DIR")]
+    pub checkpoint_dir: Option<PathBuf>,
 }
 
 /// Durability of acknowledged writes, as named on the command line and in the config file.
@@ -241,6 +246,8 @@ pub struct FileConfig {
     pub auth: Option<AuthMode>,
     /// See `--credentials`.
     pub credentials: Option<PathBuf>,
+    /// See `--checkpoint-dir`.
+    pub checkpoint_dir: Option<PathBuf>,
 }
 
 impl FileConfig {
@@ -332,6 +339,8 @@ pub struct Settings {
     pub auth: AuthMode,
     /// Access keys for `verify`.
     pub credentials: Option<PathBuf>,
+    /// Where checkpoints go; `None` disables `POST /admin/checkpoint`.
+    pub checkpoint_dir: Option<PathBuf>,
 }
 
 impl Default for Settings {
@@ -355,6 +364,7 @@ impl Default for Settings {
             init: None,
             auth: AuthMode::default(),
             credentials: None,
+            checkpoint_dir: None,
         }
     }
 }
@@ -410,6 +420,7 @@ impl Settings {
             init: args.init.or(file.init),
             auth: args.auth.or(file.auth).unwrap_or(d.auth),
             credentials: args.credentials.or(file.credentials),
+            checkpoint_dir: args.checkpoint_dir.or(file.checkpoint_dir),
         };
         settings.validated()
     }

@@ -96,6 +96,8 @@ pub enum Route {
     Ready,
     /// `GET /metrics`: Prometheus text.
     Metrics,
+    /// `POST /admin/checkpoint`: a consistent copy of the data folder (a backup).
+    Checkpoint,
     /// An AWS API call.
     Api {
         /// The service.
@@ -146,6 +148,9 @@ pub fn classify(head: RequestHead<'_>, body: &[u8]) -> Route {
             protocol: Protocol::Query,
             action,
         };
+    }
+    if head.method == Method::POST && head.path == "/admin/checkpoint" {
+        return Route::Checkpoint;
     }
     if head.method == Method::GET || head.method == Method::HEAD {
         match head.path {
@@ -314,6 +319,7 @@ where
                 &request_id,
             )
         }
+        Route::Checkpoint => stamp(crate::checkpoint::handle(app), &request_id),
         Route::UnknownTarget => {
             let response =
                 api::error::dispatch_error_response(Protocol::Json10, &DispatchError::UnknownOperation, &request_id);

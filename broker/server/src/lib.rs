@@ -6,6 +6,7 @@
 //! - [`dispatch`]: request classification (admin, SQS JSON, query), body limit, request ids.
 //! - [`api`]: per-service handlers and the one error mapping (`api::error`).
 //! - [`auth`]: access keys and SigV4 checks (`--auth verify`).
+//! - [`checkpoint`]: `POST /admin/checkpoint`, backups of the running broker.
 //! - [`init`]: `--init FILE`, resources declared in YAML or TOML and created at start-up.
 //! - [`metrics`]: the Prometheus registry owned by the [`app::App`].
 //! - [`resource_metrics`]: queue depth and RocksDB gauges computed at scrape time.
@@ -19,6 +20,7 @@
 pub mod api;
 pub mod app;
 pub mod auth;
+pub mod checkpoint;
 pub mod config;
 pub mod dispatch;
 pub mod init;
