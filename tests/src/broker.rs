@@ -90,12 +90,19 @@ impl Broker {
     /// Graceful stop: SIGTERM, then wait up to 35 s for exit (SIGKILL after that, and panic,
     /// since a broker that ignores SIGTERM is a bug the restart tests must report).
     pub async fn stop(&mut self) {
-        let Some(mut child) = self.child.take() else { return };
+        self.stop_with_status().await;
+    }
+
+    /// Like [`Broker::stop`], returning the exit status and how long the exit took after the
+    /// signal (`None` when no broker was running).
+    pub async fn stop_with_status(&mut self) -> Option<(std::process::ExitStatus, Duration)> {
+        let mut child = self.child.take()?;
         signal(&child, libc::SIGTERM);
-        let deadline = Instant::now() + STOP_TIMEOUT;
+        let signalled = Instant::now();
+        let deadline = signalled + STOP_TIMEOUT;
         loop {
             match child.try_wait() {
-                Ok(Some(_)) => return,
+                Ok(Some(status)) => return Some((status, signalled.elapsed())),
                 Ok(None) => {}
                 Err(e) => panic!("waiting for sluice to exit: {e}"),
             }

@@ -150,15 +150,29 @@ async fn graceful_restart_keeps_messages_in_flight_state_and_counts() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn crash_keeps_every_acknowledged_message() {
-    crash_and_verify(&[], 2000, "crash-process").await;
+    crash_and_verify(&[], 2000, "crash-process", Stop::Kill).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn crash_keeps_every_acknowledged_message_fsync() {
-    crash_and_verify(&["--durability", "fsync"], 600, "crash-fsync").await;
+    crash_and_verify(&["--durability", "fsync"], 600, "crash-fsync", Stop::Kill).await;
 }
 
-async fn crash_and_verify(args: &[&str], max_messages: usize, queue: &str) {
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_under_load_keeps_every_acknowledged_message_and_exits_zero() {
+    crash_and_verify(&["--shutdown-timeout", "10"], 2000, "sigterm", Stop::Term).await;
+}
+
+/// How the broker is stopped mid-load.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Stop {
+    /// SIGKILL: a crash.
+    Kill,
+    /// SIGTERM: the graceful drain must finish within the 10 s shutdown timeout and exit 0.
+    Term,
+}
+
+async fn crash_and_verify(args: &[&str], max_messages: usize, queue: &str, how: Stop) {
     let mut broker = Broker::start_with(args).await;
     let sqs = broker.sqs().await;
     let url = create_queue(&sqs, queue, &[]).await;
@@ -226,7 +240,15 @@ async fn crash_and_verify(args: &[&str], max_messages: usize, queue: &str) {
     }
     // A queue created just before the crash must survive it too.
     let late = create_queue(&sqs, &format!("{queue}-late"), &[]).await;
-    broker.kill9();
+    match how {
+        Stop::Kill => broker.kill9(),
+        Stop::Term => {
+            let (status, took) = broker.stop_with_status().await.expect("broker was running");
+            assert!(status.success(), "exit status after SIGTERM under load: {status}");
+            // The drain deadline is 10 s; allow for the flush and a slow machine on top.
+            assert!(took < Duration::from_secs(20), "exit took {took:?} after SIGTERM");
+        }
+    }
     stop.store(true, Ordering::Relaxed);
     for t in tasks {
         tokio::time::timeout(Duration::from_secs(40), t)

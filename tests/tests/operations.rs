@@ -191,7 +191,11 @@ async fn a_checkpoint_restores_into_a_working_broker() {
     let url = create_queue(&sqs, "precious", &[]).await;
     for i in 0..5 {
         ok(
-            sqs.send_message().queue_url(&url).message_body(format!("m{i}")).send().await,
+            sqs.send_message()
+                .queue_url(&url)
+                .message_body(format!("m{i}"))
+                .send()
+                .await,
             "SendMessage",
         );
     }
