@@ -70,6 +70,11 @@ KNOWN_METRICS = {
     "sluice_kinesis_bytes_total",
     "sluice_kinesis_throttled_total",
     "sluice_kinesis_iterator_age_milliseconds",
+    "sluice_stream_incoming_records_total",
+    "sluice_stream_incoming_bytes_total",
+    "sluice_stream_outgoing_records_total",
+    "sluice_stream_outgoing_bytes_total",
+    "sluice_stream_iterator_age_milliseconds",
     "sluice_topic_publishes_total",
     "sluice_topic_deliveries_total",
     "sluice_topic_delivery_failures_total",
@@ -562,7 +567,7 @@ def alert_file_errors(groups: Any) -> list[str]:
                 if "for" not in rule:
                     errors.append(f"alerts.yaml {name}: needs a for: duration (no alerts on one scrape)")
     for needed in ("sluice_queue_oldest_message_age_seconds", "sluice_dead_letter_queue_messages",
-                   "sluice_kinesis_iterator_age_milliseconds", "sluice_topic_delivery_failures_total"):
+                   "sluice_stream_iterator_age_milliseconds", "sluice_topic_delivery_failures_total"):
         if not any(needed in r["expr"] for g in groups for r in g["rules"]):
             errors.append(f"alerts.yaml: no rule on {needed}")
     return errors

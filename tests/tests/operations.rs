@@ -231,3 +231,45 @@ async fn a_checkpoint_restores_into_a_working_broker() {
         .expect("request");
     assert_eq!(raw::send(off).await.expect("send").status, 404);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn metrics_report_per_stream_traffic() {
+    use aws_sdk_kinesis::primitives::Blob;
+    use aws_sdk_kinesis::types::ShardIteratorType;
+    use sluice_tests::kinesis::{create_stream, iterator, kinesis_client, read_from, shard_ids};
+
+    let broker = Broker::start_with(&["--kinesis-transition-ms", "0"]).await;
+    let kinesis = kinesis_client(&broker.endpoint()).await;
+    create_stream(&kinesis, "clicks", 1).await;
+    for i in 0..4 {
+        ok(
+            kinesis
+                .put_record()
+                .stream_name("clicks")
+                .partition_key(format!("k{i}"))
+                .data(Blob::new(vec![b'x'; 100]))
+                .send()
+                .await,
+            "PutRecord",
+        );
+    }
+    let shard = shard_ids(&kinesis, "clicks").await.remove(0);
+    let it = iterator(&kinesis, "clicks", &shard, ShardIteratorType::TrimHorizon).await;
+    let read = read_from(&kinesis, it, 10).await;
+    assert_eq!(read.records.len(), 4);
+
+    let metrics = raw::get_with_timeout(&format!("{}/metrics", broker.endpoint()), Duration::from_secs(5))
+        .await
+        .expect("GET /metrics");
+    let labels = r#"account="000000000000",region="us-east-1",stream="clicks""#;
+    for line in [
+        format!("sluice_stream_incoming_records_total{{{labels}}} 4"),
+        format!("sluice_stream_incoming_bytes_total{{{labels}}} 400"),
+        format!("sluice_stream_outgoing_records_total{{{labels}}} 4"),
+        format!("sluice_stream_outgoing_bytes_total{{{labels}}} 400"),
+        format!("sluice_stream_iterator_age_milliseconds{{{labels}}} 0"),
+        r#"sluice_metrics_resources_omitted{kind="stream"} 0"#.to_string(),
+    ] {
+        assert!(metrics.body.contains(&line), "missing {line}:\n{}", metrics.body);
+    }
+}

@@ -1,22 +1,25 @@
-//! Per-resource and storage gauges, computed when Prometheus scrapes rather than kept up to
-//! date on every write: queue depths, oldest-message age, dead-letter depth, RocksDB size and
-//! compaction backlog.
+//! Per-resource and storage series, computed when Prometheus scrapes rather than kept up to
+//! date on every write: queue depths, oldest-message age, dead-letter depth, per-stream traffic
+//! and iterator age, RocksDB size and compaction backlog.
 //!
-//! Series are built fresh at each scrape, so a deleted queue's series disappear with it. At
-//! most `max_resources` queues get their own series (ordered by account, region, name); the
-//! number left out is reported in `sluice_metrics_resources_omitted{kind="queue"}`, so a million
-//! queues cost one line, not a million.
+//! Series are built fresh at each scrape, so a deleted queue's or stream's series disappear with
+//! it. At most `max_resources` queues, and as many streams, get their own series (ordered by
+//! account, region, name); the number left out is reported in
+//! `sluice_metrics_resources_omitted{kind}`, so a million queues cost one line, not a million.
+//! Stream counters count since the broker started, as Prometheus counters do.
 
 use std::sync::Arc;
 
 use prometheus::core::{Collector, Desc};
 use prometheus::proto::MetricFamily;
-use prometheus::{GaugeVec, IntGauge, IntGaugeVec, Opts};
+use prometheus::{GaugeVec, IntCounterVec, IntGauge, IntGaugeVec, Opts};
 use sluice_broker::Broker;
 use sluice_storage::Store;
 
 /// Labels that name a queue uniquely.
 const QUEUE_LABELS: &[&str] = &["account", "region", "queue"];
+/// Labels that name a stream uniquely.
+const STREAM_LABELS: &[&str] = &["account", "region", "stream"];
 
 /// Collects the gauges at scrape time.
 pub struct ResourceCollector {
@@ -74,6 +77,30 @@ impl ResourceCollector {
             ),
             &["kind"],
         )?;
+        let stream_counter = |name: &str, help: &str| IntCounterVec::new(Opts::new(name, help), STREAM_LABELS);
+        let records_in = stream_counter(
+            "sluice_stream_incoming_records_total",
+            "Records stored in a Kinesis stream since the broker started",
+        )?;
+        let bytes_in = stream_counter(
+            "sluice_stream_incoming_bytes_total",
+            "Record data bytes stored in a Kinesis stream since the broker started",
+        )?;
+        let records_out = stream_counter(
+            "sluice_stream_outgoing_records_total",
+            "Records returned by GetRecords since the broker started",
+        )?;
+        let bytes_out = stream_counter(
+            "sluice_stream_outgoing_bytes_total",
+            "Record data bytes returned by GetRecords since the broker started",
+        )?;
+        let iterator_age = IntGaugeVec::new(
+            Opts::new(
+                "sluice_stream_iterator_age_milliseconds",
+                "MillisBehindLatest of the latest GetRecords on the stream",
+            ),
+            STREAM_LABELS,
+        )?;
         let live_bytes = IntGauge::new(
             "sluice_rocksdb_live_data_bytes",
             "RocksDB's estimate of live data size, all column families",
@@ -114,6 +141,18 @@ impl ResourceCollector {
                 }
             }
             omitted.with_label_values(&["queue"]).set(gauge_value(left_out as u64));
+            let (streams, left_out) = broker.streams().stats(limit);
+            for s in &streams {
+                let labels = [s.key.account.as_str(), s.key.region.as_str(), s.key.name.as_str()];
+                records_in.with_label_values(&labels).inc_by(s.records_in);
+                bytes_in.with_label_values(&labels).inc_by(s.bytes_in);
+                records_out.with_label_values(&labels).inc_by(s.records_out);
+                bytes_out.with_label_values(&labels).inc_by(s.bytes_out);
+                iterator_age
+                    .with_label_values(&labels)
+                    .set(gauge_value(s.iterator_age_ms));
+            }
+            omitted.with_label_values(&["stream"]).set(gauge_value(left_out as u64));
         }
         if let Some((store, _)) = store {
             live_bytes.set(gauge_value(store.property_sum("rocksdb.estimate-live-data-size")));
@@ -130,6 +169,11 @@ impl ResourceCollector {
             Box::new(oldest),
             Box::new(dead_letter),
             Box::new(omitted),
+            Box::new(records_in),
+            Box::new(bytes_in),
+            Box::new(records_out),
+            Box::new(bytes_out),
+            Box::new(iterator_age),
             Box::new(live_bytes),
             Box::new(sst_bytes),
             Box::new(pending_compaction),

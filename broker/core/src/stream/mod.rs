@@ -492,6 +492,36 @@ struct Stream {
     routing: RwLock<Arc<Routing>>,
     /// Non-zero once DeleteStream ran: when the name becomes free.
     deleting_until: AtomicU64,
+    /// Traffic since the broker started, for per-stream metrics.
+    traffic: Traffic,
+}
+
+/// Per-stream traffic counters (process lifetime, like any Prometheus counter).
+#[derive(Debug, Default)]
+struct Traffic {
+    records_in: AtomicU64,
+    bytes_in: AtomicU64,
+    records_out: AtomicU64,
+    bytes_out: AtomicU64,
+    /// `MillisBehindLatest` of the latest GetRecords.
+    iterator_age_ms: AtomicU64,
+}
+
+/// One stream's traffic, for metrics.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StreamStats {
+    /// The stream.
+    pub key: StreamKey,
+    /// Records stored since the broker started.
+    pub records_in: u64,
+    /// Record data bytes stored since the broker started.
+    pub bytes_in: u64,
+    /// Records returned by GetRecords since the broker started.
+    pub records_out: u64,
+    /// Record data bytes returned by GetRecords since the broker started.
+    pub bytes_out: u64,
+    /// `MillisBehindLatest` of the latest GetRecords.
+    pub iterator_age_ms: u64,
 }
 
 impl Stream {
@@ -628,6 +658,7 @@ impl Streams {
                 record: Mutex::new(record),
                 routing: RwLock::new(Arc::new(routing)),
                 deleting_until: AtomicU64::new(0),
+                traffic: Traffic::default(),
             });
             by_id.insert(stream.id, stream.clone());
             registry.insert(skey, stream);
@@ -675,6 +706,35 @@ impl Streams {
     }
 
     /// The stream under `key`, including one being deleted (until its name is free).
+    /// Traffic of up to `limit` streams (by account, region, name) for metrics, and how many
+    /// streams were left out.
+    pub fn stats(&self, limit: usize) -> (Vec<StreamStats>, usize) {
+        let mut streams: Vec<Arc<Stream>> = self
+            .registry
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .values()
+            .cloned()
+            .collect();
+        streams.sort_by(|a, b| {
+            (&a.key.account, &a.key.region, &a.key.name).cmp(&(&b.key.account, &b.key.region, &b.key.name))
+        });
+        let omitted = streams.len().saturating_sub(limit);
+        let stats = streams
+            .iter()
+            .take(limit)
+            .map(|s| StreamStats {
+                key: s.key.clone(),
+                records_in: s.traffic.records_in.load(Ordering::Relaxed),
+                bytes_in: s.traffic.bytes_in.load(Ordering::Relaxed),
+                records_out: s.traffic.records_out.load(Ordering::Relaxed),
+                bytes_out: s.traffic.bytes_out.load(Ordering::Relaxed),
+                iterator_age_ms: s.traffic.iterator_age_ms.load(Ordering::Relaxed),
+            })
+            .collect();
+        (stats, omitted)
+    }
+
     fn lookup_any(&self, key: &StreamKey) -> Option<Arc<Stream>> {
         let stream = self
             .registry
@@ -818,6 +878,7 @@ impl Streams {
             record: Mutex::new(record),
             routing: RwLock::new(Arc::new(routing)),
             deleting_until: AtomicU64::new(0),
+            traffic: Traffic::default(),
         });
         self.by_id
             .write()
@@ -1089,6 +1150,15 @@ impl Streams {
                     s.committed.store(w.last_seq, Ordering::Release);
                 }
             }
+            let stored = out.iter().filter(|r| r.is_ok()).count() as u64;
+            let bytes: u64 = records
+                .iter()
+                .zip(&out)
+                .filter(|(_, r)| r.is_ok())
+                .map(|(rec, _)| rec.data.len() as u64)
+                .sum();
+            stream.traffic.records_in.fetch_add(stored, Ordering::Relaxed);
+            stream.traffic.bytes_in.fetch_add(bytes, Ordering::Relaxed);
             return Ok(out);
         }
         Err(StreamError::InUse(format!(
@@ -1302,6 +1372,12 @@ impl Streams {
             _ => 0,
         };
         let finished = !shard.is_open() && !stopped_early;
+        let traffic = &stream.traffic;
+        traffic.records_out.fetch_add(records.len() as u64, Ordering::Relaxed);
+        traffic
+            .bytes_out
+            .fetch_add(records.iter().map(|(_, _, d)| d.len() as u64).sum(), Ordering::Relaxed);
+        traffic.iterator_age_ms.store(millis_behind_latest, Ordering::Relaxed);
         let records = records
             .into_iter()
             .map(|(seq, pk, data)| ReadRecord {
