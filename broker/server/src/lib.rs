@@ -107,10 +107,12 @@ pub async fn run(
     let collector =
         resource_metrics::ResourceCollector::new(broker.clone(), store.clone(), settings.metrics_max_resources)
             .map_err(metrics::MetricsError::from)?;
-    metrics
-        .registry()
-        .register(Box::new(collector))
-        .map_err(metrics::MetricsError::from)?;
+    if cfg!(not(feature = "bench-no-metrics")) {
+        metrics
+            .registry()
+            .register(Box::new(collector))
+            .map_err(metrics::MetricsError::from)?;
+    }
     let bind_addr = settings.bind.clone();
     let listener = listener::bind(&bind_addr).await.map_err(|source| StartupError::Bind {
         addr: bind_addr.clone(),
