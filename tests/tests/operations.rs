@@ -71,7 +71,7 @@ async fn init_file_declares_queues_idempotently_and_converges() {
 
     let dir = tempfile::tempdir().expect("tempdir");
     let path = dir.path().join("init.yaml");
-    let declare = |visibility: u32| {
+    let declare = |visibility: u32, retention: u32| {
         format!(
             "queues:\n\
              \x20 - name: orders\n\
@@ -80,10 +80,13 @@ async fn init_file_declares_queues_idempotently_and_converges() {
              \x20   tags: {{ team: payments }}\n\
              \x20 - name: orders-dlq\n\
              \x20 - name: events.fifo\n\
-             \x20   attributes: {{ FifoQueue: true, ContentBasedDeduplication: true }}\n"
+             \x20   attributes: {{ FifoQueue: true, ContentBasedDeduplication: true }}\n\
+             streams:\n\
+             \x20 - {{ name: clicks, shards: 2, retention_hours: {retention}, tags: {{ team: web }} }}\n\
+             \x20 - {{ name: audit, mode: on_demand }}\n"
         )
     };
-    std::fs::write(&path, declare(60)).expect("write init file");
+    std::fs::write(&path, declare(60, 48)).expect("write init file");
     let path_arg = path.to_string_lossy().to_string();
     let mut broker = Broker::start_with(&["--init", &path_arg]).await;
     let sqs = broker.sqs().await;
@@ -120,7 +123,7 @@ async fn init_file_declares_queues_idempotently_and_converges() {
 
     // Same file again: nothing changes, the message stays. A changed file converges.
     broker.restart().await;
-    std::fs::write(&path, declare(90)).expect("rewrite init file");
+    std::fs::write(&path, declare(90, 72)).expect("rewrite init file");
     broker.restart().await;
     let sqs = broker.sqs().await;
     let attrs = queue_attributes(
@@ -131,6 +134,29 @@ async fn init_file_declares_queues_idempotently_and_converges() {
     .await;
     assert_eq!(attrs["VisibilityTimeout"], "90");
     assert_eq!(attrs["ApproximateNumberOfMessages"], "1");
+    let kinesis = sluice_tests::kinesis::kinesis_client(&broker.endpoint()).await;
+    let clicks = ok(
+        kinesis.describe_stream_summary().stream_name("clicks").send().await,
+        "DescribeStreamSummary",
+    );
+    let summary = clicks.stream_description_summary().expect("summary");
+    assert_eq!(summary.open_shard_count(), 2);
+    assert_eq!(
+        summary.retention_period_hours(),
+        72,
+        "retention converged to the new file"
+    );
+    let audit = ok(
+        kinesis.describe_stream_summary().stream_name("audit").send().await,
+        "DescribeStreamSummary",
+    );
+    assert_eq!(
+        audit
+            .stream_description_summary()
+            .and_then(|s| s.stream_mode_details())
+            .map(|m| m.stream_mode().as_str().to_string()),
+        Some("ON_DEMAND".to_string())
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

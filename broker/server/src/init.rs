@@ -1,10 +1,12 @@
 //! `--init FILE`: resources declared in a YAML or TOML file, created at start-up before the
 //! broker reports ready, so test environments and Kubernetes deployments come up with their
-//! queues in place.
+//! queues and streams in place.
 //!
 //! Applying a file is idempotent and converges: a queue that exists gets the declared
-//! attributes and tags; nothing undeclared is deleted. Dead-letter relationships are applied in
-//! a second pass, so a file may list a source queue before its dead-letter queue.
+//! attributes and tags, a stream its retention and tags (its shard count and mode are only used
+//! to create it: resharding is an operation, not a setting); nothing undeclared is deleted.
+//! Dead-letter relationships are applied in a second pass, so a file may list a source queue
+//! before its dead-letter queue.
 //!
 //! ```yaml
 //! queues:
@@ -15,6 +17,9 @@
 //!     tags: { team: payments }
 //!   - name: events.fifo
 //!     attributes: { FifoQueue: true, ContentBasedDeduplication: true }
+//! streams:
+//!   - { name: clicks, shards: 4, retention_hours: 48 }
+//!   - { name: audit, mode: on_demand }
 //! ```
 
 use std::collections::BTreeMap;
@@ -22,6 +27,7 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 use sluice_broker::queue::QueueKey;
+use sluice_broker::stream::{CapacityMode, NewStream, StreamError, StreamKey, StreamStatus};
 use sluice_broker::{Broker, BrokerError};
 
 /// Why an init file could not be applied.
@@ -53,6 +59,16 @@ pub enum InitError {
         /// The broker's answer.
         source: BrokerError,
     },
+    /// A declared stream was refused by the broker.
+    #[error("init file {path}: {resource}: {source}")]
+    ApplyStream {
+        /// The file.
+        path: PathBuf,
+        /// Which stream.
+        resource: String,
+        /// The broker's answer.
+        source: StreamError,
+    },
 }
 
 /// The file's content.
@@ -62,6 +78,9 @@ pub struct InitFile {
     /// Queues to create or converge.
     #[serde(default)]
     pub queues: Vec<QueueSpec>,
+    /// Kinesis streams to create or converge.
+    #[serde(default)]
+    pub streams: Vec<StreamSpec>,
     /// SNS topics: refused until Sluice serves SNS, rather than silently ignored.
     #[serde(default)]
     pub topics: Vec<serde::de::IgnoredAny>,
@@ -88,6 +107,43 @@ pub struct QueueSpec {
     /// Shorthand for a RedrivePolicy naming a queue of the same account and region.
     #[serde(default)]
     pub dead_letter_queue: Option<DeadLetterSpec>,
+}
+
+/// One declared Kinesis stream.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StreamSpec {
+    /// Stream name.
+    pub name: String,
+    /// Owning account; the broker's `--account-id` when absent.
+    #[serde(default)]
+    pub account_id: Option<String>,
+    /// Region; the broker's `--region` when absent.
+    #[serde(default)]
+    pub region: Option<String>,
+    /// `provisioned` (the default) or `on_demand`.
+    #[serde(default)]
+    pub mode: StreamMode,
+    /// Shards of a provisioned stream (default 1), at creation.
+    #[serde(default)]
+    pub shards: Option<u32>,
+    /// Retention in hours (24-8760); AWS's 24 when absent.
+    #[serde(default)]
+    pub retention_hours: Option<u32>,
+    /// Tags.
+    #[serde(default)]
+    pub tags: BTreeMap<String, String>,
+}
+
+/// A stream's capacity mode as written in the file.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum StreamMode {
+    /// User-managed shard count.
+    #[default]
+    Provisioned,
+    /// Service-managed shards.
+    OnDemand,
 }
 
 /// A queue's dead-letter queue.
@@ -148,7 +204,84 @@ pub fn parse(text: &str, path: &Path) -> Result<InitFile, InitError> {
 }
 
 /// Creates or converges every declared resource.
-pub fn apply(broker: &Broker, file: &InitFile, path: &Path, account: &str, region: &str) -> Result<(), InitError> {
+pub async fn apply(
+    broker: &Broker,
+    file: &InitFile,
+    path: &Path,
+    account: &str,
+    region: &str,
+) -> Result<(), InitError> {
+    apply_queues(broker, file, path, account, region)?;
+    apply_streams(broker, file, path, account, region).await
+}
+
+/// Creates missing streams and converges retention and tags of all declared ones.
+async fn apply_streams(
+    broker: &Broker,
+    file: &InitFile,
+    path: &Path,
+    account: &str,
+    region: &str,
+) -> Result<(), InitError> {
+    let streams = broker.streams();
+    for spec in &file.streams {
+        let fail = |source: StreamError| InitError::ApplyStream {
+            path: path.to_path_buf(),
+            resource: format!("stream {}", spec.name),
+            source,
+        };
+        let key = StreamKey::new(
+            spec.account_id.as_deref().unwrap_or(account),
+            spec.region.as_deref().unwrap_or(region),
+            spec.name.as_str(),
+        );
+        let tags: Vec<(String, String)> = spec.tags.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
+        if streams.describe(&key).is_err() {
+            let (mode, shard_count) = match spec.mode {
+                StreamMode::Provisioned => (CapacityMode::Provisioned, Some(spec.shards.unwrap_or(1))),
+                StreamMode::OnDemand => (CapacityMode::OnDemand, None),
+            };
+            let new = NewStream {
+                shard_count,
+                mode,
+                tags: tags.clone(),
+                max_record_kib: None,
+            };
+            streams.create(&key, new).map_err(fail)?;
+        } else if !tags.is_empty() {
+            streams.add_tags(&key, &tags).map_err(fail)?;
+        }
+        if let Some(hours) = spec.retention_hours {
+            // Retention can only change on an ACTIVE stream; a new one is CREATING for
+            // --kinesis-transition-ms.
+            wait_active(broker, &key).await.map_err(fail)?;
+            let current = streams.describe(&key).map_err(fail)?.retention_hours;
+            if current != hours {
+                streams
+                    .set_retention(&key, i64::from(hours), hours > current)
+                    .map_err(fail)?;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Waits (bounded) until a stream is ACTIVE.
+async fn wait_active(broker: &Broker, key: &StreamKey) -> Result<(), StreamError> {
+    for _ in 0..600 {
+        if broker.streams().describe(key)?.status == StreamStatus::Active {
+            return Ok(());
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    Err(StreamError::InUse(format!(
+        "stream {} did not become ACTIVE within 30 seconds",
+        key.name
+    )))
+}
+
+/// Creates or converges every declared queue.
+fn apply_queues(broker: &Broker, file: &InitFile, path: &Path, account: &str, region: &str) -> Result<(), InitError> {
     let fail = |resource: String| {
         move |source: BrokerError| InitError::Apply {
             path: path.to_path_buf(),
@@ -257,6 +390,7 @@ name = "orders-dlq"
         for (text, file) in [
             ("queues:\n  - name: q\n    colour: red\n", "init.yaml"),
             ("streams: []\nqueus: []\n", "init.yaml"),
+            ("streams:\n  - { name: s, mode: sharded }\n", "init.yaml"),
             ("queues: 5\n", "init.yaml"),
             ("[[queues]]\nnom = \"q\"\n", "init.toml"),
         ] {

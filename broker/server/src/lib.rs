@@ -94,8 +94,8 @@ pub async fn run(
     info!(queues = broker.queues().len(), "broker loaded");
     if let Some(path) = &settings.init {
         let file = init::load(path)?;
-        init::apply(&broker, &file, path, &settings.account_id, &settings.region)?;
-        info!(file = %path.display(), queues = file.queues.len(), "init file applied");
+        init::apply(&broker, &file, path, &settings.account_id, &settings.region).await?;
+        info!(file = %path.display(), queues = file.queues.len(), streams = file.streams.len(), "init file applied");
     }
     let (stop_background, mut background_stopped) = watch::channel(());
     let background = broker.spawn_background(async move {
