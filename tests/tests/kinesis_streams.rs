@@ -645,3 +645,76 @@ async fn zero_transition_time_makes_streams_active_at_once() {
         "merge right after the split",
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn warm_throughput_is_set_on_on_demand_streams_only() {
+    let broker = Broker::start_with(&["--kinesis-transition-ms", "0"]).await;
+    let client = kinesis_client(&broker.endpoint()).await;
+    let provisioned = unique_name("prov");
+    create_stream(&client, &provisioned, 1).await;
+    expect_code(
+        client
+            .update_stream_warm_throughput()
+            .stream_name(&provisioned)
+            .warm_throughput_mibps(100)
+            .send()
+            .await,
+        "InvalidArgumentException",
+    );
+    let on_demand = unique_name("ondemand");
+    ok(
+        client
+            .create_stream()
+            .stream_name(&on_demand)
+            .stream_mode_details(
+                StreamModeDetails::builder()
+                    .stream_mode(StreamMode::OnDemand)
+                    .build()
+                    .expect("mode"),
+            )
+            .send()
+            .await,
+        "CreateStream on-demand",
+    );
+    wait_active(&client, &on_demand).await;
+    let out = ok(
+        client
+            .update_stream_warm_throughput()
+            .stream_name(&on_demand)
+            .warm_throughput_mibps(250)
+            .send()
+            .await,
+        "UpdateStreamWarmThroughput",
+    );
+    assert_eq!(out.stream_name(), Some(on_demand.as_str()));
+    let warm = out.warm_throughput().expect("WarmThroughput");
+    assert_eq!((warm.target_mibps(), warm.current_mibps()), (Some(250), Some(250)));
+    wait_active(&client, &on_demand).await;
+    let summary = ok(
+        client.describe_stream_summary().stream_name(&on_demand).send().await,
+        "DescribeStreamSummary",
+    );
+    let reported = summary
+        .stream_description_summary()
+        .and_then(|s| s.warm_throughput())
+        .and_then(|w| w.target_mibps());
+    assert_eq!(reported, Some(250));
+    expect_code(
+        client
+            .update_stream_warm_throughput()
+            .stream_name(&on_demand)
+            .warm_throughput_mibps(20_000)
+            .send()
+            .await,
+        "InvalidArgumentException",
+    );
+    expect_code(
+        client
+            .update_stream_warm_throughput()
+            .stream_name("missing-stream")
+            .warm_throughput_mibps(1)
+            .send()
+            .await,
+        "ResourceNotFoundException",
+    );
+}

@@ -385,6 +385,7 @@ async fn malformed_input_to_every_action_gets_a_client_error() {
         "UpdateMaxRecordSize",
         "UpdateShardCount",
         "UpdateStreamMode",
+        "UpdateStreamWarmThroughput",
     ];
     // Actions whose every member is optional.
     const NO_REQUIRED_INPUT: &[&str] = &["DescribeAccountSettings", "DescribeLimits", "ListStreams"];

@@ -67,6 +67,7 @@ actions!(
     UpdateMaxRecordSize,
     UpdateShardCount,
     UpdateStreamMode,
+    UpdateStreamWarmThroughput,
 );
 
 #[cfg(test)]

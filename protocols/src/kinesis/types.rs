@@ -238,6 +238,13 @@ pub enum KinesisRequest {
         /// New mode.
         mode: StreamMode,
     },
+    /// UpdateStreamWarmThroughput.
+    UpdateStreamWarmThroughput {
+        /// Stream.
+        stream: StreamRef,
+        /// WarmThroughputMiBps.
+        mibps: i64,
+    },
     /// UpdateMaxRecordSize.
     UpdateMaxRecordSize {
         /// Stream.
@@ -599,6 +606,12 @@ pub fn decode_request(action: KinesisAction, body: Value) -> Result<KinesisReque
                 },
                 mode: stream_mode(&mut details)?,
             }
+        }
+        A::UpdateStreamWarmThroughput => {
+            let stream = input.stream_ref()?;
+            let mibps = required(input.int("WarmThroughputMiBps")?, "warmThroughputMiBps")?;
+            check_range("warmThroughputMiBps", mibps, 0, i64::from(i32::MAX))?;
+            KinesisRequest::UpdateStreamWarmThroughput { stream, mibps }
         }
         A::UpdateMaxRecordSize => {
             let stream = input.stream_ref_optional()?;

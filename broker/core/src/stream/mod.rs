@@ -71,6 +71,8 @@ pub const ON_DEMAND_STREAM_LIMIT: u32 = 50;
 /// Shards an on-demand stream starts with (AWS: 4 MiB/s write capacity).
 const ON_DEMAND_SHARDS: u32 = 4;
 /// Most tags per stream.
+/// Highest WarmThroughputMiBps an on-demand stream accepts (10 GiB/s).
+const MAX_WARM_THROUGHPUT_MIBPS: u32 = 10_240;
 const MAX_TAGS: usize = 50;
 /// Retention bounds in hours.
 const MIN_RETENTION_HOURS: u32 = 24;
@@ -293,6 +295,8 @@ pub struct StreamInfo {
     pub metrics: Vec<String>,
     /// Record size limit in KiB.
     pub max_record_kib: u32,
+    /// Warm throughput target in MiB/s, once set on an on-demand stream.
+    pub warm_throughput_mibps: Option<u32>,
 }
 
 /// ListShards filters.
@@ -363,6 +367,9 @@ struct StreamRecord {
     policy: Option<String>,
     max_record_kib: u32,
     scalings_ms: Vec<u64>,
+    /// UpdateStreamWarmThroughput's target, MiB/s (on-demand streams).
+    #[serde(default)]
+    warm_throughput_mibps: Option<u32>,
 }
 
 impl StreamRecord {
@@ -865,6 +872,7 @@ impl Streams {
             policy: None,
             max_record_kib: new.max_record_kib.unwrap_or(DEFAULT_MAX_RECORD_KIB),
             scalings_ms: Vec::new(),
+            warm_throughput_mibps: None,
         };
         let value = serde_json::to_vec(&record).map_err(|e| corrupt(e.to_string()))?;
         let mut b = self.store.batch();
@@ -957,6 +965,7 @@ impl Streams {
             encryption_key: record.encryption_key.clone(),
             metrics: record.metrics.iter().cloned().collect(),
             max_record_kib: record.max_record_kib,
+            warm_throughput_mibps: record.warm_throughput_mibps,
         }
     }
 
@@ -1683,6 +1692,28 @@ impl Streams {
                 )));
             }
             record.mode = mode;
+            self.set_updating(record, now);
+            Ok(())
+        })
+    }
+
+    /// UpdateStreamWarmThroughput: on-demand streams only, 0 to 10,240 MiB/s. Sluice does not
+    /// throttle on-demand streams, so the target is kept, reported and reached at once.
+    pub fn update_warm_throughput(&self, key: &StreamKey, mibps: u32) -> Result<()> {
+        self.update(key, |stream, record, now| {
+            Self::require_active(stream, record, now)?;
+            if record.mode != CapacityMode::OnDemand {
+                return Err(StreamError::InvalidArgument(format!(
+                    "Warm throughput can only be set on streams in ON_DEMAND capacity mode; stream {} under account {} is PROVISIONED.",
+                    key.name, key.account
+                )));
+            }
+            if mibps > MAX_WARM_THROUGHPUT_MIBPS {
+                return Err(StreamError::InvalidArgument(format!(
+                    "WarmThroughputMiBps must be at most {MAX_WARM_THROUGHPUT_MIBPS}, not {mibps}."
+                )));
+            }
+            record.warm_throughput_mibps = Some(mibps);
             self.set_updating(record, now);
             Ok(())
         })

@@ -201,6 +201,15 @@ fn summary_value(info: &StreamInfo) -> Value {
         .i("OpenShardCount", info.open_shards as i64)
         .i("ConsumerCount", 0)
         .i("MaxRecordSizeInKiB", info.max_record_kib as i64)
+        .opt("WarmThroughput", info.warm_throughput_mibps.map(warm_throughput))
+        .build()
+}
+
+/// A WarmThroughputObject: Sluice reaches any target at once.
+fn warm_throughput(mibps: u32) -> Value {
+    Obj::new()
+        .i("TargetMiBps", i64::from(mibps))
+        .i("CurrentMiBps", i64::from(mibps))
         .build()
 }
 
@@ -578,6 +587,16 @@ fn execute(app: &App, ctx: &RequestContext, request: KinesisRequest) -> Result<V
             };
             streams.update_mode(&resolve(ctx, &stream)?, mode).map_err(map)?;
             empty()
+        }
+        KinesisRequest::UpdateStreamWarmThroughput { stream, mibps } => {
+            let key = resolve(ctx, &stream)?;
+            let mibps = u32::try_from(mibps).map_err(|_| KinesisError::invalid("WarmThroughputMiBps is too large."))?;
+            streams.update_warm_throughput(&key, mibps).map_err(map)?;
+            Obj::new()
+                .s("StreamARN", key.arn())
+                .s("StreamName", key.name.clone())
+                .set("WarmThroughput", warm_throughput(mibps))
+                .build()
         }
         KinesisRequest::UpdateMaxRecordSize { stream, kib } => {
             streams
