@@ -15,6 +15,8 @@ const OTHER_SECRET: &str = "other-secret";
 const TEMP_KEY: &str = "ASIATEMPORARY";
 const TEMP_SECRET: &str = "temporary-secret";
 const TEMP_TOKEN: &str = "session-token-1";
+const LIMITED_KEY: &str = "AKIDLIMITED";
+const LIMITED_SECRET: &str = "limited-secret";
 
 async fn verifying_broker() -> (Broker, tempfile::TempDir) {
     let dir = tempfile::tempdir().expect("tempdir");
@@ -23,7 +25,15 @@ async fn verifying_broker() -> (Broker, tempfile::TempDir) {
         "keys:\n\
          \x20 - {{ access_key_id: {ACCESS_KEY}, secret_access_key: {SECRET_KEY}, account_id: \"000000000000\" }}\n\
          \x20 - {{ access_key_id: {OTHER_KEY}, secret_access_key: {OTHER_SECRET}, account_id: \"111111111111\" }}\n\
-         \x20 - {{ access_key_id: {TEMP_KEY}, secret_access_key: {TEMP_SECRET}, account_id: \"000000000000\", session_token: {TEMP_TOKEN} }}\n"
+         \x20 - {{ access_key_id: {TEMP_KEY}, secret_access_key: {TEMP_SECRET}, account_id: \"000000000000\", session_token: {TEMP_TOKEN} }}\n\
+         \x20 - access_key_id: {LIMITED_KEY}\n\
+         \x20   secret_access_key: {LIMITED_SECRET}\n\
+         \x20   account_id: \"000000000000\"\n\
+         \x20   policy:\n\
+         \x20     Statement:\n\
+         \x20       - {{ Effect: Allow, Action: [\"sqs:Send*\", \"sqs:GetQueueUrl\"], Resource: \"arn:aws:sqs:*:000000000000:orders*\" }}\n\
+         \x20       - {{ Effect: Deny, Action: \"sqs:*\", Resource: \"arn:aws:sqs:*:*:orders-secret\" }}\n\
+         \x20       - {{ Effect: Allow, Action: \"kinesis:PutRecord\", Resource: \"arn:aws:kinesis:*:000000000000:stream/clicks\" }}\n"
     );
     std::fs::write(&path, keys).expect("write keys");
     let path = path.to_string_lossy().to_string();
@@ -214,5 +224,97 @@ async fn kinesis_calls_are_verified_too_and_refused_in_kinesis_shape() {
         "MissingAuthenticationTokenException",
         "{}",
         resp.body
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn identity_policies_allow_and_deny_actions_on_resources() {
+    use aws_sdk_kinesis::primitives::Blob;
+
+    let (broker, _dir) = verifying_broker().await;
+    let endpoint = broker.endpoint();
+    let admin = broker.sqs().await;
+    let orders = create_queue(&admin, "orders", &[]).await;
+    let secret = create_queue(&admin, "orders-secret", &[]).await;
+    let other = create_queue(&admin, "other", &[]).await;
+    let kinesis_admin = sluice_tests::kinesis::kinesis_client(&endpoint).await;
+    sluice_tests::kinesis::create_stream(&kinesis_admin, "clicks", 1).await;
+    sluice_tests::kinesis::create_stream(&kinesis_admin, "payments", 1).await;
+
+    let limited = sqs_client_with_key(&endpoint, LIMITED_KEY, LIMITED_SECRET, None).await;
+    ok(
+        limited
+            .send_message()
+            .queue_url(&orders)
+            .message_body("ok")
+            .send()
+            .await,
+        "SendMessage allowed by sqs:Send* on orders*",
+    );
+    ok(limited.get_queue_url().queue_name("orders").send().await, "GetQueueUrl");
+    expect_code(
+        limited.receive_message().queue_url(&orders).send().await,
+        "AccessDenied",
+    );
+    expect_code(
+        limited.send_message().queue_url(&other).message_body("x").send().await,
+        "AccessDenied",
+    );
+    let denied = expect_code(
+        limited.send_message().queue_url(&secret).message_body("x").send().await,
+        "AccessDenied",
+    );
+    assert!(
+        format!("{}", aws_sdk_sqs::error::DisplayErrorContext(&denied)).contains("sqs:SendMessage"),
+        "the message names the action"
+    );
+    expect_code(limited.list_queues().send().await, "AccessDenied");
+    // Nothing was written by the refused calls.
+    let counts = sluice_tests::sqs::counts(&admin, &other).await;
+    assert_eq!(counts.0, 0);
+
+    // Kinesis: the same key may put to clicks only, with AccessDeniedException otherwise.
+    let put = |stream: &'static str| {
+        let mut req = raw::build(
+            Method::POST,
+            &format!("{endpoint}/"),
+            &[
+                ("content-type", "application/x-amz-json-1.1"),
+                ("x-amz-target", "Kinesis_20131202.PutRecord"),
+            ],
+            serde_json::json!({"StreamName": stream, "PartitionKey": "k", "Data": "eA=="})
+                .to_string()
+                .into_bytes(),
+            false,
+        );
+        raw::sign_as(
+            &mut req,
+            "kinesis",
+            LIMITED_KEY,
+            LIMITED_SECRET,
+            SystemTime::now(),
+            SigningSettings::default(),
+        );
+        req
+    };
+    let resp = raw::send(put("clicks")).await.expect("send");
+    assert_eq!(resp.status, 200, "{}", resp.body);
+    let resp = raw::send(put("payments")).await.expect("send");
+    assert_eq!(resp.status, 400, "{}", resp.body);
+    assert_eq!(resp.json()["__type"], "AccessDeniedException", "{}", resp.body);
+    // The admin key (no policy) can do everything.
+    ok(
+        kinesis_admin
+            .put_record()
+            .stream_name("payments")
+            .partition_key("k")
+            .data(Blob::new("x"))
+            .send()
+            .await,
+        "PutRecord by a key without a policy",
+    );
+    assert!(
+        broker.log().contains("request refused: policy"),
+        "audit line for denials"
     );
 }

@@ -8,9 +8,12 @@
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use serde::Deserialize;
 use sluice_protocols::sigv4_verify::{self, KeySecret, SignatureError, SignedRequest};
+
+use crate::policy::Policy;
 
 /// One declared access key.
 #[derive(Debug, Clone, Deserialize)]
@@ -25,6 +28,10 @@ pub struct KeySpec {
     /// For temporary credentials: the token requests must carry.
     #[serde(default)]
     pub session_token: Option<String>,
+    /// IAM-style identity policy (a structure, or a JSON document as a string); without one the
+    /// key may do everything in its account.
+    #[serde(default)]
+    pub policy: Option<serde_json::Value>,
 }
 
 /// The `--credentials` file.
@@ -59,7 +66,7 @@ pub enum CredentialsError {
 /// Known access keys.
 #[derive(Debug, Default, Clone)]
 pub struct Keys {
-    by_id: HashMap<String, KeySpec>,
+    by_id: HashMap<String, (KeySpec, Option<Arc<Policy>>)>,
 }
 
 /// Who a verified request acts for.
@@ -71,6 +78,8 @@ pub struct Identity {
     pub region: String,
     /// The access key id.
     pub access_key_id: String,
+    /// The key's identity policy.
+    pub policy: Option<Arc<Policy>>,
 }
 
 impl Keys {
@@ -111,7 +120,13 @@ impl Keys {
             if by_id.contains_key(&key.access_key_id) {
                 return Err(invalid(format!("access key {} is declared twice", key.access_key_id)));
             }
-            by_id.insert(key.access_key_id.clone(), key);
+            let policy = match &key.policy {
+                Some(doc) => Some(Arc::new(
+                    Policy::parse(doc).map_err(|e| invalid(format!("policy of {}: {e}", key.access_key_id)))?,
+                )),
+                None => None,
+            };
+            by_id.insert(key.access_key_id.clone(), (key, policy));
         }
         if by_id.is_empty() {
             return Err(invalid("no keys declared: with --auth verify nobody could call".into()));
@@ -137,12 +152,12 @@ impl Keys {
         now_epoch_secs: i64,
     ) -> Result<Identity, SignatureError> {
         let verified = sigv4_verify::verify(request, service, now_epoch_secs, |id| {
-            self.by_id.get(id).map(|k| KeySecret {
+            self.by_id.get(id).map(|(k, _)| KeySecret {
                 secret: k.secret_access_key.clone(),
                 session_token: k.session_token.clone(),
             })
         })?;
-        let key = self
+        let (key, policy) = self
             .by_id
             .get(&verified.scope.access_key)
             .ok_or(SignatureError::InvalidClientTokenId)?;
@@ -150,6 +165,7 @@ impl Keys {
             account_id: key.account_id.clone(),
             region: verified.scope.region,
             access_key_id: verified.scope.access_key,
+            policy: policy.clone(),
         })
     }
 }

@@ -352,6 +352,10 @@ where
                     Ok(identity) => {
                         ctx.account_id = identity.account_id;
                         ctx.region = identity.region;
+                        ctx.principal = Some(api::Principal {
+                            access_key_id: identity.access_key_id,
+                            policy: identity.policy,
+                        });
                     }
                     Err(err) => {
                         // One line per refused request, for audit; never the secret or body.
@@ -391,6 +395,7 @@ fn request_context(app: &App, head: RequestHead<'_>, authority: Option<&str>, re
         .or(authority)
         .map(str::to_string);
     RequestContext {
+        principal: None,
         request_id,
         account_id: app.settings.account_id.clone(),
         region: scope.map(|s| s.region).unwrap_or_else(|| app.settings.region.clone()),

@@ -26,6 +26,7 @@ pub mod dispatch;
 pub mod init;
 pub mod listener;
 pub mod metrics;
+pub mod policy;
 pub mod resource_metrics;
 
 use std::future::Future;

@@ -60,7 +60,7 @@ pub async fn handle(app: &App, ctx: &RequestContext, call: ApiCall<'_>) -> ApiRe
         Some(action) => match encoding.decode(&call.body) {
             Err(e) => Err(KinesisError::serialization(e.0)),
             Ok(value) => match decode_request(action, value) {
-                Ok(request) => execute(app, ctx, request),
+                Ok(request) => authorize(ctx, action, &request).and_then(|()| execute(app, ctx, request)),
                 Err(e) => Err(e),
             },
         },
@@ -219,6 +219,50 @@ fn tag_list(tags: &[(String, String)]) -> Value {
             .map(|(k, v)| Obj::new().s("Key", k.clone()).s("Value", v.clone()).build())
             .collect(),
     )
+}
+
+/// Checks the caller's identity policy for `kinesis:<Action>` on the stream the request names.
+fn authorize(ctx: &RequestContext, action: KinesisAction, request: &KinesisRequest) -> Result<()> {
+    if ctx.principal.is_none() {
+        return Ok(());
+    }
+    use KinesisRequest as R;
+    let resource = match request {
+        R::CreateStream { name, .. } => StreamKey::new(ctx.account_id.clone(), ctx.region.clone(), name.clone()).arn(),
+        R::DeleteStream { stream, .. }
+        | R::DescribeStream { stream, .. }
+        | R::DescribeStreamSummary { stream, .. }
+        | R::ListShards { stream, .. }
+        | R::PutRecord { stream, .. }
+        | R::PutRecords { stream, .. }
+        | R::GetShardIterator { stream, .. }
+        | R::ChangeRetention { stream, .. }
+        | R::SplitShard { stream, .. }
+        | R::MergeShards { stream, .. }
+        | R::UpdateShardCount { stream, .. }
+        | R::UpdateStreamMode { stream, .. }
+        | R::UpdateStreamWarmThroughput { stream, .. }
+        | R::UpdateMaxRecordSize { stream, .. }
+        | R::AddTagsToStream { stream, .. }
+        | R::RemoveTagsFromStream { stream, .. }
+        | R::ListTagsForStream { stream, .. }
+        | R::StreamEncryption { stream, .. }
+        | R::EnhancedMonitoring { stream, .. } => resolve(ctx, stream)?.arn(),
+        R::TagResource { arn, .. }
+        | R::UntagResource { arn, .. }
+        | R::ListTagsForResource { arn, .. }
+        | R::PutResourcePolicy { arn, .. }
+        | R::GetResourcePolicy { arn, .. }
+        | R::DeleteResourcePolicy { arn, .. } => arn.clone(),
+        // An iterator is only issued by GetShardIterator, which checked the stream; a GetRecords
+        // that names no StreamARN is checked against "*".
+        R::GetRecords { stream_arn, .. } => stream_arn.clone().unwrap_or_else(|| "*".to_string()),
+        R::ListStreams { .. } | R::DescribeLimits | R::DescribeAccountSettings | R::UpdateAccountSettings { .. } => {
+            "*".to_string()
+        }
+    };
+    ctx.authorize(&format!("kinesis:{}", action.name()), &resource)
+        .map_err(|message| KinesisError::new(KinesisErrorCode::AccessDenied, message))
 }
 
 /// Runs a decoded request against the core.

@@ -18,6 +18,7 @@ use http::{HeaderMap, Response};
 
 use crate::app::App;
 use crate::dispatch::{Protocol, ResponseBody, Service};
+use crate::policy::Policy;
 use error::DispatchError;
 
 /// Per-request facts every handler may need.
@@ -37,9 +38,39 @@ pub struct RequestContext {
     pub path: String,
     /// Configured public base URL, which replaces `scheme://host` in queue URLs.
     pub public_url: Option<String>,
+    /// The verified caller (`--auth verify`); `None` when authentication is off.
+    pub principal: Option<Principal>,
+}
+
+/// A verified caller and what its key may do.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Principal {
+    /// The access key that signed the request.
+    pub access_key_id: String,
+    /// Its identity policy; `None` allows everything in its account.
+    pub policy: Option<std::sync::Arc<Policy>>,
 }
 
 impl RequestContext {
+    /// Checks the caller's identity policy for `action` (`sqs:SendMessage`) on `resource`;
+    /// `Err` carries AWS's explanation for an `AccessDenied`.
+    pub fn authorize(&self, action: &str, resource: &str) -> Result<(), String> {
+        let Some(principal) = &self.principal else {
+            return Ok(());
+        };
+        match &principal.policy {
+            Some(policy) if !policy.allows(action, resource) => {
+                // The audit line for a refusal; the request span adds the request id.
+                tracing::info!(access_key = %principal.access_key_id, action, resource, "request refused: policy");
+                Err(format!(
+                    "User: arn:aws:iam::{}:user/{} is not authorized to perform: {action} on resource: {resource} because no identity-based policy allows the {action} action",
+                    self.account_id, principal.access_key_id
+                ))
+            }
+            _ => Ok(()),
+        }
+    }
+
     /// Base of URLs handed to clients: the public URL, else `scheme://host`.
     pub fn base_url(&self) -> String {
         match (&self.public_url, &self.host) {
@@ -102,6 +133,7 @@ mod tests {
 
     fn ctx(host: Option<&str>, public_url: Option<&str>) -> RequestContext {
         RequestContext {
+            principal: None,
             request_id: "r".into(),
             account_id: "000000000000".into(),
             region: "us-east-1".into(),

@@ -120,6 +120,26 @@ async fn execute(app: &App, ctx: &RequestContext, request: SqsRequest) -> Result
     } else {
         None
     };
+    let resource = match &request {
+        SqsRequest::CreateQueue(i) => {
+            QueueKey::new(ctx.account_id.clone(), ctx.region.clone(), i.queue_name.clone()).arn()
+        }
+        SqsRequest::GetQueueUrl(i) => {
+            let owner = i.queue_owner_aws_account_id.clone().filter(|a| !a.is_empty());
+            QueueKey::new(
+                owner.unwrap_or_else(|| ctx.account_id.clone()),
+                ctx.region.clone(),
+                i.queue_name.clone(),
+            )
+            .arn()
+        }
+        SqsRequest::StartMessageMoveTask(i) => i.source_arn.clone(),
+        SqsRequest::ListMessageMoveTasks(i) => i.source_arn.clone(),
+        // ListQueues and CancelMessageMoveTask name no queue: only `Resource: "*"` grants them.
+        _ => named_queue.as_ref().map_or_else(|| "*".to_string(), QueueKey::arn),
+    };
+    ctx.authorize(&format!("sqs:{}", action.name()), &resource)
+        .map_err(|message| SqsError::new(SqsErrorCode::AccessDenied, message))?;
     // `takes_queue_url` is true for every arm that calls this.
     let key = || named_queue.clone().ok_or_else(SqsError::queue_does_not_exist);
     let empty = Ok(SqsResponse::Empty(action));
@@ -627,6 +647,7 @@ mod tests {
 
     fn ctx(path: &str) -> RequestContext {
         RequestContext {
+            principal: None,
             request_id: "r".into(),
             account_id: "000000000000".into(),
             region: "us-east-1".into(),
