@@ -313,3 +313,42 @@ async fn many_concurrent_bad_requests_then_good_ones() {
     sluice_tests::sqs::send(&sqs, &url, "still works").await;
     assert_eq!(sluice_tests::sqs::counts(&sqs, &url).await, (1, 0, 0));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn oversized_heads_and_trickled_bodies_are_cut_off() {
+    let broker = Broker::start_with(&["--body-read-timeout", "1", "--max-header-bytes", "16384"]).await;
+    let addr = format!("127.0.0.1:{}", broker.port());
+
+    // 32 KiB of headers against a 16 KiB limit: refused with a 4xx, not buffered.
+    let mut s = tokio::net::TcpStream::connect(&addr).await.expect("connect");
+    let mut req = b"GET /health HTTP/1.1\r\nHost: x\r\n".to_vec();
+    for i in 0..512 {
+        req.extend_from_slice(format!("X-Filler-{i}: {}\r\n", "y".repeat(50)).as_bytes());
+    }
+    req.extend_from_slice(b"\r\n");
+    let _ = s.write_all(&req).await;
+    let mut buf = Vec::new();
+    let _ = tokio::time::timeout(Duration::from_secs(5), s.read_to_end(&mut buf)).await;
+    let head = String::from_utf8_lossy(&buf[..buf.len().min(64)]).to_string();
+    assert!(head.starts_with("HTTP/1.1 431"), "oversized head answered with {head:?}");
+
+    // Headers promise 100 bytes, 10 arrive, then nothing: 408 after --body-read-timeout.
+    let mut s = tokio::net::TcpStream::connect(&addr).await.expect("connect");
+    s.write_all(
+        b"POST / HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-amz-json-1.0\r\n\
+          X-Amz-Target: AmazonSQS.ListQueues\r\nContent-Length: 100\r\n\r\n{\"Queue",
+    )
+    .await
+    .expect("write");
+    let mut buf = vec![0u8; 4096];
+    let n = tokio::time::timeout(Duration::from_secs(10), s.read(&mut buf))
+        .await
+        .expect("answered before 10 s")
+        .expect("read");
+    let answer = String::from_utf8_lossy(&buf[..n]).to_string();
+    assert!(answer.starts_with("HTTP/1.1 408"), "trickled body answered with {answer:?}");
+    assert!(answer.contains("x-amzn-query-error"), "an SQS-shaped error: {answer}");
+
+    // A normal-sized request still works.
+    assert_alive(&broker).await;
+}

@@ -41,6 +41,10 @@ pub mod defaults {
     pub const SHUTDOWN_TIMEOUT_SECS: u64 = 30;
     /// Seconds a client has to send a request's headers.
     pub const HEADER_READ_TIMEOUT_SECS: u64 = 30;
+    /// Seconds to receive a request body.
+    pub const BODY_READ_TIMEOUT_SECS: u64 = 60;
+    /// Largest request head; SigV4 headers with a session token fit many times over.
+    pub const MAX_HEADER_BYTES: usize = 64 * 1024;
     /// Per-resource metric series cap.
     pub const METRICS_MAX_RESOURCES: usize = 1000;
 }
@@ -137,6 +141,14 @@ pub struct ServeArgs {
     /// Seconds a client has to send the headers of a request [default: 30].
     #[arg(long, env = "SLUICE_HEADER_READ_TIMEOUT", value_name = "SECS")]
     pub header_read_timeout: Option<u64>,
+
+    /// Seconds a client has to send a request's body once its headers arrived [default: 60].
+    #[arg(long, env = "SLUICE_BODY_READ_TIMEOUT", value_name = "SECS")]
+    pub body_read_timeout: Option<u64>,
+
+    /// Largest request head (request line and headers) in bytes [default: 65536].
+    #[arg(long, env = "SLUICE_MAX_HEADER_BYTES", value_name = "BYTES")]
+    pub max_header_bytes: Option<usize>,
 
     /// Most queues (likewise streams, topics) with their own series on /metrics; the rest are
     /// counted in `sluice_metrics_resources_omitted` [default: 1000].
@@ -238,6 +250,10 @@ pub struct FileConfig {
     pub shutdown_timeout: Option<u64>,
     /// See `--header-read-timeout`.
     pub header_read_timeout: Option<u64>,
+    /// See `--body-read-timeout`.
+    pub body_read_timeout: Option<u64>,
+    /// See `--max-header-bytes`.
+    pub max_header_bytes: Option<usize>,
     /// See `--metrics-max-resources`.
     pub metrics_max_resources: Option<usize>,
     /// See `--init`.
@@ -331,6 +347,10 @@ pub struct Settings {
     pub shutdown_timeout: Duration,
     /// Deadline for a request's headers.
     pub header_read_timeout: Duration,
+    /// Deadline for a request's body.
+    pub body_read_timeout: Duration,
+    /// Request head size limit.
+    pub max_header_bytes: usize,
     /// Per-resource metric series cap, per resource kind.
     pub metrics_max_resources: usize,
     /// Resources to declare at start-up.
@@ -360,6 +380,8 @@ impl Default for Settings {
             log_level: defaults::LOG_LEVEL.to_string(),
             shutdown_timeout: Duration::from_secs(defaults::SHUTDOWN_TIMEOUT_SECS),
             header_read_timeout: Duration::from_secs(defaults::HEADER_READ_TIMEOUT_SECS),
+            body_read_timeout: Duration::from_secs(defaults::BODY_READ_TIMEOUT_SECS),
+            max_header_bytes: defaults::MAX_HEADER_BYTES,
             metrics_max_resources: defaults::METRICS_MAX_RESOURCES,
             init: None,
             auth: AuthMode::default(),
@@ -413,6 +435,15 @@ impl Settings {
                 .or(file.header_read_timeout)
                 .map(Duration::from_secs)
                 .unwrap_or(d.header_read_timeout),
+            body_read_timeout: args
+                .body_read_timeout
+                .or(file.body_read_timeout)
+                .map(Duration::from_secs)
+                .unwrap_or(d.body_read_timeout),
+            max_header_bytes: args
+                .max_header_bytes
+                .or(file.max_header_bytes)
+                .unwrap_or(d.max_header_bytes),
             metrics_max_resources: args
                 .metrics_max_resources
                 .or(file.metrics_max_resources)
@@ -469,6 +500,13 @@ impl Settings {
         }
         if self.header_read_timeout.is_zero() {
             return Err(invalid("header-read-timeout", "must be at least 1 second"));
+        }
+        if self.body_read_timeout.is_zero() {
+            return Err(invalid("body-read-timeout", "must be at least 1 second"));
+        }
+        // hyper's HTTP/1 read buffer cannot be smaller than 8 KiB.
+        if self.max_header_bytes < 8192 {
+            return Err(invalid("max-header-bytes", "must be at least 8192"));
         }
         if self.auth == AuthMode::Verify && self.credentials.is_none() {
             return Err(invalid("auth", "verify needs --credentials FILE with the access keys"));

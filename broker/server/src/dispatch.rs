@@ -275,12 +275,15 @@ where
     let started = Instant::now();
     let (parts, body) = req.into_parts();
 
-    let body = match read_body(
+    let read = read_body(
         body,
         &parts.headers,
         body_limit(&parts.headers, app.settings.max_body_bytes),
-    )
-    .await
+    );
+    // A client trickling its body must not hold a connection and a buffer forever.
+    let body = match tokio::time::timeout(app.settings.body_read_timeout, read)
+        .await
+        .unwrap_or(Err(DispatchError::BodyTimeout))
     {
         Ok(body) => body,
         Err(err) => {

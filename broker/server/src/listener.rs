@@ -112,8 +112,13 @@ fn http_builder(app: &App) -> auto::Builder<TokioExecutor> {
         .http1()
         .timer(TokioTimer::new())
         .header_read_timeout(app.settings.header_read_timeout)
+        // Bounds the request head: hyper answers 431 when the headers do not fit.
+        .max_buf_size(app.settings.max_header_bytes)
         .keep_alive(true);
-    builder.http2().timer(TokioTimer::new());
+    builder
+        .http2()
+        .timer(TokioTimer::new())
+        .max_header_list_size(u32::try_from(app.settings.max_header_bytes).unwrap_or(u32::MAX));
     builder
 }
 

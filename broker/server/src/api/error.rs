@@ -110,6 +110,9 @@ pub enum DispatchError {
         /// The configured limit.
         limit: usize,
     },
+    /// The body did not arrive within `--body-read-timeout`.
+    #[error("The request body was not received in time.")]
+    BodyTimeout,
     /// The body could not be read (client went away, malformed chunking).
     #[error("The request body could not be read: {0}")]
     BodyRead(String),
@@ -139,6 +142,7 @@ impl DispatchError {
             // that retrying the same request is pointless.
             DispatchError::BodyTooLarge { .. } => SqsErrorCode::InvalidParameterValue,
             DispatchError::BodyRead(_) => SqsErrorCode::MalformedInput,
+            DispatchError::BodyTimeout => SqsErrorCode::MalformedInput,
             DispatchError::UnknownOperation => SqsErrorCode::InvalidAction,
             DispatchError::Unrecognized => SqsErrorCode::MissingAction,
             DispatchError::NotImplemented { .. } => SqsErrorCode::InvalidAction,
@@ -161,7 +165,7 @@ pub fn dispatch_error_response(protocol: Protocol, err: &DispatchError, request_
         Protocol::Json11 | Protocol::Cbor11 => {
             let code = match err {
                 DispatchError::BodyTooLarge { .. } => KinesisErrorCode::InvalidArgument,
-                DispatchError::BodyRead(_) => KinesisErrorCode::Serialization,
+                DispatchError::BodyRead(_) | DispatchError::BodyTimeout => KinesisErrorCode::Serialization,
                 DispatchError::UnknownOperation
                 | DispatchError::Unrecognized
                 | DispatchError::NotImplemented { .. } => KinesisErrorCode::UnknownOperation,
@@ -183,6 +187,9 @@ pub fn dispatch_error_response(protocol: Protocol, err: &DispatchError, request_
     };
     if matches!(err, DispatchError::BodyTooLarge { .. }) {
         *response.status_mut() = StatusCode::PAYLOAD_TOO_LARGE;
+    }
+    if matches!(err, DispatchError::BodyTimeout) {
+        *response.status_mut() = StatusCode::REQUEST_TIMEOUT;
     }
     response
 }
