@@ -196,7 +196,12 @@ impl Broker {
                     return Err(format!("sluice exited during start-up with {status}"));
                 }
             }
-            if let Ok(resp) = crate::raw::get_with_timeout(&url, Duration::from_millis(500)).await {
+            if self.args.iter().any(|a| a == "--tls-cert") {
+                // A TLS broker does not answer plain HTTP: wait for its start-up line instead.
+                if self.log().contains("listening on https://") {
+                    return Ok(());
+                }
+            } else if let Ok(resp) = crate::raw::get_with_timeout(&url, Duration::from_millis(500)).await {
                 if resp.status == 200 {
                     return Ok(());
                 }

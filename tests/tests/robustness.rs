@@ -330,7 +330,10 @@ async fn oversized_heads_and_trickled_bodies_are_cut_off() {
     let mut buf = Vec::new();
     let _ = tokio::time::timeout(Duration::from_secs(5), s.read_to_end(&mut buf)).await;
     let head = String::from_utf8_lossy(&buf[..buf.len().min(64)]).to_string();
-    assert!(head.starts_with("HTTP/1.1 431"), "oversized head answered with {head:?}");
+    assert!(
+        head.starts_with("HTTP/1.1 431"),
+        "oversized head answered with {head:?}"
+    );
 
     // Headers promise 100 bytes, 10 arrive, then nothing: 408 after --body-read-timeout.
     let mut s = tokio::net::TcpStream::connect(&addr).await.expect("connect");
@@ -346,7 +349,10 @@ async fn oversized_heads_and_trickled_bodies_are_cut_off() {
         .expect("answered before 10 s")
         .expect("read");
     let answer = String::from_utf8_lossy(&buf[..n]).to_string();
-    assert!(answer.starts_with("HTTP/1.1 408"), "trickled body answered with {answer:?}");
+    assert!(
+        answer.starts_with("HTTP/1.1 408"),
+        "trickled body answered with {answer:?}"
+    );
     assert!(answer.contains("x-amzn-query-error"), "an SQS-shaped error: {answer}");
 
     // A normal-sized request still works.

@@ -150,6 +150,14 @@ pub struct ServeArgs {
     #[arg(long, env = "SLUICE_MAX_HEADER_BYTES", value_name = "BYTES")]
     pub max_header_bytes: Option<usize>,
 
+    /// PEM certificate chain: serve HTTPS (HTTP/2 via ALPN, or HTTP/1.1) instead of plain HTTP.
+    #[arg(long, env = "SLUICE_TLS_CERT", value_name = "FILE", requires = "tls_key")]
+    pub tls_cert: Option<PathBuf>,
+
+    /// PEM private key of --tls-cert.
+    #[arg(long, env = "SLUICE_TLS_KEY", value_name = "FILE", requires = "tls_cert")]
+    pub tls_key: Option<PathBuf>,
+
     /// Most queues (likewise streams, topics) with their own series on /metrics; the rest are
     /// counted in `sluice_metrics_resources_omitted` [default: 1000].
     #[arg(long, env = "SLUICE_METRICS_MAX_RESOURCES", value_name = "N")]
@@ -254,6 +262,10 @@ pub struct FileConfig {
     pub body_read_timeout: Option<u64>,
     /// See `--max-header-bytes`.
     pub max_header_bytes: Option<usize>,
+    /// See `--tls-cert`.
+    pub tls_cert: Option<PathBuf>,
+    /// See `--tls-key`.
+    pub tls_key: Option<PathBuf>,
     /// See `--metrics-max-resources`.
     pub metrics_max_resources: Option<usize>,
     /// See `--init`.
@@ -351,6 +363,8 @@ pub struct Settings {
     pub body_read_timeout: Duration,
     /// Request head size limit.
     pub max_header_bytes: usize,
+    /// Certificate chain and key for HTTPS; plain HTTP when `None`.
+    pub tls: Option<(PathBuf, PathBuf)>,
     /// Per-resource metric series cap, per resource kind.
     pub metrics_max_resources: usize,
     /// Resources to declare at start-up.
@@ -382,6 +396,7 @@ impl Default for Settings {
             header_read_timeout: Duration::from_secs(defaults::HEADER_READ_TIMEOUT_SECS),
             body_read_timeout: Duration::from_secs(defaults::BODY_READ_TIMEOUT_SECS),
             max_header_bytes: defaults::MAX_HEADER_BYTES,
+            tls: None,
             metrics_max_resources: defaults::METRICS_MAX_RESOURCES,
             init: None,
             auth: AuthMode::default(),
@@ -444,6 +459,11 @@ impl Settings {
                 .max_header_bytes
                 .or(file.max_header_bytes)
                 .unwrap_or(d.max_header_bytes),
+            tls: match (args.tls_cert.or(file.tls_cert), args.tls_key.or(file.tls_key)) {
+                (Some(cert), Some(key)) => Some((cert, key)),
+                (None, None) => None,
+                _ => return Err(invalid("tls-cert", "--tls-cert and --tls-key go together")),
+            },
             metrics_max_resources: args
                 .metrics_max_resources
                 .or(file.metrics_max_resources)

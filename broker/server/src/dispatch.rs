@@ -403,7 +403,7 @@ fn request_context(app: &App, head: RequestHead<'_>, authority: Option<&str>, re
         account_id: app.settings.account_id.clone(),
         region: scope.map(|s| s.region).unwrap_or_else(|| app.settings.region.clone()),
         host,
-        scheme: "http",
+        scheme: if app.settings.tls.is_some() { "https" } else { "http" },
         path: head.path.to_string(),
         public_url: app.settings.public_url.clone(),
     }

@@ -6,6 +6,7 @@
 //! - [`dispatch`]: request classification (admin, SQS JSON, query), body limit, request ids.
 //! - [`api`]: per-service handlers and the one error mapping (`api::error`).
 //! - [`auth`]: access keys and SigV4 checks (`--auth verify`).
+//! - [`tls`]: HTTPS with `--tls-cert`/`--tls-key` (rustls, HTTP/2 by ALPN).
 //! - [`checkpoint`]: `POST /admin/checkpoint`, backups of the running broker.
 //! - [`init`]: `--init FILE`, resources declared in YAML or TOML and created at start-up.
 //! - [`metrics`]: the Prometheus registry owned by the [`app::App`].
@@ -28,6 +29,7 @@ pub mod listener;
 pub mod metrics;
 pub mod policy;
 pub mod resource_metrics;
+pub mod tls;
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -71,6 +73,9 @@ pub enum StartupError {
     /// The `--credentials` file could not be used.
     #[error(transparent)]
     Credentials(#[from] auth::CredentialsError),
+    /// The TLS certificate or key could not be used.
+    #[error(transparent)]
+    Tls(#[from] tls::TlsError),
 }
 
 /// Runs the server until `shutdown` resolves; `on_bound` learns the real listen address.
@@ -114,6 +119,10 @@ pub async fn run(
             .register(Box::new(collector))
             .map_err(metrics::MetricsError::from)?;
     }
+    let tls = match &settings.tls {
+        Some((cert, key)) => Some(tls::acceptor(cert, key)?),
+        None => None,
+    };
     let bind_addr = settings.bind.clone();
     let listener = listener::bind(&bind_addr).await.map_err(|source| StartupError::Bind {
         addr: bind_addr.clone(),
@@ -146,7 +155,8 @@ pub async fn run(
     }
     let app = Arc::new(app);
     app.set_ready(true);
-    info!(addr = %local_addr, "listening on {local_addr}");
+    let scheme = if tls.is_some() { "https" } else { "http" };
+    info!(addr = %local_addr, scheme, "listening on {scheme}://{local_addr}");
     on_bound(local_addr);
 
     let shutdown_queues = broker.clone();
@@ -155,7 +165,7 @@ pub async fn run(
         // Open long polls would otherwise hold the drain for up to 20 s.
         shutdown_queues.queues().begin_shutdown();
     };
-    listener::serve(listener, app.clone(), shutdown).await;
+    listener::serve(listener, app.clone(), tls, shutdown).await;
 
     let _ = stop_background.send(());
     if let Err(e) = background.await {

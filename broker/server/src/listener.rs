@@ -23,9 +23,10 @@ use hyper::service::service_fn;
 use hyper::Request;
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto;
-use tokio::net::{TcpListener, TcpStream};
+use tokio::net::TcpListener;
 use tokio::sync::{watch, Semaphore};
 use tokio::task::JoinSet;
+use tokio_rustls::TlsAcceptor;
 use tracing::{debug, info, warn};
 
 use crate::app::App;
@@ -39,8 +40,9 @@ pub async fn bind(addr: &str) -> std::io::Result<TcpListener> {
     TcpListener::bind(addr).await
 }
 
-/// Serves connections until `shutdown` resolves, then drains them within the shutdown timeout.
-pub async fn serve(listener: TcpListener, app: Arc<App>, shutdown: impl Future<Output = ()>) {
+/// Serves connections (over TLS when `tls` is given) until `shutdown` resolves, then drains
+/// them within the shutdown timeout.
+pub async fn serve(listener: TcpListener, app: Arc<App>, tls: Option<TlsAcceptor>, shutdown: impl Future<Output = ()>) {
     let max_connections = app.settings.max_connections;
     let limit = Arc::new(Semaphore::new(max_connections));
     let (drain_tx, drain_rx) = watch::channel(false);
@@ -79,10 +81,22 @@ pub async fn serve(listener: TcpListener, app: Arc<App>, shutdown: impl Future<O
         let app = app.clone();
         let builder = builder.clone();
         let drain = drain_rx.clone();
+        let tls = tls.clone();
         connections.spawn(async move {
             let _permit = permit;
             app.metrics.open_connections().inc();
-            serve_connection(stream, peer, &app, &builder, drain).await;
+            match tls {
+                None => serve_connection(stream, peer, &app, &builder, drain).await,
+                Some(acceptor) => {
+                    // The handshake gets the same deadline as a request's headers.
+                    let handshake = tokio::time::timeout(app.settings.header_read_timeout, acceptor.accept(stream));
+                    match handshake.await {
+                        Ok(Ok(tls_stream)) => serve_connection(tls_stream, peer, &app, &builder, drain).await,
+                        Ok(Err(e)) => debug!(error = %e, %peer, "TLS handshake failed"),
+                        Err(_) => debug!(%peer, "TLS handshake timed out"),
+                    }
+                }
+            }
             app.metrics.open_connections().dec();
         });
     }
@@ -122,13 +136,15 @@ fn http_builder(app: &App) -> auto::Builder<TokioExecutor> {
     builder
 }
 
-async fn serve_connection(
-    stream: TcpStream,
+async fn serve_connection<S>(
+    stream: S,
     peer: SocketAddr,
     app: &Arc<App>,
     builder: &auto::Builder<TokioExecutor>,
     mut drain: watch::Receiver<bool>,
-) {
+) where
+    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+{
     let app = app.clone();
     let service = service_fn(move |req: Request<Incoming>| {
         let app = app.clone();
