@@ -33,7 +33,7 @@ async fn broker_starts_restarts_and_stops() {
 
     let log = broker.log();
     assert!(
-        log.contains(&format!("listening on 127.0.0.1:{port}")),
+        log.contains(&format!("listening on http://127.0.0.1:{port}")),
         "no readiness line in log:\n{log}"
     );
 
