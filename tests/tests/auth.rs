@@ -318,3 +318,101 @@ async fn identity_policies_allow_and_deny_actions_on_resources() {
         "audit line for denials"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cross_account_calls_need_the_resource_policy() {
+    let (broker, _dir) = verifying_broker().await;
+    let endpoint = broker.endpoint();
+    let owner = broker.sqs().await;
+    let shared = create_queue(&owner, "shared", &[]).await;
+    assert!(shared.contains("/000000000000/"), "{shared}");
+    let other = sqs_client_with_key(&endpoint, OTHER_KEY, OTHER_SECRET, None).await;
+
+    // Account 111111111111 names account 000000000000's queue by URL: refused...
+    expect_code(
+        other.send_message().queue_url(&shared).message_body("x").send().await,
+        "AccessDenied",
+    );
+    // ...until the owner's queue policy allows it (AddPermission writes that policy).
+    ok(
+        owner
+            .add_permission()
+            .queue_url(&shared)
+            .label("let-111-send")
+            .aws_account_ids("111111111111")
+            .actions("SendMessage")
+            .send()
+            .await,
+        "AddPermission",
+    );
+    ok(
+        other
+            .send_message()
+            .queue_url(&shared)
+            .message_body("from 111")
+            .send()
+            .await,
+        "cross-account SendMessage allowed by the queue policy",
+    );
+    expect_code(other.receive_message().queue_url(&shared).send().await, "AccessDenied");
+    let got = sluice_tests::sqs::receive(&owner, &shared, 10, 1, None).await;
+    assert_eq!(got.len(), 1);
+    assert_eq!(got[0].body(), Some("from 111"));
+
+    // Kinesis: a StreamARN of another account needs the stream's resource policy.
+    let kinesis_owner = sluice_tests::kinesis::kinesis_client(&endpoint).await;
+    sluice_tests::kinesis::create_stream(&kinesis_owner, "feed", 1).await;
+    let stream_arn = "arn:aws:kinesis:us-east-1:000000000000:stream/feed";
+    let put = || {
+        let mut req = raw::build(
+            Method::POST,
+            &format!("{endpoint}/"),
+            &[
+                ("content-type", "application/x-amz-json-1.1"),
+                ("x-amz-target", "Kinesis_20131202.PutRecord"),
+            ],
+            serde_json::json!({"StreamARN": stream_arn, "PartitionKey": "k", "Data": "eA=="})
+                .to_string()
+                .into_bytes(),
+            false,
+        );
+        raw::sign_as(
+            &mut req,
+            "kinesis",
+            OTHER_KEY,
+            OTHER_SECRET,
+            SystemTime::now(),
+            SigningSettings::default(),
+        );
+        req
+    };
+    let resp = raw::send(put()).await.expect("send");
+    assert_eq!(resp.status, 400, "{}", resp.body);
+    assert_eq!(resp.json()["__type"], "AccessDeniedException", "{}", resp.body);
+    let policy = serde_json::json!({
+        "Version": "2012-10-17",
+        "Statement": [{
+            "Effect": "Allow",
+            "Principal": {"AWS": "arn:aws:iam::111111111111:root"},
+            "Action": "kinesis:PutRecord",
+            "Resource": stream_arn,
+        }]
+    })
+    .to_string();
+    ok(
+        kinesis_owner
+            .put_resource_policy()
+            .resource_arn(stream_arn)
+            .policy(policy)
+            .send()
+            .await,
+        "PutResourcePolicy",
+    );
+    let resp = raw::send(put()).await.expect("send");
+    assert_eq!(
+        resp.status, 200,
+        "cross-account PutRecord allowed by the stream policy: {}",
+        resp.body
+    );
+    assert!(broker.log().contains("request refused: cross-account"));
+}

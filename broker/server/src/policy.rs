@@ -6,6 +6,9 @@
 //! patterns are `service:Action` with `*` and `?` wildcards, matched case-insensitively
 //! (`sqs:Send*`); `Resource` patterns are ARNs with wildcards, matched exactly otherwise. A key
 //! without a policy may do everything in its own account.
+//!
+//! [`ResourcePolicy`] decides calls into another account's queue or stream: as on AWS, the
+//! resource's own policy must allow the caller's account.
 
 /// One parsed statement.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -38,55 +41,122 @@ impl Policy {
             Some(single @ serde_json::Value::Object(_)) => vec![single],
             _ => return Err("policy needs a Statement (an object or a list of objects)".into()),
         };
-        let mut out = Vec::with_capacity(statements.len());
-        for (n, s) in statements.into_iter().enumerate() {
-            let allow = match s.get("Effect").and_then(|e| e.as_str()) {
-                Some("Allow") => true,
-                Some("Deny") => false,
-                _ => return Err(format!("statement {n}: Effect must be Allow or Deny")),
-            };
-            let strings = |name: &str| -> Result<Vec<String>, String> {
-                match s.get(name) {
-                    Some(serde_json::Value::String(one)) => Ok(vec![one.clone()]),
-                    Some(serde_json::Value::Array(items)) if !items.is_empty() => items
-                        .iter()
-                        .map(|i| {
-                            i.as_str()
-                                .map(str::to_string)
-                                .ok_or_else(|| format!("statement {n}: {name} entries must be strings"))
-                        })
-                        .collect(),
-                    _ => Err(format!("statement {n}: {name} must be a string or a non-empty list")),
-                }
-            };
-            if s.get("NotAction").is_some() || s.get("NotResource").is_some() || s.get("Condition").is_some() {
-                return Err(format!(
-                    "statement {n}: NotAction, NotResource and Condition are not supported"
-                ));
-            }
-            out.push(Statement {
-                allow,
-                actions: strings("Action")?,
-                resources: strings("Resource")?,
-            });
-        }
-        Ok(Policy { statements: out })
+        let statements = statements
+            .into_iter()
+            .enumerate()
+            .map(|(n, s)| parse_statement(n, s))
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(Policy { statements })
     }
 
     /// Whether `action` (`sqs:SendMessage`) on `resource` (an ARN, or `*` for actions without
     /// a resource) is allowed.
     pub fn allows(&self, action: &str, resource: &str) -> bool {
-        let matches = |s: &Statement| {
-            s.actions
-                .iter()
-                .any(|p| glob(&p.to_ascii_lowercase(), &action.to_ascii_lowercase()))
-                && s.resources.iter().any(|p| glob(p, resource))
-        };
-        if self.statements.iter().any(|s| !s.allow && matches(s)) {
+        if self.statements.iter().any(|s| !s.allow && s.matches(action, resource)) {
             return false;
         }
-        self.statements.iter().any(|s| s.allow && matches(s))
+        self.statements.iter().any(|s| s.allow && s.matches(action, resource))
     }
+}
+
+impl Statement {
+    fn matches(&self, action: &str, resource: &str) -> bool {
+        self.actions
+            .iter()
+            .any(|p| glob(&p.to_ascii_lowercase(), &action.to_ascii_lowercase()))
+            && self.resources.iter().any(|p| glob(p, resource))
+    }
+}
+
+/// A resource's own policy (a queue's `Policy`, a stream's resource policy): statements that
+/// also name principals. It decides calls from other accounts.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ResourcePolicy {
+    statements: Vec<(Statement, Vec<String>)>,
+}
+
+impl ResourcePolicy {
+    /// Parses a stored policy document (JSON text).
+    pub fn parse(text: &str) -> Result<ResourcePolicy, String> {
+        let doc: serde_json::Value =
+            serde_json::from_str(text).map_err(|e| format!("policy is not valid JSON: {e}"))?;
+        let statements = match doc.get("Statement") {
+            Some(serde_json::Value::Array(items)) => items.iter().collect::<Vec<_>>(),
+            Some(single @ serde_json::Value::Object(_)) => vec![single],
+            _ => Vec::new(),
+        };
+        let mut out = Vec::with_capacity(statements.len());
+        for (n, s) in statements.into_iter().enumerate() {
+            let principals = match s.get("Principal") {
+                Some(serde_json::Value::String(p)) => vec![p.clone()],
+                Some(serde_json::Value::Object(map)) => match map.get("AWS") {
+                    Some(serde_json::Value::String(p)) => vec![p.clone()],
+                    Some(serde_json::Value::Array(items)) => {
+                        items.iter().filter_map(|i| i.as_str().map(str::to_string)).collect()
+                    }
+                    // Service principals (sns.amazonaws.com, ...) never match an access key.
+                    _ => Vec::new(),
+                },
+                _ => Vec::new(),
+            };
+            out.push((parse_statement(n, s)?, principals));
+        }
+        Ok(ResourcePolicy { statements: out })
+    }
+
+    /// The decision for a caller of `account`: `Some(false)` on an explicit deny, `Some(true)`
+    /// on an allow, `None` when no statement applies (which denies a cross-account call).
+    pub fn decide(&self, account: &str, action: &str, resource: &str) -> Option<bool> {
+        let iam_prefix = format!("arn:aws:iam::{account}:");
+        let applies = |principals: &[String]| {
+            principals
+                .iter()
+                .any(|p| p == "*" || p == account || p.starts_with(&iam_prefix))
+        };
+        let mut decision = None;
+        for (statement, principals) in &self.statements {
+            if applies(principals) && statement.matches(action, resource) {
+                if !statement.allow {
+                    return Some(false);
+                }
+                decision = Some(true);
+            }
+        }
+        decision
+    }
+}
+
+/// Parses statement `n` of a policy (Effect, Action, Resource).
+fn parse_statement(n: usize, s: &serde_json::Value) -> Result<Statement, String> {
+    let allow = match s.get("Effect").and_then(|e| e.as_str()) {
+        Some("Allow") => true,
+        Some("Deny") => false,
+        _ => return Err(format!("statement {n}: Effect must be Allow or Deny")),
+    };
+    let strings = |name: &str| -> Result<Vec<String>, String> {
+        match s.get(name) {
+            Some(serde_json::Value::String(one)) => Ok(vec![one.clone()]),
+            Some(serde_json::Value::Array(items)) if !items.is_empty() => items
+                .iter()
+                .map(|i| {
+                    i.as_str()
+                        .map(str::to_string)
+                        .ok_or_else(|| format!("statement {n}: {name} entries must be strings"))
+                })
+                .collect(),
+            _ => Err(format!("statement {n}: {name} must be a string or a non-empty list")),
+        }
+    };
+    if s.get("NotAction").is_some() || s.get("NotResource").is_some() || s.get("Condition").is_some() {
+        return Err(format!(
+            "statement {n}: NotAction, NotResource and Condition are not supported"
+        ));
+    }
+    Ok(Statement {
+        allow,
+        actions: strings("Action")?,
+        resources: strings("Resource")?,
+    })
 }
 
 /// `*` matches any run of characters, `?` one character.
@@ -119,6 +189,25 @@ mod tests {
 
     fn policy(json: &str) -> Policy {
         Policy::parse(&serde_json::from_str(json).expect("json")).expect("policy")
+    }
+
+    #[test]
+    fn resource_policies_name_accounts() {
+        let p = ResourcePolicy::parse(
+            r#"{"Version":"2012-10-17","Statement":[
+                {"Sid":"a","Effect":"Allow","Principal":{"AWS":"arn:aws:iam::222222222222:root"},"Action":"SQS:SendMessage","Resource":"arn:aws:sqs:us-east-1:111111111111:q"},
+                {"Sid":"b","Effect":"Allow","Principal":{"AWS":["333333333333"]},"Action":"sqs:*","Resource":"*"},
+                {"Sid":"c","Effect":"Deny","Principal":"*","Action":"sqs:DeleteQueue","Resource":"*"}
+            ]}"#,
+        )
+        .expect("policy");
+        let q = "arn:aws:sqs:us-east-1:111111111111:q";
+        assert_eq!(p.decide("222222222222", "sqs:SendMessage", q), Some(true));
+        assert_eq!(p.decide("222222222222", "sqs:ReceiveMessage", q), None);
+        assert_eq!(p.decide("444444444444", "sqs:SendMessage", q), None);
+        assert_eq!(p.decide("333333333333", "sqs:ReceiveMessage", q), Some(true));
+        assert_eq!(p.decide("333333333333", "sqs:DeleteQueue", q), Some(false), "deny wins");
+        assert!(ResourcePolicy::parse("not json").is_err());
     }
 
     #[test]

@@ -60,7 +60,9 @@ pub async fn handle(app: &App, ctx: &RequestContext, call: ApiCall<'_>) -> ApiRe
         Some(action) => match encoding.decode(&call.body) {
             Err(e) => Err(KinesisError::serialization(e.0)),
             Ok(value) => match decode_request(action, value) {
-                Ok(request) => authorize(ctx, action, &request).and_then(|()| execute(app, ctx, request)),
+                Ok(request) => {
+                    authorize(ctx, app.broker.streams(), action, &request).and_then(|()| execute(app, ctx, request))
+                }
                 Err(e) => Err(e),
             },
         },
@@ -222,7 +224,12 @@ fn tag_list(tags: &[(String, String)]) -> Value {
 }
 
 /// Checks the caller's identity policy for `kinesis:<Action>` on the stream the request names.
-fn authorize(ctx: &RequestContext, action: KinesisAction, request: &KinesisRequest) -> Result<()> {
+fn authorize(
+    ctx: &RequestContext,
+    streams: &sluice_broker::Streams,
+    action: KinesisAction,
+    request: &KinesisRequest,
+) -> Result<()> {
     if ctx.principal.is_none() {
         return Ok(());
     }
@@ -261,8 +268,19 @@ fn authorize(ctx: &RequestContext, action: KinesisAction, request: &KinesisReque
             "*".to_string()
         }
     };
-    ctx.authorize(&format!("kinesis:{}", action.name()), &resource)
-        .map_err(|message| KinesisError::new(KinesisErrorCode::AccessDenied, message))
+    let iam_action = format!("kinesis:{}", action.name());
+    ctx.authorize(&iam_action, &resource)
+        .map_err(|message| KinesisError::new(KinesisErrorCode::AccessDenied, message))?;
+    ctx.authorize_cross_account(&iam_action, &resource, || {
+        let (region, account, name) = parse_stream_arn(&resource)?;
+        app_streams_policy(streams, &StreamKey::new(account, region, name))
+    })
+    .map_err(|message| KinesisError::new(KinesisErrorCode::AccessDenied, message))
+}
+
+/// A stream's resource policy, if it has one.
+fn app_streams_policy(streams: &sluice_broker::Streams, key: &StreamKey) -> Option<String> {
+    streams.policy(key).ok().filter(|p| p != "{}")
 }
 
 /// Runs a decoded request against the core.

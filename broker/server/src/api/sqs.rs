@@ -138,8 +138,16 @@ async fn execute(app: &App, ctx: &RequestContext, request: SqsRequest) -> Result
         // ListQueues and CancelMessageMoveTask name no queue: only `Resource: "*"` grants them.
         _ => named_queue.as_ref().map_or_else(|| "*".to_string(), QueueKey::arn),
     };
-    ctx.authorize(&format!("sqs:{}", action.name()), &resource)
+    let iam_action = format!("sqs:{}", action.name());
+    ctx.authorize(&iam_action, &resource)
         .map_err(|message| SqsError::new(SqsErrorCode::AccessDenied, message))?;
+    ctx.authorize_cross_account(&iam_action, &resource, || {
+        let (region, account, name) = sluice_broker::queue::arn::parse_queue_arn(&resource)?;
+        let key = QueueKey::new(account, region, name);
+        let attributes = queues.get_attributes(&key, &["Policy".to_string()]).ok()?;
+        attributes.into_iter().find(|(k, _)| k == "Policy").map(|(_, v)| v)
+    })
+    .map_err(|message| SqsError::new(SqsErrorCode::AccessDenied, message))?;
     // `takes_queue_url` is true for every arm that calls this.
     let key = || named_queue.clone().ok_or_else(SqsError::queue_does_not_exist);
     let empty = Ok(SqsResponse::Empty(action));
