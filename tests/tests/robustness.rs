@@ -358,3 +358,33 @@ async fn oversized_heads_and_trickled_bodies_are_cut_off() {
     // A normal-sized request still works.
     assert_alive(&broker).await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn silent_and_idle_connections_are_closed() {
+    let broker = Broker::start_with(&["--header-read-timeout", "1"]).await;
+    let addr = format!("127.0.0.1:{}", broker.port());
+
+    // Connects and never sends a byte: closed after the header timeout.
+    let mut silent = tokio::net::TcpStream::connect(&addr).await.expect("connect");
+    let mut buf = [0u8; 64];
+    let n = tokio::time::timeout(Duration::from_secs(10), silent.read(&mut buf))
+        .await
+        .expect("the server closed the silent connection")
+        .unwrap_or(0);
+    assert_eq!(n, 0, "closed without an answer");
+
+    // One request, then idle on a kept-alive connection: closed too.
+    let mut idle = tokio::net::TcpStream::connect(&addr).await.expect("connect");
+    idle.write_all(b"GET /health HTTP/1.1\r\nHost: x\r\n\r\n")
+        .await
+        .expect("write");
+    let n = idle.read(&mut buf).await.expect("read");
+    assert!(String::from_utf8_lossy(&buf[..n]).starts_with("HTTP/1.1 200"));
+    let mut rest = Vec::new();
+    tokio::time::timeout(Duration::from_secs(10), idle.read_to_end(&mut rest))
+        .await
+        .expect("the server closed the idle keep-alive connection")
+        .expect("read to end");
+
+    assert_alive(&broker).await;
+}

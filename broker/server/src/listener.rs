@@ -86,7 +86,17 @@ pub async fn serve(listener: TcpListener, app: Arc<App>, tls: Option<TlsAcceptor
             let _permit = permit;
             app.metrics.open_connections().inc();
             match tls {
-                None => serve_connection(stream, peer, &app, &builder, drain).await,
+                None => {
+                    // hyper's header timer starts with the first byte (and between requests on a
+                    // kept-alive connection); a client that connects and sends nothing would
+                    // otherwise hold a connection slot forever.
+                    let mut first = [0u8; 1];
+                    let first_byte = tokio::time::timeout(app.settings.header_read_timeout, stream.peek(&mut first));
+                    match first_byte.await {
+                        Ok(Ok(n)) if n > 0 => serve_connection(stream, peer, &app, &builder, drain).await,
+                        _ => debug!(%peer, "closed a connection that sent nothing"),
+                    }
+                }
                 Some(acceptor) => {
                     // The handshake gets the same deadline as a request's headers.
                     let handshake = tokio::time::timeout(app.settings.header_read_timeout, acceptor.accept(stream));
