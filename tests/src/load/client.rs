@@ -7,14 +7,17 @@
 
 use std::time::Duration;
 
-use aws_sdk_sqs::config::retry::RetryConfig;
-use aws_sdk_sqs::config::timeout::TimeoutConfig;
-use aws_sdk_sqs::config::{BehaviorVersion, Credentials, Region};
+use aws_config::retry::RetryConfig;
+use aws_config::timeout::TimeoutConfig;
+use aws_config::{BehaviorVersion, Region, SdkConfig};
+use aws_credential_types::provider::SharedCredentialsProvider;
+use aws_credential_types::Credentials;
 use aws_sdk_sqs::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
 use aws_sdk_sqs::Client;
 
-/// Builds a client for `endpoint` (plain HTTP; Sluice's default listener has no TLS).
-pub fn build(endpoint: &str, op_timeout: Duration) -> Client {
+/// The settings every SDK client of the tool shares (SQS and Kinesis), for `endpoint` (plain
+/// HTTP; Sluice's default listener has no TLS).
+pub fn sdk_config(endpoint: &str, op_timeout: Duration) -> SdkConfig {
     // Sluice accepts any credentials until authentication is configured (DESIGN.md
     // "Defaults"); the SDK still signs every request with SigV4, as it would against AWS.
     let credentials = Credentials::new("sluice-load", "sluice-load-secret", None, None, "static");
@@ -22,16 +25,20 @@ pub fn build(endpoint: &str, op_timeout: Duration) -> Client {
         .connect_timeout(Duration::from_secs(5))
         .operation_timeout(op_timeout)
         .build();
-    let config = aws_sdk_sqs::Config::builder()
+    SdkConfig::builder()
         .behavior_version(BehaviorVersion::latest())
         .endpoint_url(endpoint)
         .region(Region::new("us-east-1"))
-        .credentials_provider(credentials)
+        .credentials_provider(SharedCredentialsProvider::new(credentials))
         .http_client(aws_smithy_http_client::Builder::new().build_http())
         .retry_config(RetryConfig::disabled())
         .timeout_config(timeouts)
-        .build();
-    Client::from_conf(config)
+        .build()
+}
+
+/// Builds the SQS client.
+pub fn build(endpoint: &str, op_timeout: Duration) -> Client {
+    Client::new(&sdk_config(endpoint, op_timeout))
 }
 
 /// A short error kind (the AWS error code, or the transport failure) and the full message.

@@ -67,6 +67,45 @@ impl CpuUsage {
     }
 }
 
+/// CPU times of the broker (with `--broker-pid`) and of the load tool at the start of a run.
+pub struct CpuSample {
+    broker_pid: Option<u32>,
+    broker: Option<Duration>,
+    client: Option<Duration>,
+}
+
+impl CpuSample {
+    /// Samples now; a given broker pid must be readable.
+    pub fn take(broker_pid: Option<u32>) -> Result<Self> {
+        let broker = match broker_pid {
+            Some(pid) => Some(cpu_time(Process::Pid(pid))?),
+            None => None,
+        };
+        Ok(Self {
+            broker_pid,
+            broker,
+            client: cpu_time(Process::Current).ok(),
+        })
+    }
+
+    /// `(broker, load tool)` CPU used since the sample, per `ops` operations.
+    pub fn usage(&self, ops: u64) -> Result<(Option<CpuUsage>, Option<CpuUsage>)> {
+        let broker = match (self.broker_pid, self.broker) {
+            (Some(pid), Some(before)) => {
+                let after = cpu_time(Process::Pid(pid))
+                    .with_context(|| format!("broker process {pid} is gone after the run"))?;
+                Some(CpuUsage::between(before, after, ops))
+            }
+            _ => None,
+        };
+        let client = match (self.client, cpu_time(Process::Current).ok()) {
+            (Some(before), Some(after)) => Some(CpuUsage::between(before, after, ops)),
+            _ => None,
+        };
+        Ok((broker, client))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

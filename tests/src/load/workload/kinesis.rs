@@ -15,10 +15,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-use anyhow::{anyhow, Context, Result};
-use aws_sdk_kinesis::config::retry::RetryConfig;
-use aws_sdk_kinesis::config::timeout::TimeoutConfig;
-use aws_sdk_kinesis::config::{BehaviorVersion, Credentials, Region};
+use anyhow::{anyhow, Result};
 use aws_sdk_kinesis::error::DisplayErrorContext;
 use aws_sdk_kinesis::primitives::Blob;
 use aws_sdk_kinesis::types::{PutRecordsRequestEntry, ShardIteratorType, StreamStatus};
@@ -28,7 +25,7 @@ use tokio::time::Instant;
 
 use super::super::cli::Workload;
 use super::super::client::classify;
-use super::super::cpu::{self, CpuUsage, Process};
+use super::super::cpu::CpuSample;
 use super::super::report::{Report, Verification};
 use super::super::stats::TaskStats;
 use super::{join_all, Budget, Plan};
@@ -44,21 +41,7 @@ const DEFAULT_PRELOAD_BATCHES: u64 = 20;
 
 /// Builds a Kinesis client like the SQS one: no retries, an operation timeout.
 pub fn client(endpoint: &str, op_timeout: Duration) -> Client {
-    let credentials = Credentials::new("sluice-load", "sluice-load-secret", None, None, "static");
-    let timeouts = TimeoutConfig::builder()
-        .connect_timeout(Duration::from_secs(5))
-        .operation_timeout(op_timeout)
-        .build();
-    let config = aws_sdk_kinesis::Config::builder()
-        .behavior_version(BehaviorVersion::latest())
-        .endpoint_url(endpoint)
-        .region(Region::new("us-east-1"))
-        .credentials_provider(credentials)
-        .http_client(aws_smithy_http_client::Builder::new().build_http())
-        .retry_config(RetryConfig::disabled())
-        .timeout_config(timeouts)
-        .build();
-    Client::from_conf(config)
+    Client::new(&super::super::client::sdk_config(endpoint, op_timeout))
 }
 
 struct Shared {
@@ -172,11 +155,7 @@ pub async fn run(plan: &Plan) -> Result<Report> {
         }
     }
 
-    let broker_before = match plan.broker_pid {
-        Some(pid) => Some(cpu::cpu_time(Process::Pid(pid))?),
-        None => None,
-    };
-    let client_before = cpu::cpu_time(Process::Current).ok();
+    let cpu_before = CpuSample::take(plan.broker_pid)?;
     let started = Instant::now();
     let bound = started + plan.duration + plan.op_timeout + Duration::from_secs(5);
     let (stats, lost_workers, verification) = match plan.workload {
@@ -211,18 +190,7 @@ pub async fn run(plan: &Plan) -> Result<Report> {
     };
     let elapsed = started.elapsed();
     let ops = stats.ops;
-    let broker_cpu = match (plan.broker_pid, broker_before) {
-        (Some(pid), Some(before)) => {
-            let after = cpu::cpu_time(Process::Pid(pid))
-                .with_context(|| format!("broker process {pid} is gone after the run"))?;
-            Some(CpuUsage::between(before, after, ops))
-        }
-        _ => None,
-    };
-    let client_cpu = match (client_before, cpu::cpu_time(Process::Current).ok()) {
-        (Some(before), Some(after)) => Some(CpuUsage::between(before, after, ops)),
-        _ => None,
-    };
+    let (broker_cpu, client_cpu) = cpu_before.usage(ops)?;
     if fresh && !plan.keep_queue {
         if let Err(e) = client.delete_stream().stream_name(&stream).send().await {
             eprintln!(

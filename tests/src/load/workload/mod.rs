@@ -36,7 +36,7 @@ use tokio::time::Instant;
 use super::checksum::{md5_of_attributes, AttributeRef};
 use super::cli::{RunArgs, Workload};
 use super::client;
-use super::cpu::{self, CpuUsage, Process};
+use super::cpu::CpuSample;
 use super::report::{Report, Target};
 use super::stats::TaskStats;
 
@@ -306,11 +306,7 @@ pub async fn run(plan: &Plan) -> Result<Report> {
         .to_string();
     let (attributes, attributes_md5) = attributes(plan.attributes)?;
 
-    let broker_before = match plan.broker_pid {
-        Some(pid) => Some(cpu::cpu_time(Process::Pid(pid))?),
-        None => None,
-    };
-    let client_before = cpu::cpu_time(Process::Current).ok();
+    let cpu_before = CpuSample::take(plan.broker_pid)?;
 
     let started = Instant::now();
     let run_id = uuid::Uuid::new_v4().simple().to_string()[..8].to_string();
@@ -339,18 +335,7 @@ pub async fn run(plan: &Plan) -> Result<Report> {
     let elapsed = started.elapsed();
 
     let ops = outcome.stats.ops;
-    let broker_cpu = match (plan.broker_pid, broker_before) {
-        (Some(pid), Some(before)) => {
-            let after = cpu::cpu_time(Process::Pid(pid))
-                .with_context(|| format!("broker process {pid} is gone after the run"))?;
-            Some(CpuUsage::between(before, after, ops))
-        }
-        _ => None,
-    };
-    let client_cpu = match (client_before, cpu::cpu_time(Process::Current).ok()) {
-        (Some(before), Some(after)) => Some(CpuUsage::between(before, after, ops)),
-        _ => None,
-    };
+    let (broker_cpu, client_cpu) = cpu_before.usage(ops)?;
 
     if fresh && !plan.keep_queue {
         if let Err(error) = client.delete_queue().queue_url(&queue_url).send().await {
