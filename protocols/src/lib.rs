@@ -8,6 +8,8 @@
 //!   query/XML codecs, validation, and the SQS error renderers.
 //! - [`kinesis`]: the Kinesis action enum, typed requests, the JSON 1.1 and CBOR codecs and
 //!   the Kinesis error renderer.
+//! - [`sns`]: the SNS action enum, typed requests/responses, the query/XML codec with SNS's
+//!   validation rules, and the SNS error document.
 //! - [`query`]: query-protocol pieces shared by services (form decoding, XML
 //!   escaping and writing).
 //! - [`checksum`]: MD5 of message bodies and AWS's message-attribute digest.
@@ -23,4 +25,5 @@ pub mod kinesis;
 pub mod query;
 pub mod sigv4;
 pub mod sigv4_verify;
+pub mod sns;
 pub mod sqs;

@@ -3,13 +3,81 @@
 //!
 //! A query request's parameters are the URL query pairs plus the
 //! `application/x-www-form-urlencoded` body pairs; the server merges both with
-//! [`parse_form`] and hands the list to a service decoder.
+//! [`parse_form`] and hands the list to a service decoder, which reads it through
+//! [`QueryParams`].
+
+use std::collections::{BTreeSet, HashMap};
 
 /// Decodes an `application/x-www-form-urlencoded` body (or a URL query string) into
 /// name/value pairs, in order. Invalid percent-escapes are kept literally and
 /// invalid UTF-8 is replaced, as `form_urlencoded` does; it never fails.
 pub fn parse_form(body: &[u8]) -> Vec<(String, String)> {
     form_urlencoded::parse(body).into_owned().collect()
+}
+
+/// A query request's parameters by name, with the list and map layouts services share.
+/// The first occurrence of a repeated name wins.
+#[derive(Debug)]
+pub struct QueryParams<'a> {
+    map: HashMap<&'a str, &'a str>,
+}
+
+impl<'a> QueryParams<'a> {
+    /// Indexes decoded pairs.
+    pub fn new(params: &'a [(String, String)]) -> Self {
+        let mut map = HashMap::with_capacity(params.len());
+        for (k, v) in params {
+            map.entry(k.as_str()).or_insert(v.as_str());
+        }
+        QueryParams { map }
+    }
+
+    /// A parameter's value.
+    pub fn get(&self, name: &str) -> Option<&'a str> {
+        self.map.get(name).copied()
+    }
+
+    /// A parameter's value, owned.
+    pub fn string(&self, name: &str) -> Option<String> {
+        self.get(name).map(str::to_string)
+    }
+
+    /// Every parameter name.
+    pub fn keys(&self) -> impl Iterator<Item = &&'a str> {
+        self.map.keys()
+    }
+
+    /// The distinct `N` of keys `prefix.N` and `prefix.N.*`, ascending (N starts at 1).
+    pub fn indices(&self, prefix: &str) -> Vec<u32> {
+        let mut out = BTreeSet::new();
+        for key in self.map.keys() {
+            let Some(rest) = key.strip_prefix(prefix).and_then(|r| r.strip_prefix('.')) else {
+                continue;
+            };
+            let digits = rest.split('.').next().unwrap_or_default();
+            if let Ok(n) = digits.parse::<u32>() {
+                if n >= 1 {
+                    out.insert(n);
+                }
+            }
+        }
+        out.into_iter().collect()
+    }
+
+    /// A list of strings: `prefix.1`, `prefix.2`, ... (a bare `prefix`, as some hand-built
+    /// clients send for one value, comes first).
+    pub fn list(&self, prefix: &str) -> Vec<String> {
+        let mut out = Vec::new();
+        if let Some(v) = self.get(prefix) {
+            out.push(v.to_string());
+        }
+        for n in self.indices(prefix) {
+            if let Some(v) = self.get(&format!("{prefix}.{n}")) {
+                out.push(v.to_string());
+            }
+        }
+        out
+    }
 }
 
 /// Escapes text for an XML element or attribute value.

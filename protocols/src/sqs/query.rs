@@ -19,7 +19,7 @@
 //! `<ResponseMetadata><RequestId>`, the element names and flattening being those
 //! botocore's `QueryParser` reads with the same names.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::BTreeMap;
 
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
@@ -28,7 +28,7 @@ use super::action::SqsAction;
 use super::error::{SqsError, SqsErrorCode, XML_NAMESPACE};
 use super::types::*;
 use super::validate::validate;
-use crate::query::XmlWriter;
+use crate::query::{QueryParams, XmlWriter};
 
 /// The query API version SQS speaks.
 pub const API_VERSION: &str = "2012-11-05";
@@ -231,25 +231,20 @@ fn decode_action(action: SqsAction, p: &Params<'_>) -> Result<SqsRequest, SqsErr
 }
 
 /// Parameter lookup over the merged pairs; the first occurrence of a name wins.
-struct Params<'a> {
-    map: HashMap<&'a str, &'a str>,
+/// SQS's view of the request parameters: the shared [`QueryParams`] plus SQS's typed readers.
+struct Params<'a>(QueryParams<'a>);
+
+impl<'a> std::ops::Deref for Params<'a> {
+    type Target = QueryParams<'a>;
+
+    fn deref(&self) -> &QueryParams<'a> {
+        &self.0
+    }
 }
 
 impl<'a> Params<'a> {
     fn new(params: &'a [(String, String)]) -> Self {
-        let mut map = HashMap::with_capacity(params.len());
-        for (k, v) in params {
-            map.entry(k.as_str()).or_insert(v.as_str());
-        }
-        Params { map }
-    }
-
-    fn get(&self, name: &str) -> Option<&'a str> {
-        self.map.get(name).copied()
-    }
-
-    fn string(&self, name: &str) -> Option<String> {
-        self.get(name).map(str::to_string)
+        Params(QueryParams::new(params))
     }
 
     fn int(&self, name: &str) -> Result<Option<i32>, SqsError> {
@@ -260,38 +255,6 @@ impl<'a> Params<'a> {
             Ok(n) => Ok(Some(n)),
             Err(_) => Err(SqsError::invalid_value(name, text, "Must be an integer.")),
         }
-    }
-
-    /// The distinct `N` of keys `prefix.N` and `prefix.N.*`, ascending.
-    fn indices(&self, prefix: &str) -> Vec<u32> {
-        let mut out = BTreeSet::new();
-        for key in self.map.keys() {
-            let Some(rest) = key.strip_prefix(prefix).and_then(|r| r.strip_prefix('.')) else {
-                continue;
-            };
-            let digits = rest.split('.').next().unwrap_or_default();
-            if let Ok(n) = digits.parse::<u32>() {
-                if n >= 1 {
-                    out.insert(n);
-                }
-            }
-        }
-        out.into_iter().collect()
-    }
-
-    /// A flattened list of strings: `prefix.1`, `prefix.2`, ... (a bare `prefix`,
-    /// as some hand-built clients send for one value, comes first).
-    fn list(&self, prefix: &str) -> Vec<String> {
-        let mut out = Vec::new();
-        if let Some(v) = self.get(prefix) {
-            out.push(v.to_string());
-        }
-        for n in self.indices(prefix) {
-            if let Some(v) = self.get(&format!("{prefix}.{n}")) {
-                out.push(v.to_string());
-            }
-        }
-        out
     }
 
     /// A flattened map: `prefix.N.<key>` / `prefix.N.<value>`.

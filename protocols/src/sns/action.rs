@@ -1,0 +1,107 @@
+//! The SNS action enum: the operations of the botocore model
+//! (`sns/2010-03-31/service-2.json`) that Sluice serves, plus [`is_known_unsupported`] for the
+//! rest (SMS, mobile push, data protection), which get a clear error instead of "invalid action".
+
+macro_rules! sns_actions {
+    ($($variant:ident),* $(,)?) => {
+        /// An SNS operation Sluice serves, named exactly as on the wire.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+        pub enum SnsAction {
+            $(
+                #[doc = concat!("The `", stringify!($variant), "` operation.")]
+                $variant,
+            )*
+        }
+
+        impl SnsAction {
+            /// Every served action, alphabetically.
+            pub const ALL: &'static [SnsAction] = &[$(SnsAction::$variant),*];
+
+            /// Parses a wire name (`Publish`); `None` for anything else.
+            pub fn from_name(name: &str) -> Option<Self> {
+                match name {
+                    $(stringify!($variant) => Some(SnsAction::$variant),)*
+                    _ => None,
+                }
+            }
+
+            /// The wire name (`Publish`).
+            pub fn name(self) -> &'static str {
+                match self {
+                    $(SnsAction::$variant => stringify!($variant),)*
+                }
+            }
+        }
+    };
+}
+
+sns_actions!(
+    AddPermission,
+    ConfirmSubscription,
+    CreateTopic,
+    DeleteTopic,
+    GetSubscriptionAttributes,
+    GetTopicAttributes,
+    ListSubscriptions,
+    ListSubscriptionsByTopic,
+    ListTagsForResource,
+    ListTopics,
+    Publish,
+    PublishBatch,
+    RemovePermission,
+    SetSubscriptionAttributes,
+    SetTopicAttributes,
+    Subscribe,
+    TagResource,
+    Unsubscribe,
+    UntagResource,
+);
+
+/// SNS operations of the model that Sluice does not serve (SMS, mobile push, data protection).
+const UNSUPPORTED: [&str; 23] = [
+    "CheckIfPhoneNumberIsOptedOut",
+    "CreatePlatformApplication",
+    "CreatePlatformEndpoint",
+    "CreateSMSSandboxPhoneNumber",
+    "DeleteEndpoint",
+    "DeletePlatformApplication",
+    "DeleteSMSSandboxPhoneNumber",
+    "GetDataProtectionPolicy",
+    "GetEndpointAttributes",
+    "GetPlatformApplicationAttributes",
+    "GetSMSAttributes",
+    "GetSMSSandboxAccountStatus",
+    "ListEndpointsByPlatformApplication",
+    "ListOriginationNumbers",
+    "ListPhoneNumbersOptedOut",
+    "ListPlatformApplications",
+    "ListSMSSandboxPhoneNumbers",
+    "OptInPhoneNumber",
+    "PutDataProtectionPolicy",
+    "SetEndpointAttributes",
+    "SetPlatformApplicationAttributes",
+    "SetSMSAttributes",
+    "VerifySMSSandboxPhoneNumber",
+];
+
+/// True for an SNS operation that exists on AWS but that Sluice does not serve.
+pub fn is_known_unsupported(name: &str) -> bool {
+    UNSUPPORTED.contains(&name)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_round_trip_and_cover_the_model() {
+        for action in SnsAction::ALL {
+            assert_eq!(SnsAction::from_name(action.name()), Some(*action));
+            assert!(!is_known_unsupported(action.name()));
+        }
+        // 19 served + 23 unsupported = the model's 42 operations.
+        assert_eq!(SnsAction::ALL.len() + UNSUPPORTED.len(), 42);
+        assert_eq!(SnsAction::from_name("publish"), None);
+        assert!(is_known_unsupported("CreatePlatformEndpoint"));
+    }
+}
