@@ -41,11 +41,20 @@ pub enum Cf {
     /// sequence's high bits are the arrival millisecond, so time seeks and retention are
     /// range operations.
     StreamRecords,
+    /// Pending SNS deliveries to HTTP/S endpoints: delivery id → entry with its retry state.
+    Outbox,
 }
 
 impl Cf {
     /// Every column family, in creation order.
-    pub const ALL: [Cf; 5] = [Cf::Meta, Cf::QueueMsgs, Cf::QueueState, Cf::Dedupe, Cf::StreamRecords];
+    pub const ALL: [Cf; 6] = [
+        Cf::Meta,
+        Cf::QueueMsgs,
+        Cf::QueueState,
+        Cf::Dedupe,
+        Cf::StreamRecords,
+        Cf::Outbox,
+    ];
 
     /// The on-disk name of the column family.
     pub fn name(self) -> &'static str {
@@ -55,6 +64,7 @@ impl Cf {
             Cf::QueueState => "queue_state",
             Cf::Dedupe => "dedupe",
             Cf::StreamRecords => "stream_records",
+            Cf::Outbox => "outbox",
         }
     }
 }

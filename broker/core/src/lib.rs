@@ -1,10 +1,12 @@
-//! Sluice's domain core: queues and streams; topics follow the same shape.
+//! Sluice's domain core: queues, streams and topics.
 //!
 //! # Layout
 //! - [`Broker`]: owns the store, the clock and every service; built once at start-up.
 //! - [`queue`]: standard SQS-style queues (visibility, delays, retention, dead-letter queues).
 //! - [`stream`]: Kinesis-style sharded streams (records, iterators, retention, resharding),
 //!   with their own [`stream::StreamError`].
+//! - [`topic`]: SNS-style topics (subscriptions, filter policies, fan-out to queues in one
+//!   batch, a durable outbox for HTTP/S deliveries), with their own [`topic::TopicError`].
 //! - [`clock`]: the one clock (tokio time), so tests can pause and advance it.
 //! - [`error`]: [`BrokerError`], what went wrong in domain terms; the server maps it to the wire.
 //!
@@ -16,6 +18,7 @@ pub mod clock;
 pub mod error;
 pub mod queue;
 pub mod stream;
+pub mod topic;
 
 use std::sync::Arc;
 
@@ -25,12 +28,14 @@ pub use clock::Clock;
 pub use error::{BrokerError, Result};
 pub use queue::Queues;
 pub use stream::Streams;
+pub use topic::Topics;
 
 /// The broker: every service over one store.
 pub struct Broker {
     store: Arc<Store>,
     queues: Arc<Queues>,
     streams: Arc<Streams>,
+    topics: Arc<Topics>,
 }
 
 impl Broker {
@@ -43,7 +48,17 @@ impl Broker {
             other => BrokerError::Storage(sluice_storage::StorageError::Corrupt(other.to_string())),
         })?;
         let streams = Arc::new(streams);
-        Ok(Broker { store, queues, streams })
+        let topics = Topics::open(store.clone(), clock, queues.clone()).map_err(|e| match e {
+            topic::TopicError::Storage(s) => BrokerError::Storage(s),
+            other => BrokerError::Storage(sluice_storage::StorageError::Corrupt(other.to_string())),
+        })?;
+        let topics = Arc::new(topics);
+        Ok(Broker {
+            store,
+            queues,
+            streams,
+            topics,
+        })
     }
 
     /// The queue service.
@@ -54,6 +69,11 @@ impl Broker {
     /// The stream service.
     pub fn streams(&self) -> &Arc<Streams> {
         &self.streams
+    }
+
+    /// The topic service.
+    pub fn topics(&self) -> &Arc<Topics> {
+        &self.topics
     }
 
     /// The underlying store.
@@ -68,6 +88,13 @@ impl Broker {
         shutdown: impl std::future::Future<Output = ()> + Send + 'static,
     ) -> tokio::task::JoinHandle<()> {
         self.queues.resume_move_tasks();
+        // RSA key generation takes a while: do it before the first publish needs the key.
+        let topics = self.topics.clone();
+        tokio::task::spawn_blocking(move || {
+            if let Err(err) = topics.signing_key() {
+                tracing::warn!(error = %err, "sns signing key unavailable");
+            }
+        });
         let queues = self.queues.clone();
         let streams = self.streams.clone();
         // The stream sweeper loops forever; it stops when the queue sweeper sees shutdown.

@@ -333,6 +333,36 @@ fn check_message(config: &QueueConfig, msg: &NewMessage) -> Result<()> {
     Ok(())
 }
 
+/// One queue of a fan-out and its (position in the call, message) entries.
+type FanoutTarget = (Arc<Queue>, Vec<(usize, NewMessage)>);
+
+/// A send's accepted messages, applied to the in-memory index once their batch committed.
+#[derive(Default)]
+struct StagedSend {
+    accepted: Vec<(u64, MsgMeta, Option<String>)>,
+    /// Deduplication ids accepted by this send, applied to the window after the commit.
+    fresh: Vec<(fifo::DedupKey, DedupEntry)>,
+}
+
+/// Makes committed messages visible to receivers and records their deduplication ids.
+fn apply_staged(queue: &Queue, window: Option<&mut DedupWindow>, staged: StagedSend, now: u64) {
+    if staged.accepted.is_empty() {
+        return;
+    }
+    {
+        let mut index = queue.index();
+        for (seq, meta, group) in staged.accepted {
+            index.insert(seq, meta, group.as_deref(), now);
+        }
+    }
+    if let Some(window) = window {
+        for (key, entry) in staged.fresh {
+            window.insert(key, entry);
+        }
+    }
+    queue.notify.notify_waiters();
+}
+
 fn invalid_receipt(handle: &str) -> BrokerError {
     BrokerError::ReceiptHandleIsInvalid(handle.to_string())
 }
@@ -759,21 +789,96 @@ impl Queues {
     /// Sends messages; one commit for all valid entries. The outer error is queue-level.
     pub fn send(&self, key: &QueueKey, messages: Vec<NewMessage>) -> Result<Vec<Result<SentMessage>>> {
         let queue = self.lookup(key)?;
-        let config = queue.config();
         // FIFO sends are serialised per queue (see `Queue::dedupe`).
         let mut window = queue.fifo.then(|| queue.dedupe());
         let now = self.clock.now_ms();
-        let mut results = Vec::with_capacity(messages.len());
-        let mut accepted: Vec<(u64, MsgMeta, Option<String>)> = Vec::with_capacity(messages.len());
-        // Deduplication ids accepted by this call, applied to the window after the commit.
-        let mut fresh: Vec<(fifo::DedupKey, DedupEntry)> = Vec::new();
         let mut batch = self.store.batch();
+        let (results, staged) = self.stage_send(&queue, window.as_deref(), messages, &mut batch, now);
+        if staged.accepted.is_empty() {
+            return Ok(results);
+        }
+        self.store.commit(batch)?;
+        if queue.deleted.load(Ordering::Acquire) {
+            return Err(BrokerError::QueueDoesNotExist);
+        }
+        apply_staged(&queue, window.as_deref_mut(), staged, now);
+        Ok(results)
+    }
+
+    /// Sends each message to its queue in one commit together with whatever `extra` adds to the
+    /// batch: SNS fan-out, where a publish reaches all its queue subscriptions or none
+    /// (DESIGN.md, "Storage model"). Results follow `deliveries`' order; a missing queue or a
+    /// message its queue refuses fails that entry alone.
+    pub fn send_fanout(
+        &self,
+        deliveries: Vec<(QueueKey, NewMessage)>,
+        extra: impl FnOnce(&mut sluice_storage::Batch<'_>),
+    ) -> Result<Vec<Result<SentMessage>>> {
+        let now = self.clock.now_ms();
+        let mut results: Vec<Option<Result<SentMessage>>> = Vec::with_capacity(deliveries.len());
+        // Per target queue: the queue and its (position, message) entries, in queue-id order so
+        // FIFO locks are always taken in the same order.
+        let mut targets: BTreeMap<u64, FanoutTarget> = BTreeMap::new();
+        for (position, (key, message)) in deliveries.into_iter().enumerate() {
+            match self.lookup(&key) {
+                Ok(queue) => {
+                    results.push(None);
+                    targets
+                        .entry(queue.id)
+                        .or_insert_with(|| (queue, Vec::new()))
+                        .1
+                        .push((position, message));
+                }
+                Err(err) => results.push(Some(Err(err))),
+            }
+        }
+        let queues: Vec<Arc<Queue>> = targets.values().map(|(q, _)| q.clone()).collect();
+        let mut windows: Vec<Option<MutexGuard<'_, DedupWindow>>> =
+            queues.iter().map(|q| q.fifo.then(|| q.dedupe())).collect();
+        let mut batch = self.store.batch();
+        let mut staged_all = Vec::with_capacity(queues.len());
+        for (i, (_, (queue, entries))) in targets.into_iter().enumerate() {
+            let (positions, messages): (Vec<usize>, Vec<NewMessage>) = entries.into_iter().unzip();
+            let (sent, staged) = self.stage_send(&queue, windows[i].as_deref(), messages, &mut batch, now);
+            for (position, result) in positions.into_iter().zip(sent) {
+                results[position] = Some(result);
+            }
+            staged_all.push(staged);
+        }
+        extra(&mut batch);
+        if !batch.is_empty() {
+            self.store.commit(batch)?;
+        }
+        for ((queue, window), staged) in queues.iter().zip(windows.iter_mut()).zip(staged_all) {
+            if !queue.deleted.load(Ordering::Acquire) {
+                apply_staged(queue, window.as_deref_mut(), staged, now);
+            }
+        }
+        Ok(results
+            .into_iter()
+            .map(|r| r.unwrap_or(Err(BrokerError::QueueDoesNotExist)))
+            .collect())
+    }
+
+    /// Validates `messages` for `queue` and adds the accepted ones to `batch`; the caller commits
+    /// and then applies the returned [`StagedSend`]. FIFO callers hold the queue's dedupe window.
+    fn stage_send(
+        &self,
+        queue: &Queue,
+        window: Option<&DedupWindow>,
+        messages: Vec<NewMessage>,
+        batch: &mut sluice_storage::Batch<'_>,
+        now: u64,
+    ) -> (Vec<Result<SentMessage>>, StagedSend) {
+        let config = queue.config();
+        let mut results = Vec::with_capacity(messages.len());
+        let mut staged = StagedSend::default();
         for msg in messages {
             if let Err(err) = check_message(&config, &msg) {
                 results.push(Err(err));
                 continue;
             }
-            let dedup = match &window {
+            let dedup = match window {
                 Some(window) => {
                     let id = msg
                         .deduplication_id
@@ -787,7 +892,7 @@ impl Queues {
                     let original = window
                         .get(&dedup_key, now)
                         .copied()
-                        .or_else(|| fresh.iter().find(|(k, _)| *k == dedup_key).map(|(_, e)| *e));
+                        .or_else(|| staged.fresh.iter().find(|(k, _)| *k == dedup_key).map(|(_, e)| *e));
                     if let Some(original) = original {
                         // Accepted, answered like the original, and not delivered again.
                         results.push(Ok(SentMessage {
@@ -801,7 +906,7 @@ impl Queues {
                 None => None,
             };
             let delay = msg.delay_seconds.unwrap_or(config.delay_seconds);
-            let seq = queue.take_seq(&mut batch);
+            let seq = queue.take_seq(batch);
             let uuid = uuid::Uuid::new_v4();
             let message_id = uuid.to_string();
             let visible_at = now + delay as u64 * 1000;
@@ -816,7 +921,7 @@ impl Queues {
                     &fifo::dedupe_key(queue.id, dedup_key),
                     &fifo::encode_entry(&entry),
                 );
-                fresh.push((*dedup_key, entry));
+                staged.fresh.push((*dedup_key, entry));
             }
             let payload = StoredPayload {
                 message_id: message_id.clone(),
@@ -831,33 +936,13 @@ impl Queues {
                 dead_letter_source_arn: None,
             };
             batch.put(Cf::QueueMsgs, &message_key(queue.id, seq), &payload.encode());
-            accepted.push((seq, MsgMeta::new(now, visible_at), msg.group_id));
+            staged.accepted.push((seq, MsgMeta::new(now, visible_at), msg.group_id));
             results.push(Ok(SentMessage {
                 message_id,
                 sequence_number: queue.fifo.then(|| fifo::sequence_number(seq)),
             }));
         }
-        if accepted.is_empty() {
-            return Ok(results);
-        }
-        self.store.commit(batch)?;
-        if queue.deleted.load(Ordering::Acquire) {
-            return Err(BrokerError::QueueDoesNotExist);
-        }
-        {
-            let mut index = queue.index();
-            for (seq, meta, group) in accepted {
-                index.insert(seq, meta, group.as_deref(), now);
-            }
-        }
-        if let Some(window) = window.as_deref_mut() {
-            for (key, entry) in fresh {
-                window.insert(key, entry);
-            }
-        }
-        drop(window);
-        queue.notify.notify_waiters();
-        Ok(results)
+        (results, staged)
     }
 
     /// ReceiveMessage, long-polling up to the wait time until at least one message is available.

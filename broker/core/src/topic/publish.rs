@@ -1,0 +1,555 @@
+//! Publish and PublishBatch: validate against the topic, pick the matching subscriptions,
+//! render what each receives, and commit every queue delivery and outbox entry in one batch.
+
+use std::collections::{HashMap, VecDeque};
+use std::sync::Arc;
+
+use sha2::{Digest, Sha256};
+
+use super::envelope::{self, ConfirmationDoc, NotificationDoc, SignatureFields};
+use super::error::{invalid, Result};
+use super::filter::{AttributeRef, FilterScope};
+use super::outbox::OutboxEntry;
+use super::signing::{self, MessageKind, SignatureVersion, SignedFields};
+use super::{Protocol, Subscription, Topic, TopicError, TopicKey, Topics, SIGNING_CERT_PATH, SNS_SENDER_ID};
+use crate::queue::message::{MessageAttributes, NewMessage};
+use crate::queue::{arn as queue_arn, QueueKey};
+
+/// How long a FIFO topic remembers a deduplication id (five minutes, as SNS).
+const DEDUPLICATION_WINDOW_MS: u64 = 300_000;
+
+/// Where the broker is reachable from subscribers: the base of SigningCertURL, SubscribeURL and
+/// UnsubscribeURL (the request's host, or the configured public URL).
+#[derive(Debug, Clone)]
+pub struct PublishContext {
+    /// `scheme://host[:port]`, without a trailing slash.
+    pub base_url: String,
+}
+
+/// One message to publish, shape-validated by the wire layer.
+#[derive(Debug, Clone, Default)]
+pub struct PublishMessage {
+    /// The message, or with `json_structure` a JSON object of per-protocol messages.
+    pub message: String,
+    /// Subject for the envelope.
+    pub subject: Option<String>,
+    /// MessageStructure=json.
+    pub json_structure: bool,
+    /// Message attributes.
+    pub attributes: MessageAttributes,
+    /// FIFO: the message group.
+    pub group_id: Option<String>,
+    /// FIFO: the deduplication id.
+    pub deduplication_id: Option<String>,
+}
+
+/// What a successful publish reports.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Published {
+    /// The SNS message id.
+    pub message_id: String,
+    /// FIFO topics: the publish's sequence number.
+    pub sequence_number: Option<String>,
+}
+
+/// A FIFO topic's sequence and deduplication window.
+#[derive(Debug, Default)]
+pub(super) struct FifoState {
+    last_seq: u64,
+    window: HashMap<String, (u64, Published)>,
+    expiry: VecDeque<(u64, String)>,
+}
+
+impl FifoState {
+    fn prune(&mut self, now: u64) {
+        while let Some((expires, _)) = self.expiry.front() {
+            if *expires > now {
+                break;
+            }
+            if let Some((_, id)) = self.expiry.pop_front() {
+                if self.window.get(&id).is_some_and(|(e, _)| *e <= now) {
+                    self.window.remove(&id);
+                }
+            }
+        }
+    }
+
+    /// Sequence numbers grow with time so they stay increasing across restarts.
+    fn next_seq(&mut self, now: u64) -> u64 {
+        self.last_seq = (self.last_seq + 1).max(now.saturating_mul(1_000_000));
+        self.last_seq
+    }
+}
+
+/// The per-protocol messages of one publish.
+struct Messages {
+    default: String,
+    by_protocol: HashMap<String, String>,
+}
+
+impl Messages {
+    fn parse(msg: &PublishMessage) -> Result<Messages> {
+        if !msg.json_structure {
+            return Ok(Messages {
+                default: msg.message.clone(),
+                by_protocol: HashMap::new(),
+            });
+        }
+        let parsed: serde_json::Value = serde_json::from_str(&msg.message)
+            .map_err(|_| invalid("Message Structure - JSON message body failed to parse"))?;
+        let Some(object) = parsed.as_object() else {
+            return Err(invalid("Message Structure - JSON message body failed to parse"));
+        };
+        let Some(default) = object.get("default") else {
+            return Err(invalid("Message Structure - No default entry in JSON message body"));
+        };
+        let text = |v: &serde_json::Value| match v {
+            serde_json::Value::String(s) => s.clone(),
+            other => other.to_string(),
+        };
+        Ok(Messages {
+            default: text(default),
+            by_protocol: object.iter().map(|(k, v)| (k.clone(), text(v))).collect(),
+        })
+    }
+
+    fn for_protocol(&self, protocol: Protocol) -> &str {
+        self.by_protocol
+            .get(protocol.as_str())
+            .map_or(self.default.as_str(), String::as_str)
+    }
+}
+
+/// Percent-encodes a query-string value (RFC 3986 unreserved characters pass).
+pub(super) fn query_escape(value: &str) -> String {
+    let mut out = String::with_capacity(value.len());
+    for b in value.bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~') {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+fn unsubscribe_url(ctx: &PublishContext, sub_arn: &str) -> String {
+    format!(
+        "{}/?Action=Unsubscribe&SubscriptionArn={}",
+        ctx.base_url,
+        query_escape(sub_arn)
+    )
+}
+
+fn signing_cert_url(ctx: &PublishContext) -> String {
+    format!("{}{SIGNING_CERT_PATH}", ctx.base_url)
+}
+
+/// Whether `sub`'s filter policy lets `msg` through.
+fn filter_matches(sub_filter: Option<&super::filter::FilterPolicy>, scope_body: &str, msg: &PublishMessage) -> bool {
+    let Some(policy) = sub_filter else {
+        return true;
+    };
+    match policy.scope() {
+        FilterScope::MessageAttributes => {
+            let lookup = |name: &str| {
+                msg.attributes.get(name).map(|a| AttributeRef {
+                    data_type: a.data_type.as_str(),
+                    string_value: a.string_value.as_deref(),
+                })
+            };
+            policy.matches_attributes(&lookup)
+        }
+        FilterScope::MessageBody => match serde_json::from_str::<serde_json::Value>(scope_body) {
+            Ok(body) => policy.matches_body(&body),
+            Err(_) => false,
+        },
+    }
+}
+
+fn signing_failed(err: signing::SigningError) -> TopicError {
+    TopicError::Storage(sluice_storage::StorageError::Corrupt(format!(
+        "sns message signing: {err}"
+    )))
+}
+
+impl Topics {
+    /// Publishes `messages` to the topic: one commit for every delivery of every message.
+    /// The outer error is topic-level; each message has its own result.
+    pub fn publish(
+        &self,
+        key: &TopicKey,
+        messages: Vec<PublishMessage>,
+        ctx: &PublishContext,
+    ) -> Result<Vec<Result<Published>>> {
+        let topic = self.lookup(key)?;
+        let mut fifo = topic
+            .fifo
+            .then(|| topic.fifo_state.lock().unwrap_or_else(|p| p.into_inner()));
+        let now = self.clock.now_ms();
+        let timestamp = envelope::iso8601_ms(now);
+        let (version, content_dedupe, delivery_policy) = {
+            let record = topic.record();
+            let version = match record.attributes.get("SignatureVersion").map(String::as_str) {
+                Some("2") => SignatureVersion::V2,
+                _ => SignatureVersion::V1,
+            };
+            let content = record.attributes.get("ContentBasedDeduplication").map(String::as_str) == Some("true");
+            let policy = super::delivery_policy::TopicDeliveryPolicy::parse(
+                record.attributes.get("DeliveryPolicy").map_or("", String::as_str),
+            )
+            .unwrap_or_default();
+            (version, content, policy)
+        };
+        let subscriptions: Vec<Arc<Subscription>> = topic
+            .subscriptions()
+            .into_iter()
+            .filter(|s| s.record().confirmed)
+            .collect();
+        if let Some(state) = fifo.as_deref_mut() {
+            state.prune(now);
+        }
+        let cert_url = signing_cert_url(ctx);
+        let mut results = Vec::with_capacity(messages.len());
+        let mut deliveries: Vec<(QueueKey, NewMessage)> = Vec::new();
+        // For each queue delivery: the subscription, for its dead-letter queue if it fails.
+        let mut delivery_subs: Vec<Arc<Subscription>> = Vec::new();
+        let mut outbox_entries: Vec<OutboxEntry> = Vec::new();
+        let mut fresh: Vec<(String, Published)> = Vec::new();
+        for msg in messages {
+            let published = match self.publish_one(fifo.as_deref_mut(), &fresh, &msg, content_dedupe, now) {
+                Ok(Ok(published)) => published,
+                Ok(Err(duplicate)) => {
+                    results.push(Ok(duplicate));
+                    continue;
+                }
+                Err(err) => {
+                    results.push(Err(err));
+                    continue;
+                }
+            };
+            let texts = match Messages::parse(&msg) {
+                Ok(t) => t,
+                Err(err) => {
+                    results.push(Err(err));
+                    continue;
+                }
+            };
+            let dedup_id = match (&msg.deduplication_id, topic.fifo) {
+                (Some(id), _) => Some(id.clone()),
+                (None, true) => Some(hex::encode(Sha256::digest(msg.message.as_bytes()))),
+                (None, false) => None,
+            };
+            // Signatures depend only on the message text, so one per distinct text.
+            let mut signatures: HashMap<String, String> = HashMap::new();
+            for sub in &subscriptions {
+                let settings = sub.settings();
+                let record = sub.record().clone();
+                let text = texts.for_protocol(record.protocol);
+                if !filter_matches(settings.filter.as_ref(), text, &msg) {
+                    continue;
+                }
+                let body = if settings.raw {
+                    text.to_string()
+                } else {
+                    let signature = match signatures.get(text) {
+                        Some(s) => s.clone(),
+                        None => {
+                            let key = self.signing_key()?;
+                            let fields = SignedFields {
+                                kind: MessageKind::Notification,
+                                message: text,
+                                message_id: &published.message_id,
+                                subject: msg.subject.as_deref(),
+                                subscribe_url: None,
+                                timestamp: &timestamp,
+                                token: None,
+                                topic_arn: &topic.arn,
+                            };
+                            let s = key
+                                .sign(version, &signing::string_to_sign(&fields))
+                                .map_err(signing_failed)?;
+                            signatures.insert(text.to_string(), s.clone());
+                            s
+                        }
+                    };
+                    envelope::notification_json(&NotificationDoc {
+                        message_id: &published.message_id,
+                        sequence_number: published.sequence_number.as_deref(),
+                        topic_arn: &topic.arn,
+                        subject: msg.subject.as_deref(),
+                        message: text,
+                        timestamp: &timestamp,
+                        signature: SignatureFields {
+                            version: version.as_str(),
+                            signature: &signature,
+                            signing_cert_url: &cert_url,
+                        },
+                        unsubscribe_url: &unsubscribe_url(ctx, &sub.arn),
+                        attributes: &msg.attributes,
+                    })
+                };
+                match record.protocol {
+                    Protocol::Sqs => {
+                        let Some((region, account, name)) = queue_arn::parse_queue_arn(&record.endpoint) else {
+                            continue;
+                        };
+                        deliveries.push((
+                            QueueKey::new(account, region, name),
+                            NewMessage {
+                                body,
+                                delay_seconds: None,
+                                attributes: if settings.raw {
+                                    msg.attributes.clone()
+                                } else {
+                                    MessageAttributes::new()
+                                },
+                                system_attributes: MessageAttributes::new(),
+                                sender_id: SNS_SENDER_ID.to_string(),
+                                group_id: msg.group_id.clone(),
+                                deduplication_id: if name.ends_with(".fifo") {
+                                    dedup_id.clone()
+                                } else {
+                                    None
+                                },
+                            },
+                        ));
+                        delivery_subs.push(sub.clone());
+                    }
+                    Protocol::Http | Protocol::Https => {
+                        let (retry, content_type) = settings.delivery.effective(&delivery_policy);
+                        outbox_entries.push(OutboxEntry {
+                            subscription_arn: sub.arn.clone(),
+                            topic_arn: topic.arn.clone(),
+                            endpoint: record.endpoint.clone(),
+                            message_type: "Notification".into(),
+                            message_id: published.message_id.clone(),
+                            body,
+                            content_type,
+                            raw: settings.raw,
+                            retry,
+                            failures: 0,
+                            due_ms: now,
+                            dead_letter_arn: settings.dead_letter_arn.clone(),
+                        });
+                    }
+                }
+            }
+            if let Some(id) = dedup_id.filter(|_| topic.fifo) {
+                fresh.push((id, published.clone()));
+            }
+            topic
+                .counters
+                .publishes
+                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            results.push(Ok(published));
+        }
+        self.commit_fanout(deliveries, delivery_subs, outbox_entries)?;
+        if topic.deleted.load(std::sync::atomic::Ordering::Acquire) {
+            return Err(TopicError::NotFound("Topic does not exist".into()));
+        }
+        if let Some(state) = fifo.as_deref_mut() {
+            for (id, published) in fresh {
+                state.expiry.push_back((now + DEDUPLICATION_WINDOW_MS, id.clone()));
+                state.window.insert(id, (now + DEDUPLICATION_WINDOW_MS, published));
+            }
+        }
+        Ok(results)
+    }
+
+    /// Checks `msg` against the topic's type and assigns its id; `Ok(Err(original))` for a
+    /// FIFO duplicate, which is answered like the original and not delivered again.
+    fn publish_one(
+        &self,
+        fifo: Option<&mut FifoState>,
+        fresh: &[(String, Published)],
+        msg: &PublishMessage,
+        content_dedupe: bool,
+        now: u64,
+    ) -> Result<std::result::Result<Published, Published>> {
+        let message_id = uuid::Uuid::new_v4().to_string();
+        let Some(state) = fifo else {
+            if let Some(id) = &msg.deduplication_id {
+                return Err(invalid(format!(
+                    "MessageDeduplicationId Reason: The request includes MessageDeduplicationId parameter [{id}] that is not valid for this topic type"
+                )));
+            }
+            return Ok(Ok(Published {
+                message_id,
+                sequence_number: None,
+            }));
+        };
+        if msg.group_id.is_none() {
+            return Err(invalid("The MessageGroupId parameter is required for FIFO topics"));
+        }
+        let dedup_id = match (&msg.deduplication_id, content_dedupe) {
+            (Some(id), _) => id.clone(),
+            (None, true) => hex::encode(Sha256::digest(msg.message.as_bytes())),
+            (None, false) => {
+                return Err(invalid(
+                    "The topic should either have ContentBasedDeduplication enabled or MessageDeduplicationId provided explicitly",
+                ))
+            }
+        };
+        let original = state
+            .window
+            .get(&dedup_id)
+            .filter(|(expires, _)| *expires > now)
+            .map(|(_, p)| p.clone())
+            .or_else(|| fresh.iter().find(|(id, _)| *id == dedup_id).map(|(_, p)| p.clone()));
+        if let Some(original) = original {
+            return Ok(Err(original));
+        }
+        let seq = state.next_seq(now);
+        Ok(Ok(Published {
+            message_id,
+            sequence_number: Some(format!("{seq:020}")),
+        }))
+    }
+
+    /// Commits queue deliveries and outbox entries in one batch; queue deliveries that fail
+    /// (queue gone, message too large for it) go to their subscription's dead-letter queue.
+    fn commit_fanout(
+        &self,
+        deliveries: Vec<(QueueKey, NewMessage)>,
+        delivery_subs: Vec<Arc<Subscription>>,
+        outbox_entries: Vec<OutboxEntry>,
+    ) -> Result<()> {
+        if deliveries.is_empty() && outbox_entries.is_empty() {
+            return Ok(());
+        }
+        let bodies: Vec<NewMessage> = deliveries.iter().map(|(_, m)| m.clone()).collect();
+        let mut staged = Vec::with_capacity(outbox_entries.len());
+        let mut stage_error = None;
+        let results = self.queues.send_fanout(deliveries, |batch| {
+            for entry in &outbox_entries {
+                match self.outbox.stage(entry.clone(), batch) {
+                    Ok(s) => staged.push(s),
+                    Err(e) => stage_error = Some(e),
+                }
+            }
+        });
+        if let Some(err) = stage_error {
+            return Err(err);
+        }
+        let results = results.map_err(|e| match e {
+            crate::BrokerError::Storage(s) => TopicError::Storage(s),
+            other => TopicError::Storage(sluice_storage::StorageError::Corrupt(other.to_string())),
+        })?;
+        for (s, entry) in staged.into_iter().zip(outbox_entries) {
+            self.outbox.schedule(s, entry);
+        }
+        let mut dead_letters = Vec::new();
+        for ((result, sub), message) in results.iter().zip(&delivery_subs).zip(bodies) {
+            let topic_arn = sub.record().topic.arn();
+            self.count_delivery(&topic_arn, Protocol::Sqs, result.is_ok());
+            let Err(err) = result else { continue };
+            let dlq = sub.settings().dead_letter_arn;
+            tracing::warn!(subscription = %sub.arn, error = %err, dead_letter = dlq.is_some(), "sns delivery to queue failed");
+            if let Some((region, account, name)) = dlq.as_deref().and_then(queue_arn::parse_queue_arn) {
+                dead_letters.push((QueueKey::new(account, region, name), message));
+            }
+        }
+        if !dead_letters.is_empty() {
+            if let Err(err) = self.queues.send_fanout(dead_letters, |_| {}) {
+                tracing::warn!(error = %err, "sns dead-letter delivery failed");
+            }
+        }
+        self.outbox.record_queue_deliveries(&results);
+        Ok(())
+    }
+
+    /// A SubscriptionConfirmation or UnsubscribeConfirmation for an HTTP/S subscription.
+    pub(super) fn confirmation_entry(
+        &self,
+        topic: &Topic,
+        sub: &Subscription,
+        kind: &str,
+        token: &str,
+        ctx: &PublishContext,
+    ) -> Result<OutboxEntry> {
+        let (version, delivery_policy) = {
+            let record = topic.record();
+            let version = match record.attributes.get("SignatureVersion").map(String::as_str) {
+                Some("2") => SignatureVersion::V2,
+                _ => SignatureVersion::V1,
+            };
+            let policy = super::delivery_policy::TopicDeliveryPolicy::parse(
+                record.attributes.get("DeliveryPolicy").map_or("", String::as_str),
+            )
+            .unwrap_or_default();
+            (version, policy)
+        };
+        let (message, message_kind) = if kind == "UnsubscribeConfirmation" {
+            (
+                format!(
+                    "You have chosen to deactivate subscription {}.\nTo cancel this operation and restore the subscription, visit the SubscribeURL included in this message.",
+                    sub.arn
+                ),
+                MessageKind::UnsubscribeConfirmation,
+            )
+        } else {
+            (
+                format!(
+                    "You have chosen to subscribe to the topic {}.\nTo confirm the subscription, visit the SubscribeURL included in this message.",
+                    topic.arn
+                ),
+                MessageKind::SubscriptionConfirmation,
+            )
+        };
+        let message_id = uuid::Uuid::new_v4().to_string();
+        let timestamp = envelope::iso8601_ms(self.clock.now_ms());
+        let subscribe_url = format!(
+            "{}/?Action=ConfirmSubscription&TopicArn={}&Token={}",
+            ctx.base_url,
+            query_escape(&topic.arn),
+            query_escape(token)
+        );
+        let key = self.signing_key()?;
+        let signature = key
+            .sign(
+                version,
+                &signing::string_to_sign(&SignedFields {
+                    kind: message_kind,
+                    message: &message,
+                    message_id: &message_id,
+                    subject: None,
+                    subscribe_url: Some(&subscribe_url),
+                    timestamp: &timestamp,
+                    token: Some(token),
+                    topic_arn: &topic.arn,
+                }),
+            )
+            .map_err(signing_failed)?;
+        let body = envelope::confirmation_json(&ConfirmationDoc {
+            kind,
+            message_id: &message_id,
+            token,
+            topic_arn: &topic.arn,
+            message: &message,
+            subscribe_url: &subscribe_url,
+            timestamp: &timestamp,
+            signature: SignatureFields {
+                version: version.as_str(),
+                signature: &signature,
+                signing_cert_url: &signing_cert_url(ctx),
+            },
+        });
+        let record = sub.record().clone();
+        let (retry, content_type) = sub.settings().delivery.effective(&delivery_policy);
+        Ok(OutboxEntry {
+            subscription_arn: sub.arn.clone(),
+            topic_arn: topic.arn.clone(),
+            endpoint: record.endpoint,
+            message_type: kind.to_string(),
+            message_id,
+            body,
+            content_type,
+            raw: false,
+            retry,
+            failures: 0,
+            due_ms: self.clock.now_ms(),
+            dead_letter_arn: None,
+        })
+    }
+}
