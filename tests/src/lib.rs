@@ -14,6 +14,8 @@
 //!   SDK does not verify them itself (unlike the Java SDK), so the tests do.
 //! - [`sqs`]: helpers over the SDK the tests repeat (error-code assertions, queue set-up,
 //!   attribute reads, receives).
+//! - [`sns`]: the official `aws-sdk-sns` client pointed at a broker, and a local HTTP receiver
+//!   that records SNS deliveries and can fail the first N of them.
 //! - [`xml`]: just enough XML reading to check query-protocol responses.
 //!
 //! # Invariants
@@ -27,6 +29,7 @@ pub mod client;
 pub mod kinesis;
 pub mod md5;
 pub mod raw;
+pub mod sns;
 pub mod sqs;
 pub mod xml;
 

@@ -103,15 +103,26 @@ async fn graceful_restart_keeps_messages_in_flight_state_and_counts() {
     if a_received.elapsed() < Duration::from_millis(5500) {
         assert_eq!(counts(&sqs, &url).await, (1, 3, 1), "counts after restart");
     }
+    // On a loaded machine the restart may outlast A's 6 s deadline; A is then visible too.
+    let early = a_received.elapsed() < Duration::from_millis(5500);
     let now = receive(&sqs, &url, 10, 0, Some(60)).await;
     let now_ids: Vec<_> = now.iter().filter_map(|m| m.message_id()).collect();
-    assert_eq!(now_ids, vec![b_id.as_str()], "only B is visible right after restart");
-    assert_eq!(receive_count(&now[0]), 2, "B's receive count survived");
+    if early {
+        assert_eq!(now_ids, vec![b_id.as_str()], "only B is visible right after restart");
+    }
+    let b = now
+        .iter()
+        .find(|m| m.message_id() == Some(b_id.as_str()))
+        .expect("B is visible after restart");
+    assert_eq!(receive_count(b), 2, "B's receive count survived");
 
     // A reappears once its original 6 s deadline passes, not before; the delayed one too.
     // D and E (30 s) and C (deleted) must not show up.
-    let mut a_again = None;
-    let mut delayed_msg = None;
+    let mut a_again = now
+        .iter()
+        .find(|m| m.message_id() == Some(a_id.as_str()))
+        .map(|m| (m.clone(), a_received.elapsed()));
+    let mut delayed_msg = now.iter().find(|m| m.message_id() == Some(delayed.as_str())).cloned();
     let deadline = Instant::now() + Duration::from_secs(15);
     while (a_again.is_none() || delayed_msg.is_none()) && Instant::now() < deadline {
         for m in receive(&sqs, &url, 10, 2, Some(60)).await {

@@ -62,6 +62,31 @@ async fn metrics_report_queue_depths() {
     assert_eq!(metrics.status, 200);
     let want = r#"sluice_queue_messages{account="000000000000",queue="depth",region="us-east-1",state="visible"} 3"#;
     assert!(metrics.body.contains(want), "{}", metrics.body);
+
+    // Topic traffic: one publish delivered to one queue subscription.
+    let sns = sluice_tests::sns::sns_client(&broker.endpoint()).await;
+    let topic = ok(sns.create_topic().name("news").send().await, "CreateTopic");
+    let topic_arn = topic.topic_arn().expect("TopicArn");
+    ok(
+        sns.subscribe()
+            .topic_arn(topic_arn)
+            .protocol("sqs")
+            .endpoint("arn:aws:sqs:us-east-1:000000000000:depth")
+            .send()
+            .await,
+        "Subscribe",
+    );
+    ok(sns.publish().topic_arn(topic_arn).message("m").send().await, "Publish");
+    let metrics = raw::get_with_timeout(&format!("{}/metrics", broker.endpoint()), Duration::from_secs(5))
+        .await
+        .expect("GET /metrics");
+    for want in [
+        r#"sluice_topic_publishes_total{account="000000000000",region="us-east-1",topic="news"} 1"#,
+        r#"sluice_topic_deliveries_total{account="000000000000",protocol="sqs",region="us-east-1",topic="news"} 1"#,
+        r#"sluice_topic_delivery_failures_total{account="000000000000",protocol="sqs",region="us-east-1",topic="news"} 0"#,
+    ] {
+        assert!(metrics.body.contains(want), "{want} missing:\n{}", metrics.body);
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -83,7 +108,12 @@ async fn init_file_declares_queues_idempotently_and_converges() {
              \x20   attributes: {{ FifoQueue: true, ContentBasedDeduplication: true }}\n\
              streams:\n\
              \x20 - {{ name: clicks, shards: 2, retention_hours: {retention}, tags: {{ team: web }} }}\n\
-             \x20 - {{ name: audit, mode: on_demand }}\n"
+             \x20 - {{ name: audit, mode: on_demand }}\n\
+             topics:\n\
+             \x20 - name: order-events\n\
+             \x20   attributes: {{ DisplayName: Orders-{visibility} }}\n\
+             \x20   subscriptions:\n\
+             \x20     - {{ endpoint: orders-dlq, attributes: {{ RawMessageDelivery: true }} }}\n"
         )
     };
     std::fs::write(&path, declare(60, 48)).expect("write init file");
@@ -109,6 +139,20 @@ async fn init_file_declares_queues_idempotently_and_converges() {
         tags.tags().and_then(|t| t.get("team")).map(String::as_str),
         Some("payments")
     );
+    // The declared topic fans out to the declared queue.
+    let sns = sluice_tests::sns::sns_client(&broker.endpoint()).await;
+    let topic_arn = "arn:aws:sns:us-east-1:000000000000:order-events";
+    ok(
+        sns.publish()
+            .topic_arn(topic_arn)
+            .message("declared fan-out")
+            .send()
+            .await,
+        "Publish",
+    );
+    let fanned = receive(&sqs, &url("orders-dlq"), 10, 1, None).await;
+    assert_eq!(fanned.len(), 1);
+    assert_eq!(fanned[0].body(), Some("declared fan-out"));
     let fifo = queue_attributes(&sqs, &url("events.fifo"), &[Q::FifoQueue, Q::ContentBasedDeduplication]).await;
     assert_eq!(fifo["FifoQueue"], "true");
     assert_eq!(fifo["ContentBasedDeduplication"], "true");
@@ -134,6 +178,17 @@ async fn init_file_declares_queues_idempotently_and_converges() {
     .await;
     assert_eq!(attrs["VisibilityTimeout"], "90");
     assert_eq!(attrs["ApproximateNumberOfMessages"], "1");
+    let sns = sluice_tests::sns::sns_client(&broker.endpoint()).await;
+    let topic = ok(
+        sns.get_topic_attributes().topic_arn(topic_arn).send().await,
+        "GetTopicAttributes",
+    );
+    let topic = topic.attributes().cloned().unwrap_or_default();
+    assert_eq!(topic["DisplayName"], "Orders-90", "topic attributes converged");
+    assert_eq!(
+        topic["SubscriptionsConfirmed"], "1",
+        "the subscription was not duplicated"
+    );
     let kinesis = sluice_tests::kinesis::kinesis_client(&broker.endpoint()).await;
     let clicks = ok(
         kinesis.describe_stream_summary().stream_name("clicks").send().await,
@@ -169,7 +224,11 @@ async fn a_bad_init_file_stops_the_start_with_a_clear_error() {
             "queues:\n  - name: q\n    attributes: { VisibilityTimeout: 99999 }\n",
             "queue q",
         ),
-        ("topics.toml", "[[topics]]\nname = \"t\"\n", "SNS"),
+        (
+            "topics.toml",
+            "[[topics]]\nname = \"t\"\nattributes = { SignatureVersion = 3 }\n",
+            "topic t",
+        ),
     ];
     for (name, text, expected) in cases {
         let path = dir.path().join(name);

@@ -182,6 +182,11 @@ pub struct ServeArgs {
     /// (backups); the endpoint is off without it.
     #[arg(long, env = "SLUICE_CHECKPOINT_DIR", value_name = "DIR")]
     pub checkpoint_dir: Option<PathBuf>,
+
+    /// PEM file of CA certificates trusted for SNS deliveries to https endpoints, besides the
+    /// system's CA bundle (for receivers with a private CA).
+    #[arg(long, env = "SLUICE_SNS_HTTPS_CA", value_name = "FILE")]
+    pub sns_https_ca: Option<PathBuf>,
 }
 
 /// Durability of acknowledged writes, as named on the command line and in the config file.
@@ -276,6 +281,8 @@ pub struct FileConfig {
     pub credentials: Option<PathBuf>,
     /// See `--checkpoint-dir`.
     pub checkpoint_dir: Option<PathBuf>,
+    /// See `--sns-https-ca`.
+    pub sns_https_ca: Option<PathBuf>,
 }
 
 impl FileConfig {
@@ -375,6 +382,8 @@ pub struct Settings {
     pub credentials: Option<PathBuf>,
     /// Where checkpoints go; `None` disables `POST /admin/checkpoint`.
     pub checkpoint_dir: Option<PathBuf>,
+    /// Extra CA certificates for SNS https deliveries.
+    pub sns_https_ca: Option<PathBuf>,
 }
 
 impl Default for Settings {
@@ -402,6 +411,7 @@ impl Default for Settings {
             auth: AuthMode::default(),
             credentials: None,
             checkpoint_dir: None,
+            sns_https_ca: None,
         }
     }
 }
@@ -472,6 +482,7 @@ impl Settings {
             auth: args.auth.or(file.auth).unwrap_or(d.auth),
             credentials: args.credentials.or(file.credentials),
             checkpoint_dir: args.checkpoint_dir.or(file.checkpoint_dir),
+            sns_https_ca: args.sns_https_ca.or(file.sns_https_ca),
         };
         settings.validated()
     }

@@ -98,6 +98,8 @@ pub enum Route {
     Metrics,
     /// `POST /admin/checkpoint`: a consistent copy of the data folder (a backup).
     Checkpoint,
+    /// `GET` of the SNS signing certificate, the SigningCertURL of every message.
+    SigningCert,
     /// An AWS API call.
     Api {
         /// The service.
@@ -140,7 +142,9 @@ pub fn classify(head: RequestHead<'_>, body: &[u8]) -> Route {
             },
             // Query requests are often POSTed to the queue URL (WIRE-NOTES.md).
             None if is_queue_path(head.path) => Service::Sqs,
-            // Unsigned query requests without a queue path: SQS until SNS has a way to tell.
+            // Unsigned: a SubscribeURL or UnsubscribeURL opened by a subscriber, or a client
+            // without credentials; an action only SNS has tells, else SQS.
+            None if is_sns_only_action(&action) => Service::Sns,
             None => Service::Sqs,
         };
         return Route::Api {
@@ -154,6 +158,7 @@ pub fn classify(head: RequestHead<'_>, body: &[u8]) -> Route {
     }
     if head.method == Method::GET || head.method == Method::HEAD {
         match head.path {
+            sluice_broker::topic::SIGNING_CERT_PATH => return Route::SigningCert,
             "/health" => return Route::Health,
             "/ready" => return Route::Ready,
             "/metrics" => return Route::Metrics,
@@ -182,6 +187,21 @@ fn classify_target(target: &str, headers: &HeaderMap) -> Route {
         };
     }
     Route::UnknownTarget
+}
+
+/// True for actions SNS has and SQS does not.
+fn is_sns_only_action(action: &str) -> bool {
+    sluice_protocols::sns::SnsAction::from_name(action).is_some()
+        && sluice_protocols::sqs::SqsAction::from_name(action).is_none()
+}
+
+/// SNS actions a subscriber performs by opening a URL from a message (SubscribeURL,
+/// UnsubscribeURL): AWS accepts them unsigned, the token or subscription ARN being the secret.
+fn is_unsigned_sns_action(service: Service, action: &str, head: RequestHead<'_>) -> bool {
+    service == Service::Sns
+        && matches!(action, "ConfirmSubscription" | "Unsubscribe")
+        && credential_scope(head).is_none()
+        && header_str(head.headers, AUTHORIZATION.as_str()).is_none()
 }
 
 /// The protocol an error should be rendered in when the request could not be classified.
@@ -323,6 +343,27 @@ where
             )
         }
         Route::Checkpoint => stamp(crate::checkpoint::handle(app), &request_id),
+        Route::SigningCert => match app.broker.topics().signing_key() {
+            Ok(key) => stamp(
+                text_response(
+                    StatusCode::OK,
+                    "application/x-pem-file",
+                    Bytes::from(key.certificate_pem().to_string()),
+                ),
+                &request_id,
+            ),
+            Err(err) => {
+                tracing::warn!(error = %err, "sns signing certificate unavailable");
+                stamp(
+                    text_response(
+                        StatusCode::SERVICE_UNAVAILABLE,
+                        "text/plain; charset=utf-8",
+                        "unavailable".into(),
+                    ),
+                    &request_id,
+                )
+            }
+        },
         Route::UnknownTarget => {
             let response =
                 api::error::dispatch_error_response(Protocol::Json10, &DispatchError::UnknownOperation, &request_id);
@@ -342,7 +383,11 @@ where
         } => {
             let authority = parts.uri.authority().map(|a| a.as_str());
             let mut ctx = request_context(app, head, authority, request_id.clone());
-            if let Some(keys) = &app.keys {
+            let keys = app
+                .keys
+                .as_ref()
+                .filter(|_| !is_unsigned_sns_action(service, &action, head));
+            if let Some(keys) = keys {
                 let signed = SignedRequest {
                     method: head.method,
                     path: head.path,

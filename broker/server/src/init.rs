@@ -20,7 +20,16 @@
 //! streams:
 //!   - { name: clicks, shards: 4, retention_hours: 48 }
 //!   - { name: audit, mode: on_demand }
+//! topics:
+//!   - name: order-events
+//!     attributes: { DisplayName: Orders }
+//!     subscriptions:
+//!       - { endpoint: orders, attributes: { RawMessageDelivery: true } }
+//!       - { protocol: https, endpoint: "https://hooks.example.com/orders" }
 //! ```
+//!
+//! Topics come after queues, so a subscription may name a queue of the same file. An `sqs`
+//! subscription's endpoint is a queue name (same account and region) or a queue ARN.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -28,6 +37,7 @@ use std::path::{Path, PathBuf};
 use serde::Deserialize;
 use sluice_broker::queue::QueueKey;
 use sluice_broker::stream::{CapacityMode, NewStream, StreamError, StreamKey, StreamStatus};
+use sluice_broker::topic::{PublishContext, TopicError, TopicKey};
 use sluice_broker::{Broker, BrokerError};
 
 /// Why an init file could not be applied.
@@ -59,6 +69,16 @@ pub enum InitError {
         /// The broker's answer.
         source: BrokerError,
     },
+    /// A declared topic or subscription was refused by the broker.
+    #[error("init file {path}: {resource}: {source}")]
+    ApplyTopic {
+        /// The file.
+        path: PathBuf,
+        /// Which topic.
+        resource: String,
+        /// The broker's answer.
+        source: TopicError,
+    },
     /// A declared stream was refused by the broker.
     #[error("init file {path}: {resource}: {source}")]
     ApplyStream {
@@ -81,9 +101,50 @@ pub struct InitFile {
     /// Kinesis streams to create or converge.
     #[serde(default)]
     pub streams: Vec<StreamSpec>,
-    /// SNS topics: refused until Sluice serves SNS, rather than silently ignored.
+    /// SNS topics and their subscriptions to create or converge.
     #[serde(default)]
-    pub topics: Vec<serde::de::IgnoredAny>,
+    pub topics: Vec<TopicSpec>,
+}
+
+/// One declared SNS topic.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TopicSpec {
+    /// Topic name (`.fifo` with `FifoTopic: true` for FIFO topics).
+    pub name: String,
+    /// Owning account; the broker's `--account-id` when absent.
+    #[serde(default)]
+    pub account_id: Option<String>,
+    /// Region; the broker's `--region` when absent.
+    #[serde(default)]
+    pub region: Option<String>,
+    /// Topic attributes as SetTopicAttributes takes them.
+    #[serde(default)]
+    pub attributes: BTreeMap<String, Scalar>,
+    /// Tags.
+    #[serde(default)]
+    pub tags: BTreeMap<String, String>,
+    /// Subscriptions.
+    #[serde(default)]
+    pub subscriptions: Vec<SubscriptionSpec>,
+}
+
+/// One declared subscription.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SubscriptionSpec {
+    /// `sqs` (the default), `http` or `https`.
+    #[serde(default = "default_protocol")]
+    pub protocol: String,
+    /// A queue name or ARN for `sqs`, a URL for `http`/`https`.
+    pub endpoint: String,
+    /// Subscription attributes as SetSubscriptionAttributes takes them.
+    #[serde(default)]
+    pub attributes: BTreeMap<String, Scalar>,
+}
+
+fn default_protocol() -> String {
+    "sqs".to_string()
 }
 
 /// One declared queue.
@@ -203,16 +264,79 @@ pub fn parse(text: &str, path: &Path) -> Result<InitFile, InitError> {
     })
 }
 
-/// Creates or converges every declared resource.
+/// Creates or converges every declared resource; `base_url` is where HTTP subscribers reach the
+/// broker (for their SubscribeURL).
 pub async fn apply(
     broker: &Broker,
     file: &InitFile,
     path: &Path,
     account: &str,
     region: &str,
+    base_url: &str,
 ) -> Result<(), InitError> {
     apply_queues(broker, file, path, account, region)?;
+    apply_topics(broker, file, path, account, region, base_url)?;
     apply_streams(broker, file, path, account, region).await
+}
+
+/// Creates or converges every declared topic and subscription.
+fn apply_topics(
+    broker: &Broker,
+    file: &InitFile,
+    path: &Path,
+    account: &str,
+    region: &str,
+    base_url: &str,
+) -> Result<(), InitError> {
+    let topics = broker.topics();
+    let ctx = PublishContext {
+        base_url: base_url.trim_end_matches('/').to_string(),
+    };
+    for spec in &file.topics {
+        let fail = |source: TopicError| InitError::ApplyTopic {
+            path: path.to_path_buf(),
+            resource: format!("topic {}", spec.name),
+            source,
+        };
+        let key = TopicKey::new(
+            spec.account_id.as_deref().unwrap_or(account),
+            spec.region.as_deref().unwrap_or(region),
+            spec.name.as_str(),
+        );
+        let attributes: BTreeMap<String, String> = spec.attributes.iter().map(|(k, v)| (k.clone(), v.text())).collect();
+        if topics.get_topic_attributes(&key).is_ok() {
+            for (name, value) in attributes.iter().filter(|(n, _)| *n != "FifoTopic") {
+                topics.set_topic_attribute(&key, name, value).map_err(fail)?;
+            }
+            if !spec.tags.is_empty() {
+                topics.tag(&key, &spec.tags).map_err(fail)?;
+            }
+        } else {
+            topics.create_topic(&key, &attributes, &spec.tags).map_err(fail)?;
+        }
+        for sub in &spec.subscriptions {
+            let endpoint = if sub.protocol == "sqs" && !sub.endpoint.starts_with("arn:") {
+                QueueKey::new(key.account.clone(), key.region.clone(), sub.endpoint.clone()).arn()
+            } else {
+                sub.endpoint.clone()
+            };
+            let wanted: BTreeMap<String, String> = sub.attributes.iter().map(|(k, v)| (k.clone(), v.text())).collect();
+            // Subscribe is idempotent for the same attributes; converge changed ones after.
+            let outcome = match topics.subscribe(&key, &sub.protocol, &endpoint, &wanted, &key.account, &ctx) {
+                Ok(outcome) => outcome,
+                Err(TopicError::InvalidParameter(_)) if !wanted.is_empty() => topics
+                    .subscribe(&key, &sub.protocol, &endpoint, &BTreeMap::new(), &key.account, &ctx)
+                    .map_err(fail)?,
+                Err(e) => return Err(fail(e)),
+            };
+            for (name, value) in &wanted {
+                topics
+                    .set_subscription_attribute(&outcome.arn, name, value)
+                    .map_err(fail)?;
+            }
+        }
+    }
+    Ok(())
 }
 
 /// Creates missing streams and converges retention and tags of all declared ones.
@@ -289,11 +413,6 @@ fn apply_queues(broker: &Broker, file: &InitFile, path: &Path, account: &str, re
             source,
         }
     };
-    if !file.topics.is_empty() {
-        return Err(fail("topics".into())(BrokerError::UnsupportedOperation(
-            "SNS topics cannot be declared yet: this version of Sluice does not serve SNS.".into(),
-        )));
-    }
     let queues = broker.queues();
     let key_of = |spec: &QueueSpec| {
         QueueKey::new(

@@ -7,6 +7,7 @@
 //! - [`api`]: per-service handlers and the one error mapping (`api::error`).
 //! - [`auth`]: access keys and SigV4 checks (`--auth verify`).
 //! - [`tls`]: HTTPS with `--tls-cert`/`--tls-key` (rustls, HTTP/2 by ALPN).
+//! - [`sns_delivery`]: the HTTP(S) client the SNS outbox posts deliveries with.
 //! - [`checkpoint`]: `POST /admin/checkpoint`, backups of the running broker.
 //! - [`init`]: `--init FILE`, resources declared in YAML or TOML and created at start-up.
 //! - [`metrics`]: the Prometheus registry owned by the [`app::App`].
@@ -29,6 +30,7 @@ pub mod listener;
 pub mod metrics;
 pub mod policy;
 pub mod resource_metrics;
+pub mod sns_delivery;
 pub mod tls;
 
 use std::future::Future;
@@ -76,6 +78,9 @@ pub enum StartupError {
     /// The TLS certificate or key could not be used.
     #[error(transparent)]
     Tls(#[from] tls::TlsError),
+    /// The HTTP client for SNS deliveries could not be built (bad `--sns-https-ca`).
+    #[error("cannot set up SNS https deliveries: {0}")]
+    SnsTransport(String),
 }
 
 /// Runs the server until `shutdown` resolves; `on_bound` learns the real listen address.
@@ -100,14 +105,31 @@ pub async fn run(
     info!(queues = broker.queues().len(), "broker loaded");
     if let Some(path) = &settings.init {
         let file = init::load(path)?;
-        init::apply(&broker, &file, path, &settings.account_id, &settings.region).await?;
-        info!(file = %path.display(), queues = file.queues.len(), streams = file.streams.len(), "init file applied");
+        let base_url = settings
+            .public_url
+            .clone()
+            .unwrap_or_else(|| format!("http://{}", settings.bind));
+        init::apply(&broker, &file, path, &settings.account_id, &settings.region, &base_url).await?;
+        info!(
+            file = %path.display(),
+            queues = file.queues.len(),
+            streams = file.streams.len(),
+            topics = file.topics.len(),
+            "init file applied"
+        );
     }
     let (stop_background, mut background_stopped) = watch::channel(());
     let background = broker.spawn_background(async move {
         // Resolves when the sender signals or is dropped.
         let _ = background_stopped.changed().await;
     });
+
+    let transport =
+        sns_delivery::HyperTransport::new(settings.sns_https_ca.as_deref()).map_err(StartupError::SnsTransport)?;
+    let (stop_outbox, mut outbox_stopped) = watch::channel(());
+    let outbox = tokio::spawn(broker.topics().clone().run_outbox(Arc::new(transport), async move {
+        let _ = outbox_stopped.changed().await;
+    }));
 
     let metrics = Metrics::new()?;
     let collector =
@@ -168,6 +190,10 @@ pub async fn run(
     listener::serve(listener, app.clone(), tls, shutdown).await;
 
     let _ = stop_background.send(());
+    let _ = stop_outbox.send(());
+    if let Err(e) = outbox.await {
+        warn!(error = %e, "sns outbox task ended abnormally");
+    }
     if let Err(e) = background.await {
         warn!(error = %e, "background task ended abnormally");
     }

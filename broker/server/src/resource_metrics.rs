@@ -1,9 +1,10 @@
 //! Per-resource and storage series, computed when Prometheus scrapes rather than kept up to
 //! date on every write: queue depths, oldest-message age, dead-letter depth, per-stream traffic
-//! and iterator age, RocksDB size and compaction backlog.
+//! and iterator age, per-topic publishes and deliveries, RocksDB size and compaction backlog.
 //!
-//! Series are built fresh at each scrape, so a deleted queue's or stream's series disappear with
-//! it. At most `max_resources` queues, and as many streams, get their own series (ordered by
+//! Series are built fresh at each scrape, so a deleted queue's, stream's or topic's series
+//! disappear with it. At most `max_resources` queues, and as many streams and topics, get their
+//! own series (ordered by
 //! account, region, name); the number left out is reported in
 //! `sluice_metrics_resources_omitted{kind}`, so a million queues cost one line, not a million.
 //! Stream counters count since the broker started, as Prometheus counters do.
@@ -20,6 +21,8 @@ use sluice_storage::Store;
 const QUEUE_LABELS: &[&str] = &["account", "region", "queue"];
 /// Labels that name a stream uniquely.
 const STREAM_LABELS: &[&str] = &["account", "region", "stream"];
+const TOPIC_LABELS: &[&str] = &["account", "region", "topic"];
+const DELIVERY_LABELS: &[&str] = &["account", "region", "topic", "protocol"];
 
 /// Collects the gauges at scrape time.
 pub struct ResourceCollector {
@@ -101,6 +104,27 @@ impl ResourceCollector {
             ),
             STREAM_LABELS,
         )?;
+        let publishes = IntCounterVec::new(
+            Opts::new(
+                "sluice_topic_publishes_total",
+                "Messages published to an SNS topic since the broker started",
+            ),
+            TOPIC_LABELS,
+        )?;
+        let deliveries = IntCounterVec::new(
+            Opts::new(
+                "sluice_topic_deliveries_total",
+                "Messages delivered to a topic's subscriptions since the broker started, by protocol",
+            ),
+            DELIVERY_LABELS,
+        )?;
+        let delivery_failures = IntCounterVec::new(
+            Opts::new(
+                "sluice_topic_delivery_failures_total",
+                "Failed deliveries to a topic's subscriptions (each failed HTTP attempt counts), by protocol",
+            ),
+            DELIVERY_LABELS,
+        )?;
         let live_bytes = IntGauge::new(
             "sluice_rocksdb_live_data_bytes",
             "RocksDB's estimate of live data size, all column families",
@@ -153,6 +177,17 @@ impl ResourceCollector {
                     .set(gauge_value(s.iterator_age_ms));
             }
             omitted.with_label_values(&["stream"]).set(gauge_value(left_out as u64));
+            let (topics, left_out) = broker.topics().stats(limit);
+            for t in &topics {
+                let labels = [t.key.account.as_str(), t.key.region.as_str(), t.key.name.as_str()];
+                publishes.with_label_values(&labels).inc_by(t.publishes);
+                for (protocol, delivered, failed) in &t.deliveries {
+                    let labels = [labels[0], labels[1], labels[2], protocol];
+                    deliveries.with_label_values(&labels).inc_by(*delivered);
+                    delivery_failures.with_label_values(&labels).inc_by(*failed);
+                }
+            }
+            omitted.with_label_values(&["topic"]).set(gauge_value(left_out as u64));
         }
         if let Some((store, _)) = store {
             live_bytes.set(gauge_value(store.property_sum("rocksdb.estimate-live-data-size")));
@@ -174,6 +209,9 @@ impl ResourceCollector {
             Box::new(records_out),
             Box::new(bytes_out),
             Box::new(iterator_age),
+            Box::new(publishes),
+            Box::new(deliveries),
+            Box::new(delivery_failures),
             Box::new(live_bytes),
             Box::new(sst_bytes),
             Box::new(pending_compaction),

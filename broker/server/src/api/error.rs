@@ -16,12 +16,14 @@ use http::header::{HeaderName, HeaderValue, CONTENT_TYPE};
 use http::{Response, StatusCode};
 use http_body_util::Full;
 use sluice_broker::stream::StreamError;
+use sluice_broker::topic::TopicError;
 use sluice_broker::BrokerError;
 use sluice_protocols::kinesis::{KinesisError, KinesisErrorCode};
 use sluice_protocols::sigv4_verify::SignatureError;
+use sluice_protocols::sns::{SnsError, SnsErrorCode};
 use sluice_protocols::sqs::{render_json_error, render_query_error, SqsError, SqsErrorCode};
 
-use crate::dispatch::{Protocol, ResponseBody, Service};
+use crate::dispatch::{Protocol, ResponseBody};
 
 /// Content type of query-protocol (XML) responses.
 pub const XML_CONTENT_TYPE: &str = "text/xml";
@@ -48,6 +50,23 @@ pub fn sqs_error(err: BrokerError) -> SqsError {
         }
     };
     SqsError::new(code, err.to_string())
+}
+
+/// Maps a topic error to the SNS error clients see. Exhaustive on purpose, like [`sqs_error`].
+pub fn sns_error(err: TopicError) -> SnsError {
+    let code = match &err {
+        TopicError::NotFound(_) => SnsErrorCode::NotFound,
+        TopicError::ResourceNotFound(_) => SnsErrorCode::ResourceNotFound,
+        TopicError::InvalidParameter(_) => SnsErrorCode::InvalidParameter,
+        TopicError::Authorization(_) => SnsErrorCode::AuthorizationError,
+        TopicError::FilterPolicyLimitExceeded(_) => SnsErrorCode::FilterPolicyLimitExceeded,
+        TopicError::TagLimitExceeded(_) => SnsErrorCode::TagLimitExceeded,
+        TopicError::Storage(cause) => {
+            tracing::error!(error = %cause, "storage failure while serving a request");
+            return SnsError::internal();
+        }
+    };
+    SnsError::new(code, err.to_string())
 }
 
 /// Maps a stream error to the Kinesis error clients see. Exhaustive on purpose, like
@@ -125,14 +144,6 @@ pub enum DispatchError {
     /// The request's signature was refused (`--auth verify`).
     #[error("{0}")]
     Auth(SignatureError),
-    /// The service is recognized but not served yet.
-    #[error("The action {action} is not valid for this endpoint ({} is not available yet).", service.label())]
-    NotImplemented {
-        /// The service.
-        service: Service,
-        /// The action as sent (only echoed in the message, never in a metric label).
-        action: String,
-    },
 }
 
 impl DispatchError {
@@ -145,7 +156,6 @@ impl DispatchError {
             DispatchError::BodyTimeout => SqsErrorCode::MalformedInput,
             DispatchError::UnknownOperation => SqsErrorCode::InvalidAction,
             DispatchError::Unrecognized => SqsErrorCode::MissingAction,
-            DispatchError::NotImplemented { .. } => SqsErrorCode::InvalidAction,
             DispatchError::Auth(err) => match err {
                 SignatureError::MissingAuthenticationToken => SqsErrorCode::MissingAuthenticationToken,
                 SignatureError::IncompleteSignature(_) => SqsErrorCode::IncompleteSignature,
@@ -166,9 +176,7 @@ pub fn dispatch_error_response(protocol: Protocol, err: &DispatchError, request_
             let code = match err {
                 DispatchError::BodyTooLarge { .. } => KinesisErrorCode::InvalidArgument,
                 DispatchError::BodyRead(_) | DispatchError::BodyTimeout => KinesisErrorCode::Serialization,
-                DispatchError::UnknownOperation
-                | DispatchError::Unrecognized
-                | DispatchError::NotImplemented { .. } => KinesisErrorCode::UnknownOperation,
+                DispatchError::UnknownOperation | DispatchError::Unrecognized => KinesisErrorCode::UnknownOperation,
                 DispatchError::Auth(auth) => match auth {
                     SignatureError::MissingAuthenticationToken => KinesisErrorCode::MissingAuthenticationToken,
                     SignatureError::IncompleteSignature(_) => KinesisErrorCode::IncompleteSignature,

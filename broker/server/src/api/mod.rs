@@ -4,22 +4,26 @@
 //! - [`RequestContext`]: who and where a request is for (request id, account, region, the host
 //!   and scheme that queue URLs echo).
 //! - [`call`]: routes an API call to its service module.
-//! - [`sqs`]: SQS (JSON 1.0 and query); [`kinesis`]: Kinesis (JSON 1.1 and CBOR); [`error`]: the one mapping from core errors to AWS error
-//!   codes, and the rendering of errors raised before a service codec is involved.
+//! - [`sqs`]: SQS (JSON 1.0 and query); [`sns`]: SNS (query); [`kinesis`]: Kinesis (JSON 1.1
+//!   and CBOR); [`error`]: the one mapping from core errors to AWS error codes, and the
+//!   rendering of errors raised before a service codec is involved.
+//! - [`query_params`]: a query-protocol request's parameters (URL query, then form body).
 //!
 //! Handlers see no hyper types: the dispatcher hands them an [`ApiCall`].
 
 pub mod error;
 pub mod kinesis;
+pub mod sns;
 pub mod sqs;
 
 use bytes::Bytes;
 use http::{HeaderMap, Response};
 
+use sluice_protocols::query::parse_form;
+
 use crate::app::App;
 use crate::dispatch::{Protocol, ResponseBody, Service};
 use crate::policy::{Policy, ResourcePolicy};
-use error::DispatchError;
 
 /// Per-request facts every handler may need.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -143,18 +147,23 @@ pub async fn call(app: &App, ctx: &RequestContext, call: ApiCall<'_>) -> ApiRepl
     match call.service {
         Service::Sqs => sqs::handle(app, ctx, call).await,
         Service::Kinesis => kinesis::handle(app, ctx, call).await,
-        Service::Sns => ApiReply {
-            response: error::dispatch_error_response(
-                call.protocol,
-                &DispatchError::NotImplemented {
-                    service: call.service,
-                    action: call.action.to_string(),
-                },
-                &ctx.request_id,
-            ),
-            action_label: "unknown",
-        },
+        Service::Sns => sns::handle(app, ctx, call).await,
     }
+}
+
+/// A query-protocol request's parameters: the URL query's, then the form body's (when the body
+/// is a form, or carries no content type, as some hand-built clients send).
+pub fn query_params(call: &ApiCall<'_>) -> Vec<(String, String)> {
+    let mut params = call.query.map(|q| parse_form(q.as_bytes())).unwrap_or_default();
+    let is_form = call
+        .headers
+        .get(http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_none_or(|ct| ct.to_ascii_lowercase().starts_with("application/x-www-form-urlencoded"));
+    if is_form {
+        params.extend(parse_form(&call.body));
+    }
+    params
 }
 
 #[cfg(test)]

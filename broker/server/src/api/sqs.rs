@@ -24,7 +24,6 @@ use sluice_broker::queue::movetask::{MoveTask, TaskStatus};
 use sluice_broker::queue::{QueueKey, ReceiveRequest, VisibilityChange};
 use sluice_broker::BrokerError;
 use sluice_protocols::checksum::{md5_hex, md5_of_message_attributes};
-use sluice_protocols::query::parse_form;
 use sluice_protocols::sqs::types::*;
 use sluice_protocols::sqs::{
     decode_json, decode_query, encode_json, encode_xml, validate, SqsAction, SqsError, SqsErrorCode, SqsRequest,
@@ -60,15 +59,7 @@ fn decode(ctx: &RequestContext, call: &ApiCall<'_>) -> Result<SqsRequest, SqsErr
     let path_queue_url = is_queue_path(&ctx.path).then(|| format!("{}{}", ctx.base_url(), ctx.path));
     match call.protocol {
         Protocol::Query => {
-            let mut params = call.query.map(|q| parse_form(q.as_bytes())).unwrap_or_default();
-            let is_form = call
-                .headers
-                .get(CONTENT_TYPE)
-                .and_then(|v| v.to_str().ok())
-                .is_none_or(|ct| ct.to_ascii_lowercase().starts_with("application/x-www-form-urlencoded"));
-            if is_form {
-                params.extend(parse_form(&call.body));
-            }
+            let params = crate::api::query_params(call);
             decode_query(&params, path_queue_url.as_deref()).map(|(_, request)| request)
         }
         Protocol::Json10 | Protocol::Json11 | Protocol::Cbor11 => {

@@ -1,0 +1,152 @@
+//! The HTTP client behind SNS deliveries to `http`/`https` subscriptions.
+//!
+//! One connection per attempt (HTTP/1.1, `Connection: close`): deliveries go to many endpoints
+//! and each attempt must stand alone for retries, so there is no pool to keep healthy. HTTPS
+//! endpoints are verified against the system's CA bundle plus any `--sns-https-ca` file, so a
+//! self-hosted receiver with its own CA works. Every attempt ends within [`ATTEMPT_TIMEOUT`],
+//! the 15 seconds AWS waits before counting an attempt as failed.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::Bytes;
+use http::{Request, Uri};
+use http_body_util::Full;
+use hyper_util::rt::TokioIo;
+use rustls_pki_types::pem::PemObject;
+use rustls_pki_types::{CertificateDer, ServerName};
+use sluice_broker::topic::outbox::{HttpFuture, HttpOutcome, HttpRequest, HttpTransport};
+use tokio::net::TcpStream;
+use tokio_rustls::TlsConnector;
+
+/// How long one delivery attempt may take, connection included (AWS: 15 seconds).
+pub const ATTEMPT_TIMEOUT: Duration = Duration::from_secs(15);
+
+/// Where Debian, Alpine and Red Hat keep the system CA bundle.
+const SYSTEM_CA_BUNDLES: [&str; 3] = [
+    "/etc/ssl/certs/ca-certificates.crt",
+    "/etc/ssl/cert.pem",
+    "/etc/pki/tls/certs/ca-bundle.crt",
+];
+
+/// Posts SNS deliveries with hyper.
+pub struct HyperTransport {
+    tls: TlsConnector,
+}
+
+impl HyperTransport {
+    /// A transport trusting the system CAs and the certificates in `extra_ca` (PEM).
+    pub fn new(extra_ca: Option<&Path>) -> Result<HyperTransport, String> {
+        let mut roots = rustls::RootCertStore::empty();
+        let mut files: Vec<PathBuf> = SYSTEM_CA_BUNDLES
+            .iter()
+            .map(PathBuf::from)
+            .filter(|p| p.exists())
+            .take(1)
+            .collect();
+        if let Some(extra) = extra_ca {
+            files.push(extra.to_path_buf());
+        }
+        for file in &files {
+            let certs = CertificateDer::pem_file_iter(file)
+                .map_err(|e| format!("reading CA certificates {}: {e}", file.display()))?;
+            for cert in certs.flatten() {
+                // A bundle may hold certificates rustls cannot use; skip those, keep the rest.
+                let _ = roots.add(cert);
+            }
+        }
+        if extra_ca.is_some() && roots.is_empty() {
+            return Err("the --sns-https-ca file holds no usable certificate".into());
+        }
+        let provider = Arc::new(rustls::crypto::ring::default_provider());
+        let config = rustls::ClientConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()
+            .map_err(|e| e.to_string())?
+            .with_root_certificates(roots)
+            .with_no_client_auth();
+        Ok(HyperTransport {
+            tls: TlsConnector::from(Arc::new(config)),
+        })
+    }
+}
+
+impl HttpTransport for HyperTransport {
+    fn post(&self, request: HttpRequest) -> HttpFuture {
+        let tls = self.tls.clone();
+        Box::pin(async move {
+            match tokio::time::timeout(ATTEMPT_TIMEOUT, post(tls, request)).await {
+                Ok(outcome) => outcome,
+                Err(_) => HttpOutcome::Failed("timed out after 15 seconds".into()),
+            }
+        })
+    }
+}
+
+async fn post(tls: TlsConnector, request: HttpRequest) -> HttpOutcome {
+    let uri: Uri = match request.url.parse() {
+        Ok(uri) => uri,
+        Err(e) => return HttpOutcome::Failed(format!("bad endpoint URL: {e}")),
+    };
+    let https = uri.scheme_str() == Some("https");
+    let Some(host) = uri
+        .host()
+        .map(|h| h.trim_start_matches('[').trim_end_matches(']').to_string())
+    else {
+        return HttpOutcome::Failed("endpoint URL has no host".into());
+    };
+    let port = uri.port_u16().unwrap_or(if https { 443 } else { 80 });
+    let authority = uri
+        .authority()
+        .map(|a| a.as_str().to_string())
+        .unwrap_or_else(|| host.clone());
+    let path = uri.path_and_query().map_or("/", |p| p.as_str()).to_string();
+    let tcp = match TcpStream::connect((host.as_str(), port)).await {
+        Ok(tcp) => tcp,
+        Err(e) => return HttpOutcome::Failed(format!("connect: {e}")),
+    };
+    let _ = tcp.set_nodelay(true);
+    let mut builder = Request::post(path).header(http::header::HOST, authority);
+    for (name, value) in &request.headers {
+        builder = builder.header(*name, value);
+    }
+    let req = match builder
+        .header(http::header::CONNECTION, "close")
+        .body(Full::new(Bytes::from(request.body)))
+    {
+        Ok(req) => req,
+        Err(e) => return HttpOutcome::Failed(format!("request: {e}")),
+    };
+    let status = if https {
+        let name = match ServerName::try_from(host.clone()) {
+            Ok(name) => name,
+            Err(e) => return HttpOutcome::Failed(format!("server name: {e}")),
+        };
+        match tls.connect(name, tcp).await {
+            Ok(stream) => send(TokioIo::new(stream), req).await,
+            Err(e) => Err(format!("tls: {e}")),
+        }
+    } else {
+        send(TokioIo::new(tcp), req).await
+    };
+    match status {
+        Ok(code) if code < 400 => HttpOutcome::Delivered,
+        Ok(code) if code < 500 => HttpOutcome::Rejected(code),
+        Ok(code) => HttpOutcome::Failed(format!("status {code}")),
+        Err(e) => HttpOutcome::Failed(e),
+    }
+}
+
+async fn send<T>(io: TokioIo<T>, req: Request<Full<Bytes>>) -> Result<u16, String>
+where
+    T: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+{
+    let (mut sender, conn) = hyper::client::conn::http1::handshake(io)
+        .await
+        .map_err(|e| format!("handshake: {e}"))?;
+    tokio::spawn(async move {
+        let _ = conn.await;
+    });
+    let response = sender.send_request(req).await.map_err(|e| format!("send: {e}"))?;
+    Ok(response.status().as_u16())
+}
