@@ -68,3 +68,42 @@ async fn sqs_roundtrip_loses_nothing() {
     assert_eq!(report["verification"]["sent"], 400);
     assert_eq!(report["verification"]["missing"], 0);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sns_fanout_reaches_every_queue_with_every_publish() {
+    let broker = Broker::start().await;
+    for (workload, ops, delivered) in [("sns-fanout", "200", 600), ("sns-fanout-batch", "20", 600)] {
+        let report = run_load(
+            &broker.endpoint(),
+            &[
+                "--workload",
+                workload,
+                "--subscriptions",
+                "3",
+                "--concurrency",
+                "4",
+                "--max-ops",
+                ops,
+            ],
+        );
+        assert_eq!(report["ok"], true, "{report:#}");
+        let v = &report["verification"];
+        assert_eq!(v["sent"], delivered, "{workload}: {report:#}");
+        assert_eq!(v["received_unique"], delivered, "{workload}: {report:#}");
+        assert_eq!(v["missing"], 0);
+        assert_eq!(v["duplicates"], 0);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sns_http_delivers_every_publish_to_the_subscriber() {
+    let broker = Broker::start().await;
+    let report = run_load(
+        &broker.endpoint(),
+        &["--workload", "sns-http", "--concurrency", "4", "--max-ops", "100"],
+    );
+    assert_eq!(report["ok"], true, "{report:#}");
+    assert_eq!(report["verification"]["sent"], 100, "{report:#}");
+    assert_eq!(report["verification"]["missing"], 0, "{report:#}");
+    assert_eq!(report["latency_ms"]["receive"]["count"], 100, "{report:#}");
+}

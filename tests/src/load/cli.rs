@@ -114,6 +114,12 @@ pub struct RunArgs {
     /// answer with the original MessageId and never deliver it twice); 0 turns this off
     #[arg(long, default_value_t = 10)]
     pub resend_every: u64,
+    /// sns-fanout: queue subscriptions of the topic
+    #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u32).range(1..=100))]
+    pub subscriptions: u32,
+    /// sns-fanout: raw message delivery (no JSON envelope, no signature)
+    #[arg(long)]
+    pub raw: bool,
 }
 
 // The variants spell the `--workload` values; SNS and Kinesis workloads will join them.
@@ -137,6 +143,14 @@ pub enum Workload {
     /// Preload `--max-ops` batches of 500 (default 20), then read every shard from TRIM_HORIZON,
     /// verifying the count and per-key order
     KinesisRead,
+    /// Publish to a topic with --subscriptions queue subscriptions; every queue must get every
+    /// publish
+    SnsFanout,
+    /// sns-fanout with PublishBatch of 10
+    SnsFanoutBatch,
+    /// Publish to a topic with one HTTP subscriber on 127.0.0.1; every publish must arrive
+    /// (receive latency = publish to delivery)
+    SnsHttp,
 }
 
 impl Workload {
@@ -149,6 +163,9 @@ impl Workload {
             Workload::KinesisPut => "kinesis-put",
             Workload::KinesisPutBatch => "kinesis-put-batch",
             Workload::KinesisRead => "kinesis-read",
+            Workload::SnsFanout => "sns-fanout",
+            Workload::SnsFanoutBatch => "sns-fanout-batch",
+            Workload::SnsHttp => "sns-http",
         }
     }
 
@@ -158,6 +175,11 @@ impl Workload {
             self,
             Workload::KinesisPut | Workload::KinesisPutBatch | Workload::KinesisRead
         )
+    }
+
+    /// True for the SNS workloads.
+    pub fn is_sns(self) -> bool {
+        matches!(self, Workload::SnsFanout | Workload::SnsFanoutBatch | Workload::SnsHttp)
     }
 
     /// Producers and consumers, with a delivery check.

@@ -33,7 +33,7 @@ impl Target {
 }
 
 /// The roundtrip delivery check.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct Verification {
     /// Sends the broker acknowledged.
     pub sent: u64,
@@ -99,6 +99,10 @@ impl Report {
                 per_second(delivered, self.delivery_window.unwrap_or(self.elapsed))
             }
             Workload::KinesisRead => per_second(self.stats.messages_received, self.elapsed),
+            // Publishes per second; deliveries_per_sec has the fan-out.
+            Workload::SnsFanout | Workload::SnsFanoutBatch | Workload::SnsHttp => {
+                per_second(self.stats.messages_sent, self.elapsed)
+            }
             _ => per_second(self.stats.messages_sent, self.elapsed),
         }
     }
@@ -255,6 +259,15 @@ impl Report {
             self.messages_per_sec(),
             self.payload_mb_per_sec()
         ));
+        if self.workload.is_sns() {
+            let window = self.delivery_window.unwrap_or(self.elapsed);
+            line(format!(
+                "  deliveries       {:>10}  {:>10.1} msg/s over {:.2} s (publish start to last delivery)",
+                self.stats.messages_received,
+                per_second(self.stats.messages_received, window),
+                window.as_secs_f64()
+            ));
+        }
         if self.workload.is_roundtrip() {
             line(format!(
                 "  messages sent    {:>10}  ({} empty receives)",

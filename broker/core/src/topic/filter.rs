@@ -1,51 +1,98 @@
-//! Subscription filter policies, as SNS evaluates them ("Amazon SNS message filtering" in the
-//! SNS developer guide).
+//! Amazon SNS subscription filter policies, as the SNS developer guide describes them
+//! ("Amazon SNS subscription filter policies", "Filter policy constraints").
 //!
-//! # Layout
-//! - [`FilterPolicy::parse`]: JSON → a validated [`Conjunction`] tree, refusing what AWS refuses
-//!   (unknown operators, wrong operand types, bad numeric ranges and CIDRs, more than
-//!   [`MAX_KEYS`] keys, more than [`MAX_COMBINATIONS`] value combinations, more than
-//!   [`MAX_POLICY_BYTES`]).
-//! - [`FilterPolicy::matches_attributes`] and [`FilterPolicy::matches_body`]: evaluation.
+//! # Parts
+//! - [`FilterPolicy::parse`]: policy text → a validated tree of ANDed leaf conditions and `$or`
+//!   alternatives. Refusals carry AWS's own message ([`FilterPolicyError`]); after the syntax, SNS's
+//!   limits apply: [`MAX_POLICY_BYTES`], [`MAX_KEYS`] top-level keys, [`MAX_COMBINATIONS`] combinations.
+//! - [`FilterPolicy::matches_attributes`]: the MessageAttributes scope ([`AttributeRef`]).
+//! - [`FilterPolicy::matches_body`]: the MessageBody scope.
+//! - Unit tests, at the bottom.
 //!
-//! # Semantics
-//! Keys are ANDed; the values listed under a key are ORed; `$or` (at any object level) takes
-//! a list of alternative objects. With the MessageAttributes scope a key names an attribute:
-//! String attributes match string conditions, Number attributes numeric ones, `String.Array`
-//! attributes match when any element does; Binary attributes exist but match no value. With the
-//! MessageBody scope keys may nest objects to reach nested properties, and a path that crosses
-//! arrays (an S3 event's `Records`) matches when any element does. `exists: false` matches an
-//! absent key; every other condition needs the key present.
+//! # Why it is built this way
+//! SNS compiles policies with AWS's rule engine (github.com/aws/event-ruler), so the refusal texts
+//! and a few corner cases follow that engine: field paths are joined with `.` on both sides (a
+//! policy key `"a.b"` and a body `{"a": {"b": …}}` address the same property), an `"$or"` that
+//! is not a well-formed OR (an array of at least two objects without reserved keywords) is
+//! re-read as an ordinary field name, and numbers compare at six decimal places. Strings only
+//! match strings, numbers only numbers: a `Number` attribute is a number, a `String` attribute
+//! a string, and `String.Array` elements keep their JSON type. A key "exists" when at least one
+//! value sits at its path; arrays anywhere on the path are searched element by element.
 
-use std::net::IpAddr;
+use std::cmp::Ordering;
+use std::collections::{BTreeSet, HashMap};
+use std::fmt;
+use std::net::{Ipv4Addr, Ipv6Addr};
 
 use serde_json::{Map, Value};
 
-/// Most keys (leaf properties) a policy may name.
+/// Largest policy SNS accepts, in bytes (256 KB).
+pub const MAX_POLICY_BYTES: usize = 256 * 1024;
+/// Most top-level keys (property names) a policy may use.
 pub const MAX_KEYS: usize = 5;
-/// Most combinations of values (the product of the value counts of ANDed keys, summed over
-/// `$or` alternatives).
-pub const MAX_COMBINATIONS: usize = 150;
-/// Largest policy text (256 KiB).
-pub const MAX_POLICY_BYTES: usize = 262_144;
-/// Numbers in numeric conditions lie within ±10^9 (AWS's bound).
-const NUMERIC_BOUND: f64 = 1e9;
+/// Most value combinations a policy may express.
+pub const MAX_COMBINATIONS: u64 = 150;
+
+// AWS bounds the numbers of `numeric` and `anything-but` conditions to ±10^9.
+const NUMERIC_LIMIT: f64 = 1e9;
+// AWS promises five decimal places; its engine keeps six, so values differing only past the
+// sixth decimal compare equal.
+const NUMERIC_SCALE: f64 = 1e6;
+
+const OR_KEY: &str = "$or";
+// Field names the engine refuses inside `$or` branches, which sends the policy down the path
+// that reads `"$or"` as a plain field name.
+#[rustfmt::skip]
+const RESERVED_IN_OR: &[&str] = &[
+    "exactly", "equals-ignore-case", "prefix", "suffix", "anything-but", "exists", "wildcard", "numeric", "cidr",
+    "=", "<", "<=", ">", ">=", "regex", "not-wildcard", "not-equals-ignore-case", "date-after",
+    "date-on-or-after", "date-before", "date-on-or-before", "in-date-range", "ip-address-in-range",
+    "ip-address-not-in-range",
+];
+
+// AWS sends this one without the usual "FilterPolicy: " lead-in.
+const NESTED_ATTRS: &str = "Filter policy scope MessageAttributes does not support nested filter policy";
+const ONLY_ONE_KEY: &str = "Only one key allowed in match expression";
+const TOO_MANY_ELEMENTS: &str = "Too many elements in numeric expression";
+const MATCH_VALUE_TYPE: &str = "Match value must be String, number, true, false, or null";
+const EMPTY_OBJECT: &str = "Empty objects are not allowed";
+const OUT_OF_RANGE: &str = "Value must be between -1.0E9 and 1.0E9, inclusive";
+const MIXED_ANYTHING_BUT: &str =
+    "Inside anything but list, either all values are number or string, mixed type is not supported";
 
 /// Which part of a message a policy filters on (the subscription's FilterPolicyScope).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum FilterScope {
-    /// The message attributes.
+    /// The message attributes (the default scope).
     MessageAttributes,
-    /// The message body, parsed as JSON.
+    /// The message body, parsed as a JSON object.
     MessageBody,
 }
 
-/// Why a policy was refused; the text follows `Invalid parameter: FilterPolicy: `.
+/// A parsed, validated filter policy.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FilterPolicy {
+    scope: FilterScope,
+    root: Conj,
+}
+
+/// Why a policy was refused; Display gives AWS's message text (the part after "Invalid parameter: FilterPolicy: ").
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FilterPolicyError(pub String);
 
-impl std::fmt::Display for FilterPolicyError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+impl FilterPolicyError {
+    /// The whole text AWS puts after "Invalid parameter: " (most refusals sit under "FilterPolicy: ").
+    pub fn parameter_message(&self) -> String {
+        if self.0 == NESTED_ATTRS {
+            self.0.clone()
+        } else {
+            format!("FilterPolicy: {}", self.0)
+        }
+    }
+}
+
+impl fmt::Display for FilterPolicyError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.0)
     }
 }
@@ -59,126 +106,106 @@ fn refuse<T>(message: impl Into<String>) -> Result<T, FilterPolicyError> {
 /// One message attribute as the matcher sees it.
 #[derive(Debug, Clone, Copy)]
 pub struct AttributeRef<'a> {
-    /// The attribute's data type (`String`, `Number.x`, `String.Array`, `Binary`).
+    /// The attribute's data type: `String`, `String.Array`, `Number`, `Binary`, maybe with a custom suffix.
     pub data_type: &'a str,
     /// Its string value (absent for Binary).
     pub string_value: Option<&'a str>,
 }
 
-/// A value a condition is tested against.
+/// Conditions that must all hold, plus groups of alternatives of which one must hold.
+#[derive(Debug, Clone, PartialEq, Default)]
+struct Conj {
+    leaves: Vec<Leaf>,
+    ors: Vec<Vec<Conj>>,
+}
+
+/// The values listed under one property; any one of them matching is enough.
 #[derive(Debug, Clone, PartialEq)]
-enum Scalar {
+struct Leaf {
+    segments: Vec<String>,
+    key: String,
+    conds: Vec<Cond>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+enum Cond {
     Str(String),
     Num(f64),
     Bool(bool),
     Null,
-}
-
-/// Numeric comparison operators.
-#[derive(Debug, Clone, Copy, PartialEq)]
-enum Op {
-    Eq,
-    Lt,
-    Le,
-    Gt,
-    Ge,
-}
-
-/// What `anything-but` excludes.
-#[derive(Debug, Clone, PartialEq)]
-enum Excluded {
-    Values(Vec<Scalar>),
     Prefix(String),
     Suffix(String),
-    IgnoreCase(Vec<String>),
-}
-
-/// One condition of the list under a key.
-#[derive(Debug, Clone, PartialEq)]
-enum Matcher {
-    Exact(Scalar),
-    Prefix(String),
-    Suffix(String),
+    // Lower-cased once here, so matching folds only the message side.
     EqualsIgnoreCase(String),
-    AnythingBut(Excluded),
-    Numeric(Vec<(Op, f64)>),
+    AnythingBut(AnythingBut),
+    Range(NumRange),
     Exists(bool),
-    Cidr(IpAddr, u8),
+    Cidr(Cidr),
 }
 
-/// The conditions on one property (a path of keys in the MessageBody scope).
 #[derive(Debug, Clone, PartialEq)]
-struct Leaf {
-    path: Vec<String>,
-    matchers: Vec<Matcher>,
+enum AnythingBut {
+    Strs(Vec<String>),
+    Nums(Vec<f64>),
+    Prefix(String),
 }
 
-/// Leaves that must all match, and `$or` groups of which one alternative must match each.
-#[derive(Debug, Clone, PartialEq, Default)]
-struct Conjunction {
-    leaves: Vec<Leaf>,
-    ors: Vec<Vec<Conjunction>>,
+#[derive(Debug, Clone, Copy, PartialEq)]
+struct Bound {
+    value: f64,
+    inclusive: bool,
 }
 
-impl Conjunction {
-    /// Distinct leaf paths, for the key limit.
-    fn key_paths<'a>(&'a self, out: &mut Vec<&'a [String]>) {
-        for leaf in &self.leaves {
-            if !out.contains(&leaf.path.as_slice()) {
-                out.push(&leaf.path);
-            }
-        }
-        for group in &self.ors {
-            for alt in group {
-                alt.key_paths(out);
-            }
-        }
-    }
-
-    /// Value combinations: the product over ANDed parts, sums over alternatives.
-    fn combinations(&self) -> usize {
-        let mut total: usize = 1;
-        for leaf in &self.leaves {
-            total = total.saturating_mul(leaf.matchers.len().max(1));
-        }
-        for group in &self.ors {
-            let sum = group
-                .iter()
-                .map(Conjunction::combinations)
-                .fold(0usize, usize::saturating_add);
-            total = total.saturating_mul(sum.max(1));
-        }
-        total
-    }
+#[derive(Debug, Clone, Copy, PartialEq)]
+struct NumRange {
+    low: Option<Bound>,
+    high: Option<Bound>,
 }
 
-/// A parsed, validated filter policy.
-#[derive(Debug, Clone, PartialEq)]
-pub struct FilterPolicy {
-    scope: FilterScope,
-    root: Conjunction,
+#[derive(Debug, Clone, Copy, PartialEq)]
+struct Cidr {
+    v6: bool,
+    low: u128,
+    high: u128,
+}
+
+/// A message value at a property's path.
+#[derive(Debug, Clone, Copy)]
+enum Val<'a> {
+    Str(&'a str),
+    Num(f64),
+    Bool(bool),
+    Null,
+    // Present but of no comparable type (a Number attribute that is not a number).
+    Opaque,
 }
 
 impl FilterPolicy {
-    /// Parses and validates `policy` for `scope`.
+    /// Parses and validates `policy` for `scope`, refusing what SNS refuses.
     pub fn parse(policy: &str, scope: FilterScope) -> Result<FilterPolicy, FilterPolicyError> {
         if policy.len() > MAX_POLICY_BYTES {
-            return refuse("Filter policy is too large");
+            return refuse("Filter policy can not be larger than 256 KB");
         }
-        let value: Value = match serde_json::from_str(policy) {
-            Ok(v) => v,
-            Err(e) => return refuse(format!("failed to parse JSON. {e}")),
+        let Ok(value) = serde_json::from_str::<Value>(policy) else {
+            return refuse("failed to parse JSON.");
         };
-        let Value::Object(object) = value else {
-            return refuse("Filter policy must be a JSON object");
+        let Value::Object(object) = &value else {
+            return refuse("Filter is not an object");
         };
-        let root = parse_object(&object, scope, &[], 0)?;
-        let mut paths = Vec::new();
-        root.key_paths(&mut paths);
-        if paths.len() > MAX_KEYS {
-            return refuse(format!("Filter policy can not have more than {MAX_KEYS} keys"));
+        // Like AWS's engine: when `$or` cannot be read as an OR, read it again as a field name and
+        // report that reading's error.
+        let root = Compiler { or_enabled: true }
+            .root(object)
+            .or_else(|_| Compiler { or_enabled: false }.root(object))?;
+        if scope == FilterScope::MessageAttributes && root.has_nested() {
+            return refuse(NESTED_ATTRS);
         }
-        if root.combinations() > MAX_COMBINATIONS {
+        let mut names = BTreeSet::new();
+        root.top_names(&mut names);
+        if names.len() > MAX_KEYS {
+            return refuse("Filter policy can not have more than 5 keys");
+        }
+        if root.complexity() > MAX_COMBINATIONS {
             return refuse("Filter policy is too complex");
         }
         Ok(FilterPolicy { scope, root })
@@ -189,645 +216,1322 @@ impl FilterPolicy {
         self.scope
     }
 
-    /// MessageAttributes scope: whether the attributes `attrs` looks up match.
+    /// Whether the policy is `{}`, which lets every message through.
+    pub fn is_empty(&self) -> bool {
+        self.root.is_empty()
+    }
+
+    /// MessageAttributes scope: `attrs` gives an attribute by name.
     pub fn matches_attributes<'a>(&self, attrs: &dyn Fn(&str) -> Option<AttributeRef<'a>>) -> bool {
-        let values = |path: &[String]| -> Option<Vec<Scalar>> {
-            let name = path.first()?;
-            attrs(name).map(|a| attribute_values(&a))
-        };
-        eval(&self.root, &values)
+        self.root
+            .matches(&|leaf: &Leaf| with_attribute_values(attrs(&leaf.key), |vals| leaf.matches(vals)))
     }
 
-    /// MessageBody scope: whether the body (parsed as JSON) matches.
+    /// MessageBody scope: the body parsed as JSON (a body that is not JSON never matches a non-empty policy; the caller handles that).
     pub fn matches_body(&self, body: &Value) -> bool {
-        let values = |path: &[String]| -> Option<Vec<Scalar>> {
-            let mut found = Vec::new();
-            collect_body(body, path, &mut found).then_some(found)
+        if self.root.is_empty() {
+            return true;
+        }
+        // SNS assumes the payload is a JSON object; anything else has no properties to match.
+        let Value::Object(top) = body else {
+            return false;
         };
-        eval(&self.root, &values)
+        let mut keys = Vec::new();
+        self.root.collect_keys(&mut keys);
+        let found = body_values(top, &keys);
+        self.root
+            .matches(&|leaf: &Leaf| leaf.matches(found.get(leaf.key.as_str()).map_or(&[], Vec::as_slice)))
     }
 }
 
-/// The scalars an attribute offers to conditions.
-fn attribute_values(attr: &AttributeRef<'_>) -> Vec<Scalar> {
-    let Some(text) = attr.string_value else {
-        return Vec::new();
-    };
-    if attr.data_type.starts_with("Number") {
-        return text.trim().parse::<f64>().map(Scalar::Num).into_iter().collect();
-    }
-    if attr.data_type == "String.Array" {
-        let Ok(Value::Array(items)) = serde_json::from_str::<Value>(text) else {
-            return Vec::new();
-        };
-        return items.iter().filter_map(scalar).collect();
-    }
-    if attr.data_type.starts_with("String") {
-        return vec![Scalar::Str(text.to_string())];
-    }
-    Vec::new()
+#[derive(Clone, Copy)]
+struct Compiler {
+    or_enabled: bool,
 }
 
-fn scalar(value: &Value) -> Option<Scalar> {
-    match value {
-        Value::String(s) => Some(Scalar::Str(s.clone())),
-        Value::Number(n) => n.as_f64().map(Scalar::Num),
-        Value::Bool(b) => Some(Scalar::Bool(*b)),
-        Value::Null => Some(Scalar::Null),
-        _ => None,
+impl Compiler {
+    fn root(self, object: &Map<String, Value>) -> Result<Conj, FilterPolicyError> {
+        let mut conj = Conj::default();
+        self.object(object, &[], false, &mut conj)?;
+        Ok(conj)
     }
-}
 
-/// Collects the scalars at `path` under `value`, walking through arrays; true when the path
-/// exists at least once.
-fn collect_body(value: &Value, path: &[String], out: &mut Vec<Scalar>) -> bool {
-    match value {
-        Value::Array(items) => {
-            let mut found = false;
-            for item in items {
-                found |= collect_body(item, path, out);
+    fn object(
+        self,
+        object: &Map<String, Value>,
+        path: &[String],
+        in_or: bool,
+        conj: &mut Conj,
+    ) -> Result<(), FilterPolicyError> {
+        for (key, value) in object {
+            if self.or_enabled && key == OR_KEY {
+                conj.ors.push(self.alternatives(value, path)?);
+                continue;
             }
-            found
-        }
-        _ => match path.split_first() {
-            None => {
-                out.extend(scalar(value));
-                true
-            }
-            Some((key, rest)) => match value.get(key) {
-                Some(child) => collect_body(child, rest, out),
-                None => false,
-            },
-        },
-    }
-}
-
-fn eval(conj: &Conjunction, values: &dyn Fn(&[String]) -> Option<Vec<Scalar>>) -> bool {
-    conj.leaves.iter().all(|leaf| {
-        let found = values(&leaf.path);
-        leaf.matchers.iter().any(|m| matches(m, found.as_deref()))
-    }) && conj.ors.iter().all(|group| group.iter().any(|alt| eval(alt, values)))
-}
-
-fn matches(matcher: &Matcher, found: Option<&[Scalar]>) -> bool {
-    let values = match (matcher, found) {
-        (Matcher::Exists(want), found) => return *want == found.is_some(),
-        (_, None) => return false,
-        (_, Some(values)) => values,
-    };
-    match matcher {
-        Matcher::AnythingBut(excluded) => {
-            // Every value must avoid the excluded set (a present key with no matchable value
-            // does not match).
-            !values.is_empty() && values.iter().all(|v| !is_excluded(excluded, v))
-        }
-        _ => values.iter().any(|v| matches_value(matcher, v)),
-    }
-}
-
-fn matches_value(matcher: &Matcher, value: &Scalar) -> bool {
-    match (matcher, value) {
-        (Matcher::Exact(Scalar::Num(want)), Scalar::Num(got)) => want == got,
-        (Matcher::Exact(want), got) => want == got,
-        (Matcher::Prefix(p), Scalar::Str(s)) => s.starts_with(p.as_str()),
-        (Matcher::Suffix(p), Scalar::Str(s)) => s.ends_with(p.as_str()),
-        (Matcher::EqualsIgnoreCase(p), Scalar::Str(s)) => s.to_lowercase() == p.to_lowercase(),
-        (Matcher::Numeric(conditions), Scalar::Num(n)) => conditions.iter().all(|(op, bound)| match op {
-            Op::Eq => n == bound,
-            Op::Lt => n < bound,
-            Op::Le => n <= bound,
-            Op::Gt => n > bound,
-            Op::Ge => n >= bound,
-        }),
-        (Matcher::Cidr(net, bits), Scalar::Str(s)) => s.parse::<IpAddr>().is_ok_and(|ip| in_network(ip, *net, *bits)),
-        _ => false,
-    }
-}
-
-fn is_excluded(excluded: &Excluded, value: &Scalar) -> bool {
-    match (excluded, value) {
-        (Excluded::Values(list), v) => list.iter().any(|x| x == v),
-        (Excluded::Prefix(p), Scalar::Str(s)) => s.starts_with(p.as_str()),
-        (Excluded::Suffix(p), Scalar::Str(s)) => s.ends_with(p.as_str()),
-        (Excluded::IgnoreCase(list), Scalar::Str(s)) => list.iter().any(|x| x.to_lowercase() == s.to_lowercase()),
-        _ => false,
-    }
-}
-
-fn in_network(ip: IpAddr, net: IpAddr, bits: u8) -> bool {
-    match (ip, net) {
-        (IpAddr::V4(ip), IpAddr::V4(net)) => {
-            let mask = if bits == 0 {
-                0
-            } else {
-                u32::MAX << (32 - u32::from(bits))
-            };
-            u32::from(ip) & mask == u32::from(net) & mask
-        }
-        (IpAddr::V6(ip), IpAddr::V6(net)) => {
-            let mask = if bits == 0 {
-                0
-            } else {
-                u128::MAX << (128 - u32::from(bits))
-            };
-            u128::from(ip) & mask == u128::from(net) & mask
-        }
-        _ => false,
-    }
-}
-
-/// Deepest nesting of MessageBody keys (AWS allows five levels below the root).
-const MAX_DEPTH: usize = 5;
-
-fn parse_object(
-    object: &Map<String, Value>,
-    scope: FilterScope,
-    path: &[String],
-    depth: usize,
-) -> Result<Conjunction, FilterPolicyError> {
-    if depth > MAX_DEPTH {
-        return refuse("Filter policy is too deeply nested");
-    }
-    let mut conj = Conjunction::default();
-    for (key, value) in object {
-        if key == "$or" {
-            let Value::Array(alternatives) = value else {
-                return refuse("$or must be an array of objects");
-            };
-            if alternatives.len() < 2 {
-                return refuse("$or must have at least two alternatives");
-            }
-            let mut group = Vec::with_capacity(alternatives.len());
-            for alt in alternatives {
-                let Value::Object(alt) = alt else {
-                    return refuse("$or must be an array of objects");
-                };
-                group.push(parse_object(alt, scope, path, depth)?);
-            }
-            conj.ors.push(group);
-            continue;
-        }
-        let mut child_path = path.to_vec();
-        child_path.push(key.clone());
-        match value {
-            Value::Array(conditions) => {
-                if conditions.is_empty() {
-                    return refuse(format!("Empty arrays are not allowed (key {key})"));
-                }
-                let mut matchers = Vec::with_capacity(conditions.len());
-                for condition in conditions {
-                    matchers.push(parse_condition(condition, scope)?);
-                }
-                conj.leaves.push(Leaf {
-                    path: child_path,
-                    matchers,
-                });
-            }
-            Value::Object(nested) if scope == FilterScope::MessageBody => {
-                let inner = parse_object(nested, scope, &child_path, depth + 1)?;
-                conj.leaves.extend(inner.leaves);
-                conj.ors.extend(inner.ors);
-            }
-            Value::Object(_) => {
+            if in_or && RESERVED_IN_OR.contains(&key.as_str()) {
                 return refuse(format!(
-                    "Filter policy scope MessageAttributes does not support nested filter policy (key {key})"
-                ))
+                    "{key} is Ruler reserved fieldName which cannot be used inside $or."
+                ));
             }
-            _ => return refuse(format!("Match value of key {key} must be an array or an object")),
+            let mut child = path.to_vec();
+            child.push(key.clone());
+            match value {
+                Value::Object(inner) if inner.is_empty() => return refuse(EMPTY_OBJECT),
+                Value::Object(inner) => self.object(inner, &child, in_or, conj)?,
+                Value::Array(items) => conj.leaves.push(Leaf::new(child, values(items)?)),
+                _ => return refuse(format!("\"{key}\" must be an object or an array")),
+            }
         }
+        Ok(())
     }
-    Ok(conj)
-}
 
-fn parse_condition(condition: &Value, scope: FilterScope) -> Result<Matcher, FilterPolicyError> {
-    match condition {
-        Value::String(s) => Ok(Matcher::Exact(Scalar::Str(s.clone()))),
-        Value::Number(_) => Ok(Matcher::Exact(Scalar::Num(number(condition)?))),
-        Value::Bool(b) if scope == FilterScope::MessageBody => Ok(Matcher::Exact(Scalar::Bool(*b))),
-        Value::Null if scope == FilterScope::MessageBody => Ok(Matcher::Exact(Scalar::Null)),
-        Value::Bool(_) | Value::Null => refuse("Match value must be String, number, true, false, or null"),
-        Value::Array(_) => refuse("Match value must be String, number, true, false, or null"),
-        Value::Object(op) => {
-            let mut entries = op.iter();
-            let (Some((name, operand)), None) = (entries.next(), entries.next()) else {
-                return refuse("An operator object must have exactly one key");
+    fn alternatives(self, value: &Value, path: &[String]) -> Result<Vec<Conj>, FilterPolicyError> {
+        let Value::Array(items) = value else {
+            return refuse("It must be an Array followed with $or.");
+        };
+        let mut branches = Vec::new();
+        for item in items {
+            let Value::Object(object) = item else {
+                return refuse("Only JSON object is allowed in array of $or relationship.");
             };
-            match name.as_str() {
-                "prefix" => Ok(Matcher::Prefix(non_empty_string(operand, "prefix")?)),
-                "suffix" => Ok(Matcher::Suffix(non_empty_string(operand, "suffix")?)),
-                "equals-ignore-case" => Ok(Matcher::EqualsIgnoreCase(non_empty_string(
-                    operand,
-                    "equals-ignore-case",
-                )?)),
-                "exists" => match operand {
-                    Value::Bool(b) => Ok(Matcher::Exists(*b)),
-                    _ => refuse("exists match pattern must be either true or false."),
-                },
-                "anything-but" => Ok(Matcher::AnythingBut(parse_anything_but(operand)?)),
-                "numeric" => Ok(Matcher::Numeric(parse_numeric(operand)?)),
-                "cidr" => parse_cidr(operand),
-                other => refuse(format!("Unrecognized match type {other}")),
+            if object.is_empty() {
+                return refuse(EMPTY_OBJECT);
             }
+            let mut branch = Conj::default();
+            self.object(object, path, true, &mut branch)?;
+            branches.push(branch);
         }
+        if branches.len() < 2 {
+            return refuse("There must have at least 2 Objects in $or relationship.");
+        }
+        Ok(branches)
     }
 }
 
-fn non_empty_string(operand: &Value, operator: &str) -> Result<String, FilterPolicyError> {
-    match operand {
-        Value::String(s) if !s.is_empty() => Ok(s.clone()),
-        _ => refuse(format!("{operator} match pattern must be a non-empty string")),
+fn values(items: &[Value]) -> Result<Vec<Cond>, FilterPolicyError> {
+    let mut conds = Vec::with_capacity(items.len());
+    for item in items {
+        conds.push(match item {
+            Value::Object(expression) => match_expression(expression)?,
+            Value::String(text) => Cond::Str(text.clone()),
+            Value::Number(number) => match number.as_f64() {
+                Some(x) => Cond::Num(x),
+                None => return refuse(MATCH_VALUE_TYPE),
+            },
+            Value::Bool(b) => Cond::Bool(*b),
+            Value::Null => Cond::Null,
+            Value::Array(_) => return refuse(MATCH_VALUE_TYPE),
+        });
     }
+    if conds.is_empty() {
+        return refuse("Empty arrays are not allowed");
+    }
+    Ok(conds)
 }
 
-fn number(value: &Value) -> Result<f64, FilterPolicyError> {
-    let Some(n) = value.as_f64() else {
-        return refuse("Value must be numeric");
+fn match_expression(expression: &Map<String, Value>) -> Result<Cond, FilterPolicyError> {
+    // serde_json keeps keys sorted, so with several keys the first one read is the smallest; AWS
+    // reads them in document order, which only changes which of two errors is reported.
+    let Some((name, value)) = expression.iter().next() else {
+        return refuse("Match expression name not found");
     };
-    if !(-NUMERIC_BOUND..=NUMERIC_BOUND).contains(&n) {
-        return refuse("Numeric values must be between -1.0E9 and 1.0E9");
-    }
-    Ok(n)
-}
-
-fn parse_anything_but(operand: &Value) -> Result<Excluded, FilterPolicyError> {
-    let value_of = |v: &Value| -> Result<Scalar, FilterPolicyError> {
-        match v {
-            Value::String(s) => Ok(Scalar::Str(s.clone())),
-            Value::Number(_) => Ok(Scalar::Num(number(v)?)),
-            _ => refuse("anything-but values must be strings or numbers"),
+    let extra_keys = expression.len() > 1;
+    let single = |cond: Cond| {
+        if extra_keys {
+            refuse(ONLY_ONE_KEY)
+        } else {
+            Ok(cond)
         }
     };
-    match operand {
-        Value::String(_) | Value::Number(_) => Ok(Excluded::Values(vec![value_of(operand)?])),
+    let text = |what: &str| match value {
+        Value::String(s) => Ok(s.clone()),
+        _ => refuse(format!("{what} match pattern must be a string")),
+    };
+    match name.as_str() {
+        "prefix" => single(Cond::Prefix(text("prefix")?)),
+        "suffix" => single(Cond::Suffix(text("suffix")?)),
+        "equals-ignore-case" => single(Cond::EqualsIgnoreCase(text("equals-ignore-case")?.to_lowercase())),
+        "numeric" => {
+            let Value::Array(items) = value else {
+                return refuse("Value of numeric must be an array.");
+            };
+            let range = numeric(items)?;
+            if extra_keys {
+                return refuse(TOO_MANY_ELEMENTS);
+            }
+            Ok(Cond::Range(range))
+        }
+        "anything-but" => {
+            let (anything_but, extra_key_refusal) = anything_but(value)?;
+            if extra_keys {
+                return refuse(extra_key_refusal);
+            }
+            Ok(Cond::AnythingBut(anything_but))
+        }
+        "exists" => match value {
+            Value::Bool(b) => single(Cond::Exists(*b)),
+            _ => refuse("exists match pattern must be either true or false."),
+        },
+        // AWS's engine really does call the CIDR operand a prefix here.
+        "cidr" => single(Cond::Cidr(parse_cidr(&text("prefix")?)?)),
+        other => refuse(format!("Unrecognized match type {other}")),
+    }
+}
+
+// Also returns the refusal for a match expression with keys besides "anything-but", which
+// differs between the object form and the others in AWS's engine.
+fn anything_but(value: &Value) -> Result<(AnythingBut, &'static str), FilterPolicyError> {
+    match value {
+        Value::Object(inner) => {
+            let Some((op, operand)) = inner.iter().next() else {
+                return refuse("Anything-But expression name not found");
+            };
+            // SNS accepts only `prefix` here (suffix and equals-ignore-case are refused).
+            if op != "prefix" {
+                return refuse(format!("Unsupported anything-but pattern: {op}"));
+            }
+            let Value::String(prefix) = operand else {
+                return refuse("prefix match pattern must be a string");
+            };
+            if inner.len() > 1 {
+                return refuse(ONLY_ONE_KEY);
+            }
+            Ok((AnythingBut::Prefix(prefix.clone()), ONLY_ONE_KEY))
+        }
         Value::Array(items) => {
-            if items.is_empty() {
-                return refuse("Empty arrays are not allowed (anything-but)");
+            let (mut strs, mut nums) = (Vec::new(), Vec::new());
+            for item in items {
+                match item {
+                    Value::String(s) => strs.push(s.clone()),
+                    Value::Number(n) => nums.push(bounded(n.as_f64())?),
+                    _ => return refuse("Inside anything but list, start|null|boolean is not supported."),
+                }
             }
-            let values = items.iter().map(value_of).collect::<Result<Vec<_>, _>>()?;
-            Ok(Excluded::Values(values))
-        }
-        Value::Object(op) => {
-            let mut entries = op.iter();
-            let (Some((name, inner)), None) = (entries.next(), entries.next()) else {
-                return refuse("anything-but accepts one of prefix, suffix or equals-ignore-case");
-            };
-            match name.as_str() {
-                "prefix" => Ok(Excluded::Prefix(non_empty_string(inner, "prefix")?)),
-                "suffix" => Ok(Excluded::Suffix(non_empty_string(inner, "suffix")?)),
-                "equals-ignore-case" => match inner {
-                    Value::String(s) => Ok(Excluded::IgnoreCase(vec![s.clone()])),
-                    Value::Array(items) if !items.is_empty() => items
-                        .iter()
-                        .map(|i| non_empty_string(i, "equals-ignore-case"))
-                        .collect::<Result<Vec<_>, _>>()
-                        .map(Excluded::IgnoreCase),
-                    _ => refuse("equals-ignore-case match pattern must be a string or an array of strings"),
-                },
-                other => refuse(format!("Unsupported anything-but pattern: {other}")),
+            match (strs.is_empty(), nums.is_empty()) {
+                (false, true) => Ok((AnythingBut::Strs(strs), TOO_MANY_ELEMENTS)),
+                (true, false) => Ok((AnythingBut::Nums(nums), TOO_MANY_ELEMENTS)),
+                _ => refuse(MIXED_ANYTHING_BUT),
             }
         }
-        _ => refuse("anything-but must be a string, a number, an array or an object"),
+        Value::String(s) => Ok((AnythingBut::Strs(vec![s.clone()]), TOO_MANY_ELEMENTS)),
+        Value::Number(n) => Ok((AnythingBut::Nums(vec![bounded(n.as_f64())?]), TOO_MANY_ELEMENTS)),
+        _ => refuse("Value of anything-but must be an array or single string/number value."),
     }
 }
 
-fn parse_op(value: &Value) -> Result<Op, FilterPolicyError> {
-    match value.as_str() {
-        Some("=") => Ok(Op::Eq),
-        Some("<") => Ok(Op::Lt),
-        Some("<=") => Ok(Op::Le),
-        Some(">") => Ok(Op::Gt),
-        Some(">=") => Ok(Op::Ge),
-        _ => refuse("Unrecognized numeric range operator"),
+fn bounded(x: Option<f64>) -> Result<f64, FilterPolicyError> {
+    match x {
+        Some(x) if (-NUMERIC_LIMIT..=NUMERIC_LIMIT).contains(&x) => Ok(x),
+        _ => refuse(OUT_OF_RANGE),
     }
 }
 
-fn parse_numeric(operand: &Value) -> Result<Vec<(Op, f64)>, FilterPolicyError> {
-    let Value::Array(items) = operand else {
-        return refuse("Value of numeric must be an array.");
+// How AWS's JSON parser names a token in its messages.
+fn token_text(token: Option<&Value>) -> String {
+    match token {
+        None => "]".to_owned(),
+        Some(Value::String(s)) => s.clone(),
+        Some(Value::Array(_)) => "[".to_owned(),
+        Some(Value::Object(_)) => "{".to_owned(),
+        Some(other) => other.to_string(),
+    }
+}
+
+fn operand(token: Option<&Value>, message: String) -> Result<f64, FilterPolicyError> {
+    match token {
+        Some(Value::Number(n)) => n.as_f64().map_or_else(|| refuse(message), Ok),
+        _ => refuse(message),
+    }
+}
+
+// Reads the tokens in the order AWS's engine does, so the first problem found is the one reported.
+fn numeric(items: &[Value]) -> Result<NumRange, FilterPolicyError> {
+    let mut tokens = items.iter();
+    let first = tokens.next();
+    let Some(Value::String(op)) = first else {
+        return refuse(format!("Invalid member in numeric match: {}", token_text(first)));
     };
-    match items.as_slice() {
-        [op, n] => Ok(vec![(parse_op(op)?, number(n)?)]),
-        [op1, n1, op2, n2] => {
-            let (low_op, low) = (parse_op(op1)?, number(n1)?);
-            let (high_op, high) = (parse_op(op2)?, number(n2)?);
-            if !matches!(low_op, Op::Gt | Op::Ge) || !matches!(high_op, Op::Lt | Op::Le) {
-                return refuse(
-                    "Bad numeric range operator: a range is a lower bound (> or >=) then an upper bound (< or <=)",
-                );
+    match op.as_str() {
+        "=" => {
+            let value = operand(tokens.next(), "Value of equals must be numeric".to_owned())?;
+            if tokens.next().is_some() {
+                return refuse(TOO_MANY_ELEMENTS);
             }
-            if low >= high {
+            let value = bounded(Some(value))?;
+            Ok(NumRange::new(Bound::new(value, true), Bound::new(value, true)))
+        }
+        ">" | ">=" => {
+            let bottom = operand(tokens.next(), format!("Value of {op} must be numeric"))?;
+            let low = Bound::new(bottom, op == ">=");
+            let Some(token) = tokens.next() else {
+                bounded(Some(bottom))?;
+                return Ok(NumRange::new(low, None));
+            };
+            let Value::String(top_op) = token else {
+                return refuse(format!("Bad value in numeric range: {}", token_text(Some(token))));
+            };
+            if top_op != "<" && top_op != "<=" {
+                return refuse(format!("Bad numeric range operator: {top_op}"));
+            }
+            let top = operand(tokens.next(), format!("Value of {top_op} must be numeric"))?;
+            if tokens.next().is_some() {
+                return refuse("Too many terms in numeric range expression");
+            }
+            if num_cmp(top, bottom) != Ordering::Greater {
                 return refuse("Bottom must be less than top");
             }
-            Ok(vec![(low_op, low), (high_op, high)])
+            bounded(Some(bottom))?;
+            bounded(Some(top))?;
+            Ok(NumRange::new(low, Bound::new(top, top_op == "<=")))
         }
-        [] => refuse("Value of numeric must be a non-empty array."),
-        _ => refuse("Too many elements in numeric expression"),
+        "<" | "<=" => {
+            let top = operand(tokens.next(), format!("Value of {op} must be numeric"))?;
+            if tokens.next().is_some() {
+                return refuse(TOO_MANY_ELEMENTS);
+            }
+            let top = bounded(Some(top))?;
+            Ok(NumRange::new(None, Bound::new(top, op == "<=")))
+        }
+        _ => refuse(format!("Unrecognized numeric range operator: {op}")),
     }
 }
 
-fn parse_cidr(operand: &Value) -> Result<Matcher, FilterPolicyError> {
-    let bad = || refuse(format!("Malformed CIDR, one '/' required: {operand}"));
-    let Some(text) = operand.as_str() else {
-        return bad();
-    };
-    let Some((addr, bits)) = text.split_once('/') else {
-        return bad();
-    };
-    let (Ok(addr), Ok(bits)) = (addr.parse::<IpAddr>(), bits.parse::<u8>()) else {
-        return refuse(format!("Nonstandard IP address: {text}"));
-    };
-    let max = if addr.is_ipv4() { 32 } else { 128 };
-    if bits > max {
-        return refuse(format!("Nonstandard IP address: {text}"));
+// The engine's CIDR rules: Java `split("/")` (trailing empty parts dropped), `Integer.parseInt`
+// mask bits, /32 and /128 refused, and a range from the address as written to its last host.
+fn parse_cidr(text: &str) -> Result<Cidr, FilterPolicyError> {
+    let mut parts: Vec<&str> = text.split('/').collect();
+    while parts.last() == Some(&"") {
+        parts.pop();
     }
-    Ok(Matcher::Cidr(addr, bits))
+    let [address, mask] = parts.as_slice() else {
+        return refuse("Malformed CIDR, one '/' required");
+    };
+    let Ok(mask) = mask.parse::<i32>() else {
+        return refuse("Malformed CIDR, mask bits must be an integer");
+    };
+    let Ok(mask) = u32::try_from(mask) else {
+        return refuse("Malformed CIDR, mask bits must not be negative");
+    };
+    let (v6, low) = match parse_ip(address) {
+        IpText::V4(ip) => (false, u128::from(u32::from(ip))),
+        IpText::V6(ip) => (true, u128::from(ip)),
+        IpText::Invalid => return refuse(format!("Invalid IP address: {address}")),
+        IpText::NotIp => return refuse(format!("Nonstandard IP address: {address}")),
+    };
+    let bits = if v6 { 128 } else { 32 };
+    if mask >= bits {
+        return refuse(if v6 {
+            "IPv6 mask bits must be < 128"
+        } else {
+            "IPv4 mask bits must be < 32"
+        });
+    }
+    let host_mask = u128::MAX.checked_shr(128 - (bits - mask)).unwrap_or(0);
+    Ok(Cidr {
+        v6,
+        low,
+        high: low | host_mask,
+    })
+}
+
+enum IpText {
+    V4(Ipv4Addr),
+    V6(Ipv6Addr),
+    // Shaped like an address but not one.
+    Invalid,
+    NotIp,
+}
+
+// The engine only treats text as an address when it has the shape of one (digits and dots, or
+// hex digits and colons), so "::ffff:1.2.3.4" and host names are not addresses.
+fn parse_ip(text: &str) -> IpText {
+    let v4_shape = text.split('.').count() == 4
+        && text
+            .split('.')
+            .all(|part| !part.is_empty() && part.bytes().all(|b| b.is_ascii_digit()));
+    let v6_shape = text.contains(':') && text.bytes().all(|b| b.is_ascii_hexdigit() || b == b':');
+    if v4_shape {
+        text.parse().map_or(IpText::Invalid, IpText::V4)
+    } else if v6_shape {
+        text.parse().map_or(IpText::Invalid, IpText::V6)
+    } else {
+        IpText::NotIp
+    }
+}
+
+impl Cidr {
+    fn contains(&self, text: &str) -> bool {
+        let (v6, ip) = match parse_ip(text) {
+            IpText::V4(ip) => (false, u128::from(u32::from(ip))),
+            IpText::V6(ip) => (true, u128::from(ip)),
+            IpText::Invalid | IpText::NotIp => return false,
+        };
+        v6 == self.v6 && self.low <= ip && ip <= self.high
+    }
+}
+
+fn num_cmp(a: f64, b: f64) -> Ordering {
+    let (sa, sb) = ((a * NUMERIC_SCALE).round(), (b * NUMERIC_SCALE).round());
+    match sa.partial_cmp(&sb) {
+        Some(order) if sa.is_finite() && sb.is_finite() => order,
+        _ => a.total_cmp(&b),
+    }
+}
+
+impl Bound {
+    fn new(value: f64, inclusive: bool) -> Option<Bound> {
+        Some(Bound { value, inclusive })
+    }
+}
+
+impl NumRange {
+    fn new(low: Option<Bound>, high: Option<Bound>) -> NumRange {
+        NumRange { low, high }
+    }
+
+    fn contains(&self, x: f64) -> bool {
+        let above = self.low.is_none_or(|b| match num_cmp(x, b.value) {
+            Ordering::Greater => true,
+            Ordering::Equal => b.inclusive,
+            Ordering::Less => false,
+        });
+        let below = self.high.is_none_or(|b| match num_cmp(x, b.value) {
+            Ordering::Less => true,
+            Ordering::Equal => b.inclusive,
+            Ordering::Greater => false,
+        });
+        above && below
+    }
+}
+
+impl AnythingBut {
+    fn excludes(&self, value: Val<'_>) -> bool {
+        match (self, value) {
+            (AnythingBut::Strs(list), Val::Str(s)) => list.iter().any(|x| x == s),
+            (AnythingBut::Nums(list), Val::Num(n)) => list.iter().any(|x| num_cmp(n, *x) == Ordering::Equal),
+            (AnythingBut::Prefix(p), Val::Str(s)) => s.starts_with(p.as_str()),
+            _ => false,
+        }
+    }
+}
+
+impl Cond {
+    fn accepts(&self, value: Val<'_>) -> bool {
+        match (self, value) {
+            (Cond::Str(s), Val::Str(v)) => s == v,
+            (Cond::Num(n), Val::Num(v)) => num_cmp(v, *n) == Ordering::Equal,
+            (Cond::Bool(b), Val::Bool(v)) => *b == v,
+            (Cond::Null, Val::Null) => true,
+            (Cond::Prefix(p), Val::Str(v)) => v.starts_with(p.as_str()),
+            (Cond::Suffix(p), Val::Str(v)) => v.ends_with(p.as_str()),
+            (Cond::EqualsIgnoreCase(p), Val::Str(v)) => v.to_lowercase() == *p,
+            (Cond::AnythingBut(a), v) => !a.excludes(v),
+            (Cond::Range(r), Val::Num(v)) => r.contains(v),
+            (Cond::Cidr(c), Val::Str(v)) => c.contains(v),
+            _ => false,
+        }
+    }
+}
+
+impl Leaf {
+    fn new(segments: Vec<String>, conds: Vec<Cond>) -> Leaf {
+        let key = segments.join(".");
+        Leaf { segments, key, conds }
+    }
+
+    fn matches(&self, values: &[Val<'_>]) -> bool {
+        self.conds.iter().any(|cond| match cond {
+            Cond::Exists(wanted) => values.is_empty() != *wanted,
+            cond => values.iter().any(|v| cond.accepts(*v)),
+        })
+    }
+}
+
+impl Conj {
+    fn is_empty(&self) -> bool {
+        self.leaves.is_empty() && self.ors.is_empty()
+    }
+
+    fn matches(&self, leaf_matches: &dyn Fn(&Leaf) -> bool) -> bool {
+        self.leaves.iter().all(leaf_matches)
+            && self
+                .ors
+                .iter()
+                .all(|branches| branches.iter().any(|b| b.matches(leaf_matches)))
+    }
+
+    fn has_nested(&self) -> bool {
+        self.leaves.iter().any(|l| l.segments.len() > 1) || self.ors.iter().flatten().any(Conj::has_nested)
+    }
+
+    fn top_names<'p>(&'p self, names: &mut BTreeSet<&'p str>) {
+        names.extend(
+            self.leaves
+                .iter()
+                .filter_map(|l| l.segments.first())
+                .map(String::as_str),
+        );
+        for branch in self.ors.iter().flatten() {
+            branch.top_names(names);
+        }
+    }
+
+    fn collect_keys<'p>(&'p self, keys: &mut Vec<&'p str>) {
+        keys.extend(self.leaves.iter().map(|l| l.key.as_str()));
+        for branch in self.ors.iter().flatten() {
+            branch.collect_keys(keys);
+        }
+    }
+
+    // AWS's count: each ANDed array contributes (values × nesting depth), the products of `$or`
+    // branches add up. Multiplying out sums this way never expands the branches themselves.
+    fn complexity(&self) -> u64 {
+        let mut total = 1u64;
+        for leaf in &self.leaves {
+            let depth = u64::try_from(leaf.segments.len()).unwrap_or(u64::MAX);
+            let count = u64::try_from(leaf.conds.len()).unwrap_or(u64::MAX);
+            total = total.saturating_mul(count.saturating_mul(depth));
+        }
+        for branches in &self.ors {
+            let mut alternatives = 0u64;
+            for branch in branches {
+                alternatives = alternatives.saturating_add(branch.complexity());
+            }
+            total = total.saturating_mul(alternatives);
+        }
+        total
+    }
+}
+
+enum AttributeKind {
+    String,
+    Number,
+    Array,
+    Binary,
+}
+
+impl AttributeKind {
+    fn of(data_type: &str) -> AttributeKind {
+        let base = data_type.split('.').next().unwrap_or(data_type);
+        // "Number.Array" appears in AWS's numeric anything-but example.
+        if data_type == "String.Array" || data_type == "Number.Array" {
+            AttributeKind::Array
+        } else if base == "Number" {
+            AttributeKind::Number
+        } else if base == "Binary" {
+            AttributeKind::Binary
+        } else {
+            AttributeKind::String
+        }
+    }
+}
+
+fn with_attribute_values(attr: Option<AttributeRef<'_>>, then: impl FnOnce(&[Val<'_>]) -> bool) -> bool {
+    let Some(AttributeRef {
+        data_type,
+        string_value: Some(text),
+    }) = attr
+    else {
+        return then(&[]);
+    };
+    match AttributeKind::of(data_type) {
+        // SNS ignores Binary attributes: they match nothing and do not count as present.
+        AttributeKind::Binary => then(&[]),
+        AttributeKind::String => then(&[Val::Str(text)]),
+        AttributeKind::Number => match text.parse::<f64>() {
+            Ok(x) if x.is_finite() => then(&[Val::Num(x)]),
+            _ => then(&[Val::Opaque]),
+        },
+        AttributeKind::Array => {
+            let parsed = serde_json::from_str::<Value>(text).ok();
+            let mut vals = Vec::new();
+            if let Some(Value::Array(items)) = &parsed {
+                for item in items {
+                    push_scalars(item, &mut vals);
+                }
+            }
+            then(&vals)
+        }
+    }
+}
+
+fn scalar(value: &Value) -> Val<'_> {
+    match value {
+        Value::String(s) => Val::Str(s),
+        Value::Number(n) => n.as_f64().map_or(Val::Opaque, Val::Num),
+        Value::Bool(b) => Val::Bool(*b),
+        Value::Null => Val::Null,
+        Value::Array(_) | Value::Object(_) => Val::Opaque,
+    }
+}
+
+// Nested arrays stay at the same path; objects inside an attribute array have no path a
+// policy can name.
+fn push_scalars<'v>(root: &'v Value, out: &mut Vec<Val<'v>>) {
+    let mut stack = vec![root];
+    while let Some(value) = stack.pop() {
+        match value {
+            Value::Array(items) => stack.extend(items.iter().rev()),
+            Value::Object(_) => {}
+            other => out.push(scalar(other)),
+        }
+    }
+}
+
+// Every scalar in `top` whose `.`-joined path is one of `keys`; arrays on the way are entered
+// element by element, and branches no key can lie under are skipped.
+fn body_values<'p, 'v>(top: &'v Map<String, Value>, keys: &[&'p str]) -> HashMap<&'p str, Vec<Val<'v>>> {
+    let relevant = |path: &str| {
+        keys.iter().any(|k| {
+            k.strip_prefix(path)
+                .is_some_and(|rest| rest.is_empty() || rest.starts_with('.'))
+        })
+    };
+    let mut found: HashMap<&'p str, Vec<Val<'v>>> = HashMap::new();
+    let mut stack: Vec<(String, &'v Value)> = top
+        .iter()
+        .filter(|(k, _)| relevant(k))
+        .map(|(k, v)| (k.clone(), v))
+        .collect();
+    while let Some((path, value)) = stack.pop() {
+        match value {
+            Value::Object(children) => {
+                for (k, child) in children {
+                    let child_path = format!("{path}.{k}");
+                    if relevant(&child_path) {
+                        stack.push((child_path, child));
+                    }
+                }
+            }
+            Value::Array(items) => stack.extend(items.iter().map(|item| (path.clone(), item))),
+            other => {
+                if let Some(key) = keys.iter().find(|k| **k == path) {
+                    found.entry(*key).or_default().push(scalar(other));
+                }
+            }
+        }
+    }
+    found
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::collections::HashMap;
 
-    fn attrs(
-        pairs: &[(&'static str, &'static str, &'static str)],
-    ) -> HashMap<&'static str, (&'static str, &'static str)> {
-        pairs.iter().map(|(n, t, v)| (*n, (*t, *v))).collect()
-    }
+    use FilterScope::{MessageAttributes as Attrs, MessageBody as Body};
 
-    fn attr_match(policy: &str, message: &[(&'static str, &'static str, &'static str)]) -> bool {
-        let policy = FilterPolicy::parse(policy, FilterScope::MessageAttributes).expect("valid policy");
-        let map = attrs(message);
+    type Attr<'a> = (&'a str, &'a str, &'a str);
+
+    fn matches_attrs(policy: &str, attrs: &[Attr<'_>]) -> bool {
+        let parsed = FilterPolicy::parse(policy, Attrs).unwrap_or_else(|e| panic!("{policy}: {e}"));
         let lookup = |name: &str| {
-            map.get(name).map(|(t, v)| AttributeRef {
-                data_type: t,
-                string_value: if t.starts_with("Binary") { None } else { Some(v) },
-            })
+            attrs
+                .iter()
+                .find(|(n, _, _)| *n == name)
+                .map(|(_, t, v)| attr_ref(t, v))
         };
-        policy.matches_attributes(&lookup)
+        parsed.matches_attributes(&lookup)
     }
 
-    fn body_match(policy: &str, body: &str) -> bool {
-        let policy = FilterPolicy::parse(policy, FilterScope::MessageBody).expect("valid policy");
-        policy.matches_body(&serde_json::from_str(body).expect("json body"))
+    // Binary attributes carry no string value.
+    fn attr_ref<'a>(data_type: &'a str, value: &'a str) -> AttributeRef<'a> {
+        let string_value = (!data_type.starts_with("Binary")).then_some(value);
+        AttributeRef {
+            data_type,
+            string_value,
+        }
     }
+
+    fn matches_body(policy: &str, body: &str) -> bool {
+        let parsed = FilterPolicy::parse(policy, Body).unwrap_or_else(|e| panic!("{policy}: {e}"));
+        let body: Value = serde_json::from_str(body).unwrap_or_else(|e| panic!("{body}: {e}"));
+        parsed.matches_body(&body)
+    }
+
+    const S: &str = "String";
+    const N: &str = "Number";
+    const SA: &str = "String.Array";
+
+    #[rustfmt::skip]
+    const ATTRIBUTE_CASES: &[(&str, &[Attr<'static>], bool)] = &[
+        // exact strings; OR within a key, case-sensitive
+        (r#"{"a":["x","y"]}"#, &[("a", S, "x")], true),
+        (r#"{"a":["x","y"]}"#, &[("a", S, "y")], true),
+        (r#"{"a":["x","y"]}"#, &[("a", S, "z")], false),
+        (r#"{"a":["x","y"]}"#, &[], false),
+        (r#"{"a":["x","y"]}"#, &[("b", S, "x")], false),
+        (r#"{"a":["Rugby"]}"#, &[("a", S, "rugby")], false),
+        (r#"{"a":[""]}"#, &[("a", S, "")], true),
+        (r#"{"a":["x"]}"#, &[("a", "String.custom", "x")], true),
+        // String.Array: any element
+        (r#"{"a":["rugby","tennis"]}"#, &[("a", SA, r#"["rugby","hockey"]"#)], true),
+        (r#"{"a":["rugby","tennis"]}"#, &[("a", SA, r#"["baseball"]"#)], false),
+        (r#"{"a":["rugby"]}"#, &[("a", SA, "[]")], false),
+        (r#"{"a":["rugby"]}"#, &[("a", SA, "not json")], false),
+        (r#"{"a":[5]}"#, &[("a", SA, "[5, 6]")], true),
+        (r#"{"a":["5"]}"#, &[("a", SA, "[5]")], false),
+        (r#"{"a":[true]}"#, &[("a", SA, "[true]")], true),
+        (r#"{"a":[false]}"#, &[("a", SA, "[true]")], false),
+        (r#"{"a":[null]}"#, &[("a", SA, "[null]")], true),
+        (r#"{"a":["x"]}"#, &[("a", SA, r#"[["x"]]"#)], true),
+        // numbers: Number attributes compare numerically, never with strings
+        (r#"{"a":[5]}"#, &[("a", N, "5")], true),
+        (r#"{"a":[300]}"#, &[("a", N, "3e2")], true),
+        (r#"{"a":[300]}"#, &[("a", N, "300.0")], true),
+        (r#"{"a":[300]}"#, &[("a", "Number.int", "300")], true),
+        (r#"{"a":[300]}"#, &[("a", N, "300.1")], false),
+        (r#"{"a":[300]}"#, &[("a", S, "300")], false),
+        (r#"{"a":["300"]}"#, &[("a", N, "300")], false),
+        (r#"{"a":[0.3]}"#, &[("a", N, "0.30000000000000004")], true),
+        (r#"{"a":[10000000000]}"#, &[("a", N, "1e10")], true),
+        // null and booleans
+        (r#"{"a":[null]}"#, &[], false),
+        (r#"{"a":[null, {"anything-but":"whatever"}]}"#, &[], false),
+        (r#"{"a":[true]}"#, &[("a", S, "true")], false),
+        // prefix / suffix / equals-ignore-case
+        (r#"{"a":[{"prefix":"bas"}]}"#, &[("a", S, "baseball")], true),
+        (r#"{"a":[{"prefix":"bas"}]}"#, &[("a", S, "basketball")], true),
+        (r#"{"a":[{"prefix":"bas"}]}"#, &[("a", S, "rugby")], false),
+        (r#"{"a":[{"prefix":"bas"}]}"#, &[("a", S, "ba")], false),
+        (r#"{"a":[{"prefix":"bas"}]}"#, &[("a", SA, r#"["rugby","basketball"]"#)], true),
+        (r#"{"a":[{"prefix":"1"}]}"#, &[("a", N, "123")], false),
+        (r#"{"a":[{"prefix":"bas"}]}"#, &[], false),
+        (r#"{"a":[{"suffix":".png"}]}"#, &[("a", S, "image.png")], true),
+        (r#"{"a":[{"suffix":".png"}]}"#, &[("a", S, "image.jpg")], false),
+        (r#"{"a":[{"suffix":".png"}]}"#, &[("a", S, ".PNG")], false),
+        (r#"{"a":[{"equals-ignore-case":"RuGbY"}]}"#, &[("a", S, "rugby")], true),
+        (r#"{"a":[{"equals-ignore-case":"RuGbY"}]}"#, &[("a", S, "RUGBY")], true),
+        (r#"{"a":[{"equals-ignore-case":"RuGbY"}]}"#, &[("a", S, "rugbyx")], false),
+        (r#"{"a":[{"equals-ignore-case":"ÉTÉ"}]}"#, &[("a", S, "été")], true),
+        // anything-but: strings, numbers, prefix; absent keys never match it
+        (r#"{"a":[{"anything-but":["rugby","tennis"]}]}"#, &[("a", S, "baseball")], true),
+        (r#"{"a":[{"anything-but":["rugby","tennis"]}]}"#, &[("a", S, "rugby")], false),
+        (r#"{"a":[{"anything-but":["rugby","tennis"]}]}"#, &[], false),
+        (r#"{"a":[{"anything-but":["rugby","tennis"]}]}"#, &[("a", SA, r#"["rugby","baseball"]"#)], true),
+        (r#"{"a":[{"anything-but":["rugby","tennis"]}]}"#, &[("a", SA, r#"["rugby","tennis"]"#)], false),
+        (r#"{"a":[{"anything-but":["rugby","tennis"]}]}"#, &[("a", N, "5")], true),
+        (r#"{"a":[{"anything-but":"rugby"}]}"#, &[("a", S, "rugby")], false),
+        (r#"{"a":[{"anything-but":"rugby"}]}"#, &[("a", S, "football")], true),
+        (r#"{"a":[{"anything-but":[100,500]}]}"#, &[("a", N, "101")], true),
+        (r#"{"a":[{"anything-but":[100,500]}]}"#, &[("a", N, "100.1")], true),
+        (r#"{"a":[{"anything-but":[100,500]}]}"#, &[("a", N, "100")], false),
+        (r#"{"a":[{"anything-but":[100,500]}]}"#, &[("a", N, "1e2")], false),
+        (r#"{"a":[{"anything-but":[100,500]}]}"#, &[("a", "Number.Array", "[100, 50]")], true),
+        (r#"{"a":[{"anything-but":[100,500]}]}"#, &[("a", "Number.Array", "[100, 500]")], false),
+        (r#"{"a":[{"anything-but":[100,500]}]}"#, &[("a", S, "100")], true),
+        (r#"{"a":[{"anything-but":100}]}"#, &[("a", N, "100")], false),
+        (r#"{"event":[{"anything-but":{"prefix":"order-"}}]}"#, &[("event", S, "data-entry")], true),
+        (r#"{"event":[{"anything-but":{"prefix":"order-"}}]}"#, &[("event", S, "order_number")], true),
+        (r#"{"event":[{"anything-but":{"prefix":"order-"}}]}"#, &[("event", S, "order-cancelled")], false),
+        (r#"{"event":[{"anything-but":{"prefix":"order-"}}]}"#, &[], false),
+        (r#"{"a":[{"anything-but":["x"]},{"exists":false}]}"#, &[], true),
+        (r#"{"a":[{"anything-but":["x"]},{"exists":false}]}"#, &[("a", S, "x")], false),
+        (r#"{"a":[{"anything-but":["x"]},{"exists":false}]}"#, &[("a", S, "y")], true),
+        // numeric
+        (r#"{"p":[{"numeric":["=",301.5]}]}"#, &[("p", N, "301.5")], true),
+        (r#"{"p":[{"numeric":["=",301.5]}]}"#, &[("p", N, "3.015e2")], true),
+        (r#"{"p":[{"numeric":["=",301.5]}]}"#, &[("p", N, "301.4")], false),
+        (r#"{"p":[{"numeric":["=",301.5]}]}"#, &[("p", S, "301.5")], false),
+        (r#"{"p":[{"numeric":["<",0]}]}"#, &[("p", N, "-1")], true),
+        (r#"{"p":[{"numeric":["<",0]}]}"#, &[("p", N, "0")], false),
+        (r#"{"p":[{"numeric":["<",0]}]}"#, &[("p", N, "-0.0000001")], false),
+        (r#"{"p":[{"numeric":["<=",0]}]}"#, &[("p", N, "0")], true),
+        (r#"{"p":[{"numeric":[">",0,"<=",150]}]}"#, &[("p", N, "0")], false),
+        (r#"{"p":[{"numeric":[">",0,"<=",150]}]}"#, &[("p", N, "0.000001")], true),
+        (r#"{"p":[{"numeric":[">",0,"<=",150]}]}"#, &[("p", N, "75")], true),
+        (r#"{"p":[{"numeric":[">",0,"<=",150]}]}"#, &[("p", N, "150")], true),
+        (r#"{"p":[{"numeric":[">",0,"<=",150]}]}"#, &[("p", N, "150.000001")], false),
+        (r#"{"p":[{"numeric":[">=",10,"<",20]}]}"#, &[("p", N, "10")], true),
+        (r#"{"p":[{"numeric":[">=",10,"<",20]}]}"#, &[("p", N, "19.999")], true),
+        (r#"{"p":[{"numeric":[">=",10,"<",20]}]}"#, &[("p", N, "20")], false),
+        (r#"{"p":[{"numeric":[">=",10,"<",20]}]}"#, &[("p", N, "9.99999")], false),
+        (r#"{"p":[{"numeric":[">=",-1e9,"<=",1e9]}]}"#, &[("p", N, "-1000000000")], true),
+        (r#"{"p":[{"numeric":[">=",-1e9,"<=",1e9]}]}"#, &[("p", N, "1e9")], true),
+        (r#"{"p":[{"numeric":[">=",-1e9,"<=",1e9]}]}"#, &[("p", N, "1000000000.5")], false),
+        (r#"{"p":[{"numeric":[">",100]}]}"#, &[("p", SA, "[1, 200]")], true),
+        (r#"{"p":[{"numeric":[">",100]}]}"#, &[("p", SA, r#"["200"]"#)], false),
+        (r#"{"p":[{"numeric":[">",100]}]}"#, &[("p", N, "not-a-number")], false),
+        (r#"{"p":[{"numeric":[">",100]}]}"#, &[("p", N, "inf")], false),
+        // exists; Binary attributes are ignored altogether
+        (r#"{"store":[{"exists":true}]}"#, &[("store", S, "fans")], true),
+        (r#"{"store":[{"exists":true}]}"#, &[("store", N, "99"), ("def", N, "99")], true),
+        (r#"{"store":[{"exists":true}]}"#, &[("customer_interests", SA, r#"["baseball"]"#)], false),
+        (r#"{"store":[{"exists":true}]}"#, &[("store", "Binary", "")], false),
+        (r#"{"store":[{"exists":true}]}"#, &[("store", N, "not-a-number")], true),
+        (r#"{"store":[{"exists":false}]}"#, &[("def", N, "99")], true),
+        (r#"{"store":[{"exists":false}]}"#, &[("store", N, "99")], false),
+        (r#"{"store":[{"exists":false}]}"#, &[("store", "Binary.x", "")], true),
+        (r#"{"store":["fans"]}"#, &[("store", "Binary", "fans")], false),
+        // cidr, IPv4 and IPv6
+        (r#"{"ip":[{"cidr":"10.0.0.0/24"}]}"#, &[("ip", S, "10.0.0.0")], true),
+        (r#"{"ip":[{"cidr":"10.0.0.0/24"}]}"#, &[("ip", S, "10.0.0.255")], true),
+        (r#"{"ip":[{"cidr":"10.0.0.0/24"}]}"#, &[("ip", S, "10.1.1.0")], false),
+        (r#"{"ip":[{"cidr":"10.0.0.0/24"}]}"#, &[("ip", S, "not-an-ip")], false),
+        (r#"{"ip":[{"cidr":"10.0.0.0/24"}]}"#, &[("ip", S, "::ffff:10.0.0.1")], false),
+        (r#"{"ip":[{"cidr":"10.0.0.0/24"}]}"#, &[("ip", SA, r#"["1.1.1.1","10.0.0.7"]"#)], true),
+        (r#"{"ip":[{"cidr":"0.0.0.0/0"}]}"#, &[("ip", S, "255.255.255.255")], true),
+        // the engine's range starts at the address as written
+        (r#"{"ip":[{"cidr":"10.0.0.5/24"}]}"#, &[("ip", S, "10.0.0.4")], false),
+        (r#"{"ip":[{"cidr":"10.0.0.5/24"}]}"#, &[("ip", S, "10.0.0.9")], true),
+        (r#"{"ip":[{"cidr":"2001:db8::/32"}]}"#, &[("ip", S, "2001:db8::1")], true),
+        (r#"{"ip":[{"cidr":"2001:db8::/32"}]}"#, &[("ip", S, "2001:DB8:ffff:0:0:0:0:ff")], true),
+        (r#"{"ip":[{"cidr":"2001:db8::/32"}]}"#, &[("ip", S, "2001:db9::1")], false),
+        (r#"{"ip":[{"cidr":"2001:db8::/32"}]}"#, &[("ip", S, "10.0.0.1")], false),
+        (r#"{"ip":[{"cidr":"::/0"}]}"#, &[("ip", S, "ffff::1")], true),
+        // AND across keys
+        (r#"{"a":["x"],"b":[{"numeric":[">",100]}]}"#, &[("a", S, "x"), ("b", N, "101")], true),
+        (r#"{"a":["x"],"b":[{"numeric":[">",100]}]}"#, &[("a", S, "x"), ("b", N, "100")], false),
+        (r#"{"a":["x"],"b":[{"numeric":[">",100]}]}"#, &[("a", S, "x")], false),
+        (r#"{"a":["x",{"prefix":"y"},{"numeric":[">",5]}]}"#, &[("a", S, "yes")], true),
+        (r#"{"a":["x",{"prefix":"y"},{"numeric":[">",5]}]}"#, &[("a", N, "6")], true),
+        (r#"{"a":["x",{"prefix":"y"},{"numeric":[">",5]}]}"#, &[("a", S, "z")], false),
+        // $or
+        (r#"{"source":["cw"],"$or":[{"metricName":["CPU"]},{"namespace":["EC2"]}]}"#,
+            &[("source", S, "cw"), ("metricName", S, "CPU")], true),
+        (r#"{"source":["cw"],"$or":[{"metricName":["CPU"]},{"namespace":["EC2"]}]}"#,
+            &[("source", S, "cw"), ("namespace", S, "EC2")], true),
+        (r#"{"source":["cw"],"$or":[{"metricName":["CPU"]},{"namespace":["EC2"]}]}"#,
+            &[("source", S, "cw")], false),
+        (r#"{"source":["cw"],"$or":[{"metricName":["CPU"]},{"namespace":["EC2"]}]}"#,
+            &[("metricName", S, "CPU")], false),
+        (r#"{"$or":[{"a":["1"]},{"$or":[{"b":["2"]},{"c":["3"]}]}]}"#, &[("c", S, "3")], true),
+        (r#"{"$or":[{"a":["1"]},{"$or":[{"b":["2"]},{"c":["3"]}]}]}"#, &[("c", S, "4")], false),
+        (r#"{"$or":[{"a":["1"],"b":["2"]},{"c":[{"exists":false}]}]}"#, &[("a", S, "1"), ("c", S, "x")], false),
+        (r#"{"$or":[{"a":["1"],"b":["2"]},{"c":[{"exists":false}]}]}"#, &[("d", S, "1")], true),
+        // an "$or" that is not a valid OR is an attribute name
+        (r#"{"$or":[{"numeric":[">",1]},{"prefix":"abc"}]}"#, &[("$or", S, "abcd")], true),
+        (r#"{"$or":[{"numeric":[">",1]},{"prefix":"abc"}]}"#, &[("$or", N, "2")], true),
+        (r#"{"$or":[{"numeric":[">",1]},{"prefix":"abc"}]}"#, &[("$or", S, "x")], false),
+        (r#"{"$or":["a","b"]}"#, &[("$or", S, "a")], true),
+        // the empty policy lets everything through
+        ("{}", &[], true),
+        ("{}", &[("a", S, "x")], true),
+    ];
+
+    const S3_POLICY: &str = r#"{"Records":{"s3":{"object":{"key":[{"prefix":"auto-"}]}},
+        "eventName":[{"prefix":"ObjectCreated:"}]}}"#;
+    const OBJECT_POLICY: &str = r#"{"object":{"key":[{"prefix":"auto-"},"hardcodedvalue"],
+        "nested_key":[{"exists":false}]},"test":[{"exists":false}]}"#;
+    const OR_POLICY: &str = r#"{"$or":[{"metricName":["CPUUtilization","ReadLatency"]},
+        {"namespace":["AWS/EC2","AWS/ES"]}],"detail":{"scope":["Service"],
+        "$or":[{"source":["aws.cloudwatch"]},{"type":["CloudWatch Alarm State Change"]}]}}"#;
+
+    #[rustfmt::skip]
+    const BODY_CASES: &[(&str, &str, bool)] = &[
+        (r#"{"a":["x"]}"#, r#"{"a":"x"}"#, true),
+        (r#"{"a":["x"]}"#, r#"{"a":"y"}"#, false),
+        (r#"{"a":["x"]}"#, r#"{}"#, false),
+        (r#"{"a":["x"]}"#, r#"{"a":["y","x"]}"#, true),
+        (r#"{"a":["x"]}"#, r#"{"a":{"x":1}}"#, false),
+        (r#"{"a":["x"]}"#, r#"{"b":{"a":"x"}}"#, false),
+        // nested keys and exists (the AWS payload-filtering example)
+        (OBJECT_POLICY, r#"{"object":{"key":"auto-test"}}"#, true),
+        (OBJECT_POLICY, r#"{"object":{"key":"hardcodedvalue"}}"#, true),
+        (OBJECT_POLICY, r#"{"object":{"key":"test-auto"}}"#, false),
+        (OBJECT_POLICY, r#"{"object":{"key":"auto-test"},"test":"just-exists"}"#, false),
+        (OBJECT_POLICY, r#"{"object":{"key":"auto-test","nested_key":"just-exists"}}"#, false),
+        (OBJECT_POLICY, r#"{"object":{"test":"auto-test"}}"#, false),
+        (OBJECT_POLICY, r#"{"test":"auto-test"}"#, false),
+        // dotted names address the same property as nesting
+        (r#"{"object.nested":["string.value"]}"#, r#"{"object":{"nested":"string.value"}}"#, true),
+        (r#"{"object.nested":["string.value"]}"#, r#"{"object.nested":"string.value"}"#, true),
+        (r#"{"object.nested":["string.value"]}"#, r#"{"object":{"nested":"test-auto"}}"#, false),
+        (r#"{"object.nested.test":["v"]}"#, r#"{"object":{"nested":{"test":"v"}}}"#, true),
+        (r#"{"object.nested.test":["v"]}"#, r#"{"object.nested.test":"v"}"#, true),
+        (r#"{"object.nested.test":["v"]}"#, r#"{"object.nested":{"test":"v"}}"#, true),
+        (r#"{"object.nested.test":["v"]}"#, r#"{"object":{"nested.test":"v"}}"#, true),
+        (r#"{"object.nested.test":["v"]}"#, r#"{"object":{"nested":{"test":"w"}}}"#, false),
+        (r#"{"object":{"nested":["v"]}}"#, r#"{"object.nested":"v"}"#, true),
+        // arrays on the path
+        (r#"{"headers":{"route-to":["queue1"]}}"#, r#"{"headers":{"route-to":["queue3"]}}"#, false),
+        (r#"{"headers":{"route-to":["queue1"]}}"#, r#"{"headers":{"route-to":["queue1"]}}"#, true),
+        (r#"{"headers":{"route-to":["queue1"]}}"#, r#"{"headers":{"route-to":["queue1","queue2"]}}"#, true),
+        (r#"{"a":{"b":["x"]}}"#, r#"{"a":[{"b":"y"},{"b":[["x"]]}]}"#, true),
+        (S3_POLICY, r#"{"Records":[{"eventName":"ObjectCreated:Put",
+            "s3":{"object":{"key":"auto-insurance-2314.xml","size":17}}}]}"#, true),
+        (S3_POLICY, r#"{"Records":[{"eventName":"ObjectRemoved:Delete",
+            "s3":{"object":{"key":"auto-insurance-2314.xml","size":17}}}]}"#, false),
+        (S3_POLICY, r#"{"Records":[{"eventName":"ObjectCreated:Put",
+            "s3":{"object":{"key":"home-insurance-2314.xml","size":17}}}]}"#, false),
+        (S3_POLICY, r#"{"Records":[{"eventName":"ObjectCreated:Put",
+            "s3":{"object":[[{"key":"auto-insurance-2314.xml","size":17}]]}},
+            {"eventName":"ObjectRemoved:Delete","s3":{"object":{"key":"home-insurance-2314.xml"}}}]}"#, true),
+        // numbers, null, booleans keep their JSON type
+        (r#"{"price":[{"numeric":[">",100]}]}"#, r#"{"price":101}"#, true),
+        (r#"{"price":[{"numeric":[">",100]}]}"#, r#"{"price":"101"}"#, false),
+        (r#"{"price":[{"numeric":[">",100]}]}"#, r#"{"price":[50,150]}"#, true),
+        (r#"{"price":[{"numeric":[">",100]}]}"#, r#"{"price":[50,60]}"#, false),
+        (r#"{"price":[300]}"#, r#"{"price":300.0}"#, true),
+        (r#"{"price":[300]}"#, r#"{"price":3e2}"#, true),
+        (r#"{"price":[300]}"#, r#"{"price":"300"}"#, false),
+        (r#"{"price_usd":[{"numeric":["=",301.5]}]}"#, r#"{"price_usd":3.015e2}"#, true),
+        (r#"{"a":[null]}"#, r#"{"a":null}"#, true),
+        (r#"{"a":[null]}"#, r#"{}"#, false),
+        (r#"{"a":[null]}"#, r#"{"a":"null"}"#, false),
+        (r#"{"a":[true]}"#, r#"{"a":true}"#, true),
+        (r#"{"a":[true]}"#, r#"{"a":"true"}"#, false),
+        (r#"{"a":[{"prefix":"1"}]}"#, r#"{"a":123}"#, false),
+        // exists needs a value at the path itself
+        (r#"{"a":[{"exists":true}]}"#, r#"{"a":null}"#, true),
+        (r#"{"a":[{"exists":true}]}"#, r#"{"a":[1]}"#, true),
+        (r#"{"a":[{"exists":true}]}"#, r#"{"a":[]}"#, false),
+        (r#"{"a":[{"exists":true}]}"#, r#"{"a":{"b":1}}"#, false),
+        (r#"{"a":[{"exists":false}]}"#, r#"{"b":1}"#, true),
+        (r#"{"a":[{"exists":false}]}"#, r#"{"a":{}}"#, true),
+        (r#"{"a":[{"exists":false}]}"#, r#"{"a":0}"#, false),
+        (r#"{"a":{"b":[{"exists":true}]}}"#, r#"{"a":[{"c":1},{"b":2}]}"#, true),
+        (r#"{"a":{"b":[{"exists":true}]}}"#, r#"{"a":[{"c":1}]}"#, false),
+        // anything-but and other operators on body values
+        (r#"{"a":[{"anything-but":["rugby","tennis"]}]}"#, r#"{"a":["rugby","baseball"]}"#, true),
+        (r#"{"a":[{"anything-but":["rugby","tennis"]}]}"#, r#"{"a":"rugby"}"#, false),
+        (r#"{"a":[{"anything-but":["rugby","tennis"]}]}"#, r#"{}"#, false),
+        (r#"{"a":[{"anything-but":["rugby","tennis"]}]}"#, r#"{"a":5}"#, true),
+        (r#"{"a":[{"anything-but":[100,500]}]}"#, r#"{"a":[100,50]}"#, true),
+        (r#"{"a":[{"anything-but":[100,500]}]}"#, r#"{"a":100}"#, false),
+        (r#"{"a":[{"anything-but":{"prefix":"x"}}]}"#, r#"{"a":"xy"}"#, false),
+        (r#"{"a":[{"suffix":"fix"}]}"#, r#"{"a":"postfix"}"#, true),
+        (r#"{"a":[{"equals-ignore-case":"abc"}]}"#, r#"{"a":"ABC"}"#, true),
+        (r#"{"ip":[{"cidr":"192.168.0.0/16"}]}"#, r#"{"ip":"192.168.3.4"}"#, true),
+        (r#"{"ip":[{"cidr":"192.168.0.0/16"}]}"#, r#"{"ip":"192.169.3.4"}"#, false),
+        // $or at the top and nested
+        (OR_POLICY, r#"{"metricName":"CPUUtilization","detail":{"scope":"Service","source":"aws.cloudwatch"}}"#, true),
+        (OR_POLICY, r#"{"metricName":"ReadLatency","detail":{"scope":"Service","source":"aws.cloudwatch"}}"#, true),
+        (OR_POLICY, r#"{"namespace":"AWS/EC2","detail":{"scope":"Service","source":"aws.cloudwatch"}}"#, true),
+        (OR_POLICY, r#"{"namespace":"AWS/ES","detail":{"scope":"Service","source":"aws.cloudwatch"}}"#, true),
+        (OR_POLICY, r#"{"metricName":"CPUUtilization",
+            "detail":{"scope":"Service","type":"CloudWatch Alarm State Change"}}"#, true),
+        (OR_POLICY, r#"{"metricName":"AWS/EC2","detail":{"scope":"Service","type":"CloudWatch Alarm State Change"}}"#, false),
+        (OR_POLICY, r#"{"metricName":"CPUUtilization",
+            "detail":{"scope":"aws.cloudwatch","type":"CloudWatch Alarm State Change"}}"#, false),
+        (OR_POLICY, r#"{"metricName":"CPUUtilization","detail":{"scope":"Service","type":"CPUUtilization"}}"#, false),
+        (OR_POLICY, r#"{"metricName":"CPUUtilization","detail":{"type":"CloudWatch Alarm State Change"}}"#, false),
+        (OR_POLICY, r#"{"metricName":"CPUUtilization","detail":{"scope":"Service"}}"#, false),
+        (OR_POLICY, r#"{"metricName":"CPUUtilization","scope":"Service"}"#, false),
+        // bodies that are not objects have no properties
+        (r#"{"a":[{"exists":false}]}"#, r#""a string""#, false),
+        (r#"{"a":[{"exists":false}]}"#, r#"[{"a":1}]"#, false),
+        ("{}", r#""a string""#, true),
+        ("{}", r#"{"a":1}"#, true),
+    ];
 
     #[test]
     fn attribute_table() {
-        const RED: &[(&str, &str, &str)] = &[("color", "String", "red"), ("size", "Number", "5")];
-        let red = RED;
-        type Message<'a> = &'a [(&'static str, &'static str, &'static str)];
-        let table: &[(&str, Message<'_>, bool)] = &[
-            ("{}", &[], true),
-            (r#"{"color":["red"]}"#, red, true),
-            (r#"{"color":["blue","red"]}"#, red, true),
-            (r#"{"color":["Red"]}"#, red, false),
-            (r#"{"color":["red"],"size":[5]}"#, red, true),
-            (r#"{"color":["red"],"size":[6]}"#, red, false),
-            (r#"{"size":[5.0]}"#, red, true),
-            (r#"{"size":["5"]}"#, red, false),
-            (r#"{"color":[{"prefix":"re"}]}"#, red, true),
-            (r#"{"color":[{"prefix":"ed"}]}"#, red, false),
-            (r#"{"color":[{"suffix":"ed"}]}"#, red, true),
-            (r#"{"color":[{"equals-ignore-case":"RED"}]}"#, red, true),
-            (r#"{"color":[{"anything-but":"blue"}]}"#, red, true),
-            (r#"{"color":[{"anything-but":["red","blue"]}]}"#, red, false),
-            (r#"{"color":[{"anything-but":{"prefix":"r"}}]}"#, red, false),
-            (r#"{"color":[{"anything-but":{"suffix":"x"}}]}"#, red, true),
-            (
-                r#"{"color":[{"anything-but":{"equals-ignore-case":["RED"]}}]}"#,
-                red,
-                false,
-            ),
-            (r#"{"missing":[{"anything-but":"x"}]}"#, red, false),
-            (r#"{"size":[{"anything-but":[1,2]}]}"#, red, true),
-            (r#"{"size":[{"numeric":[">",4,"<=",5]}]}"#, red, true),
-            (r#"{"size":[{"numeric":[">",5]}]}"#, red, false),
-            (r#"{"size":[{"numeric":["=",5]}]}"#, red, true),
-            (r#"{"color":[{"numeric":[">",0]}]}"#, red, false),
-            (r#"{"color":[{"exists":true}]}"#, red, true),
-            (r#"{"color":[{"exists":false}]}"#, red, false),
-            (r#"{"other":[{"exists":false}]}"#, red, true),
-            (r#"{"other":[{"exists":true}]}"#, red, false),
-            (r#"{"$or":[{"color":["blue"]},{"size":[5]}]}"#, red, true),
-            (r#"{"$or":[{"color":["blue"]},{"size":[6]}]}"#, red, false),
-            (r#"{"tags":["b"]}"#, &[("tags", "String.Array", r#"["a","b"]"#)], true),
-            (r#"{"tags":["c"]}"#, &[("tags", "String.Array", r#"["a","b"]"#)], false),
-            (r#"{"tags":[2]}"#, &[("tags", "String.Array", "[1,2]")], true),
-            (
-                r#"{"ip":[{"cidr":"10.0.0.0/24"}]}"#,
-                &[("ip", "String", "10.0.0.255")],
-                true,
-            ),
-            (
-                r#"{"ip":[{"cidr":"10.0.0.0/24"}]}"#,
-                &[("ip", "String", "10.0.1.0")],
-                false,
-            ),
-            (
-                r#"{"ip":[{"cidr":"2001:db8::/32"}]}"#,
-                &[("ip", "String", "2001:db8::1")],
-                true,
-            ),
-            (
-                r#"{"ip":[{"cidr":"2001:db8::/32"}]}"#,
-                &[("ip", "String", "2001:db9::1")],
-                false,
-            ),
-            (r#"{"blob":[{"exists":true}]}"#, &[("blob", "Binary", "")], true),
-            (r#"{"blob":["x"]}"#, &[("blob", "Binary", "")], false),
-            (r#"{"n":[100]}"#, &[("n", "Number.custom", "1e2")], true),
-        ];
-        for (policy, message, want) in table {
-            assert_eq!(attr_match(policy, message), *want, "{policy} against {message:?}");
+        for (i, (policy, attrs, expected)) in ATTRIBUTE_CASES.iter().enumerate() {
+            let got = matches_attrs(policy, attrs);
+            assert_eq!(got, *expected, "row {i}: {policy} with {attrs:?}");
         }
     }
 
     #[test]
     fn body_table() {
-        let s3 =
-            r#"{"Records":[{"s3":{"bucket":{"name":"logs"}}},{"s3":{"bucket":{"name":"img"}}}],"n":null,"ok":true}"#;
-        let order = r#"{"order":{"total":120,"status":"paid","tags":["a","b"]}}"#;
-        let table: &[(&str, &str, bool)] = &[
-            (r#"{"order":{"status":["paid"]}}"#, order, true),
-            (r#"{"order":{"status":["refunded"]}}"#, order, false),
-            (r#"{"order":{"total":[{"numeric":[">=",120]}]}}"#, order, true),
-            (r#"{"order":{"tags":["b"]}}"#, order, true),
-            (r#"{"order":{"missing":[{"exists":false}]}}"#, order, true),
-            (r#"{"order":{"status":[{"exists":true}]}}"#, order, true),
-            (r#"{"Records":{"s3":{"bucket":{"name":["img"]}}}}"#, s3, true),
-            (r#"{"Records":{"s3":{"bucket":{"name":["pdf"]}}}}"#, s3, false),
-            (r#"{"n":[null]}"#, s3, true),
-            (r#"{"ok":[true]}"#, s3, true),
-            (r#"{"ok":[false]}"#, s3, false),
-            (
-                r#"{"$or":[{"order":{"status":["x"]}},{"order":{"total":[120]}}]}"#,
-                order,
-                true,
-            ),
-            (r#"{"order":{"$or":[{"status":["x"]},{"total":[1]}]}}"#, order, false),
-        ];
-        for (policy, body, want) in table {
-            assert_eq!(body_match(policy, body), *want, "{policy} against {body}");
+        for (i, (policy, body, expected)) in BODY_CASES.iter().enumerate() {
+            let got = matches_body(policy, body);
+            assert_eq!(got, *expected, "row {i}: {policy} with {body}");
         }
     }
 
-    #[test]
-    fn invalid_policies_are_refused_with_reasons() {
-        let table: &[(&str, FilterScope, &str)] = &[
-            ("[]", FilterScope::MessageAttributes, "must be a JSON object"),
-            ("{", FilterScope::MessageAttributes, "failed to parse JSON"),
-            (
-                r#"{"a":"x"}"#,
-                FilterScope::MessageAttributes,
-                "must be an array or an object",
-            ),
-            (r#"{"a":[]}"#, FilterScope::MessageAttributes, "Empty arrays"),
-            (
-                r#"{"a":{"b":["x"]}}"#,
-                FilterScope::MessageAttributes,
-                "does not support nested",
-            ),
-            (
-                r#"{"a":[{"nope":1}]}"#,
-                FilterScope::MessageAttributes,
-                "Unrecognized match type nope",
-            ),
-            (
-                r#"{"a":[{"prefix":1}]}"#,
-                FilterScope::MessageAttributes,
-                "prefix match pattern",
-            ),
-            (
-                r#"{"a":[{"exists":"yes"}]}"#,
-                FilterScope::MessageAttributes,
-                "either true or false",
-            ),
-            (
-                r#"{"a":[{"numeric":[">"]}]}"#,
-                FilterScope::MessageAttributes,
-                "Too many elements",
-            ),
-            (
-                r#"{"a":[{"numeric":["<",1,">",0]}]}"#,
-                FilterScope::MessageAttributes,
-                "Bad numeric range",
-            ),
-            (
-                r#"{"a":[{"numeric":[">",5,"<",1]}]}"#,
-                FilterScope::MessageAttributes,
-                "Bottom must be less than top",
-            ),
-            (
-                r#"{"a":[{"numeric":["~",1]}]}"#,
-                FilterScope::MessageAttributes,
-                "Unrecognized numeric range operator",
-            ),
-            (
-                r#"{"a":[{"numeric":[">",1e10]}]}"#,
-                FilterScope::MessageAttributes,
-                "between -1.0E9 and 1.0E9",
-            ),
-            (
-                r#"{"a":[{"cidr":"10.0.0.0"}]}"#,
-                FilterScope::MessageAttributes,
-                "Malformed CIDR",
-            ),
-            (
-                r#"{"a":[{"cidr":"10.0.0.0/33"}]}"#,
-                FilterScope::MessageAttributes,
-                "Nonstandard IP",
-            ),
-            (
-                r#"{"a":[{"anything-but":[]}]}"#,
-                FilterScope::MessageAttributes,
-                "Empty arrays",
-            ),
-            (
-                r#"{"a":[{"anything-but":{"wildcard":"x"}}]}"#,
-                FilterScope::MessageAttributes,
-                "Unsupported anything-but",
-            ),
-            (r#"{"a":[true]}"#, FilterScope::MessageAttributes, "Match value must be"),
-            (
-                r#"{"$or":[{"a":["x"]}]}"#,
-                FilterScope::MessageAttributes,
-                "at least two",
-            ),
-            (
-                r#"{"a":["1"],"b":["1"],"c":["1"],"d":["1"],"e":["1"],"f":["1"]}"#,
-                FilterScope::MessageAttributes,
-                "more than 5 keys",
-            ),
-            (
-                r#"{"a":[1,2,3,4,5,6],"b":[1,2,3,4,5,6],"c":[1,2,3,4,5]}"#,
-                FilterScope::MessageAttributes,
-                "too complex",
-            ),
-            (
-                r#"{"a":{"b":{"c":{"d":{"e":{"f":{"g":["x"]}}}}}}}"#,
-                FilterScope::MessageBody,
-                "too deeply nested",
-            ),
-        ];
-        for (policy, scope, reason) in table {
-            let err = FilterPolicy::parse(policy, *scope).expect_err(policy);
-            assert!(err.0.contains(reason), "{policy}: {err}");
-        }
-        let big = format!(r#"{{"a":["{}"]}}"#, "x".repeat(MAX_POLICY_BYTES));
-        assert!(FilterPolicy::parse(&big, FilterScope::MessageAttributes).is_err());
-        // At the limits.
-        assert!(FilterPolicy::parse(
-            r#"{"a":["1"],"b":["1"],"c":["1"],"d":["1"],"e":["1"]}"#,
-            FilterScope::MessageAttributes
-        )
-        .is_ok());
-        assert!(FilterPolicy::parse(
-            r#"{"a":[1,2,3,4,5,6],"b":[1,2,3,4,5],"c":[1,2,3,4,5]}"#,
-            FilterScope::MessageAttributes
-        )
-        .is_ok());
-    }
+    const TOO_COMPLEX: &str = "Filter policy is too complex";
+    const TOO_MANY_KEYS: &str = "Filter policy can not have more than 5 keys";
+    const CIDR_TYPE: &str = "prefix match pattern must be a string";
+
+    #[rustfmt::skip]
+    const INVALID_CASES: &[(&str, FilterScope, &str)] = &[
+        ("not json", Attrs, "failed to parse JSON."),
+        (r#"{"a":["x"]} trailing"#, Attrs, "failed to parse JSON."),
+        ("", Attrs, "failed to parse JSON."),
+        ("[1]", Attrs, "Filter is not an object"),
+        (r#""x""#, Body, "Filter is not an object"),
+        ("null", Attrs, "Filter is not an object"),
+        // structure
+        (r#"{"key":[["value"]]}"#, Attrs, MATCH_VALUE_TYPE),
+        (r#"{"key":[]}"#, Attrs, "Empty arrays are not allowed"),
+        (r#"{"key":{}}"#, Body, EMPTY_OBJECT),
+        (r#"{"key_a":"value_one"}"#, Body, r#""key_a" must be an object or an array"#),
+        (r#"{"key":5}"#, Attrs, r#""key" must be an object or an array"#),
+        (r#"{"key":{"suffix":"value"}}"#, Attrs, r#""suffix" must be an object or an array"#),
+        (r#"{"key":{"not-an-operator":"value"}}"#, Attrs, r#""not-an-operator" must be an object or an array"#),
+        (r#"{"object":{"key":[{"prefix":"auto-"}]}}"#, Attrs, NESTED_ATTRS),
+        (r#"{"$or":[{"a":["1"]},{"b":{"c":["2"]}}]}"#, Attrs, NESTED_ATTRS),
+        // match expressions
+        (r#"{"key":[{}]}"#, Attrs, "Match expression name not found"),
+        (r#"{"key":[{"wrong-operator":true}]}"#, Attrs, "Unrecognized match type wrong-operator"),
+        (r#"{"key":[{"wildcard":"a*"}]}"#, Attrs, "Unrecognized match type wildcard"),
+        (r#"{"key":[{"suffix":"value","prefix":"value2"}]}"#, Attrs, ONLY_ONE_KEY),
+        (r#"{"key":[{"exists":true,"prefix":"a"}]}"#, Attrs, ONLY_ONE_KEY),
+        (r#"{"key":[{"suffix":100}]}"#, Attrs, "suffix match pattern must be a string"),
+        (r#"{"key":[{"suffix":null}]}"#, Attrs, "suffix match pattern must be a string"),
+        (r#"{"key":[{"suffix":[]}]}"#, Attrs, "suffix match pattern must be a string"),
+        (r#"{"key":[{"suffix":["test","test2"]}]}"#, Attrs, "suffix match pattern must be a string"),
+        (r#"{"key":[{"prefix":1}]}"#, Attrs, "prefix match pattern must be a string"),
+        (r#"{"key":[{"equals-ignore-case":5}]}"#, Attrs, "equals-ignore-case match pattern must be a string"),
+        (r#"{"key":[{"exists":null}]}"#, Attrs, "exists match pattern must be either true or false."),
+        (r#"{"key":[{"exists":"no"}]}"#, Attrs, "exists match pattern must be either true or false."),
+        // numeric (AWS's recorded refusals)
+        (r#"{"key":[{"numeric":5}]}"#, Attrs, "Value of numeric must be an array."),
+        (r#"{"key":[{"numeric":[]}]}"#, Attrs, "Invalid member in numeric match: ]"),
+        (r#"{"key":[{"numeric":["operator"]}]}"#, Attrs, "Unrecognized numeric range operator: operator"),
+        (r#"{"key":[{"numeric":[1,"<="]}]}"#, Attrs, "Invalid member in numeric match: 1"),
+        (r#"{"key":[{"numeric":["=","000"]}]}"#, Attrs, "Value of equals must be numeric"),
+        (r#"{"key":[{"numeric":[">="]}]}"#, Attrs, "Value of >= must be numeric"),
+        (r#"{"key":[{"numeric":["<",100,">",10]}]}"#, Attrs, TOO_MANY_ELEMENTS),
+        (r#"{"key":[{"numeric":["=",1,"<",10]}]}"#, Attrs, TOO_MANY_ELEMENTS),
+        (r#"{"key":[{"numeric":[">=",1,">",2]}]}"#, Attrs, "Bad numeric range operator: >"),
+        (r#"{"key":[{"numeric":[">",3,"<",1]}]}"#, Attrs, "Bottom must be less than top"),
+        (r#"{"key":[{"numeric":[">=",1,"<=",1]}]}"#, Attrs, "Bottom must be less than top"),
+        (r#"{"key":[{"numeric":[">",20,"<="]}]}"#, Attrs, "Value of <= must be numeric"),
+        (r#"{"key":[{"numeric":[">",20,30]}]}"#, Attrs, "Bad value in numeric range: 30"),
+        (r#"{"key":[{"numeric":[">",20,"test"]}]}"#, Attrs, "Bad numeric range operator: test"),
+        (r#"{"key":[{"numeric":[">","20","<","30"]}]}"#, Attrs, "Value of > must be numeric"),
+        (r#"{"key":[{"numeric":[">",20,"<","30"]}]}"#, Attrs, "Value of < must be numeric"),
+        (r#"{"key":[{"numeric":[">",20,"<",30,"<",50]}]}"#, Attrs, "Too many terms in numeric range expression"),
+        (r#"{"key":[{"numeric":[">",0],"prefix":"a"}]}"#, Attrs, TOO_MANY_ELEMENTS),
+        (r#"{"key":[{"numeric":["=",1e10]}]}"#, Attrs, OUT_OF_RANGE),
+        (r#"{"key":[{"numeric":[">",-1000000001]}]}"#, Attrs, OUT_OF_RANGE),
+        (r#"{"key":[{"numeric":[">",0,"<",1000000000.5]}]}"#, Attrs, OUT_OF_RANGE),
+        // anything-but
+        (r#"{"key":[{"anything-but":{"wrong-operator":null}}]}"#, Attrs, "Unsupported anything-but pattern: wrong-operator"),
+        (r#"{"key":[{"anything-but":{"suffix":"test"}}]}"#, Attrs, "Unsupported anything-but pattern: suffix"),
+        (r#"{"key":[{"anything-but":{"exists":false}}]}"#, Attrs, "Unsupported anything-but pattern: exists"),
+        (r#"{"key":[{"anything-but":{"equals-ignore-case":"x"}}]}"#, Attrs,
+            "Unsupported anything-but pattern: equals-ignore-case"),
+        (r#"{"key":[{"anything-but":{"prefix":false}}]}"#, Attrs, "prefix match pattern must be a string"),
+        (r#"{"key":[{"anything-but":{"prefix":"a","suffix":"b"}}]}"#, Attrs, ONLY_ONE_KEY),
+        (r#"{"key":[{"anything-but":{}}]}"#, Attrs, "Anything-But expression name not found"),
+        (r#"{"key":[{"anything-but":true}]}"#, Attrs,
+            "Value of anything-but must be an array or single string/number value."),
+        (r#"{"key":[{"anything-but":[null]}]}"#, Attrs, "Inside anything but list, start|null|boolean is not supported."),
+        (r#"{"key":[{"anything-but":["a",1]}]}"#, Attrs, MIXED_ANYTHING_BUT),
+        (r#"{"key":[{"anything-but":[]}]}"#, Attrs, MIXED_ANYTHING_BUT),
+        (r#"{"key":[{"anything-but":[1e10]}]}"#, Attrs, OUT_OF_RANGE),
+        (r#"{"key":[{"anything-but":-2e9}]}"#, Attrs, OUT_OF_RANGE),
+        (r#"{"key":[{"anything-but":"x","exists":true}]}"#, Attrs, TOO_MANY_ELEMENTS),
+        // cidr
+        (r#"{"ip":[{"cidr":5}]}"#, Attrs, CIDR_TYPE),
+        (r#"{"ip":[{"cidr":"10.0.0.0"}]}"#, Attrs, "Malformed CIDR, one '/' required"),
+        (r#"{"ip":[{"cidr":"10.0.0.0/"}]}"#, Attrs, "Malformed CIDR, one '/' required"),
+        (r#"{"ip":[{"cidr":"1.2.3.4/8/9"}]}"#, Attrs, "Malformed CIDR, one '/' required"),
+        (r#"{"ip":[{"cidr":"10.0.0.0/a"}]}"#, Attrs, "Malformed CIDR, mask bits must be an integer"),
+        (r#"{"ip":[{"cidr":"10.0.0.0/-1"}]}"#, Attrs, "Malformed CIDR, mask bits must not be negative"),
+        (r#"{"ip":[{"cidr":"10.0.0.0/32"}]}"#, Attrs, "IPv4 mask bits must be < 32"),
+        (r#"{"ip":[{"cidr":"::/128"}]}"#, Attrs, "IPv6 mask bits must be < 128"),
+        (r#"{"ip":[{"cidr":"bad/24"}]}"#, Attrs, "Nonstandard IP address: bad"),
+        (r#"{"ip":[{"cidr":"/24"}]}"#, Attrs, "Nonstandard IP address: "),
+        (r#"{"ip":[{"cidr":"300.0.0.1/8"}]}"#, Attrs, "Invalid IP address: 300.0.0.1"),
+        (r#"{"ip":[{"cidr":"1:::2/8"}]}"#, Attrs, "Invalid IP address: 1:::2"),
+        // an "$or" that is no OR is a field name, so its objects are match expressions
+        (r#"{"$or":[{"a":["1"]}]}"#, Attrs, "Unrecognized match type a"),
+        (r#"{"$or":[{"exists":true},{"a":["1"]}]}"#, Attrs, "Unrecognized match type a"),
+        (r#"{"$or":"x"}"#, Attrs, r#""$or" must be an object or an array"#),
+        // limits (AWS's recorded refusals)
+        (r#"{"k1":["1"],"k2":["2"],"k3":["3"],"k4":["4"],"k5":["5"],"k6":["6"]}"#, Attrs, TOO_MANY_KEYS),
+        (r#"{"k1":["1"],"k2":["2"],"k3":["3"],"k4":["4"],"k5":["5"],"k6":{"x":["6"]}}"#, Body, TOO_MANY_KEYS),
+        (r#"{"$or":[{"a":[1]},{"b":[1]}],"c":[1],"d":[1],"e":[1],"f":[1]}"#, Attrs, TOO_MANY_KEYS),
+        // 3 × (6 + 4 × (4 + 4)) = 152
+        (r#"{"source":["a","b","c","d"],"$or":[{"metricName":["1","2","3","4","5","6"]},
+            {"metricType":["1","2","3","4"],"$or":[{"metricId":[1,2,3,4]},{"spaceId":[1,2,3,4]}]}]}"#,
+            Attrs, TOO_COMPLEX),
+        // (3 + 2) × (2·2 × (1·2 + 3·2)) = 160: nested arrays count once per nesting level
+        (r#"{"$or":[{"metricName":["a","b","c"]},{"namespace":["d","e"]}],"detail":{"scope":["s","t"],
+            "$or":[{"source":["x"]},{"type":["y","z","w"]}]}}"#, Body, TOO_COMPLEX),
+        // 4·3 × 3·2 × 3·1 = 216
+        (r#"{"key_a":{"key_b":{"key_c":["1","2","3","4"]}},"key_d":{"key_e":["1","2","3"]},
+            "key_f":["1","2","3"]}"#, Body, TOO_COMPLEX),
+    ];
 
     #[test]
-    fn garbage_never_panics() {
-        // A small deterministic generator of JSON-ish text from policy fragments.
-        let pieces = [
-            "{",
-            "}",
-            "[",
-            "]",
-            ",",
-            ":",
-            "\"a\"",
-            "\"$or\"",
-            "\"numeric\"",
-            "\"anything-but\"",
-            "\"cidr\"",
-            "\"exists\"",
-            "\"prefix\"",
-            "1",
-            "-1e99",
-            "true",
-            "null",
-            "\"10.0.0.0/8\"",
-            "\">\"",
-            "\"x\"",
-        ];
-        let mut state: u64 = 0x2545_f491_4f6c_dd1d;
-        for _ in 0..20_000 {
-            let mut text = String::new();
-            for _ in 0..(state % 24) {
-                state ^= state << 13;
-                state ^= state >> 7;
-                state ^= state << 17;
-                text.push_str(pieces[(state % pieces.len() as u64) as usize]);
+    fn invalid_table() {
+        for (i, (policy, scope, expected)) in INVALID_CASES.iter().enumerate() {
+            match FilterPolicy::parse(policy, *scope) {
+                Ok(_) => panic!("row {i}: {policy} was accepted"),
+                Err(e) => assert_eq!(e.to_string(), *expected, "row {i}: {policy}"),
             }
-            for scope in [FilterScope::MessageAttributes, FilterScope::MessageBody] {
-                if let Ok(policy) = FilterPolicy::parse(&text, scope) {
-                    let _ = policy.matches_body(&serde_json::json!({"a": [1, "x", {"a": null}]}));
-                    let _ = policy.matches_attributes(&|_: &str| None);
+        }
+    }
+
+    #[test]
+    fn value_count_limits() {
+        let values = |n: usize| (0..n).map(|i| format!("\"v{i}\"")).collect::<Vec<_>>().join(",");
+        for scope in [Attrs, Body] {
+            let at_limit = format!(r#"{{"key":[{}]}}"#, values(150));
+            assert!(FilterPolicy::parse(&at_limit, scope).is_ok());
+            let over = format!(r#"{{"key":[{}]}}"#, values(151));
+            assert_eq!(
+                FilterPolicy::parse(&over, scope),
+                Err(FilterPolicyError(TOO_COMPLEX.into()))
+            );
+            let two = format!(r#"{{"key1":[{}],"key2":[{}]}}"#, values(100), values(51));
+            assert_eq!(
+                FilterPolicy::parse(&two, scope),
+                Err(FilterPolicyError(TOO_COMPLEX.into()))
+            );
+        }
+    }
+
+    #[rustfmt::skip]
+    const VALID_CASES: &[(&str, FilterScope)] = &[
+        ("{}", Attrs),
+        (r#"{"a":["x"],"b":["x"],"c":["x"],"d":["x"],"e":["x"]}"#, Attrs),
+        // 3 × (6 + 4 × (4 + 7)) = 150, AWS's own boundary example
+        (r#"{"source":["a","b","c"],"$or":[{"metricName":["1","2","3","4","5","6"]},
+            {"metricType":["1","2","3","4"],"$or":[{"metricId":[1,2,3,4]},{"spaceId":[1,2,3,4,5,6,7]}]}]}"#, Attrs),
+        // payload filtering counts only top-level keys
+        (r#"{"a":{"b":[1],"c":[1],"d":[1],"e":[1],"f":[1],"g":[1]}}"#, Body),
+        (r#"{"state":["SUCCESS"],"severity":[{"exists":true}],"message":[{"exists":true}],
+            "finding":{"standard_control":[{"exists":true}],"region":[{"exists":true}],"account":[{"exists":true}]}}"#,
+            Body),
+        (r#"{"object":{"key":[{"prefix":"auto-"}]}}"#, Body),
+        (r#"{"a":[{"numeric":[">=",-1e9,"<=",1e9]}]}"#, Attrs),
+        (r#"{"a":[123456789012]}"#, Attrs),
+        (r#"{"a":[{"anything-but":{"prefix":""}}]}"#, Attrs),
+        (r#"{"a":[{"prefix":""}]}"#, Attrs),
+        (r#"{"ip":[{"cidr":"10.0.0.0/+8"}]}"#, Attrs),
+        (r#"{"$or":[{"numeric":[">",1]},{"prefix":"abc"}]}"#, Attrs),
+        (r#"{"a":[{"exists":true},{"exists":false}]}"#, Attrs),
+    ];
+
+    #[test]
+    fn valid_table() {
+        for (i, (policy, scope)) in VALID_CASES.iter().enumerate() {
+            let parsed = FilterPolicy::parse(policy, *scope);
+            assert!(parsed.is_ok(), "row {i}: {policy}: {parsed:?}");
+        }
+    }
+
+    #[test]
+    fn size_limit() {
+        let filler = "x".repeat(MAX_POLICY_BYTES);
+        let policy = format!(r#"{{"a":["{filler}"]}}"#);
+        let err = FilterPolicy::parse(&policy, Attrs).err();
+        assert_eq!(
+            err.map(|e| e.0),
+            Some("Filter policy can not be larger than 256 KB".to_owned())
+        );
+        let fits = format!(r#"{{"a":["{}"]}}"#, "x".repeat(MAX_POLICY_BYTES - 10));
+        assert!(FilterPolicy::parse(&fits, Attrs).is_ok());
+    }
+
+    #[test]
+    fn error_texts_and_accessors() {
+        let text = |policy: &str| match FilterPolicy::parse(policy, Attrs) {
+            Ok(_) => None,
+            Err(e) => Some(e.parameter_message()),
+        };
+        assert_eq!(text(r#"{"a":{"b":["c"]}}"#), Some(NESTED_ATTRS.to_owned()));
+        assert_eq!(
+            text(r#"{"a":[[1]]}"#),
+            Some(format!("FilterPolicy: {MATCH_VALUE_TYPE}"))
+        );
+        let parsed = FilterPolicy::parse(r#"{"a":{"b":["c"]}}"#, Body);
+        assert_eq!(parsed.as_ref().map(FilterPolicy::scope), Ok(Body));
+        assert_eq!(parsed.map(|p| p.is_empty()), Ok(false));
+        assert_eq!(FilterPolicy::parse("{}", Attrs).map(|p| p.is_empty()), Ok(true));
+    }
+
+    #[test]
+    fn or_branches_are_not_expanded() {
+        // A chain of 40 ORs: 81 combinations, fine.
+        let chain = (0..40).fold(String::from(r#"{"k":["a"]}"#), |inner, i| {
+            format!(r#"{{"$or":[{inner},{{"$or":[{{"k":["b{i}"]}},{{"k":["c{i}"]}}]}}]}}"#)
+        });
+        let parsed = FilterPolicy::parse(&chain, Attrs);
+        assert!(parsed.is_ok(), "{parsed:?}");
+        let lookup = |_: &str| {
+            Some(AttributeRef {
+                data_type: "String",
+                string_value: Some("c39"),
+            })
+        };
+        assert_eq!(parsed.map(|p| p.matches_attributes(&lookup)), Ok(true));
+        // 40 nested levels of two-way ORs: 2^40 alternatives if multiplied out, refused at once.
+        let nested = (0..40).fold(String::from(r#"{"k":["a"]}"#), |inner, _| {
+            format!(r#"{{"$or":[{{"k":["x"]}},{{"j":["y"]}}],"n":{inner}}}"#)
+        });
+        assert_eq!(
+            FilterPolicy::parse(&nested, Body),
+            Err(FilterPolicyError(TOO_COMPLEX.into()))
+        );
+    }
+
+    /// xorshift64*: deterministic, dependency-free randomness.
+    struct Rng(u64);
+
+    impl Rng {
+        fn next(&mut self) -> u64 {
+            self.0 ^= self.0 >> 12;
+            self.0 ^= self.0 << 25;
+            self.0 ^= self.0 >> 27;
+            self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
+        }
+
+        fn below(&mut self, n: usize) -> usize {
+            usize::try_from(self.next() % u64::try_from(n.max(1)).unwrap_or(1)).unwrap_or(0)
+        }
+
+        fn pick<'a>(&mut self, items: &[&'a str]) -> &'a str {
+            items.get(self.below(items.len())).copied().unwrap_or("")
+        }
+    }
+
+    const WORDS: &[&str] = &[
+        "a",
+        "b",
+        "a.b",
+        "$or",
+        "prefix",
+        "suffix",
+        "equals-ignore-case",
+        "anything-but",
+        "exists",
+        "numeric",
+        "cidr",
+        "wildcard",
+        "=",
+        "<",
+        "<=",
+        ">",
+        ">=",
+        "10.0.0.0/8",
+        "::/0",
+        "2001:db8::/33",
+        "1.2.3.4/40",
+        "",
+        "x",
+        "é",
+        "/",
+        "10.0.0.1",
+        "::1",
+    ];
+
+    fn random_value(rng: &mut Rng, depth: usize) -> Value {
+        let choice = if depth > 4 { rng.below(5) } else { rng.below(8) };
+        match choice {
+            0 => Value::String(rng.pick(WORDS).to_owned()),
+            1 => random_number(rng),
+            2 => Value::Bool(rng.below(2) == 0),
+            3 => Value::Null,
+            4 => Value::from(rng.below(1000)),
+            5 | 6 => Value::Array((0..rng.below(4)).map(|_| random_value(rng, depth + 1)).collect()),
+            _ => Value::Object(
+                (0..rng.below(4))
+                    .map(|_| (rng.pick(WORDS).to_owned(), random_value(rng, depth + 1)))
+                    .collect(),
+            ),
+        }
+    }
+
+    fn random_number(rng: &mut Rng) -> Value {
+        let choices = [0.0, 1.0, -1.0, 0.5, 100.0, 1e9, -1e9, 1e10, 3e2, 1e-7, 1e300];
+        let x = choices.get(rng.below(choices.len())).copied().unwrap_or(0.0);
+        serde_json::Number::from_f64(x).map_or(Value::Null, Value::Number)
+    }
+
+    // Mostly well-formed conditions, so that matching gets exercised as much as validation.
+    fn random_condition(rng: &mut Rng) -> Value {
+        let word = Value::String(rng.pick(WORDS).to_owned());
+        let op = |rng: &mut Rng| Value::String(rng.pick(&["=", "<", "<=", ">", ">=", "!"]).to_owned());
+        let cidrs = ["10.0.0.0/8", "::/0", "2001:db8::/33", "0.0.0.0/0", "1.2.3.4/31"];
+        match rng.below(12) {
+            0 => word,
+            1 => random_number(rng),
+            2 => Value::Bool(rng.below(2) == 0),
+            3 => Value::Null,
+            4 => serde_json::json!({ ["prefix", "suffix", "equals-ignore-case"][rng.below(3)]: word }),
+            5 => serde_json::json!({ "anything-but": word }),
+            6 => serde_json::json!({ "anything-but": [random_number(rng), random_number(rng)] }),
+            7 => serde_json::json!({ "anything-but": { "prefix": word } }),
+            8 => serde_json::json!({ "numeric": [op(rng), random_number(rng)] }),
+            9 => serde_json::json!({ "numeric": [">", random_number(rng), "<=", random_number(rng)] }),
+            10 => serde_json::json!({ "exists": rng.below(2) == 0 }),
+            _ => serde_json::json!({ "cidr": cidrs.get(rng.below(cidrs.len())).copied().unwrap_or("") }),
+        }
+    }
+
+    fn random_policy(rng: &mut Rng, depth: usize) -> Value {
+        let mut object = Map::new();
+        for _ in 0..1 + rng.below(3) {
+            let value = match rng.below(if depth > 2 { 1 } else { 4 }) {
+                0 | 1 => Value::Array((0..1 + rng.below(3)).map(|_| random_condition(rng)).collect()),
+                2 => random_policy(rng, depth + 1),
+                _ => Value::Array(vec![random_policy(rng, depth + 1), random_policy(rng, depth + 1)]),
+            };
+            let key = if matches!(&value, Value::Array(items) if items.first().is_some_and(Value::is_object)
+                && items.iter().all(|i| i.as_object().is_some_and(|o| !o.contains_key("numeric"))))
+                && rng.below(2) == 0
+            {
+                "$or"
+            } else {
+                ["a", "b", "a.b", "c"][rng.below(4)]
+            };
+            object.insert(key.to_owned(), value);
+        }
+        Value::Object(object)
+    }
+
+    #[test]
+    fn random_policies_never_panic() {
+        let mut rng = Rng(0x9E37_79B9_7F4A_7C15);
+        let types = [
+            "String",
+            "Number",
+            "Number.int",
+            "String.Array",
+            "Binary",
+            "Number.Array",
+            "Other",
+        ];
+        let (mut accepted, mut refused) = (0, 0);
+        for round in 0..30_000 {
+            let mut text = if round % 2 == 0 {
+                random_policy(&mut rng, 0).to_string()
+            } else {
+                random_value(&mut rng, 0).to_string()
+            };
+            if round % 3 == 0 {
+                // Wrap a random value in a policy shape so that deeper rules get exercised.
+                let key = rng.pick(WORDS).to_owned();
+                text = format!(
+                    r#"{{"{}":[{}],"b":{}}}"#,
+                    key.replace('"', ""),
+                    text,
+                    random_value(&mut rng, 2)
+                );
+            }
+            if round % 5 == 0 && !text.is_empty() {
+                // Corrupt a character to reach the JSON errors too.
+                let at = rng.below(text.len());
+                text = text
+                    .chars()
+                    .enumerate()
+                    .map(|(i, c)| if i == at { '{' } else { c })
+                    .collect();
+            }
+            let message = random_value(&mut rng, 1);
+            let attr_value = message.to_string();
+            let data_type = rng.pick(&types);
+            for scope in [Attrs, Body] {
+                match FilterPolicy::parse(&text, scope) {
+                    Ok(policy) => {
+                        accepted += 1;
+                        let lookup = |_: &str| {
+                            Some(AttributeRef {
+                                data_type,
+                                string_value: Some(&attr_value),
+                            })
+                        };
+                        let _ = policy.matches_attributes(&lookup);
+                        let _ = policy.matches_body(&message);
+                        let _ = policy.matches_body(&serde_json::json!({"a": message, "b": message}));
+                    }
+                    Err(e) => {
+                        refused += 1;
+                        assert!(!e.0.is_empty());
+                    }
                 }
             }
         }
+        assert!(
+            accepted > 2_000 && refused > 2_000,
+            "accepted {accepted}, refused {refused}"
+        );
     }
 }

@@ -482,7 +482,7 @@ fn subscription_settings(protocol: Protocol, attributes: &BTreeMap<String, Strin
             )),
         };
     if let Some(policy) = attributes.get("FilterPolicy").filter(|p| !p.trim().is_empty()) {
-        let parsed = FilterPolicy::parse(policy, scope).map_err(|e| invalid(format!("FilterPolicy: {e}")))?;
+        let parsed = FilterPolicy::parse(policy, scope).map_err(|e| invalid(e.parameter_message()))?;
         settings.filter = Some(parsed);
     }
     Ok(settings)

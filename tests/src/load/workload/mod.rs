@@ -10,6 +10,8 @@
 //!   delivery ledger (with the FIFO order and deduplication checks).
 //! - `kinesis.rs`: `kinesis-put`, `kinesis-put-batch` and `kinesis-read`, with their own stream
 //!   set-up.
+//! - `sns.rs`: `sns-fanout`, `sns-fanout-batch` (a topic with `--subscriptions` queues, every
+//!   queue checked for every publish) and `sns-http` (a local HTTP subscriber).
 //!
 //! # Bounds
 //! A worker starts no call after the run's deadline or once the op budget is spent; every call
@@ -19,6 +21,7 @@
 pub mod kinesis;
 mod roundtrip;
 mod send;
+mod sns;
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -68,6 +71,10 @@ pub struct Plan {
     pub broker_pid: Option<u32>,
     /// fifo-roundtrip: the FIFO settings.
     pub fifo: Option<Fifo>,
+    /// sns-fanout: queue subscriptions of the topic.
+    pub subscriptions: u32,
+    /// sns-fanout: raw message delivery instead of the signed envelope.
+    pub raw: bool,
 }
 
 /// fifo-roundtrip settings.
@@ -105,12 +112,14 @@ impl Plan {
                 groups: args.groups,
                 resend_every: args.resend_every,
             }),
+            subscriptions: args.subscriptions,
+            raw: args.raw,
         }
     }
 
     /// When workers still running are aborted, counted from the start of the measured part.
     fn worker_bound(&self) -> Duration {
-        let drain = if self.workload.is_roundtrip() {
+        let drain = if self.workload.is_roundtrip() || self.workload.is_sns() {
             self.drain_timeout + self.op_timeout
         } else {
             Duration::ZERO
@@ -271,6 +280,9 @@ pub async fn run(plan: &Plan) -> Result<Report> {
     if plan.workload.is_kinesis() {
         return kinesis::run(plan).await;
     }
+    if plan.workload.is_sns() {
+        return sns::run(plan).await;
+    }
     let client = client::build(&plan.endpoint, plan.op_timeout);
     let suffix = if plan.fifo.is_some() { ".fifo" } else { "" };
     let (queue_name, fresh) = match &plan.queue_name {
@@ -330,6 +342,9 @@ pub async fn run(plan: &Plan) -> Result<Report> {
         Workload::SqsRoundtrip | Workload::FifoRoundtrip => roundtrip::run(&shared, plan, started, bound).await,
         Workload::KinesisPut | Workload::KinesisPutBatch | Workload::KinesisRead => {
             return Err(anyhow!("kinesis workloads are run by workload::kinesis"));
+        }
+        Workload::SnsFanout | Workload::SnsFanoutBatch | Workload::SnsHttp => {
+            return Err(anyhow!("sns workloads are run by workload::sns"));
         }
     };
     let elapsed = started.elapsed();

@@ -1,0 +1,502 @@
+//! `sns-fanout` (Publish), `sns-fanout-batch` (PublishBatch of 10) and `sns-http` (delivery to
+//! a local HTTP receiver).
+//!
+//! sns-fanout creates a topic with `--subscriptions` queue subscriptions (raw delivery with
+//! `--raw`, else the signed JSON envelope), publishes `{run}:{seq}:` bodies until the deadline,
+//! then drains every queue and checks that each got every acknowledged publish exactly once.
+//! sns-http starts a receiver on 127.0.0.1, subscribes it, confirms through the SubscribeURL,
+//! publishes, and waits for every acknowledged publish to arrive; its receive latency is
+//! publish-to-delivery.
+//!
+//! # Bounds
+//! Publishing stops at the deadline or budget; draining stops when everything arrived or after
+//! `--drain-timeout`; the receiver and every task end with the run.
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use anyhow::{anyhow, Context, Result};
+use aws_sdk_sns::error::DisplayErrorContext;
+use aws_sdk_sns::types::PublishBatchRequestEntry;
+use aws_sdk_sns::Client as Sns;
+use aws_sdk_sqs::types::DeleteMessageBatchRequestEntry;
+use aws_sdk_sqs::Client as Sqs;
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full};
+use tokio::task::JoinSet;
+use tokio::time::Instant;
+
+use super::super::cli::Workload;
+use super::super::client::classify;
+use super::super::cpu::CpuSample;
+use super::super::report::{Report, Verification};
+use super::super::stats::TaskStats;
+use super::{body, join_all, parse_body, Budget, Plan};
+
+/// Entries per PublishBatch: SNS's maximum.
+const BATCH_SIZE: usize = 10;
+
+struct Shared {
+    sns: Sns,
+    topic_arn: String,
+    run_id: String,
+    message_size: usize,
+    deadline: Instant,
+    budget: Budget,
+    next_seq: std::sync::atomic::AtomicU64,
+}
+
+impl Shared {
+    fn next(&self) -> (u64, String) {
+        let seq = self.next_seq.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        // The publish time rides in the body so sns-http can measure publish-to-delivery.
+        let mut text = body(&self.run_id, seq, 0);
+        text.push_str(&format!("{}:", now_micros()));
+        if text.len() < self.message_size {
+            text.extend(std::iter::repeat_n('x', self.message_size - text.len()));
+        }
+        (seq, text)
+    }
+}
+
+fn now_micros() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_micros() as u64)
+        .unwrap_or(0)
+}
+
+/// The publish time (µs since the epoch) in a body made by [`Shared::next`].
+fn published_at(body: &str) -> Option<u64> {
+    body.split(':').nth(2)?.parse().ok()
+}
+
+/// Runs one SNS workload as planned.
+pub async fn run(plan: &Plan) -> Result<Report> {
+    let config = super::super::client::sdk_config(&plan.endpoint, plan.op_timeout);
+    let sns = Sns::new(&config);
+    let sqs = Sqs::new(&config);
+    let id = uuid::Uuid::new_v4().simple().to_string()[..12].to_string();
+    let topic = format!("sluice-load-{id}");
+    let topic_arn = sns
+        .create_topic()
+        .name(&topic)
+        .send()
+        .await
+        .map_err(|e| {
+            anyhow!(
+                "creating topic {topic} at {} failed (is the broker running?): {}",
+                plan.endpoint,
+                DisplayErrorContext(&e)
+            )
+        })?
+        .topic_arn()
+        .context("CreateTopic answered without a TopicArn")?
+        .to_string();
+    let mut queues = Vec::new();
+    let mut receiver = None;
+    if plan.workload == Workload::SnsHttp {
+        let r = Receiver::start().await?;
+        subscribe_http(&sns, &topic_arn, &r, plan.op_timeout).await?;
+        receiver = Some(r);
+    } else {
+        for i in 0..plan.subscriptions {
+            let name = format!("sluice-load-{id}-{i}");
+            let url = sqs
+                .create_queue()
+                .queue_name(&name)
+                .send()
+                .await
+                .map_err(|e| anyhow!("creating queue {name}: {}", DisplayErrorContext(&e)))?
+                .queue_url()
+                .context("CreateQueue answered without a QueueUrl")?
+                .to_string();
+            sns.subscribe()
+                .topic_arn(&topic_arn)
+                .protocol("sqs")
+                .endpoint(format!("arn:aws:sqs:us-east-1:000000000000:{name}"))
+                .attributes("RawMessageDelivery", if plan.raw { "true" } else { "false" })
+                .send()
+                .await
+                .map_err(|e| anyhow!("subscribing queue {name}: {}", DisplayErrorContext(&e)))?;
+            queues.push(url);
+        }
+    }
+    let run_id = uuid::Uuid::new_v4().simple().to_string()[..8].to_string();
+    let cpu_before = CpuSample::take(plan.broker_pid)?;
+    let started = Instant::now();
+    let shared = Arc::new(Shared {
+        sns: sns.clone(),
+        topic_arn: topic_arn.clone(),
+        run_id: run_id.clone(),
+        message_size: plan.message_size,
+        deadline: started + plan.duration,
+        budget: Budget::new(plan.max_ops),
+        next_seq: std::sync::atomic::AtomicU64::new(0),
+    });
+    let bound = started + plan.duration + plan.op_timeout + Duration::from_secs(5);
+    let batch = plan.workload == Workload::SnsFanoutBatch;
+    let mut tasks = JoinSet::new();
+    for _ in 0..plan.concurrency {
+        let shared = Arc::clone(&shared);
+        tasks.spawn(async move {
+            let mut stats = TaskStats::new();
+            let mut acked = Vec::new();
+            while Instant::now() < shared.deadline && shared.budget.take() {
+                if batch {
+                    publish_batch(&shared, &mut stats, &mut acked).await;
+                } else {
+                    publish_one(&shared, &mut stats, &mut acked).await;
+                }
+            }
+            (stats, acked)
+        });
+    }
+    let (results, lost_workers) = join_all(tasks, bound).await;
+    let publish_elapsed = started.elapsed();
+    let mut stats = TaskStats::new();
+    let mut acked: Vec<u64> = Vec::new();
+    for (s, a) in &results {
+        stats.merge(s);
+        acked.extend(a);
+    }
+    let drain_bound = Instant::now() + plan.drain_timeout;
+    let (deliveries, verification) = match &receiver {
+        Some(r) => r.wait_for(&run_id, &acked, drain_bound, &mut stats).await,
+        None => drain_queues(&sqs, &queues, &run_id, &acked, plan.raw, drain_bound, &mut stats).await,
+    };
+    let delivery_window = started.elapsed();
+    let (broker_cpu, client_cpu) = cpu_before.usage(stats.ops)?;
+    stats.messages_received = deliveries;
+    if !plan.keep_queue {
+        let _ = sns.delete_topic().topic_arn(&topic_arn).send().await;
+        for url in &queues {
+            let _ = sqs.delete_queue().queue_url(url).send().await;
+        }
+    }
+    Ok(Report {
+        workload: plan.workload,
+        target: plan.target,
+        endpoint: plan.endpoint.clone(),
+        concurrency: plan.concurrency,
+        roundtrip_split: None,
+        message_size: plan.message_size,
+        attributes: 0,
+        elapsed: publish_elapsed,
+        delivery_window: Some(delivery_window),
+        stats,
+        verification: Some(verification),
+        lost_workers,
+        broker_cpu,
+        client_cpu,
+    })
+}
+
+async fn publish_one(shared: &Shared, stats: &mut TaskStats, acked: &mut Vec<u64>) {
+    let (seq, text) = shared.next();
+    let started = Instant::now();
+    let result = shared
+        .sns
+        .publish()
+        .topic_arn(&shared.topic_arn)
+        .message(text)
+        .send()
+        .await;
+    stats.ops += 1;
+    match result {
+        Ok(_) => {
+            stats.send.record(started.elapsed());
+            stats.messages_sent += 1;
+            acked.push(seq);
+        }
+        Err(error) => {
+            let (kind, message) = classify(&error);
+            stats.errors.add(&kind, || message);
+        }
+    }
+}
+
+async fn publish_batch(shared: &Shared, stats: &mut TaskStats, acked: &mut Vec<u64>) {
+    let mut request = shared.sns.publish_batch().topic_arn(&shared.topic_arn);
+    let mut seqs = HashMap::new();
+    for i in 0..BATCH_SIZE {
+        let (seq, text) = shared.next();
+        let id = format!("e{i}");
+        seqs.insert(id.clone(), seq);
+        match PublishBatchRequestEntry::builder().id(id).message(text).build() {
+            Ok(entry) => request = request.publish_batch_request_entries(entry),
+            Err(error) => {
+                stats.errors.add("ConstructionFailure", || error.to_string());
+                return;
+            }
+        }
+    }
+    let started = Instant::now();
+    let result = request.send().await;
+    stats.ops += 1;
+    match result {
+        Ok(out) => {
+            stats.send.record(started.elapsed());
+            for ok in out.successful() {
+                if let Some(seq) = ok.id().and_then(|id| seqs.get(id)) {
+                    acked.push(*seq);
+                    stats.messages_sent += 1;
+                }
+            }
+            for failed in out.failed() {
+                stats
+                    .errors
+                    .add(failed.code(), || failed.message().unwrap_or_default().to_string());
+            }
+        }
+        Err(error) => {
+            let (kind, message) = classify(&error);
+            stats.errors.add(&kind, || message);
+        }
+    }
+}
+
+/// Counts per acknowledged sequence number into a verification.
+fn verify(acked: &[u64], seen: &HashMap<u64, u64>, copies: u64, unexpected: u64) -> Verification {
+    let mut v = Verification {
+        sent: acked.len() as u64 * copies,
+        unexpected,
+        ..Verification::default()
+    };
+    for seq in acked {
+        let got = seen.get(seq).copied().unwrap_or(0);
+        v.received_unique += got.min(copies);
+        v.missing += copies.saturating_sub(got);
+        v.duplicates += got.saturating_sub(copies);
+    }
+    v
+}
+
+/// Receives and deletes everything from the queues (concurrently) until every acknowledged
+/// publish arrived in each, or the bound passes.
+async fn drain_queues(
+    sqs: &Sqs,
+    queues: &[String],
+    run_id: &str,
+    acked: &[u64],
+    raw: bool,
+    bound: Instant,
+    stats: &mut TaskStats,
+) -> (u64, Verification) {
+    let mut tasks = JoinSet::new();
+    for url in queues {
+        let (sqs, url, run_id, want) = (sqs.clone(), url.clone(), run_id.to_string(), acked.len());
+        tasks.spawn(async move {
+            let mut stats = TaskStats::new();
+            let mut seen: HashMap<u64, u64> = HashMap::new();
+            let mut unexpected = 0;
+            let mut unique = 0;
+            while unique < want && Instant::now() < bound {
+                let started = Instant::now();
+                let out = sqs
+                    .receive_message()
+                    .queue_url(&url)
+                    .max_number_of_messages(10)
+                    .wait_time_seconds(1)
+                    .send()
+                    .await;
+                stats.ops += 1;
+                let messages = match out {
+                    Ok(out) => {
+                        stats.receive.record(started.elapsed());
+                        out.messages().to_vec()
+                    }
+                    Err(error) => {
+                        let (kind, message) = classify(&error);
+                        stats.errors.add(&kind, || message);
+                        continue;
+                    }
+                };
+                let mut delete = sqs.delete_message_batch().queue_url(&url);
+                for (i, m) in messages.iter().enumerate() {
+                    let text = m.body().unwrap_or_default();
+                    let message = if raw {
+                        Some(text.to_string())
+                    } else {
+                        serde_json::from_str::<serde_json::Value>(text)
+                            .ok()
+                            .and_then(|v| v["Message"].as_str().map(str::to_string))
+                    };
+                    match message.as_deref().and_then(parse_body) {
+                        Some((run, seq)) if run == run_id => {
+                            let count = seen.entry(seq).or_insert(0);
+                            if *count == 0 {
+                                unique += 1;
+                            }
+                            *count += 1;
+                        }
+                        _ => unexpected += 1,
+                    }
+                    let entry = DeleteMessageBatchRequestEntry::builder()
+                        .id(i.to_string())
+                        .receipt_handle(m.receipt_handle().unwrap_or_default())
+                        .build();
+                    if let Ok(entry) = entry {
+                        delete = delete.entries(entry);
+                    }
+                }
+                if !messages.is_empty() {
+                    let _ = delete.send().await;
+                }
+            }
+            (stats, seen, unexpected)
+        });
+    }
+    let mut total = Verification::default();
+    let mut deliveries = 0;
+    while let Some(joined) = tasks.join_next().await {
+        let Ok((s, seen, unexpected)) = joined else { continue };
+        stats.merge(&s);
+        deliveries += seen.values().sum::<u64>();
+        let v = verify(acked, &seen, 1, unexpected);
+        total.sent += v.sent;
+        total.received_unique += v.received_unique;
+        total.missing += v.missing;
+        total.duplicates += v.duplicates;
+        total.unexpected += v.unexpected;
+    }
+    (deliveries, total)
+}
+
+/// A local HTTP endpoint that confirms its subscription and records deliveries.
+struct Receiver {
+    addr: SocketAddr,
+    /// Each notification's body text and arrival time (µs since the epoch).
+    got: Arc<Mutex<Vec<(String, u64)>>>,
+    confirmations: Arc<Mutex<Vec<String>>>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Drop for Receiver {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+impl Receiver {
+    async fn start() -> Result<Receiver> {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .context("binding the receiver")?;
+        let addr = listener.local_addr()?;
+        let got: Arc<Mutex<Vec<(String, u64)>>> = Arc::default();
+        let confirmations: Arc<Mutex<Vec<String>>> = Arc::default();
+        let (task_got, task_confirmations) = (got.clone(), confirmations.clone());
+        let task = tokio::spawn(async move {
+            while let Ok((stream, _)) = listener.accept().await {
+                let (got, confirmations) = (task_got.clone(), task_confirmations.clone());
+                tokio::spawn(async move {
+                    let service = hyper::service::service_fn(move |req: hyper::Request<hyper::body::Incoming>| {
+                        let (got, confirmations) = (got.clone(), confirmations.clone());
+                        async move {
+                            let kind = req
+                                .headers()
+                                .get("x-amz-sns-message-type")
+                                .and_then(|v| v.to_str().ok())
+                                .unwrap_or_default()
+                                .to_string();
+                            let body = req
+                                .into_body()
+                                .collect()
+                                .await
+                                .map(|b| b.to_bytes())
+                                .unwrap_or_default();
+                            let text = String::from_utf8_lossy(&body).into_owned();
+                            if kind == "SubscriptionConfirmation" {
+                                confirmations.lock().map(|mut c| c.push(text)).ok();
+                            } else {
+                                let at = now_micros();
+                                got.lock().map(|mut g| g.push((text, at))).ok();
+                            }
+                            Ok::<_, std::convert::Infallible>(hyper::Response::new(Full::new(Bytes::new())))
+                        }
+                    });
+                    let _ = hyper::server::conn::http1::Builder::new()
+                        .serve_connection(hyper_util::rt::TokioIo::new(stream), service)
+                        .await;
+                });
+            }
+        });
+        Ok(Receiver {
+            addr,
+            got,
+            confirmations,
+            task,
+        })
+    }
+
+    /// Waits until every acknowledged publish arrived or the bound passes; records
+    /// publish-to-delivery latency as the receive latency.
+    async fn wait_for(
+        &self,
+        run_id: &str,
+        acked: &[u64],
+        bound: Instant,
+        stats: &mut TaskStats,
+    ) -> (u64, Verification) {
+        loop {
+            let count = self.got.lock().map(|g| g.len()).unwrap_or(0);
+            if count >= acked.len() || Instant::now() >= bound {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        let got = self.got.lock().map(|g| g.clone()).unwrap_or_default();
+        let mut seen: HashMap<u64, u64> = HashMap::new();
+        let mut unexpected = 0;
+        for (text, arrived) in &got {
+            let message = serde_json::from_str::<serde_json::Value>(text)
+                .ok()
+                .and_then(|v| v["Message"].as_str().map(str::to_string));
+            match message.as_deref().map(|m| (parse_body(m), published_at(m))) {
+                Some((Some((run, seq)), Some(at))) if run == run_id => {
+                    *seen.entry(seq).or_insert(0) += 1;
+                    stats.receive.record(Duration::from_micros(arrived.saturating_sub(at)));
+                }
+                _ => unexpected += 1,
+            }
+        }
+        (got.len() as u64, verify(acked, &seen, 1, unexpected))
+    }
+}
+
+/// Subscribes the receiver and confirms through the SubscribeURL, as an HTTP subscriber does.
+async fn subscribe_http(sns: &Sns, topic_arn: &str, receiver: &Receiver, timeout: Duration) -> Result<()> {
+    sns.subscribe()
+        .topic_arn(topic_arn)
+        .protocol("http")
+        .endpoint(format!("http://{}/", receiver.addr))
+        .send()
+        .await
+        .map_err(|e| anyhow!("subscribing the receiver: {}", DisplayErrorContext(&e)))?;
+    let deadline = Instant::now() + timeout;
+    let confirmation = loop {
+        if let Some(first) = receiver.confirmations.lock().ok().and_then(|c| c.first().cloned()) {
+            break first;
+        }
+        if Instant::now() > deadline {
+            return Err(anyhow!("no SubscriptionConfirmation within {timeout:?}"));
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
+    let doc: serde_json::Value = serde_json::from_str(&confirmation).context("confirmation is not JSON")?;
+    let url = doc["SubscribeURL"].as_str().context("no SubscribeURL")?;
+    let response = sluice_tests::raw::get_with_timeout(url, timeout)
+        .await
+        .map_err(|e| anyhow!("GET SubscribeURL: {e}"))?;
+    if response.status != 200 {
+        return Err(anyhow!(
+            "GET SubscribeURL answered {}: {}",
+            response.status,
+            response.body
+        ));
+    }
+    Ok(())
+}
