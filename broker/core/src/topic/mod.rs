@@ -202,7 +202,8 @@ struct SubscriptionSettings {
 struct Subscription {
     arn: String,
     record: Mutex<SubscriptionRecord>,
-    settings: RwLock<SubscriptionSettings>,
+    /// Shared so a publish takes a reference, not a copy of the parsed filter policy.
+    settings: RwLock<Arc<SubscriptionSettings>>,
 }
 
 impl Subscription {
@@ -210,7 +211,7 @@ impl Subscription {
         self.record.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    fn settings(&self) -> SubscriptionSettings {
+    fn settings(&self) -> Arc<SubscriptionSettings> {
         self.settings.read().unwrap_or_else(|p| p.into_inner()).clone()
     }
 }
@@ -581,7 +582,7 @@ impl Topics {
             let sub = Arc::new(Subscription {
                 arn: format!("{}:{}", topic.arn, record.id),
                 record: Mutex::new(record),
-                settings: RwLock::new(settings),
+                settings: RwLock::new(Arc::new(settings)),
             });
             topic
                 .subscriptions
@@ -987,7 +988,7 @@ impl Topics {
         let sub = Arc::new(Subscription {
             arn: format!("{}:{id}", topic.arn),
             record: Mutex::new(record.clone()),
-            settings: RwLock::new(settings),
+            settings: RwLock::new(Arc::new(settings)),
         });
         let mut batch = self.store.batch();
         Self::persist_subscription(&record, &mut batch)?;
@@ -1204,7 +1205,7 @@ impl Topics {
         Self::persist_subscription(&updated, &mut batch)?;
         self.store.commit(batch)?;
         *record = updated;
-        *sub.settings.write().unwrap_or_else(|p| p.into_inner()) = settings;
+        *sub.settings.write().unwrap_or_else(|p| p.into_inner()) = Arc::new(settings);
         Ok(())
     }
 

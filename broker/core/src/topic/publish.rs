@@ -244,8 +244,11 @@ impl Topics {
             let mut signatures: HashMap<String, String> = HashMap::new();
             for sub in &subscriptions {
                 let settings = sub.settings();
-                let record = sub.record().clone();
-                let text = texts.for_protocol(record.protocol);
+                let (protocol, endpoint) = {
+                    let record = sub.record();
+                    (record.protocol, record.endpoint.clone())
+                };
+                let text = texts.for_protocol(protocol);
                 if !filter_matches(settings.filter.as_ref(), text, &msg) {
                     continue;
                 }
@@ -289,9 +292,9 @@ impl Topics {
                         attributes: &msg.attributes,
                     })
                 };
-                match record.protocol {
+                match protocol {
                     Protocol::Sqs => {
-                        let Some((region, account, name)) = queue_arn::parse_queue_arn(&record.endpoint) else {
+                        let Some((region, account, name)) = queue_arn::parse_queue_arn(&endpoint) else {
                             continue;
                         };
                         deliveries.push((
@@ -321,7 +324,7 @@ impl Topics {
                         outbox_entries.push(OutboxEntry {
                             subscription_arn: sub.arn.clone(),
                             topic_arn: topic.arn.clone(),
-                            endpoint: record.endpoint.clone(),
+                            endpoint,
                             message_type: "Notification".into(),
                             message_id: published.message_id.clone(),
                             body,
@@ -444,7 +447,7 @@ impl Topics {
             let topic_arn = sub.record().topic.arn();
             self.count_delivery(&topic_arn, Protocol::Sqs, result.is_ok());
             let Err(err) = result else { continue };
-            let dlq = sub.settings().dead_letter_arn;
+            let dlq = sub.settings().dead_letter_arn.clone();
             tracing::warn!(subscription = %sub.arn, error = %err, dead_letter = dlq.is_some(), "sns delivery to queue failed");
             if let Some((region, account, name)) = dlq.as_deref().and_then(queue_arn::parse_queue_arn) {
                 dead_letters.push((QueueKey::new(account, region, name), message));
