@@ -8,10 +8,10 @@
 //!   query/XML codecs, validation, and the SQS error renderers.
 //! - [`kinesis`]: the Kinesis action enum, typed requests, the JSON 1.1 and CBOR codecs and
 //!   the Kinesis error renderer.
-//! - [`sns`]: the SNS action enum, typed requests/responses, the query/XML codec with SNS's
-//!   validation rules, and the SNS error document.
-//! - [`query`]: query-protocol pieces shared by services (form decoding, XML
-//!   escaping and writing).
+//! - [`sns`]: the SNS action enum, typed requests/responses, the query/XML codec, SNS's
+//!   validation rules with AWS's messages, and the SNS error document.
+//! - [`query`]: query-protocol pieces shared by services (form decoding, the parameter index
+//!   with its list and map layouts, XML escaping and writing).
 //! - [`checksum`]: MD5 of message bodies and AWS's message-attribute digest.
 //! - [`sigv4`]: SigV4 credential scope parsing.
 //! - [`sigv4_verify`]: SigV4 signature verification (header and presigned).

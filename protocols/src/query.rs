@@ -42,6 +42,17 @@ impl<'a> QueryParams<'a> {
         self.get(name).map(str::to_string)
     }
 
+    /// Whether `name` was sent at all, as `name` itself or as any `name.*` key. botocore
+    /// serializes an empty list as a bare `Name=`, so this tells an empty list (present) from
+    /// an absent one.
+    pub fn has(&self, name: &str) -> bool {
+        self.map.contains_key(name)
+            || self
+                .map
+                .keys()
+                .any(|k| k.strip_prefix(name).is_some_and(|rest| rest.starts_with('.')))
+    }
+
     /// Every parameter name.
     pub fn keys(&self) -> impl Iterator<Item = &&'a str> {
         self.map.keys()
@@ -183,6 +194,19 @@ mod tests {
             ]
         );
         assert!(parse_form(b"").is_empty());
+    }
+
+    #[test]
+    fn presence_of_lists() {
+        let pairs = parse_form(b"Tags=&TagKeys.member.1=a&Name=x");
+        let p = QueryParams::new(&pairs);
+        assert!(p.has("Tags"));
+        assert!(p.has("TagKeys"));
+        assert!(p.has("Name"));
+        assert!(!p.has("Tag"));
+        assert!(!p.has("Na"));
+        assert_eq!(p.list("TagKeys.member"), vec!["a"]);
+        assert!(p.list("Tags.member").is_empty());
     }
 
     #[test]

@@ -1,9 +1,10 @@
-//! Mutation fuzzing on the stable toolchain: every decoder is fed thousands of inputs derived
-//! from valid requests (bit flips, byte insertions and deletions, truncations, splices, random
-//! bytes) and must answer `Ok` or an error, never panic. Deterministic (seeded) and bounded in
-//! count, so it runs in every `cargo test`; `SLUICE_FUZZ_ITERATIONS` raises the count for a
-//! longer local run. (cargo-fuzz's coverage-guided engine needs a nightly toolchain; this
-//! catches the panics that malformed input most often triggers.)
+//! Mutation fuzzing on the stable toolchain: every decoder (SQS JSON/query, SNS query, Kinesis
+//! JSON/CBOR, SigV4) is fed thousands of inputs derived from valid requests (bit flips, byte
+//! insertions and deletions, truncations, splices, random bytes) and must answer `Ok` or an
+//! error, never panic. Deterministic (seeded) and bounded in count, so it runs in every
+//! `cargo test`; `SLUICE_FUZZ_ITERATIONS` raises the count for a longer local run.
+//! (cargo-fuzz's coverage-guided engine needs a nightly toolchain; this catches the panics that
+//! malformed input most often triggers.)
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
@@ -12,6 +13,7 @@ use sluice_protocols::kinesis::{decode_request, Encoding, KinesisAction};
 use sluice_protocols::query::parse_form;
 use sluice_protocols::sigv4::{parse_authorization, parse_credential_param};
 use sluice_protocols::sigv4_verify::{verify, KeySecret, SignedRequest};
+use sluice_protocols::sns;
 use sluice_protocols::sqs::{decode_json, decode_query, SqsAction};
 
 /// SplitMix64.
@@ -149,6 +151,27 @@ fn sqs_query_decoder_never_panics() {
         let params = parse_form(input);
         let _ = decode_query(&params, Some("http://h/000000000000/q"));
         let _ = decode_query(&params, None);
+    });
+}
+
+#[test]
+fn sns_query_decoder_never_panics() {
+    let seeds = seeds(&[
+        "Action=Publish&Version=2010-03-31&TopicArn=arn%3Aaws%3Asns%3Aus-east-1%3A000000000000%3At&Message=hi&Subject=s&MessageAttributes.entry.1.Name=a&MessageAttributes.entry.1.Value.DataType=Number&MessageAttributes.entry.1.Value.StringValue=1.5e3&MessageAttributes.entry.2.Name=b&MessageAttributes.entry.2.Value.DataType=Binary&MessageAttributes.entry.2.Value.BinaryValue=AQI%3D&MessageAttributes.entry.3.Name=l&MessageAttributes.entry.3.Value.DataType=String.Array&MessageAttributes.entry.3.Value.StringValue=%5B%22a%22%2C1%5D",
+        "Action=PublishBatch&TopicArn=arn%3Aaws%3Asns%3Aus-east-1%3A000000000000%3At&PublishBatchRequestEntries.member.1.Id=a&PublishBatchRequestEntries.member.1.Message=one&PublishBatchRequestEntries.member.1.MessageGroupId=g&PublishBatchRequestEntries.member.2.Id=b&PublishBatchRequestEntries.member.2.Message=two&PublishBatchRequestEntries.member.2.MessageAttributes.entry.1.Name=n&PublishBatchRequestEntries.member.2.MessageAttributes.entry.1.Value.DataType=String&PublishBatchRequestEntries.member.2.MessageAttributes.entry.1.Value.StringValue=v",
+        "Action=CreateTopic&Name=orders.fifo&Attributes.entry.1.key=FifoTopic&Attributes.entry.1.value=true&Tags.member.1.Key=k&Tags.member.1.Value=v",
+        "Action=Subscribe&TopicArn=arn%3Aaws%3Asns%3Aus-east-1%3A000000000000%3At&Protocol=sqs&Endpoint=arn%3Aaws%3Asqs%3Aus-east-1%3A000000000000%3Aq&Attributes.entry.1.key=RawMessageDelivery&Attributes.entry.1.value=true&ReturnSubscriptionArn=true",
+        "Action=AddPermission&TopicArn=arn%3Aaws%3Asns%3Aus-east-1%3A000000000000%3At&Label=l&AWSAccountId.member.1=1&ActionName.member.1=Publish",
+        "Action=UntagResource&ResourceArn=arn%3Aaws%3Asns%3Aus-east-1%3A000000000000%3At&TagKeys.member.1=a&TagKeys.member.2=b",
+    ]);
+    fuzz("sns-query", 400, &seeds, |input| {
+        let params = parse_form(input);
+        // The server checks each PublishBatch entry after decoding; that must not panic either.
+        if let Ok((_, sns::SnsRequest::PublishBatch { entries, .. })) = sns::decode_query(&params) {
+            for entry in &entries {
+                let _ = sns::check_publish(&entry.fields);
+            }
+        }
     });
 }
 

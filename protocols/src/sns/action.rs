@@ -1,6 +1,10 @@
 //! The SNS action enum: the operations of the botocore model
 //! (`sns/2010-03-31/service-2.json`) that Sluice serves, plus [`is_known_unsupported`] for the
-//! rest (SMS, mobile push, data protection), which get a clear error instead of "invalid action".
+//! rest (SMS, mobile push, data protection).
+//!
+//! A known-but-unsupported operation decodes to `InvalidAction` (400, the code AWS gives an
+//! action it does not know) with a message naming the operation as unsupported by Sluice, so
+//! an SDK raises a normal client error and the user learns why.
 
 macro_rules! sns_actions {
     ($($variant:ident),* $(,)?) => {
@@ -57,6 +61,23 @@ sns_actions!(
     UntagResource,
 );
 
+impl SnsAction {
+    /// Whether the model gives the action an output shape, so its response carries an
+    /// `<{Action}Result>` element (present even when empty, as for TagResource). The six
+    /// without one answer with `ResponseMetadata` only.
+    pub fn has_result(self) -> bool {
+        !matches!(
+            self,
+            SnsAction::AddPermission
+                | SnsAction::DeleteTopic
+                | SnsAction::RemovePermission
+                | SnsAction::SetSubscriptionAttributes
+                | SnsAction::SetTopicAttributes
+                | SnsAction::Unsubscribe
+        )
+    }
+}
+
 /// SNS operations of the model that Sluice does not serve (SMS, mobile push, data protection).
 const UNSUPPORTED: [&str; 23] = [
     "CheckIfPhoneNumberIsOptedOut",
@@ -103,5 +124,25 @@ mod tests {
         assert_eq!(SnsAction::ALL.len() + UNSUPPORTED.len(), 42);
         assert_eq!(SnsAction::from_name("publish"), None);
         assert!(is_known_unsupported("CreatePlatformEndpoint"));
+    }
+
+    #[test]
+    fn result_wrappers_follow_the_model() {
+        let without: Vec<&str> = SnsAction::ALL
+            .iter()
+            .filter(|a| !a.has_result())
+            .map(|a| a.name())
+            .collect();
+        assert_eq!(
+            without,
+            [
+                "AddPermission",
+                "DeleteTopic",
+                "RemovePermission",
+                "SetSubscriptionAttributes",
+                "SetTopicAttributes",
+                "Unsubscribe"
+            ]
+        );
     }
 }

@@ -4,16 +4,24 @@
 //! # Layout
 //! - [`action`]: [`SnsAction`] and the model's operations Sluice does not serve.
 //! - [`types`]: [`SnsRequest`], [`SnsResponse`] and their parts.
-//! - [`query`]: [`decode_query`], [`check_publish`] (per message, so a PublishBatch entry fails
-//!   alone) and [`encode_xml`].
-//! - [`error`]: [`SnsError`] and [`render_query_error`].
+//! - [`query`]: [`decode_query`] and [`encode_xml`].
+//! - [`validate`]: SNS's shape rules with AWS's error codes and messages, among them
+//!   [`check_publish`] (one message, so a PublishBatch entry fails alone).
+//! - [`error`]: [`SnsError`], [`SnsErrorCode`] and [`render_query_error`].
+//!
+//! # Invariants
+//! - Decoding never panics on client input; every failure is an [`SnsError`].
+//! - A decoded request has passed every shape rule but each PublishBatch entry's own
+//!   [`check_publish`], which the server runs per entry.
 
 pub mod action;
 pub mod error;
 pub mod query;
 pub mod types;
+pub mod validate;
 
 pub use action::SnsAction;
 pub use error::{render_query_error, SnsError, SnsErrorCode};
-pub use query::{check_publish, decode_query, encode_xml};
+pub use query::{decode_query, encode_xml};
 pub use types::*;
+pub use validate::{check_publish, message_size, MAX_BATCH_ENTRIES, MAX_MESSAGE_BYTES};

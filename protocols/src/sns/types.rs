@@ -1,5 +1,10 @@
 //! Typed SNS requests and responses: one variant per served action, fields named after the
-//! botocore model's members.
+//! botocore model's members (snake case), plain Rust types.
+//!
+//! Requests carry what the core needs: a Publish names its topic by `topic_arn` whether the
+//! wire said TopicArn or TargetArn; CreateTopic's DataProtectionPolicy travels in `attributes`.
+//! Responses group actions whose results share a shape (`Attributes`, `SubscriptionArn`,
+//! `Subscriptions`, `Empty`), tagged with the action so the encoder names the elements.
 
 use std::collections::BTreeMap;
 
@@ -125,8 +130,9 @@ pub enum SnsRequest {
     PublishBatch {
         /// Topic.
         topic_arn: String,
-        /// 1 to 10 entries with distinct ids; each entry's own fields are checked with
-        /// [`super::check_publish`] so one bad entry fails alone.
+        /// 1 to 10 entries with distinct, valid ids, valid message attributes and at most
+        /// 256 KiB in total; each entry's own fields are checked with [`super::check_publish`]
+        /// by the server so one bad entry fails alone.
         entries: Vec<PublishBatchEntry>,
     },
     /// RemovePermission.
@@ -186,6 +192,33 @@ pub enum SnsRequest {
         /// Keys to remove.
         tag_keys: Vec<String>,
     },
+}
+
+impl SnsRequest {
+    /// The action this request is for.
+    pub fn action(&self) -> SnsAction {
+        match self {
+            SnsRequest::AddPermission { .. } => SnsAction::AddPermission,
+            SnsRequest::ConfirmSubscription { .. } => SnsAction::ConfirmSubscription,
+            SnsRequest::CreateTopic { .. } => SnsAction::CreateTopic,
+            SnsRequest::DeleteTopic { .. } => SnsAction::DeleteTopic,
+            SnsRequest::GetSubscriptionAttributes { .. } => SnsAction::GetSubscriptionAttributes,
+            SnsRequest::GetTopicAttributes { .. } => SnsAction::GetTopicAttributes,
+            SnsRequest::ListSubscriptions { .. } => SnsAction::ListSubscriptions,
+            SnsRequest::ListSubscriptionsByTopic { .. } => SnsAction::ListSubscriptionsByTopic,
+            SnsRequest::ListTagsForResource { .. } => SnsAction::ListTagsForResource,
+            SnsRequest::ListTopics { .. } => SnsAction::ListTopics,
+            SnsRequest::Publish { .. } => SnsAction::Publish,
+            SnsRequest::PublishBatch { .. } => SnsAction::PublishBatch,
+            SnsRequest::RemovePermission { .. } => SnsAction::RemovePermission,
+            SnsRequest::SetSubscriptionAttributes { .. } => SnsAction::SetSubscriptionAttributes,
+            SnsRequest::SetTopicAttributes { .. } => SnsAction::SetTopicAttributes,
+            SnsRequest::Subscribe { .. } => SnsAction::Subscribe,
+            SnsRequest::TagResource { .. } => SnsAction::TagResource,
+            SnsRequest::Unsubscribe { .. } => SnsAction::Unsubscribe,
+            SnsRequest::UntagResource { .. } => SnsAction::UntagResource,
+        }
+    }
 }
 
 /// One subscription in a List response.
