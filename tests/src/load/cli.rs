@@ -120,6 +120,9 @@ pub struct RunArgs {
     /// sns-fanout: raw message delivery (no JSON envelope, no signature)
     #[arg(long)]
     pub raw: bool,
+    /// sns workloads: the topic's SignatureVersion (1 = SHA1withRSA, 2 = SHA256withRSA)
+    #[arg(long, default_value = "1", value_parser = ["1", "2"])]
+    pub signature_version: String,
 }
 
 // The variants spell the `--workload` values; SNS and Kinesis workloads will join them.

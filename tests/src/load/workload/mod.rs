@@ -75,6 +75,8 @@ pub struct Plan {
     pub subscriptions: u32,
     /// sns-fanout: raw message delivery instead of the signed envelope.
     pub raw: bool,
+    /// sns workloads: the topic's SignatureVersion.
+    pub signature_version: String,
 }
 
 /// fifo-roundtrip settings.
@@ -114,6 +116,7 @@ impl Plan {
             }),
             subscriptions: args.subscriptions,
             raw: args.raw,
+            signature_version: args.signature_version.clone(),
         }
     }
 

@@ -83,6 +83,7 @@ pub async fn run(plan: &Plan) -> Result<Report> {
     let topic_arn = sns
         .create_topic()
         .name(&topic)
+        .attributes("SignatureVersion", &plan.signature_version)
         .send()
         .await
         .map_err(|e| {
