@@ -32,10 +32,19 @@ pub async fn sns_client_no_retry(endpoint: &str) -> Client {
     build(endpoint, RetryConfig::disabled()).await
 }
 
+/// An SNS client signing with the given key, without retries (authentication tests).
+pub async fn sns_client_with_key(endpoint: &str, access_key: &str, secret: &str) -> Client {
+    build_with(endpoint, RetryConfig::disabled(), Credentials::new(access_key, secret, None, None, "sluice-tests")).await
+}
+
 async fn build(endpoint: &str, retry: RetryConfig) -> Client {
+    build_with(endpoint, retry, Credentials::new(ACCESS_KEY, SECRET_KEY, None, None, "sluice-tests")).await
+}
+
+async fn build_with(endpoint: &str, retry: RetryConfig, credentials: Credentials) -> Client {
     let config = aws_config::defaults(BehaviorVersion::latest())
         .region(Region::new(REGION))
-        .credentials_provider(Credentials::new(ACCESS_KEY, SECRET_KEY, None, None, "sluice-tests"))
+        .credentials_provider(credentials)
         .endpoint_url(endpoint)
         .http_client(aws_smithy_http_client::Builder::new().build_http())
         .retry_config(retry)

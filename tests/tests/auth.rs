@@ -33,7 +33,8 @@ async fn verifying_broker() -> (Broker, tempfile::TempDir) {
          \x20     Statement:\n\
          \x20       - {{ Effect: Allow, Action: [\"sqs:Send*\", \"sqs:GetQueueUrl\"], Resource: \"arn:aws:sqs:*:000000000000:orders*\" }}\n\
          \x20       - {{ Effect: Deny, Action: \"sqs:*\", Resource: \"arn:aws:sqs:*:*:orders-secret\" }}\n\
-         \x20       - {{ Effect: Allow, Action: \"kinesis:PutRecord\", Resource: \"arn:aws:kinesis:*:000000000000:stream/clicks\" }}\n"
+         \x20       - {{ Effect: Allow, Action: \"kinesis:PutRecord\", Resource: \"arn:aws:kinesis:*:000000000000:stream/clicks\" }}\n\
+         \x20       - {{ Effect: Allow, Action: \"sns:Publish\", Resource: \"arn:aws:sns:*:000000000000:alerts\" }}\n"
     );
     std::fs::write(&path, keys).expect("write keys");
     let path = path.to_string_lossy().to_string();
@@ -415,4 +416,41 @@ async fn cross_account_calls_need_the_resource_policy() {
         resp.body
     );
     assert!(broker.log().contains("request refused: cross-account"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sns_calls_are_verified_and_authorized() {
+    use sluice_tests::sns::{sns_client, sns_client_with_key};
+
+    let (broker, _dir) = verifying_broker().await;
+    let endpoint = broker.endpoint();
+    let admin = sns_client(&endpoint).await;
+    let alerts = ok(admin.create_topic().name("alerts").send().await, "CreateTopic alerts");
+    let alerts = alerts.topic_arn().expect("TopicArn").to_string();
+    let audit = ok(admin.create_topic().name("audit").send().await, "CreateTopic audit");
+    let audit = audit.topic_arn().expect("TopicArn").to_string();
+
+    let limited = sns_client_with_key(&endpoint, LIMITED_KEY, LIMITED_SECRET).await;
+    ok(
+        limited.publish().topic_arn(&alerts).message("allowed").send().await,
+        "Publish allowed by sns:Publish on alerts",
+    );
+    expect_code(
+        limited.publish().topic_arn(&audit).message("x").send().await,
+        "AuthorizationError",
+    );
+    expect_code(limited.create_topic().name("mine").send().await, "AuthorizationError");
+    expect_code(limited.list_topics().send().await, "AuthorizationError");
+
+    // Another account may not publish to this account's topic without a policy naming it.
+    let other = sns_client_with_key(&endpoint, OTHER_KEY, OTHER_SECRET).await;
+    expect_code(
+        other.publish().topic_arn(&alerts).message("x").send().await,
+        "AuthorizationError",
+    );
+    // Unknown keys and wrong secrets are refused before any SNS code runs.
+    let stranger = sns_client_with_key(&endpoint, "AKIDUNKNOWN", "nope").await;
+    expect_code(stranger.list_topics().send().await, "InvalidClientTokenId");
+    let wrong = sns_client_with_key(&endpoint, ACCESS_KEY, "wrong-secret").await;
+    expect_code(wrong.list_topics().send().await, "SignatureDoesNotMatch");
 }

@@ -260,3 +260,125 @@ async fn pending_deliveries_resume_after_a_restart() {
         .await;
     assert_eq!(notifications(&got)[0].json()["Message"], "survives restarts");
 }
+
+fn fixture(name: &str) -> String {
+    std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("fixtures/tls")
+        .join(name)
+        .to_string_lossy()
+        .to_string()
+}
+
+/// An HTTPS endpoint with the test CA's certificate for localhost/127.0.0.1 that records the
+/// bodies it gets; it stops when the task is dropped.
+async fn tls_receiver() -> (
+    String,
+    std::sync::Arc<std::sync::Mutex<Vec<String>>>,
+    tokio::task::JoinHandle<()>,
+) {
+    use rustls_pki_types::pem::PemObject;
+    use rustls_pki_types::{CertificateDer, PrivateKeyDer};
+
+    let chain: Vec<CertificateDer<'static>> = CertificateDer::pem_file_iter(fixture("cert.pem"))
+        .expect("read cert")
+        .collect::<Result<_, _>>()
+        .expect("parse cert");
+    let key = PrivateKeyDer::from_pem_file(fixture("key.pem")).expect("read key");
+    let provider = std::sync::Arc::new(rustls::crypto::ring::default_provider());
+    let config = rustls::ServerConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .expect("versions")
+        .with_no_client_auth()
+        .with_single_cert(chain, key)
+        .expect("server config");
+    let acceptor = tokio_rustls::TlsAcceptor::from(std::sync::Arc::new(config));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let url = format!("https://localhost:{}/secure", listener.local_addr().expect("addr").port());
+    let bodies: std::sync::Arc<std::sync::Mutex<Vec<String>>> = Default::default();
+    let seen = bodies.clone();
+    let task = tokio::spawn(async move {
+        while let Ok((tcp, _)) = listener.accept().await {
+            let (acceptor, seen) = (acceptor.clone(), seen.clone());
+            tokio::spawn(async move {
+                let Ok(tls) = acceptor.accept(tcp).await else {
+                    return;
+                };
+                let service = hyper::service::service_fn(move |req: hyper::Request<hyper::body::Incoming>| {
+                    let seen = seen.clone();
+                    async move {
+                        use http_body_util::BodyExt;
+                        let body = req.into_body().collect().await.map(|b| b.to_bytes()).unwrap_or_default();
+                        seen.lock().unwrap().push(String::from_utf8_lossy(&body).into_owned());
+                        Ok::<_, std::convert::Infallible>(hyper::Response::new(http_body_util::Full::new(
+                            bytes::Bytes::new(),
+                        )))
+                    }
+                });
+                let _ = hyper::server::conn::http1::Builder::new()
+                    .serve_connection(hyper_util::rt::TokioIo::new(tls), service)
+                    .await;
+            });
+        }
+    });
+    (url, bodies, task)
+}
+
+#[tokio::test]
+async fn https_endpoints_are_verified_against_the_configured_ca() {
+    let (url, bodies, _task) = tls_receiver().await;
+    let wait_for = |n: usize| {
+        let bodies = bodies.clone();
+        async move {
+            for _ in 0..500 {
+                if bodies.lock().unwrap().len() >= n {
+                    return bodies.lock().unwrap().clone();
+                }
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+            panic!("https receiver: {n} deliveries not seen in 10 s");
+        }
+    };
+
+    // Trusting the test CA: the handshake, confirmation and notification all go through.
+    let broker = Broker::start_with(&["--sns-https-ca", &fixture("ca.pem")]).await;
+    let sns = sns_client(&broker.endpoint()).await;
+    let arn = http_topic(&sns, "secure").await;
+    ok(
+        sns.subscribe().topic_arn(&arn).protocol("https").endpoint(&url).send().await,
+        "Subscribe https",
+    );
+    let got = wait_for(1).await;
+    let confirmation: serde_json::Value = serde_json::from_str(&got[0]).expect("json");
+    let token = confirmation["Token"].as_str().expect("Token");
+    ok(
+        sns.confirm_subscription().topic_arn(&arn).token(token).send().await,
+        "ConfirmSubscription",
+    );
+    ok(sns.publish().topic_arn(&arn).message("over tls").send().await, "Publish");
+    let got = wait_for(2).await;
+    let note: serde_json::Value = serde_json::from_str(&got[1]).expect("json");
+    assert_eq!(note["Message"], "over tls");
+
+    // Without the CA the endpoint's certificate is refused: the attempt fails, nothing arrives.
+    let untrusting = Broker::start().await;
+    let sns = sns_client(&untrusting.endpoint()).await;
+    let arn = http_topic(&sns, "untrusted").await;
+    ok(
+        sns.subscribe().topic_arn(&arn).protocol("https").endpoint(&url).send().await,
+        "Subscribe https",
+    );
+    let want = r#"sluice_topic_delivery_failures_total{account="000000000000",protocol="https",region="us-east-1",topic="untrusted"} 1"#;
+    let mut metrics = String::new();
+    for _ in 0..250 {
+        metrics = raw::get_with_timeout(&format!("{}/metrics", untrusting.endpoint()), Duration::from_secs(5))
+            .await
+            .expect("GET /metrics")
+            .body;
+        if metrics.contains(want) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert!(metrics.contains(want), "{want} missing:\n{metrics}");
+    assert_eq!(bodies.lock().unwrap().len(), 2, "nothing reached the endpoint without trust");
+}
