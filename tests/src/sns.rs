@@ -34,11 +34,21 @@ pub async fn sns_client_no_retry(endpoint: &str) -> Client {
 
 /// An SNS client signing with the given key, without retries (authentication tests).
 pub async fn sns_client_with_key(endpoint: &str, access_key: &str, secret: &str) -> Client {
-    build_with(endpoint, RetryConfig::disabled(), Credentials::new(access_key, secret, None, None, "sluice-tests")).await
+    build_with(
+        endpoint,
+        RetryConfig::disabled(),
+        Credentials::new(access_key, secret, None, None, "sluice-tests"),
+    )
+    .await
 }
 
 async fn build(endpoint: &str, retry: RetryConfig) -> Client {
-    build_with(endpoint, retry, Credentials::new(ACCESS_KEY, SECRET_KEY, None, None, "sluice-tests")).await
+    build_with(
+        endpoint,
+        retry,
+        Credentials::new(ACCESS_KEY, SECRET_KEY, None, None, "sluice-tests"),
+    )
+    .await
 }
 
 async fn build_with(endpoint: &str, retry: RetryConfig, credentials: Credentials) -> Client {

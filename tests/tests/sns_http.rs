@@ -293,7 +293,10 @@ async fn tls_receiver() -> (
         .expect("server config");
     let acceptor = tokio_rustls::TlsAcceptor::from(std::sync::Arc::new(config));
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
-    let url = format!("https://localhost:{}/secure", listener.local_addr().expect("addr").port());
+    let url = format!(
+        "https://localhost:{}/secure",
+        listener.local_addr().expect("addr").port()
+    );
     let bodies: std::sync::Arc<std::sync::Mutex<Vec<String>>> = Default::default();
     let seen = bodies.clone();
     let task = tokio::spawn(async move {
@@ -307,7 +310,12 @@ async fn tls_receiver() -> (
                     let seen = seen.clone();
                     async move {
                         use http_body_util::BodyExt;
-                        let body = req.into_body().collect().await.map(|b| b.to_bytes()).unwrap_or_default();
+                        let body = req
+                            .into_body()
+                            .collect()
+                            .await
+                            .map(|b| b.to_bytes())
+                            .unwrap_or_default();
                         seen.lock().unwrap().push(String::from_utf8_lossy(&body).into_owned());
                         Ok::<_, std::convert::Infallible>(hyper::Response::new(http_body_util::Full::new(
                             bytes::Bytes::new(),
@@ -344,7 +352,12 @@ async fn https_endpoints_are_verified_against_the_configured_ca() {
     let sns = sns_client(&broker.endpoint()).await;
     let arn = http_topic(&sns, "secure").await;
     ok(
-        sns.subscribe().topic_arn(&arn).protocol("https").endpoint(&url).send().await,
+        sns.subscribe()
+            .topic_arn(&arn)
+            .protocol("https")
+            .endpoint(&url)
+            .send()
+            .await,
         "Subscribe https",
     );
     let got = wait_for(1).await;
@@ -354,7 +367,10 @@ async fn https_endpoints_are_verified_against_the_configured_ca() {
         sns.confirm_subscription().topic_arn(&arn).token(token).send().await,
         "ConfirmSubscription",
     );
-    ok(sns.publish().topic_arn(&arn).message("over tls").send().await, "Publish");
+    ok(
+        sns.publish().topic_arn(&arn).message("over tls").send().await,
+        "Publish",
+    );
     let got = wait_for(2).await;
     let note: serde_json::Value = serde_json::from_str(&got[1]).expect("json");
     assert_eq!(note["Message"], "over tls");
@@ -364,7 +380,12 @@ async fn https_endpoints_are_verified_against_the_configured_ca() {
     let sns = sns_client(&untrusting.endpoint()).await;
     let arn = http_topic(&sns, "untrusted").await;
     ok(
-        sns.subscribe().topic_arn(&arn).protocol("https").endpoint(&url).send().await,
+        sns.subscribe()
+            .topic_arn(&arn)
+            .protocol("https")
+            .endpoint(&url)
+            .send()
+            .await,
         "Subscribe https",
     );
     let want = r#"sluice_topic_delivery_failures_total{account="000000000000",protocol="https",region="us-east-1",topic="untrusted"} 1"#;
@@ -380,5 +401,9 @@ async fn https_endpoints_are_verified_against_the_configured_ca() {
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     assert!(metrics.contains(want), "{want} missing:\n{metrics}");
-    assert_eq!(bodies.lock().unwrap().len(), 2, "nothing reached the endpoint without trust");
+    assert_eq!(
+        bodies.lock().unwrap().len(),
+        2,
+        "nothing reached the endpoint without trust"
+    );
 }

@@ -553,13 +553,18 @@ impl Topics {
         for (_, v) in store.scan_prefix(Cf::Meta, &[TOPIC_PREFIX])? {
             let (topic_key, record): (TopicKey, TopicRecord) = decode_json(&v, "topic record")?;
             max_id = max_id.max(record.id);
+            let fifo_state = if record.fifo {
+                publish::FifoState::load(&store, record.id, clock.now_ms())?
+            } else {
+                publish::FifoState::default()
+            };
             let topic = Topic {
                 arn: topic_key.arn(),
                 fifo: record.fifo,
                 key: topic_key.clone(),
                 record: Mutex::new(record),
                 subscriptions: RwLock::new(Vec::new()),
-                fifo_state: Mutex::new(publish::FifoState::default()),
+                fifo_state: Mutex::new(fifo_state),
                 deleted: AtomicBool::new(false),
                 counters: TopicCounters::default(),
             };
@@ -736,6 +741,8 @@ impl Topics {
         let subs = topic.subscriptions();
         let mut batch = self.store.batch();
         batch.delete(Cf::Meta, &key.record_key());
+        let dedupe = publish::dedupe_prefix(topic.record().id);
+        batch.delete_range(Cf::Dedupe, &dedupe, &key::prefix_end(&dedupe));
         for sub in &subs {
             batch.delete(Cf::Meta, &key.subscription_key(&sub.record().id));
         }

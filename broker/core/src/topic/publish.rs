@@ -52,26 +52,108 @@ pub struct Published {
     pub sequence_number: Option<String>,
 }
 
-/// A FIFO topic's sequence and deduplication window.
+/// Key prefix of FIFO topic deduplication entries in `dedupe`: topic id | SHA-256 of the id.
+const TOPIC_DEDUPE_PREFIX: u8 = 0x21;
+
+type Digest32 = [u8; 32];
+
+/// A write to the `dedupe` column family: put a value, or delete (`None`).
+type DedupeWrite = (Vec<u8>, Option<Vec<u8>>);
+
+/// The prefix of every deduplication entry of topic `topic_id`.
+pub(super) fn dedupe_prefix(topic_id: u64) -> Vec<u8> {
+    let mut prefix = Vec::with_capacity(41);
+    prefix.push(TOPIC_DEDUPE_PREFIX);
+    prefix.extend_from_slice(&topic_id.to_be_bytes());
+    prefix
+}
+
+fn dedupe_key(topic_id: u64, digest: &Digest32) -> Vec<u8> {
+    let mut key = dedupe_prefix(topic_id);
+    key.extend_from_slice(digest);
+    key
+}
+
+/// `expires_ms | sequence | message id`.
+fn encode_dedupe(expires: u64, published: &Published) -> Vec<u8> {
+    let mut value = Vec::with_capacity(52);
+    value.extend_from_slice(&expires.to_be_bytes());
+    let seq: u64 = published
+        .sequence_number
+        .as_deref()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0);
+    value.extend_from_slice(&seq.to_be_bytes());
+    value.extend_from_slice(published.message_id.as_bytes());
+    value
+}
+
+fn decode_dedupe(value: &[u8]) -> Option<(u64, Published)> {
+    let expires = sluice_storage::key::read_u64(value, 0)?;
+    let seq = sluice_storage::key::read_u64(value, 8)?;
+    let message_id = std::str::from_utf8(value.get(16..)?).ok()?.to_string();
+    Some((
+        expires,
+        Published {
+            message_id,
+            sequence_number: Some(format!("{seq:020}")),
+        },
+    ))
+}
+
+/// A FIFO topic's sequence and deduplication window. The window is kept in `dedupe` too, so a
+/// duplicate is recognised across a restart.
 #[derive(Debug, Default)]
 pub(super) struct FifoState {
     last_seq: u64,
-    window: HashMap<String, (u64, Published)>,
-    expiry: VecDeque<(u64, String)>,
+    window: HashMap<Digest32, (u64, Published)>,
+    expiry: VecDeque<(u64, Digest32)>,
 }
 
 impl FifoState {
-    fn prune(&mut self, now: u64) {
+    /// The unexpired window of topic `topic_id` as stored.
+    pub(super) fn load(store: &sluice_storage::Store, topic_id: u64, now: u64) -> Result<FifoState> {
+        let prefix = dedupe_prefix(topic_id);
+        let mut state = FifoState::default();
+        let mut entries = Vec::new();
+        for (key, value) in store.scan_prefix(sluice_storage::Cf::Dedupe, &prefix)? {
+            let (Some(digest), Some((expires, published))) = (
+                key.get(prefix.len()..).and_then(|d| Digest32::try_from(d).ok()),
+                decode_dedupe(&value),
+            ) else {
+                continue;
+            };
+            // Expired entries are deleted by the next publish's prune.
+            entries.push((expires, digest, published));
+        }
+        entries.sort_by_key(|(expires, _, _)| *expires);
+        for (expires, digest, published) in entries {
+            if let Some(seq) = published.sequence_number.as_deref().and_then(|s| s.parse::<u64>().ok()) {
+                state.last_seq = state.last_seq.max(seq);
+            }
+            state.expiry.push_back((expires, digest));
+            if expires > now {
+                state.window.insert(digest, (expires, published));
+            }
+        }
+        Ok(state)
+    }
+
+    /// Drops expired ids; returns the deletes of their stored entries.
+    fn prune(&mut self, topic_id: u64, now: u64) -> Vec<DedupeWrite> {
+        let mut deletes = Vec::new();
         while let Some((expires, _)) = self.expiry.front() {
             if *expires > now {
                 break;
             }
-            if let Some((_, id)) = self.expiry.pop_front() {
-                if self.window.get(&id).is_some_and(|(e, _)| *e <= now) {
-                    self.window.remove(&id);
+            if let Some((_, digest)) = self.expiry.pop_front() {
+                if self.window.get(&digest).is_none_or(|(e, _)| *e <= now) {
+                    self.window.remove(&digest);
+                    deletes.push((dedupe_key(topic_id, &digest), None));
                 }
             }
         }
+        deletes
     }
 
     /// Sequence numbers grow with time so they stay increasing across restarts.
@@ -79,6 +161,10 @@ impl FifoState {
         self.last_seq = (self.last_seq + 1).max(now.saturating_mul(1_000_000));
         self.last_seq
     }
+}
+
+fn digest(id: &str) -> Digest32 {
+    Sha256::digest(id.as_bytes()).into()
 }
 
 /// The per-protocol messages of one publish.
@@ -206,9 +292,11 @@ impl Topics {
             .into_iter()
             .filter(|s| s.record().confirmed)
             .collect();
-        if let Some(state) = fifo.as_deref_mut() {
-            state.prune(now);
-        }
+        let topic_id = topic.record().id;
+        let mut dedupe_writes = match fifo.as_deref_mut() {
+            Some(state) => state.prune(topic_id, now),
+            None => Vec::new(),
+        };
         let cert_url = signing_cert_url(ctx);
         let mut results = Vec::with_capacity(messages.len());
         let mut deliveries: Vec<(QueueKey, NewMessage)> = Vec::new();
@@ -347,14 +435,22 @@ impl Topics {
                 .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
             results.push(Ok(published));
         }
-        self.commit_fanout(deliveries, delivery_subs, outbox_entries)?;
+        let expires = now + DEDUPLICATION_WINDOW_MS;
+        for (id, published) in &fresh {
+            dedupe_writes.push((
+                dedupe_key(topic_id, &digest(id)),
+                Some(encode_dedupe(expires, published)),
+            ));
+        }
+        self.commit_fanout(deliveries, delivery_subs, outbox_entries, dedupe_writes)?;
         if topic.deleted.load(std::sync::atomic::Ordering::Acquire) {
             return Err(TopicError::NotFound("Topic does not exist".into()));
         }
         if let Some(state) = fifo.as_deref_mut() {
             for (id, published) in fresh {
-                state.expiry.push_back((now + DEDUPLICATION_WINDOW_MS, id.clone()));
-                state.window.insert(id, (now + DEDUPLICATION_WINDOW_MS, published));
+                let digest = digest(&id);
+                state.expiry.push_back((expires, digest));
+                state.window.insert(digest, (expires, published));
             }
         }
         Ok(results)
@@ -396,7 +492,7 @@ impl Topics {
         };
         let original = state
             .window
-            .get(&dedup_id)
+            .get(&digest(&dedup_id))
             .filter(|(expires, _)| *expires > now)
             .map(|(_, p)| p.clone())
             .or_else(|| fresh.iter().find(|(id, _)| *id == dedup_id).map(|(_, p)| p.clone()));
@@ -417,14 +513,21 @@ impl Topics {
         deliveries: Vec<(QueueKey, NewMessage)>,
         delivery_subs: Vec<Arc<Subscription>>,
         outbox_entries: Vec<OutboxEntry>,
+        dedupe_writes: Vec<DedupeWrite>,
     ) -> Result<()> {
-        if deliveries.is_empty() && outbox_entries.is_empty() {
+        if deliveries.is_empty() && outbox_entries.is_empty() && dedupe_writes.is_empty() {
             return Ok(());
         }
         let bodies: Vec<NewMessage> = deliveries.iter().map(|(_, m)| m.clone()).collect();
         let mut staged = Vec::with_capacity(outbox_entries.len());
         let mut stage_error = None;
         let results = self.queues.send_fanout(deliveries, |batch| {
+            for (key, value) in &dedupe_writes {
+                match value {
+                    Some(value) => batch.put(sluice_storage::Cf::Dedupe, key, value),
+                    None => batch.delete(sluice_storage::Cf::Dedupe, key),
+                }
+            }
             for entry in &outbox_entries {
                 match self.outbox.stage(entry.clone(), batch) {
                     Ok(s) => staged.push(s),

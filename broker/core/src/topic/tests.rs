@@ -439,3 +439,57 @@ fn list_topics_paginates_by_hundreds() {
     assert_eq!(all.len(), 205);
     assert!(all.windows(2).all(|w| w[0] < w[1]));
 }
+
+#[tokio::test]
+async fn fifo_topic_deduplication_survives_a_restart() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let t = topic("orders.fifo");
+    let grouped = |body: &str, dedup: &str| PublishMessage {
+        group_id: Some("g".into()),
+        deduplication_id: Some(dedup.into()),
+        ..text(body)
+    };
+    let first = {
+        let (queues, topics) = open(dir.path());
+        topics
+            .create_topic(&t, &attrs(&[("FifoTopic", "true")]), &BTreeMap::new())
+            .expect("create");
+        queues
+            .create_queue(&queue("q.fifo"), &attrs(&[("FifoQueue", "true")]), &BTreeMap::new())
+            .expect("queue");
+        topics
+            .subscribe(
+                &t,
+                "sqs",
+                &queue("q.fifo").arn(),
+                &attrs(&[("RawMessageDelivery", "true")]),
+                "0",
+                &ctx(),
+            )
+            .expect("sub");
+        let mut results = topics
+            .publish(&t, vec![grouped("one", "d-1")], &ctx())
+            .expect("publish");
+        results.remove(0).expect("published")
+    };
+    let (queues, topics) = open(dir.path());
+    let again = topics
+        .publish(&t, vec![grouped("one again", "d-1"), grouped("two", "d-2")], &ctx())
+        .expect("publish");
+    assert_eq!(
+        again[0].as_ref().expect("duplicate"),
+        &first,
+        "answered like the original after a restart"
+    );
+    let second = again[1].as_ref().expect("new");
+    assert!(
+        second.sequence_number > first.sequence_number,
+        "sequence numbers keep increasing"
+    );
+    let bodies: Vec<String> = drain(&queues, &queue("q.fifo"))
+        .await
+        .into_iter()
+        .map(|m| m.body)
+        .collect();
+    assert_eq!(bodies, vec!["one".to_string(), "two".to_string()]);
+}
