@@ -358,3 +358,35 @@ async fn metrics_report_per_stream_traffic() {
         assert!(metrics.body.contains(&line), "missing {line}:\n{}", metrics.body);
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn admin_endpoints_can_have_their_own_port() {
+    // A free loopback port for the admin listener.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("free port")
+        .port();
+    let admin_addr = format!("127.0.0.1:{port}");
+    let broker = Broker::start_with(&["--admin-bind", &admin_addr]).await;
+    let admin = format!("http://{admin_addr}");
+    for (path, want) in [("/health", "ok"), ("/ready", "ready")] {
+        let resp = raw::get_with_timeout(&format!("{admin}{path}"), Duration::from_secs(5))
+            .await
+            .expect("admin GET");
+        assert_eq!((resp.status, resp.body.as_str()), (200, want), "{path}");
+    }
+    let metrics = raw::get_with_timeout(&format!("{admin}/metrics"), Duration::from_secs(5))
+        .await
+        .expect("admin GET /metrics");
+    assert_eq!(metrics.status, 200);
+    assert!(metrics.body.contains("sluice_open_connections"), "{}", metrics.body);
+    // The admin port answers nothing else; the main port still answers the probes.
+    let api = raw::get_with_timeout(&format!("{admin}/?Action=ListQueues"), Duration::from_secs(5))
+        .await
+        .expect("admin GET API");
+    assert_eq!(api.status, 404);
+    let main = raw::get_with_timeout(&format!("{}/health", broker.endpoint()), Duration::from_secs(5))
+        .await
+        .expect("main GET /health");
+    assert_eq!(main.status, 200);
+}

@@ -183,6 +183,11 @@ pub struct ServeArgs {
     #[arg(long, env = "SLUICE_CHECKPOINT_DIR", value_name = "DIR")]
     pub checkpoint_dir: Option<PathBuf>,
 
+    /// Also serve /health, /ready, /metrics and POST /admin/checkpoint on this address
+    /// (plain HTTP), e.g. a port that is not exposed to clients; they stay on --bind too.
+    #[arg(long, env = "SLUICE_ADMIN_BIND", value_name = "HOST:PORT")]
+    pub admin_bind: Option<String>,
+
     /// PEM file of CA certificates trusted for SNS deliveries to https endpoints, besides the
     /// system's CA bundle (for receivers with a private CA).
     #[arg(long, env = "SLUICE_SNS_HTTPS_CA", value_name = "FILE")]
@@ -283,6 +288,8 @@ pub struct FileConfig {
     pub checkpoint_dir: Option<PathBuf>,
     /// See `--sns-https-ca`.
     pub sns_https_ca: Option<PathBuf>,
+    /// See `--admin-bind`.
+    pub admin_bind: Option<String>,
 }
 
 impl FileConfig {
@@ -384,6 +391,8 @@ pub struct Settings {
     pub checkpoint_dir: Option<PathBuf>,
     /// Extra CA certificates for SNS https deliveries.
     pub sns_https_ca: Option<PathBuf>,
+    /// A second listener for the admin routes only.
+    pub admin_bind: Option<String>,
 }
 
 impl Default for Settings {
@@ -412,6 +421,7 @@ impl Default for Settings {
             credentials: None,
             checkpoint_dir: None,
             sns_https_ca: None,
+            admin_bind: None,
         }
     }
 }
@@ -483,6 +493,7 @@ impl Settings {
             credentials: args.credentials.or(file.credentials),
             checkpoint_dir: args.checkpoint_dir.or(file.checkpoint_dir),
             sns_https_ca: args.sns_https_ca.or(file.sns_https_ca),
+            admin_bind: args.admin_bind.or(file.admin_bind),
         };
         settings.validated()
     }

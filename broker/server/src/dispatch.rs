@@ -320,50 +320,12 @@ where
         headers: &parts.headers,
     };
     match classify(head, &body) {
-        Route::Health => stamp(
-            text_response(StatusCode::OK, "text/plain; charset=utf-8", "ok".into()),
-            &request_id,
-        ),
-        Route::Ready => {
-            let (status, text) = if app.is_ready() {
-                (StatusCode::OK, "ready")
-            } else {
-                (StatusCode::SERVICE_UNAVAILABLE, "not ready")
-            };
-            stamp(
-                text_response(status, "text/plain; charset=utf-8", text.into()),
-                &request_id,
-            )
+        admin @ (Route::Health | Route::Ready | Route::Metrics | Route::Checkpoint | Route::SigningCert) => {
+            let response = admin_response(app, &admin).unwrap_or_else(|| {
+                text_response(StatusCode::NOT_FOUND, "text/plain; charset=utf-8", "not found".into())
+            });
+            stamp(response, &request_id)
         }
-        Route::Metrics => {
-            let text = app.metrics.render();
-            stamp(
-                text_response(StatusCode::OK, "text/plain; version=0.0.4; charset=utf-8", text.into()),
-                &request_id,
-            )
-        }
-        Route::Checkpoint => stamp(crate::checkpoint::handle(app), &request_id),
-        Route::SigningCert => match app.broker.topics().signing_key() {
-            Ok(key) => stamp(
-                text_response(
-                    StatusCode::OK,
-                    "application/x-pem-file",
-                    Bytes::from(key.certificate_pem().to_string()),
-                ),
-                &request_id,
-            ),
-            Err(err) => {
-                tracing::warn!(error = %err, "sns signing certificate unavailable");
-                stamp(
-                    text_response(
-                        StatusCode::SERVICE_UNAVAILABLE,
-                        "text/plain; charset=utf-8",
-                        "unavailable".into(),
-                    ),
-                    &request_id,
-                )
-            }
-        },
         Route::UnknownTarget => {
             let response =
                 api::error::dispatch_error_response(Protocol::Json10, &DispatchError::UnknownOperation, &request_id);
@@ -433,6 +395,41 @@ where
             )
         }
     }
+}
+
+/// Answers the routes that are not AWS API calls (health, readiness, metrics, checkpoint, the
+/// SNS signing certificate); `None` for API calls. Shared by the main and the admin listener.
+pub fn admin_response(app: &App, route: &Route) -> Option<Response<ResponseBody>> {
+    let plain = "text/plain; charset=utf-8";
+    let response = match route {
+        Route::Health => text_response(StatusCode::OK, plain, "ok".into()),
+        Route::Ready => {
+            if app.is_ready() {
+                text_response(StatusCode::OK, plain, "ready".into())
+            } else {
+                text_response(StatusCode::SERVICE_UNAVAILABLE, plain, "not ready".into())
+            }
+        }
+        Route::Metrics => text_response(
+            StatusCode::OK,
+            "text/plain; version=0.0.4; charset=utf-8",
+            app.metrics.render().into(),
+        ),
+        Route::Checkpoint => crate::checkpoint::handle(app),
+        Route::SigningCert => match app.broker.topics().signing_key() {
+            Ok(key) => text_response(
+                StatusCode::OK,
+                "application/x-pem-file",
+                Bytes::from(key.certificate_pem().to_string()),
+            ),
+            Err(err) => {
+                tracing::warn!(error = %err, "sns signing certificate unavailable");
+                text_response(StatusCode::SERVICE_UNAVAILABLE, plain, "unavailable".into())
+            }
+        },
+        Route::Api { .. } | Route::UnknownTarget | Route::Unrecognized => return None,
+    };
+    Some(response)
 }
 
 /// Builds the [`RequestContext`] of an API call.

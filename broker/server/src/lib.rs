@@ -8,6 +8,7 @@
 //! - [`auth`]: access keys and SigV4 checks (`--auth verify`).
 //! - [`tls`]: HTTPS with `--tls-cert`/`--tls-key` (rustls, HTTP/2 by ALPN).
 //! - [`sns_delivery`]: the HTTP(S) client the SNS outbox posts deliveries with.
+//! - [`admin`]: `--admin-bind`, a second listener for the admin routes only.
 //! - [`checkpoint`]: `POST /admin/checkpoint`, backups of the running broker.
 //! - [`init`]: `--init FILE`, resources declared in YAML or TOML and created at start-up.
 //! - [`metrics`]: the Prometheus registry owned by the [`app::App`].
@@ -19,6 +20,7 @@
 //! open storage → build broker → bind → ready → serve until the shutdown future resolves →
 //! drain → drop the broker → flush the store. A failure before serving is a [`StartupError`].
 
+pub mod admin;
 pub mod api;
 pub mod app;
 pub mod auth;
@@ -176,6 +178,23 @@ pub async fn run(
         app = app.with_keys(keys);
     }
     let app = Arc::new(app);
+    let (stop_admin, mut admin_stopped) = watch::channel(());
+    let admin = match &app.settings.admin_bind {
+        Some(addr) => {
+            let admin_listener = listener::bind(addr).await.map_err(|source| StartupError::Bind {
+                addr: addr.clone(),
+                source,
+            })?;
+            if let Ok(admin_addr) = admin_listener.local_addr() {
+                info!(addr = %admin_addr, "admin endpoints on http://{admin_addr}");
+            }
+            Some(tokio::spawn(admin::serve(admin_listener, app.clone(), async move {
+                let _ = admin_stopped.changed().await;
+            })))
+        }
+        None => None,
+    };
+
     app.set_ready(true);
     let scheme = if tls.is_some() { "https" } else { "http" };
     info!(addr = %local_addr, scheme, "listening on {scheme}://{local_addr}");
@@ -189,6 +208,10 @@ pub async fn run(
     };
     listener::serve(listener, app.clone(), tls, shutdown).await;
 
+    let _ = stop_admin.send(());
+    if let Some(admin) = admin {
+        let _ = admin.await;
+    }
     let _ = stop_background.send(());
     let _ = stop_outbox.send(());
     if let Err(e) = outbox.await {
