@@ -64,7 +64,19 @@ async fn build_with(
     retry: RetryConfig,
     credentials: Credentials,
 ) -> aws_sdk_sqs::Client {
-    let config = aws_config::defaults(BehaviorVersion::latest())
+    aws_sdk_sqs::Client::new(&sdk_config(endpoint, region, retry, credentials).await)
+}
+
+/// The settings every SDK client of the tests shares (SQS, SNS, Kinesis): plain HTTP to
+/// `endpoint`, the given region, retries and credentials, a 5 s connect and 30 s operation
+/// timeout.
+pub async fn sdk_config(
+    endpoint: &str,
+    region: &'static str,
+    retry: RetryConfig,
+    credentials: Credentials,
+) -> aws_config::SdkConfig {
+    aws_config::defaults(BehaviorVersion::latest())
         .region(Region::new(region))
         .credentials_provider(credentials)
         .endpoint_url(endpoint)
@@ -77,6 +89,5 @@ async fn build_with(
                 .build(),
         )
         .load()
-        .await;
-    aws_sdk_sqs::Client::new(&config)
+        .await
 }

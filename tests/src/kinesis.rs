@@ -6,10 +6,8 @@
 
 use std::time::{Duration, Instant};
 
-use aws_config::{BehaviorVersion, Region};
 use aws_credential_types::Credentials;
 use aws_sdk_kinesis::config::retry::RetryConfig;
-use aws_sdk_kinesis::config::timeout::TimeoutConfig;
 use aws_sdk_kinesis::types::{Record, ShardIteratorType, StreamStatus};
 use aws_sdk_kinesis::Client;
 use http::{Method, Request};
@@ -34,21 +32,8 @@ pub async fn kinesis_client_no_retry(endpoint: &str) -> Client {
 }
 
 async fn build(endpoint: &str, retry: RetryConfig) -> Client {
-    let config = aws_config::defaults(BehaviorVersion::latest())
-        .region(Region::new(REGION))
-        .credentials_provider(Credentials::new(ACCESS_KEY, SECRET_KEY, None, None, "sluice-tests"))
-        .endpoint_url(endpoint)
-        .http_client(aws_smithy_http_client::Builder::new().build_http())
-        .retry_config(retry)
-        .timeout_config(
-            TimeoutConfig::builder()
-                .connect_timeout(Duration::from_secs(5))
-                .operation_timeout(Duration::from_secs(30))
-                .build(),
-        )
-        .load()
-        .await;
-    Client::new(&config)
+    let credentials = Credentials::new(ACCESS_KEY, SECRET_KEY, None, None, "sluice-tests");
+    Client::new(&crate::client::sdk_config(endpoint, REGION, retry, credentials).await)
 }
 
 /// Waits (at most 10 s) until the stream is ACTIVE.

@@ -9,10 +9,8 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use aws_config::{BehaviorVersion, Region};
 use aws_credential_types::Credentials;
 use aws_sdk_sns::config::retry::RetryConfig;
-use aws_sdk_sns::config::timeout::TimeoutConfig;
 use aws_sdk_sns::Client;
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
@@ -52,21 +50,7 @@ async fn build(endpoint: &str, retry: RetryConfig) -> Client {
 }
 
 async fn build_with(endpoint: &str, retry: RetryConfig, credentials: Credentials) -> Client {
-    let config = aws_config::defaults(BehaviorVersion::latest())
-        .region(Region::new(REGION))
-        .credentials_provider(credentials)
-        .endpoint_url(endpoint)
-        .http_client(aws_smithy_http_client::Builder::new().build_http())
-        .retry_config(retry)
-        .timeout_config(
-            TimeoutConfig::builder()
-                .connect_timeout(Duration::from_secs(5))
-                .operation_timeout(Duration::from_secs(30))
-                .build(),
-        )
-        .load()
-        .await;
-    Client::new(&config)
+    Client::new(&crate::client::sdk_config(endpoint, REGION, retry, credentials).await)
 }
 
 /// One request the receiver got.

@@ -1003,10 +1003,7 @@ impl Topics {
             Some(token) => Some(self.confirmation_entry(&topic, &sub, "SubscriptionConfirmation", token, ctx)?),
             None => None,
         };
-        let staged = match &pending_entry {
-            Some(entry) => Some(self.outbox.stage(entry.clone(), &mut batch)?),
-            None => None,
-        };
+        let staged = self.outbox.stage_optional(pending_entry, &mut batch)?;
         self.store.commit(batch)?;
         topic
             .subscriptions
@@ -1017,9 +1014,7 @@ impl Topics {
             .write()
             .unwrap_or_else(|p| p.into_inner())
             .insert(sub.arn.clone(), sub.clone());
-        if let (Some(staged), Some(entry)) = (staged, pending_entry) {
-            self.outbox.schedule(staged, entry);
-        }
+        self.outbox.schedule_optional(staged);
         Ok(SubscribeOutcome {
             arn: sub.arn.clone(),
             pending: !confirmed,
@@ -1067,10 +1062,7 @@ impl Topics {
             }
             _ => None,
         };
-        let staged = match &goodbye {
-            Some(entry) => Some(self.outbox.stage(entry.clone(), &mut batch)?),
-            None => None,
-        };
+        let staged = self.outbox.stage_optional(goodbye, &mut batch)?;
         self.store.commit(batch)?;
         *topic.record() = topic_record;
         topic
@@ -1082,9 +1074,7 @@ impl Topics {
             .write()
             .unwrap_or_else(|p| p.into_inner())
             .remove(arn);
-        if let (Some(staged), Some(entry)) = (staged, goodbye) {
-            self.outbox.schedule(staged, entry);
-        }
+        self.outbox.schedule_optional(staged);
         Ok(())
     }
 

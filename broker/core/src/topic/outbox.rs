@@ -197,6 +197,26 @@ impl Outbox {
         self.wake.notify_one();
     }
 
+    /// Stages `entry` when there is one (a confirmation some subscriptions need and others
+    /// not); pass the result to [`Outbox::schedule_optional`] after the commit.
+    pub fn stage_optional(
+        &self,
+        entry: Option<OutboxEntry>,
+        batch: &mut sluice_storage::Batch<'_>,
+    ) -> Result<Option<(Staged, OutboxEntry)>> {
+        match entry {
+            Some(entry) => Ok(Some((self.stage(entry.clone(), batch)?, entry))),
+            None => Ok(None),
+        }
+    }
+
+    /// Schedules what [`Outbox::stage_optional`] staged, once its batch committed.
+    pub fn schedule_optional(&self, staged: Option<(Staged, OutboxEntry)>) {
+        if let Some((staged, entry)) = staged {
+            self.schedule(staged, entry);
+        }
+    }
+
     /// Removes and returns the entries due at `now`, and when the next one is due.
     fn take_due(&self, now: u64) -> (Vec<(u64, OutboxEntry)>, Option<u64>) {
         let mut state = self.state();
