@@ -182,6 +182,8 @@ pub struct TopicDeliveryPolicy {
     pub disable_overrides: bool,
     /// Content-Type of HTTP deliveries.
     pub content_type: Option<String>,
+    /// `defaultThrottlePolicy.maxReceivesPerSecond`: deliveries per second per subscription.
+    pub max_receives_per_second: Option<u32>,
 }
 
 impl TopicDeliveryPolicy {
@@ -207,21 +209,26 @@ impl TopicDeliveryPolicy {
             .and_then(Value::as_bool)
             .unwrap_or(false);
         policy.content_type = content_type(http.get("defaultRequestPolicy"), "DeliveryPolicy")?;
+        policy.max_receives_per_second = throttle(http.get("defaultThrottlePolicy"))?;
         Ok(policy)
     }
 
     /// The policy as EffectiveDeliveryPolicy renders it.
     pub fn to_json(&self) -> String {
-        serde_json::json!({
-            "http": {
-                "defaultHealthyRetryPolicy": self.retry.to_json(),
-                "disableSubscriptionOverrides": self.disable_overrides,
-                "defaultRequestPolicy": {
-                    "headerContentType": self.content_type.as_deref().unwrap_or(DEFAULT_CONTENT_TYPE)
-                },
-            }
-        })
-        .to_string()
+        let mut http = serde_json::json!({
+            "defaultHealthyRetryPolicy": self.retry.to_json(),
+            "disableSubscriptionOverrides": self.disable_overrides,
+            "defaultRequestPolicy": {
+                "headerContentType": self.content_type.as_deref().unwrap_or(DEFAULT_CONTENT_TYPE)
+            },
+        });
+        if let (Some(rate), Some(object)) = (self.max_receives_per_second, http.as_object_mut()) {
+            object.insert(
+                "defaultThrottlePolicy".into(),
+                serde_json::json!({ "maxReceivesPerSecond": rate }),
+            );
+        }
+        serde_json::json!({ "http": http }).to_string()
     }
 }
 
@@ -235,6 +242,19 @@ pub struct SubscriptionDeliveryPolicy {
     pub retry: Option<RetryPolicy>,
     /// Its own Content-Type.
     pub content_type: Option<String>,
+    /// Its own `throttlePolicy.maxReceivesPerSecond`.
+    pub max_receives_per_second: Option<u32>,
+}
+
+/// What governs a subscription's HTTP deliveries, its own policy over the topic's.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EffectiveDelivery {
+    /// Retry schedule.
+    pub retry: RetryPolicy,
+    /// Content-Type header.
+    pub content_type: String,
+    /// Deliveries per second to the endpoint, when throttled.
+    pub max_receives_per_second: Option<u32>,
 }
 
 impl SubscriptionDeliveryPolicy {
@@ -255,11 +275,12 @@ impl SubscriptionDeliveryPolicy {
         Ok(SubscriptionDeliveryPolicy {
             retry,
             content_type: content_type(value.get("requestPolicy"), "DeliveryPolicy")?,
+            max_receives_per_second: throttle(value.get("throttlePolicy"))?,
         })
     }
 
     /// The policy in effect for a subscription of a topic with `topic` policy.
-    pub fn effective(&self, topic: &TopicDeliveryPolicy) -> (RetryPolicy, String) {
+    pub fn effective(&self, topic: &TopicDeliveryPolicy) -> EffectiveDelivery {
         let retry = match (&self.retry, topic.disable_overrides) {
             (Some(own), false) => own.clone(),
             _ => topic.retry.clone(),
@@ -269,7 +290,31 @@ impl SubscriptionDeliveryPolicy {
             .clone()
             .or_else(|| topic.content_type.clone())
             .unwrap_or_else(|| DEFAULT_CONTENT_TYPE.to_string());
-        (retry, content_type)
+        let max_receives_per_second = match topic.disable_overrides {
+            false => self.max_receives_per_second.or(topic.max_receives_per_second),
+            true => topic.max_receives_per_second,
+        };
+        EffectiveDelivery {
+            retry,
+            content_type,
+            max_receives_per_second,
+        }
+    }
+}
+
+/// `{"maxReceivesPerSecond": n}` with n ≥ 1.
+fn throttle(policy: Option<&Value>) -> Result<Option<u32>> {
+    let Some(policy) = policy else {
+        return Ok(None);
+    };
+    match policy.get("maxReceivesPerSecond") {
+        None => Ok(None),
+        Some(v) => match v.as_u64().and_then(|n| u32::try_from(n).ok()).filter(|n| *n >= 1) {
+            Some(n) => Ok(Some(n)),
+            None => Err(invalid(
+                "DeliveryPolicy: maxReceivesPerSecond must be a positive integer",
+            )),
+        },
     }
 }
 
@@ -356,15 +401,23 @@ mod tests {
         )
         .unwrap();
         let none = SubscriptionDeliveryPolicy::default();
-        assert_eq!(none.effective(&topic).0.num_retries, 1);
-        assert_eq!(none.effective(&topic).1, "application/json");
+        assert_eq!(none.effective(&topic).retry.num_retries, 1);
+        assert_eq!(none.effective(&topic).content_type, "application/json");
         let own = SubscriptionDeliveryPolicy::parse(r#"{"healthyRetryPolicy":{"numRetries":0}}"#).unwrap();
-        assert_eq!(own.effective(&topic).0.num_retries, 0);
+        assert_eq!(own.effective(&topic).retry.num_retries, 0);
         let locked = TopicDeliveryPolicy {
             disable_overrides: true,
             ..topic
         };
-        assert_eq!(own.effective(&locked).0.num_retries, 1);
+        assert_eq!(own.effective(&locked).retry.num_retries, 1);
+        let throttled = SubscriptionDeliveryPolicy::parse(r#"{"throttlePolicy":{"maxReceivesPerSecond":5}}"#).unwrap();
+        assert_eq!(
+            throttled
+                .effective(&TopicDeliveryPolicy::default())
+                .max_receives_per_second,
+            Some(5)
+        );
+        assert!(SubscriptionDeliveryPolicy::parse(r#"{"throttlePolicy":{"maxReceivesPerSecond":0}}"#).is_err());
         assert!(TopicDeliveryPolicy::parse("").unwrap() == TopicDeliveryPolicy::default());
     }
 }

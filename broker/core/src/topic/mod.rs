@@ -1161,15 +1161,18 @@ impl Topics {
                 .and_then(|t| t.record().attributes.get("DeliveryPolicy").cloned())
                 .unwrap_or_default();
             let topic_policy = TopicDeliveryPolicy::parse(&topic_policy).unwrap_or_default();
-            let (retry, content_type) = sub.settings().delivery.effective(&topic_policy);
-            out.insert(
-                "EffectiveDeliveryPolicy".into(),
-                serde_json::json!({
-                    "healthyRetryPolicy": retry.to_json(),
-                    "requestPolicy": {"headerContentType": content_type},
-                })
-                .to_string(),
-            );
+            let effective = sub.settings().delivery.effective(&topic_policy);
+            let mut doc = serde_json::json!({
+                "healthyRetryPolicy": effective.retry.to_json(),
+                "requestPolicy": {"headerContentType": effective.content_type},
+            });
+            if let (Some(rate), Some(object)) = (effective.max_receives_per_second, doc.as_object_mut()) {
+                object.insert(
+                    "throttlePolicy".into(),
+                    serde_json::json!({ "maxReceivesPerSecond": rate }),
+                );
+            }
+            out.insert("EffectiveDeliveryPolicy".into(), doc.to_string());
         }
         Ok(out)
     }

@@ -56,6 +56,9 @@ pub struct OutboxEntry {
     pub due_ms: u64,
     /// Where the message goes when retries are exhausted.
     pub dead_letter_arn: Option<String>,
+    /// The subscription's throttle: deliveries per second to the endpoint.
+    #[serde(default)]
+    pub max_per_second: Option<u32>,
 }
 
 impl OutboxEntry {
@@ -146,6 +149,8 @@ pub struct Outbox {
     state: Mutex<OutboxState>,
     wake: Notify,
     endpoints: Mutex<HashMap<String, Arc<Semaphore>>>,
+    /// Per throttled subscription: the earliest time its next delivery may start.
+    throttles: Mutex<HashMap<String, tokio::time::Instant>>,
     counters: DeliveryCounters,
 }
 
@@ -172,6 +177,7 @@ impl Outbox {
             state: Mutex::new(state),
             wake: Notify::new(),
             endpoints: Mutex::new(HashMap::new()),
+            throttles: Mutex::new(HashMap::new()),
             counters: DeliveryCounters::default(),
         })
     }
@@ -239,6 +245,17 @@ impl Outbox {
             .entry(endpoint.to_string())
             .or_insert_with(|| Arc::new(Semaphore::new(PER_ENDPOINT_CONCURRENCY)))
             .clone()
+    }
+
+    /// When a delivery to a subscription throttled to `rate` per second may start: slots are
+    /// handed out `1/rate` apart, so deliveries spread evenly (AWS's throttlePolicy).
+    fn throttle_slot(&self, subscription: &str, rate: u32) -> tokio::time::Instant {
+        let now = tokio::time::Instant::now();
+        let mut throttles = self.throttles.lock().unwrap_or_else(|p| p.into_inner());
+        let next = throttles.entry(subscription.to_string()).or_insert(now);
+        let slot = (*next).max(now);
+        *next = slot + Duration::from_secs(1) / rate.max(1);
+        slot
     }
 
     /// Pending deliveries, for metrics and tests.
@@ -309,6 +326,9 @@ impl Topics {
                 tracing::warn!(error = %err, "outbox entry removal failed");
             }
             return;
+        }
+        if let Some(rate) = entry.max_per_second {
+            tokio::time::sleep_until(self.outbox.throttle_slot(&entry.subscription_arn, rate)).await;
         }
         let limit = self.outbox.endpoint_limit(&entry.endpoint);
         let outcome = match limit.acquire_owned().await {

@@ -408,7 +408,7 @@ impl Topics {
                         delivery_subs.push(sub.clone());
                     }
                     Protocol::Http | Protocol::Https => {
-                        let (retry, content_type) = settings.delivery.effective(&delivery_policy);
+                        let effective = settings.delivery.effective(&delivery_policy);
                         outbox_entries.push(OutboxEntry {
                             subscription_arn: sub.arn.clone(),
                             topic_arn: topic.arn.clone(),
@@ -416,9 +416,10 @@ impl Topics {
                             message_type: "Notification".into(),
                             message_id: published.message_id.clone(),
                             body,
-                            content_type,
+                            content_type: effective.content_type,
                             raw: settings.raw,
-                            retry,
+                            retry: effective.retry,
+                            max_per_second: effective.max_receives_per_second,
                             failures: 0,
                             due_ms: now,
                             dead_letter_arn: settings.dead_letter_arn.clone(),
@@ -642,7 +643,7 @@ impl Topics {
             },
         });
         let record = sub.record().clone();
-        let (retry, content_type) = sub.settings().delivery.effective(&delivery_policy);
+        let effective = sub.settings().delivery.effective(&delivery_policy);
         Ok(OutboxEntry {
             subscription_arn: sub.arn.clone(),
             topic_arn: topic.arn.clone(),
@@ -650,9 +651,10 @@ impl Topics {
             message_type: kind.to_string(),
             message_id,
             body,
-            content_type,
+            content_type: effective.content_type,
             raw: false,
-            retry,
+            retry: effective.retry,
+            max_per_second: effective.max_receives_per_second,
             failures: 0,
             due_ms: self.clock.now_ms(),
             dead_letter_arn: None,

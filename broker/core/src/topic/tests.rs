@@ -493,3 +493,71 @@ async fn fifo_topic_deduplication_survives_a_restart() {
         .collect();
     assert_eq!(bodies, vec!["one".to_string(), "two".to_string()]);
 }
+
+/// A transport that accepts everything and records when each request was made.
+struct TimedTransport {
+    at: StdMutex<Vec<(String, tokio::time::Instant)>>,
+}
+
+impl HttpTransport for TimedTransport {
+    fn post(&self, request: HttpRequest) -> HttpFuture {
+        let kind = request
+            .headers
+            .iter()
+            .find(|(n, _)| *n == "x-amz-sns-message-type")
+            .map(|(_, v)| v.clone())
+            .unwrap_or_default();
+        self.at.lock().unwrap().push((kind, tokio::time::Instant::now()));
+        Box::pin(async { HttpOutcome::Delivered })
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn throttle_policy_spaces_http_deliveries() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (_queues, topics) = open(dir.path());
+    let t = topic("throttled");
+    topics
+        .create_topic(&t, &BTreeMap::new(), &BTreeMap::new())
+        .expect("create");
+    let policy = attrs(&[("DeliveryPolicy", r#"{"throttlePolicy":{"maxReceivesPerSecond":2}}"#)]);
+    topics
+        .subscribe(&t, "http", "http://127.0.0.1:9/", &policy, "0", &ctx())
+        .expect("subscribe");
+    let transport = Arc::new(TimedTransport {
+        at: StdMutex::new(Vec::new()),
+    });
+    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+    let worker = tokio::spawn(topics.clone().run_outbox(transport.clone(), async {
+        let _ = stop_rx.await;
+    }));
+    wait_until(|| topics.pending_deliveries() == 0).await;
+    let token = {
+        let keys: Vec<String> = topics.subscriptions.read().unwrap().keys().cloned().collect();
+        let sub = topics.lookup_subscription(&keys[0]).expect("sub");
+        let record = sub.record();
+        record.token.clone().expect("token")
+    };
+    topics.confirm_subscription(&t, &token, false).expect("confirm");
+    let messages = (0..6).map(|i| text(&format!("m{i}"))).collect();
+    topics.publish(&t, messages, &ctx()).expect("publish");
+    wait_until(|| topics.pending_deliveries() == 0).await;
+    let times: Vec<tokio::time::Instant> = transport
+        .at
+        .lock()
+        .unwrap()
+        .iter()
+        .filter(|(kind, _)| kind == "Notification")
+        .map(|(_, at)| *at)
+        .collect();
+    assert_eq!(times.len(), 6);
+    for pair in times.windows(2) {
+        let gap = pair[1] - pair[0];
+        assert!(
+            gap >= Duration::from_millis(490),
+            "deliveries {gap:?} apart at 2 per second"
+        );
+    }
+    let _ = stop_tx.send(());
+    worker.await.expect("worker");
+}
