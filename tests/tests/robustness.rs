@@ -388,3 +388,56 @@ async fn silent_and_idle_connections_are_closed() {
 
     assert_alive(&broker).await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn idle_connections_are_closed_but_long_polls_are_not() {
+    let broker = Broker::start_with(&["--idle-timeout", "1"]).await;
+    let addr = broker.endpoint().trim_start_matches("http://").to_string();
+
+    // HTTP/2 (h2c, prior knowledge): one request, then silence; the broker ends the connection.
+    let tcp = tokio::net::TcpStream::connect(&addr).await.expect("connect");
+    let (mut sender, conn) =
+        hyper::client::conn::http2::handshake(hyper_util::rt::TokioExecutor::new(), hyper_util::rt::TokioIo::new(tcp))
+            .await
+            .expect("h2 handshake");
+    let conn = tokio::spawn(conn);
+    let req = http::Request::get(format!("http://{addr}/health"))
+        .body(http_body_util::Empty::<bytes::Bytes>::new())
+        .expect("request");
+    let resp = sender.send_request(req).await.expect("h2 request");
+    assert_eq!(resp.status(), 200);
+    tokio::time::timeout(Duration::from_secs(10), conn)
+        .await
+        .expect("the idle h2 connection was closed within 10 s")
+        .expect("connection task")
+        .ok();
+
+    // HTTP/1.1 keep-alive: the same.
+    let mut tcp = tokio::net::TcpStream::connect(&addr).await.expect("connect");
+    tcp.write_all(b"GET /health HTTP/1.1\r\nHost: sluice\r\n\r\n")
+        .await
+        .expect("write");
+    let mut buf = vec![0u8; 4096];
+    let read = tokio::time::timeout(Duration::from_secs(10), async {
+        let mut total = 0;
+        loop {
+            match tcp.read(&mut buf).await {
+                Ok(0) | Err(_) => return total,
+                Ok(n) => total += n,
+            }
+        }
+    })
+    .await
+    .expect("the idle HTTP/1.1 connection was closed within 10 s");
+    assert!(read > 0, "the response came before the close");
+
+    // A long poll longer than the idle timeout is a request in progress, not idleness.
+    let sqs = broker.sqs().await;
+    let url = create_queue(&sqs, "patient", &[]).await;
+    let started = std::time::Instant::now();
+    ok(
+        sqs.receive_message().queue_url(&url).wait_time_seconds(3).send().await,
+        "ReceiveMessage with a 3 s wait",
+    );
+    assert!(started.elapsed() >= Duration::from_millis(2900));
+}

@@ -41,6 +41,8 @@ pub mod defaults {
     pub const SHUTDOWN_TIMEOUT_SECS: u64 = 30;
     /// Seconds a client has to send a request's headers.
     pub const HEADER_READ_TIMEOUT_SECS: u64 = 30;
+    /// Seconds a connection may be idle (no request in progress).
+    pub const IDLE_TIMEOUT_SECS: u64 = 120;
     /// Seconds to receive a request body.
     pub const BODY_READ_TIMEOUT_SECS: u64 = 60;
     /// Largest request head; SigV4 headers with a session token fit many times over.
@@ -141,6 +143,11 @@ pub struct ServeArgs {
     /// Seconds a client has to send the headers of a request [default: 30].
     #[arg(long, env = "SLUICE_HEADER_READ_TIMEOUT", value_name = "SECS")]
     pub header_read_timeout: Option<u64>,
+
+    /// Seconds a connection may stay open with no request in progress before it is closed
+    /// (HTTP/2 included) [default: 120].
+    #[arg(long, env = "SLUICE_IDLE_TIMEOUT", value_name = "SECS")]
+    pub idle_timeout: Option<u64>,
 
     /// Seconds a client has to send a request's body once its headers arrived [default: 60].
     #[arg(long, env = "SLUICE_BODY_READ_TIMEOUT", value_name = "SECS")]
@@ -268,6 +275,8 @@ pub struct FileConfig {
     pub shutdown_timeout: Option<u64>,
     /// See `--header-read-timeout`.
     pub header_read_timeout: Option<u64>,
+    /// See `--idle-timeout`.
+    pub idle_timeout: Option<u64>,
     /// See `--body-read-timeout`.
     pub body_read_timeout: Option<u64>,
     /// See `--max-header-bytes`.
@@ -373,6 +382,8 @@ pub struct Settings {
     pub shutdown_timeout: Duration,
     /// Deadline for a request's headers.
     pub header_read_timeout: Duration,
+    /// How long a connection may sit with no request in progress.
+    pub idle_timeout: Duration,
     /// Deadline for a request's body.
     pub body_read_timeout: Duration,
     /// Request head size limit.
@@ -412,6 +423,7 @@ impl Default for Settings {
             log_level: defaults::LOG_LEVEL.to_string(),
             shutdown_timeout: Duration::from_secs(defaults::SHUTDOWN_TIMEOUT_SECS),
             header_read_timeout: Duration::from_secs(defaults::HEADER_READ_TIMEOUT_SECS),
+            idle_timeout: Duration::from_secs(defaults::IDLE_TIMEOUT_SECS),
             body_read_timeout: Duration::from_secs(defaults::BODY_READ_TIMEOUT_SECS),
             max_header_bytes: defaults::MAX_HEADER_BYTES,
             tls: None,
@@ -465,6 +477,11 @@ impl Settings {
                 .or(file.shutdown_timeout)
                 .map(Duration::from_secs)
                 .unwrap_or(d.shutdown_timeout),
+            idle_timeout: args
+                .idle_timeout
+                .or(file.idle_timeout)
+                .map(Duration::from_secs)
+                .unwrap_or(d.idle_timeout),
             header_read_timeout: args
                 .header_read_timeout
                 .or(file.header_read_timeout)
@@ -539,6 +556,9 @@ impl Settings {
         }
         if self.max_body_bytes < 1024 {
             return Err(invalid("max-body-bytes", "must be at least 1024"));
+        }
+        if self.idle_timeout.is_zero() {
+            return Err(invalid("idle-timeout", "must be at least 1 second"));
         }
         if self.header_read_timeout.is_zero() {
             return Err(invalid("header-read-timeout", "must be at least 1 second"));

@@ -146,6 +146,54 @@ fn http_builder(app: &App) -> auto::Builder<TokioExecutor> {
     builder
 }
 
+/// Requests in progress on one connection and when the last one ended.
+struct Activity {
+    in_flight: std::sync::atomic::AtomicUsize,
+    last: std::sync::Mutex<tokio::time::Instant>,
+}
+
+/// Marks a request in progress until dropped.
+struct Busy(Arc<Activity>);
+
+impl Drop for Busy {
+    fn drop(&mut self) {
+        *self.0.last.lock().unwrap_or_else(|p| p.into_inner()) = tokio::time::Instant::now();
+        self.0.in_flight.fetch_sub(1, std::sync::atomic::Ordering::AcqRel);
+    }
+}
+
+impl Activity {
+    fn new() -> Activity {
+        Activity {
+            in_flight: std::sync::atomic::AtomicUsize::new(0),
+            last: std::sync::Mutex::new(tokio::time::Instant::now()),
+        }
+    }
+
+    fn begin(self: &Arc<Self>) -> Busy {
+        self.in_flight.fetch_add(1, std::sync::atomic::Ordering::AcqRel);
+        Busy(self.clone())
+    }
+
+    fn last(&self) -> tokio::time::Instant {
+        *self.last.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// When to check for idleness next: `timeout` after the last request ended, or, while a
+    /// request is in progress (a long poll), `timeout` from now.
+    fn idle_deadline(&self, timeout: Duration) -> tokio::time::Instant {
+        if self.in_flight.load(std::sync::atomic::Ordering::Acquire) > 0 {
+            tokio::time::Instant::now() + timeout
+        } else {
+            self.last() + timeout
+        }
+    }
+
+    fn is_idle(&self, timeout: Duration) -> bool {
+        self.in_flight.load(std::sync::atomic::Ordering::Acquire) == 0 && self.last().elapsed() >= timeout
+    }
+}
+
 async fn serve_connection<S>(
     stream: S,
     peer: SocketAddr,
@@ -155,18 +203,36 @@ async fn serve_connection<S>(
 ) where
     S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
 {
+    let activity = Arc::new(Activity::new());
+    let idle_timeout = app.settings.idle_timeout;
     let app = app.clone();
+    let tracker = activity.clone();
     let service = service_fn(move |req: Request<Incoming>| {
         let app = app.clone();
-        async move { Ok::<_, std::convert::Infallible>(dispatch::handle(&app, req).await) }
+        let tracker = tracker.clone();
+        async move {
+            let _busy = tracker.begin();
+            Ok::<_, std::convert::Infallible>(dispatch::handle(&app, req).await)
+        }
     });
     let conn = builder.serve_connection(TokioIo::new(stream), service);
     tokio::pin!(conn);
-    let result = tokio::select! {
-        result = conn.as_mut() => result,
-        _ = drain.changed() => {
-            conn.as_mut().graceful_shutdown();
-            conn.await
+    let result = loop {
+        tokio::select! {
+            result = conn.as_mut() => break result,
+            _ = drain.changed() => {
+                conn.as_mut().graceful_shutdown();
+                break conn.await;
+            }
+            // An HTTP/2 connection can stay open forever without a request; so could an
+            // HTTP/1.1 one between keep-alive requests. Close either once idle for too long.
+            () = tokio::time::sleep_until(activity.idle_deadline(idle_timeout)) => {
+                if activity.is_idle(idle_timeout) {
+                    debug!(%peer, "closing idle connection");
+                    conn.as_mut().graceful_shutdown();
+                    break conn.await;
+                }
+            }
         }
     };
     if let Err(e) = result {
