@@ -177,6 +177,32 @@ impl XmlWriter {
     }
 }
 
+/// A query-protocol response document: `<{action}Response xmlns="{namespace}">`, then
+/// `<{action}Result>` with what `result` writes (omitted when `result` is `None`, for actions
+/// without output), then `<ResponseMetadata><RequestId>`. SQS and SNS share this layout.
+pub fn response_document(
+    action: &str,
+    namespace: &str,
+    request_id: &str,
+    result: Option<&dyn Fn(&mut XmlWriter)>,
+) -> Vec<u8> {
+    let response = format!("{action}Response");
+    let mut w = XmlWriter::new();
+    w.declaration();
+    w.open_ns(&response, namespace);
+    if let Some(write) = result {
+        let wrapper = format!("{action}Result");
+        w.open(&wrapper);
+        write(&mut w);
+        w.close(&wrapper);
+    }
+    w.open("ResponseMetadata");
+    w.text("RequestId", request_id);
+    w.close("ResponseMetadata");
+    w.close(&response);
+    w.finish()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

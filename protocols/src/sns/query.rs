@@ -29,7 +29,7 @@ use super::validate::{
     check_arn, check_batch, check_label, check_message_attributes, check_publish, check_tag_keys, check_tags,
     check_topic_name, length_error, MAX_RESOURCE_ARN_CHARS,
 };
-use crate::query::{QueryParams, XmlWriter};
+use crate::query::{response_document, QueryParams, XmlWriter};
 
 /// Decodes and validates a query request from its merged URL query and form pairs.
 pub fn decode_query(params: &[(String, String)]) -> Result<(SnsAction, SnsRequest), SnsError> {
@@ -330,21 +330,9 @@ fn publish_fields(p: &QueryParams<'_>, base: &str, path: &str) -> Result<Publish
 /// Encodes a response as the query protocol's XML document.
 pub fn encode_xml(resp: &SnsResponse, request_id: &str) -> Vec<u8> {
     let action = resp.action();
-    let response = format!("{}Response", action.name());
-    let result = format!("{}Result", action.name());
-    let mut w = XmlWriter::new();
-    w.declaration();
-    w.open_ns(&response, XML_NAMESPACE);
-    if action.has_result() {
-        w.open(&result);
-        write_result(&mut w, resp);
-        w.close(&result);
-    }
-    w.open("ResponseMetadata");
-    w.text("RequestId", request_id);
-    w.close("ResponseMetadata");
-    w.close(&response);
-    w.finish()
+    let write = |w: &mut XmlWriter| write_result(w, resp);
+    let result: Option<&dyn Fn(&mut XmlWriter)> = if action.has_result() { Some(&write) } else { None };
+    response_document(action.name(), XML_NAMESPACE, request_id, result)
 }
 
 fn write_result(w: &mut XmlWriter, resp: &SnsResponse) {

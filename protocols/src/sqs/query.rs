@@ -28,7 +28,7 @@ use super::action::SqsAction;
 use super::error::{SqsError, SqsErrorCode, XML_NAMESPACE};
 use super::types::*;
 use super::validate::validate;
-use crate::query::{QueryParams, XmlWriter};
+use crate::query::{response_document, QueryParams, XmlWriter};
 
 /// The query API version SQS speaks.
 pub const API_VERSION: &str = "2012-11-05";
@@ -323,22 +323,12 @@ fn decode_base64(name: &str, text: &str) -> Result<Vec<u8>, SqsError> {
 
 /// Encodes a response as the query protocol's XML document.
 pub fn encode_xml(resp: &SqsResponse, request_id: &str) -> Vec<u8> {
-    let action = resp.action().name();
-    let response = format!("{action}Response");
-    let result = format!("{action}Result");
-    let mut w = XmlWriter::new();
-    w.declaration();
-    w.open_ns(&response, XML_NAMESPACE);
-    if !matches!(resp, SqsResponse::Empty(_)) {
-        w.open(&result);
-        write_result(&mut w, resp);
-        w.close(&result);
-    }
-    w.open("ResponseMetadata");
-    w.text("RequestId", request_id);
-    w.close("ResponseMetadata");
-    w.close(&response);
-    w.finish()
+    let write = |w: &mut XmlWriter| write_result(w, resp);
+    let result: Option<&dyn Fn(&mut XmlWriter)> = match resp {
+        SqsResponse::Empty(_) => None,
+        _ => Some(&write),
+    };
+    response_document(resp.action().name(), XML_NAMESPACE, request_id, result)
 }
 
 fn write_result(w: &mut XmlWriter, resp: &SqsResponse) {

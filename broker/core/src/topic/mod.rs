@@ -225,6 +225,15 @@ struct TopicCounters {
     failed: [AtomicU64; 3],
 }
 
+impl TopicCounters {
+    /// Counts one delivery outcome.
+    fn count(&self, protocol: Protocol, delivered: bool) {
+        let i = protocol_index(protocol);
+        let counter = if delivered { &self.delivered[i] } else { &self.failed[i] };
+        counter.fetch_add(1, Ordering::Relaxed);
+    }
+}
+
 fn protocol_index(protocol: Protocol) -> usize {
     match protocol {
         Protocol::Sqs => 0,
@@ -1253,19 +1262,13 @@ impl Topics {
         (stats, left_out)
     }
 
-    /// Counts one delivery outcome on the topic named by `topic_arn` (if it still exists).
+    /// Counts one HTTP delivery outcome on the topic named by `topic_arn` (if it still exists).
     fn count_delivery(&self, topic_arn: &str, protocol: Protocol, delivered: bool) {
         let Some(key) = TopicKey::from_arn(topic_arn) else {
             return;
         };
         if let Ok(topic) = self.lookup(&key) {
-            let i = protocol_index(protocol);
-            let counter = if delivered {
-                &topic.counters.delivered[i]
-            } else {
-                &topic.counters.failed[i]
-            };
-            counter.fetch_add(1, Ordering::Relaxed);
+            topic.counters.count(protocol, delivered);
         }
     }
 }

@@ -443,7 +443,7 @@ impl Topics {
                 Some(encode_dedupe(expires, published)),
             ));
         }
-        self.commit_fanout(deliveries, delivery_subs, outbox_entries, dedupe_writes)?;
+        self.commit_fanout(&topic, deliveries, delivery_subs, outbox_entries, dedupe_writes)?;
         if topic.deleted.load(std::sync::atomic::Ordering::Acquire) {
             return Err(TopicError::NotFound("Topic does not exist".into()));
         }
@@ -511,6 +511,7 @@ impl Topics {
     /// (queue gone, message too large for it) go to their subscription's dead-letter queue.
     fn commit_fanout(
         &self,
+        topic: &Topic,
         deliveries: Vec<(QueueKey, NewMessage)>,
         delivery_subs: Vec<Arc<Subscription>>,
         outbox_entries: Vec<OutboxEntry>,
@@ -548,8 +549,7 @@ impl Topics {
         }
         let mut dead_letters = Vec::new();
         for ((result, sub), message) in results.iter().zip(&delivery_subs).zip(bodies) {
-            let topic_arn = sub.record().topic.arn();
-            self.count_delivery(&topic_arn, Protocol::Sqs, result.is_ok());
+            topic.counters.count(Protocol::Sqs, result.is_ok());
             let Err(err) = result else { continue };
             let dlq = sub.settings().dead_letter_arn.clone();
             tracing::warn!(subscription = %sub.arn, error = %err, dead_letter = dlq.is_some(), "sns delivery to queue failed");
