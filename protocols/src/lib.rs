@@ -12,6 +12,7 @@
 //!   validation rules with AWS's messages, and the SNS error document.
 //! - [`query`]: query-protocol pieces shared by services (form decoding, the parameter index
 //!   with its list and map layouts, XML escaping and writing).
+//! - [`eventstream`]: AWS event-stream framing (SubscribeToShard's push responses).
 //! - [`checksum`]: MD5 of message bodies and AWS's message-attribute digest.
 //! - [`sigv4`]: SigV4 credential scope parsing.
 //! - [`sigv4_verify`]: SigV4 signature verification (header and presigned).
@@ -21,6 +22,7 @@
 //! - A decoded request has passed its service's validation.
 
 pub mod checksum;
+pub mod eventstream;
 pub mod kinesis;
 pub mod query;
 pub mod sigv4;

@@ -1,5 +1,5 @@
 //! Mutation fuzzing on the stable toolchain: every decoder (SQS JSON/query, SNS query, Kinesis
-//! JSON/CBOR, SigV4) is fed thousands of inputs derived from valid requests (bit flips, byte
+//! JSON/CBOR, SigV4, event-stream frames) is fed thousands of inputs derived from valid requests (bit flips, byte
 //! insertions and deletions, truncations, splices, random bytes) and must answer `Ok` or an
 //! error, never panic. Deterministic (seeded) and bounded in count, so it runs in every
 //! `cargo test`; `SLUICE_FUZZ_ITERATIONS` raises the count for a longer local run.
@@ -9,6 +9,7 @@
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
 use http::{HeaderMap, HeaderValue, Method};
+use sluice_protocols::eventstream::{self, HeaderValue as FrameHeader, Message as Frame};
 use sluice_protocols::kinesis::{decode_request, Encoding, KinesisAction};
 use sluice_protocols::query::parse_form;
 use sluice_protocols::sigv4::{parse_authorization, parse_credential_param};
@@ -204,6 +205,66 @@ fn kinesis_json_and_cbor_decoders_never_panic() {
             }
         });
     }
+}
+
+/// Recomputes both CRCs of a frame whose bytes were mutated, so that the decoder gets past
+/// its checksums and into the lengths and headers.
+fn with_fixed_checksums(input: &[u8]) -> Vec<u8> {
+    let mut out = input.to_vec();
+    if out.len() >= 12 {
+        let crc = crc32fast::hash(&out[..8]);
+        out[8..12].copy_from_slice(&crc.to_be_bytes());
+        let total = u32::from_be_bytes([out[0], out[1], out[2], out[3]]) as usize;
+        if total >= 16 && total <= out.len() {
+            let crc = crc32fast::hash(&out[..total - 4]);
+            out[total - 4..total].copy_from_slice(&crc.to_be_bytes());
+        }
+    }
+    out
+}
+
+#[test]
+fn event_stream_decoder_never_panics_and_reencodes_what_it_accepts() {
+    let frame = |headers: Vec<(&str, FrameHeader)>, payload: &[u8]| {
+        eventstream::encode(&Frame {
+            headers: headers.into_iter().map(|(n, v)| (n.to_string(), v)).collect(),
+            payload: payload.to_vec(),
+        })
+        .expect("seed frame")
+    };
+    let seeds = vec![
+        frame(vec![], b""),
+        frame(
+            vec![
+                (":message-type", FrameHeader::String("event".into())),
+                (":event-type", FrameHeader::String("SubscribeToShardEvent".into())),
+                (
+                    ":content-type",
+                    FrameHeader::String("application/x-amz-json-1.1".into()),
+                ),
+            ],
+            br#"{"Records":[],"ContinuationSequenceNumber":"1","MillisBehindLatest":0}"#,
+        ),
+        frame(
+            vec![
+                ("b", FrameHeader::Bool(false)),
+                ("i", FrameHeader::Int(-4)),
+                ("l", FrameHeader::Long(7)),
+                ("x", FrameHeader::Bytes(vec![1, 2, 3])),
+                ("t", FrameHeader::Timestamp(1_700_000_000_000)),
+                ("u", FrameHeader::Uuid([7; 16])),
+            ],
+            b"\xa0",
+        ),
+    ];
+    fuzz("event-stream", 0xE7E7, &seeds, |input| {
+        let _ = eventstream::decode(input);
+        let repaired = with_fixed_checksums(input);
+        if let Ok(Some((message, used))) = eventstream::decode(&repaired) {
+            let again = eventstream::encode(&message).expect("a decoded frame encodes");
+            assert_eq!(again, &repaired[..used], "decode then encode must give the same bytes");
+        }
+    });
 }
 
 #[test]

@@ -27,6 +27,8 @@ pub struct App {
     /// Held while a checkpoint is written.
     pub checkpoint_lock: std::sync::Mutex<()>,
     ready: AtomicBool,
+    /// Flips to true when shutdown starts, so long-lived responses (event streams) end.
+    shutting_down: tokio::sync::watch::Sender<bool>,
 }
 
 impl std::fmt::Debug for App {
@@ -49,6 +51,7 @@ impl App {
             keys: None,
             checkpoint_lock: std::sync::Mutex::new(()),
             ready: AtomicBool::new(false),
+            shutting_down: tokio::sync::watch::Sender::new(false),
         }
     }
 
@@ -66,5 +69,19 @@ impl App {
     /// Flips readiness: on once bound, off when shutdown starts so load balancers drain us.
     pub fn set_ready(&self, ready: bool) {
         self.ready.store(ready, Ordering::Release);
+    }
+
+    /// Tells long-lived responses that shutdown started.
+    pub fn begin_shutdown(&self) {
+        self.shutting_down.send_replace(true);
+    }
+
+    /// Resolves once shutdown started (at once if it already has).
+    pub fn shutdown_started(&self) -> impl std::future::Future<Output = ()> + Send + 'static {
+        let mut rx = self.shutting_down.subscribe();
+        async move {
+            // An error means the App is gone, which is a shutdown too.
+            let _ = rx.wait_for(|down| *down).await;
+        }
     }
 }

@@ -122,6 +122,11 @@ pub struct ServeArgs {
     #[arg(long, env = "SLUICE_KINESIS_TRANSITION_MS", value_name = "MS")]
     pub kinesis_transition_ms: Option<u64>,
 
+    /// Seconds a SubscribeToShard event stream lasts before the broker ends it and the client
+    /// resubscribes (AWS: 300) [default: 300].
+    #[arg(long, env = "SLUICE_SUBSCRIPTION_LIFETIME", value_name = "SECS")]
+    pub subscription_lifetime: Option<u64>,
+
     /// Maximum request body size in bytes; larger requests get 413 [default: 4194304].
     #[arg(long, env = "SLUICE_MAX_BODY_BYTES", value_name = "BYTES")]
     pub max_body_bytes: Option<usize>,
@@ -265,6 +270,8 @@ pub struct FileConfig {
     pub kinesis_limits: Option<bool>,
     /// See `--kinesis-transition-ms`.
     pub kinesis_transition_ms: Option<u64>,
+    /// See `--subscription-lifetime`.
+    pub subscription_lifetime: Option<u64>,
     /// See `--max-body-bytes`.
     pub max_body_bytes: Option<usize>,
     /// See `--log-format`.
@@ -372,6 +379,8 @@ pub struct Settings {
     pub kinesis_limits: bool,
     /// How long Kinesis status transitions last.
     pub kinesis_transition: Duration,
+    /// How long a SubscribeToShard event stream lasts.
+    pub subscription_lifetime: Duration,
     /// Request body limit in bytes.
     pub max_body_bytes: usize,
     /// Log format.
@@ -418,6 +427,7 @@ impl Default for Settings {
             max_connections: defaults::MAX_CONNECTIONS,
             kinesis_limits: false,
             kinesis_transition: Duration::from_millis(500),
+            subscription_lifetime: Duration::from_secs(300),
             max_body_bytes: defaults::MAX_BODY_BYTES,
             log_format: LogFormat::default(),
             log_level: defaults::LOG_LEVEL.to_string(),
@@ -469,6 +479,12 @@ impl Settings {
                 .or(file.kinesis_transition_ms)
                 .map(Duration::from_millis)
                 .unwrap_or(d.kinesis_transition),
+            subscription_lifetime: args
+                .subscription_lifetime
+                .or(file.subscription_lifetime)
+                .filter(|secs| *secs > 0)
+                .map(Duration::from_secs)
+                .unwrap_or(d.subscription_lifetime),
             max_body_bytes: args.max_body_bytes.or(file.max_body_bytes).unwrap_or(d.max_body_bytes),
             log_format: args.log_format.or(file.log_format).unwrap_or(d.log_format),
             log_level: args.log_level.or(file.log_level).unwrap_or(d.log_level),

@@ -25,7 +25,7 @@ use std::time::Instant;
 use bytes::Bytes;
 use http::header::{HeaderMap, HeaderValue, AUTHORIZATION, CONTENT_TYPE, HOST};
 use http::{Method, Request, Response, StatusCode};
-use http_body_util::{BodyExt, Full, LengthLimitError, Limited};
+use http_body_util::{BodyExt, LengthLimitError, Limited};
 use hyper::body::Body;
 use sluice_protocols::sigv4::{self, CredentialScope};
 use sluice_protocols::sigv4_verify::SignedRequest;
@@ -39,8 +39,7 @@ use crate::metrics::Outcome;
 /// The header carrying the request id on every response.
 pub const REQUEST_ID_HEADER: &str = "x-amzn-RequestId";
 
-/// The body type of every response.
-pub type ResponseBody = Full<Bytes>;
+pub use crate::body::ResponseBody;
 
 /// An AWS service served on this port.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -483,7 +482,7 @@ where
 
 /// A plain-text or other non-AWS response.
 pub fn text_response(status: StatusCode, content_type: &'static str, body: Bytes) -> Response<ResponseBody> {
-    let mut response = Response::new(Full::new(body));
+    let mut response = Response::new(ResponseBody::full(body));
     *response.status_mut() = status;
     response
         .headers_mut()

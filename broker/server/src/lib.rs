@@ -24,6 +24,7 @@ pub mod admin;
 pub mod api;
 pub mod app;
 pub mod auth;
+pub mod body;
 pub mod checkpoint;
 pub mod config;
 pub mod dispatch;

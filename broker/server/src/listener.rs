@@ -113,6 +113,7 @@ pub async fn serve(listener: TcpListener, app: Arc<App>, tls: Option<TlsAcceptor
 
     drop(listener);
     app.set_ready(false);
+    app.begin_shutdown();
     while connections.try_join_next().is_some() {}
     let open = connections.len();
     info!(open_connections = open, "shutting down, draining connections");
@@ -211,8 +212,10 @@ async fn serve_connection<S>(
         let app = app.clone();
         let tracker = tracker.clone();
         async move {
-            let _busy = tracker.begin();
-            Ok::<_, std::convert::Infallible>(dispatch::handle(&app, req).await)
+            let busy = tracker.begin();
+            let response = dispatch::handle(&app, req).await;
+            // An event stream is a request in progress until its last byte is sent.
+            Ok::<_, std::convert::Infallible>(response.map(|body| body.keep_while_streaming(busy)))
         }
     });
     let conn = builder.serve_connection(TokioIo::new(stream), service);

@@ -39,9 +39,11 @@ actions!(
     DecreaseStreamRetentionPeriod,
     DeleteResourcePolicy,
     DeleteStream,
+    DeregisterStreamConsumer,
     DescribeAccountSettings,
     DescribeLimits,
     DescribeStream,
+    DescribeStreamConsumer,
     DescribeStreamSummary,
     DisableEnhancedMonitoring,
     EnableEnhancedMonitoring,
@@ -50,6 +52,7 @@ actions!(
     GetShardIterator,
     IncreaseStreamRetentionPeriod,
     ListShards,
+    ListStreamConsumers,
     ListStreams,
     ListTagsForResource,
     ListTagsForStream,
@@ -57,10 +60,12 @@ actions!(
     PutRecord,
     PutRecords,
     PutResourcePolicy,
+    RegisterStreamConsumer,
     RemoveTagsFromStream,
     SplitShard,
     StartStreamEncryption,
     StopStreamEncryption,
+    SubscribeToShard,
     TagResource,
     UntagResource,
     UpdateAccountSettings,
@@ -81,7 +86,10 @@ mod tests {
         }
         assert_eq!(KinesisAction::from_name("PutRecord"), Some(KinesisAction::PutRecord));
         assert_eq!(KinesisAction::from_name("putrecord"), None);
-        // Enhanced fan-out is a separate issue; its actions are unknown until then.
-        assert_eq!(KinesisAction::from_name("SubscribeToShard"), None);
+        assert_eq!(
+            KinesisAction::from_name("SubscribeToShard"),
+            Some(KinesisAction::SubscribeToShard)
+        );
+        assert_eq!(KinesisAction::from_name("StartStreamConsumer"), None);
     }
 }

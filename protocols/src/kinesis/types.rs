@@ -98,6 +98,31 @@ pub struct PutRecordsEntry {
     pub explicit_hash_key: Option<u128>,
 }
 
+/// Names a stream consumer: by `ConsumerARN`, or by `StreamARN` and `ConsumerName`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ConsumerRef {
+    /// `ConsumerARN`.
+    Arn(String),
+    /// `StreamARN` and `ConsumerName`.
+    Name {
+        /// StreamARN.
+        stream_arn: String,
+        /// ConsumerName.
+        consumer_name: String,
+    },
+}
+
+/// SubscribeToShard's `StartingPosition`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StartingPosition {
+    /// Type.
+    pub kind: IteratorType,
+    /// SequenceNumber, for AT_ and AFTER_SEQUENCE_NUMBER.
+    pub sequence_number: Option<String>,
+    /// Timestamp (epoch ms), for AT_TIMESTAMP.
+    pub timestamp_ms: Option<i64>,
+}
+
 /// A decoded, shape-validated Kinesis request.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum KinesisRequest {
@@ -331,6 +356,45 @@ pub enum KinesisRequest {
     },
     /// DescribeLimits.
     DescribeLimits,
+    /// RegisterStreamConsumer.
+    RegisterStreamConsumer {
+        /// StreamARN.
+        stream_arn: String,
+        /// ConsumerName.
+        consumer_name: String,
+        /// Tags.
+        tags: Vec<(String, String)>,
+    },
+    /// DescribeStreamConsumer.
+    DescribeStreamConsumer {
+        /// The consumer.
+        consumer: ConsumerRef,
+    },
+    /// DeregisterStreamConsumer.
+    DeregisterStreamConsumer {
+        /// The consumer.
+        consumer: ConsumerRef,
+    },
+    /// ListStreamConsumers.
+    ListStreamConsumers {
+        /// StreamARN.
+        stream_arn: String,
+        /// NextToken.
+        next_token: Option<String>,
+        /// MaxResults (1-10000, default 100).
+        max_results: Option<i64>,
+        /// StreamCreationTimestamp, epoch ms.
+        stream_creation_timestamp_ms: Option<i64>,
+    },
+    /// SubscribeToShard.
+    SubscribeToShard {
+        /// ConsumerARN.
+        consumer_arn: String,
+        /// ShardId.
+        shard_id: String,
+        /// StartingPosition.
+        starting_position: StartingPosition,
+    },
     /// DescribeAccountSettings.
     DescribeAccountSettings,
     /// UpdateAccountSettings.
@@ -510,20 +574,7 @@ pub fn decode_request(action: KinesisAction, body: Value) -> Result<KinesisReque
             let shard_id = required(input.string("ShardId")?, "shardId")?;
             check_shard_id("shardId", &shard_id)?;
             let kind = required(input.string("ShardIteratorType")?, "shardIteratorType")?;
-            let iterator_type = match kind.as_str() {
-                "AT_SEQUENCE_NUMBER" => IteratorType::AtSequenceNumber,
-                "AFTER_SEQUENCE_NUMBER" => IteratorType::AfterSequenceNumber,
-                "TRIM_HORIZON" => IteratorType::TrimHorizon,
-                "LATEST" => IteratorType::Latest,
-                "AT_TIMESTAMP" => IteratorType::AtTimestamp,
-                other => {
-                    return Err(enum_error(
-                        "shardIteratorType",
-                        other,
-                        "[AFTER_SEQUENCE_NUMBER, AT_SEQUENCE_NUMBER, AT_TIMESTAMP, TRIM_HORIZON, LATEST]",
-                    ))
-                }
-            };
+            let iterator_type = iterator_type("shardIteratorType", &kind)?;
             let starting_sequence_number = input.string("StartingSequenceNumber")?;
             if let Some(s) = &starting_sequence_number {
                 check_sequence("startingSequenceNumber", s)?;
@@ -715,6 +766,66 @@ pub fn decode_request(action: KinesisAction, body: Value) -> Result<KinesisReque
             }
         }
         A::DescribeLimits => KinesisRequest::DescribeLimits,
+        A::RegisterStreamConsumer => {
+            let stream_arn = required(input.string("StreamARN")?, "streamARN")?;
+            check_stream_arn("streamARN", &stream_arn)?;
+            let consumer_name = required(input.string("ConsumerName")?, "consumerName")?;
+            check_stream_name("consumerName", &consumer_name)?;
+            let _stream_id = input.string("StreamId")?;
+            KinesisRequest::RegisterStreamConsumer {
+                stream_arn,
+                consumer_name,
+                tags: input.tags("Tags")?.unwrap_or_default(),
+            }
+        }
+        A::DescribeStreamConsumer => KinesisRequest::DescribeStreamConsumer {
+            consumer: input.consumer_ref()?,
+        },
+        A::DeregisterStreamConsumer => KinesisRequest::DeregisterStreamConsumer {
+            consumer: input.consumer_ref()?,
+        },
+        A::ListStreamConsumers => {
+            let stream_arn = required(input.string("StreamARN")?, "streamARN")?;
+            check_stream_arn("streamARN", &stream_arn)?;
+            let next_token = input.string("NextToken")?;
+            if let Some(t) = &next_token {
+                check_len("nextToken", t, 1, 1_048_576)?;
+            }
+            let max_results = input.int("MaxResults")?;
+            if let Some(m) = max_results {
+                check_range("maxResults", m, 1, 10_000)?;
+            }
+            let _stream_id = input.string("StreamId")?;
+            KinesisRequest::ListStreamConsumers {
+                stream_arn,
+                next_token,
+                max_results,
+                stream_creation_timestamp_ms: input.timestamp("StreamCreationTimestamp")?,
+            }
+        }
+        A::SubscribeToShard => {
+            let consumer_arn = required(input.string("ConsumerARN")?, "consumerARN")?;
+            check_consumer_arn("consumerARN", &consumer_arn)?;
+            let shard_id = required(input.string("ShardId")?, "shardId")?;
+            check_shard_id("shardId", &shard_id)?;
+            let mut position = required(input.object("StartingPosition")?, "startingPosition")?;
+            let kind = required(position.string("Type")?, "startingPosition.type")?;
+            let kind = iterator_type("startingPosition.type", &kind)?;
+            let sequence_number = position.string("SequenceNumber")?;
+            if let Some(s) = &sequence_number {
+                check_sequence("startingPosition.sequenceNumber", s)?;
+            }
+            let _stream_id = input.string("StreamId")?;
+            KinesisRequest::SubscribeToShard {
+                consumer_arn,
+                shard_id,
+                starting_position: StartingPosition {
+                    kind,
+                    sequence_number,
+                    timestamp_ms: position.timestamp("Timestamp")?,
+                },
+            }
+        }
         A::DescribeAccountSettings => KinesisRequest::DescribeAccountSettings,
         A::UpdateAccountSettings => {
             let mut commitment = required(
@@ -890,6 +1001,75 @@ fn check_stream_name(field: &str, s: &str) -> Result<()> {
 
 fn check_shard_id(field: &str, s: &str) -> Result<()> {
     check_stream_name(field, s)
+}
+
+/// A `ShardIteratorType` value.
+fn iterator_type(field: &str, kind: &str) -> Result<IteratorType> {
+    Ok(match kind {
+        "AT_SEQUENCE_NUMBER" => IteratorType::AtSequenceNumber,
+        "AFTER_SEQUENCE_NUMBER" => IteratorType::AfterSequenceNumber,
+        "TRIM_HORIZON" => IteratorType::TrimHorizon,
+        "LATEST" => IteratorType::Latest,
+        "AT_TIMESTAMP" => IteratorType::AtTimestamp,
+        other => {
+            return Err(enum_error(
+                field,
+                other,
+                "[AFTER_SEQUENCE_NUMBER, AT_SEQUENCE_NUMBER, AT_TIMESTAMP, TRIM_HORIZON, LATEST]",
+            ))
+        }
+    })
+}
+
+/// `^(arn):aws.*:kinesis:.*:\d{12}:.*stream\/[a-zA-Z0-9_.-]+\/consumer\/[a-zA-Z0-9_.-]+:[0-9]+`.
+fn check_consumer_arn(field: &str, s: &str) -> Result<()> {
+    check_len(field, s, 1, 2048)?;
+    if parse_consumer_arn(s).is_none() {
+        return Err(KinesisError::validation(format!(
+            "Value '{s}' at '{field}' failed to satisfy constraint: Member must satisfy regular expression pattern: ^(arn):aws.*:kinesis:.*:\\d{{12}}:.*stream\\/[a-zA-Z0-9_.-]+\\/consumer\\/[a-zA-Z0-9_.-]+:[0-9]+"
+        )));
+    }
+    Ok(())
+}
+
+/// The parts of a consumer ARN
+/// (`arn:aws:kinesis:{region}:{account}:stream/{stream}/consumer/{name}:{created epoch s}`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConsumerArn {
+    /// Region.
+    pub region: String,
+    /// Account id.
+    pub account: String,
+    /// Stream name.
+    pub stream: String,
+    /// Consumer name.
+    pub consumer: String,
+    /// Creation time, epoch seconds.
+    pub created_secs: u64,
+}
+
+/// Parses a consumer ARN.
+pub fn parse_consumer_arn(arn: &str) -> Option<ConsumerArn> {
+    let (region, account, stream) = parse_stream_arn(arn)?;
+    let resource = arn.splitn(6, ':').nth(5)?;
+    let rest = resource.strip_prefix("stream/")?.strip_prefix(stream.as_str())?;
+    let rest = rest.strip_prefix("/consumer/")?;
+    let (consumer, created) = rest.split_once(':')?;
+    let valid_name = |n: &str| !n.is_empty() && n.len() <= 128 && n.chars().all(is_name_char);
+    if !valid_name(&stream)
+        || !valid_name(consumer)
+        || created.is_empty()
+        || !created.bytes().all(|b| b.is_ascii_digit())
+    {
+        return None;
+    }
+    Some(ConsumerArn {
+        region,
+        account,
+        stream,
+        consumer: consumer.to_string(),
+        created_secs: created.parse().ok()?,
+    })
 }
 
 /// `arn:aws.*:kinesis:.*:\d{12}:stream/\S+`.
@@ -1083,6 +1263,33 @@ impl Input {
         }
         let _stream_id = self.string("StreamId")?;
         Ok(StreamRef { name, arn })
+    }
+
+    /// `ConsumerARN`, or `StreamARN` with `ConsumerName`.
+    fn consumer_ref(&mut self) -> Result<ConsumerRef> {
+        let stream_arn = self.string("StreamARN")?;
+        if let Some(a) = &stream_arn {
+            check_stream_arn("streamARN", a)?;
+        }
+        let consumer_name = self.string("ConsumerName")?;
+        if let Some(n) = &consumer_name {
+            check_stream_name("consumerName", n)?;
+        }
+        let consumer_arn = self.string("ConsumerARN")?;
+        if let Some(a) = &consumer_arn {
+            check_consumer_arn("consumerARN", a)?;
+        }
+        let _stream_id = self.string("StreamId")?;
+        match (consumer_arn, stream_arn, consumer_name) {
+            (Some(arn), _, _) => Ok(ConsumerRef::Arn(arn)),
+            (None, Some(stream_arn), Some(consumer_name)) => Ok(ConsumerRef::Name {
+                stream_arn,
+                consumer_name,
+            }),
+            _ => Err(KinesisError::invalid(
+                "Either ConsumerARN or both StreamARN and ConsumerName must be provided.",
+            )),
+        }
     }
 
     fn resource_arn(&mut self) -> Result<String> {

@@ -4,6 +4,8 @@
 //! - [`Streams`]: the registry (per (account, region, name)) and every stream operation.
 //! - [`shard`]: hash ranges, shard ids, the sequence-number layout and record keys.
 //! - [`iterator`]: signed, expiring shard iterators.
+//! - [`consumer`]: registered stream consumers (enhanced fan-out).
+//! - [`subscription`]: SubscribeToShard's push subscriptions, woken by each shard commit.
 //! - [`error`]: [`StreamError`], mapped to Kinesis codes by the server.
 //!
 //! # Storage layout
@@ -30,9 +32,11 @@
 //! - Status transitions (CREATING, UPDATING → ACTIVE; DELETING → gone) are deadlines evaluated
 //!   against the one clock, so paused-clock tests can step through them.
 
+pub mod consumer;
 pub mod error;
 pub mod iterator;
 pub mod shard;
+pub mod subscription;
 
 #[cfg(test)]
 mod tests;
@@ -48,12 +52,14 @@ use sluice_storage::{Cf, StorageError, Store};
 use tokio::sync::Notify;
 
 use crate::clock::Clock;
+pub use consumer::{ConsumerInfo, ConsumerName, ConsumerStatus, MAX_CONSUMERS_PER_STREAM};
 pub use error::{Result, StreamError};
 use iterator::{IteratorCodec, IteratorPos, ITERATOR_TTL_MS};
 use shard::{
     arrival_ms, decode_record, encode_record, format_sequence, hash_of, parse_sequence, parse_shard_id, record_key,
     seq_floor, shard_id, shard_prefix, stream_prefix, uniform_range, ShardRecord, SEQ_OFFSET,
 };
+pub use subscription::{ShardEvent, Subscription};
 
 const STREAM_RECORD_PREFIX: u8 = 0x40;
 const STREAM_ID_COUNTER: u8 = 0x41;
@@ -370,6 +376,9 @@ struct StreamRecord {
     /// UpdateStreamWarmThroughput's target, MiB/s (on-demand streams).
     #[serde(default)]
     warm_throughput_mibps: Option<u32>,
+    /// Registered consumers (enhanced fan-out).
+    #[serde(default)]
+    consumers: Vec<consumer::ConsumerRecord>,
 }
 
 impl StreamRecord {
@@ -461,6 +470,9 @@ struct ShardState {
     throughput: Mutex<Option<Throughput>>,
     /// Last committed sequence (0 when none): LATEST starts after it.
     committed: AtomicU64,
+    /// Fired after each commit to the shard, and when it closes or its stream or a
+    /// subscription changes: wakes SubscribeToShard subscribers.
+    changed: Notify,
 }
 
 impl ShardState {
@@ -475,6 +487,72 @@ impl ShardState {
         t.refill(now);
         f(t)
     }
+}
+
+/// Reads a shard's records from sequence `from` on: at most `limit` records and, past the
+/// first, `max_bytes` of keys and data. Also says whether it stopped before the end.
+#[allow(clippy::type_complexity)]
+fn read_shard(
+    store: &Store,
+    stream: &Stream,
+    shard: u32,
+    from: u64,
+    limit: usize,
+    max_bytes: usize,
+) -> Result<(Vec<(u64, String, Vec<u8>)>, bool)> {
+    let prefix = shard_prefix(stream.id, shard);
+    let start = record_key(stream.id, shard, from);
+    let mut records = Vec::new();
+    let mut bytes = 0usize;
+    let mut stopped_early = false;
+    let mut bad = None;
+    store.for_each_from(Cf::StreamRecords, &start, |k, v| {
+        if !k.starts_with(&prefix) {
+            return false;
+        }
+        if records.len() >= limit {
+            stopped_early = true;
+            return false;
+        }
+        let Some(seq) = key::read_u64(k, SEQ_OFFSET) else {
+            bad = Some("record key");
+            return false;
+        };
+        let Some((pk, data)) = decode_record(v) else {
+            bad = Some("record value");
+            return false;
+        };
+        if !records.is_empty() && bytes + data.len() + pk.len() > max_bytes {
+            stopped_early = true;
+            return false;
+        }
+        bytes += data.len() + pk.len();
+        records.push((seq, pk.to_string(), data.to_vec()));
+        true
+    })?;
+    if let Some(what) = bad {
+        return Err(corrupt(format!("stream {} {what}", stream.key.name)));
+    }
+    Ok((records, stopped_early))
+}
+
+/// The children of shard `index` (empty while it is open).
+fn children_of(record: &StreamRecord, index: u32) -> Vec<ChildShard> {
+    record
+        .shards
+        .iter()
+        .filter(|c| c.parent == Some(index) || c.adjacent_parent == Some(index))
+        .map(|c| ChildShard {
+            shard_id: c.id(),
+            parent_shards: c
+                .parent
+                .iter()
+                .chain(c.adjacent_parent.iter())
+                .map(|p| shard_id(*p))
+                .collect(),
+            hash_range: (c.start_hash.clone(), c.end_hash.clone()),
+        })
+        .collect()
 }
 
 /// Which shard takes which hash key, and every shard by index.
@@ -501,6 +579,8 @@ struct Stream {
     deleting_until: AtomicU64,
     /// Traffic since the broker started, for per-stream metrics.
     traffic: Traffic,
+    /// The current SubscribeToShard subscription per (consumer, shard).
+    leases: Mutex<HashMap<(String, u32), subscription::Lease>>,
 }
 
 /// Per-stream traffic counters (process lifetime, like any Prometheus counter).
@@ -599,6 +679,7 @@ fn shard_state(rec: &ShardRecord, last_seq: u64) -> Arc<ShardState> {
         }),
         committed: AtomicU64::new(last_seq),
         throughput: Mutex::new(None),
+        changed: Notify::new(),
     })
 }
 
@@ -666,6 +747,7 @@ impl Streams {
                 routing: RwLock::new(Arc::new(routing)),
                 deleting_until: AtomicU64::new(0),
                 traffic: Traffic::default(),
+                leases: Mutex::new(HashMap::new()),
             });
             by_id.insert(stream.id, stream.clone());
             registry.insert(skey, stream);
@@ -873,6 +955,7 @@ impl Streams {
             max_record_kib: new.max_record_kib.unwrap_or(DEFAULT_MAX_RECORD_KIB),
             scalings_ms: Vec::new(),
             warm_throughput_mibps: None,
+            consumers: Vec::new(),
         };
         let value = serde_json::to_vec(&record).map_err(|e| corrupt(e.to_string()))?;
         let mut b = self.store.batch();
@@ -887,6 +970,7 @@ impl Streams {
             routing: RwLock::new(Arc::new(routing)),
             deleting_until: AtomicU64::new(0),
             traffic: Traffic::default(),
+            leases: Mutex::new(HashMap::new()),
         });
         self.by_id
             .write()
@@ -908,12 +992,20 @@ impl Streams {
             .count() as u32
     }
 
-    /// DeleteStream: records and metadata go in one batch; the name stays taken (DELETING)
-    /// for the transition time. Consumers are a separate feature, so there are none to enforce.
-    pub fn delete(&self, key: &StreamKey) -> Result<()> {
+    /// DeleteStream: records, metadata and consumers go in one batch; the name stays taken
+    /// (DELETING) for the transition time. A stream with registered consumers is deleted only
+    /// with `enforce_consumer_deletion`, as on AWS.
+    pub fn delete(&self, key: &StreamKey, enforce_consumer_deletion: bool) -> Result<()> {
         let _admin = self.admin();
         let stream = self.lookup(key)?;
         let record = stream.record().clone();
+        let now = self.now();
+        if !enforce_consumer_deletion && record.consumers.iter().any(|c| c.status(now).is_some()) {
+            return Err(StreamError::InUse(format!(
+                "Stream {} under account {} has registered consumers; set EnforceConsumerDeletion to delete it with them.",
+                key.name, key.account
+            )));
+        }
         let prefix = stream_prefix(stream.id);
         let mut b = self.store.batch();
         b.delete(Cf::Meta, &key.record_key());
@@ -930,6 +1022,7 @@ impl Streams {
             .deleting_until
             .store(self.now() + self.transition_ms().max(1), Ordering::Release);
         self.by_id.write().unwrap_or_else(|p| p.into_inner()).remove(&stream.id);
+        stream.revoke_subscriptions();
         self.sweeper.notify_one();
         Ok(())
     }
@@ -1157,6 +1250,7 @@ impl Streams {
             for (idx, w) in &guards {
                 if let Some(s) = routing.all.get(idx) {
                     s.committed.store(w.last_seq, Ordering::Release);
+                    s.changed.notify_waiters();
                 }
             }
             let stored = out.iter().filter(|r| r.is_ok()).count() as u64;
@@ -1200,6 +1294,24 @@ impl Streams {
             .get(&shard.index)
             .cloned()
             .ok_or_else(|| corrupt("shard missing from routing"))?;
+        let position = self.start_position(&stream, shard, &state, start)?;
+        Ok(self.codec.encode(IteratorPos {
+            stream_id: stream.id,
+            shard: shard.index,
+            position,
+            issued_ms: self.now(),
+        }))
+    }
+
+    /// The first sequence a reader starting at `start` on `shard` may get.
+    fn start_position(
+        &self,
+        stream: &Stream,
+        shard: &ShardRecord,
+        state: &ShardState,
+        start: IteratorStart,
+    ) -> Result<u64> {
+        let key = &stream.key;
         let parse = |text: Option<String>, kind: &str| -> Result<u64> {
             let text = text.ok_or_else(|| {
                 StreamError::InvalidArgument(format!(
@@ -1241,12 +1353,7 @@ impl Streams {
                 seq_floor(t.max(0) as u64)
             }
         };
-        Ok(self.codec.encode(IteratorPos {
-            stream_id: stream.id,
-            shard: shard.index,
-            position,
-            issued_ms: self.now(),
-        }))
+        Ok(position)
     }
 
     /// GetRecords. `stream_check` is the request's StreamARN, which must name the iterator's
@@ -1294,21 +1401,7 @@ impl Streams {
                         stream.key.account
                     ))
                 })?;
-            let children: Vec<ChildShard> = record
-                .shards
-                .iter()
-                .filter(|c| c.parent == Some(pos.shard) || c.adjacent_parent == Some(pos.shard))
-                .map(|c| ChildShard {
-                    shard_id: c.id(),
-                    parent_shards: c
-                        .parent
-                        .iter()
-                        .chain(c.adjacent_parent.iter())
-                        .map(|p| shard_id(*p))
-                        .collect(),
-                    hash_range: (c.start_hash.clone(), c.end_hash.clone()),
-                })
-                .collect();
+            let children = children_of(&record, pos.shard);
             (shard, record.retention_ms(), record.encryption_key.is_some(), children)
         };
         let limits = self.limits_on();
@@ -1338,40 +1431,9 @@ impl Streams {
         }
         let trim = seq_floor(now.saturating_sub(retention_ms));
         let from = pos.position.max(trim);
-        let prefix = shard_prefix(stream.id, pos.shard);
-        let start = record_key(stream.id, pos.shard, from);
         let limit = limit.clamp(1, 10_000);
-        let mut records = Vec::new();
-        let mut bytes = 0usize;
-        let mut stopped_early = false;
-        let mut bad = None;
-        self.store.for_each_from(Cf::StreamRecords, &start, |k, v| {
-            if !k.starts_with(&prefix) {
-                return false;
-            }
-            if records.len() >= limit {
-                stopped_early = true;
-                return false;
-            }
-            let Some(seq) = key::read_u64(k, SEQ_OFFSET) else {
-                bad = Some("record key");
-                return false;
-            };
-            let Some((pk, data)) = decode_record(v) else {
-                bad = Some("record value");
-                return false;
-            };
-            if !records.is_empty() && bytes + data.len() + pk.len() > GET_RECORDS_MAX_BYTES {
-                stopped_early = true;
-                return false;
-            }
-            bytes += data.len() + pk.len();
-            records.push((seq, pk.to_string(), data.to_vec()));
-            true
-        })?;
-        if let Some(what) = bad {
-            return Err(corrupt(format!("stream {} {what}", stream.key.name)));
-        }
+        let (records, stopped_early) = read_shard(&self.store, &stream, pos.shard, from, limit, GET_RECORDS_MAX_BYTES)?;
+        let bytes: usize = records.iter().map(|(_, pk, data)| pk.len() + data.len()).sum();
         if let (true, Some(s)) = (limits, &state) {
             s.with_throughput(now, |t| t.read_bytes.level -= bytes as f64);
         }
@@ -1421,6 +1483,8 @@ impl Streams {
         let out = f(&stream, &mut record, now)?;
         self.persist(&stream, &record)?;
         *stream.record() = record;
+        // Subscribers re-check what changed: a closed shard, a deregistered consumer.
+        stream.wake_all();
         Ok(out)
     }
 

@@ -79,7 +79,7 @@ async fn creating_becomes_active_and_refuses_data_until_then() {
     tokio::time::advance(T).await;
     assert_eq!(streams.describe(&k).expect("d").status, StreamStatus::Active);
     streams.put(&k, &[rec("a", "x")], None).expect("put");
-    streams.delete(&k).expect("delete");
+    streams.delete(&k, false).expect("delete");
     assert_eq!(streams.describe(&k).expect("d").status, StreamStatus::Deleting);
     assert!(matches!(streams.create(&k, provisioned(1)), Err(StreamError::InUse(_))));
     tokio::time::advance(T).await;

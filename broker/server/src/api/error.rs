@@ -11,10 +11,8 @@
 //! Internal failures stay opaque on the wire (`InternalFailure`, 500) and are logged here with
 //! their cause.
 
-use bytes::Bytes;
 use http::header::{HeaderName, HeaderValue, CONTENT_TYPE};
 use http::{Response, StatusCode};
-use http_body_util::Full;
 use sluice_broker::stream::StreamError;
 use sluice_broker::topic::TopicError;
 use sluice_broker::BrokerError;
@@ -94,7 +92,7 @@ pub fn sqs_error_response(protocol: Protocol, err: &SqsError, request_id: &str) 
     match protocol {
         Protocol::Query => {
             let (status, body) = render_query_error(err, request_id);
-            let mut response = with_status(Response::new(Full::new(Bytes::from(body))), status);
+            let mut response = with_status(Response::new(ResponseBody::full(body)), status);
             response
                 .headers_mut()
                 .insert(CONTENT_TYPE, HeaderValue::from_static(XML_CONTENT_TYPE));
@@ -104,7 +102,7 @@ pub fn sqs_error_response(protocol: Protocol, err: &SqsError, request_id: &str) 
         // client parses (`__type`, `message`).
         Protocol::Json10 | Protocol::Json11 | Protocol::Cbor11 => {
             let (status, headers, body) = render_json_error(err);
-            let mut response = with_status(Response::new(Full::new(Bytes::from(body))), status);
+            let mut response = with_status(Response::new(ResponseBody::full(body)), status);
             for (name, value) in headers {
                 if let (Ok(name), Ok(value)) = (HeaderName::try_from(name), HeaderValue::try_from(value)) {
                     response.headers_mut().insert(name, value);

@@ -16,13 +16,12 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
-use bytes::Bytes;
 use http::header::{HeaderValue, CONTENT_TYPE};
 use http::{Response, StatusCode};
-use http_body_util::Full;
 use sluice_broker::stream::shard::{format_sequence, parse_shard_id, ShardRecord};
 use sluice_broker::stream::{
-    CapacityMode, IteratorStart, NewRecord, NewStream, ShardFilter, StreamError, StreamInfo, StreamKey,
+    CapacityMode, ChildShard, IteratorStart, NewRecord, NewStream, ReadRecord, ShardFilter, StreamError, StreamInfo,
+    StreamKey,
 };
 use sluice_protocols::kinesis::types::{parse_stream_arn, IteratorType, ShardFilterType, StreamMode, StreamRef};
 use sluice_protocols::kinesis::{
@@ -30,12 +29,13 @@ use sluice_protocols::kinesis::{
 };
 
 use crate::api::error::kinesis_error;
+use crate::api::kinesis_efo;
 use crate::api::{ApiCall, ApiReply, RequestContext};
 use crate::app::App;
 use crate::dispatch::{Protocol, ResponseBody};
 
-/// How long a ListShards NextToken stays valid (AWS: 300 s).
-const NEXT_TOKEN_TTL_MS: u64 = 300_000;
+/// How long a ListShards or ListStreamConsumers NextToken stays valid (AWS: 300 s).
+pub(super) const NEXT_TOKEN_TTL_MS: u64 = 300_000;
 
 type Result<T> = std::result::Result<T, KinesisError>;
 
@@ -60,9 +60,22 @@ pub async fn handle(app: &App, ctx: &RequestContext, call: ApiCall<'_>) -> ApiRe
         Some(action) => match encoding.decode(&call.body) {
             Err(e) => Err(KinesisError::serialization(e.0)),
             Ok(value) => match decode_request(action, value) {
-                Ok(request) => {
-                    authorize(ctx, app.broker.streams(), action, &request).and_then(|()| execute(app, ctx, request))
-                }
+                Ok(request) => match authorize(ctx, app.broker.streams(), action, &request) {
+                    Err(e) => Err(e),
+                    Ok(()) => match request {
+                        KinesisRequest::SubscribeToShard {
+                            consumer_arn,
+                            shard_id,
+                            starting_position,
+                        } => {
+                            let response =
+                                kinesis_efo::subscribe(app, encoding, &consumer_arn, &shard_id, starting_position)
+                                    .unwrap_or_else(|err| kinesis_error_response(encoding, &err));
+                            return ApiReply { response, action_label };
+                        }
+                        request => execute(app, ctx, request),
+                    },
+                },
                 Err(e) => Err(e),
             },
         },
@@ -90,7 +103,7 @@ pub fn kinesis_error_response(encoding: Encoding, err: &KinesisError) -> Respons
 }
 
 fn respond(status: StatusCode, content_type: &'static str, body: Vec<u8>) -> Response<ResponseBody> {
-    let mut response = Response::new(Full::new(Bytes::from(body)));
+    let mut response = Response::new(ResponseBody::full(body));
     *response.status_mut() = status;
     response
         .headers_mut()
@@ -119,13 +132,14 @@ pub fn resolve(ctx: &RequestContext, stream: &StreamRef) -> Result<StreamKey> {
     }
 }
 
-fn resolve_arn(arn: &str) -> Result<StreamKey> {
+/// The stream a StreamARN (or ResourceARN) names.
+pub(super) fn resolve_arn(arn: &str) -> Result<StreamKey> {
     let (region, account, name) =
         parse_stream_arn(arn).ok_or_else(|| KinesisError::invalid(format!("Invalid ResourceARN {arn}.")))?;
     Ok(StreamKey::new(account, region, name))
 }
 
-fn now_ms() -> u64 {
+pub(super) fn now_ms() -> u64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map(|d| d.as_millis() as u64)
@@ -189,7 +203,7 @@ fn encryption_type(info: &StreamInfo) -> &'static str {
     }
 }
 
-fn summary_value(info: &StreamInfo) -> Value {
+fn summary_value(info: &StreamInfo, consumers: usize) -> Value {
     Obj::new()
         .s("StreamName", info.key.name.clone())
         .s("StreamARN", info.key.arn())
@@ -201,7 +215,7 @@ fn summary_value(info: &StreamInfo) -> Value {
         .s("EncryptionType", encryption_type(info))
         .opt_s("KeyId", info.encryption_key.clone())
         .i("OpenShardCount", info.open_shards as i64)
-        .i("ConsumerCount", 0)
+        .i("ConsumerCount", consumers as i64)
         .i("MaxRecordSizeInKiB", info.max_record_kib as i64)
         .opt("WarmThroughput", info.warm_throughput_mibps.map(warm_throughput))
         .build()
@@ -219,6 +233,39 @@ fn tag_list(tags: &[(String, String)]) -> Value {
     Value::List(
         tags.iter()
             .map(|(k, v)| Obj::new().s("Key", k.clone()).s("Value", v.clone()).build())
+            .collect(),
+    )
+}
+
+/// A `Record` of GetRecords and SubscribeToShardEvent.
+pub(super) fn record_value(r: ReadRecord, encrypted: bool) -> Value {
+    Obj::new()
+        .s("SequenceNumber", r.sequence_number)
+        .t("ApproximateArrivalTimestamp", r.arrival_ms as i64)
+        .set("Data", Value::Bytes(r.data))
+        .s("PartitionKey", r.partition_key)
+        .opt_s("EncryptionType", encrypted.then_some("KMS"))
+        .build()
+}
+
+/// A `ChildShardList`.
+pub(super) fn child_shards_value(children: Vec<ChildShard>) -> Value {
+    Value::List(
+        children
+            .into_iter()
+            .map(|c| {
+                Obj::new()
+                    .s("ShardId", c.shard_id)
+                    .set("ParentShards", Value::str_list(c.parent_shards))
+                    .set(
+                        "HashKeyRange",
+                        Obj::new()
+                            .s("StartingHashKey", c.hash_range.0)
+                            .s("EndingHashKey", c.hash_range.1)
+                            .build(),
+                    )
+                    .build()
+            })
             .collect(),
     )
 }
@@ -267,6 +314,11 @@ fn authorize(
         R::ListStreams { .. } | R::DescribeLimits | R::DescribeAccountSettings | R::UpdateAccountSettings { .. } => {
             "*".to_string()
         }
+        R::RegisterStreamConsumer { stream_arn, .. } | R::ListStreamConsumers { stream_arn, .. } => stream_arn.clone(),
+        R::DescribeStreamConsumer { consumer } | R::DeregisterStreamConsumer { consumer } => {
+            kinesis_efo::consumer_resource(consumer)
+        }
+        R::SubscribeToShard { consumer_arn, .. } => consumer_arn.clone(),
     };
     let iam_action = format!("kinesis:{}", action.name());
     ctx.authorize(&iam_action, &resource)
@@ -322,8 +374,13 @@ fn execute(app: &App, ctx: &RequestContext, request: KinesisRequest) -> Result<V
                 .map_err(map)?;
             empty()
         }
-        KinesisRequest::DeleteStream { stream, .. } => {
-            streams.delete(&resolve(ctx, &stream)?).map_err(map)?;
+        KinesisRequest::DeleteStream {
+            stream,
+            enforce_consumer_deletion,
+        } => {
+            streams
+                .delete(&resolve(ctx, &stream)?, enforce_consumer_deletion)
+                .map_err(map)?;
             empty()
         }
         KinesisRequest::DescribeStream {
@@ -357,7 +414,10 @@ fn execute(app: &App, ctx: &RequestContext, request: KinesisRequest) -> Result<V
         }
         KinesisRequest::DescribeStreamSummary { stream } => {
             let info = streams.describe(&resolve(ctx, &stream)?).map_err(map)?;
-            Obj::new().set("StreamDescriptionSummary", summary_value(&info)).build()
+            let consumers = streams.consumer_count(&info.key);
+            Obj::new()
+                .set("StreamDescriptionSummary", summary_value(&info, consumers))
+                .build()
         }
         KinesisRequest::ListStreams {
             limit,
@@ -551,48 +611,20 @@ fn execute(app: &App, ctx: &RequestContext, request: KinesisRequest) -> Result<V
             app.metrics
                 .kinesis()
                 .returned(batch.records.len() as u64, bytes as u64, batch.millis_behind_latest);
-            let records = batch
-                .records
-                .into_iter()
-                .map(|r| {
-                    Obj::new()
-                        .s("SequenceNumber", r.sequence_number)
-                        .t("ApproximateArrivalTimestamp", r.arrival_ms as i64)
-                        .set("Data", Value::Bytes(r.data))
-                        .s("PartitionKey", r.partition_key)
-                        .opt_s("EncryptionType", batch.encrypted.then_some("KMS"))
-                        .build()
-                })
-                .collect();
+            let encrypted = batch.encrypted;
+            let records = batch.records.into_iter().map(|r| record_value(r, encrypted)).collect();
             Obj::new()
                 .set("Records", Value::List(records))
                 .opt_s("NextShardIterator", batch.next_iterator)
                 .i("MillisBehindLatest", batch.millis_behind_latest as i64)
-                .opt(
-                    "ChildShards",
-                    batch.child_shards.map(|children| {
-                        Value::List(
-                            children
-                                .into_iter()
-                                .map(|c| {
-                                    Obj::new()
-                                        .s("ShardId", c.shard_id)
-                                        .set("ParentShards", Value::str_list(c.parent_shards))
-                                        .set(
-                                            "HashKeyRange",
-                                            Obj::new()
-                                                .s("StartingHashKey", c.hash_range.0)
-                                                .s("EndingHashKey", c.hash_range.1)
-                                                .build(),
-                                        )
-                                        .build()
-                                })
-                                .collect(),
-                        )
-                    }),
-                )
+                .opt("ChildShards", batch.child_shards.map(child_shards_value))
                 .build()
         }
+        request @ (KinesisRequest::RegisterStreamConsumer { .. }
+        | KinesisRequest::DescribeStreamConsumer { .. }
+        | KinesisRequest::DeregisterStreamConsumer { .. }
+        | KinesisRequest::ListStreamConsumers { .. }
+        | KinesisRequest::SubscribeToShard { .. }) => kinesis_efo::execute(app, request)?,
         KinesisRequest::ChangeRetention {
             stream,
             hours,

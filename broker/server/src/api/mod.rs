@@ -5,7 +5,8 @@
 //!   and scheme that queue URLs echo).
 //! - [`call`]: routes an API call to its service module.
 //! - [`sqs`]: SQS (JSON 1.0 and query); [`sns`]: SNS (query); [`kinesis`]: Kinesis (JSON 1.1
-//!   and CBOR); [`error`]: the one mapping from core errors to AWS error codes, and the
+//!   and CBOR), [`kinesis_efo`]: its enhanced fan-out (consumers, SubscribeToShard);
+//!   [`error`]: the one mapping from core errors to AWS error codes, and the
 //!   rendering of errors raised before a service codec is involved.
 //! - [`query_params`]: a query-protocol request's parameters (URL query, then form body).
 //!
@@ -13,6 +14,7 @@
 
 pub mod error;
 pub mod kinesis;
+pub mod kinesis_efo;
 pub mod sns;
 pub mod sqs;
 

@@ -9,10 +9,8 @@
 //! Shape validation is the protocol decoder's; what depends on state (topic exists, FIFO rules,
 //! filter policies) is the core's. This module only translates.
 
-use bytes::Bytes;
 use http::header::{HeaderValue, CONTENT_TYPE};
 use http::{Response, StatusCode};
-use http_body_util::Full;
 use sluice_broker::queue::message::{MessageAttribute, MessageAttributes};
 use sluice_broker::topic::{PublishContext, PublishMessage, SubscriptionSummary, TopicKey};
 use sluice_protocols::sns::{
@@ -52,7 +50,7 @@ pub fn sns_error_response(err: &SnsError, request_id: &str) -> Response<Response
 }
 
 fn respond(status: StatusCode, body: Vec<u8>) -> Response<ResponseBody> {
-    let mut response = Response::new(Full::new(Bytes::from(body)));
+    let mut response = Response::new(ResponseBody::full(body));
     *response.status_mut() = status;
     response
         .headers_mut()

@@ -15,10 +15,8 @@
 
 use std::collections::BTreeMap;
 
-use bytes::Bytes;
 use http::header::{HeaderValue, CONTENT_TYPE};
 use http::Response;
-use http_body_util::Full;
 use sluice_broker::queue::message::{MessageAttribute, MessageAttributes, NewMessage, ReceivedMessage};
 use sluice_broker::queue::movetask::{MoveTask, TaskStatus};
 use sluice_broker::queue::{QueueKey, ReceiveRequest, VisibilityChange};
@@ -83,7 +81,7 @@ fn encode(protocol: Protocol, response: &SqsResponse, request_id: &str) -> Respo
         Protocol::Query => (XML_CONTENT_TYPE, encode_xml(response, request_id)),
         Protocol::Json10 | Protocol::Json11 | Protocol::Cbor11 => (JSON_CONTENT_TYPE, encode_json(response)),
     };
-    let mut http_response = Response::new(Full::new(Bytes::from(body)));
+    let mut http_response = Response::new(ResponseBody::full(body));
     http_response
         .headers_mut()
         .insert(CONTENT_TYPE, HeaderValue::from_static(content_type));
