@@ -8,7 +8,12 @@ use std::time::{Duration, Instant};
 
 use aws_credential_types::Credentials;
 use aws_sdk_kinesis::config::retry::RetryConfig;
-use aws_sdk_kinesis::types::{Record, ShardIteratorType, StreamStatus};
+use aws_sdk_kinesis::primitives::event_stream::EventReceiver;
+use aws_sdk_kinesis::types::error::SubscribeToShardEventStreamError;
+use aws_sdk_kinesis::types::{
+    ConsumerStatus, Record, ShardIteratorType, StartingPosition, StreamStatus, SubscribeToShardEvent,
+    SubscribeToShardEventStream,
+};
 use aws_sdk_kinesis::Client;
 use http::{Method, Request};
 
@@ -194,4 +199,116 @@ pub fn cbor_text(map: &ciborium::Value, key: &str) -> Option<String> {
         Some(ciborium::Value::Text(t)) => Some(t.clone()),
         _ => None,
     }
+}
+
+/// Registers consumer `name` on the stream and waits (at most 10 s) until it is ACTIVE;
+/// returns its ARN.
+pub async fn register_consumer(client: &Client, stream_arn: &str, name: &str) -> String {
+    let out = ok(
+        client
+            .register_stream_consumer()
+            .stream_arn(stream_arn)
+            .consumer_name(name)
+            .send()
+            .await,
+        "RegisterStreamConsumer",
+    );
+    let arn = out
+        .consumer()
+        .map(|c| c.consumer_arn().to_string())
+        .expect("a consumer");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let described = ok(
+            client.describe_stream_consumer().consumer_arn(&arn).send().await,
+            "DescribeStreamConsumer",
+        );
+        let status = described.consumer_description().map(|c| c.consumer_status().clone());
+        if status == Some(ConsumerStatus::Active) {
+            return arn;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "consumer {name} not ACTIVE after 10 s: {status:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+/// The event receiver of a SubscribeToShard call.
+pub type Subscription = EventReceiver<SubscribeToShardEventStream, SubscribeToShardEventStreamError>;
+
+/// SubscribeToShard with the SDK; panics unless the call succeeds.
+pub async fn subscribe(client: &Client, consumer_arn: &str, shard: &str, position: StartingPosition) -> Subscription {
+    ok(
+        client
+            .subscribe_to_shard()
+            .consumer_arn(consumer_arn)
+            .shard_id(shard)
+            .starting_position(position)
+            .send()
+            .await,
+        "SubscribeToShard",
+    )
+    .event_stream
+}
+
+/// A starting position of `kind` with an optional sequence number.
+pub fn position(kind: ShardIteratorType, sequence: Option<&str>) -> StartingPosition {
+    StartingPosition::builder()
+        .r#type(kind)
+        .set_sequence_number(sequence.map(str::to_string))
+        .build()
+        .expect("a starting position")
+}
+
+/// How a subscription's next step went.
+#[derive(Debug)]
+pub enum Next {
+    /// A SubscribeToShardEvent.
+    Event(SubscribeToShardEvent),
+    /// The stream ended cleanly.
+    End,
+    /// An exception event (or a transport error), by error code when it has one.
+    Error(String),
+}
+
+/// The next step of a subscription, within `timeout` (a timeout panics).
+pub async fn next_event(rx: &mut Subscription, timeout: Duration) -> Next {
+    let step = tokio::time::timeout(timeout, rx.recv())
+        .await
+        .unwrap_or_else(|_| panic!("no event within {timeout:?}"));
+    match step {
+        Ok(Some(SubscribeToShardEventStream::SubscribeToShardEvent(event))) => Next::Event(event),
+        Ok(Some(other)) => panic!("unexpected event {other:?}"),
+        Ok(None) => Next::End,
+        Err(err) => {
+            use aws_sdk_kinesis::error::ProvideErrorMetadata;
+            let code = err
+                .as_service_error()
+                .and_then(|e| e.code())
+                .map(str::to_string)
+                .unwrap_or_else(|| format!("{}", aws_sdk_kinesis::error::DisplayErrorContext(&err)));
+            Next::Error(code)
+        }
+    }
+}
+
+/// Reads events until `want` records arrived (skipping heartbeats), within `timeout` overall.
+pub async fn collect_records(rx: &mut Subscription, want: usize, timeout: Duration) -> Vec<Record> {
+    let deadline = Instant::now() + timeout;
+    let mut records = Vec::new();
+    while records.len() < want {
+        let left = deadline.saturating_duration_since(Instant::now());
+        assert!(
+            !left.is_zero(),
+            "only {} of {want} records within {timeout:?}",
+            records.len()
+        );
+        match next_event(rx, left).await {
+            Next::Event(event) => records.extend(event.records().iter().cloned()),
+            other => panic!("subscription ended early: {other:?} after {} records", records.len()),
+        }
+    }
+    records
 }

@@ -26,6 +26,7 @@
 
 pub mod broker;
 pub mod client;
+pub mod eventstream;
 pub mod kinesis;
 pub mod md5;
 pub mod raw;

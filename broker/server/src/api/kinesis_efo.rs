@@ -312,7 +312,14 @@ fn event_frame(encoding: Encoding, event_type: &str, payload: Vec<u8>) -> Option
 }
 
 fn exception_frame(encoding: Encoding, err: &KinesisError) -> Option<Bytes> {
-    let payload = encoding.encode(&Obj::new().s("message", err.message.clone()).build());
+    // `message` is the modelled member; `__type` lets SDKs that read error metadata from the
+    // payload (the Rust SDK) report the code too.
+    let payload = encoding.encode(
+        &Obj::new()
+            .s("__type", err.code.as_str())
+            .s("message", err.message.clone())
+            .build(),
+    );
     frame(
         vec![
             (":exception-type", err.code.as_str()),
@@ -342,7 +349,10 @@ mod tests {
         let (message, _) = eventstream::decode(&frame).expect("valid").expect("complete");
         assert_eq!(message.header_str(":message-type"), Some("exception"));
         assert_eq!(message.header_str(":exception-type"), Some("ResourceInUseException"));
-        assert_eq!(message.payload, br#"{"message":"taken over"}"#);
+        assert_eq!(
+            message.payload,
+            br#"{"__type":"ResourceInUseException","message":"taken over"}"#
+        );
     }
 
     #[test]
