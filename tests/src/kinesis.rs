@@ -275,9 +275,9 @@ pub enum Next {
 
 /// The next step of a subscription, within `timeout` (a timeout panics).
 pub async fn next_event(rx: &mut Subscription, timeout: Duration) -> Next {
-    let step = tokio::time::timeout(timeout, rx.recv())
-        .await
-        .unwrap_or_else(|_| panic!("no event within {timeout:?}"));
+    let Ok(step) = tokio::time::timeout(timeout, rx.recv()).await else {
+        panic!("no event within {timeout:?}");
+    };
     match step {
         Ok(Some(SubscribeToShardEventStream::SubscribeToShardEvent(event))) => Next::Event(event),
         Ok(Some(other)) => panic!("unexpected event {other:?}"),
