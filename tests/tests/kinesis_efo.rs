@@ -768,6 +768,13 @@ async fn raw_http1_json_subscription_is_chunked_with_base64_records() {
     let initial = next_message(&mut reader).await;
     assert_eq!(initial.header_str(":event-type"), Some("initial-response"));
     assert_eq!(initial.header_str(":content-type"), Some(JSON11));
+    let metrics = sluice_tests::raw::get_with_timeout(&format!("{endpoint}/metrics"), Duration::from_secs(5))
+        .await
+        .expect("metrics");
+    assert!(
+        metrics.body.lines().any(|l| l == "sluice_kinesis_subscriptions 1"),
+        "the open subscription is counted"
+    );
     put(&client, &name, "pk", b"hello").await;
     let event = next_message(&mut reader).await;
     let payload: serde_json::Value = serde_json::from_slice(&event.payload).expect("JSON payload");

@@ -148,6 +148,16 @@ pub struct KinesisMetrics {
     bytes: IntCounterVec,
     throttled: IntCounterVec,
     iterator_age: prometheus::Histogram,
+    subscriptions: prometheus::IntGauge,
+}
+
+/// Decrements the open-subscriptions gauge when dropped.
+pub struct SubscriptionGauge(prometheus::IntGauge);
+
+impl Drop for SubscriptionGauge {
+    fn drop(&mut self) {
+        self.0.dec();
+    }
 }
 
 impl KinesisMetrics {
@@ -183,13 +193,25 @@ impl KinesisMetrics {
         registry.register(Box::new(records.clone()))?;
         registry.register(Box::new(bytes.clone()))?;
         registry.register(Box::new(throttled.clone()))?;
+        let subscriptions = prometheus::IntGauge::new(
+            "sluice_kinesis_subscriptions",
+            "Open SubscribeToShard event streams (enhanced fan-out)",
+        )?;
         registry.register(Box::new(iterator_age.clone()))?;
+        registry.register(Box::new(subscriptions.clone()))?;
         Ok(KinesisMetrics {
             records,
             bytes,
             throttled,
             iterator_age,
+            subscriptions,
         })
+    }
+
+    /// Counts an open event stream until the returned guard is dropped.
+    pub fn subscription_opened(&self) -> SubscriptionGauge {
+        self.subscriptions.inc();
+        SubscriptionGauge(self.subscriptions.clone())
     }
 
     /// Records stored by a put.

@@ -1403,10 +1403,79 @@ mod tests {
                 C::Validation,
             ),
             (A::ListStreams, r#"[1]"#, C::Serialization),
+            (
+                A::RegisterStreamConsumer,
+                r#"{"StreamARN":"arn:aws:kinesis:us-east-1:000000000000:stream/s"}"#,
+                C::Validation,
+            ),
+            (
+                A::RegisterStreamConsumer,
+                r#"{"StreamARN":"arn:aws:kinesis:us-east-1:000000000000:stream/s","ConsumerName":"a b"}"#,
+                C::Validation,
+            ),
+            (A::DescribeStreamConsumer, r#"{"ConsumerName":"c"}"#, C::InvalidArgument),
+            (
+                A::DeregisterStreamConsumer,
+                r#"{"ConsumerARN":"arn:aws:kinesis:us-east-1:000000000000:stream/s/consumer/c"}"#,
+                C::Validation,
+            ),
+            (
+                A::ListStreamConsumers,
+                r#"{"StreamARN":"arn:aws:kinesis:us-east-1:000000000000:stream/s","MaxResults":0}"#,
+                C::Validation,
+            ),
+            (
+                A::SubscribeToShard,
+                r#"{"ConsumerARN":"arn:aws:kinesis:us-east-1:000000000000:stream/s/consumer/c:1","ShardId":"shardId-000000000000"}"#,
+                C::Validation,
+            ),
+            (
+                A::SubscribeToShard,
+                r#"{"ConsumerARN":"arn:aws:kinesis:us-east-1:000000000000:stream/s/consumer/c:1","ShardId":"shardId-000000000000","StartingPosition":{"Type":"NEWEST"}}"#,
+                C::Validation,
+            ),
+            (
+                A::SubscribeToShard,
+                r#"{"ConsumerARN":"arn:aws:kinesis:us-east-1:000000000000:stream/s/consumer/c:1","ShardId":"shardId-000000000000","StartingPosition":{"Type":"AT_SEQUENCE_NUMBER","SequenceNumber":"01"}}"#,
+                C::Validation,
+            ),
         ];
         for (action, body, want) in table {
             assert_eq!(code(decode(*action, body)), *want, "{action:?} {body}");
         }
+    }
+
+    #[test]
+    fn subscribe_to_shard_decodes_its_starting_position_and_consumer_arn() {
+        let r = decode(
+            KinesisAction::SubscribeToShard,
+            r#"{"ConsumerARN":"arn:aws:kinesis:us-east-1:123456789012:stream/s/consumer/c-1:1700000000","ShardId":"shardId-000000000003","StartingPosition":{"Type":"AT_TIMESTAMP","Timestamp":1700000000.5}}"#,
+        )
+        .expect("valid");
+        let KinesisRequest::SubscribeToShard {
+            consumer_arn,
+            shard_id,
+            starting_position,
+        } = r
+        else {
+            panic!("wrong request: {r:?}");
+        };
+        assert_eq!(shard_id, "shardId-000000000003");
+        assert_eq!(starting_position.kind, IteratorType::AtTimestamp);
+        assert_eq!(starting_position.timestamp_ms, Some(1_700_000_000_500));
+        let parsed = parse_consumer_arn(&consumer_arn).expect("consumer ARN");
+        assert_eq!(
+            parsed,
+            ConsumerArn {
+                region: "us-east-1".into(),
+                account: "123456789012".into(),
+                stream: "s".into(),
+                consumer: "c-1".into(),
+                created_secs: 1_700_000_000,
+            }
+        );
+        assert!(parse_consumer_arn("arn:aws:kinesis:us-east-1:123456789012:stream/s/consumer/c:").is_none());
+        assert!(parse_consumer_arn("arn:aws:kinesis:us-east-1:123456789012:stream/s/consumer/c d:1").is_none());
     }
 
     #[test]

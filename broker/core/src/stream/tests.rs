@@ -535,3 +535,177 @@ async fn background_sweeper_wakes_when_the_oldest_record_expires() {
     );
     sweeper.abort();
 }
+
+fn consumer(name: &str) -> ConsumerName {
+    ConsumerName {
+        name: name.into(),
+        created_secs: None,
+    }
+}
+
+fn event_data(event: &ShardEvent) -> Vec<String> {
+    event
+        .records
+        .iter()
+        .map(|r| String::from_utf8(r.data.clone()).expect("utf8"))
+        .collect()
+}
+
+#[tokio::test(start_paused = true)]
+async fn consumers_go_creating_active_deleting_gone_within_the_stream_limit() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let streams = Streams::open(open_store(dir.path()), Clock::new(), T).expect("open");
+    let k = key("s");
+    active(&streams, &k, 1).await;
+    let info = streams.register_consumer(&k, "c", &[]).expect("register");
+    assert_eq!(info.status, ConsumerStatus::Creating);
+    assert!(info.arn.starts_with(&format!("{}/consumer/c:", k.arn())));
+    assert!(matches!(
+        streams.subscribe(&k, &consumer("c"), "shardId-000000000000", IteratorStart::Latest),
+        Err(StreamError::InUse(_))
+    ));
+    tokio::time::advance(T).await;
+    assert_eq!(
+        streams.describe_consumer(&k, &consumer("c")).expect("describe").status,
+        ConsumerStatus::Active
+    );
+    for i in 1..MAX_CONSUMERS_PER_STREAM {
+        streams.register_consumer(&k, &format!("c{i}"), &[]).expect("register");
+    }
+    assert!(matches!(
+        streams.register_consumer(&k, "one-too-many", &[]),
+        Err(StreamError::LimitExceeded(_))
+    ));
+    assert!(matches!(streams.delete(&k, false), Err(StreamError::InUse(_))));
+    streams.deregister_consumer(&k, &consumer("c")).expect("deregister");
+    assert_eq!(
+        streams.describe_consumer(&k, &consumer("c")).expect("describe").status,
+        ConsumerStatus::Deleting
+    );
+    tokio::time::advance(T).await;
+    assert!(matches!(
+        streams.describe_consumer(&k, &consumer("c")),
+        Err(StreamError::NotFound(_))
+    ));
+    assert_eq!(
+        streams.list_consumers(&k).expect("list").len(),
+        MAX_CONSUMERS_PER_STREAM - 1
+    );
+    // Consumers are part of the stream's record: they survive a reopen.
+    drop(streams);
+    let streams = Streams::open(open_store(dir.path()), Clock::new(), T).expect("reopen");
+    // (The reopened clock re-anchors to the system time, behind the paused one, so only the
+    // consumers that were never deregistered are compared.)
+    for i in 1..MAX_CONSUMERS_PER_STREAM {
+        assert!(streams.describe_consumer(&k, &consumer(&format!("c{i}"))).is_ok());
+    }
+    streams.delete(&k, true).expect("delete with its consumers");
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_subscription_is_woken_by_commits_and_sends_heartbeats_when_idle() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let streams = Arc::new(Streams::open(open_store(dir.path()), Clock::new(), T).expect("open"));
+    let k = key("s");
+    active(&streams, &k, 1).await;
+    streams.register_consumer(&k, "c", &[]).expect("register");
+    tokio::time::advance(T).await;
+    streams.put(&k, &[rec("a", "old")], None).expect("put");
+    let mut sub = streams
+        .subscribe(&k, &consumer("c"), "shardId-000000000000", IteratorStart::TrimHorizon)
+        .expect("subscribe");
+    let heartbeat = Duration::from_secs(5);
+    let first = sub.next_event(heartbeat).await.expect("event").expect("open");
+    assert_eq!(event_data(&first), vec!["old"]);
+    assert_eq!(
+        first.continuation.as_deref(),
+        Some(first.records[0].sequence_number.as_str())
+    );
+
+    // A put from another task wakes the waiting subscription; no time needs to pass.
+    let writer = {
+        let streams = streams.clone();
+        let k = k.clone();
+        tokio::spawn(async move {
+            tokio::task::yield_now().await;
+            streams.put(&k, &[rec("a", "new")], None).expect("put");
+        })
+    };
+    let started = tokio::time::Instant::now();
+    let pushed = sub.next_event(heartbeat).await.expect("event").expect("open");
+    writer.await.expect("writer");
+    assert_eq!(event_data(&pushed), vec!["new"]);
+    assert!(started.elapsed() < heartbeat, "woken by the commit, not the heartbeat");
+
+    // Idle: an empty event after the heartbeat interval, continuing after the last record.
+    let idle = sub.next_event(heartbeat).await.expect("event").expect("open");
+    assert!(idle.records.is_empty());
+    assert_eq!(idle.continuation, pushed.continuation);
+    assert!(started.elapsed() >= heartbeat);
+}
+
+#[tokio::test(start_paused = true)]
+async fn takeover_waits_five_seconds_and_ends_the_previous_subscription() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let streams = Streams::open(open_store(dir.path()), Clock::new(), T).expect("open");
+    let k = key("s");
+    active(&streams, &k, 1).await;
+    streams.register_consumer(&k, "c", &[]).expect("register");
+    tokio::time::advance(T).await;
+    let shard = "shardId-000000000000";
+    let mut first = streams
+        .subscribe(&k, &consumer("c"), shard, IteratorStart::Latest)
+        .expect("subscribe");
+    assert!(matches!(
+        streams.subscribe(&k, &consumer("c"), shard, IteratorStart::Latest),
+        Err(StreamError::InUse(_))
+    ));
+    tokio::time::advance(Duration::from_millis(subscription::TAKEOVER_AFTER_MS)).await;
+    let _second = streams
+        .subscribe(&k, &consumer("c"), shard, IteratorStart::Latest)
+        .expect("takes over");
+    assert!(matches!(
+        first.next_event(Duration::from_secs(5)).await,
+        Err(StreamError::InUse(_))
+    ));
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_closed_shard_ends_with_its_children_and_a_deleted_stream_with_not_found() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let streams = Streams::open(open_store(dir.path()), Clock::new(), T).expect("open");
+    let k = key("s");
+    active(&streams, &k, 1).await;
+    streams.register_consumer(&k, "c", &[]).expect("register");
+    tokio::time::advance(T).await;
+    streams.put(&k, &[rec("a", "x")], None).expect("put");
+    let mut sub = streams
+        .subscribe(&k, &consumer("c"), "shardId-000000000000", IteratorStart::TrimHorizon)
+        .expect("subscribe");
+    assert_eq!(
+        event_data(&sub.next_event(Duration::from_secs(5)).await.expect("e").expect("open")),
+        vec!["x"]
+    );
+    streams.split(&k, "shardId-000000000000", u128::MAX / 2).expect("split");
+    let last = sub.next_event(Duration::from_secs(5)).await.expect("e").expect("last");
+    assert!(last.records.is_empty() && last.continuation.is_none());
+    let children: Vec<String> = last
+        .child_shards
+        .expect("children")
+        .into_iter()
+        .map(|c| c.shard_id)
+        .collect();
+    assert_eq!(children, vec!["shardId-000000000001", "shardId-000000000002"]);
+    assert!(sub.is_finished());
+    assert!(sub.next_event(Duration::from_secs(5)).await.expect("end").is_none());
+
+    tokio::time::advance(T).await;
+    let mut child = streams
+        .subscribe(&k, &consumer("c"), "shardId-000000000001", IteratorStart::TrimHorizon)
+        .expect("subscribe to a child");
+    streams.delete(&k, true).expect("delete");
+    assert!(matches!(
+        child.next_event(Duration::from_secs(5)).await,
+        Err(StreamError::NotFound(_))
+    ));
+}

@@ -213,7 +213,9 @@ pub fn subscribe(
     let lifetime = app.settings.subscription_lifetime;
     let shutdown = app.shutdown_started();
     let metrics = app.metrics.kinesis().clone();
+    let open = metrics.subscription_opened();
     tokio::spawn(async move {
+        let _open = open;
         tokio::select! {
             () = pump(subscription, &tx, encoding, encrypted, &metrics) => {}
             () = tokio::time::sleep(lifetime) => {}
