@@ -740,7 +740,7 @@ async fn raw_http2_cbor_subscription_reads_aws_frames_through_a_reshard() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn raw_http1_json_subscription_is_chunked_with_base64_records() {
+async fn raw_http1_json_subscription_is_chunked_with_base64_records_even_when_h2c_upgrade_is_asked() {
     let broker = Broker::start_with(&["--kinesis-transition-ms", "0"]).await;
     let endpoint = broker.endpoint();
     let client = kinesis_client(&endpoint).await;
@@ -752,12 +752,21 @@ async fn raw_http1_json_subscription_is_chunked_with_base64_records() {
         "ShardId": SHARD0,
         "StartingPosition": {"Type": "LATEST"}
     });
-    let req = request(
+    let mut req = request(
         &endpoint,
         "SubscribeToShard",
         JSON11,
         serde_json::to_vec(&body).expect("json"),
     );
+    // curl --http2 asks to upgrade a cleartext request to h2c; RFC 9113 deprecated that
+    // mechanism and lets a server ignore it, so the answer is the same HTTP/1.1 event stream.
+    for (name, value) in [
+        ("connection", "Upgrade, HTTP2-Settings"),
+        ("upgrade", "h2c"),
+        ("http2-settings", "AAMAAABkAARAAAAAAAIAAAAA"),
+    ] {
+        req.headers_mut().insert(name, http::HeaderValue::from_static(value));
+    }
     let mut reader = open(req, false).await.expect("HTTP/1.1 request");
     assert_eq!(reader.status, 200);
     assert_eq!(reader.version, http::Version::HTTP_11);

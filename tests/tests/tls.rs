@@ -128,3 +128,101 @@ async fn a_missing_or_broken_certificate_stops_the_start() {
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(stderr.contains("bogus.pem"), "{stderr}");
 }
+
+fn kinesis_call(action: &str, body: serde_json::Value) -> hyper::Request<Full<bytes::Bytes>> {
+    hyper::Request::post("https://localhost/")
+        .version(hyper::Version::HTTP_2)
+        .header("content-type", "application/x-amz-json-1.1")
+        .header("x-amz-target", format!("Kinesis_20131202.{action}"))
+        .body(Full::new(bytes::Bytes::from(body.to_string())))
+        .expect("request")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn subscribe_to_shard_streams_events_over_h2_negotiated_by_alpn() {
+    let broker = Broker::start_with(&[
+        "--tls-cert",
+        &fixture("cert.pem"),
+        "--tls-key",
+        &fixture("key.pem"),
+        "--kinesis-transition-ms",
+        "0",
+    ])
+    .await;
+    let tcp = tokio::net::TcpStream::connect(format!("127.0.0.1:{}", broker.port()))
+        .await
+        .expect("connect");
+    let stream = connector(true, &[b"h2", b"http/1.1"])
+        .connect(ServerName::try_from("localhost").expect("name"), tcp)
+        .await
+        .expect("TLS handshake");
+    assert_eq!(stream.get_ref().1.alpn_protocol(), Some(&b"h2"[..]));
+    let (mut sender, conn) = hyper::client::conn::http2::handshake(TokioExecutor::new(), TokioIo::new(stream))
+        .await
+        .expect("h2 handshake");
+    tokio::spawn(conn);
+    let arn = "arn:aws:kinesis:us-east-1:000000000000:stream/tls-efo";
+    let mut call = async |action: &str, body: serde_json::Value| -> serde_json::Value {
+        let resp = sender
+            .send_request(kinesis_call(action, body))
+            .await
+            .expect("h2 request");
+        assert_eq!(resp.status(), 200, "{action}");
+        let bytes = resp.into_body().collect().await.expect("body").to_bytes();
+        serde_json::from_slice(&bytes).expect("JSON answer")
+    };
+    call(
+        "CreateStream",
+        serde_json::json!({"StreamName": "tls-efo", "ShardCount": 1}),
+    )
+    .await;
+    let consumer = call(
+        "RegisterStreamConsumer",
+        serde_json::json!({"StreamARN": arn, "ConsumerName": "over-tls"}),
+    )
+    .await;
+    let consumer_arn = consumer["Consumer"]["ConsumerARN"].as_str().expect("ARN").to_string();
+    call(
+        "PutRecord",
+        serde_json::json!({"StreamName": "tls-efo", "PartitionKey": "k", "Data": "c2VjdXJl"}),
+    )
+    .await;
+    let resp = sender
+        .send_request(kinesis_call(
+            "SubscribeToShard",
+            serde_json::json!({
+                "ConsumerARN": consumer_arn,
+                "ShardId": "shardId-000000000000",
+                "StartingPosition": {"Type": "TRIM_HORIZON"}
+            }),
+        ))
+        .await
+        .expect("subscribe");
+    assert_eq!(resp.status(), 200);
+    assert_eq!(resp.version(), hyper::Version::HTTP_2);
+    let mut body = resp.into_body();
+    let mut buf = Vec::new();
+    let mut messages = Vec::new();
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(10);
+    while messages.len() < 2 {
+        while let Some((message, used)) = sluice_protocols::eventstream::decode(&buf).expect("valid frames") {
+            buf.drain(..used);
+            messages.push(message);
+        }
+        if messages.len() >= 2 {
+            break;
+        }
+        let frame = tokio::time::timeout_at(deadline, body.frame())
+            .await
+            .expect("events within 10 s")
+            .expect("the stream stays open")
+            .expect("body frame");
+        if let Ok(data) = frame.into_data() {
+            buf.extend_from_slice(&data);
+        }
+    }
+    assert_eq!(messages[0].header_str(":event-type"), Some("initial-response"));
+    assert_eq!(messages[1].header_str(":event-type"), Some("SubscribeToShardEvent"));
+    let event: serde_json::Value = serde_json::from_slice(&messages[1].payload).expect("JSON event");
+    assert_eq!(event["Records"][0]["Data"], "c2VjdXJl");
+}
