@@ -107,3 +107,41 @@ async fn sns_http_delivers_every_publish_to_the_subscriber() {
     assert_eq!(report["verification"]["missing"], 0, "{report:#}");
     assert_eq!(report["latency_ms"]["receive"]["count"], 100, "{report:#}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kinesis_efo_pushes_every_record_to_every_consumer_in_order() {
+    let broker = Broker::start_with(&["--kinesis-transition-ms", "0"]).await;
+    let report = run_load(
+        &broker.endpoint(),
+        &[
+            "--workload",
+            "kinesis-efo",
+            "--consumers",
+            "3",
+            "--shards",
+            "3",
+            "--concurrency",
+            "4",
+            "--rate",
+            "2000",
+            "--max-ops",
+            "100",
+        ],
+    );
+    assert_eq!(report["ok"], true, "{report:#}");
+    assert_eq!(report["errors"], 0, "{report:#}");
+    let put = report["messages_sent"].as_u64().unwrap_or(0);
+    assert!(put >= 100, "at least one record per PutRecords call: {report:#}");
+    let v = &report["verification"];
+    // Every consumer got every acknowledged record once, in shard and key order.
+    assert_eq!(v["sent"], put * 3, "{report:#}");
+    assert_eq!(v["received_unique"], put * 3, "{report:#}");
+    assert_eq!(v["missing"], 0);
+    assert_eq!(v["duplicates"], 0);
+    assert_eq!(v["out_of_order"], 0);
+    assert_eq!(v["unexpected"], 0);
+    assert_eq!(report["messages_received"], put * 3, "{report:#}");
+    // Put-to-delivery latency of every delivery.
+    assert_eq!(report["latency_ms"]["receive"]["count"], put * 3, "{report:#}");
+    assert!(report["deliveries_per_sec"].as_f64().unwrap_or(0.0) > 0.0, "{report:#}");
+}

@@ -104,9 +104,16 @@ pub struct RunArgs {
     #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(i32).range(0..=20))]
     pub wait_time_seconds: i32,
     /// sqs-roundtrip: how many of the --concurrency workers consume [default: a quarter, at
-    /// least 1]
+    /// least 1]; kinesis-efo: registered stream consumers, each reading every shard [default: 4,
+    /// at most 20]
     #[arg(long, value_parser = clap::value_parser!(u32).range(1..=4096))]
     pub consumers: Option<u32>,
+    /// Kinesis workloads: shards of the stream a run creates
+    #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(i32).range(1..=256))]
+    pub shards: i32,
+    /// kinesis-efo: records per second put in total, spread over the --concurrency producers
+    #[arg(long, default_value_t = 5000, value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
+    pub rate: u32,
     /// fifo-roundtrip: message groups the sends are spread over
     #[arg(long, default_value_t = 64, value_parser = clap::value_parser!(u32).range(1..=100_000))]
     pub groups: u32,
@@ -146,6 +153,10 @@ pub enum Workload {
     /// Preload `--max-ops` batches of 500 (default 20), then read every shard from TRIM_HORIZON,
     /// verifying the count and per-key order
     KinesisRead,
+    /// Enhanced fan-out: --consumers registered consumers subscribe to every shard while
+    /// producers put --rate records/s; every consumer must get every record, in shard and key
+    /// order (receive latency = put to delivery)
+    KinesisEfo,
     /// Publish to a topic with --subscriptions queue subscriptions; every queue must get every
     /// publish
     SnsFanout,
@@ -166,6 +177,7 @@ impl Workload {
             Workload::KinesisPut => "kinesis-put",
             Workload::KinesisPutBatch => "kinesis-put-batch",
             Workload::KinesisRead => "kinesis-read",
+            Workload::KinesisEfo => "kinesis-efo",
             Workload::SnsFanout => "sns-fanout",
             Workload::SnsFanoutBatch => "sns-fanout-batch",
             Workload::SnsHttp => "sns-http",
@@ -176,13 +188,18 @@ impl Workload {
     pub fn is_kinesis(self) -> bool {
         matches!(
             self,
-            Workload::KinesisPut | Workload::KinesisPutBatch | Workload::KinesisRead
+            Workload::KinesisPut | Workload::KinesisPutBatch | Workload::KinesisRead | Workload::KinesisEfo
         )
     }
 
     /// True for the SNS workloads.
     pub fn is_sns(self) -> bool {
         matches!(self, Workload::SnsFanout | Workload::SnsFanoutBatch | Workload::SnsHttp)
+    }
+
+    /// Workloads that count deliveries pushed to subscribers (SNS, Kinesis enhanced fan-out).
+    pub fn has_deliveries(self) -> bool {
+        self.is_sns() || self == Workload::KinesisEfo
     }
 
     /// Producers and consumers, with a delivery check.

@@ -5,8 +5,9 @@
 //! - `cli`: the command line (`clap`), duration and size parsing.
 //! - `client`: the SDK client as a user would configure it (no retries, per-call timeout) and
 //!   error classification.
-//! - `workload/`: the SQS workloads (`sqs-send`, `sqs-send-batch`, `sqs-roundtrip`) and the
-//!   Kinesis ones (`kinesis-put`, `kinesis-put-batch`, `kinesis-read`).
+//! - `workload/`: the SQS workloads (`sqs-send`, `sqs-send-batch`, `sqs-roundtrip`), the
+//!   Kinesis ones (`kinesis-put`, `kinesis-put-batch`, `kinesis-read`, and `kinesis-efo` for
+//!   enhanced fan-out) and the SNS ones.
 //! - `stats`: per-worker counters and HDR latency histograms, merged at the end.
 //! - `checksum`: the MD5 digests SQS answers with, shared by both sides.
 //! - `null_server`: hyper server (HTTP/1.1 + h2c) answering the SQS JSON 1.0 calls validly
@@ -227,6 +228,32 @@ mod tests {
         assert_eq!(report.verification, None, "synthetic records can't be verified");
         assert_eq!(report.stats.errors.total(), 0, "{:?}", report.stats.errors.samples());
         assert_eq!(report.failure(), None);
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn kinesis_efo_is_planned_but_needs_a_broker() {
+        let efo_args = args("kinesis-efo", &["--consumers", "2", "--rate", "100", "--shards", "8"]);
+        let plan = Plan::new(&efo_args, Target::Endpoint, String::new());
+        assert_eq!(plan.shards, 8);
+        assert!(matches!(
+            plan.efo,
+            Some(workload::Efo {
+                consumers: 2,
+                rate: 100
+            })
+        ));
+        // Set-up, subscriptions, puts, drain and clean-up all fit the watchdog's bound.
+        assert!(plan.time_bound() > plan.duration + plan.drain_timeout + plan.op_timeout * 7);
+        let defaults = Plan::new(&args("kinesis-efo", &[]), Target::Endpoint, String::new());
+        assert!(matches!(
+            defaults.efo,
+            Some(workload::Efo {
+                consumers: 4,
+                rate: 5000
+            })
+        ));
+        // The null server has no SubscribeToShard.
+        assert!(run_against_null(&efo_args).await.is_err());
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -96,7 +96,7 @@ impl Report {
                     // leftovers, never throughput.
                     None => self.stats.messages_received.min(self.stats.messages_sent),
                 };
-                per_second(delivered, self.delivery_window.unwrap_or(self.elapsed))
+                per_second(delivered, self.delivery_span())
             }
             Workload::KinesisRead => per_second(self.stats.messages_received, self.elapsed),
             // Publishes per second; deliveries_per_sec has the fan-out.
@@ -105,6 +105,19 @@ impl Report {
             }
             _ => per_second(self.stats.messages_sent, self.elapsed),
         }
+    }
+
+    /// Deliveries to subscribers per second, from the first send to the last delivery (SNS and
+    /// kinesis-efo; `None` for the others).
+    pub fn deliveries_per_sec(&self) -> Option<f64> {
+        self.workload
+            .has_deliveries()
+            .then(|| per_second(self.stats.messages_received, self.delivery_span()))
+    }
+
+    /// From the first send to the last delivery (the run's elapsed time without deliveries).
+    fn delivery_span(&self) -> Duration {
+        self.delivery_window.unwrap_or(self.elapsed)
     }
 
     /// Payload megabytes (10^6 bytes) per second: messages per second times the message size.
@@ -129,6 +142,15 @@ impl Report {
                 }
                 if v.dedupe_misses > 0 {
                     reasons.push(format!("{} re-sends not deduplicated", v.dedupe_misses));
+                }
+            }
+            if self.workload == Workload::KinesisEfo {
+                // Every consumer gets each record once: the shard is a log, not a queue.
+                if v.duplicates > 0 {
+                    reasons.push(format!("{} duplicate deliveries to a consumer", v.duplicates));
+                }
+                if v.out_of_order > 0 {
+                    reasons.push(format!("{} deliveries out of shard or key order", v.out_of_order));
                 }
             }
         }
@@ -210,6 +232,7 @@ impl Report {
             "messages_sent": self.stats.messages_sent,
             "messages_received": self.stats.messages_received,
             "messages_per_sec": round(self.messages_per_sec()),
+            "deliveries_per_sec": self.deliveries_per_sec().map(round),
             "empty_receives": self.stats.empty_receives,
             "errors": self.stats.errors.total(),
             "error_kinds": self.stats.errors.by_kind(),
@@ -259,13 +282,13 @@ impl Report {
             self.messages_per_sec(),
             self.payload_mb_per_sec()
         ));
-        if self.workload.is_sns() {
-            let window = self.delivery_window.unwrap_or(self.elapsed);
+        if let Some(rate) = self.deliveries_per_sec() {
+            let first = if self.workload.is_sns() { "publish" } else { "put" };
             line(format!(
-                "  deliveries       {:>10}  {:>10.1} msg/s over {:.2} s (publish start to last delivery)",
+                "  deliveries       {:>10}  {:>10.1} msg/s over {:.2} s ({first} start to last delivery)",
                 self.stats.messages_received,
-                per_second(self.stats.messages_received, window),
-                window.as_secs_f64()
+                rate,
+                self.delivery_span().as_secs_f64()
             ));
         }
         if self.workload.is_roundtrip() {
@@ -304,6 +327,12 @@ impl Report {
                 line(format!(
                     "  fifo check       out of group order {}, re-sends not deduplicated {}",
                     v.out_of_order, v.dedupe_misses
+                ));
+            }
+            if self.workload == Workload::KinesisEfo {
+                line(format!(
+                    "  order check      out of shard or key order {} (receive latency = put to delivery)",
+                    v.out_of_order
                 ));
             }
         } else if self.workload.is_roundtrip() {

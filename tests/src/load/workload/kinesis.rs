@@ -2,7 +2,7 @@
 //! `kinesis-read` (preload, then read every shard from TRIM_HORIZON, verifying the count and
 //! per-partition-key order).
 //!
-//! Each run creates its own stream (4 shards, or `--queue-name` as the stream name), waits for
+//! Each run creates its own stream (`--shards`, default 4; or uses `--queue-name`), waits for
 //! ACTIVE and deletes it afterwards unless `--keep-queue`. Records are `{run}:{key}:{seq}:`
 //! padded to `--message-size`; 64 partition keys spread them over the shards.
 //!
@@ -32,8 +32,6 @@ use super::{join_all, Budget, Plan};
 
 /// Records per PutRecords: Kinesis's maximum.
 pub const BATCH_SIZE: usize = 500;
-/// Shards of the stream a run creates.
-const SHARDS: i32 = 4;
 /// Distinct partition keys.
 const KEYS: u64 = 64;
 /// Batches kinesis-read preloads without `--max-ops`.
@@ -82,7 +80,8 @@ fn parse_record(data: &[u8]) -> Option<(&str, &str, u64)> {
     Some((run, key, seq))
 }
 
-async fn wait_active(client: &Client, stream: &str, bound: Duration) -> Result<()> {
+/// Polls DescribeStreamSummary until the stream is ACTIVE, for at most `bound`; returns its ARN.
+pub(super) async fn wait_active(client: &Client, stream: &str, bound: Duration) -> Result<String> {
     let deadline = Instant::now() + bound;
     loop {
         let out = client
@@ -91,8 +90,10 @@ async fn wait_active(client: &Client, stream: &str, bound: Duration) -> Result<(
             .send()
             .await
             .map_err(|e| anyhow!("describing stream {stream}: {}", DisplayErrorContext(&e)))?;
-        if out.stream_description_summary().map(|s| s.stream_status()) == Some(&StreamStatus::Active) {
-            return Ok(());
+        if let Some(summary) = out.stream_description_summary() {
+            if summary.stream_status() == &StreamStatus::Active {
+                return Ok(summary.stream_arn().to_string());
+            }
         }
         if Instant::now() > deadline {
             return Err(anyhow!("stream {stream} not ACTIVE after {bound:?}"));
@@ -115,7 +116,7 @@ pub async fn run(plan: &Plan) -> Result<Report> {
         client
             .create_stream()
             .stream_name(&stream)
-            .shard_count(SHARDS)
+            .shard_count(plan.shards)
             .send()
             .await
             .map_err(|e| {

@@ -10,6 +10,8 @@
 //!   delivery ledger (with the FIFO order and deduplication checks).
 //! - `kinesis.rs`: `kinesis-put`, `kinesis-put-batch` and `kinesis-read`, with their own stream
 //!   set-up.
+//! - `efo/`: `kinesis-efo` (enhanced fan-out: registered consumers, SubscribeToShard, paced
+//!   producers, the per-consumer delivery ledger).
 //! - `sns.rs`: `sns-fanout`, `sns-fanout-batch` (a topic with `--subscriptions` queues, every
 //!   queue checked for every publish) and `sns-http` (a local HTTP subscriber).
 //!
@@ -18,6 +20,7 @@
 //! has the SDK's operation timeout; [`join_all`] aborts any worker still running at the
 //! plan's time bound. So [`Plan::time_bound`] is a true upper bound on [`run`].
 
+mod efo;
 pub mod kinesis;
 mod roundtrip;
 mod send;
@@ -26,7 +29,7 @@ mod sns;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use anyhow::{anyhow, Context, Result};
 use aws_sdk_sqs::error::DisplayErrorContext;
@@ -77,6 +80,19 @@ pub struct Plan {
     pub raw: bool,
     /// sns workloads: the topic's SignatureVersion.
     pub signature_version: String,
+    /// Kinesis workloads: shards of the stream a run creates.
+    pub shards: i32,
+    /// kinesis-efo: the fan-out settings.
+    pub efo: Option<Efo>,
+}
+
+/// kinesis-efo settings.
+#[derive(Debug, Clone, Copy)]
+pub struct Efo {
+    /// Registered stream consumers, each subscribed to every shard.
+    pub consumers: u32,
+    /// Records per second put in total.
+    pub rate: u32,
 }
 
 /// fifo-roundtrip settings.
@@ -117,6 +133,11 @@ impl Plan {
             subscriptions: args.subscriptions,
             raw: args.raw,
             signature_version: args.signature_version.clone(),
+            shards: args.shards,
+            efo: (args.workload == Workload::KinesisEfo).then_some(Efo {
+                consumers: args.consumers.unwrap_or(efo::DEFAULT_CONSUMERS),
+                rate: args.rate,
+            }),
         }
     }
 
@@ -132,6 +153,9 @@ impl Plan {
 
     /// An upper bound on how long [`run`] takes, setup and cleanup included.
     pub fn time_bound(&self) -> Duration {
+        if self.workload == Workload::KinesisEfo {
+            return efo::time_bound(self);
+        }
         self.worker_bound() + self.op_timeout * SETUP_CALLS
     }
 }
@@ -256,6 +280,15 @@ fn attributes(count: u8) -> Result<(Option<Attributes>, Option<String>)> {
     Ok((Some(map), md5_of_attributes(&refs)))
 }
 
+/// Wall-clock time in microseconds since the epoch: what a producer embeds in a message and a
+/// receiver subtracts on arrival (both ends run on this host, so they share the clock).
+pub fn now_micros() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| u64::try_from(d.as_micros()).unwrap_or(u64::MAX))
+        .unwrap_or(0)
+}
+
 /// Waits for every task, aborting those still running at `bound`. Returns the results and the
 /// number of tasks that were aborted or panicked.
 pub async fn join_all<T: 'static>(mut tasks: JoinSet<T>, bound: Instant) -> (Vec<T>, usize) {
@@ -280,6 +313,9 @@ pub async fn join_all<T: 'static>(mut tasks: JoinSet<T>, bound: Instant) -> (Vec
 
 /// Runs one workload as planned and reports what it measured.
 pub async fn run(plan: &Plan) -> Result<Report> {
+    if plan.workload == Workload::KinesisEfo {
+        return efo::run(plan).await;
+    }
     if plan.workload.is_kinesis() {
         return kinesis::run(plan).await;
     }
@@ -343,7 +379,7 @@ pub async fn run(plan: &Plan) -> Result<Report> {
         Workload::SqsSend => send::run(&shared, plan.concurrency, false, bound).await,
         Workload::SqsSendBatch => send::run(&shared, plan.concurrency, true, bound).await,
         Workload::SqsRoundtrip | Workload::FifoRoundtrip => roundtrip::run(&shared, plan, started, bound).await,
-        Workload::KinesisPut | Workload::KinesisPutBatch | Workload::KinesisRead => {
+        Workload::KinesisPut | Workload::KinesisPutBatch | Workload::KinesisRead | Workload::KinesisEfo => {
             return Err(anyhow!("kinesis workloads are run by workload::kinesis"));
         }
         Workload::SnsFanout | Workload::SnsFanoutBatch | Workload::SnsHttp => {

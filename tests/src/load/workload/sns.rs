@@ -15,7 +15,7 @@
 use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use anyhow::{anyhow, Context, Result};
 use aws_sdk_sns::error::DisplayErrorContext;
@@ -33,7 +33,7 @@ use super::super::client::classify;
 use super::super::cpu::CpuSample;
 use super::super::report::{Report, Verification};
 use super::super::stats::TaskStats;
-use super::{body, join_all, parse_body, Budget, Plan};
+use super::{body, join_all, now_micros, parse_body, Budget, Plan};
 
 /// Entries per PublishBatch: SNS's maximum.
 const BATCH_SIZE: usize = 10;
@@ -59,13 +59,6 @@ impl Shared {
         }
         (seq, text)
     }
-}
-
-fn now_micros() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_micros() as u64)
-        .unwrap_or(0)
 }
 
 /// The publish time (µs since the epoch) in a body made by [`Shared::next`].
