@@ -32,6 +32,8 @@ case "$cmd" in
     # Then the deployment files (Dockerfile, kustomize, Helm chart, alerts, dashboard), offline;
     # it installs its pinned tools into ~/.cache/sluice-deploy-tools on first use.
     deploy/validate
+    # Then a short coverage-guided fuzz run of every client-facing decoder (cargo-fuzz).
+    fuzz/run "${SLUICE_FUZZ_SECONDS:-10}"
     ;;
   *)
     echo "usage: ./dev.sh serve [sluice serve flags...] | ./dev.sh test [cargo test args...]" >&2
