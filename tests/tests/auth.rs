@@ -17,6 +17,8 @@ const TEMP_SECRET: &str = "temporary-secret";
 const TEMP_TOKEN: &str = "session-token-1";
 const LIMITED_KEY: &str = "AKIDLIMITED";
 const LIMITED_SECRET: &str = "limited-secret";
+const CONDITIONAL_KEY: &str = "AKIDCONDITIONAL";
+const CONDITIONAL_SECRET: &str = "conditional-secret";
 
 async fn verifying_broker() -> (Broker, tempfile::TempDir) {
     let dir = tempfile::tempdir().expect("tempdir");
@@ -34,7 +36,15 @@ async fn verifying_broker() -> (Broker, tempfile::TempDir) {
          \x20       - {{ Effect: Allow, Action: [\"sqs:Send*\", \"sqs:GetQueueUrl\"], Resource: \"arn:aws:sqs:*:000000000000:orders*\" }}\n\
          \x20       - {{ Effect: Deny, Action: \"sqs:*\", Resource: \"arn:aws:sqs:*:*:orders-secret\" }}\n\
          \x20       - {{ Effect: Allow, Action: \"kinesis:PutRecord\", Resource: \"arn:aws:kinesis:*:000000000000:stream/clicks\" }}\n\
-         \x20       - {{ Effect: Allow, Action: \"sns:Publish\", Resource: \"arn:aws:sns:*:000000000000:alerts\" }}\n"
+         \x20       - {{ Effect: Allow, Action: \"sns:Publish\", Resource: \"arn:aws:sns:*:000000000000:alerts\" }}\n\
+         \x20 - access_key_id: {CONDITIONAL_KEY}\n\
+         \x20   secret_access_key: {CONDITIONAL_SECRET}\n\
+         \x20   account_id: \"000000000000\"\n\
+         \x20   policy:\n\
+         \x20     Statement:\n\
+         \x20       - {{ Effect: Allow, Action: \"sqs:*\", Resource: \"arn:aws:sqs:*:000000000000:cond*\", Condition: {{ IpAddress: {{ \"aws:SourceIp\": \"127.0.0.0/8\" }} }} }}\n\
+         \x20       - {{ Effect: Deny, Action: \"sqs:DeleteQueue\", Resource: \"*\", Condition: {{ Bool: {{ \"aws:SecureTransport\": \"false\" }} }} }}\n\
+         \x20       - {{ Effect: Allow, Action: \"sqs:ListQueues\", Resource: \"*\", Condition: {{ NotIpAddress: {{ \"aws:SourceIp\": \"127.0.0.0/8\" }} }} }}\n"
     );
     std::fs::write(&path, keys).expect("write keys");
     let path = path.to_string_lossy().to_string();
@@ -415,7 +425,8 @@ async fn cross_account_calls_need_the_resource_policy() {
         "cross-account PutRecord allowed by the stream policy: {}",
         resp.body
     );
-    assert!(broker.log().contains("request refused: cross-account"));
+    assert!(broker.log().contains("request refused: policy"));
+    assert!(broker.log().contains("NoResourceAllow"), "the audit line says why");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -453,4 +464,121 @@ async fn sns_calls_are_verified_and_authorized() {
     expect_code(stranger.list_topics().send().await, "InvalidClientTokenId");
     let wrong = sns_client_with_key(&endpoint, ACCESS_KEY, "wrong-secret").await;
     expect_code(wrong.list_topics().send().await, "SignatureDoesNotMatch");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn resource_policies_count_within_the_account_and_conditions_are_evaluated() {
+    use aws_sdk_sqs::types::QueueAttributeName;
+
+    let (broker, _dir) = verifying_broker().await;
+    let endpoint = broker.endpoint();
+    let admin = broker.sqs().await;
+    let granted = create_queue(&admin, "granted", &[]).await;
+    let fenced = create_queue(&admin, "fenced", &[]).await;
+    let set_policy = |url: String, policy: serde_json::Value| {
+        let admin = admin.clone();
+        async move {
+            ok(
+                admin
+                    .set_queue_attributes()
+                    .queue_url(url)
+                    .attributes(QueueAttributeName::Policy, policy.to_string())
+                    .send()
+                    .await,
+                "SetQueueAttributes Policy",
+            );
+        }
+    };
+
+    // Within the account, the queue's policy can grant what the key's own policy does not.
+    let limited = sqs_client_with_key(&endpoint, LIMITED_KEY, LIMITED_SECRET, None).await;
+    expect_code(
+        limited.receive_message().queue_url(&granted).send().await,
+        "AccessDenied",
+    );
+    set_policy(
+        granted.clone(),
+        serde_json::json!({"Version": "2012-10-17", "Statement": [{
+            "Effect": "Allow",
+            "Principal": {"AWS": format!("arn:aws:iam::000000000000:user/{LIMITED_KEY}")},
+            "Action": "sqs:ReceiveMessage",
+            "Resource": "arn:aws:sqs:us-east-1:000000000000:granted"
+        }]}),
+    )
+    .await;
+    ok(
+        limited.receive_message().queue_url(&granted).send().await,
+        "ReceiveMessage granted by the queue policy",
+    );
+
+    // ...and an explicit deny in it binds even the account's unrestricted key.
+    set_policy(
+        fenced.clone(),
+        serde_json::json!({"Version": "2012-10-17", "Statement": [{
+            "Effect": "Deny", "Principal": "*", "Action": "sqs:DeleteQueue", "Resource": "*"
+        }]}),
+    )
+    .await;
+    let denied = expect_code(admin.delete_queue().queue_url(&fenced).send().await, "AccessDenied");
+    assert!(
+        format!("{}", aws_sdk_sqs::error::DisplayErrorContext(&denied))
+            .contains("explicit deny in a resource-based policy"),
+        "{}",
+        aws_sdk_sqs::error::DisplayErrorContext(&denied)
+    );
+
+    // Conditions on the key's own policy: the source address and the transport.
+    let conditional = sqs_client_with_key(&endpoint, CONDITIONAL_KEY, CONDITIONAL_SECRET, None).await;
+    let cond = ok(
+        conditional.create_queue().queue_name("cond-q").send().await,
+        "CreateQueue from 127.0.0.1 (IpAddress 127.0.0.0/8)",
+    )
+    .queue_url
+    .expect("url");
+    ok(
+        conditional
+            .send_message()
+            .queue_url(&cond)
+            .message_body("x")
+            .send()
+            .await,
+        "SendMessage",
+    );
+    expect_code(conditional.delete_queue().queue_url(&cond).send().await, "AccessDenied");
+    expect_code(conditional.list_queues().send().await, "AccessDenied");
+
+    // The usual SNS-to-SQS queue policy (a service principal and an ArnEquals condition) is
+    // understood and grants nothing to another account's key; a condition on the caller's
+    // account does.
+    let other = sqs_client_with_key(&endpoint, OTHER_KEY, OTHER_SECRET, None).await;
+    set_policy(
+        granted.clone(),
+        serde_json::json!({"Version": "2012-10-17", "Statement": [{
+            "Effect": "Allow",
+            "Principal": {"Service": "sns.amazonaws.com"},
+            "Action": "sqs:SendMessage",
+            "Resource": "arn:aws:sqs:us-east-1:000000000000:granted",
+            "Condition": {"ArnEquals": {"aws:SourceArn": "arn:aws:sns:us-east-1:000000000000:t"}}
+        }]}),
+    )
+    .await;
+    expect_code(
+        other.send_message().queue_url(&granted).message_body("x").send().await,
+        "AccessDenied",
+    );
+    set_policy(
+        granted.clone(),
+        serde_json::json!({"Version": "2012-10-17", "Statement": [{
+            "Effect": "Allow",
+            "Principal": "*",
+            "Action": "sqs:SendMessage",
+            "Resource": "arn:aws:sqs:us-east-1:000000000000:granted",
+            "Condition": {"StringEquals": {"aws:PrincipalAccount": "111111111111"}}
+        }]}),
+    )
+    .await;
+    ok(
+        other.send_message().queue_url(&granted).message_body("x").send().await,
+        "cross-account SendMessage allowed for account 111111111111 only",
+    );
 }

@@ -226,3 +226,139 @@ async fn subscribe_to_shard_streams_events_over_h2_negotiated_by_alpn() {
     let event: serde_json::Value = serde_json::from_slice(&messages[1].payload).expect("JSON event");
     assert_eq!(event["Records"][0]["Data"], "c2VjdXJl");
 }
+
+/// The SDKs' HTTP client contract, served by a TLS connection that trusts the test CA (rustls
+/// with ring; the SDK's own rustls client would pull in aws-lc's C build). One connection per
+/// request: enough for a test.
+#[derive(Clone)]
+struct TestCaClient {
+    tls: TlsConnector,
+    addr: String,
+}
+
+impl std::fmt::Debug for TestCaClient {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TestCaClient").field("addr", &self.addr).finish()
+    }
+}
+
+impl aws_smithy_runtime_api::client::http::HttpConnector for TestCaClient {
+    fn call(
+        &self,
+        request: aws_smithy_runtime_api::client::orchestrator::HttpRequest,
+    ) -> aws_smithy_runtime_api::client::http::HttpConnectorFuture {
+        use aws_smithy_runtime_api::client::result::ConnectorError;
+        let this = self.clone();
+        aws_smithy_runtime_api::client::http::HttpConnectorFuture::new(async move {
+            let other = |e: Box<dyn std::error::Error + Send + Sync>| ConnectorError::other(e, None);
+            let mut request = request.try_into_http1x().map_err(|e| other(e.into()))?;
+            if !request.headers().contains_key("host") {
+                let host = request.uri().authority().map(|a| a.to_string()).unwrap_or_default();
+                request.headers_mut().insert(
+                    "host",
+                    host.parse()
+                        .map_err(|e: http::header::InvalidHeaderValue| other(e.into()))?,
+                );
+            }
+            let tcp = tokio::net::TcpStream::connect(&this.addr)
+                .await
+                .map_err(|e| ConnectorError::io(e.into()))?;
+            let name = ServerName::try_from("localhost").map_err(|e| other(e.into()))?;
+            let stream = this
+                .tls
+                .connect(name, tcp)
+                .await
+                .map_err(|e| ConnectorError::io(e.into()))?;
+            let (mut sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
+                .await
+                .map_err(|e| other(e.into()))?;
+            tokio::spawn(conn);
+            let response = sender.send_request(request).await.map_err(|e| other(e.into()))?;
+            let response = response.map(aws_smithy_types::body::SdkBody::from_body_1_x);
+            aws_smithy_runtime_api::client::orchestrator::HttpResponse::try_from(response).map_err(|e| other(e.into()))
+        })
+    }
+}
+
+async fn sdk_config_over_tls(port: u16, trust_test_ca: bool) -> aws_config::SdkConfig {
+    let client = TestCaClient {
+        tls: connector(trust_test_ca, &[b"http/1.1"]),
+        addr: format!("127.0.0.1:{port}"),
+    };
+    let http_client = aws_smithy_runtime_api::client::http::http_client_fn(move |_, _| {
+        aws_smithy_runtime_api::client::http::SharedHttpConnector::new(client.clone())
+    });
+    aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .region(aws_config::Region::new("us-east-1"))
+        .credentials_provider(aws_credential_types::Credentials::new(
+            "AKID", "secret", None, None, "tls-test",
+        ))
+        .endpoint_url(format!("https://localhost:{port}"))
+        .http_client(http_client)
+        .retry_config(aws_config::retry::RetryConfig::disabled())
+        .load()
+        .await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_aws_sdks_work_over_tls_when_they_trust_the_ca_and_fail_when_they_do_not() {
+    let broker = tls_broker().await;
+    let config = sdk_config_over_tls(broker.port(), true).await;
+
+    let sqs = aws_sdk_sqs::Client::new(&config);
+    let url = sqs
+        .create_queue()
+        .queue_name("sdk-over-tls")
+        .send()
+        .await
+        .expect("CreateQueue over TLS")
+        .queue_url
+        .expect("queue URL");
+    assert_eq!(
+        url,
+        format!("https://localhost:{}/000000000000/sdk-over-tls", broker.port())
+    );
+    sqs.send_message()
+        .queue_url(&url)
+        .message_body("secret body")
+        .send()
+        .await
+        .expect("SendMessage over TLS (the SDK checks the MD5 it gets back)");
+    let received = sqs
+        .receive_message()
+        .queue_url(&url)
+        .send()
+        .await
+        .expect("ReceiveMessage over TLS");
+    assert_eq!(received.messages()[0].body(), Some("secret body"));
+
+    let sns = aws_sdk_sns::Client::new(&config);
+    let topic = sns
+        .create_topic()
+        .name("over-tls")
+        .send()
+        .await
+        .expect("CreateTopic over TLS");
+    assert!(topic.topic_arn().is_some_and(|a| a.ends_with(":over-tls")));
+
+    let kinesis = aws_sdk_kinesis::Client::new(&config);
+    kinesis
+        .create_stream()
+        .stream_name("over-tls")
+        .shard_count(1)
+        .send()
+        .await
+        .expect("CreateStream over TLS");
+
+    // A client that does not trust the CA gets no answer at all.
+    let untrusting = aws_sdk_sqs::Client::new(&sdk_config_over_tls(broker.port(), false).await);
+    let err = untrusting
+        .list_queues()
+        .send()
+        .await
+        .expect_err("the handshake must fail without the CA");
+    assert!(
+        matches!(err, aws_sdk_sqs::error::SdkError::DispatchFailure(_)),
+        "a connection failure, not an answer: {err:?}"
+    );
+}

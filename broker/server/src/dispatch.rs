@@ -36,6 +36,10 @@ use crate::app::App;
 use crate::auth;
 use crate::metrics::Outcome;
 
+/// The client's address, put on each request by the listener.
+#[derive(Debug, Clone, Copy)]
+pub struct PeerAddr(pub std::net::SocketAddr);
+
 /// The header carrying the request id on every response.
 pub const REQUEST_ID_HEADER: &str = "x-amzn-RequestId";
 
@@ -343,7 +347,8 @@ where
             action,
         } => {
             let authority = parts.uri.authority().map(|a| a.as_str());
-            let mut ctx = request_context(app, head, authority, request_id.clone());
+            let peer = parts.extensions.get::<PeerAddr>().map(|p| p.0.ip());
+            let mut ctx = request_context(app, head, authority, peer, request_id.clone());
             let keys = app
                 .keys
                 .as_ref()
@@ -432,7 +437,13 @@ pub fn admin_response(app: &App, route: &Route) -> Option<Response<ResponseBody>
 }
 
 /// Builds the [`RequestContext`] of an API call.
-fn request_context(app: &App, head: RequestHead<'_>, authority: Option<&str>, request_id: String) -> RequestContext {
+fn request_context(
+    app: &App,
+    head: RequestHead<'_>,
+    authority: Option<&str>,
+    peer: Option<std::net::IpAddr>,
+    request_id: String,
+) -> RequestContext {
     let scope = credential_scope(head);
     // HTTP/2 carries the host as `:authority` (in the URI), HTTP/1.1 as `Host`.
     let host = header_str(head.headers, HOST.as_str())
@@ -447,6 +458,7 @@ fn request_context(app: &App, head: RequestHead<'_>, authority: Option<&str>, re
         scheme: if app.settings.tls.is_some() { "https" } else { "http" },
         path: head.path.to_string(),
         public_url: app.settings.public_url.clone(),
+        source_ip: peer,
     }
 }
 

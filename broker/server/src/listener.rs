@@ -208,9 +208,10 @@ async fn serve_connection<S>(
     let idle_timeout = app.settings.idle_timeout;
     let app = app.clone();
     let tracker = activity.clone();
-    let service = service_fn(move |req: Request<Incoming>| {
+    let service = service_fn(move |mut req: Request<Incoming>| {
         let app = app.clone();
         let tracker = tracker.clone();
+        req.extensions_mut().insert(dispatch::PeerAddr(peer));
         async move {
             let busy = tracker.begin();
             let response = dispatch::handle(&app, req).await;

@@ -321,9 +321,7 @@ fn authorize(
         R::SubscribeToShard { consumer_arn, .. } => consumer_arn.clone(),
     };
     let iam_action = format!("kinesis:{}", action.name());
-    ctx.authorize(&iam_action, &resource)
-        .map_err(|message| KinesisError::new(KinesisErrorCode::AccessDenied, message))?;
-    ctx.authorize_cross_account(&iam_action, &resource, || {
+    ctx.authorize(&iam_action, &resource, || {
         let (region, account, name) = parse_stream_arn(&resource)?;
         app_streams_policy(streams, &StreamKey::new(account, region, name))
     })

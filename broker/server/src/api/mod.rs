@@ -25,7 +25,7 @@ use sluice_protocols::query::parse_form;
 
 use crate::app::App;
 use crate::dispatch::{Protocol, ResponseBody, Service};
-use crate::policy::{Policy, ResourcePolicy};
+use crate::policy::{combine, Decision, Policy, RequestFacts, ResourcePolicy};
 
 /// Per-request facts every handler may need.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -46,6 +46,8 @@ pub struct RequestContext {
     pub public_url: Option<String>,
     /// The verified caller (`--auth verify`); `None` when authentication is off.
     pub principal: Option<Principal>,
+    /// The client's address (`aws:SourceIp` in policy conditions).
+    pub source_ip: Option<std::net::IpAddr>,
 }
 
 /// A verified caller and what its key may do.
@@ -58,10 +60,13 @@ pub struct Principal {
 }
 
 impl RequestContext {
-    /// For a call on `resource` (an ARN) owned by another account than the caller's: the
-    /// resource's own policy (`policy` fetches it) must allow the caller's account, as on AWS.
-    /// Calls within the caller's account, and everything with authentication off, pass.
-    pub fn authorize_cross_account(
+    /// Decides a call of `action` (`sqs:SendMessage`) on `resource` (an ARN, or `*` for actions
+    /// without one) as IAM does, from the caller's identity policy and the resource's own
+    /// policy (`policy` fetches it): an explicit deny in either refuses; within the resource's
+    /// account either may allow; across accounts both must (see [`crate::policy`]). Everything
+    /// passes, and nothing is fetched, when authentication is off. `Err` carries AWS's
+    /// explanation for an `AccessDenied`.
+    pub fn authorize(
         &self,
         action: &str,
         resource: &str,
@@ -70,41 +75,41 @@ impl RequestContext {
         let Some(principal) = &self.principal else {
             return Ok(());
         };
-        let owner = resource.split(':').nth(4).unwrap_or_default();
-        if resource == "*" || owner.is_empty() || owner == self.account_id {
-            return Ok(());
-        }
-        let allowed = policy()
-            .and_then(|text| ResourcePolicy::parse(&text).ok())
-            .and_then(|p| p.decide(&self.account_id, action, resource))
-            == Some(true);
-        if allowed {
-            return Ok(());
-        }
-        tracing::info!(access_key = %principal.access_key_id, action, resource, "request refused: cross-account");
-        Err(format!(
-            "User: arn:aws:iam::{}:user/{} is not authorized to perform: {action} on resource: {resource} because no resource-based policy allows the {action} action",
-            self.account_id, principal.access_key_id
-        ))
-    }
-
-    /// Checks the caller's identity policy for `action` (`sqs:SendMessage`) on `resource`;
-    /// `Err` carries AWS's explanation for an `AccessDenied`.
-    pub fn authorize(&self, action: &str, resource: &str) -> Result<(), String> {
-        let Some(principal) = &self.principal else {
-            return Ok(());
+        let principal_arn = format!("arn:aws:iam::{}:user/{}", self.account_id, principal.access_key_id);
+        let facts = RequestFacts {
+            account: &self.account_id,
+            principal_arn: &principal_arn,
+            user: &principal.access_key_id,
+            secure_transport: self.scheme == "https",
+            source_ip: self.source_ip,
+            region: &self.region,
+            epoch_secs: crate::auth::now_epoch_secs().max(0) as u64,
         };
-        match &principal.policy {
-            Some(policy) if !policy.allows(action, resource) => {
-                // The audit line for a refusal; the request span adds the request id.
-                tracing::info!(access_key = %principal.access_key_id, action, resource, "request refused: policy");
-                Err(format!(
-                    "User: arn:aws:iam::{}:user/{} is not authorized to perform: {action} on resource: {resource} because no identity-based policy allows the {action} action",
-                    self.account_id, principal.access_key_id
-                ))
-            }
-            _ => Ok(()),
-        }
+        let identity = principal.policy.as_ref().map(|p| p.decide(action, resource, &facts));
+        let owner = resource.split(':').nth(4).unwrap_or_default();
+        let same_account = resource == "*" || owner.is_empty() || owner == self.account_id;
+        let resource_decision = if resource == "*" {
+            Decision::NotApplicable
+        } else {
+            policy()
+                .filter(|text| !text.trim().is_empty())
+                .and_then(|text| match ResourcePolicy::parse(&text) {
+                    Ok(p) => Some(p),
+                    Err(e) => {
+                        tracing::debug!(resource, error = %e, "resource policy not evaluated");
+                        None
+                    }
+                })
+                .map_or(Decision::NotApplicable, |p| p.decide(action, resource, &facts))
+        };
+        combine(identity, resource_decision, same_account).map_err(|refusal| {
+            // The audit line for a refusal; the request span adds the request id.
+            tracing::info!(access_key = %principal.access_key_id, action, resource, reason = ?refusal, "request refused: policy");
+            format!(
+                "User: {principal_arn} is not authorized to perform: {action} on resource: {resource} {}",
+                refusal.explain(action)
+            )
+        })
     }
 
     /// Base of URLs handed to clients: the public URL, else `scheme://host`.
@@ -175,6 +180,7 @@ mod tests {
     fn ctx(host: Option<&str>, public_url: Option<&str>) -> RequestContext {
         RequestContext {
             principal: None,
+            source_ip: None,
             request_id: "r".into(),
             account_id: "000000000000".into(),
             region: "us-east-1".into(),

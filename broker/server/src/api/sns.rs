@@ -139,8 +139,7 @@ fn authorize(app: &App, ctx: &RequestContext, action: SnsAction, request: &SnsRe
     let resource = resource(app, ctx, request);
     let iam_action = format!("sns:{}", action.name());
     let denied = |message: String| SnsError::new(SnsErrorCode::AuthorizationError, message);
-    ctx.authorize(&iam_action, &resource).map_err(denied)?;
-    ctx.authorize_cross_account(&iam_action, &resource, || {
+    ctx.authorize(&iam_action, &resource, || {
         app.broker.topics().topic_policy(&TopicKey::from_arn(&resource)?)
     })
     .map_err(denied)

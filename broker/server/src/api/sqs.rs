@@ -335,9 +335,7 @@ fn authorize(
         _ => named_queue.map_or_else(|| "*".to_string(), QueueKey::arn),
     };
     let iam_action = format!("sqs:{}", action.name());
-    ctx.authorize(&iam_action, &resource)
-        .map_err(|message| SqsError::new(SqsErrorCode::AccessDenied, message))?;
-    ctx.authorize_cross_account(&iam_action, &resource, || {
+    ctx.authorize(&iam_action, &resource, || {
         let (region, account, name) = sluice_broker::queue::arn::parse_queue_arn(&resource)?;
         let key = QueueKey::new(account, region, name);
         let attributes = queues.get_attributes(&key, &["Policy".to_string()]).ok()?;
@@ -661,6 +659,7 @@ mod tests {
     fn ctx(path: &str) -> RequestContext {
         RequestContext {
             principal: None,
+            source_ip: None,
             request_id: "r".into(),
             account_id: "000000000000".into(),
             region: "us-east-1".into(),
