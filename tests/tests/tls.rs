@@ -362,3 +362,65 @@ async fn the_aws_sdks_work_over_tls_when_they_trust_the_ca_and_fail_when_they_do
         "a connection failure, not an answer: {err:?}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn plain_http_stays_available_beside_https_on_request() {
+    let broker = Broker::start_with(&[
+        "--tls-cert",
+        &fixture("cert.pem"),
+        "--tls-key",
+        &fixture("key.pem"),
+        "--plain-bind",
+        "127.0.0.1:0",
+    ])
+    .await;
+    let log = broker.log();
+    let plain = log
+        .split("plain HTTP beside HTTPS on ")
+        .nth(1)
+        .and_then(|rest| rest.split_whitespace().next())
+        .map(|url| url.trim_matches(|c: char| c == '"' || c == ','))
+        .unwrap_or_else(|| panic!("the log names the plain address: {log}"))
+        .to_string();
+    assert!(plain.starts_with("http://127.0.0.1:"), "{plain}");
+    let port = plain.rsplit(':').next().expect("port").to_string();
+
+    // The same queue, reached both ways; each answer's URLs follow its own transport.
+    let plain_sqs = sluice_tests::sqs_client(&plain).await;
+    let url = plain_sqs
+        .create_queue()
+        .queue_name("both-ways")
+        .send()
+        .await
+        .expect("CreateQueue over plain HTTP")
+        .queue_url
+        .expect("url");
+    assert_eq!(url, format!("http://127.0.0.1:{port}/000000000000/both-ways"));
+    plain_sqs
+        .send_message()
+        .queue_url(&url)
+        .message_body("sent in the clear")
+        .send()
+        .await
+        .expect("SendMessage over plain HTTP");
+    let tls_sqs = aws_sdk_sqs::Client::new(&sdk_config_over_tls(broker.port(), true).await);
+    let tls_url = tls_sqs
+        .get_queue_url()
+        .queue_name("both-ways")
+        .send()
+        .await
+        .expect("GetQueueUrl over TLS")
+        .queue_url
+        .expect("url");
+    assert_eq!(
+        tls_url,
+        format!("https://localhost:{}/000000000000/both-ways", broker.port())
+    );
+    let received = tls_sqs
+        .receive_message()
+        .queue_url(&tls_url)
+        .send()
+        .await
+        .expect("ReceiveMessage over TLS");
+    assert_eq!(received.messages()[0].body(), Some("sent in the clear"));
+}

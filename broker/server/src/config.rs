@@ -200,6 +200,11 @@ pub struct ServeArgs {
     #[arg(long, env = "SLUICE_ADMIN_BIND", value_name = "HOST:PORT")]
     pub admin_bind: Option<String>,
 
+    /// With --tls-cert: also serve the whole API over plain HTTP on this address (e.g. for
+    /// clients inside the cluster), beside HTTPS on --bind.
+    #[arg(long, env = "SLUICE_PLAIN_BIND", value_name = "HOST:PORT")]
+    pub plain_bind: Option<String>,
+
     /// PEM file of CA certificates trusted for SNS deliveries to https endpoints, besides the
     /// system's CA bundle (for receivers with a private CA).
     #[arg(long, env = "SLUICE_SNS_HTTPS_CA", value_name = "FILE")]
@@ -306,6 +311,8 @@ pub struct FileConfig {
     pub sns_https_ca: Option<PathBuf>,
     /// See `--admin-bind`.
     pub admin_bind: Option<String>,
+    /// See `--plain-bind`.
+    pub plain_bind: Option<String>,
 }
 
 impl FileConfig {
@@ -413,6 +420,8 @@ pub struct Settings {
     pub sns_https_ca: Option<PathBuf>,
     /// A second listener for the admin routes only.
     pub admin_bind: Option<String>,
+    /// A plain-HTTP listener for the whole API beside the TLS one.
+    pub plain_bind: Option<String>,
 }
 
 impl Default for Settings {
@@ -444,6 +453,7 @@ impl Default for Settings {
             checkpoint_dir: None,
             sns_https_ca: None,
             admin_bind: None,
+            plain_bind: None,
         }
     }
 }
@@ -527,11 +537,18 @@ impl Settings {
             checkpoint_dir: args.checkpoint_dir.or(file.checkpoint_dir),
             sns_https_ca: args.sns_https_ca.or(file.sns_https_ca),
             admin_bind: args.admin_bind.or(file.admin_bind),
+            plain_bind: args.plain_bind.or(file.plain_bind),
         };
         settings.validated()
     }
 
     fn validated(mut self) -> Result<Settings, ConfigError> {
+        if self.plain_bind.is_some() && self.tls.is_none() {
+            return Err(invalid(
+                "plain-bind",
+                "--plain-bind adds plain HTTP beside HTTPS; without --tls-cert, --bind already serves plain HTTP",
+            ));
+        }
         if self.bind.trim().is_empty() {
             return Err(invalid("bind", "must be host:port"));
         }
@@ -614,6 +631,36 @@ mod tests {
         match cli.command {
             Command::Serve(args) => args,
         }
+    }
+
+    #[test]
+    fn plain_bind_needs_tls_and_the_subscription_lifetime_is_settable() {
+        let _guard = ENV_LOCK.lock().unwrap_or_else(|e| e.into_inner());
+        let err = Settings::merge(
+            parse(&["sluice", "serve", "--plain-bind", "127.0.0.1:4567"]),
+            FileConfig::default(),
+        )
+        .expect_err("plain-bind without TLS");
+        assert!(err.to_string().contains("plain-bind"), "{err}");
+        let s = Settings::merge(
+            parse(&[
+                "sluice",
+                "serve",
+                "--tls-cert",
+                "c.pem",
+                "--tls-key",
+                "k.pem",
+                "--plain-bind",
+                "127.0.0.1:4567",
+                "--subscription-lifetime",
+                "60",
+            ]),
+            FileConfig::default(),
+        )
+        .expect("valid");
+        assert_eq!(s.plain_bind.as_deref(), Some("127.0.0.1:4567"));
+        assert_eq!(s.subscription_lifetime, Duration::from_secs(60));
+        assert_eq!(Settings::default().subscription_lifetime, Duration::from_secs(300));
     }
 
     #[test]

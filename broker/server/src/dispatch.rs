@@ -36,9 +36,14 @@ use crate::app::App;
 use crate::auth;
 use crate::metrics::Outcome;
 
-/// The client's address, put on each request by the listener.
+/// The connection a request came on, put on each request by the listener.
 #[derive(Debug, Clone, Copy)]
-pub struct PeerAddr(pub std::net::SocketAddr);
+pub struct Connection {
+    /// The client's address.
+    pub peer: std::net::SocketAddr,
+    /// True over TLS (queue URLs then start with `https`).
+    pub tls: bool,
+}
 
 /// The header carrying the request id on every response.
 pub const REQUEST_ID_HEADER: &str = "x-amzn-RequestId";
@@ -347,8 +352,8 @@ where
             action,
         } => {
             let authority = parts.uri.authority().map(|a| a.as_str());
-            let peer = parts.extensions.get::<PeerAddr>().map(|p| p.0.ip());
-            let mut ctx = request_context(app, head, authority, peer, request_id.clone());
+            let connection = parts.extensions.get::<Connection>().copied();
+            let mut ctx = request_context(app, head, authority, connection, request_id.clone());
             let keys = app
                 .keys
                 .as_ref()
@@ -441,7 +446,7 @@ fn request_context(
     app: &App,
     head: RequestHead<'_>,
     authority: Option<&str>,
-    peer: Option<std::net::IpAddr>,
+    connection: Option<Connection>,
     request_id: String,
 ) -> RequestContext {
     let scope = credential_scope(head);
@@ -455,10 +460,14 @@ fn request_context(
         account_id: app.settings.account_id.clone(),
         region: scope.map(|s| s.region).unwrap_or_else(|| app.settings.region.clone()),
         host,
-        scheme: if app.settings.tls.is_some() { "https" } else { "http" },
+        scheme: if connection.map_or(app.settings.tls.is_some(), |c| c.tls) {
+            "https"
+        } else {
+            "http"
+        },
         path: head.path.to_string(),
         public_url: app.settings.public_url.clone(),
-        source_ip: peer,
+        source_ip: connection.map(|c| c.peer.ip()),
     }
 }
 

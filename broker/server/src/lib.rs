@@ -196,18 +196,44 @@ pub async fn run(
         None => None,
     };
 
+    let plain_listener = match &app.settings.plain_bind {
+        Some(addr) => {
+            let plain = listener::bind(addr).await.map_err(|source| StartupError::Bind {
+                addr: addr.clone(),
+                source,
+            })?;
+            if let Ok(plain_addr) = plain.local_addr() {
+                info!(addr = %plain_addr, "plain HTTP beside HTTPS on http://{plain_addr}");
+            }
+            Some(plain)
+        }
+        None => None,
+    };
+
     app.set_ready(true);
     let scheme = if tls.is_some() { "https" } else { "http" };
     info!(addr = %local_addr, scheme, "listening on {scheme}://{local_addr}");
     on_bound(local_addr);
 
     let shutdown_queues = broker.clone();
-    let shutdown = async move {
+    let (stop_listeners, listeners_stopping) = watch::channel(false);
+    let stop_signal = |mut rx: watch::Receiver<bool>| async move {
+        let _ = rx.wait_for(|stop| *stop).await;
+    };
+    let main = listener::serve(listener, app.clone(), tls, stop_signal(listeners_stopping.clone()));
+    let plain = async {
+        if let Some(plain) = plain_listener {
+            listener::serve(plain, app.clone(), None, stop_signal(listeners_stopping.clone())).await;
+        }
+    };
+    let trigger = async move {
         shutdown.await;
         // Open long polls would otherwise hold the drain for up to 20 s.
         shutdown_queues.queues().begin_shutdown();
+        let _ = stop_listeners.send(true);
     };
-    listener::serve(listener, app.clone(), tls, shutdown).await;
+    // Both listeners stop and drain together.
+    tokio::join!(main, plain, trigger);
 
     let _ = stop_admin.send(());
     if let Some(admin) = admin {

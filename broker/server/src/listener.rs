@@ -93,7 +93,7 @@ pub async fn serve(listener: TcpListener, app: Arc<App>, tls: Option<TlsAcceptor
                     let mut first = [0u8; 1];
                     let first_byte = tokio::time::timeout(app.settings.header_read_timeout, stream.peek(&mut first));
                     match first_byte.await {
-                        Ok(Ok(n)) if n > 0 => serve_connection(stream, peer, &app, &builder, drain).await,
+                        Ok(Ok(n)) if n > 0 => serve_connection(stream, peer, false, &app, &builder, drain).await,
                         _ => debug!(%peer, "closed a connection that sent nothing"),
                     }
                 }
@@ -101,7 +101,7 @@ pub async fn serve(listener: TcpListener, app: Arc<App>, tls: Option<TlsAcceptor
                     // The handshake gets the same deadline as a request's headers.
                     let handshake = tokio::time::timeout(app.settings.header_read_timeout, acceptor.accept(stream));
                     match handshake.await {
-                        Ok(Ok(tls_stream)) => serve_connection(tls_stream, peer, &app, &builder, drain).await,
+                        Ok(Ok(tls_stream)) => serve_connection(tls_stream, peer, true, &app, &builder, drain).await,
                         Ok(Err(e)) => debug!(error = %e, %peer, "TLS handshake failed"),
                         Err(_) => debug!(%peer, "TLS handshake timed out"),
                     }
@@ -198,6 +198,7 @@ impl Activity {
 async fn serve_connection<S>(
     stream: S,
     peer: SocketAddr,
+    tls: bool,
     app: &Arc<App>,
     builder: &auto::Builder<TokioExecutor>,
     mut drain: watch::Receiver<bool>,
@@ -211,7 +212,7 @@ async fn serve_connection<S>(
     let service = service_fn(move |mut req: Request<Incoming>| {
         let app = app.clone();
         let tracker = tracker.clone();
-        req.extensions_mut().insert(dispatch::PeerAddr(peer));
+        req.extensions_mut().insert(dispatch::Connection { peer, tls });
         async move {
             let busy = tracker.begin();
             let response = dispatch::handle(&app, req).await;
