@@ -582,3 +582,68 @@ async fn resource_policies_count_within_the_account_and_conditions_are_evaluated
         "cross-account SendMessage allowed for account 111111111111 only",
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sns_delivers_to_another_accounts_queue_only_when_its_policy_allows_the_topic() {
+    use aws_sdk_sqs::types::QueueAttributeName;
+    use sluice_tests::sns::sns_client_with_key;
+
+    let (broker, _dir) = verifying_broker().await;
+    let endpoint = broker.endpoint();
+    let sqs = broker.sqs().await;
+    let inbox = create_queue(&sqs, "inbox", &[]).await;
+    let inbox_arn = "arn:aws:sqs:us-east-1:000000000000:inbox";
+    // The topic lives in account 111111111111.
+    let other = sns_client_with_key(&endpoint, OTHER_KEY, OTHER_SECRET).await;
+    let topic = ok(other.create_topic().name("news").send().await, "CreateTopic")
+        .topic_arn()
+        .expect("TopicArn")
+        .to_string();
+    ok(
+        other
+            .subscribe()
+            .topic_arn(&topic)
+            .protocol("sqs")
+            .endpoint(inbox_arn)
+            .attributes("RawMessageDelivery", "true")
+            .send()
+            .await,
+        "Subscribe another account's queue",
+    );
+    ok(
+        other.publish().topic_arn(&topic).message("refused").send().await,
+        "Publish",
+    );
+    // The usual policy: the SNS service, for this topic only.
+    let policy = serde_json::json!({"Version": "2012-10-17", "Statement": [{
+        "Effect": "Allow",
+        "Principal": {"Service": "sns.amazonaws.com"},
+        "Action": "sqs:SendMessage",
+        "Resource": inbox_arn,
+        "Condition": {"ArnEquals": {"aws:SourceArn": topic}}
+    }]});
+    ok(
+        sqs.set_queue_attributes()
+            .queue_url(&inbox)
+            .attributes(QueueAttributeName::Policy, policy.to_string())
+            .send()
+            .await,
+        "SetQueueAttributes Policy",
+    );
+    ok(
+        other.publish().topic_arn(&topic).message("delivered").send().await,
+        "Publish",
+    );
+    let received = ok(
+        sqs.receive_message()
+            .queue_url(&inbox)
+            .max_number_of_messages(10)
+            .wait_time_seconds(2)
+            .send()
+            .await,
+        "ReceiveMessage",
+    );
+    let bodies: Vec<&str> = received.messages().iter().filter_map(|m| m.body()).collect();
+    assert_eq!(bodies, vec!["delivered"], "only the publish after the policy arrives");
+    assert!(broker.log().contains("sns delivery refused by the queue's policy"));
+}

@@ -291,6 +291,7 @@ fn apply_topics(
     let topics = broker.topics();
     let ctx = PublishContext {
         base_url: base_url.trim_end_matches('/').to_string(),
+        cross_account_check: None,
     };
     for spec in &file.topics {
         let fail = |source: TopicError| InitError::ApplyTopic {

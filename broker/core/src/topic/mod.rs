@@ -40,7 +40,7 @@ use delivery_policy::{SubscriptionDeliveryPolicy, TopicDeliveryPolicy};
 use error::invalid;
 pub use error::{Result, TopicError};
 use filter::{FilterPolicy, FilterScope};
-pub use publish::{PublishContext, PublishMessage, Published};
+pub use publish::{PublishContext, PublishMessage, Published, QueueDeliveryCheck};
 
 /// Meta key prefix of topic records: account | region | name.
 const TOPIC_PREFIX: u8 = 0x60;

@@ -18,12 +18,28 @@ use crate::queue::{arn as queue_arn, QueueKey};
 /// How long a FIFO topic remembers a deduplication id (five minutes, as SNS).
 const DEDUPLICATION_WINDOW_MS: u64 = 300_000;
 
-/// Where the broker is reachable from subscribers: the base of SigningCertURL, SubscribeURL and
-/// UnsubscribeURL (the request's host, or the configured public URL).
-#[derive(Debug, Clone)]
+/// Decides whether SNS may deliver from a topic (first ARN) to another account's queue (second
+/// ARN): the queue's policy must allow `sns.amazonaws.com`, as on AWS.
+pub type QueueDeliveryCheck = Arc<dyn Fn(&str, &str) -> bool + Send + Sync>;
+
+/// How a publish reaches subscribers: where the broker is reachable from them (the base of
+/// SigningCertURL, SubscribeURL and UnsubscribeURL: the request's host, or the configured
+/// public URL), and who decides deliveries to other accounts' queues.
+#[derive(Clone)]
 pub struct PublishContext {
     /// `scheme://host[:port]`, without a trailing slash.
     pub base_url: String,
+    /// With authentication on: the check for cross-account queue deliveries (`None` delivers).
+    pub cross_account_check: Option<QueueDeliveryCheck>,
+}
+
+impl std::fmt::Debug for PublishContext {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PublishContext")
+            .field("base_url", &self.base_url)
+            .field("cross_account_check", &self.cross_account_check.is_some())
+            .finish()
+    }
 }
 
 /// One message to publish, shape-validated by the wire layer.
@@ -302,6 +318,9 @@ impl Topics {
         let mut deliveries: Vec<(QueueKey, NewMessage)> = Vec::new();
         // For each queue delivery: the subscription, for its dead-letter queue if it fails.
         let mut delivery_subs: Vec<Arc<Subscription>> = Vec::new();
+        // Deliveries another account's queue policy refuses: failed deliveries, as on AWS.
+        let mut refused: Vec<(Arc<Subscription>, NewMessage)> = Vec::new();
+        let topic_account = topic.arn.split(':').nth(4).unwrap_or_default().to_string();
         let mut outbox_entries: Vec<OutboxEntry> = Vec::new();
         let mut fresh: Vec<(String, Published)> = Vec::new();
         for msg in messages {
@@ -385,27 +404,34 @@ impl Topics {
                         let Some((region, account, name)) = queue_arn::parse_queue_arn(&endpoint) else {
                             continue;
                         };
-                        deliveries.push((
-                            QueueKey::new(account, region, name),
-                            NewMessage {
-                                body,
-                                delay_seconds: None,
-                                attributes: if settings.raw {
-                                    msg.attributes.clone()
-                                } else {
-                                    MessageAttributes::new()
-                                },
-                                system_attributes: MessageAttributes::new(),
-                                sender_id: SNS_SENDER_ID.to_string(),
-                                group_id: msg.group_id.clone(),
-                                deduplication_id: if name.ends_with(".fifo") {
-                                    dedup_id.clone()
-                                } else {
-                                    None
-                                },
+                        let allowed = account == topic_account
+                            || ctx
+                                .cross_account_check
+                                .as_ref()
+                                .is_none_or(|check| check(&topic.arn, &endpoint));
+                        let message = NewMessage {
+                            body,
+                            delay_seconds: None,
+                            attributes: if settings.raw {
+                                msg.attributes.clone()
+                            } else {
+                                MessageAttributes::new()
                             },
-                        ));
-                        delivery_subs.push(sub.clone());
+                            system_attributes: MessageAttributes::new(),
+                            sender_id: SNS_SENDER_ID.to_string(),
+                            group_id: msg.group_id.clone(),
+                            deduplication_id: if name.ends_with(".fifo") {
+                                dedup_id.clone()
+                            } else {
+                                None
+                            },
+                        };
+                        if allowed {
+                            deliveries.push((QueueKey::new(account, region, name), message));
+                            delivery_subs.push(sub.clone());
+                        } else {
+                            refused.push((sub.clone(), message));
+                        }
                     }
                     Protocol::Http | Protocol::Https => {
                         let effective = settings.delivery.effective(&delivery_policy);
@@ -444,6 +470,7 @@ impl Topics {
             ));
         }
         self.commit_fanout(&topic, deliveries, delivery_subs, outbox_entries, dedupe_writes)?;
+        self.refuse_deliveries(&topic, refused);
         if topic.deleted.load(std::sync::atomic::Ordering::Acquire) {
             return Err(TopicError::NotFound("Topic does not exist".into()));
         }
@@ -505,6 +532,25 @@ impl Topics {
             message_id,
             sequence_number: Some(format!("{seq:020}")),
         }))
+    }
+
+    /// Counts deliveries refused by the queue's policy as failures and sends them to their
+    /// subscription's dead-letter queue, as SNS does with a client-side delivery error.
+    fn refuse_deliveries(&self, topic: &Topic, refused: Vec<(Arc<Subscription>, NewMessage)>) {
+        let mut dead_letters = Vec::new();
+        for (sub, message) in refused {
+            topic.counters.count(Protocol::Sqs, false);
+            let dlq = sub.settings().dead_letter_arn.clone();
+            tracing::warn!(subscription = %sub.arn, dead_letter = dlq.is_some(), "sns delivery refused by the queue's policy");
+            if let Some((region, account, name)) = dlq.as_deref().and_then(queue_arn::parse_queue_arn) {
+                dead_letters.push((QueueKey::new(account, region, name), message));
+            }
+        }
+        if !dead_letters.is_empty() {
+            if let Err(err) = self.queues.send_fanout(dead_letters, |_| {}) {
+                tracing::warn!(error = %err, "sns dead-letter delivery failed");
+            }
+        }
     }
 
     /// Commits queue deliveries and outbox entries in one batch; queue deliveries that fail

@@ -48,6 +48,7 @@ fn queue(name: &str) -> QueueKey {
 fn ctx() -> PublishContext {
     PublishContext {
         base_url: "http://127.0.0.1:4566".into(),
+        cross_account_check: None,
     }
 }
 

@@ -84,6 +84,9 @@ impl RequestContext {
             source_ip: self.source_ip,
             region: &self.region,
             epoch_secs: crate::auth::now_epoch_secs().max(0) as u64,
+            service: None,
+            source_arn: None,
+            source_account: None,
         };
         let identity = principal.policy.as_ref().map(|p| p.decide(action, resource, &facts));
         let owner = resource.split(':').nth(4).unwrap_or_default();

@@ -12,7 +12,7 @@
 use http::header::{HeaderValue, CONTENT_TYPE};
 use http::{Response, StatusCode};
 use sluice_broker::queue::message::{MessageAttribute, MessageAttributes};
-use sluice_broker::topic::{PublishContext, PublishMessage, SubscriptionSummary, TopicKey};
+use sluice_broker::topic::{PublishContext, PublishMessage, QueueDeliveryCheck, SubscriptionSummary, TopicKey};
 use sluice_protocols::sns::{
     check_publish, decode_query, encode_xml, render_query_error, BatchFailure, BatchSuccess, PublishFields, SnsAction,
     SnsError, SnsErrorCode, SnsRequest, SnsResponse, SubscriptionEntry,
@@ -145,11 +145,42 @@ fn authorize(app: &App, ctx: &RequestContext, action: SnsAction, request: &SnsRe
     .map_err(denied)
 }
 
+/// With authentication on, SNS delivers to another account's queue only when that queue's
+/// policy allows the service `sns.amazonaws.com` to `sqs:SendMessage` (usually with an
+/// `aws:SourceArn` condition naming the topic), as on AWS.
+fn cross_account_check(app: &App) -> Option<QueueDeliveryCheck> {
+    app.keys.as_ref()?;
+    let broker = app.broker.clone();
+    Some(std::sync::Arc::new(move |topic_arn: &str, queue_arn: &str| {
+        let Some(policy) = super::sqs::queue_policy(broker.queues(), queue_arn)
+            .and_then(|text| crate::policy::ResourcePolicy::parse(&text).ok())
+        else {
+            return false;
+        };
+        let topic_account = topic_arn.split(':').nth(4).unwrap_or_default();
+        let region = queue_arn.split(':').nth(3).unwrap_or_default();
+        let facts = crate::policy::RequestFacts {
+            account: topic_account,
+            principal_arn: "",
+            user: "",
+            secure_transport: true,
+            source_ip: None,
+            region,
+            epoch_secs: crate::auth::now_epoch_secs().max(0) as u64,
+            service: Some("sns.amazonaws.com"),
+            source_arn: Some(topic_arn),
+            source_account: Some(topic_account),
+        };
+        policy.decide("sqs:SendMessage", queue_arn, &facts) == crate::policy::Decision::Allow
+    }))
+}
+
 /// Runs one decoded request against the core.
 fn execute(app: &App, ctx: &RequestContext, request: SnsRequest) -> Result<SnsResponse> {
     let topics = app.broker.topics();
     let publish_ctx = PublishContext {
         base_url: ctx.base_url(),
+        cross_account_check: cross_account_check(app),
     };
     let response = match request {
         SnsRequest::AddPermission {

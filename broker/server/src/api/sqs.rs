@@ -335,14 +335,17 @@ fn authorize(
         _ => named_queue.map_or_else(|| "*".to_string(), QueueKey::arn),
     };
     let iam_action = format!("sqs:{}", action.name());
-    ctx.authorize(&iam_action, &resource, || {
-        let (region, account, name) = sluice_broker::queue::arn::parse_queue_arn(&resource)?;
-        let key = QueueKey::new(account, region, name);
-        let attributes = queues.get_attributes(&key, &["Policy".to_string()]).ok()?;
-        attributes.into_iter().find(|(k, _)| k == "Policy").map(|(_, v)| v)
-    })
-    .map_err(|message| SqsError::new(SqsErrorCode::AccessDenied, message))?;
+    ctx.authorize(&iam_action, &resource, || queue_policy(queues, &resource))
+        .map_err(|message| SqsError::new(SqsErrorCode::AccessDenied, message))?;
     Ok(())
+}
+
+/// The `Policy` attribute of the queue `arn` names, if it has one.
+pub fn queue_policy(queues: &sluice_broker::Queues, arn: &str) -> Option<String> {
+    let (region, account, name) = sluice_broker::queue::arn::parse_queue_arn(arn)?;
+    let key = QueueKey::new(account, region, name);
+    let attributes = queues.get_attributes(&key, &["Policy".to_string()]).ok()?;
+    attributes.into_iter().find(|(k, _)| k == "Policy").map(|(_, v)| v)
 }
 
 fn send_batch(

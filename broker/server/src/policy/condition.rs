@@ -7,8 +7,10 @@
 //! `IpAddress`, `NotIpAddress` and `Null`; the `ForAnyValue:`/`ForAllValues:` prefixes are
 //! accepted (every key Sluice knows is single-valued). Keys: `aws:PrincipalAccount`,
 //! `aws:PrincipalArn`, `aws:PrincipalType`, `aws:username`, `aws:userid`,
-//! `aws:SecureTransport`, `aws:SourceIp`, `aws:RequestedRegion`, `aws:EpochTime`; any other key
-//! is absent from the request, as a key that does not apply is on AWS.
+//! `aws:SecureTransport`, `aws:SourceIp`, `aws:RequestedRegion`, `aws:EpochTime`, and for a
+//! service acting on a resource's behalf (SNS delivering to a queue) `aws:SourceArn`,
+//! `aws:SourceAccount` and `aws:SourceOwner`; any other key is absent from the request, as a
+//! key that does not apply is on AWS.
 //!
 //! IAM's rules: several keys in one operator, and several operators, must all hold; several
 //! values for one key match if any does; a negated operator (`...Not...`) holds when no value
@@ -35,6 +37,13 @@ pub struct RequestFacts<'a> {
     pub region: &'a str,
     /// Now, epoch seconds.
     pub epoch_secs: u64,
+    /// Set when an AWS service acts (`sns.amazonaws.com` delivering to a queue): the policy's
+    /// `Service` principals apply instead of account and user ones.
+    pub service: Option<&'a str>,
+    /// The resource on whose behalf a service acts (the topic of an SNS delivery).
+    pub source_arn: Option<&'a str>,
+    /// Its account.
+    pub source_account: Option<&'a str>,
 }
 
 impl RequestFacts<'_> {
@@ -48,6 +57,8 @@ impl RequestFacts<'_> {
             "aws:sourceip" => self.source_ip?.to_string(),
             "aws:requestedregion" => self.region.to_string(),
             "aws:epochtime" => self.epoch_secs.to_string(),
+            "aws:sourcearn" => self.source_arn?.to_string(),
+            "aws:sourceaccount" | "aws:sourceowner" => self.source_account?.to_string(),
             _ => return None,
         })
     }
@@ -241,6 +252,9 @@ mod tests {
             source_ip: ip.parse().ok(),
             region: "eu-west-1",
             epoch_secs: 1_800_000_000,
+            service: None,
+            source_arn: None,
+            source_account: None,
         }
     }
 

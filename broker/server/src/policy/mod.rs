@@ -52,17 +52,26 @@ impl Patterns {
 #[derive(Debug, Clone, PartialEq, Eq)]
 struct Principals {
     negated: bool,
+    /// `Principal: "*"`: everyone, services included.
+    anyone: bool,
     /// `*`, account ids, `arn:aws:iam::{account}:root` or principal ARNs.
     aws: Vec<String>,
+    /// Service principals (`sns.amazonaws.com`).
+    services: Vec<String>,
 }
 
 impl Principals {
     fn matches(&self, facts: &RequestFacts<'_>) -> bool {
-        let root = format!("arn:aws:iam::{}:root", facts.account);
-        let hit = self
-            .aws
-            .iter()
-            .any(|p| p == "*" || p == facts.account || *p == root || glob(p, facts.principal_arn));
+        let hit = self.anyone
+            || match facts.service {
+                Some(service) => self.services.iter().any(|s| s == service),
+                None => {
+                    let root = format!("arn:aws:iam::{}:root", facts.account);
+                    self.aws
+                        .iter()
+                        .any(|p| p == "*" || p == facts.account || *p == root || glob(p, facts.principal_arn))
+                }
+            };
         hit != self.negated
     }
 }
@@ -249,18 +258,22 @@ fn patterns(s: &serde_json::Value, n: usize, name: &str) -> Result<Option<Patter
     }
 }
 
-fn principal_list(value: &serde_json::Value) -> Vec<String> {
-    match value {
-        serde_json::Value::String(p) => vec![p.clone()],
-        serde_json::Value::Object(map) => match map.get("AWS") {
-            Some(serde_json::Value::String(p)) => vec![p.clone()],
-            Some(serde_json::Value::Array(items)) => {
-                items.iter().filter_map(|i| i.as_str().map(str::to_string)).collect()
-            }
-            // Service principals (sns.amazonaws.com, ...) never match an access key.
-            _ => Vec::new(),
-        },
+/// `Principal` (or `NotPrincipal`): `"*"`, or `{"AWS": ..., "Service": ...}` with a string or
+/// a list each.
+fn principals(value: &serde_json::Value, negated: bool) -> Principals {
+    let list = |key: &str| match value.get(key) {
+        Some(serde_json::Value::String(p)) => vec![p.clone()],
+        Some(serde_json::Value::Array(items)) => items.iter().filter_map(|i| i.as_str().map(str::to_string)).collect(),
         _ => Vec::new(),
+    };
+    Principals {
+        negated,
+        anyone: value.as_str() == Some("*"),
+        aws: match value {
+            serde_json::Value::String(p) => vec![p.clone()],
+            _ => list("AWS"),
+        },
+        services: list("Service"),
     }
 }
 
@@ -279,14 +292,8 @@ fn parse_statement(n: usize, s: &serde_json::Value, resource_policy: bool) -> Re
     }
     let principals = if resource_policy {
         match (s.get("Principal"), s.get("NotPrincipal")) {
-            (Some(p), None) => Some(Principals {
-                negated: false,
-                aws: principal_list(p),
-            }),
-            (None, Some(p)) => Some(Principals {
-                negated: true,
-                aws: principal_list(p),
-            }),
+            (Some(p), None) => Some(principals(p, false)),
+            (None, Some(p)) => Some(principals(p, true)),
             _ => {
                 return Err(format!(
                     "statement {n}: exactly one of Principal and NotPrincipal is required"
@@ -351,6 +358,9 @@ mod tests {
             source_ip: "127.0.0.1".parse().ok(),
             region: "us-east-1",
             epoch_secs: 1_800_000_000,
+            service: None,
+            source_arn: None,
+            source_account: None,
         }
     }
 
@@ -411,6 +421,22 @@ mod tests {
             ),
             Decision::NotApplicable,
             "a service principal never matches an access key"
+        );
+        let q = "arn:aws:sqs:us-east-1:111111111111:q";
+        let mut sns = facts("111111111111");
+        sns.service = Some("sns.amazonaws.com");
+        sns.source_arn = Some("arn:aws:sns:us-east-1:111111111111:t");
+        sns.source_account = Some("111111111111");
+        assert_eq!(
+            p.decide("sqs:SendMessage", q, &sns),
+            Decision::Allow,
+            "SNS delivering for topic t"
+        );
+        sns.source_arn = Some("arn:aws:sns:us-east-1:111111111111:other");
+        assert_eq!(
+            p.decide("sqs:SendMessage", q, &sns),
+            Decision::NotApplicable,
+            "another topic"
         );
     }
 
