@@ -86,6 +86,21 @@ async fn bad_credentials_get_aws_errors() {
     expect_code(no_token.list_queues().send().await, "InvalidClientTokenId");
     let wrong_token = sqs_client_with_key(&endpoint, TEMP_KEY, TEMP_SECRET, Some("stale")).await;
     expect_code(wrong_token.list_queues().send().await, "InvalidClientTokenId");
+    // A region that is no region is refused; a real one is its own namespace.
+    let nowhere = sluice_tests::sqs_client_in_region(&endpoint, "moon").await;
+    let refused = expect_code(nowhere.list_queues().send().await, "SignatureDoesNotMatch");
+    assert!(
+        format!("{}", aws_sdk_sqs::error::DisplayErrorContext(&refused)).contains("valid region"),
+        "{}",
+        aws_sdk_sqs::error::DisplayErrorContext(&refused)
+    );
+    let home = broker.sqs().await;
+    create_queue(&home, "regional", &[]).await;
+    let ireland = sluice_tests::sqs_client_in_region(&endpoint, "eu-west-1").await;
+    expect_code(
+        ireland.get_queue_url().queue_name("regional").send().await,
+        "AWS.SimpleQueueService.NonExistentQueue",
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
