@@ -6,10 +6,9 @@
 use std::time::Duration;
 
 use bytes::Bytes;
-use http::{HeaderMap, Request, Uri, Version};
+use http::{HeaderMap, Request, Version};
 use http_body_util::{BodyExt, Full};
 use hyper::body::Incoming;
-use hyper_util::rt::{TokioExecutor, TokioIo};
 use sluice_protocols::eventstream::{self, Message};
 
 /// An open event-stream response.
@@ -29,65 +28,17 @@ pub struct EventStreamReader {
 /// Sends `req` (absolute URI) over a fresh connection, HTTP/2 with prior knowledge when `h2`,
 /// and returns once the response head arrived (within 10 s).
 pub async fn open(req: Request<Vec<u8>>, h2: bool) -> Result<EventStreamReader, String> {
-    tokio::time::timeout(Duration::from_secs(10), open_inner(req, h2))
+    let open = tokio::time::timeout(Duration::from_secs(10), crate::raw::open(req, h2))
         .await
-        .map_err(|_| "no response head within 10 s".to_string())?
-}
-
-async fn open_inner(req: Request<Vec<u8>>, h2: bool) -> Result<EventStreamReader, String> {
-    let (mut parts, body) = req.into_parts();
-    let authority = parts
-        .uri
-        .authority()
-        .ok_or_else(|| format!("URI without authority: {}", parts.uri))?
-        .as_str()
-        .to_string();
-    let stream = tokio::net::TcpStream::connect(&authority)
-        .await
-        .map_err(|e| format!("connect {authority}: {e}"))?;
-    let _ = stream.set_nodelay(true);
-    let io = TokioIo::new(stream);
-    let body = Full::new(Bytes::from(body));
-    let (resp, keep) = if h2 {
-        let (mut sender, conn) = hyper::client::conn::http2::handshake(TokioExecutor::new(), io)
-            .await
-            .map_err(|e| format!("h2 handshake: {e}"))?;
-        tokio::spawn(conn);
-        parts.version = Version::HTTP_2;
-        let resp = sender
-            .send_request(Request::from_parts(parts, body))
-            .await
-            .map_err(|e| format!("h2 request: {e}"))?;
-        (resp, Some(sender))
-    } else {
-        let (mut sender, conn) = hyper::client::conn::http1::handshake(io)
-            .await
-            .map_err(|e| format!("http1 handshake: {e}"))?;
-        tokio::spawn(conn);
-        if !parts.headers.contains_key(http::header::HOST) {
-            let host = http::HeaderValue::from_str(&authority).map_err(|e| e.to_string())?;
-            parts.headers.insert(http::header::HOST, host);
-        }
-        let origin = parts
-            .uri
-            .path_and_query()
-            .map(|pq| pq.as_str().to_string())
-            .unwrap_or_else(|| "/".to_string());
-        parts.uri = origin.parse::<Uri>().map_err(|e| e.to_string())?;
-        let resp = sender
-            .send_request(Request::from_parts(parts, body))
-            .await
-            .map_err(|e| format!("http1 request: {e}"))?;
-        (resp, None)
-    };
-    let (parts, body) = resp.into_parts();
+        .map_err(|_| "no response head within 10 s".to_string())??;
+    let (parts, body) = open.response.into_parts();
     Ok(EventStreamReader {
         status: parts.status.as_u16(),
         headers: parts.headers,
         version: parts.version,
         body,
         buf: Vec::new(),
-        _h2: keep,
+        _h2: open.h2,
     })
 }
 

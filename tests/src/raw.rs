@@ -73,7 +73,18 @@ async fn send_with_timeout(req: Request<Vec<u8>>, h2: bool, timeout: Duration) -
     }
 }
 
-async fn send_inner(req: Request<Vec<u8>>, h2: bool) -> Result<RawResponse, String> {
+/// A response whose body is still arriving, and the HTTP/2 request handle that keeps its
+/// connection open meanwhile.
+pub struct OpenResponse {
+    /// Status, headers and the body stream.
+    pub response: http::Response<hyper::body::Incoming>,
+    /// Held so an HTTP/2 connection stays up while the body is read.
+    pub h2: Option<hyper::client::conn::http2::SendRequest<Full<Bytes>>>,
+}
+
+/// Sends `req` (absolute URI) over a fresh loopback connection, HTTP/2 with prior knowledge
+/// when `h2`, and returns once the response head arrived.
+pub async fn open(req: Request<Vec<u8>>, h2: bool) -> Result<OpenResponse, String> {
     let (mut parts, body) = req.into_parts();
     let authority = parts
         .uri
@@ -88,16 +99,20 @@ async fn send_inner(req: Request<Vec<u8>>, h2: bool) -> Result<RawResponse, Stri
     let io = TokioIo::new(stream);
     let body = Full::new(Bytes::from(body));
 
-    let resp = if h2 {
+    if h2 {
         let (mut sender, conn) = hyper::client::conn::http2::handshake(TokioExecutor::new(), io)
             .await
             .map_err(|e| format!("h2 handshake: {e}"))?;
         tokio::spawn(conn);
         parts.version = Version::HTTP_2;
-        sender
+        let response = sender
             .send_request(Request::from_parts(parts, body))
             .await
-            .map_err(|e| format!("h2 request: {e}"))?
+            .map_err(|e| format!("h2 request: {e}"))?;
+        Ok(OpenResponse {
+            response,
+            h2: Some(sender),
+        })
     } else {
         let (mut sender, conn) = hyper::client::conn::http1::handshake(io)
             .await
@@ -113,12 +128,16 @@ async fn send_inner(req: Request<Vec<u8>>, h2: bool) -> Result<RawResponse, Stri
             .map(|pq| pq.as_str().to_string())
             .unwrap_or_else(|| "/".to_string());
         parts.uri = origin.parse::<Uri>().map_err(|e| e.to_string())?;
-        sender
+        let response = sender
             .send_request(Request::from_parts(parts, body))
             .await
-            .map_err(|e| format!("http1 request: {e}"))?
-    };
+            .map_err(|e| format!("http1 request: {e}"))?;
+        Ok(OpenResponse { response, h2: None })
+    }
+}
 
+async fn send_inner(req: Request<Vec<u8>>, h2: bool) -> Result<RawResponse, String> {
+    let resp = open(req, h2).await?.response;
     let (parts, body) = resp.into_parts();
     let bytes = body
         .collect()

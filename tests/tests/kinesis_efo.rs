@@ -29,6 +29,28 @@ fn stream_arn(name: &str) -> String {
     format!("arn:aws:kinesis:us-east-1:000000000000:stream/{name}")
 }
 
+/// A broker whose status changes are instant, with a fresh one-shard stream.
+struct Setup {
+    broker: Broker,
+    client: Client,
+    name: String,
+    arn: String,
+}
+
+async fn setup(prefix: &str) -> Setup {
+    let broker = Broker::start_with(&["--kinesis-transition-ms", "0"]).await;
+    let client = kinesis_client(&broker.endpoint()).await;
+    let name = unique_name(prefix);
+    create_stream(&client, &name, 1).await;
+    let arn = stream_arn(&name);
+    Setup {
+        broker,
+        client,
+        name,
+        arn,
+    }
+}
+
 async fn put(client: &Client, stream: &str, key: &str, data: &[u8]) -> String {
     let out = ok(
         client
@@ -231,11 +253,12 @@ async fn consumers_register_describe_list_deregister_and_respect_limits() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn records_are_pushed_from_every_starting_position_with_heartbeats() {
-    let broker = Broker::start_with(&["--kinesis-transition-ms", "0"]).await;
-    let client = kinesis_client(&broker.endpoint()).await;
-    let name = unique_name("push");
-    create_stream(&client, &name, 1).await;
-    let arn = stream_arn(&name);
+    let Setup {
+        broker: _broker,
+        client,
+        name,
+        arn,
+    } = setup("push").await;
     let mut seqs = Vec::new();
     for i in 0..3 {
         seqs.push(put(&client, &name, "k", format!("before-{i}").as_bytes()).await);
@@ -361,11 +384,12 @@ async fn records_are_pushed_from_every_starting_position_with_heartbeats() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_second_subscription_is_refused_for_five_seconds_then_takes_over() {
-    let broker = Broker::start_with(&["--kinesis-transition-ms", "0"]).await;
-    let client = kinesis_client(&broker.endpoint()).await;
-    let name = unique_name("take");
-    create_stream(&client, &name, 1).await;
-    let arn = stream_arn(&name);
+    let Setup {
+        broker: _broker,
+        client,
+        name,
+        arn,
+    } = setup("take").await;
     let consumer = register_consumer(&client, &arn, "app").await;
 
     let mut first = subscribe(&client, &consumer, SHARD0, position(ShardIteratorType::Latest, None)).await;
@@ -440,11 +464,12 @@ async fn a_second_subscription_is_refused_for_five_seconds_then_takes_over() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn resharding_while_subscribed_ends_the_parent_with_its_children() {
-    let broker = Broker::start_with(&["--kinesis-transition-ms", "0"]).await;
-    let client = kinesis_client(&broker.endpoint()).await;
-    let name = unique_name("reshard");
-    create_stream(&client, &name, 1).await;
-    let arn = stream_arn(&name);
+    let Setup {
+        broker: _broker,
+        client,
+        name,
+        arn,
+    } = setup("reshard").await;
     let consumer = register_consumer(&client, &arn, "app").await;
     let mut rx = subscribe(
         &client,
@@ -514,11 +539,12 @@ async fn resharding_while_subscribed_ends_the_parent_with_its_children() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn deregistering_the_consumer_or_deleting_the_stream_ends_subscriptions() {
-    let broker = Broker::start_with(&["--kinesis-transition-ms", "0"]).await;
-    let client = kinesis_client(&broker.endpoint()).await;
-    let name = unique_name("gone");
-    create_stream(&client, &name, 1).await;
-    let arn = stream_arn(&name);
+    let Setup {
+        broker: _broker,
+        client,
+        name,
+        arn,
+    } = setup("gone").await;
     let leaving = register_consumer(&client, &arn, "leaving").await;
     let staying = register_consumer(&client, &arn, "staying").await;
     let mut rx_leaving = subscribe(&client, &leaving, SHARD0, position(ShardIteratorType::Latest, None)).await;
@@ -645,11 +671,13 @@ fn cbor_payload(message: &Message) -> ciborium::Value {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn raw_http2_cbor_subscription_reads_aws_frames_through_a_reshard() {
-    let broker = Broker::start_with(&["--kinesis-transition-ms", "0"]).await;
+    let Setup {
+        broker,
+        client,
+        name,
+        arn: _,
+    } = setup("h2cbor").await;
     let endpoint = broker.endpoint();
-    let client = kinesis_client(&endpoint).await;
-    let name = unique_name("h2cbor");
-    create_stream(&client, &name, 1).await;
     let arn = stream_arn(&name);
     let consumer = register_consumer(&client, &arn, "java-like").await;
     put(&client, &name, "k", &[0, 159, 255, 1]).await;
@@ -741,11 +769,13 @@ async fn raw_http2_cbor_subscription_reads_aws_frames_through_a_reshard() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn raw_http1_json_subscription_is_chunked_with_base64_records_even_when_h2c_upgrade_is_asked() {
-    let broker = Broker::start_with(&["--kinesis-transition-ms", "0"]).await;
+    let Setup {
+        broker,
+        client,
+        name,
+        arn: _,
+    } = setup("h1json").await;
     let endpoint = broker.endpoint();
-    let client = kinesis_client(&endpoint).await;
-    let name = unique_name("h1json");
-    create_stream(&client, &name, 1).await;
     let consumer = register_consumer(&client, &stream_arn(&name), "js-like").await;
     let body = serde_json::json!({
         "ConsumerARN": consumer,

@@ -102,6 +102,24 @@ pub(super) async fn wait_active(client: &Client, stream: &str, bound: Duration) 
     }
 }
 
+/// Creates the run's stream with `--shards` shards.
+pub(super) async fn create_stream(client: &Client, plan: &Plan, stream: &str) -> Result<()> {
+    client
+        .create_stream()
+        .stream_name(stream)
+        .shard_count(plan.shards)
+        .send()
+        .await
+        .map_err(|e| {
+            anyhow!(
+                "creating stream {stream} at {} failed (is the broker running?): {}",
+                plan.endpoint,
+                DisplayErrorContext(&e)
+            )
+        })?;
+    Ok(())
+}
+
 /// Runs one Kinesis workload as planned.
 pub async fn run(plan: &Plan) -> Result<Report> {
     let client = client(&plan.endpoint, plan.op_timeout);
@@ -113,19 +131,7 @@ pub async fn run(plan: &Plan) -> Result<Report> {
         }
     };
     if fresh {
-        client
-            .create_stream()
-            .stream_name(&stream)
-            .shard_count(plan.shards)
-            .send()
-            .await
-            .map_err(|e| {
-                anyhow!(
-                    "creating stream {stream} at {} failed (is the broker running?): {}",
-                    plan.endpoint,
-                    DisplayErrorContext(&e)
-                )
-            })?;
+        create_stream(&client, plan, &stream).await?;
     }
     wait_active(&client, &stream, plan.op_timeout).await?;
     let run_id = uuid::Uuid::new_v4().simple().to_string()[..8].to_string();

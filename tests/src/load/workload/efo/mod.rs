@@ -49,7 +49,7 @@ use tokio::time::Instant;
 use super::super::cpu::CpuSample;
 use super::super::report::{Report, Target, Verification};
 use super::super::stats::TaskStats;
-use super::kinesis::{client, wait_active};
+use super::kinesis::{client, create_stream, wait_active};
 use super::{join_all, Budget, Efo, Plan};
 use ledger::{add_verification, Bits, ConsumerLedger};
 use producer::{produce, split_rate, Producers};
@@ -141,19 +141,7 @@ async fn set_up(
 ) -> Result<Vec<String>> {
     let stream = resources.stream.clone();
     if resources.fresh {
-        client
-            .create_stream()
-            .stream_name(&stream)
-            .shard_count(plan.shards)
-            .send()
-            .await
-            .map_err(|e| {
-                anyhow!(
-                    "creating stream {stream} at {} failed (is the broker running?): {}",
-                    plan.endpoint,
-                    DisplayErrorContext(&e)
-                )
-            })?;
+        create_stream(client, plan, &stream).await?;
         resources.created = true;
     }
     let stream_arn = wait_active(client, &stream, plan.op_timeout).await?;
