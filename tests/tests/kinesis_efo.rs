@@ -205,6 +205,66 @@ async fn consumers_register_describe_list_deregister_and_respect_limits() {
         "ResourceNotFoundException",
     );
 
+    // Tags and resource policies on a consumer ARN belong to the consumer, not its stream.
+    ok(
+        client
+            .tag_resource()
+            .resource_arn(&c0)
+            .tags("team", "payments")
+            .send()
+            .await,
+        "TagResource on a consumer",
+    );
+    let consumer_tags = ok(
+        client.list_tags_for_resource().resource_arn(&c0).send().await,
+        "ListTagsForResource on a consumer",
+    );
+    assert_eq!(
+        consumer_tags
+            .tags()
+            .iter()
+            .map(|t| (t.key(), t.value()))
+            .collect::<Vec<_>>(),
+        vec![("team", Some("payments"))]
+    );
+    let stream_tags = ok(
+        client.list_tags_for_resource().resource_arn(&arn).send().await,
+        "ListTagsForResource on the stream",
+    );
+    assert!(stream_tags.tags().is_empty(), "{stream_tags:?}");
+    ok(
+        client.untag_resource().resource_arn(&c0).tag_keys("team").send().await,
+        "UntagResource on a consumer",
+    );
+    let policy = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"111111111111"},"Action":"kinesis:SubscribeToShard","Resource":"*"}]}"#;
+    ok(
+        client
+            .put_resource_policy()
+            .resource_arn(&c0)
+            .policy(policy)
+            .send()
+            .await,
+        "PutResourcePolicy on a consumer",
+    );
+    let got = ok(
+        client.get_resource_policy().resource_arn(&c0).send().await,
+        "GetResourcePolicy on a consumer",
+    );
+    assert_eq!(got.policy(), policy);
+    let stream_policy = ok(
+        client.get_resource_policy().resource_arn(&arn).send().await,
+        "GetResourcePolicy on the stream",
+    );
+    assert_eq!(stream_policy.policy(), "{}");
+    ok(
+        client.delete_resource_policy().resource_arn(&c0).send().await,
+        "DeleteResourcePolicy on a consumer",
+    );
+    expect_code(
+        client.delete_resource_policy().resource_arn(&c0).send().await,
+        "ResourceNotFoundException",
+    );
+
     // A stream with consumers is only deleted on purpose.
     expect_code(
         client.delete_stream().stream_name(&name).send().await,

@@ -46,6 +46,9 @@ pub(super) struct ConsumerRecord {
     /// Set by DeregisterStreamConsumer: when the consumer is gone.
     pub(super) gone_at_ms: Option<u64>,
     pub(super) tags: BTreeMap<String, String>,
+    /// PutResourcePolicy on the consumer's ARN.
+    #[serde(default)]
+    pub(super) policy: Option<String>,
 }
 
 impl ConsumerRecord {
@@ -142,6 +145,7 @@ impl Streams {
                 active_at_ms: now + self.transition_ms(),
                 gone_at_ms: None,
                 tags: tags.iter().cloned().collect(),
+                policy: None,
             };
             let status = consumer.status(now).unwrap_or(ConsumerStatus::Creating);
             let out = info(key, &consumer, status);
@@ -193,6 +197,106 @@ impl Streams {
             // Its subscribers end when woken after this update; a consumer registered again
             // under the same name may subscribe at once.
             stream.forget_leases(&consumer.name);
+            Ok(())
+        })
+    }
+
+    /// Runs `f` on a live consumer's record and persists the stream.
+    fn update_consumer<T>(
+        &self,
+        key: &StreamKey,
+        consumer: &ConsumerName,
+        f: impl FnOnce(&mut ConsumerRecord) -> Result<T>,
+    ) -> Result<T> {
+        self.update(key, |_, record, now| {
+            let found = record
+                .consumers
+                .iter_mut()
+                .filter(|c| c.name == consumer.name)
+                .filter(|c| consumer.created_secs.is_none_or(|s| s == c.created_secs()))
+                .find(|c| c.status(now).is_some())
+                .ok_or_else(|| consumer_not_found(key, &consumer.name))?;
+            f(found)
+        })
+    }
+
+    /// A live consumer's record, read-only.
+    fn read_consumer<T>(
+        &self,
+        key: &StreamKey,
+        consumer: &ConsumerName,
+        f: impl FnOnce(&ConsumerRecord) -> T,
+    ) -> Result<T> {
+        let stream = self.lookup(key)?;
+        let now = self.now();
+        let record = stream.record();
+        record
+            .consumers
+            .iter()
+            .filter(|c| c.name == consumer.name)
+            .filter(|c| consumer.created_secs.is_none_or(|s| s == c.created_secs()))
+            .find(|c| c.status(now).is_some())
+            .map(f)
+            .ok_or_else(|| consumer_not_found(key, &consumer.name))
+    }
+
+    /// TagResource on a consumer ARN (at most 50 tags per consumer, as per stream).
+    pub fn tag_consumer(&self, key: &StreamKey, consumer: &ConsumerName, tags: &[(String, String)]) -> Result<()> {
+        self.update_consumer(key, consumer, |c| {
+            let mut next = c.tags.clone();
+            next.extend(tags.iter().cloned());
+            if next.len() > super::MAX_TAGS {
+                return Err(StreamError::InvalidArgument(format!(
+                    "Failed to add tags to consumer {} because a given resource cannot have more than {} tags associated with it.",
+                    consumer.name,
+                    super::MAX_TAGS
+                )));
+            }
+            c.tags = next;
+            Ok(())
+        })
+    }
+
+    /// UntagResource on a consumer ARN.
+    pub fn untag_consumer(&self, key: &StreamKey, consumer: &ConsumerName, keys: &[String]) -> Result<()> {
+        self.update_consumer(key, consumer, |c| {
+            for k in keys {
+                c.tags.remove(k);
+            }
+            Ok(())
+        })
+    }
+
+    /// ListTagsForResource on a consumer ARN, sorted by key.
+    pub fn consumer_tags(&self, key: &StreamKey, consumer: &ConsumerName) -> Result<Vec<(String, String)>> {
+        self.read_consumer(key, consumer, |c| {
+            c.tags.iter().map(|(k, v)| (k.clone(), v.clone())).collect()
+        })
+    }
+
+    /// PutResourcePolicy on a consumer ARN; the document must be a JSON object.
+    pub fn put_consumer_policy(&self, key: &StreamKey, consumer: &ConsumerName, policy: &str) -> Result<()> {
+        super::check_policy_document(policy)?;
+        self.update_consumer(key, consumer, |c| {
+            c.policy = Some(policy.to_string());
+            Ok(())
+        })
+    }
+
+    /// GetResourcePolicy on a consumer ARN: `{}` when none is attached.
+    pub fn consumer_policy(&self, key: &StreamKey, consumer: &ConsumerName) -> Result<String> {
+        self.read_consumer(key, consumer, |c| c.policy.clone().unwrap_or_else(|| "{}".to_string()))
+    }
+
+    /// DeleteResourcePolicy on a consumer ARN.
+    pub fn delete_consumer_policy(&self, key: &StreamKey, consumer: &ConsumerName) -> Result<()> {
+        self.update_consumer(key, consumer, |c| {
+            if c.policy.take().is_none() {
+                return Err(StreamError::NotFound(format!(
+                    "No resource policy found for resource ARN {}.",
+                    consumer_arn(key, &c.name, c.created_secs())
+                )));
+            }
             Ok(())
         })
     }

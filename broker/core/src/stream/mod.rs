@@ -1827,11 +1827,7 @@ impl Streams {
 
     /// PutResourcePolicy: the document must be a JSON object.
     pub fn put_policy(&self, key: &StreamKey, policy: &str) -> Result<()> {
-        let parsed: serde_json::Value = serde_json::from_str(policy)
-            .map_err(|_| StreamError::InvalidArgument("Policy is not a valid JSON document.".into()))?;
-        if !parsed.is_object() {
-            return Err(StreamError::InvalidArgument("Policy must be a JSON object.".into()));
-        }
+        check_policy_document(policy)?;
         self.update(key, |_, record, _| {
             record.policy = Some(policy.to_string());
             Ok(())
@@ -2015,6 +2011,16 @@ impl Streams {
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }
+}
+
+/// A resource policy must be a JSON object.
+fn check_policy_document(policy: &str) -> Result<()> {
+    let parsed: serde_json::Value = serde_json::from_str(policy)
+        .map_err(|_| StreamError::InvalidArgument("Policy is not a valid JSON document.".into()))?;
+    if !parsed.is_object() {
+        return Err(StreamError::InvalidArgument("Policy must be a JSON object.".into()));
+    }
+    Ok(())
 }
 
 fn too_many_tags(key: &StreamKey) -> StreamError {

@@ -322,15 +322,36 @@ fn authorize(
     };
     let iam_action = format!("kinesis:{}", action.name());
     ctx.authorize(&iam_action, &resource, || {
-        let (region, account, name) = parse_stream_arn(&resource)?;
-        app_streams_policy(streams, &StreamKey::new(account, region, name))
+        resource_policy(streams, &resource).ok().filter(|p| p != "{}")
     })
     .map_err(|message| KinesisError::new(KinesisErrorCode::AccessDenied, message))
 }
 
-/// A stream's resource policy, if it has one.
-fn app_streams_policy(streams: &sluice_broker::Streams, key: &StreamKey) -> Option<String> {
-    streams.policy(key).ok().filter(|p| p != "{}")
+/// What a resource ARN of the tagging and policy APIs names.
+enum Resource {
+    /// A stream.
+    Stream(StreamKey),
+    /// A registered consumer of a stream.
+    Consumer(StreamKey, sluice_broker::stream::ConsumerName),
+}
+
+/// A consumer ARN (`.../stream/s/consumer/c:123`) names the consumer; any other stream ARN the
+/// stream.
+fn resource_of(arn: &str) -> Result<Resource> {
+    if sluice_protocols::kinesis::types::parse_consumer_arn(arn).is_some() {
+        let (key, consumer) = kinesis_efo::resolve_consumer_arn(arn)?;
+        return Ok(Resource::Consumer(key, consumer));
+    }
+    Ok(Resource::Stream(resolve_arn(arn)?))
+}
+
+/// The resource policy of a stream or consumer ARN (`{}` when none is attached).
+fn resource_policy(streams: &sluice_broker::Streams, arn: &str) -> Result<String> {
+    match resource_of(arn)? {
+        Resource::Stream(key) => streams.policy(&key),
+        Resource::Consumer(key, consumer) => streams.consumer_policy(&key, &consumer),
+    }
+    .map_err(kinesis_error)
 }
 
 /// Runs a decoded request against the core.
@@ -723,27 +744,47 @@ fn execute(app: &App, ctx: &RequestContext, request: KinesisRequest) -> Result<V
                 .build()
         }
         KinesisRequest::TagResource { arn, tags } => {
-            streams.add_tags(&resolve_arn(&arn)?, &tags).map_err(map)?;
+            match resource_of(&arn)? {
+                Resource::Stream(key) => streams.add_tags(&key, &tags),
+                Resource::Consumer(key, consumer) => streams.tag_consumer(&key, &consumer, &tags),
+            }
+            .map_err(map)?;
             empty()
         }
         KinesisRequest::UntagResource { arn, keys } => {
-            streams.remove_tags(&resolve_arn(&arn)?, &keys).map_err(map)?;
+            match resource_of(&arn)? {
+                Resource::Stream(key) => streams.remove_tags(&key, &keys),
+                Resource::Consumer(key, consumer) => streams.untag_consumer(&key, &consumer, &keys),
+            }
+            .map_err(map)?;
             empty()
         }
         KinesisRequest::ListTagsForResource { arn } => {
-            let tags = streams.tags(&resolve_arn(&arn)?).map_err(map)?;
+            let tags = match resource_of(&arn)? {
+                Resource::Stream(key) => streams.tags(&key),
+                Resource::Consumer(key, consumer) => streams.consumer_tags(&key, &consumer),
+            }
+            .map_err(map)?;
             Obj::new().set("Tags", tag_list(&tags)).build()
         }
         KinesisRequest::PutResourcePolicy { arn, policy } => {
-            streams.put_policy(&resolve_arn(&arn)?, &policy).map_err(map)?;
+            match resource_of(&arn)? {
+                Resource::Stream(key) => streams.put_policy(&key, &policy),
+                Resource::Consumer(key, consumer) => streams.put_consumer_policy(&key, &consumer, &policy),
+            }
+            .map_err(map)?;
             empty()
         }
         KinesisRequest::GetResourcePolicy { arn } => {
-            let policy = streams.policy(&resolve_arn(&arn)?).map_err(map)?;
+            let policy = resource_policy(streams, &arn)?;
             Obj::new().s("Policy", policy).build()
         }
         KinesisRequest::DeleteResourcePolicy { arn } => {
-            streams.delete_policy(&resolve_arn(&arn)?).map_err(map)?;
+            match resource_of(&arn)? {
+                Resource::Stream(key) => streams.delete_policy(&key),
+                Resource::Consumer(key, consumer) => streams.delete_consumer_policy(&key, &consumer),
+            }
+            .map_err(map)?;
             empty()
         }
         KinesisRequest::StreamEncryption { stream, key_id, start } => {
