@@ -31,6 +31,9 @@ const EVENT_MAX_RECORDS: usize = 10_000;
 /// Record bytes after which an event is cut (one record always fits: base64 of a 10 MiB
 /// record stays below the event-stream payload limit).
 const EVENT_MAX_BYTES: usize = 4 << 20;
+/// With throughput limits on: what one consumer may read from one shard per second (AWS:
+/// 2 MiB/s per consumer per shard for enhanced fan-out).
+const EFO_READ_BYTES_PER_SEC: f64 = 2_097_152.0;
 
 /// The current subscription of one (consumer, shard).
 pub(super) struct Lease {
@@ -94,6 +97,8 @@ pub struct Subscription {
     /// Next sequence to deliver.
     position: u64,
     finished: bool,
+    /// With throughput limits on: the read budget, which a large event may leave in debt.
+    budget: Option<super::Bucket>,
 }
 
 impl std::fmt::Debug for Subscription {
@@ -162,6 +167,9 @@ impl Streams {
             token,
             position,
             finished: false,
+            budget: self
+                .limits_on()
+                .then(|| super::Bucket::full(EFO_READ_BYTES_PER_SEC, now)),
         })
     }
 }
@@ -175,6 +183,7 @@ impl Subscription {
         if self.finished {
             return Ok(None);
         }
+        self.pace().await;
         let deadline = tokio::time::Instant::now() + heartbeat;
         loop {
             let shard = self.shard.clone();
@@ -190,6 +199,20 @@ impl Subscription {
                 () = changed => {}
                 () = tokio::time::sleep_until(deadline) => return Ok(Some(self.heartbeat())),
             }
+        }
+    }
+
+    /// With throughput limits on, waits until the read budget is out of debt: records are
+    /// then pushed at 2 MiB/s per consumer and shard at most, as AWS paces enhanced fan-out.
+    async fn pace(&mut self) {
+        let Some(budget) = self.budget.as_mut() else {
+            return;
+        };
+        budget.refill(EFO_READ_BYTES_PER_SEC, self.clock.now_ms());
+        if budget.level < 0.0 {
+            let wait_ms = (-budget.level / EFO_READ_BYTES_PER_SEC * 1000.0).ceil() as u64;
+            tokio::time::sleep(Duration::from_millis(wait_ms)).await;
+            budget.refill(EFO_READ_BYTES_PER_SEC, self.clock.now_ms());
         }
     }
 
@@ -239,6 +262,9 @@ impl Subscription {
             EVENT_MAX_BYTES,
         )?;
         let stream_id = self.stream.id;
+        if let Some(budget) = self.budget.as_mut() {
+            budget.level -= records.iter().map(|(_, _, data)| data.len() as f64).sum::<f64>();
+        }
         if let Some((last, _, _)) = records.last() {
             let last = *last;
             self.position = last + 1;

@@ -709,3 +709,45 @@ async fn a_closed_shard_ends_with_its_children_and_a_deleted_stream_with_not_fou
         Err(StreamError::NotFound(_))
     ));
 }
+
+#[tokio::test(start_paused = true)]
+async fn with_limits_on_a_subscription_reads_at_most_two_mib_per_second() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let streams = Streams::open(open_store(dir.path()), Clock::new(), T).expect("open");
+    let k = key("s");
+    active(&streams, &k, 1).await;
+    streams.register_consumer(&k, "c", &[]).expect("register");
+    tokio::time::advance(T).await;
+    let record = NewRecord {
+        partition_key: "a".into(),
+        explicit_hash_key: None,
+        data: vec![7; 1_000_000],
+    };
+    for _ in 0..6 {
+        streams.put(&k, std::slice::from_ref(&record), None).expect("put");
+    }
+    let read_all = |limits: bool| {
+        streams.set_throughput_limits(limits);
+        let mut sub = streams
+            .subscribe(&k, &consumer("c"), "shardId-000000000000", IteratorStart::TrimHorizon)
+            .expect("subscribe");
+        async move {
+            let started = tokio::time::Instant::now();
+            let mut records = 0;
+            while records < 6 {
+                let event = sub
+                    .next_event(Duration::from_secs(5))
+                    .await
+                    .expect("event")
+                    .expect("open");
+                records += event.records.len();
+            }
+            started.elapsed()
+        }
+    };
+    assert_eq!(read_all(false).await, Duration::ZERO, "unlimited: at once");
+    tokio::time::advance(Duration::from_millis(subscription::TAKEOVER_AFTER_MS)).await;
+    let paced = read_all(true).await;
+    // 6 MB at 2 MiB/s with a full first second's budget: at least one more second.
+    assert!(paced >= Duration::from_millis(900), "paced: {paced:?}");
+}
