@@ -614,7 +614,7 @@ async fn sns_delivers_to_another_accounts_queue_only_when_its_policy_allows_the_
         .topic_arn()
         .expect("TopicArn")
         .to_string();
-    ok(
+    let pending = ok(
         other
             .subscribe()
             .topic_arn(&topic)
@@ -624,6 +624,46 @@ async fn sns_delivers_to_another_accounts_queue_only_when_its_policy_allows_the_
             .send()
             .await,
         "Subscribe another account's queue",
+    );
+    assert_eq!(pending.subscription_arn(), Some("pending confirmation"));
+    // The queue's owner gets a SubscriptionConfirmation and confirms with its token.
+    let confirmation = ok(
+        sqs.receive_message()
+            .queue_url(&inbox)
+            .wait_time_seconds(2)
+            .send()
+            .await,
+        "ReceiveMessage",
+    );
+    let message = confirmation.messages().first().expect("a SubscriptionConfirmation");
+    let doc: serde_json::Value = serde_json::from_str(message.body().unwrap_or_default()).expect("JSON");
+    assert_eq!(doc["Type"], "SubscriptionConfirmation");
+    assert_eq!(doc["TopicArn"], topic.as_str());
+    ok(
+        sqs.delete_message()
+            .queue_url(&inbox)
+            .receipt_handle(message.receipt_handle().unwrap_or_default())
+            .send()
+            .await,
+        "DeleteMessage",
+    );
+    ok(
+        other
+            .publish()
+            .topic_arn(&topic)
+            .message("before confirmation")
+            .send()
+            .await,
+        "Publish",
+    );
+    let sns = sluice_tests::sns::sns_client(&endpoint).await;
+    ok(
+        sns.confirm_subscription()
+            .topic_arn(&topic)
+            .token(doc["Token"].as_str().expect("Token"))
+            .send()
+            .await,
+        "ConfirmSubscription by the queue's owner",
     );
     ok(
         other.publish().topic_arn(&topic).message("refused").send().await,
@@ -659,6 +699,39 @@ async fn sns_delivers_to_another_accounts_queue_only_when_its_policy_allows_the_
         "ReceiveMessage",
     );
     let bodies: Vec<&str> = received.messages().iter().filter_map(|m| m.body()).collect();
-    assert_eq!(bodies, vec!["delivered"], "only the publish after the policy arrives");
+    assert_eq!(
+        bodies,
+        vec!["delivered"],
+        "only the publish after both the confirmation and the policy arrives"
+    );
     assert!(broker.log().contains("sns delivery refused by the queue's policy"));
+
+    // The queue's owner subscribing its own queue (the topic's policy lets it) needs no
+    // confirmation.
+    create_queue(&sqs, "inbox2", &[]).await;
+    ok(
+        other
+            .add_permission()
+            .topic_arn(&topic)
+            .label("partner")
+            .aws_account_id("000000000000")
+            .action_name("Subscribe")
+            .send()
+            .await,
+        "AddPermission",
+    );
+    let sns = sluice_tests::sns::sns_client(&endpoint).await;
+    let own = ok(
+        sns.subscribe()
+            .topic_arn(&topic)
+            .protocol("sqs")
+            .endpoint("arn:aws:sqs:us-east-1:000000000000:inbox2")
+            .send()
+            .await,
+        "Subscribe one's own queue to another account's topic",
+    );
+    assert!(
+        own.subscription_arn().is_some_and(|a| a.starts_with(&topic)),
+        "confirmed at once: {own:?}"
+    );
 }

@@ -35,11 +35,12 @@ use sluice_storage::key::{self, KeyBuf};
 use sluice_storage::{Cf, Store};
 
 use crate::clock::Clock;
-use crate::queue::{arn as queue_arn, Queues};
+use crate::queue::{arn as queue_arn, QueueKey, Queues};
 use delivery_policy::{SubscriptionDeliveryPolicy, TopicDeliveryPolicy};
 use error::invalid;
 pub use error::{Result, TopicError};
 use filter::{FilterPolicy, FilterScope};
+use outbox::OutboxEntry;
 pub use publish::{PublishContext, PublishMessage, Published, QueueDeliveryCheck};
 
 /// Meta key prefix of topic records: account | region | name.
@@ -988,7 +989,16 @@ impl Topics {
             ));
         }
         let id = uuid::Uuid::new_v4().to_string();
-        let confirmed = protocol == Protocol::Sqs;
+        // With accounts enforced (authentication on), a queue of another account than the
+        // subscriber's must confirm, as on AWS: the queue gets a SubscriptionConfirmation and its
+        // owner calls ConfirmSubscription with the token.
+        let foreign_queue = match protocol {
+            Protocol::Sqs => queue_arn::parse_queue_arn(endpoint)
+                .filter(|(_, account, _)| ctx.cross_account_check.is_some() && *account != owner)
+                .map(|(region, account, name)| QueueKey::new(account, region, name)),
+            Protocol::Http | Protocol::Https => None,
+        };
+        let confirmed = protocol == Protocol::Sqs && foreign_queue.is_none();
         let token = (!confirmed).then(confirmation_token);
         let record = SubscriptionRecord {
             id: id.clone(),
@@ -1006,14 +1016,23 @@ impl Topics {
             record: Mutex::new(record.clone()),
             settings: RwLock::new(Arc::new(settings)),
         });
-        let mut batch = self.store.batch();
-        Self::persist_subscription(&record, &mut batch)?;
         let pending_entry = match &token {
             Some(token) => Some(self.confirmation_entry(&topic, &sub, "SubscriptionConfirmation", token, ctx)?),
             None => None,
         };
-        let staged = self.outbox.stage_optional(pending_entry, &mut batch)?;
-        self.store.commit(batch)?;
+        let staged = match (foreign_queue, pending_entry) {
+            (Some(queue), Some(entry)) => {
+                self.send_queue_confirmation(&record, queue, entry)?;
+                None
+            }
+            (_, pending_entry) => {
+                let mut batch = self.store.batch();
+                Self::persist_subscription(&record, &mut batch)?;
+                let staged = self.outbox.stage_optional(pending_entry, &mut batch)?;
+                self.store.commit(batch)?;
+                staged
+            }
+        };
         topic
             .subscriptions
             .write()
@@ -1028,6 +1047,36 @@ impl Topics {
             arn: sub.arn.clone(),
             pending: !confirmed,
         })
+    }
+
+    /// Stores a pending queue subscription and puts its SubscriptionConfirmation into the queue
+    /// in one commit. A queue that cannot take it (gone, say) leaves the subscription pending.
+    fn send_queue_confirmation(&self, record: &SubscriptionRecord, queue: QueueKey, entry: OutboxEntry) -> Result<()> {
+        let fifo = queue.name.ends_with(".fifo");
+        let message = crate::queue::message::NewMessage {
+            body: entry.body,
+            delay_seconds: None,
+            attributes: Default::default(),
+            system_attributes: Default::default(),
+            sender_id: SNS_SENDER_ID.to_string(),
+            group_id: fifo.then(|| record.topic.arn()),
+            deduplication_id: fifo.then(|| entry.message_id.clone()),
+        };
+        let mut persisted = Ok(());
+        let results = self
+            .queues
+            .send_fanout(vec![(queue, message)], |batch| {
+                persisted = Self::persist_subscription(record, batch);
+            })
+            .map_err(|e| match e {
+                crate::BrokerError::Storage(s) => TopicError::Storage(s),
+                other => TopicError::Storage(sluice_storage::StorageError::Corrupt(other.to_string())),
+            })?;
+        persisted?;
+        if let Some(Err(err)) = results.first() {
+            tracing::warn!(subscription = %entry.subscription_arn, error = %err, "subscription confirmation could not be put into the queue");
+        }
+        Ok(())
     }
 
     /// Confirms a pending HTTP/S subscription with the token it was sent.
