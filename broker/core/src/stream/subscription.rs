@@ -29,8 +29,9 @@ pub const TAKEOVER_AFTER_MS: u64 = 5_000;
 /// Most records one event carries.
 const EVENT_MAX_RECORDS: usize = 10_000;
 /// Record bytes after which an event is cut (one record always fits: base64 of a 10 MiB
-/// record stays below the event-stream payload limit).
-const EVENT_MAX_BYTES: usize = 4 << 20;
+/// record stays below the event-stream payload limit). Small events keep what a slow reader
+/// makes the broker buffer small: at most this times the server's frame buffer.
+const EVENT_MAX_BYTES: usize = 1 << 20;
 /// With throughput limits on: what one consumer may read from one shard per second (AWS:
 /// 2 MiB/s per consumer per shard for enhanced fan-out).
 const EFO_READ_BYTES_PER_SEC: f64 = 2_097_152.0;
