@@ -93,6 +93,13 @@ pub struct ConsumerName {
     pub created_secs: Option<u64>,
 }
 
+impl ConsumerName {
+    /// Whether `c` is the consumer this names (by name, and by creation second for an ARN).
+    fn names(&self, c: &ConsumerRecord) -> bool {
+        c.name == self.name && self.created_secs.is_none_or(|s| s == c.created_secs())
+    }
+}
+
 /// The ARN of consumer `name` created at `created_secs` on `stream`.
 pub fn consumer_arn(stream: &StreamKey, name: &str, created_secs: u64) -> String {
     format!("{}/consumer/{name}:{created_secs}", stream.arn())
@@ -156,16 +163,10 @@ impl Streams {
 
     /// DescribeStreamConsumer.
     pub fn describe_consumer(&self, key: &StreamKey, consumer: &ConsumerName) -> Result<ConsumerInfo> {
-        let stream = self.lookup(key)?;
         let now = self.now();
-        let record = stream.record();
-        record
-            .consumers
-            .iter()
-            .filter(|c| c.name == consumer.name)
-            .filter(|c| consumer.created_secs.is_none_or(|s| s == c.created_secs()))
-            .find_map(|c| c.status(now).map(|status| info(key, c, status)))
-            .ok_or_else(|| consumer_not_found(key, &consumer.name))
+        self.read_consumer(key, consumer, |c| {
+            info(key, c, c.status(now).unwrap_or(ConsumerStatus::Deleting))
+        })
     }
 
     /// ListStreamConsumers: every consumer of the stream, by name.
@@ -189,8 +190,7 @@ impl Streams {
             let found = record
                 .consumers
                 .iter_mut()
-                .filter(|c| c.name == consumer.name)
-                .filter(|c| consumer.created_secs.is_none_or(|s| s == c.created_secs()))
+                .filter(|c| consumer.names(c))
                 .find(|c| c.status(now).is_some_and(|s| s != ConsumerStatus::Deleting))
                 .ok_or_else(|| consumer_not_found(key, &consumer.name))?;
             found.gone_at_ms = Some(now + self.transition_ms().max(1));
@@ -212,8 +212,7 @@ impl Streams {
             let found = record
                 .consumers
                 .iter_mut()
-                .filter(|c| c.name == consumer.name)
-                .filter(|c| consumer.created_secs.is_none_or(|s| s == c.created_secs()))
+                .filter(|c| consumer.names(c))
                 .find(|c| c.status(now).is_some())
                 .ok_or_else(|| consumer_not_found(key, &consumer.name))?;
             f(found)
@@ -233,8 +232,7 @@ impl Streams {
         record
             .consumers
             .iter()
-            .filter(|c| c.name == consumer.name)
-            .filter(|c| consumer.created_secs.is_none_or(|s| s == c.created_secs()))
+            .filter(|c| consumer.names(c))
             .find(|c| c.status(now).is_some())
             .map(f)
             .ok_or_else(|| consumer_not_found(key, &consumer.name))
@@ -320,8 +318,7 @@ impl Streams {
         let found = record
             .consumers
             .iter()
-            .filter(|c| c.name == consumer.name)
-            .filter(|c| consumer.created_secs.is_none_or(|s| s == c.created_secs()))
+            .filter(|c| consumer.names(c))
             .find_map(|c| c.status(now));
         match found {
             Some(ConsumerStatus::Active) => Ok(()),
