@@ -27,6 +27,14 @@ async fn topic_attributes(sns: &Client, arn: &str) -> HashMap<String, String> {
     out.attributes().cloned().unwrap_or_default()
 }
 
+async fn subscription_attributes(sns: &Client, arn: &str) -> HashMap<String, String> {
+    let out = ok(
+        sns.get_subscription_attributes().subscription_arn(arn).send().await,
+        "GetSubscriptionAttributes",
+    );
+    out.attributes().cloned().unwrap_or_default()
+}
+
 fn tag(key: &str, value: &str) -> Tag {
     Tag::builder().key(key).value(value).build().expect("tag")
 }
@@ -231,14 +239,7 @@ async fn subscriptions_are_listed_inspected_changed_and_removed() {
     let all = ok(sns.list_subscriptions().send().await, "ListSubscriptions");
     assert_eq!(all.subscriptions().len(), 1);
 
-    let attrs = ok(
-        sns.get_subscription_attributes()
-            .subscription_arn(&sub_arn)
-            .send()
-            .await,
-        "GetSubscriptionAttributes",
-    );
-    let attrs = attrs.attributes().cloned().unwrap_or_default();
+    let attrs = subscription_attributes(&sns, &sub_arn).await;
     assert_eq!(attrs["RawMessageDelivery"], "true");
     assert_eq!(attrs["PendingConfirmation"], "false");
     assert_eq!(attrs["TopicArn"], arn);
@@ -251,14 +252,7 @@ async fn subscriptions_are_listed_inspected_changed_and_removed() {
             .await,
         "SetSubscriptionAttributes",
     );
-    let attrs = ok(
-        sns.get_subscription_attributes()
-            .subscription_arn(&sub_arn)
-            .send()
-            .await,
-        "GetSubscriptionAttributes",
-    );
-    let attrs = attrs.attributes().cloned().unwrap_or_default();
+    let attrs = subscription_attributes(&sns, &sub_arn).await;
     assert_eq!(attrs["FilterPolicyScope"], "MessageAttributes");
     assert_eq!(topic_attributes(&sns, &arn).await["SubscriptionsConfirmed"], "1");
 

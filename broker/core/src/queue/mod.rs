@@ -618,6 +618,14 @@ impl Queues {
         Ok(out)
     }
 
+    /// The queue's `Policy` attribute, if set: read on every authorized call, so without the
+    /// message counts GetQueueAttributes computes.
+    pub fn policy(&self, key: &QueueKey) -> Option<String> {
+        let queue = self.lookup(key).ok()?;
+        let meta = queue.meta();
+        meta.record.config.get("Policy")
+    }
+
     /// SetQueueAttributes.
     pub fn set_attributes(&self, key: &QueueKey, attributes: &BTreeMap<String, String>) -> Result<()> {
         let _admin = self.admin();

@@ -16,7 +16,7 @@ use std::time::Duration;
 use sluice_storage::Store;
 
 use super::consumer::{consumer_not_found, ConsumerName};
-use super::shard::{arrival_ms, format_sequence, shard_id, ShardRecord};
+use super::shard::{arrival_ms, format_sequence, shard_id};
 use super::{
     children_of, read_shard, ChildShard, IteratorStart, ReadRecord, Result, ShardState, Stream, StreamError, StreamKey,
     Streams,
@@ -236,28 +236,29 @@ impl Subscription {
         Ok(())
     }
 
-    /// The shard's persisted description now (closed shards have an ending sequence).
-    fn shard_record(&self) -> Result<(ShardRecord, u64, Vec<ChildShard>)> {
+    /// What a read needs of the shard's persisted description now: its starting sequence,
+    /// whether it is closed, and the stream's retention.
+    fn shard_facts(&self) -> Result<(u64, bool, u64)> {
         let record = self.stream.record();
         let shard = record
             .shards
             .iter()
             .find(|s| s.index == self.shard.index)
-            .cloned()
             .ok_or_else(|| self.stream.key.not_found())?;
-        Ok((shard, record.retention_ms(), children_of(&record, self.shard.index)))
+        Ok((shard.starting_seq, shard.ending_seq.is_some(), record.retention_ms()))
     }
 
     /// Reads what is committed from the position on; `None` when there is nothing to send yet.
     fn poll(&mut self) -> Result<Option<ShardEvent>> {
-        let (shard, retention_ms, children) = self.shard_record()?;
+        let (starting_seq, closed, retention_ms) = self.shard_facts()?;
+        let index = self.shard.index;
         let now = self.clock.now_ms();
         let trim = super::shard::seq_floor(now.saturating_sub(retention_ms));
-        let from = self.position.max(trim).max(shard.starting_seq);
+        let from = self.position.max(trim).max(starting_seq);
         let (records, _stopped_early) = read_shard(
             &self.store,
             &self.stream,
-            shard.index,
+            index,
             from,
             EVENT_MAX_RECORDS,
             EVENT_MAX_BYTES,
@@ -278,7 +279,7 @@ impl Subscription {
             let records = records
                 .into_iter()
                 .map(|(seq, partition_key, data)| ReadRecord {
-                    sequence_number: format_sequence(stream_id, shard.index, seq),
+                    sequence_number: format_sequence(stream_id, index, seq),
                     arrival_ms: arrival_ms(seq),
                     partition_key,
                     data,
@@ -286,20 +287,20 @@ impl Subscription {
                 .collect();
             return Ok(Some(ShardEvent {
                 records,
-                continuation: Some(format_sequence(stream_id, shard.index, last)),
+                continuation: Some(format_sequence(stream_id, index, last)),
                 millis_behind_latest,
                 child_shards: None,
             }));
         }
         self.position = from;
-        if shard.ending_seq.is_some() {
+        if closed {
             // Closed and fully read: the last event names the children and ends the subscription.
             self.finished = true;
             return Ok(Some(ShardEvent {
                 records: Vec::new(),
                 continuation: None,
                 millis_behind_latest: 0,
-                child_shards: Some(children),
+                child_shards: Some(children_of(&self.stream.record(), index)),
             }));
         }
         Ok(None)

@@ -543,6 +543,17 @@ fn consumer(name: &str) -> ConsumerName {
     }
 }
 
+/// A one-shard stream `s` with the ACTIVE consumer `c`.
+async fn stream_with_consumer() -> (tempfile::TempDir, Streams, StreamKey) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let streams = Streams::open(open_store(dir.path()), Clock::new(), T).expect("open");
+    let k = key("s");
+    active(&streams, &k, 1).await;
+    streams.register_consumer(&k, "c", &[]).expect("register");
+    tokio::time::advance(T).await;
+    (dir, streams, k)
+}
+
 fn event_data(event: &ShardEvent) -> Vec<String> {
     event
         .records
@@ -646,12 +657,7 @@ async fn a_subscription_is_woken_by_commits_and_sends_heartbeats_when_idle() {
 
 #[tokio::test(start_paused = true)]
 async fn takeover_waits_five_seconds_and_ends_the_previous_subscription() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let streams = Streams::open(open_store(dir.path()), Clock::new(), T).expect("open");
-    let k = key("s");
-    active(&streams, &k, 1).await;
-    streams.register_consumer(&k, "c", &[]).expect("register");
-    tokio::time::advance(T).await;
+    let (_dir, streams, k) = stream_with_consumer().await;
     let shard = "shardId-000000000000";
     let mut first = streams
         .subscribe(&k, &consumer("c"), shard, IteratorStart::Latest)
@@ -672,12 +678,7 @@ async fn takeover_waits_five_seconds_and_ends_the_previous_subscription() {
 
 #[tokio::test(start_paused = true)]
 async fn a_closed_shard_ends_with_its_children_and_a_deleted_stream_with_not_found() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let streams = Streams::open(open_store(dir.path()), Clock::new(), T).expect("open");
-    let k = key("s");
-    active(&streams, &k, 1).await;
-    streams.register_consumer(&k, "c", &[]).expect("register");
-    tokio::time::advance(T).await;
+    let (_dir, streams, k) = stream_with_consumer().await;
     streams.put(&k, &[rec("a", "x")], None).expect("put");
     let mut sub = streams
         .subscribe(&k, &consumer("c"), "shardId-000000000000", IteratorStart::TrimHorizon)
@@ -712,12 +713,7 @@ async fn a_closed_shard_ends_with_its_children_and_a_deleted_stream_with_not_fou
 
 #[tokio::test(start_paused = true)]
 async fn with_limits_on_a_subscription_reads_at_most_two_mib_per_second() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let streams = Streams::open(open_store(dir.path()), Clock::new(), T).expect("open");
-    let k = key("s");
-    active(&streams, &k, 1).await;
-    streams.register_consumer(&k, "c", &[]).expect("register");
-    tokio::time::advance(T).await;
+    let (_dir, streams, k) = stream_with_consumer().await;
     let record = NewRecord {
         partition_key: "a".into(),
         explicit_hash_key: None,

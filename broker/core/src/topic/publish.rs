@@ -321,6 +321,7 @@ impl Topics {
         // Deliveries another account's queue policy refuses: failed deliveries, as on AWS.
         let mut refused: Vec<(Arc<Subscription>, NewMessage)> = Vec::new();
         let topic_account = topic.arn.split(':').nth(4).unwrap_or_default().to_string();
+        let mut cross_account_allowed: HashMap<String, bool> = HashMap::new();
         let mut outbox_entries: Vec<OutboxEntry> = Vec::new();
         let mut fresh: Vec<(String, Published)> = Vec::new();
         for msg in messages {
@@ -404,11 +405,13 @@ impl Topics {
                         let Some((region, account, name)) = queue_arn::parse_queue_arn(&endpoint) else {
                             continue;
                         };
+                        // Asked once per queue per publish call, not once per message of a batch.
                         let allowed = account == topic_account
-                            || ctx
-                                .cross_account_check
-                                .as_ref()
-                                .is_none_or(|check| check(&topic.arn, &endpoint));
+                            || *cross_account_allowed.entry(endpoint.clone()).or_insert_with(|| {
+                                ctx.cross_account_check
+                                    .as_ref()
+                                    .is_none_or(|check| check(&topic.arn, &endpoint))
+                            });
                         let message = NewMessage {
                             body,
                             delay_seconds: None,

@@ -59,6 +59,23 @@ fn text(message: &str) -> PublishMessage {
     }
 }
 
+/// A raw-delivery subscription of a new FIFO queue `q.fifo` to the FIFO topic `t`.
+fn subscribe_fifo_queue(queues: &Queues, topics: &Topics, t: &TopicKey) {
+    queues
+        .create_queue(&queue("q.fifo"), &attrs(&[("FifoQueue", "true")]), &BTreeMap::new())
+        .expect("queue");
+    topics
+        .subscribe(
+            t,
+            "sqs",
+            &queue("q.fifo").arn(),
+            &attrs(&[("RawMessageDelivery", "true")]),
+            "0",
+            &ctx(),
+        )
+        .expect("sub");
+}
+
 async fn drain(queues: &Queues, q: &QueueKey) -> Vec<crate::queue::message::ReceivedMessage> {
     let mut all = Vec::new();
     loop {
@@ -218,19 +235,7 @@ async fn fifo_topics_deduplicate_and_keep_group_order() {
             &BTreeMap::new(),
         )
         .expect("create");
-    queues
-        .create_queue(&queue("q.fifo"), &attrs(&[("FifoQueue", "true")]), &BTreeMap::new())
-        .expect("queue");
-    topics
-        .subscribe(
-            &t,
-            "sqs",
-            &queue("q.fifo").arn(),
-            &attrs(&[("RawMessageDelivery", "true")]),
-            "0",
-            &ctx(),
-        )
-        .expect("sub");
+    subscribe_fifo_queue(&queues, &topics, &t);
     assert!(topics
         .subscribe(&t, "http", "http://127.0.0.1:1/", &BTreeMap::new(), "0", &ctx())
         .is_err());
@@ -455,19 +460,7 @@ async fn fifo_topic_deduplication_survives_a_restart() {
         topics
             .create_topic(&t, &attrs(&[("FifoTopic", "true")]), &BTreeMap::new())
             .expect("create");
-        queues
-            .create_queue(&queue("q.fifo"), &attrs(&[("FifoQueue", "true")]), &BTreeMap::new())
-            .expect("queue");
-        topics
-            .subscribe(
-                &t,
-                "sqs",
-                &queue("q.fifo").arn(),
-                &attrs(&[("RawMessageDelivery", "true")]),
-                "0",
-                &ctx(),
-            )
-            .expect("sub");
+        subscribe_fifo_queue(&queues, &topics, &t);
         let mut results = topics
             .publish(&t, vec![grouped("one", "d-1")], &ctx())
             .expect("publish");

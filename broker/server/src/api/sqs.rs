@@ -343,9 +343,7 @@ fn authorize(
 /// The `Policy` attribute of the queue `arn` names, if it has one.
 pub fn queue_policy(queues: &sluice_broker::Queues, arn: &str) -> Option<String> {
     let (region, account, name) = sluice_broker::queue::arn::parse_queue_arn(arn)?;
-    let key = QueueKey::new(account, region, name);
-    let attributes = queues.get_attributes(&key, &["Policy".to_string()]).ok()?;
-    attributes.into_iter().find(|(k, _)| k == "Policy").map(|(_, v)| v)
+    queues.policy(&QueueKey::new(account, region, name))
 }
 
 fn send_batch(
