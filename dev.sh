@@ -1,26 +1,54 @@
 #!/usr/bin/env bash
-# Sluice developer entry point: `./dev.sh serve` runs the broker, `./dev.sh test` runs every test.
-# Both install what a fresh Debian machine with only a Rust toolchain lacks (RocksDB's build
-# needs clang and libclang for bindgen).
+# Sluice developer entry point: `./dev.sh serve` runs the broker, `./dev.sh test` runs every test,
+# `./dev.sh deps` only installs what the build needs. All three install what a fresh Debian
+# machine with only a Rust toolchain lacks (RocksDB's build needs libclang for bindgen).
 set -euo pipefail
 cd "$(dirname "$0")"
 
 ensure_build_deps() {
-  if ! ldconfig -p 2>/dev/null | grep -q 'libclang' && ! ls /usr/lib/llvm-*/lib/libclang*.so* >/dev/null 2>&1; then
-    echo "dev.sh: installing clang and libclang-dev (needed to build RocksDB)" >&2
+  # scripts/find-libclang looks for the file bindgen loads (libclang.so or libclang-<N>.so), not
+  # any file starting with "libclang": a fresh machine's libclang-cpp.so.14 is not enough.
+  if ! scripts/find-libclang >/dev/null; then
+    echo "dev.sh: installing clang and libclang-dev (RocksDB's Rust binding runs bindgen, which needs libclang)" >&2
     local sudo=""
     if [ "$(id -u)" != 0 ]; then sudo="sudo"; fi
     $sudo apt-get update -qq
     DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq clang libclang-dev >/dev/null
+    if ! scripts/find-libclang >/dev/null; then
+      echo "dev.sh: libclang is still missing after installing libclang-dev; set LIBCLANG_PATH to its folder" >&2
+      exit 1
+    fi
   fi
+}
+
+# Runs a build command and says every minute that it is still going: RocksDB's C++ build is one
+# cargo step that prints nothing for 15 to 25 minutes on 2 cores the first time.
+with_progress() {
+  local started
+  started="$(date +%s)"
+  (
+    while sleep 60; do
+      echo "dev.sh: still building, $((($(date +%s) - started) / 60)) min so far (the first build compiles RocksDB's C++: 15 to 25 min on 2 cores; later builds reuse it)" >&2
+    done
+  ) &
+  local ticker=$!
+  local status=0
+  "$@" || status=$?
+  kill "$ticker" 2>/dev/null || true
+  wait "$ticker" 2>/dev/null || true
+  return "$status"
 }
 
 cmd="${1:-help}"
 shift || true
 case "$cmd" in
+  deps)
+    ensure_build_deps
+    echo "dev.sh: build dependencies present (libclang: $(scripts/find-libclang))" >&2
+    ;;
   serve)
     ensure_build_deps
-    cargo build --release -p sluice-server
+    with_progress cargo build --release -p sluice-server
     exec "${CARGO_TARGET_DIR:-target}/release/sluice" serve "$@"
     ;;
   test)
@@ -28,6 +56,7 @@ case "$cmd" in
     # One invocation for everything: cargo builds the `sluice` and `sluice-load` binaries before
     # any test runs (their packages have integration tests), and a single package selection keeps
     # build-dependency features stable, so RocksDB's C++ build is not redone.
+    with_progress cargo test --workspace --no-run "$@"
     cargo test --workspace "$@"
     # Then the deployment files (Dockerfile, kustomize, Helm chart, alerts, dashboard), offline;
     # it installs its pinned tools into ~/.cache/sluice-deploy-tools on first use.
@@ -36,7 +65,7 @@ case "$cmd" in
     fuzz/run "${SLUICE_FUZZ_SECONDS:-10}"
     ;;
   *)
-    echo "usage: ./dev.sh serve [sluice serve flags...] | ./dev.sh test [cargo test args...]" >&2
+    echo "usage: ./dev.sh serve [sluice serve flags...] | ./dev.sh test [cargo test args...] | ./dev.sh deps" >&2
     exit 2
     ;;
 esac
