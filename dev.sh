@@ -56,6 +56,10 @@ case "$cmd" in
     # One invocation for everything: cargo builds the `sluice` and `sluice-load` binaries before
     # any test runs (their packages have integration tests), and a single package selection keeps
     # build-dependency features stable, so RocksDB's C++ build is not redone.
+    # Style first, as CONTRIBUTING.md asks of every change: formatting, then clippy with
+    # warnings as errors (it shares the test build's compiled dependencies).
+    cargo fmt --all --check
+    with_progress cargo clippy --workspace --all-targets --quiet -- -D warnings
     with_progress cargo test --workspace --no-run "$@"
     cargo test --workspace "$@"
     # Then the deployment files (Dockerfile, kustomize, Helm chart, alerts, dashboard), offline;

@@ -84,9 +84,18 @@ pub enum Durability {
 /// Errors of the storage layer.
 #[derive(Debug, thiserror::Error)]
 pub enum StorageError {
-    /// Another process holds the database lock.
+    /// Another process (or another open store in this one) holds the database lock.
     #[error("the data folder {path} is in use by another process (RocksDB lock held): {source}")]
     Locked {
+        /// The data folder.
+        path: PathBuf,
+        /// RocksDB's own error.
+        source: rocksdb::Error,
+    },
+    /// RocksDB found corrupt files while opening the data folder (a checksum mismatch, a
+    /// truncated or missing file); restore from a checkpoint.
+    #[error("the data folder {path} is corrupt: {source}")]
+    CorruptFolder {
         /// The data folder.
         path: PathBuf,
         /// RocksDB's own error.
@@ -153,20 +162,7 @@ impl Store {
             cf_opts.set_write_buffer_size(32 << 20);
             ColumnFamilyDescriptor::new(cf.name(), cf_opts)
         });
-        let db = DB::open_cf_descriptors(&db_opts, path, descriptors).map_err(|e| {
-            let text = e.to_string();
-            if text.contains("lock") || text.contains("Resource temporarily unavailable") {
-                StorageError::Locked {
-                    path: path.to_path_buf(),
-                    source: e,
-                }
-            } else {
-                StorageError::Open {
-                    path: path.to_path_buf(),
-                    reason: text,
-                }
-            }
-        })?;
+        let db = DB::open_cf_descriptors(&db_opts, path, descriptors).map_err(|e| open_error(path, e))?;
         Ok(Store {
             db,
             path: path.to_path_buf(),
@@ -276,6 +272,62 @@ impl Store {
             .filter_map(|cf| self.handle(*cf).ok())
             .filter_map(|h| self.db.property_int_value_cf(h, name).ok().flatten())
             .sum()
+    }
+}
+
+/// Sorts a failed open by what the operator has to do: stop the other process (the lock is
+/// held), restore a checkpoint (RocksDB reports corruption), or fix the folder (anything else).
+fn open_error(path: &Path, err: rocksdb::Error) -> StorageError {
+    let path = path.to_path_buf();
+    match classify_open_error(err.as_ref()) {
+        OpenFailure::Locked => StorageError::Locked { path, source: err },
+        OpenFailure::Corrupt => StorageError::CorruptFolder { path, source: err },
+        OpenFailure::Other => StorageError::Open {
+            path,
+            reason: err.into_string(),
+        },
+    }
+}
+
+/// What a failed open means for the operator.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum OpenFailure {
+    /// Another process (or store) holds the LOCK file.
+    Locked,
+    /// RocksDB reports corruption.
+    Corrupt,
+    /// Anything else (permissions, disk full, a missing folder).
+    Other,
+}
+
+/// Classifies RocksDB's error text (`Status::ToString`: a kind such as `IO error` or
+/// `Corruption`, a colon, the detail; rust-rocksdb's `Error::kind` parses the same prefix but
+/// offers no public way to build an error, so this works on the text to be testable).
+///
+/// The lock errors are matched on their full shape, not on the substring "lock", which also
+/// matches corruption such as "block checksum mismatch" (issue 14). They come from
+/// `PosixFileSystem::LockFile` (`env/fs_posix.cc`):
+/// - another process holds it: `IO error: While lock file: <dir>/LOCK: Resource temporarily
+///   unavailable` (fcntl's EAGAIN; EACCES, "Permission denied", on some systems);
+/// - this process already holds it: `IO error: lock hold by current process, acquire time
+///   <t> acquiring thread <id>: <dir>/LOCK: No locks available`.
+fn classify_open_error(text: &str) -> OpenFailure {
+    if text.starts_with("Corruption:") {
+        return OpenFailure::Corrupt;
+    }
+    let Some(detail) = text.strip_prefix("IO error: ") else {
+        return OpenFailure::Other;
+    };
+    let held_here = detail.starts_with("lock hold by current process") && detail.contains("/LOCK: ");
+    let held_elsewhere = detail.strip_prefix("While lock file: ").is_some_and(|rest| {
+        ["/LOCK: Resource temporarily unavailable", "/LOCK: Permission denied"]
+            .iter()
+            .any(|end| rest.ends_with(end))
+    });
+    if held_here || held_elsewhere {
+        OpenFailure::Locked
+    } else {
+        OpenFailure::Other
     }
 }
 
@@ -399,5 +451,58 @@ mod tests {
         )
         .expect_err("locked");
         assert!(matches!(err, StorageError::Locked { .. }), "{err}");
+    }
+
+    /// Issue 14: "lock" inside "block checksum mismatch" made corruption look like a second
+    /// broker holding the folder.
+    #[test]
+    fn lock_errors_are_recognised_exactly_and_corruption_is_corruption() {
+        let cases = [
+            (
+                "IO error: While lock file: /var/lib/sluice/LOCK: Resource temporarily unavailable",
+                OpenFailure::Locked,
+            ),
+            (
+                "IO error: lock hold by current process, acquire time 1733490000 acquiring thread 140234: /var/lib/sluice/LOCK: No locks available",
+                OpenFailure::Locked,
+            ),
+            (
+                "Corruption: block checksum mismatch: stored = 1234, computed = 5678, type = 1  in /var/lib/sluice/000012.sst offset 0 size 4021",
+                OpenFailure::Corrupt,
+            ),
+            (
+                "Corruption: CURRENT file does not end with newline",
+                OpenFailure::Corrupt,
+            ),
+            (
+                "IO error: while open a file for lock: /var/lib/sluice/LOCK: Permission denied",
+                OpenFailure::Other,
+            ),
+            (
+                "IO error: No space left on device: While appending to file: /var/lib/sluice/000014.log",
+                OpenFailure::Other,
+            ),
+        ];
+        for (text, want) in cases {
+            assert_eq!(classify_open_error(text), want, "{text}");
+        }
+    }
+
+    #[test]
+    fn a_corrupt_folder_opens_as_corruption_not_as_locked() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        drop(open(dir.path()));
+        // CURRENT names the live MANIFEST and must end with a newline; RocksDB reports any
+        // other content as corruption.
+        std::fs::write(dir.path().join("CURRENT"), b"MANIFEST-garbage").expect("write");
+        let err = Store::open(
+            dir.path(),
+            StoreOptions {
+                durability: Durability::Process,
+            },
+        )
+        .expect_err("corrupt");
+        assert!(matches!(err, StorageError::CorruptFolder { .. }), "{err}");
+        assert!(err.to_string().contains("is corrupt"), "{err}");
     }
 }

@@ -53,6 +53,40 @@ async fn build_with(endpoint: &str, retry: RetryConfig, credentials: Credentials
     Client::new(&crate::client::sdk_config(endpoint, REGION, retry, credentials).await)
 }
 
+/// Subscribes `receiver`'s `path` over HTTP to `topic_arn` and waits (15 s at most) for the
+/// SubscriptionConfirmation; returns the subscription ARN and that document (`Token`,
+/// `SubscribeURL`), leaving the subscription pending.
+pub async fn pending_http_subscription(
+    sns: &Client,
+    topic_arn: &str,
+    receiver: &Receiver,
+    path: &str,
+) -> (String, serde_json::Value) {
+    let subscribed = sns
+        .subscribe()
+        .topic_arn(topic_arn)
+        .protocol("http")
+        .endpoint(receiver.url(path))
+        .return_subscription_arn(true)
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("Subscribe {path}: {}", aws_sdk_sns::error::DisplayErrorContext(&e)));
+    let arn = subscribed.subscription_arn().expect("SubscriptionArn").to_string();
+    let is_confirmation =
+        |d: &Delivery| d.path == path && d.status == 200 && d.json()["Type"] == "SubscriptionConfirmation";
+    let got = receiver
+        .wait_for(Duration::from_secs(15), "SubscriptionConfirmation", |d| {
+            d.iter().any(is_confirmation)
+        })
+        .await;
+    let doc = got
+        .iter()
+        .find(|d| is_confirmation(d))
+        .map(Delivery::json)
+        .expect("a SubscriptionConfirmation");
+    (arn, doc)
+}
+
 /// One request the receiver got.
 #[derive(Debug, Clone)]
 pub struct Delivery {

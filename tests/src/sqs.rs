@@ -163,6 +163,29 @@ pub async fn receive(client: &Client, url: &str, max: i32, wait: i32, visibility
     out.messages().to_vec()
 }
 
+/// Sends `n` messages to `src` and dead-letters them: each is received once with a zero
+/// visibility timeout, and the next receive moves it to `dlq` (whose RedrivePolicy has
+/// `maxReceiveCount` 1). Bounded by 20 s.
+pub async fn dead_letter(sqs: &Client, src: &str, dlq: &str, n: usize) {
+    let target = counts(sqs, dlq).await.0 + n as i64;
+    for i in 0..n {
+        ok(
+            sqs.send_message()
+                .queue_url(src)
+                .message_body(format!("m{i}"))
+                .send()
+                .await,
+            "SendMessage",
+        );
+    }
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while counts(sqs, dlq).await.0 < target && Instant::now() < deadline {
+        receive(sqs, src, 10, 0, Some(0)).await;
+    }
+    assert_eq!(counts(sqs, dlq).await.0, target, "messages dead-lettered");
+    assert_eq!(counts(sqs, src).await, (0, 0, 0));
+}
+
 /// Receives until `n` messages were collected, a receive came back empty `empty_polls` times in
 /// a row, or `limit` passed. Messages are not deleted.
 pub async fn receive_n(client: &Client, url: &str, n: usize, visibility: i32, limit: Duration) -> Vec<Message> {

@@ -1,6 +1,8 @@
 //! `--auth verify`: the broker checks SigV4 like AWS. Real SDK clients with valid keys work and
 //! act for their key's account; wrong secrets, unknown keys, missing or truncated signatures,
-//! skewed clocks, expired presigned URLs and missing session tokens get AWS's errors.
+//! skewed clocks, expired presigned URLs and missing session tokens get AWS's errors. Identity
+//! and resource policies decide every call, including ListShards pages, unsubscribes that
+//! require authentication, message move tasks across accounts and the admin checkpoint.
 
 use std::time::{Duration, SystemTime};
 
@@ -21,6 +23,11 @@ const CONDITIONAL_KEY: &str = "AKIDCONDITIONAL";
 const CONDITIONAL_SECRET: &str = "conditional-secret";
 
 async fn verifying_broker() -> (Broker, tempfile::TempDir) {
+    verifying_broker_with(&[]).await
+}
+
+/// A `--auth verify` broker with the test keys, and `extra` arguments.
+async fn verifying_broker_with(extra: &[&str]) -> (Broker, tempfile::TempDir) {
     let dir = tempfile::tempdir().expect("tempdir");
     let path = dir.path().join("keys.yaml");
     let keys = format!(
@@ -48,7 +55,9 @@ async fn verifying_broker() -> (Broker, tempfile::TempDir) {
     );
     std::fs::write(&path, keys).expect("write keys");
     let path = path.to_string_lossy().to_string();
-    let broker = Broker::start_with(&["--auth", "verify", "--credentials", &path]).await;
+    let mut args = vec!["--auth", "verify", "--credentials", &path];
+    args.extend_from_slice(extra);
+    let broker = Broker::start_with(&args).await;
     (broker, dir)
 }
 
@@ -733,5 +742,556 @@ async fn sns_delivers_to_another_accounts_queue_only_when_its_policy_allows_the_
     assert!(
         own.subscription_arn().is_some_and(|a| a.starts_with(&topic)),
         "confirmed at once: {own:?}"
+    );
+}
+
+/// A Kinesis JSON 1.1 call signed with `key`.
+fn kinesis_as(
+    endpoint: &str,
+    action: &str,
+    body: serde_json::Value,
+    key: &str,
+    secret: &str,
+) -> http::Request<Vec<u8>> {
+    let target = format!("Kinesis_20131202.{action}");
+    let mut req = raw::build(
+        Method::POST,
+        &format!("{endpoint}/"),
+        &[
+            ("content-type", "application/x-amz-json-1.1"),
+            ("x-amz-target", &target),
+        ],
+        body.to_string().into_bytes(),
+        false,
+    );
+    raw::sign_as(
+        &mut req,
+        "kinesis",
+        key,
+        secret,
+        SystemTime::now(),
+        SigningSettings::default(),
+    );
+    req
+}
+
+/// Issue 14: a ListShards call with a NextToken names no stream; it is authorized against the
+/// stream the (sealed) token names.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn list_shards_pages_are_authorized_against_the_stream_their_token_names() {
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    use base64::Engine;
+
+    let (broker, _dir) = verifying_broker().await;
+    let endpoint = broker.endpoint();
+    let kinesis = sluice_tests::kinesis::kinesis_client(&endpoint).await;
+    sluice_tests::kinesis::create_stream(&kinesis, "paged", 3).await;
+
+    // The owner pages through every shard, one per page.
+    let first = ok(
+        kinesis.list_shards().stream_name("paged").max_results(1).send().await,
+        "ListShards, first page",
+    );
+    let mut seen: Vec<String> = first.shards().iter().map(|s| s.shard_id().to_string()).collect();
+    let mut token = first.next_token().map(str::to_string);
+    while let Some(t) = token {
+        assert!(seen.len() < 3, "more pages than shards: {seen:?}");
+        let page = ok(
+            kinesis.list_shards().next_token(&t).max_results(1).send().await,
+            "ListShards with a NextToken",
+        );
+        seen.extend(page.shards().iter().map(|s| s.shard_id().to_string()));
+        token = page.next_token().map(str::to_string);
+    }
+    assert_eq!(seen.len(), 3, "{seen:?}");
+
+    let token = first.next_token().expect("NextToken").to_string();
+    let call = |key: &str, secret: &str, token: &str| {
+        kinesis_as(
+            &endpoint,
+            "ListShards",
+            serde_json::json!({"NextToken": token}),
+            key,
+            secret,
+        )
+    };
+    // Another account's key holding the token: the stream has no policy letting it in.
+    let resp = raw::send(call(OTHER_KEY, OTHER_SECRET, &token)).await.expect("send");
+    assert_eq!(resp.status, 400, "{}", resp.body);
+    assert_eq!(resp.json()["__type"], "AccessDeniedException", "{}", resp.body);
+    // A key of the same account whose policy does not allow kinesis:ListShards.
+    let resp = raw::send(call(LIMITED_KEY, LIMITED_SECRET, &token))
+        .await
+        .expect("send");
+    assert_eq!(resp.status, 400, "{}", resp.body);
+    assert_eq!(resp.json()["__type"], "AccessDeniedException", "{}", resp.body);
+    assert!(
+        resp.body.contains("stream/paged"),
+        "the refusal names the token's stream: {}",
+        resp.body
+    );
+
+    // A token edited to name another stream is refused as invalid, not read.
+    let mut bytes = URL_SAFE_NO_PAD.decode(token.as_bytes()).expect("base64url token");
+    let at = bytes
+        .windows(5)
+        .position(|w| w == b"paged")
+        .expect("the token's state names its stream");
+    bytes[at + 4] = b'x';
+    let edited = URL_SAFE_NO_PAD.encode(&bytes);
+    let resp = raw::send(call(ACCESS_KEY, SECRET_KEY, &edited)).await.expect("send");
+    assert_eq!(resp.status, 400, "{}", resp.body);
+    assert_eq!(resp.json()["__type"], "InvalidArgumentException", "{}", resp.body);
+    let resp = raw::send(call(ACCESS_KEY, SECRET_KEY, "bm90LWEtdG9rZW4"))
+        .await
+        .expect("send");
+    assert_eq!(resp.json()["__type"], "InvalidArgumentException", "{}", resp.body);
+}
+
+/// The UnsubscribeURL of a subscription: a plain, unsigned GET.
+fn unsubscribe_url(endpoint: &str, subscription_arn: &str) -> String {
+    format!(
+        "{endpoint}/?{}",
+        raw::form_encode(&[("Action", "Unsubscribe"), ("SubscriptionArn", subscription_arn)])
+    )
+}
+
+/// Issue 14: AuthenticateOnUnsubscribe is enforced as AWS documents it. A subscription
+/// confirmed with it by a signed request (and every queue subscription) can only be deleted by
+/// a signed request of the topic's or the subscription's owner; others stay open to their
+/// UnsubscribeURL.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn authenticate_on_unsubscribe_refuses_unsigned_and_foreign_unsubscribes() {
+    use sluice_tests::sns::{pending_http_subscription, sns_client, sns_client_with_key, Receiver};
+
+    let (broker, _dir) = verifying_broker().await;
+    let endpoint = broker.endpoint();
+    let sns = sns_client(&endpoint).await;
+    let topic = ok(sns.create_topic().name("guarded").send().await, "CreateTopic")
+        .topic_arn()
+        .expect("TopicArn")
+        .to_string();
+    let receiver = Receiver::start(0).await;
+
+    // Confirmed by a signed ConfirmSubscription with AuthenticateOnUnsubscribe.
+    let (guarded, doc) = pending_http_subscription(&sns, &topic, &receiver, "/guarded").await;
+    ok(
+        sns.confirm_subscription()
+            .topic_arn(&topic)
+            .token(doc["Token"].as_str().expect("Token"))
+            .authenticate_on_unsubscribe("true")
+            .send()
+            .await,
+        "ConfirmSubscription with AuthenticateOnUnsubscribe",
+    );
+    let attributes = ok(
+        sns.get_subscription_attributes()
+            .subscription_arn(&guarded)
+            .send()
+            .await,
+        "GetSubscriptionAttributes",
+    );
+    assert_eq!(
+        attributes
+            .attributes()
+            .and_then(|a| a.get("ConfirmationWasAuthenticated"))
+            .map(String::as_str),
+        Some("true")
+    );
+
+    // Its UnsubscribeURL, unsigned: refused with SNS's AuthorizationError, and it stays.
+    let resp = raw::get_with_timeout(&unsubscribe_url(&endpoint, &guarded), Duration::from_secs(10))
+        .await
+        .expect("GET UnsubscribeURL");
+    assert_eq!(resp.status, 403, "{}", resp.body);
+    assert_eq!(xml::value(&resp.body, "Code").as_deref(), Some("AuthorizationError"));
+    assert!(
+        resp.body.contains("http://sns.amazonaws.com/doc/2010-03-31/"),
+        "{}",
+        resp.body
+    );
+    let listed = ok(
+        sns.list_subscriptions_by_topic().topic_arn(&topic).send().await,
+        "ListSubscriptionsByTopic",
+    );
+    assert_eq!(listed.subscriptions().len(), 1, "{listed:?}");
+
+    // Signed by another account that the topic's policy lets unsubscribe: still neither the
+    // topic's nor the subscription's owner.
+    ok(
+        sns.add_permission()
+            .topic_arn(&topic)
+            .label("partner")
+            .aws_account_id("111111111111")
+            .action_name("Unsubscribe")
+            .send()
+            .await,
+        "AddPermission",
+    );
+    let other = sns_client_with_key(&endpoint, OTHER_KEY, OTHER_SECRET).await;
+    let refused = expect_code(
+        other.unsubscribe().subscription_arn(&guarded).send().await,
+        "AuthorizationError",
+    );
+    assert!(
+        format!("{}", aws_sdk_sns::error::DisplayErrorContext(&refused)).contains("owner"),
+        "{}",
+        aws_sdk_sns::error::DisplayErrorContext(&refused)
+    );
+
+    // Confirmed by an unsigned GET of the SubscribeURL: AWS leaves it open to its
+    // UnsubscribeURL.
+    let (open, doc) = pending_http_subscription(&sns, &topic, &receiver, "/open").await;
+    let confirmed = raw::get_with_timeout(
+        doc["SubscribeURL"].as_str().expect("SubscribeURL"),
+        Duration::from_secs(10),
+    )
+    .await
+    .expect("GET SubscribeURL");
+    assert_eq!(confirmed.status, 200, "{}", confirmed.body);
+    let resp = raw::get_with_timeout(&unsubscribe_url(&endpoint, &open), Duration::from_secs(10))
+        .await
+        .expect("GET UnsubscribeURL");
+    assert_eq!(resp.status, 200, "{}", resp.body);
+
+    // A queue subscription always needs a signature to be deleted.
+    let sqs = broker.sqs().await;
+    create_queue(&sqs, "subscriber", &[]).await;
+    let queue_sub = ok(
+        sns.subscribe()
+            .topic_arn(&topic)
+            .protocol("sqs")
+            .endpoint("arn:aws:sqs:us-east-1:000000000000:subscriber")
+            .send()
+            .await,
+        "Subscribe a queue",
+    )
+    .subscription_arn()
+    .expect("SubscriptionArn")
+    .to_string();
+    let resp = raw::get_with_timeout(&unsubscribe_url(&endpoint, &queue_sub), Duration::from_secs(10))
+        .await
+        .expect("GET UnsubscribeURL");
+    assert_eq!(resp.status, 403, "{}", resp.body);
+    assert_eq!(xml::value(&resp.body, "Code").as_deref(), Some("AuthorizationError"));
+
+    // The owners, signed, may.
+    ok(
+        sns.unsubscribe().subscription_arn(&guarded).send().await,
+        "Unsubscribe by the owner",
+    );
+    ok(
+        sns.unsubscribe().subscription_arn(&queue_sub).send().await,
+        "Unsubscribe the queue by its owner",
+    );
+    let listed = ok(
+        sns.list_subscriptions_by_topic().topic_arn(&topic).send().await,
+        "ListSubscriptionsByTopic",
+    );
+    assert!(listed.subscriptions().is_empty(), "{listed:?}");
+    assert!(broker.log().contains("request refused: unauthenticated unsubscribe"));
+}
+
+/// Issue 14: StartMessageMoveTask needs sqs:SendMessage on the destination (and on the original
+/// sources without one) besides the source's permissions, and CancelMessageMoveTask is
+/// authorized against the source queue its handle names, so another account can neither move
+/// messages into a queue it may not write nor cancel a task it may not touch. A tampered handle
+/// gets an AWS error.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn message_move_tasks_are_authorized_on_every_queue_they_touch() {
+    use aws_sdk_sqs::types::QueueAttributeName as Q;
+    use base64::engine::general_purpose::STANDARD;
+    use base64::Engine;
+
+    let (broker, _dir) = verifying_broker().await;
+    let endpoint = broker.endpoint();
+    let owner = broker.sqs().await;
+    let arn = |name: &str| format!("arn:aws:sqs:us-east-1:000000000000:{name}");
+    let dlq = create_queue(&owner, "move-dlq", &[]).await;
+    let redrive = serde_json::json!({"deadLetterTargetArn": arn("move-dlq"), "maxReceiveCount": 1}).to_string();
+    let src = create_queue(&owner, "move-src", &[(Q::RedrivePolicy, &redrive)]).await;
+    let dest = create_queue(&owner, "move-dest", &[]).await;
+    sluice_tests::sqs::dead_letter(&owner, &src, &dlq, 8).await;
+    let set_policy = |url: String, actions: serde_json::Value, name: &str| {
+        let owner = owner.clone();
+        let policy = serde_json::json!({"Version": "2012-10-17", "Statement": [{
+            "Effect": "Allow",
+            "Principal": {"AWS": "111111111111"},
+            "Action": actions,
+            "Resource": arn(name),
+        }]});
+        async move {
+            ok(
+                owner
+                    .set_queue_attributes()
+                    .queue_url(url)
+                    .attributes(Q::Policy, policy.to_string())
+                    .send()
+                    .await,
+                "SetQueueAttributes Policy",
+            );
+        }
+    };
+    // Account 111111111111 may redrive the dead-letter queue, but not cancel its tasks.
+    set_policy(
+        dlq.clone(),
+        serde_json::json!([
+            "sqs:StartMessageMoveTask",
+            "sqs:ReceiveMessage",
+            "sqs:DeleteMessage",
+            "sqs:GetQueueAttributes",
+            "sqs:ListMessageMoveTasks"
+        ]),
+        "move-dlq",
+    )
+    .await;
+    let other = sqs_client_with_key(&endpoint, OTHER_KEY, OTHER_SECRET, None).await;
+
+    // Into a destination it may not send to: refused, and nothing moved.
+    let refused = expect_code(
+        other
+            .start_message_move_task()
+            .source_arn(arn("move-dlq"))
+            .destination_arn(arn("move-dest"))
+            .send()
+            .await,
+        "AccessDenied",
+    );
+    assert!(
+        format!("{}", aws_sdk_sqs::error::DisplayErrorContext(&refused)).contains("sqs:SendMessage"),
+        "{}",
+        aws_sdk_sqs::error::DisplayErrorContext(&refused)
+    );
+    // Back to the original source, which it may not send to either.
+    expect_code(
+        other.start_message_move_task().source_arn(arn("move-dlq")).send().await,
+        "AccessDenied",
+    );
+    assert_eq!(sluice_tests::sqs::counts(&owner, &dlq).await.0, 8, "nothing moved");
+    let tasks = ok(
+        owner.list_message_move_tasks().source_arn(arn("move-dlq")).send().await,
+        "ListMessageMoveTasks",
+    );
+    assert!(tasks.results().is_empty(), "no task was started: {tasks:?}");
+
+    // Once the destination's policy lets it send, the task starts (slowly, to stay running).
+    set_policy(dest.clone(), serde_json::json!("sqs:SendMessage"), "move-dest").await;
+    let handle = ok(
+        other
+            .start_message_move_task()
+            .source_arn(arn("move-dlq"))
+            .destination_arn(arn("move-dest"))
+            .max_number_of_messages_per_second(1)
+            .send()
+            .await,
+        "StartMessageMoveTask with both queues' permission",
+    )
+    .task_handle()
+    .expect("TaskHandle")
+    .to_string();
+
+    // Cancelling is authorized against the source queue the handle names.
+    expect_code(
+        other.cancel_message_move_task().task_handle(&handle).send().await,
+        "AccessDenied",
+    );
+    let running = ok(
+        owner.list_message_move_tasks().source_arn(arn("move-dlq")).send().await,
+        "ListMessageMoveTasks",
+    );
+    assert_eq!(running.results().first().and_then(|t| t.status()), Some("RUNNING"));
+
+    // Tampered handles: one pointed at a queue of the caller's own account finds no task; one
+    // naming no queue, or not a handle at all, is refused the same way; none crashes anything.
+    let doc: serde_json::Value =
+        serde_json::from_slice(&STANDARD.decode(&handle).expect("base64 handle")).expect("JSON handle");
+    create_queue(&other, "mine", &[]).await;
+    let retargeted = STANDARD.encode(
+        serde_json::json!({"taskId": doc["taskId"], "sourceArn": "arn:aws:sqs:us-east-1:111111111111:mine"})
+            .to_string(),
+    );
+    let wildcard = STANDARD.encode(serde_json::json!({"taskId": doc["taskId"], "sourceArn": "*"}).to_string());
+    for tampered in [
+        retargeted,
+        wildcard,
+        "not a handle".to_string(),
+        STANDARD.encode("[1,2]"),
+    ] {
+        expect_code(
+            other.cancel_message_move_task().task_handle(&tampered).send().await,
+            "ResourceNotFoundException",
+        );
+    }
+
+    // The owner cancels its task.
+    ok(
+        owner.cancel_message_move_task().task_handle(&handle).send().await,
+        "CancelMessageMoveTask by the owner",
+    );
+}
+
+/// Issue 14: `POST /admin/checkpoint` on the API port needs a signed key of the broker's
+/// account allowed `sluice:Checkpoint`; the probes stay open.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn admin_checkpoint_needs_an_authorized_key_and_probes_stay_open() {
+    let backups = tempfile::tempdir().expect("tempdir");
+    let backups_arg = backups.path().to_string_lossy().to_string();
+    let (broker, _dir) = verifying_broker_with(&["--checkpoint-dir", &backups_arg]).await;
+    let endpoint = broker.endpoint();
+    for probe in ["/health", "/ready", "/metrics"] {
+        let resp = raw::get_with_timeout(&format!("{endpoint}{probe}"), Duration::from_secs(10))
+            .await
+            .expect("GET probe");
+        assert_eq!(resp.status, 200, "{probe}: {}", resp.body);
+    }
+    let checkpoint = |signer: Option<(&str, &str, &str)>| {
+        let mut req = raw::build(
+            Method::POST,
+            &format!("{endpoint}/admin/checkpoint"),
+            &[],
+            Vec::new(),
+            false,
+        );
+        if let Some((service, key, secret)) = signer {
+            raw::sign_as(
+                &mut req,
+                service,
+                key,
+                secret,
+                SystemTime::now(),
+                SigningSettings::default(),
+            );
+        }
+        req
+    };
+    let refused = |resp: &sluice_tests::RawResponse, code: &str| {
+        assert_eq!(resp.status, 403, "{}", resp.body);
+        assert_eq!(resp.json()["code"], code, "{}", resp.body);
+    };
+    let resp = raw::send(checkpoint(None)).await.expect("send");
+    refused(&resp, "MissingAuthenticationToken");
+    let resp = raw::send(checkpoint(Some(("sluice", ACCESS_KEY, "wrong"))))
+        .await
+        .expect("send");
+    refused(&resp, "SignatureDoesNotMatch");
+    // A signature made for an AWS service does not open admin routes.
+    let resp = raw::send(checkpoint(Some(("sqs", ACCESS_KEY, SECRET_KEY))))
+        .await
+        .expect("send");
+    refused(&resp, "SignatureDoesNotMatch");
+    // A tenant's key (another account) and a restricted key of the broker's account: no.
+    let resp = raw::send(checkpoint(Some(("sluice", OTHER_KEY, OTHER_SECRET))))
+        .await
+        .expect("send");
+    refused(&resp, "AccessDenied");
+    let resp = raw::send(checkpoint(Some(("sluice", LIMITED_KEY, LIMITED_SECRET))))
+        .await
+        .expect("send");
+    refused(&resp, "AccessDenied");
+    assert_eq!(
+        std::fs::read_dir(backups.path()).map(|d| d.count()).unwrap_or(0),
+        0,
+        "no checkpoint was written"
+    );
+    // The broker account's unrestricted key: written.
+    let resp = raw::send(checkpoint(Some(("sluice", ACCESS_KEY, SECRET_KEY))))
+        .await
+        .expect("send");
+    assert_eq!(resp.status, 200, "{}", resp.body);
+    let path = resp.json()["path"].as_str().expect("path").to_string();
+    assert!(std::path::Path::new(&path).join("CURRENT").is_file(), "{path}");
+}
+
+/// Issue 14: an SNS request refused before its body is decoded (signature, size) is answered
+/// in SNS's error shape, which the SNS SDK parses, not in SQS's.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sns_requests_refused_before_decoding_get_sns_errors() {
+    use aws_sdk_sns::error::ProvideErrorMetadata;
+
+    let (broker, _dir) = verifying_broker_with(&["--max-body-bytes", "4096"]).await;
+    let endpoint = broker.endpoint();
+    let sns_namespace = "<ErrorResponse xmlns=\"http://sns.amazonaws.com/doc/2010-03-31/\">";
+    let form = |message: &str| {
+        raw::form_encode(&[
+            ("Action", "Publish"),
+            ("TopicArn", "arn:aws:sns:us-east-1:000000000000:t"),
+            ("Message", message),
+            ("Version", "2010-03-31"),
+        ])
+    };
+    let headers = [("content-type", raw::FORM_CONTENT_TYPE)];
+
+    // Unsigned.
+    let unsigned = raw::build(
+        Method::POST,
+        &format!("{endpoint}/"),
+        &headers,
+        form("x").into_bytes(),
+        false,
+    );
+    let resp = raw::send(unsigned).await.expect("send");
+    assert_eq!(resp.status, 403, "{}", resp.body);
+    assert!(resp.body.contains(sns_namespace), "{}", resp.body);
+    assert_eq!(
+        xml::value(&resp.body, "Code").as_deref(),
+        Some("MissingAuthenticationToken")
+    );
+
+    // Signed with a wrong secret.
+    let mut wrong = raw::build(
+        Method::POST,
+        &format!("{endpoint}/"),
+        &headers,
+        form("x").into_bytes(),
+        false,
+    );
+    raw::sign_as(
+        &mut wrong,
+        "sns",
+        ACCESS_KEY,
+        "wrong",
+        SystemTime::now(),
+        SigningSettings::default(),
+    );
+    let resp = raw::send(wrong).await.expect("send");
+    assert_eq!(resp.status, 403, "{}", resp.body);
+    assert!(resp.body.contains(sns_namespace), "{}", resp.body);
+    assert_eq!(xml::value(&resp.body, "Code").as_deref(), Some("SignatureDoesNotMatch"));
+
+    // Signed, but over --max-body-bytes: 413 before the body is read.
+    let mut large = raw::build(
+        Method::POST,
+        &format!("{endpoint}/"),
+        &headers,
+        form(&"x".repeat(8192)).into_bytes(),
+        false,
+    );
+    raw::sign_as(
+        &mut large,
+        "sns",
+        ACCESS_KEY,
+        SECRET_KEY,
+        SystemTime::now(),
+        SigningSettings::default(),
+    );
+    let resp = raw::send(large).await.expect("send");
+    assert_eq!(resp.status, 413, "{}", resp.body);
+    assert!(resp.body.contains(sns_namespace), "{}", resp.body);
+    assert_eq!(xml::value(&resp.body, "Code").as_deref(), Some("RequestEntityTooLarge"));
+
+    // The SNS SDK reads the code of such an answer.
+    let sns = sluice_tests::sns::sns_client_with_key(&endpoint, ACCESS_KEY, SECRET_KEY).await;
+    let err = sns
+        .publish()
+        .topic_arn("arn:aws:sns:us-east-1:000000000000:t")
+        .message("x".repeat(8192))
+        .send()
+        .await
+        .expect_err("over the body limit");
+    assert_eq!(
+        err.code(),
+        Some("RequestEntityTooLarge"),
+        "{}",
+        aws_sdk_sns::error::DisplayErrorContext(&err)
     );
 }

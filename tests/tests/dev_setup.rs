@@ -19,18 +19,30 @@ fn touch(path: &Path) {
 
 /// Runs `scripts/find-libclang` over exactly `dirs`.
 fn find_libclang(dirs: &[&Path]) -> Output {
-    Command::new(repo_root().join("scripts/find-libclang")).args(dirs).output().expect("run scripts/find-libclang")
+    Command::new(repo_root().join("scripts/find-libclang"))
+        .args(dirs)
+        .output()
+        .expect("run scripts/find-libclang")
 }
 
 fn found(output: &Output) -> Option<String> {
-    output.status.success().then(|| String::from_utf8_lossy(&output.stdout).trim().to_string())
+    output
+        .status
+        .success()
+        .then(|| String::from_utf8_lossy(&output.stdout).trim().to_string())
 }
 
 #[test]
 fn a_fresh_machines_libclang_cpp_is_not_libclang() {
     let dir = tempfile::tempdir().expect("temp dir");
     // What Debian bookworm has before libclang-dev: the C++ API and LLVM itself.
-    for name in ["libclang-cpp.so.14", "libclang-cpp.so", "libLLVM-14.so.1", "libclang.so.1", "libclang-14.so.1"] {
+    for name in [
+        "libclang-cpp.so.14",
+        "libclang-cpp.so",
+        "libLLVM-14.so.1",
+        "libclang.so.1",
+        "libclang-14.so.1",
+    ] {
         touch(&dir.path().join(name));
     }
     let output = find_libclang(&[dir.path()]);
@@ -54,7 +66,10 @@ fn a_dangling_symlink_is_not_a_library() {
     assert_eq!(found(&find_libclang(&[dir.path()])), None);
     // Once the target exists (libclang1-14 installed), the dev symlink resolves.
     touch(&dir.path().join("libclang-14.so.1"));
-    assert_eq!(found(&find_libclang(&[dir.path()])), Some(dir.path().join("libclang.so").display().to_string()));
+    assert_eq!(
+        found(&find_libclang(&[dir.path()])),
+        Some(dir.path().join("libclang.so").display().to_string())
+    );
 }
 
 #[test]
@@ -63,7 +78,10 @@ fn every_folder_is_searched() {
     let llvm = tempfile::tempdir().expect("temp dir");
     touch(&llvm.path().join("libclang.so"));
     let output = find_libclang(&[empty.path(), Path::new("/nonexistent/sluice-test"), llvm.path()]);
-    assert_eq!(found(&output), Some(llvm.path().join("libclang.so").display().to_string()));
+    assert_eq!(
+        found(&output),
+        Some(llvm.path().join("libclang.so").display().to_string())
+    );
 }
 
 /// A machine for `./dev.sh deps`: a library folder standing in for the system's, and an
@@ -85,7 +103,11 @@ impl FakeMachine {
             touch(&lib.join(name));
         }
         let apt = bin.join("apt-get");
-        let provides = if apt_works { format!("touch {}/libclang-14.so", lib.display()) } else { ":".to_string() };
+        let provides = if apt_works {
+            format!("touch {}/libclang-14.so", lib.display())
+        } else {
+            ":".to_string()
+        };
         let script = format!(
             "#!/bin/sh\necho \"$@\" >> {log}\ncase \" $* \" in *\" install \"*) {provides} ;; esac\n",
             log = root.path().join("apt.log").display(),
@@ -96,7 +118,11 @@ impl FakeMachine {
     }
 
     fn deps(&self) -> Output {
-        let path = format!("{}:{}", self.root.path().join("bin").display(), std::env::var("PATH").unwrap_or_default());
+        let path = format!(
+            "{}:{}",
+            self.root.path().join("bin").display(),
+            std::env::var("PATH").unwrap_or_default()
+        );
         Command::new("bash")
             .arg(repo_root().join("dev.sh"))
             .arg("deps")
@@ -126,7 +152,10 @@ fn dev_sh_installs_libclang_dev_when_only_libclang_cpp_is_there() {
     assert!(calls.contains("update"), "{calls}");
     let install = calls.lines().find(|l| l.contains("install")).unwrap_or_default();
     assert!(install.contains("libclang-dev"), "{calls}");
-    assert!(String::from_utf8_lossy(&output.stderr).contains("libclang-14.so"), "{output:?}");
+    assert!(
+        String::from_utf8_lossy(&output.stderr).contains("libclang-14.so"),
+        "{output:?}"
+    );
 }
 
 #[test]
@@ -146,7 +175,10 @@ fn dev_sh_stops_with_a_reason_when_the_install_did_not_help() {
     let machine = FakeMachine::new(&["libclang-cpp.so.14"], false);
     let output = machine.deps();
     assert!(!output.status.success(), "{output:?}");
-    assert!(String::from_utf8_lossy(&output.stderr).contains("LIBCLANG_PATH"), "{output:?}");
+    assert!(
+        String::from_utf8_lossy(&output.stderr).contains("LIBCLANG_PATH"),
+        "{output:?}"
+    );
 }
 
 fn is_root() -> bool {

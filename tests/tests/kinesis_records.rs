@@ -5,7 +5,7 @@
 use std::collections::HashMap;
 
 use aws_sdk_kinesis::primitives::{Blob, DateTime};
-use aws_sdk_kinesis::types::{PutRecordsRequestEntry, ShardIteratorType};
+use aws_sdk_kinesis::types::{EncryptionType, PutRecordsRequestEntry, ShardIteratorType};
 use sluice_tests::kinesis::{create_stream, iterator, kinesis_client, read_from, read_shard, shard_ids, wait_active};
 use sluice_tests::sqs::{expect_code, ok};
 use sluice_tests::{unique_name, Broker};
@@ -554,4 +554,80 @@ async fn throughput_limits_fail_records_individually_when_enabled() {
         ok_records,
         "exactly the acknowledged records are stored"
     );
+}
+
+/// Issue 14: a record reports the encryption type it was written under, not the stream's
+/// setting at the read: none before StartStreamEncryption, KMS after it, and still KMS once
+/// encryption is stopped again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn records_keep_the_encryption_type_they_were_written_with() {
+    let broker = Broker::start().await;
+    let client = kinesis_client(&broker.endpoint()).await;
+    let name = unique_name("enc");
+    create_stream(&client, &name, 1).await;
+    let shard = "shardId-000000000000";
+    let put = |data: &'static str| {
+        client
+            .put_record()
+            .stream_name(&name)
+            .partition_key("k")
+            .data(Blob::new(data))
+            .send()
+    };
+    let read_types = || async {
+        read_shard(&client, &name, shard)
+            .await
+            .records
+            .iter()
+            .map(|r| {
+                let data = String::from_utf8(r.data().as_ref().to_vec()).expect("utf8");
+                (data, r.encryption_type().cloned())
+            })
+            .collect::<Vec<_>>()
+    };
+    // An unencrypted record carries no EncryptionType (the SDK's `None`); an explicit NONE
+    // would mean the same to clients.
+    let unencrypted = |t: &Option<EncryptionType>| t.as_ref().is_none_or(|t| *t == EncryptionType::None);
+
+    ok(put("before").await, "PutRecord");
+    ok(
+        client
+            .start_stream_encryption()
+            .stream_name(&name)
+            .encryption_type(EncryptionType::Kms)
+            .key_id("alias/aws/kinesis")
+            .send()
+            .await,
+        "StartStreamEncryption",
+    );
+    wait_active(&client, &name).await;
+    ok(put("encrypted").await, "PutRecord");
+    let got = read_types().await;
+    assert_eq!(got.len(), 2, "{got:?}");
+    assert_eq!(got[0].0, "before");
+    assert!(unencrypted(&got[0].1), "written before encryption: {got:?}");
+    assert_eq!(got[1], ("encrypted".to_string(), Some(EncryptionType::Kms)));
+
+    ok(
+        client
+            .stop_stream_encryption()
+            .stream_name(&name)
+            .encryption_type(EncryptionType::Kms)
+            .key_id("alias/aws/kinesis")
+            .send()
+            .await,
+        "StopStreamEncryption",
+    );
+    wait_active(&client, &name).await;
+    ok(put("after").await, "PutRecord");
+    let got = read_types().await;
+    assert_eq!(got.len(), 3, "{got:?}");
+    assert!(unencrypted(&got[0].1), "{got:?}");
+    assert_eq!(
+        got[1],
+        ("encrypted".to_string(), Some(EncryptionType::Kms)),
+        "still KMS after StopStreamEncryption"
+    );
+    assert_eq!(got[2].0, "after");
+    assert!(unencrypted(&got[2].1), "{got:?}");
 }

@@ -234,22 +234,50 @@ async fn a_bad_init_file_stops_the_start_with_a_clear_error() {
         let path = dir.path().join(name);
         std::fs::write(&path, text).expect("write");
         let data = dir.path().join(format!("data-{name}"));
-        let output = tokio::process::Command::new(sluice_tests::broker::binary_path())
-            .args(["serve", "--bind", "127.0.0.1:0", "--data-dir"])
-            .arg(&data)
-            .arg("--init")
-            .arg(&path)
-            .output();
-        let output = tokio::time::timeout(Duration::from_secs(30), output)
-            .await
-            .expect("sluice exits in time")
-            .expect("run sluice");
-        let stderr = String::from_utf8_lossy(&output.stderr);
-        let stdout = String::from_utf8_lossy(&output.stdout);
-        assert!(!output.status.success(), "{name}: started anyway");
-        let all = format!("{stdout}{stderr}");
+        let all = serve_refused(&data, &[std::ffi::OsStr::new("--init"), path.as_os_str()]).await;
         assert!(all.contains(name) && all.contains(expected), "{name}: {all}");
     }
+}
+
+/// Runs `sluice serve` on `data` with `extra` arguments, expecting it to refuse to start; its
+/// stdout and stderr.
+async fn serve_refused(data: &std::path::Path, extra: &[&std::ffi::OsStr]) -> String {
+    let output = tokio::process::Command::new(sluice_tests::broker::binary_path())
+        .args(["serve", "--bind", "127.0.0.1:0", "--data-dir"])
+        .arg(data)
+        .args(extra)
+        .output();
+    let output = tokio::time::timeout(Duration::from_secs(30), output)
+        .await
+        .expect("sluice exits in time")
+        .expect("run sluice");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(!output.status.success(), "started anyway: {stdout}{stderr}");
+    format!("{stdout}{stderr}")
+}
+
+/// Issue 14: a data folder held by another broker and a corrupt data folder are told apart
+/// (the lock used to be recognised by the substring "lock", which "block checksum mismatch"
+/// contains too).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_held_data_folder_and_a_corrupt_one_get_their_own_start_up_errors() {
+    let mut broker = Broker::start().await;
+    let data = broker.data_dir();
+    let held = serve_refused(&data, &[]).await;
+    assert!(held.contains("is in use by another process"), "{held}");
+    assert!(!held.contains("corrupt"), "{held}");
+
+    broker.stop().await;
+    // CURRENT names the live MANIFEST and must end with a newline; RocksDB reports any other
+    // content as corruption.
+    std::fs::write(data.join("CURRENT"), b"MANIFEST-garbage").expect("write CURRENT");
+    let corrupt = serve_refused(&data, &[]).await;
+    assert!(
+        corrupt.contains("is corrupt") && corrupt.contains("Corruption"),
+        "{corrupt}"
+    );
+    assert!(!corrupt.contains("in use by another process"), "{corrupt}");
 }
 
 /// Copies a folder tree (a checkpoint's files are hard links; a copy is what an operator ships

@@ -1,6 +1,6 @@
 //! Robustness: malformed input gets a 4xx AWS-shaped error (JSON `{__type, message}` or query
 //! `<ErrorResponse>`), never a panic, a hang or a 5xx, and the broker keeps serving afterwards.
-//! STYLE.md #13: "No unwrap()/expect() on anything a client or the disk can influence."
+//! CONTRIBUTING.md, style rule 13: "No unwrap()/expect() on anything a client or the disk can influence."
 
 use std::time::Duration;
 

@@ -7,7 +7,7 @@
 use std::time::Duration;
 
 use sluice_tests::raw;
-use sluice_tests::sns::{sns_client, verify_signature, Delivery, Receiver};
+use sluice_tests::sns::{pending_http_subscription, sns_client, verify_signature, Delivery, Receiver};
 use sluice_tests::sqs::{create_queue, ok, receive};
 use sluice_tests::Broker;
 
@@ -111,6 +111,53 @@ async fn http_subscription_is_confirmed_then_receives_signed_notifications() {
     // UnsubscribeURL works unsigned too, and ends deliveries.
     let unsubscribe_url = doc["UnsubscribeURL"].as_str().unwrap();
     let gone = raw::get_with_timeout(unsubscribe_url, Duration::from_secs(10))
+        .await
+        .expect("GET UnsubscribeURL");
+    assert_eq!(gone.status, 200, "{}", gone.body);
+    let listed = ok(sns.list_subscriptions_by_topic().topic_arn(&arn).send().await, "List");
+    assert!(listed.subscriptions().is_empty());
+}
+
+/// With `--auth off` nothing is verified and every request counts as authenticated:
+/// AuthenticateOnUnsubscribe is recorded as asked, and the UnsubscribeURL keeps working
+/// (docs/security.md, "Unsubscribing"; `tests/tests/auth.rs` checks the refusal under
+/// `--auth verify`).
+#[tokio::test]
+async fn with_auth_off_authenticate_on_unsubscribe_is_recorded_but_not_enforced() {
+    let broker = Broker::start().await;
+    let sns = sns_client(&broker.endpoint()).await;
+    let receiver = Receiver::start(0).await;
+    let arn = http_topic(&sns, "flagged").await;
+    let (sub_arn, doc) = pending_http_subscription(&sns, &arn, &receiver, "/flagged").await;
+    ok(
+        sns.confirm_subscription()
+            .topic_arn(&arn)
+            .token(doc["Token"].as_str().expect("Token"))
+            .authenticate_on_unsubscribe("true")
+            .send()
+            .await,
+        "ConfirmSubscription",
+    );
+    let attributes = ok(
+        sns.get_subscription_attributes()
+            .subscription_arn(&sub_arn)
+            .send()
+            .await,
+        "GetSubscriptionAttributes",
+    );
+    assert_eq!(
+        attributes
+            .attributes()
+            .and_then(|a| a.get("ConfirmationWasAuthenticated"))
+            .map(String::as_str),
+        Some("true")
+    );
+    let url = format!(
+        "{}/?{}",
+        broker.endpoint(),
+        raw::form_encode(&[("Action", "Unsubscribe"), ("SubscriptionArn", &sub_arn)])
+    );
+    let gone = raw::get_with_timeout(&url, Duration::from_secs(10))
         .await
         .expect("GET UnsubscribeURL");
     assert_eq!(gone.status, 200, "{}", gone.body);

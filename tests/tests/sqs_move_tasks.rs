@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use aws_sdk_sqs::types::QueueAttributeName as Q;
 use aws_sdk_sqs::Client;
-use sluice_tests::sqs::{counts, create_queue, expect_code, ok, receive};
+use sluice_tests::sqs::{counts, create_queue, dead_letter, expect_code, ok, receive};
 use sluice_tests::{Broker, ACCOUNT_ID};
 
 fn arn(name: &str) -> String {
@@ -16,28 +16,6 @@ fn arn(name: &str) -> String {
 
 fn redrive(dlq: &str) -> String {
     serde_json::json!({ "deadLetterTargetArn": arn(dlq), "maxReceiveCount": 1 }).to_string()
-}
-
-/// Sends `n` messages to `src` and dead-letters them: each is received once with a zero
-/// visibility timeout, and the next receive moves it to the DLQ.
-async fn dead_letter(sqs: &Client, src: &str, dlq: &str, n: usize) {
-    let target = counts(sqs, dlq).await.0 + n as i64;
-    for i in 0..n {
-        ok(
-            sqs.send_message()
-                .queue_url(src)
-                .message_body(format!("m{i}"))
-                .send()
-                .await,
-            "SendMessage",
-        );
-    }
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while counts(sqs, dlq).await.0 < target && Instant::now() < deadline {
-        receive(sqs, src, 10, 0, Some(0)).await;
-    }
-    assert_eq!(counts(sqs, dlq).await.0, target, "messages dead-lettered");
-    assert_eq!(counts(sqs, src).await, (0, 0, 0));
 }
 
 async fn list(sqs: &Client, dlq: &str, max: i32) -> Vec<aws_sdk_sqs::types::ListMessageMoveTasksResultEntry> {

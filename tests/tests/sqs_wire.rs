@@ -37,7 +37,7 @@ async fn json_errors_carry_query_error_header_and_type() {
         resp.header("content-type")
     );
 
-    // The legacy names from the query protocol, per error (WIRE-NOTES).
+    // The legacy names from the query protocol, per error (docs/wire-notes.md).
     let cases: &[(&str, &str, &str, &str)] = &[
         (
             "CreateQueue",

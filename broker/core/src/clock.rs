@@ -1,7 +1,7 @@
 //! The one clock of the core.
 //!
 //! Wall-clock milliseconds are derived from `tokio::time::Instant`, so tests that pause and
-//! advance tokio's time move every deadline and timestamp consistently (DESIGN.md, "one clock").
+//! advance tokio's time move every deadline and timestamp consistently (docs/design.md, "one clock").
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 

@@ -50,6 +50,11 @@ pub enum BrokerError {
     /// Storage failed; the request may be retried.
     #[error("internal storage failure: {0}")]
     Storage(#[from] StorageError),
+    /// Neither the request nor the disk is at fault: a value could not be encoded, a key could
+    /// not be generated, an internal invariant broke. Kept apart from [`BrokerError::Storage`]
+    /// so the log never calls the disk corrupt when it is not (issue 14).
+    #[error("internal failure: {0}")]
+    Internal(String),
 }
 
 /// Core result type.

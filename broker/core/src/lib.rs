@@ -30,6 +30,26 @@ pub use queue::Queues;
 pub use stream::Streams;
 pub use topic::Topics;
 
+/// A stream failure while loading at start-up. Storage failures (a record that does not decode
+/// included) stay storage failures; anything else is not the disk's doing and must not be
+/// reported as corruption (issue 14).
+fn stream_load_error(err: stream::StreamError) -> BrokerError {
+    match err {
+        stream::StreamError::Storage(cause) => BrokerError::Storage(cause),
+        stream::StreamError::Internal(what) => BrokerError::Internal(what),
+        other => BrokerError::Internal(format!("loading streams: {other}")),
+    }
+}
+
+/// A topic failure while loading at start-up, kept in its kind like [`stream_load_error`].
+fn topic_load_error(err: topic::TopicError) -> BrokerError {
+    match err {
+        topic::TopicError::Storage(cause) => BrokerError::Storage(cause),
+        topic::TopicError::Internal(what) => BrokerError::Internal(what),
+        other => BrokerError::Internal(format!("loading topics: {other}")),
+    }
+}
+
 /// The broker: every service over one store.
 pub struct Broker {
     store: Arc<Store>,
@@ -43,15 +63,9 @@ impl Broker {
     pub fn open(store: Arc<Store>) -> Result<Broker> {
         let clock = Clock::new();
         let queues = Arc::new(Queues::open(store.clone(), clock)?);
-        let streams = Streams::open(store.clone(), clock, stream::DEFAULT_TRANSITION).map_err(|e| match e {
-            stream::StreamError::Storage(s) => BrokerError::Storage(s),
-            other => BrokerError::Storage(sluice_storage::StorageError::Corrupt(other.to_string())),
-        })?;
+        let streams = Streams::open(store.clone(), clock, stream::DEFAULT_TRANSITION).map_err(stream_load_error)?;
         let streams = Arc::new(streams);
-        let topics = Topics::open(store.clone(), clock, queues.clone()).map_err(|e| match e {
-            topic::TopicError::Storage(s) => BrokerError::Storage(s),
-            other => BrokerError::Storage(sluice_storage::StorageError::Corrupt(other.to_string())),
-        })?;
+        let topics = Topics::open(store.clone(), clock, queues.clone()).map_err(topic_load_error)?;
         let topics = Arc::new(topics);
         Ok(Broker {
             store,
@@ -104,5 +118,32 @@ impl Broker {
                 _ = streams.run_sweeper() => {}
             }
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use sluice_storage::StorageError;
+
+    #[test]
+    fn load_errors_keep_their_kind() {
+        let corrupt = || StorageError::Corrupt("stream record x: expected value".into());
+        assert!(matches!(
+            stream_load_error(stream::StreamError::Storage(corrupt())),
+            BrokerError::Storage(StorageError::Corrupt(_))
+        ));
+        assert!(matches!(
+            topic_load_error(topic::TopicError::Storage(corrupt())),
+            BrokerError::Storage(StorageError::Corrupt(_))
+        ));
+        for err in [
+            stream_load_error(stream::StreamError::Internal("encode stream record".into())),
+            stream_load_error(stream::StreamError::InvalidArgument("bad".into())),
+            topic_load_error(topic::TopicError::Internal("sns signing key generation".into())),
+            topic_load_error(topic::TopicError::InvalidParameter("bad".into())),
+        ] {
+            assert!(matches!(err, BrokerError::Internal(_)), "{err:?} is not corruption");
+        }
     }
 }

@@ -2,23 +2,23 @@
 //! `/ready`, `/metrics`, `POST /admin/checkpoint`), so probes and scrapes can live on a port
 //! that is not exposed to clients. The main port keeps answering them too.
 //!
-//! HTTP/1.1 only, no authentication (like the admin routes of the main port), a connection
-//! bound ([`MAX_ADMIN_CONNECTIONS`]) and the same header timeout; it stops accepting when the
-//! server shuts down.
+//! HTTP/1.1 only, no authentication (the port is meant for the operator's network only; on the
+//! main port `POST /admin/checkpoint` needs a signed, authorized key under `--auth verify`), a
+//! connection bound ([`MAX_ADMIN_CONNECTIONS`]), the same header timeout and the same pause
+//! after a failed accept as the main listener; it stops accepting when the server shuts down.
 
 use std::future::Future;
 use std::sync::Arc;
 
+use crate::app::App;
+use crate::dispatch::{admin_response, classify, text_response, RequestHead, ResponseBody, Route};
+use crate::listener;
 use http::{Request, Response, StatusCode};
 use hyper::body::Incoming;
 use hyper::service::service_fn;
 use hyper_util::rt::TokioIo;
 use tokio::net::TcpListener;
 use tokio::sync::Semaphore;
-use tracing::warn;
-
-use crate::app::App;
-use crate::dispatch::{admin_response, classify, text_response, RequestHead, ResponseBody};
 
 /// Probes and scrapers need few connections.
 pub const MAX_ADMIN_CONNECTIONS: usize = 64;
@@ -35,22 +35,20 @@ pub async fn serve(listener: TcpListener, app: Arc<App>, shutdown: impl Future<O
                 Err(_) => return,
             },
         };
-        let stream = tokio::select! {
+        // The same pause after a failed accept as the API listener, or an error such as
+        // EMFILE, which lasts until connections close, would spin this loop.
+        let (stream, _peer) = tokio::select! {
             () = &mut shutdown => return,
-            accepted = listener.accept() => match accepted {
-                Ok((stream, _)) => stream,
-                Err(e) => {
-                    warn!(error = %e, "admin accept failed");
-                    continue;
-                }
-            },
+            accepted = listener::accept_with_backoff("admin", || listener.accept()) => accepted,
         };
         let app = app.clone();
         tokio::spawn(async move {
             let header_timeout = app.settings.header_read_timeout;
             let service = service_fn(move |req: Request<Incoming>| {
                 let app = app.clone();
-                async move { Ok::<_, std::convert::Infallible>(handle(&app, &req)) }
+                // Only the route crosses the await, not the request and its body.
+                let route = route_of(&req);
+                async move { Ok::<_, std::convert::Infallible>(handle(&app, &route).await) }
             });
             let mut builder = hyper::server::conn::http1::Builder::new();
             builder
@@ -62,15 +60,22 @@ pub async fn serve(listener: TcpListener, app: Arc<App>, shutdown: impl Future<O
     }
 }
 
-/// Answers one admin request; everything that is not an admin route is 404.
-fn handle<B>(app: &App, req: &Request<B>) -> Response<ResponseBody> {
+/// Where an admin-port request goes (its body is never read).
+fn route_of<B>(req: &Request<B>) -> Route {
     let head = RequestHead {
         method: req.method(),
         path: req.uri().path(),
         query: req.uri().query(),
         headers: req.headers(),
     };
-    admin_response(app, &classify(head, &[])).unwrap_or_else(|| {
+    classify(head, &[])
+}
+
+/// Answers one admin request; everything that is not an admin route is 404. This port is the
+/// operator's (keep it off client networks): its checkpoint needs no signature, unlike the API
+/// port's under `--auth verify`.
+async fn handle(app: &App, route: &Route) -> Response<ResponseBody> {
+    admin_response(app, route).await.unwrap_or_else(|| {
         text_response(
             StatusCode::NOT_FOUND,
             "text/plain; charset=utf-8",

@@ -24,8 +24,8 @@ pub struct App {
     pub broker: Arc<Broker>,
     /// Access keys, when `--auth verify` checks signatures.
     pub keys: Option<Keys>,
-    /// Held while a checkpoint is written.
-    pub checkpoint_lock: std::sync::Mutex<()>,
+    /// Held while a checkpoint is written; shared with the blocking task that writes it.
+    pub checkpoint_lock: Arc<tokio::sync::Mutex<()>>,
     ready: AtomicBool,
     /// Flips to true when shutdown starts, so long-lived responses (event streams) end.
     shutting_down: tokio::sync::watch::Sender<bool>,
@@ -49,7 +49,7 @@ impl App {
             store,
             broker,
             keys: None,
-            checkpoint_lock: std::sync::Mutex::new(()),
+            checkpoint_lock: Arc::new(tokio::sync::Mutex::new(())),
             ready: AtomicBool::new(false),
             shutting_down: tokio::sync::watch::Sender::new(false),
         }

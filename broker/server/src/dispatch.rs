@@ -3,11 +3,11 @@
 //!
 //! # Layout
 //! - [`classify`]: a pure function from the request head and body to a [`Route`], tested by a
-//!   table of wire examples (STYLE.md §1).
+//!   table of wire examples (CONTRIBUTING.md, style rule 1).
 //! - [`handle`]: the hyper-facing entry point: reads the body under the size limit, classifies,
 //!   builds the [`RequestContext`], calls the admin or API handler and stamps `x-amzn-RequestId`.
 //!
-//! # Routing rules (DESIGN.md "One request, end to end", WIRE-NOTES.md "SQS")
+//! # Routing rules (docs/design.md "One request, end to end", docs/wire-notes.md "SQS")
 //! 1. `X-Amz-Target: AmazonSQS.<Action>` → SQS over AWS JSON 1.0;
 //!    `Kinesis_20131202.<Action>` → Kinesis over JSON 1.1 or CBOR; any other target →
 //!    `UnknownOperationException`.
@@ -31,7 +31,8 @@ use sluice_protocols::sigv4::{self, CredentialScope};
 use sluice_protocols::sigv4_verify::SignedRequest;
 use tracing::Instrument;
 
-use crate::api::{self, error::DispatchError, RequestContext};
+use crate::api::error::{AdminRefusal, DispatchError};
+use crate::api::{self, RequestContext};
 use crate::app::App;
 use crate::auth;
 use crate::metrics::Outcome;
@@ -148,7 +149,7 @@ pub fn classify(head: RequestHead<'_>, body: &[u8]) -> Route {
                 // Kinesis has no query protocol, and other services are not ours.
                 _ => return Route::Unrecognized,
             },
-            // Query requests are often POSTed to the queue URL (WIRE-NOTES.md).
+            // Query requests are often POSTed to the queue URL (docs/wire-notes.md).
             None if is_queue_path(head.path) => Service::Sqs,
             // Unsigned: a SubscribeURL or UnsubscribeURL opened by a subscriber, or a client
             // without credentials; an action only SNS has tells, else SQS.
@@ -229,6 +230,23 @@ pub fn protocol_hint(headers: &HeaderMap) -> Protocol {
     }
 }
 
+/// The service to answer in when the body could not be read (too large, too slow), so before
+/// [`classify`] could look at it: a Kinesis target, else the SigV4 scope's service, else an
+/// action only SNS has in the URI query, else SQS. An SNS client refused this early still gets
+/// an SNS error document (issue 14).
+fn service_hint(head: RequestHead<'_>) -> Service {
+    if header_str(head.headers, "x-amz-target").is_some_and(|t| t.starts_with("Kinesis_20131202.")) {
+        return Service::Kinesis;
+    }
+    if let Some(service) = credential_scope(head).and_then(|scope| Service::from_signing_name(&scope.service)) {
+        return service;
+    }
+    match head.query.and_then(|q| find_param(q.as_bytes(), "Action")) {
+        Some(action) if is_sns_only_action(&action) => Service::Sns,
+        _ => Service::Sqs,
+    }
+}
+
 /// The `Action` parameter of a query-protocol request: form body first, then the URI query.
 fn query_action(head: RequestHead<'_>, body: &[u8]) -> Option<String> {
     let form_body = header_str(head.headers, CONTENT_TYPE.as_str())
@@ -302,6 +320,12 @@ where
 {
     let started = Instant::now();
     let (parts, body) = req.into_parts();
+    let head = RequestHead {
+        method: &parts.method,
+        path: parts.uri.path(),
+        query: parts.uri.query(),
+        headers: &parts.headers,
+    };
 
     let read = read_body(
         body,
@@ -316,34 +340,43 @@ where
         Ok(body) => body,
         Err(err) => {
             let protocol = protocol_hint(&parts.headers);
-            let response = api::error::dispatch_error_response(protocol, &err, &request_id);
+            let service = service_hint(head);
+            let response = api::error::dispatch_error_response(service, protocol, &err, &request_id);
             return finish(app, response, &request_id, "unknown", "unknown", started);
         }
     };
 
-    let head = RequestHead {
-        method: &parts.method,
-        path: parts.uri.path(),
-        query: parts.uri.query(),
-        headers: &parts.headers,
-    };
     match classify(head, &body) {
         admin @ (Route::Health | Route::Ready | Route::Metrics | Route::Checkpoint | Route::SigningCert) => {
-            let response = admin_response(app, &admin).unwrap_or_else(|| {
+            // Probes and scrapers stay open; an action that changes things needs a key.
+            if admin == Route::Checkpoint {
+                let authority = parts.uri.authority().map(|a| a.as_str());
+                let connection = parts.extensions.get::<Connection>().copied();
+                let ctx = request_context(app, head, authority, connection, request_id.clone());
+                if let Err(refusal) = authorize_admin(app, head, authority, &body, ctx) {
+                    return stamp(api::error::admin_refusal_response(&refusal), &request_id);
+                }
+            }
+            let response = admin_response(app, &admin).await.unwrap_or_else(|| {
                 text_response(StatusCode::NOT_FOUND, "text/plain; charset=utf-8", "not found".into())
             });
             stamp(response, &request_id)
         }
         Route::UnknownTarget => {
-            let response =
-                api::error::dispatch_error_response(Protocol::Json10, &DispatchError::UnknownOperation, &request_id);
+            let response = api::error::dispatch_error_response(
+                Service::Sqs,
+                Protocol::Json10,
+                &DispatchError::UnknownOperation,
+                &request_id,
+            );
             finish(app, response, &request_id, "unknown", "unknown", started)
         }
         Route::Unrecognized => {
             // A JSON body without a target still wants a JSON error; everything else gets XML.
             let json = header_str(&parts.headers, CONTENT_TYPE.as_str()).is_some_and(|ct| ct.contains("json"));
             let protocol = if json { Protocol::Json10 } else { Protocol::Query };
-            let response = api::error::dispatch_error_response(protocol, &DispatchError::Unrecognized, &request_id);
+            let response =
+                api::error::dispatch_error_response(Service::Sqs, protocol, &DispatchError::Unrecognized, &request_id);
             finish(app, response, &request_id, "unknown", "unknown", started)
         }
         Route::Api {
@@ -379,8 +412,12 @@ where
                     Err(err) => {
                         // One line per refused request, for audit; never the secret or body.
                         tracing::info!(service = service.label(), action = %action, error = %err, "request refused: signature");
-                        let response =
-                            api::error::dispatch_error_response(protocol, &DispatchError::Auth(err), &request_id);
+                        let response = api::error::dispatch_error_response(
+                            service,
+                            protocol,
+                            &DispatchError::Auth(err),
+                            &request_id,
+                        );
                         return finish(app, response, &request_id, service.label(), "unknown", started);
                     }
                 }
@@ -406,9 +443,64 @@ where
     }
 }
 
+/// The SigV4 service name admin actions are signed for (`curl --aws-sigv4
+/// "aws:amz:us-east-1:sluice"`), so a signature made for an AWS service cannot be replayed on an
+/// admin route.
+pub const ADMIN_SIGNING_NAME: &str = "sluice";
+
+/// The identity-policy action `POST /admin/checkpoint` needs (on `Resource: "*"`).
+pub const CHECKPOINT_ACTION: &str = "sluice:Checkpoint";
+
+/// With `--auth verify`, an admin action on the API port needs a SigV4 signature (service
+/// [`ADMIN_SIGNING_NAME`]) by a key of the broker's own account (`--account-id`: a checkpoint
+/// copies every account's data, so no tenant key may ask for one) whose identity policy, if it
+/// has one, allows [`CHECKPOINT_ACTION`].
+fn authorize_admin(
+    app: &App,
+    head: RequestHead<'_>,
+    authority: Option<&str>,
+    body: &[u8],
+    mut ctx: RequestContext,
+) -> Result<(), AdminRefusal> {
+    let Some(keys) = &app.keys else {
+        return Ok(());
+    };
+    let signed = SignedRequest {
+        method: head.method,
+        path: head.path,
+        query: head.query,
+        headers: head.headers,
+        authority,
+        body,
+    };
+    let identity = keys
+        .verify(&signed, ADMIN_SIGNING_NAME, auth::now_epoch_secs())
+        .map_err(|err| {
+            tracing::info!(action = CHECKPOINT_ACTION, error = %err, "request refused: signature");
+            AdminRefusal::Signature(err)
+        })?;
+    if identity.account_id != app.settings.account_id {
+        tracing::info!(access_key = %identity.access_key_id, action = CHECKPOINT_ACTION, "request refused: admin action by another account's key");
+        return Err(AdminRefusal::AccessDenied(format!(
+            "Admin actions need a key of the broker's account {}; {} belongs to {}.",
+            app.settings.account_id, identity.access_key_id, identity.account_id
+        )));
+    }
+    ctx.account_id = identity.account_id;
+    ctx.region = identity.region;
+    ctx.principal = Some(api::Principal {
+        access_key_id: identity.access_key_id,
+        policy: identity.policy,
+    });
+    // No resource policy applies to the broker itself.
+    ctx.authorize(CHECKPOINT_ACTION, "*", || None)
+        .map_err(AdminRefusal::AccessDenied)
+}
+
 /// Answers the routes that are not AWS API calls (health, readiness, metrics, checkpoint, the
-/// SNS signing certificate); `None` for API calls. Shared by the main and the admin listener.
-pub fn admin_response(app: &App, route: &Route) -> Option<Response<ResponseBody>> {
+/// SNS signing certificate); `None` for API calls. Shared by the main and the admin listener;
+/// callers authorize [`Route::Checkpoint`] first.
+pub async fn admin_response(app: &App, route: &Route) -> Option<Response<ResponseBody>> {
     let plain = "text/plain; charset=utf-8";
     let response = match route {
         Route::Health => text_response(StatusCode::OK, plain, "ok".into()),
@@ -424,7 +516,7 @@ pub fn admin_response(app: &App, route: &Route) -> Option<Response<ResponseBody>
             "text/plain; version=0.0.4; charset=utf-8",
             app.metrics.render().into(),
         ),
-        Route::Checkpoint => crate::checkpoint::handle(app),
+        Route::Checkpoint => crate::checkpoint::handle(app).await,
         Route::SigningCert => match app.broker.topics().signing_key() {
             Ok(key) => text_response(
                 StatusCode::OK,
@@ -741,6 +833,39 @@ mod tests {
             headers: &empty,
         };
         assert_eq!(credential_scope(head), None);
+    }
+
+    /// Issue 14: a body refused before it is read (413, 408) is answered in the service the
+    /// head names, so SNS clients get SNS's error shape.
+    #[test]
+    fn service_hint_reads_the_head_only() {
+        type Case = (&'static str, &'static [(&'static str, &'static str)], Service);
+        let cases: [Case; 6] = [
+            ("/", &[SNS_AUTH], Service::Sns),
+            ("/", &[SQS_AUTH], Service::Sqs),
+            (
+                "/",
+                &[("x-amz-target", "Kinesis_20131202.PutRecords")],
+                Service::Kinesis,
+            ),
+            ("/?Action=Unsubscribe&SubscriptionArn=x", &[], Service::Sns),
+            ("/?Action=SendMessage", &[], Service::Sqs),
+            ("/", &[FORM], Service::Sqs),
+        ];
+        for (uri, header_list, want) in cases {
+            let uri: http::Uri = uri.parse().expect("uri");
+            let mut headers = HeaderMap::new();
+            for (k, v) in header_list {
+                headers.insert(*k, HeaderValue::from_static(v));
+            }
+            let head = RequestHead {
+                method: &Method::POST,
+                path: uri.path(),
+                query: uri.query(),
+                headers: &headers,
+            };
+            assert_eq!(service_hint(head), want, "{uri} {header_list:?}");
+        }
     }
 
     #[test]

@@ -6,8 +6,10 @@
 //!   real address when the port is 0).
 //! - [`serve`]: the accept loop. A semaphore bounds open connections (`--max-connections`);
 //!   each connection is a task in a `JoinSet` so that none outlives the drain deadline.
+//! - [`accept_with_backoff`]: one accept, pausing after failures; shared with the admin
+//!   listener ([`crate::admin`]) so neither spins on a persistent accept error.
 //!
-//! # Shutdown (STYLE.md §4)
+//! # Shutdown (CONTRIBUTING.md, style rule 4)
 //! When `shutdown` resolves: stop accepting, mark the app not ready, ask every connection to
 //! finish gracefully (HTTP/1: close after the in-flight request; HTTP/2: GOAWAY, finish open
 //! streams), wait up to `--shutdown-timeout` for them (long polls last up to 20 s), then abort
@@ -40,6 +42,26 @@ pub async fn bind(addr: &str) -> std::io::Result<TcpListener> {
     TcpListener::bind(addr).await
 }
 
+/// Accepts the next connection with `accept`. A failed accept (out of file descriptors, say) is
+/// logged and retried after [`ACCEPT_BACKOFF`]: such errors last until connections close, and
+/// retrying at once would spin a core and flood the log meanwhile. `listener` names the
+/// listener in the log line.
+pub async fn accept_with_backoff<T, F, Fut>(listener: &'static str, mut accept: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = std::io::Result<T>>,
+{
+    loop {
+        match accept().await {
+            Ok(accepted) => return accepted,
+            Err(e) => {
+                warn!(listener, error = %e, "accept failed");
+                tokio::time::sleep(ACCEPT_BACKOFF).await;
+            }
+        }
+    }
+}
+
 /// Serves connections (over TLS when `tls` is given) until `shutdown` resolves, then drains
 /// them within the shutdown timeout.
 pub async fn serve(listener: TcpListener, app: Arc<App>, tls: Option<TlsAcceptor>, shutdown: impl Future<Output = ()>) {
@@ -65,14 +87,7 @@ pub async fn serve(listener: TcpListener, app: Arc<App>, tls: Option<TlsAcceptor
         let (stream, peer) = tokio::select! {
             biased;
             () = &mut shutdown => break,
-            accepted = listener.accept() => match accepted {
-                Ok(accepted) => accepted,
-                Err(e) => {
-                    warn!(error = %e, "accept failed");
-                    tokio::time::sleep(ACCEPT_BACKOFF).await;
-                    continue;
-                }
-            },
+            accepted = accept_with_backoff("api", || listener.accept()) => accepted,
         };
         // Small request/response exchanges: Nagle's algorithm would add up to 40 ms of latency.
         if let Err(e) = stream.set_nodelay(true) {
@@ -243,5 +258,37 @@ async fn serve_connection<S>(
     if let Err(e) = result {
         // Clients resetting or timing out on headers: routine, not an operator's problem.
         debug!(error = %e, %peer, "connection ended with an error");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A persistent accept error must not turn the loop into a busy spin (issue 14: the admin
+    /// listener retried at once).
+    #[tokio::test(start_paused = true)]
+    async fn failed_accepts_pause_before_retrying() {
+        let mut failures_left = 3;
+        let started = tokio::time::Instant::now();
+        let accepted = accept_with_backoff("test", || {
+            let fail = failures_left > 0;
+            failures_left -= usize::from(fail);
+            async move {
+                if fail {
+                    Err(std::io::Error::other("too many open files"))
+                } else {
+                    Ok("connection")
+                }
+            }
+        })
+        .await;
+        assert_eq!(accepted, "connection");
+        assert_eq!(failures_left, 0);
+        assert!(
+            started.elapsed() >= ACCEPT_BACKOFF * 3,
+            "three failures, three pauses: {:?}",
+            started.elapsed()
+        );
     }
 }

@@ -1,7 +1,7 @@
 //! AWS event-stream framing (`application/vnd.amazon.eventstream`), the binary message format
 //! of SubscribeToShard's response.
 //!
-//! # Layout of one message (WIRE-NOTES.md "Kinesis")
+//! # Layout of one message (docs/wire-notes.md "Kinesis")
 //! ```text
 //! total length u32 BE | headers length u32 BE | CRC-32 of those 8 bytes
 //! headers: name length u8, name, type u8, value (by type)

@@ -2,7 +2,7 @@
 //!
 //! Requests decode into a [`Value`] tree and responses are built as one, so that the typed
 //! request/response code is written once. The encodings differ only in three places, all handled
-//! here (WIRE-NOTES.md "Kinesis"):
+//! here (docs/wire-notes.md "Kinesis"):
 //! - blobs: base64 strings in JSON, byte strings in CBOR;
 //! - timestamps: epoch seconds as a JSON number; in CBOR, tag 1 carrying **integer epoch
 //!   milliseconds** (what the Java SDK sends and expects), and tag 1 with a float is read as
@@ -198,7 +198,7 @@ fn from_cbor(cbor: ciborium::Value) -> Result<Value, DecodeError> {
             Value::Map(out)
         }
         // Tag 1 is an epoch time. The Java SDK writes integer milliseconds; RFC 8949 means
-        // seconds, which a float carries (WIRE-NOTES.md "Kinesis").
+        // seconds, which a float carries (docs/wire-notes.md "Kinesis").
         ciborium::Value::Tag(1, inner) => match *inner {
             ciborium::Value::Integer(i) => {
                 let wide: i128 = i.into();

@@ -5,7 +5,7 @@
 //! The `<Type>` of the document is `Receiver` for 5xx codes and `Sender` otherwise: every SNS
 //! error shape but `InternalError` has `senderFault: true`. botocore picks the exception class
 //! from `<Code>` (`InvalidParameter` → `InvalidParameterException`), so the code text is the
-//! contract; codes are append-only (STYLE.md §3).
+//! contract; codes are append-only (CONTRIBUTING.md, style rule 3).
 
 use crate::query::xml_escape;
 
@@ -143,6 +143,9 @@ sns_error_codes! {
     RequestEntityTooLarge => ("RequestEntityTooLarge", 413),
     /// `ServiceUnavailable` (503): the server is shutting down or overloaded.
     ServiceUnavailable => ("ServiceUnavailable", 503),
+    /// `RequestTimeout` (408): the body did not arrive in time. botocore's retry handler
+    /// counts this code as transient, so SDK clients retry it.
+    RequestTimeout => ("RequestTimeout", 408),
 }
 
 impl SnsErrorCode {

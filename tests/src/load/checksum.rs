@@ -5,7 +5,7 @@
 //!   and the UTF-8 bytes of the name, then of the data type, then one transport byte (1 for
 //!   String and Number, 2 for Binary), then a 4-byte big-endian length and the value bytes.
 //!   (AWS SQS Developer Guide, "Calculating the MD5 message digest for message attributes";
-//!   `/work/shared/WIRE-NOTES.md`.) The field is omitted when no attributes were sent.
+//!   `docs/wire-notes.md`.) The field is omitted when no attributes were sent.
 //!
 //! Both sides of the tool use this module: the null server to answer, the workloads to check
 //! what a broker answered, since the Rust SDK does not verify these digests itself.

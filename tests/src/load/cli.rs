@@ -15,7 +15,7 @@ pub const MAX_DURATION: Duration = Duration::from_secs(3600);
 /// roundtrip check reads back (`workload::body`).
 pub const MIN_MESSAGE_SIZE: usize = 32;
 
-/// SQS's maximum message size (1 MiB since August 2025, WIRE-NOTES.md).
+/// SQS's maximum message size (1 MiB since August 2025, docs/wire-notes.md).
 pub const MAX_MESSAGE_SIZE: usize = 1_048_576;
 
 #[derive(Parser, Debug)]

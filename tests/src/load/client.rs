@@ -18,7 +18,7 @@ use aws_sdk_sqs::Client;
 /// The settings every SDK client of the tool shares (SQS and Kinesis), for `endpoint` (plain
 /// HTTP; Sluice's default listener has no TLS).
 pub fn sdk_config(endpoint: &str, op_timeout: Duration) -> SdkConfig {
-    // Sluice accepts any credentials until authentication is configured (DESIGN.md
+    // Sluice accepts any credentials until authentication is configured (docs/design.md
     // "Defaults"); the SDK still signs every request with SigV4, as it would against AWS.
     let credentials = Credentials::new("sluice-load", "sluice-load-secret", None, None, "static");
     let timeouts = TimeoutConfig::builder()

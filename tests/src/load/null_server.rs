@@ -9,7 +9,7 @@
 //! - `CreateQueue` / `GetQueueUrl` answer `http://{Host}/000000000000/{name}`.
 //! - `SendMessage` / `SendMessageBatch` answer a fresh `MessageId` (UUID v4),
 //!   `MD5OfMessageBody`, and `MD5OfMessageAttributes` / `MD5OfMessageSystemAttributes` only
-//!   when such attributes were sent (WIRE-NOTES.md: the PHP SDK breaks otherwise).
+//!   when such attributes were sent (docs/wire-notes.md: the PHP SDK breaks otherwise).
 //! - `ReceiveMessage` returns synthetic messages, as many as were sent and not yet handed out
 //!   (one counter for the whole server, not per queue, reset by `CreateQueue`, `PurgeQueue`
 //!   and `DeleteQueue` so one run's leftovers don't feed the next), so a roundtrip run is paced
@@ -22,7 +22,7 @@
 //! - Anything else is `UnsupportedOperation`; a malformed call gets an SQS-shaped error with
 //!   the `x-amzn-query-error` header.
 //!
-//! Bounded like the real server (STYLE.md rule 4): a connection limit, a body size limit, and a
+//! Bounded like the real server (CONTRIBUTING.md, style rule 4): a connection limit, a body size limit, and a
 //! stop signal that ends the accept loop and every connection.
 
 use std::collections::HashSet;
@@ -216,7 +216,7 @@ async fn accept_loop(listener: TcpListener, state: Arc<State>, mut stop: oneshot
 struct SqsError {
     /// The shape name, the `__type` after `com.amazonaws.sqs#`.
     shape: &'static str,
-    /// The legacy query code for `x-amzn-query-error` (WIRE-NOTES.md), which botocore uses to
+    /// The legacy query code for `x-amzn-query-error` (docs/wire-notes.md), which botocore uses to
     /// pick the exception class.
     query_code: &'static str,
     message: String,

@@ -50,7 +50,8 @@ const QUEUE_ID_COUNTER: u8 = 0x02;
 /// Key prefix of per-queue sequence reservations in `meta`.
 const SEQ_MARK_PREFIX: u8 = 0x03;
 /// Sequences are reserved durably in blocks of this size, so they never repeat after a restart
-/// (receipt handles and FIFO sequence numbers rely on that) at one small write per block.
+/// (receipt handles and FIFO sequence numbers rely on that) at one small write per block
+/// (see `Queue::take_seq`).
 const SEQ_BLOCK: u64 = 1 << 20;
 
 fn seq_mark_key(queue_id: u64) -> Vec<u8> {
@@ -175,8 +176,11 @@ struct Queue {
     /// FIFO: answered receive attempts.
     attempts: Mutex<Attempts>,
     next_seq: AtomicU64,
-    /// Sequences below this are durably reserved.
+    /// Sequences below this are durably reserved: the reservation's commit has returned.
     seq_reserved: AtomicU64,
+    /// Held while a block reservation commits, so reservations commit one at a time and in
+    /// increasing order.
+    seq_reserve: Mutex<()>,
     notify: Notify,
     deleted: AtomicBool,
 }
@@ -196,20 +200,44 @@ impl Queue {
             attempts: Mutex::new(Attempts::default()),
             next_seq: AtomicU64::new(next_seq),
             seq_reserved: AtomicU64::new(next_seq),
+            seq_reserve: Mutex::new(()),
             notify: Notify::new(),
             deleted: AtomicBool::new(false),
         }
     }
 
-    /// Takes the next sequence; entering a new block adds the block's reservation to `batch`.
-    fn take_seq(&self, batch: &mut sluice_storage::Batch<'_>) -> u64 {
+    /// Takes the next sequence. It is returned only once a durable reservation covers it, so
+    /// a restart after a crash at any point starts above every sequence ever handed out.
+    ///
+    /// Why the reservation is its own commit, made before any sequence of its block is used,
+    /// rather than riding in the batch of the message that enters the block (issue 14): sends
+    /// run concurrently and their batches commit in any order. Sender A takes the block's
+    /// first sequence (its batch carries the reservation), sender B the next one; B commits,
+    /// its message is received and deleted, and the process dies before A's batch lands. No
+    /// trace of B's sequence is left, the restart begins below it, and B's old receipt handle
+    /// names the next message that gets that sequence. Here no sequence exists before the
+    /// mark covering it is in the write-ahead log; the WAL is replayed in order, so any
+    /// message batch that survives a crash has its (earlier) reservation with it. Marks are
+    /// committed one at a time under `seq_reserve` and only grow, so the stored mark is the
+    /// highest. The cost is one small synchronous write per `SEQ_BLOCK` (2^20) sequences; the
+    /// hot path is an atomic add and a load.
+    fn take_seq(&self, store: &Store) -> Result<u64> {
         let seq = self.next_seq.fetch_add(1, Ordering::AcqRel);
-        if seq >= self.seq_reserved.load(Ordering::Acquire) {
-            let upto = seq + SEQ_BLOCK;
-            self.seq_reserved.fetch_max(upto, Ordering::AcqRel);
-            batch.put(Cf::Meta, &seq_mark_key(self.id), &upto.to_be_bytes());
+        if seq < self.seq_reserved.load(Ordering::Acquire) {
+            return Ok(seq);
         }
-        seq
+        let _reserving = self.seq_reserve.lock().unwrap_or_else(|p| p.into_inner());
+        // Another sender may have reserved past `seq` while this one waited for the lock.
+        if seq < self.seq_reserved.load(Ordering::Acquire) {
+            return Ok(seq);
+        }
+        let upto = seq + SEQ_BLOCK;
+        let mut batch = store.batch();
+        batch.put(Cf::Meta, &seq_mark_key(self.id), &upto.to_be_bytes());
+        // On failure `seq` is burnt (never stored) and the next caller tries to reserve again.
+        store.commit(batch)?;
+        self.seq_reserved.store(upto, Ordering::Release);
+        Ok(seq)
     }
 
     fn dedupe(&self) -> MutexGuard<'_, DedupWindow> {
@@ -459,8 +487,9 @@ impl Queues {
     }
 
     fn persist(&self, key: &QueueKey, record: &QueueRecord, batch: &mut sluice_storage::Batch<'_>) -> Result<()> {
-        let value = serde_json::to_vec(record)
-            .map_err(|e| sluice_storage::StorageError::Corrupt(format!("encode queue record: {e}")))?;
+        // Encoding is not a disk read: a failure is internal, not corruption.
+        let value =
+            serde_json::to_vec(record).map_err(|e| BrokerError::Internal(format!("encode queue record: {e}")))?;
         batch.put(Cf::Meta, &key.record_key(), &value);
         Ok(())
     }
@@ -801,7 +830,7 @@ impl Queues {
         let mut window = queue.fifo.then(|| queue.dedupe());
         let now = self.clock.now_ms();
         let mut batch = self.store.batch();
-        let (results, staged) = self.stage_send(&queue, window.as_deref(), messages, &mut batch, now);
+        let (results, staged) = self.stage_send(&queue, window.as_deref(), messages, &mut batch, now)?;
         if staged.accepted.is_empty() {
             return Ok(results);
         }
@@ -815,13 +844,15 @@ impl Queues {
 
     /// Sends each message to its queue in one commit together with whatever `extra` adds to the
     /// batch: SNS fan-out, where a publish reaches all its queue subscriptions or none
-    /// (DESIGN.md, "Storage model"). Results follow `deliveries`' order; a missing queue or a
-    /// message its queue refuses fails that entry alone.
-    pub fn send_fanout(
+    /// (docs/design.md, "Storage model"). Results follow `deliveries`' order; a missing queue or a
+    /// message its queue refuses fails that entry alone. When `extra` fails, or staging does,
+    /// nothing is committed and the error is returned: the caller's client may retry without
+    /// creating duplicates.
+    pub fn send_fanout<E: From<BrokerError>>(
         &self,
         deliveries: Vec<(QueueKey, NewMessage)>,
-        extra: impl FnOnce(&mut sluice_storage::Batch<'_>),
-    ) -> Result<Vec<Result<SentMessage>>> {
+        extra: impl FnOnce(&mut sluice_storage::Batch<'_>) -> std::result::Result<(), E>,
+    ) -> std::result::Result<Vec<Result<SentMessage>>, E> {
         let now = self.clock.now_ms();
         let mut results: Vec<Option<Result<SentMessage>>> = Vec::with_capacity(deliveries.len());
         // Per target queue: the queue and its (position, message) entries, in queue-id order so
@@ -847,15 +878,16 @@ impl Queues {
         let mut staged_all = Vec::with_capacity(queues.len());
         for (i, (_, (queue, entries))) in targets.into_iter().enumerate() {
             let (positions, messages): (Vec<usize>, Vec<NewMessage>) = entries.into_iter().unzip();
-            let (sent, staged) = self.stage_send(&queue, windows[i].as_deref(), messages, &mut batch, now);
+            let (sent, staged) = self.stage_send(&queue, windows[i].as_deref(), messages, &mut batch, now)?;
             for (position, result) in positions.into_iter().zip(sent) {
                 results[position] = Some(result);
             }
             staged_all.push(staged);
         }
-        extra(&mut batch);
+        // The batch is dropped uncommitted on failure: no delivery of this fan-out happens.
+        extra(&mut batch)?;
         if !batch.is_empty() {
-            self.store.commit(batch)?;
+            self.store.commit(batch).map_err(BrokerError::from)?;
         }
         for ((queue, window), staged) in queues.iter().zip(windows.iter_mut()).zip(staged_all) {
             if !queue.deleted.load(Ordering::Acquire) {
@@ -870,6 +902,8 @@ impl Queues {
 
     /// Validates `messages` for `queue` and adds the accepted ones to `batch`; the caller commits
     /// and then applies the returned [`StagedSend`]. FIFO callers hold the queue's dedupe window.
+    /// A refused message fails its own entry; a storage failure (reserving sequences) fails the
+    /// whole command.
     fn stage_send(
         &self,
         queue: &Queue,
@@ -877,7 +911,7 @@ impl Queues {
         messages: Vec<NewMessage>,
         batch: &mut sluice_storage::Batch<'_>,
         now: u64,
-    ) -> (Vec<Result<SentMessage>>, StagedSend) {
+    ) -> Result<(Vec<Result<SentMessage>>, StagedSend)> {
         let config = queue.config();
         let mut results = Vec::with_capacity(messages.len());
         let mut staged = StagedSend::default();
@@ -914,7 +948,7 @@ impl Queues {
                 None => None,
             };
             let delay = msg.delay_seconds.unwrap_or(config.delay_seconds);
-            let seq = queue.take_seq(batch);
+            let seq = queue.take_seq(&self.store)?;
             let uuid = uuid::Uuid::new_v4();
             let message_id = uuid.to_string();
             let visible_at = now + delay as u64 * 1000;
@@ -950,7 +984,7 @@ impl Queues {
                 sequence_number: queue.fifo.then(|| fifo::sequence_number(seq)),
             }));
         }
-        (results, staged)
+        Ok((results, staged))
     }
 
     /// ReceiveMessage, long-polling up to the wait time until at least one message is available.
@@ -1120,7 +1154,7 @@ impl Queues {
                     if dlq.fifo {
                         payload.sent_ms = now;
                     }
-                    let dlq_seq = dlq.take_seq(&mut batch);
+                    let dlq_seq = dlq.take_seq(&self.store)?;
                     let dlq_meta = MsgMeta::new(payload.sent_ms, now);
                     batch.put(Cf::QueueMsgs, &message_key(dlq.id, dlq_seq), &payload.encode());
                     moved.push((dlq_seq, dlq_meta, payload.group_id));

@@ -105,6 +105,18 @@ fn parse_handle(handle: &str) -> Option<(String, String)> {
     ))
 }
 
+/// The source queue ARN a task handle names, so CancelMessageMoveTask can be authorized against
+/// that queue as AWS does. A handle Sluice did not issue, or one a client edited into something
+/// that names no queue, is `ResourceNotFound` ("Task does not exist."), the answer the cancel
+/// itself gives.
+pub fn handle_source_arn(handle: &str) -> Result<String> {
+    let (_, source_arn) = parse_handle(handle).ok_or_else(|| not_found("Task does not exist."))?;
+    if super::arn::parse_queue_arn(&source_arn).is_none() {
+        return Err(not_found("Task does not exist."));
+    }
+    Ok(source_arn)
+}
+
 fn not_found(what: &str) -> BrokerError {
     BrokerError::ResourceNotFound(what.to_string())
 }
@@ -135,7 +147,8 @@ impl MoveTasks {
 }
 
 fn encode(task: &MoveTask) -> Result<Vec<u8>> {
-    serde_json::to_vec(task).map_err(|e| BrokerError::Storage(StorageError::Corrupt(format!("encode move task: {e}"))))
+    // Encoding is not a disk read: a failure is internal, not corruption.
+    serde_json::to_vec(task).map_err(|e| BrokerError::Internal(format!("encode move task: {e}")))
 }
 
 impl Queues {
@@ -434,7 +447,9 @@ impl Queues {
                 }
             };
             payload.dead_letter_source_arn = None;
-            let dest_seq = destination.take_seq(&mut batch);
+            let dest_seq = destination
+                .take_seq(&self.store)
+                .map_err(|e| format!("storage failure: {e}"))?;
             let meta = MsgMeta::new(payload.sent_ms, now);
             batch.put(Cf::QueueMsgs, &message_key(destination.id, dest_seq), &payload.encode());
             batch.delete(Cf::QueueMsgs, &key);
@@ -497,6 +512,21 @@ mod tests {
             Some(("t".to_string(), task.source_arn.clone()))
         );
         assert_eq!(parse_handle("not base64!"), None);
+        assert_eq!(
+            handle_source_arn(&task.handle()).ok().as_deref(),
+            Some(task.source_arn.as_str())
+        );
+        for garbled in [
+            "not base64!".to_string(),
+            STANDARD.encode("{}"),
+            STANDARD.encode(r#"{"taskId":"t","sourceArn":"*"}"#),
+            STANDARD.encode(r#"{"taskId":"t","sourceArn":7}"#),
+        ] {
+            assert!(
+                matches!(handle_source_arn(&garbled), Err(BrokerError::ResourceNotFound(_))),
+                "{garbled}"
+            );
+        }
         assert_eq!(parse_handle(&STANDARD.encode("{}")), None);
     }
 }

@@ -362,3 +362,89 @@ async fn oversized_message_is_rejected_per_entry() {
     assert!(matches!(results[0], Err(BrokerError::InvalidParameterValue(_))));
     assert!(results[1].is_ok());
 }
+
+/// Issue 14: a sender that entered a new sequence block and had not committed yet when the
+/// process died must not let the restart hand out a sequence another sender already used. The
+/// old code put the block's reservation in that sender's batch only, so the later sender's
+/// message (received and deleted, leaving no trace) had its sequence, and its receipt handle,
+/// reused after the restart.
+#[tokio::test]
+async fn sequences_never_repeat_when_the_reserving_send_dies_uncommitted() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let q = key("crash-seq");
+    let (used, old_handle) = {
+        let queues = Queues::open(open_store(dir.path()), Clock::new()).expect("open");
+        queues
+            .create_queue(&q, &BTreeMap::new(), &BTreeMap::new())
+            .expect("create");
+        let queue = queues.lookup(&q).expect("queue");
+        // Sender A takes the first sequence of the queue's first block and is then killed
+        // before its own batch commits.
+        let reserving = queue.take_seq(&queues.store).expect("sequence");
+        // Sender B sends, and its message is received and deleted before the crash.
+        queues.send(&q, vec![msg("b")]).expect("send")[0]
+            .as_ref()
+            .expect("sent");
+        let got = queues.receive(&q, receive_req(1, None, 0)).await.expect("receive");
+        let handle = got[0].receipt_handle.clone();
+        let used = Receipt::decode(&handle).expect("our handle").seq;
+        assert!(used > reserving);
+        queues
+            .delete_messages(&q, std::slice::from_ref(&handle))
+            .expect("delete")[0]
+            .as_ref()
+            .expect("deleted");
+        (used, handle)
+        // Dropped without shutdown: what is committed is what a kill -9 leaves.
+    };
+    let queues = Queues::open(open_store(dir.path()), Clock::new()).expect("reopen");
+    let fresh: Vec<NewMessage> = (0..4).map(|i| msg(&format!("after-{i}"))).collect();
+    queues.send(&q, fresh).expect("send");
+    let got = queues
+        .receive(&q, receive_req(10, Some(600), 0))
+        .await
+        .expect("receive");
+    assert_eq!(got.len(), 4);
+    for m in &got {
+        let seq = Receipt::decode(&m.receipt_handle).expect("our handle").seq;
+        assert!(
+            seq > used,
+            "sequence {seq} handed out again after the restart (was used: {used})"
+        );
+    }
+    // The handle of the deleted message names none of the new ones.
+    queues.delete_messages(&q, &[old_handle]).expect("delete")[0]
+        .as_ref()
+        .expect("an old handle succeeds without deleting");
+    assert_eq!(count(&queues, &q, "ApproximateNumberOfMessagesNotVisible").await, 4);
+}
+
+/// Sequence reservations survive restarts in every order: each restart starts above the
+/// stored mark, and the first send after it reserves again before using a sequence.
+#[tokio::test]
+async fn every_handed_out_sequence_is_below_the_stored_reservation() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let q = key("marks");
+    let mut highest = 0;
+    for round in 0..3 {
+        let queues = Queues::open(open_store(dir.path()), Clock::new()).expect("open");
+        if round == 0 {
+            queues
+                .create_queue(&q, &BTreeMap::new(), &BTreeMap::new())
+                .expect("create");
+        }
+        let queue = queues.lookup(&q).expect("queue");
+        for _ in 0..3 {
+            let seq = queue.take_seq(&queues.store).expect("sequence");
+            assert!(seq > highest, "round {round}: {seq} after {highest}");
+            highest = seq;
+            let mark = queues
+                .store
+                .get(Cf::Meta, &seq_mark_key(queue.id))
+                .expect("read")
+                .and_then(|v| key::read_u64(&v, 0))
+                .expect("a reservation is stored before the sequence is returned");
+            assert!(seq < mark, "round {round}: {seq} not below the stored mark {mark}");
+        }
+    }
+}

@@ -33,6 +33,11 @@ pub enum StreamError {
     /// Storage failed; the request may be retried.
     #[error("internal storage failure: {0}")]
     Storage(#[from] StorageError),
+    /// Neither the request nor the disk is at fault: a value could not be encoded, an
+    /// in-memory invariant broke. Kept apart from [`StreamError::Storage`] so the log never
+    /// calls the disk corrupt when it is not (issue 14).
+    #[error("internal failure: {0}")]
+    Internal(String),
 }
 
 /// Stream result type.

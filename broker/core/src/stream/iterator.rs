@@ -4,6 +4,10 @@
 //! tag is the first 16 bytes of HMAC-SHA256 over the rest, keyed by a secret generated once per
 //! data folder and kept in storage (so iterators survive a restart, and a forged or edited one
 //! is refused with `InvalidArgumentException`, never read).
+//!
+//! The same secret seals pagination tokens ([`IteratorCodec::seal`]): `base64url(state | tag)`,
+//! the tag over a label and the state, so a token is never mistaken for an iterator or the
+//! reverse, and a client cannot edit the stream a ListShards token names.
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
@@ -13,6 +17,8 @@ use sha2::Sha256;
 const VERSION: u8 = 1;
 const BODY_LEN: usize = 1 + 8 + 4 + 8 + 8;
 const TAG_LEN: usize = 16;
+/// Prefix of what a token's tag covers; an iterator's body starts with [`VERSION`] instead.
+const TOKEN_LABEL: &[u8] = b"sluice next token\0";
 
 /// How long an iterator stays valid (AWS: 300 s).
 pub const ITERATOR_TTL_MS: u64 = 300_000;
@@ -71,6 +77,34 @@ impl IteratorCodec {
         URL_SAFE_NO_PAD.encode(raw)
     }
 
+    /// Seals a pagination token's state (opaque bytes) so that [`IteratorCodec::open`] refuses
+    /// any edited or forged token.
+    pub fn seal(&self, state: &[u8]) -> String {
+        let mut raw = Vec::with_capacity(state.len() + TAG_LEN);
+        raw.extend_from_slice(state);
+        let tag = self.token_tag(state);
+        raw.extend_from_slice(&tag);
+        URL_SAFE_NO_PAD.encode(raw)
+    }
+
+    /// The state of a token [`IteratorCodec::seal`] made with this secret; `None` for anything
+    /// else.
+    pub fn open(&self, text: &str) -> Option<Vec<u8>> {
+        let raw = URL_SAFE_NO_PAD.decode(text.as_bytes()).ok()?;
+        let split = raw.len().checked_sub(TAG_LEN)?;
+        let (state, tag) = raw.split_at(split);
+        let want = self.token_tag(state);
+        let diff = want.iter().zip(tag).fold(0u8, |acc, (a, b)| acc | (a ^ b));
+        (diff == 0).then(|| state.to_vec())
+    }
+
+    fn token_tag(&self, state: &[u8]) -> [u8; TAG_LEN] {
+        let mut body = Vec::with_capacity(TOKEN_LABEL.len() + state.len());
+        body.extend_from_slice(TOKEN_LABEL);
+        body.extend_from_slice(state);
+        self.tag(&body)
+    }
+
     /// Decodes an iterator Sluice issued; `None` for anything else.
     pub fn decode(&self, text: &str) -> Option<IteratorPos> {
         let raw = URL_SAFE_NO_PAD.decode(text.as_bytes()).ok()?;
@@ -115,5 +149,31 @@ mod tests {
         assert_eq!(codec.decode(&String::from_utf8(bytes).expect("ascii")), None);
         assert_eq!(IteratorCodec::new([8; 32]).decode(&text), None, "other secret");
         assert_eq!(codec.decode("not-an-iterator"), None);
+    }
+
+    #[test]
+    fn sealed_tokens_round_trip_and_refuse_edits() {
+        let codec = IteratorCodec::new([7; 32]);
+        let state = br#"{"a":"111111111111","n":"s"}"#;
+        let token = codec.seal(state);
+        assert_eq!(codec.open(&token).as_deref(), Some(&state[..]));
+        // The same state with another account in it, base64url-encoded by a client: refused.
+        let forged = URL_SAFE_NO_PAD.encode(br#"{"a":"222222222222","n":"s"}"#);
+        assert_eq!(codec.open(&forged), None);
+        let mut raw = URL_SAFE_NO_PAD.decode(token.as_bytes()).expect("base64");
+        raw[7] ^= 1;
+        assert_eq!(codec.open(&URL_SAFE_NO_PAD.encode(&raw)), None, "one bit changed");
+        assert_eq!(IteratorCodec::new([8; 32]).open(&token), None, "other secret");
+        assert_eq!(codec.open(""), None);
+        assert_eq!(codec.open("short"), None);
+        // Tokens and iterators are not interchangeable.
+        let iterator = codec.encode(IteratorPos {
+            stream_id: 1,
+            shard: 2,
+            position: 3,
+            issued_ms: 4,
+        });
+        assert_eq!(codec.open(&iterator), None);
+        assert_eq!(codec.decode(&token), None);
     }
 }

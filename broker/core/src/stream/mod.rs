@@ -248,6 +248,9 @@ pub struct ReadRecord {
     pub partition_key: String,
     /// Payload.
     pub data: Vec<u8>,
+    /// Whether the record was written while the stream was KMS-encrypted (its
+    /// `EncryptionType`); fixed at the write, whatever the stream's setting is now.
+    pub encrypted: bool,
 }
 
 /// A child of a fully read closed shard.
@@ -272,8 +275,6 @@ pub struct RecordBatch {
     pub millis_behind_latest: u64,
     /// Set with a `None` iterator: the shards to read next.
     pub child_shards: Option<Vec<ChildShard>>,
-    /// True when the stream is KMS-encrypted.
-    pub encrypted: bool,
 }
 
 /// A snapshot of a stream for Describe/List answers.
@@ -490,8 +491,8 @@ impl ShardState {
 }
 
 /// Reads a shard's records from sequence `from` on: at most `limit` records and, past the
-/// first, `max_bytes` of keys and data. Also says whether it stopped before the end.
-#[allow(clippy::type_complexity)]
+/// first, `max_bytes` of keys and data, each with its sequence. Also says whether it stopped
+/// before the end.
 fn read_shard(
     store: &Store,
     stream: &Stream,
@@ -499,7 +500,11 @@ fn read_shard(
     from: u64,
     limit: usize,
     max_bytes: usize,
-) -> Result<(Vec<(u64, String, Vec<u8>)>, bool)> {
+) -> Result<(Vec<(u64, ReadRecord)>, bool)> {
+    // Records stored before their encryption type was (RECORD_V1) report the stream's current
+    // setting, which is what they reported before the upgrade: readers see no change for old
+    // data, and it is right for the common case of a stream encrypted from its start or never.
+    let legacy_encrypted = stream.record().encryption_key.is_some();
     let prefix = shard_prefix(stream.id, shard);
     let start = record_key(stream.id, shard, from);
     let mut records = Vec::new();
@@ -518,16 +523,26 @@ fn read_shard(
             bad = Some("record key");
             return false;
         };
-        let Some((pk, data)) = decode_record(v) else {
+        let Some(stored) = decode_record(v) else {
             bad = Some("record value");
             return false;
         };
-        if !records.is_empty() && bytes + data.len() + pk.len() > max_bytes {
+        let size = stored.data.len() + stored.partition_key.len();
+        if !records.is_empty() && bytes + size > max_bytes {
             stopped_early = true;
             return false;
         }
-        bytes += data.len() + pk.len();
-        records.push((seq, pk.to_string(), data.to_vec()));
+        bytes += size;
+        records.push((
+            seq,
+            ReadRecord {
+                sequence_number: format_sequence(stream.id, shard, seq),
+                arrival_ms: arrival_ms(seq),
+                partition_key: stored.partition_key.to_string(),
+                data: stored.data.to_vec(),
+                encrypted: stored.encrypted.unwrap_or(legacy_encrypted),
+            },
+        ));
         true
     })?;
     if let Some(what) = bad {
@@ -647,8 +662,15 @@ impl std::fmt::Debug for Streams {
     }
 }
 
+/// A stored value that does not decode: the disk's content is wrong.
 fn corrupt(what: impl Into<String>) -> StreamError {
     StreamError::Storage(StorageError::Corrupt(what.into()))
+}
+
+/// A failure that is neither the request's nor the disk's (encoding a value, an in-memory
+/// invariant), so it must not be reported as corruption.
+fn internal(what: impl Into<String>) -> StreamError {
+    StreamError::Internal(what.into())
 }
 
 fn high_water_key(stream_id: u64, shard: u32) -> Vec<u8> {
@@ -865,7 +887,7 @@ impl Streams {
     }
 
     fn persist(&self, stream: &Stream, record: &StreamRecord) -> Result<()> {
-        let value = serde_json::to_vec(record).map_err(|e| corrupt(e.to_string()))?;
+        let value = serde_json::to_vec(record).map_err(|e| internal(format!("encode stream record: {e}")))?;
         let mut b = self.store.batch();
         b.put(Cf::Meta, &stream.key.record_key(), &value);
         self.store.commit(b)?;
@@ -957,7 +979,7 @@ impl Streams {
             warm_throughput_mibps: None,
             consumers: Vec::new(),
         };
-        let value = serde_json::to_vec(&record).map_err(|e| corrupt(e.to_string()))?;
+        let value = serde_json::to_vec(&record).map_err(|e| internal(format!("encode stream record: {e}")))?;
         let mut b = self.store.batch();
         b.put(Cf::Meta, &key.record_key(), &value);
         b.put(Cf::Meta, &[STREAM_ID_COUNTER], &id.to_be_bytes());
@@ -1147,7 +1169,13 @@ impl Streams {
         _ordering_floor: Option<&str>,
     ) -> Result<Vec<Result<Appended>>> {
         let stream = self.lookup_data(key)?;
-        let max_bytes = stream.record().max_record_kib as usize * 1024;
+        // Each record keeps the encryption type in force when it was written (its
+        // `EncryptionType` on every later read); read once, before any writer lock, so one
+        // batch agrees.
+        let (max_bytes, encrypted) = {
+            let record = stream.record();
+            (record.max_record_kib as usize * 1024, record.encryption_key.is_some())
+        };
         let mut total = 0usize;
         for r in records {
             let size = r.data.len() + r.partition_key.len();
@@ -1233,7 +1261,7 @@ impl Streams {
                 b.put(
                     Cf::StreamRecords,
                     &record_key(stream.id, shard, seq),
-                    &encode_record(&r.partition_key, &r.data),
+                    &encode_record(&r.partition_key, &r.data, encrypted),
                 );
                 out.push(Ok(Appended {
                     shard_id: shard_id(shard),
@@ -1293,7 +1321,7 @@ impl Streams {
             .all
             .get(&shard.index)
             .cloned()
-            .ok_or_else(|| corrupt("shard missing from routing"))?;
+            .ok_or_else(|| internal("shard missing from routing"))?;
         let position = self.start_position(&stream, shard, &state, start)?;
         Ok(self.codec.encode(IteratorPos {
             stream_id: stream.id,
@@ -1385,7 +1413,7 @@ impl Streams {
                 ));
             }
         }
-        let (shard, retention_ms, encrypted, children) = {
+        let (shard, retention_ms, children) = {
             let record = stream.record();
             let shard = record
                 .shards
@@ -1402,7 +1430,7 @@ impl Streams {
                     ))
                 })?;
             let children = children_of(&record, pos.shard);
-            (shard, record.retention_ms(), record.encryption_key.is_some(), children)
+            (shard, record.retention_ms(), children)
         };
         let limits = self.limits_on();
         let state = stream.routing().all.get(&pos.shard).cloned();
@@ -1433,31 +1461,24 @@ impl Streams {
         let from = pos.position.max(trim);
         let limit = limit.clamp(1, 10_000);
         let (records, stopped_early) = read_shard(&self.store, &stream, pos.shard, from, limit, GET_RECORDS_MAX_BYTES)?;
-        let bytes: usize = records.iter().map(|(_, pk, data)| pk.len() + data.len()).sum();
+        let bytes: usize = records.iter().map(|(_, r)| r.partition_key.len() + r.data.len()).sum();
         if let (true, Some(s)) = (limits, &state) {
             s.with_throughput(now, |t| t.read_bytes.level -= bytes as f64);
         }
-        let next_pos = records.last().map(|(s, _, _)| s + 1).unwrap_or(from);
+        let next_pos = records.last().map(|(s, _)| s + 1).unwrap_or(from);
         let millis_behind_latest = match records.last() {
-            Some((seq, _, _)) if stopped_early => now.saturating_sub(arrival_ms(*seq)),
+            Some((seq, _)) if stopped_early => now.saturating_sub(arrival_ms(*seq)),
             _ => 0,
         };
         let finished = !shard.is_open() && !stopped_early;
         let traffic = &stream.traffic;
         traffic.records_out.fetch_add(records.len() as u64, Ordering::Relaxed);
-        traffic
-            .bytes_out
-            .fetch_add(records.iter().map(|(_, _, d)| d.len() as u64).sum(), Ordering::Relaxed);
+        traffic.bytes_out.fetch_add(
+            records.iter().map(|(_, r)| r.data.len() as u64).sum(),
+            Ordering::Relaxed,
+        );
         traffic.iterator_age_ms.store(millis_behind_latest, Ordering::Relaxed);
-        let records = records
-            .into_iter()
-            .map(|(seq, pk, data)| ReadRecord {
-                sequence_number: format_sequence(stream.id, pos.shard, seq),
-                arrival_ms: arrival_ms(seq),
-                partition_key: pk,
-                data,
-            })
-            .collect();
+        let records = records.into_iter().map(|(_, r)| r).collect();
         Ok(RecordBatch {
             records,
             next_iterator: (!finished).then(|| {
@@ -1470,7 +1491,6 @@ impl Streams {
             }),
             millis_behind_latest,
             child_shards: finished.then_some(children),
-            encrypted,
         })
     }
 
@@ -1834,6 +1854,17 @@ impl Streams {
         })
     }
 
+    /// Seals a pagination token's state with this data folder's secret, so a client cannot
+    /// edit what the token names (see [`IteratorCodec::seal`]).
+    pub fn seal_token(&self, state: &[u8]) -> String {
+        self.codec.seal(state)
+    }
+
+    /// The state of a token [`Streams::seal_token`] made; `None` for an edited or foreign one.
+    pub fn open_token(&self, token: &str) -> Option<Vec<u8>> {
+        self.codec.open(token)
+    }
+
     /// GetResourcePolicy: `{}` when none is attached, as AWS answers.
     pub fn policy(&self, key: &StreamKey) -> Result<String> {
         let stream = self.lookup(key)?;
@@ -1921,7 +1952,7 @@ impl Streams {
         }
         settings.enabled = enabled;
         let key = KeyBuf::new(ACCOUNT_SETTINGS).str(account).finish();
-        let value = serde_json::to_vec(&settings).map_err(|e| corrupt(e.to_string()))?;
+        let value = serde_json::to_vec(&settings).map_err(|e| internal(format!("encode account settings: {e}")))?;
         let mut b = self.store.batch();
         b.put(Cf::Meta, &key, &value);
         self.store.commit(b)?;

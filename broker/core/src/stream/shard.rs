@@ -16,8 +16,14 @@ use sluice_storage::key::KeyBuf;
 
 /// Key prefix of records in `stream_records`.
 pub const RECORD_PREFIX: u8 = 0x01;
-/// Value encoding version of a stored record.
+/// Value encoding version of a stored record: partition key and data. Still read; records of
+/// this version carry no encryption type (see [`StoredRecord::encrypted`]).
 pub const RECORD_V1: u8 = 1;
+/// Value encoding version of a stored record: [`RECORD_V1`] plus a flags byte that records
+/// whether the stream was KMS-encrypted when the record was written.
+pub const RECORD_V2: u8 = 2;
+/// [`RECORD_V2`] flag: the record was written while the stream was KMS-encrypted.
+const FLAG_KMS: u8 = 0x01;
 /// Bits of a sequence below the arrival millisecond.
 pub const COUNTER_BITS: u32 = 22;
 
@@ -81,7 +87,7 @@ pub fn parse_shard_id(id: &str) -> Option<u32> {
     digits.parse().ok()
 }
 
-/// MD5 of the partition key as a big-endian 128-bit integer (WIRE-NOTES.md "Kinesis").
+/// MD5 of the partition key as a big-endian 128-bit integer (docs/wire-notes.md "Kinesis").
 pub fn hash_of(partition_key: &str) -> u128 {
     use md5::{Digest, Md5};
     let digest = Md5::digest(partition_key.as_bytes());
@@ -160,25 +166,53 @@ pub fn record_key(stream_id: u64, shard: u32, seq: u64) -> Vec<u8> {
 /// Offset of the sequence in a record key.
 pub const SEQ_OFFSET: usize = 17;
 
-/// Encodes a stored record: version, partition key length (u16 BE), key, data.
-pub fn encode_record(partition_key: &str, data: &[u8]) -> Vec<u8> {
-    let mut v = Vec::with_capacity(3 + partition_key.len() + data.len());
-    v.push(RECORD_V1);
+/// A stored record as decoded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StoredRecord<'a> {
+    /// Partition key.
+    pub partition_key: &'a str,
+    /// Payload.
+    pub data: &'a [u8],
+    /// Whether the stream was KMS-encrypted when the record was written; `None` for records
+    /// written before Sluice stored it ([`RECORD_V1`]).
+    pub encrypted: Option<bool>,
+}
+
+/// Encodes a stored record ([`RECORD_V2`]): version, flags, partition key length (u16 BE),
+/// key, data. `encrypted` is the stream's setting at the write, which the record reports for
+/// good (a record written before StartStreamEncryption stays `NONE`, as on AWS).
+pub fn encode_record(partition_key: &str, data: &[u8], encrypted: bool) -> Vec<u8> {
+    let mut v = Vec::with_capacity(4 + partition_key.len() + data.len());
+    v.push(RECORD_V2);
+    v.push(if encrypted { FLAG_KMS } else { 0 });
     v.extend_from_slice(&(partition_key.len() as u16).to_be_bytes());
     v.extend_from_slice(partition_key.as_bytes());
     v.extend_from_slice(data);
     v
 }
 
-/// Decodes a stored record into (partition key, data).
-pub fn decode_record(v: &[u8]) -> Option<(&str, &[u8])> {
-    if v.first() != Some(&RECORD_V1) || v.len() < 3 {
-        return None;
-    }
-    let len = u16::from_be_bytes([v[1], v[2]]) as usize;
-    let key = v.get(3..3 + len)?;
-    let data = v.get(3 + len..)?;
-    Some((std::str::from_utf8(key).ok()?, data))
+/// Decodes a stored record of any version; `None` when it is not one (corruption).
+pub fn decode_record(v: &[u8]) -> Option<StoredRecord<'_>> {
+    let (encrypted, rest) = match *v.first()? {
+        RECORD_V1 => (None, v.get(1..)?),
+        RECORD_V2 => {
+            let flags = *v.get(1)?;
+            // Unknown flags mean a newer encoding this build cannot read faithfully.
+            if flags & !FLAG_KMS != 0 {
+                return None;
+            }
+            (Some(flags & FLAG_KMS != 0), v.get(2..)?)
+        }
+        _ => return None,
+    };
+    let len = u16::from_be_bytes([*rest.first()?, *rest.get(1)?]) as usize;
+    let key = rest.get(2..2 + len)?;
+    let data = rest.get(2 + len..)?;
+    Some(StoredRecord {
+        partition_key: std::str::from_utf8(key).ok()?,
+        data,
+        encrypted,
+    })
 }
 
 #[cfg(test)]
@@ -224,8 +258,34 @@ mod tests {
 
     #[test]
     fn records_round_trip() {
-        let v = encode_record("pk", b"data");
-        assert_eq!(decode_record(&v), Some(("pk", &b"data"[..])));
+        for encrypted in [false, true] {
+            let v = encode_record("pk", b"data", encrypted);
+            assert_eq!(
+                decode_record(&v),
+                Some(StoredRecord {
+                    partition_key: "pk",
+                    data: b"data",
+                    encrypted: Some(encrypted),
+                })
+            );
+        }
         assert_eq!(decode_record(&[9]), None);
+        assert_eq!(decode_record(&[RECORD_V2, 0x02, 0, 0]), None, "unknown flag");
+        assert_eq!(decode_record(&[RECORD_V2, 0, 0, 5, b'a']), None, "truncated key");
+    }
+
+    /// Records stored before the encryption flag existed (version 1, bytes as the old encoder
+    /// wrote them) still decode, with no stored encryption type.
+    #[test]
+    fn version_1_records_still_decode() {
+        let v1 = [&[RECORD_V1, 0, 2][..], b"pk", b"data"].concat();
+        assert_eq!(
+            decode_record(&v1),
+            Some(StoredRecord {
+                partition_key: "pk",
+                data: b"data",
+                encrypted: None,
+            })
+        );
     }
 }

@@ -132,7 +132,7 @@ impl Streams {
             .all
             .get(&shard_rec.index)
             .cloned()
-            .ok_or_else(|| super::corrupt("shard missing from routing"))?;
+            .ok_or_else(|| super::internal("shard missing from routing"))?;
         let position = self.start_position(&stream, shard_rec, &state, start)?;
         let token = Arc::new(LeaseToken::default());
         {
@@ -265,9 +265,9 @@ impl Subscription {
         )?;
         let stream_id = self.stream.id;
         if let Some(budget) = self.budget.as_mut() {
-            budget.level -= records.iter().map(|(_, _, data)| data.len() as f64).sum::<f64>();
+            budget.level -= records.iter().map(|(_, r)| r.data.len() as f64).sum::<f64>();
         }
-        if let Some((last, _, _)) = records.last() {
+        if let Some((last, _)) = records.last() {
             let last = *last;
             self.position = last + 1;
             let committed = self.shard.committed.load(Ordering::Acquire);
@@ -276,15 +276,7 @@ impl Subscription {
             } else {
                 0
             };
-            let records = records
-                .into_iter()
-                .map(|(seq, partition_key, data)| ReadRecord {
-                    sequence_number: format_sequence(stream_id, index, seq),
-                    arrival_ms: arrival_ms(seq),
-                    partition_key,
-                    data,
-                })
-                .collect();
+            let records = records.into_iter().map(|(_, r)| r).collect();
             return Ok(Some(ShardEvent {
                 records,
                 continuation: Some(format_sequence(stream_id, index, last)),

@@ -747,3 +747,64 @@ async fn with_limits_on_a_subscription_reads_at_most_two_mib_per_second() {
     // 6 MB at 2 MiB/s with a full first second's budget: at least one more second.
     assert!(paced >= Duration::from_millis(900), "paced: {paced:?}");
 }
+
+/// Issue 14: a record's encryption type is the stream's setting when it was written, in
+/// GetRecords and in SubscribeToShard events alike; records stored before the type was kept
+/// (`RECORD_V1`) report the stream's current setting, as they always did.
+#[tokio::test(start_paused = true)]
+async fn records_keep_their_encryption_type_and_old_records_follow_the_stream() {
+    let (_dir, streams, k) = stream_with_consumer().await;
+    let shard = "shardId-000000000000";
+    streams.put(&k, &[rec("pk", "plain")], None).expect("put");
+    streams
+        .set_encryption(&k, Some("alias/aws/kinesis".into()))
+        .expect("start encryption");
+    tokio::time::advance(T).await;
+    let out = streams.put(&k, &[rec("pk", "kms")], None).expect("put");
+    // A record as an older Sluice stored it, after the others.
+    let (_, _, last) = parse_sequence(&out[0].sequence_number).expect("our sequence");
+    let stream = streams.lookup(&k).expect("stream");
+    let mut b = streams.store.batch();
+    b.put(
+        Cf::StreamRecords,
+        &record_key(stream.id, 0, last + 1),
+        &[&[shard::RECORD_V1, 0, 2][..], b"pk", b"legacy"].concat(),
+    );
+    streams.store.commit(b).expect("commit");
+
+    let read = |streams: &Streams| -> Vec<(String, bool)> {
+        let it = streams
+            .shard_iterator(&k, shard, IteratorStart::TrimHorizon)
+            .expect("iterator");
+        let (data, batch) = read_all(streams, &it);
+        data.into_iter()
+            .zip(batch.records.iter().map(|r| r.encrypted))
+            .collect()
+    };
+    let pairs =
+        |list: &[(&str, bool)]| -> Vec<(String, bool)> { list.iter().map(|(d, e)| (d.to_string(), *e)).collect() };
+    assert_eq!(
+        read(&streams),
+        pairs(&[("plain", false), ("kms", true), ("legacy", true)])
+    );
+    let mut sub = streams
+        .subscribe(&k, &consumer("c"), shard, IteratorStart::TrimHorizon)
+        .expect("subscribe");
+    let event = sub
+        .next_event(Duration::from_secs(5))
+        .await
+        .expect("event")
+        .expect("open");
+    let pushed: Vec<(String, bool)> = event_data(&event)
+        .into_iter()
+        .zip(event.records.iter().map(|r| r.encrypted))
+        .collect();
+    assert_eq!(pushed, pairs(&[("plain", false), ("kms", true), ("legacy", true)]));
+
+    streams.set_encryption(&k, None).expect("stop encryption");
+    tokio::time::advance(T).await;
+    assert_eq!(
+        read(&streams),
+        pairs(&[("plain", false), ("kms", true), ("legacy", false)])
+    );
+}

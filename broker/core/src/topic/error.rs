@@ -29,6 +29,25 @@ pub enum TopicError {
     /// Storage failed; the request may be retried.
     #[error("internal storage failure: {0}")]
     Storage(#[from] StorageError),
+    /// Neither the request nor the disk is at fault: a value could not be encoded or signed, a
+    /// key could not be generated. Kept apart from [`TopicError::Storage`] so the log never
+    /// calls the disk corrupt when it is not (issue 14).
+    #[error("internal failure: {0}")]
+    Internal(String),
+}
+
+/// A queue operation's failure inside a topic operation (fan-out to queues): storage stays
+/// storage, internal stays internal. The queue's domain errors (a missing queue, a refused
+/// message) arrive as per-delivery results, not here, so any other one is unexpected and
+/// internal.
+impl From<crate::BrokerError> for TopicError {
+    fn from(err: crate::BrokerError) -> TopicError {
+        match err {
+            crate::BrokerError::Storage(cause) => TopicError::Storage(cause),
+            crate::BrokerError::Internal(what) => TopicError::Internal(what),
+            other => TopicError::Internal(format!("queue delivery: {other}")),
+        }
+    }
 }
 
 /// Topic result type.

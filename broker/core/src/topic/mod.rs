@@ -286,6 +286,20 @@ pub struct ArnPage<T> {
     pub next_token: Option<String>,
 }
 
+/// Who may delete a subscription (see [`Topics::unsubscribe_rule`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UnsubscribeRule {
+    /// The subscription's topic.
+    pub topic: TopicKey,
+    /// The account that subscribed.
+    pub owner: String,
+    /// Only a signed request of the topic's or the subscription's owner may delete it: the
+    /// subscription was confirmed with `AuthenticateOnUnsubscribe`, or is a queue subscription
+    /// (AWS, Unsubscribe: "Amazon SQS queue subscriptions require authentication for
+    /// deletion").
+    pub requires_authentication: bool,
+}
+
 /// A subscription as the List actions report it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SubscriptionSummary {
@@ -352,9 +366,9 @@ mod signing_state {
                 Some(bytes) => SigningKey::decode(&bytes)
                     .map_err(|e| sluice_storage::StorageError::Corrupt(format!("sns signing key: {e}")))?,
                 None => {
-                    let key = SigningKey::generate("sns.sluice.local").map_err(|e| {
-                        sluice_storage::StorageError::Corrupt(format!("sns signing key generation: {e}"))
-                    })?;
+                    // Generating a key is not reading the disk: a failure is internal.
+                    let key = SigningKey::generate("sns.sluice.local")
+                        .map_err(|e| super::TopicError::Internal(format!("sns signing key generation: {e}")))?;
                     let mut batch = store.batch();
                     batch.put(Cf::Meta, &[SIGNING_KEY], &key.encode());
                     store.commit(batch)?;
@@ -368,10 +382,12 @@ mod signing_state {
     }
 }
 
+/// Encodes a value to store. A failure is internal, not corruption: nothing was read from disk.
 fn encode_json<T: Serialize>(value: &T, what: &str) -> Result<Vec<u8>> {
-    serde_json::to_vec(value).map_err(|e| sluice_storage::StorageError::Corrupt(format!("encode {what}: {e}")).into())
+    serde_json::to_vec(value).map_err(|e| TopicError::Internal(format!("encode {what}: {e}")))
 }
 
+/// Decodes a stored value; one that does not decode is corruption.
 fn decode_json<T: for<'de> Deserialize<'de>>(bytes: &[u8], what: &str) -> Result<T> {
     serde_json::from_slice(bytes).map_err(|e| sluice_storage::StorageError::Corrupt(format!("{what}: {e}")).into())
 }
@@ -1062,17 +1078,9 @@ impl Topics {
             group_id: fifo.then(|| record.topic.arn()),
             deduplication_id: fifo.then(|| entry.message_id.clone()),
         };
-        let mut persisted = Ok(());
-        let results = self
-            .queues
-            .send_fanout(vec![(queue, message)], |batch| {
-                persisted = Self::persist_subscription(record, batch);
-            })
-            .map_err(|e| match e {
-                crate::BrokerError::Storage(s) => TopicError::Storage(s),
-                other => TopicError::Storage(sluice_storage::StorageError::Corrupt(other.to_string())),
-            })?;
-        persisted?;
+        let results = self.queues.send_fanout(vec![(queue, message)], |batch| {
+            Self::persist_subscription(record, batch)
+        })?;
         if let Some(Err(err)) = results.first() {
             tracing::warn!(subscription = %entry.subscription_arn, error = %err, "subscription confirmation could not be put into the queue");
         }
@@ -1193,6 +1201,17 @@ impl Topics {
     /// The topic a subscription belongs to, for authorization.
     pub fn subscription_topic(&self, arn: &str) -> Result<TopicKey> {
         Ok(self.lookup_subscription(arn)?.record().topic.clone())
+    }
+
+    /// Who may delete a subscription, for authorization of Unsubscribe.
+    pub fn unsubscribe_rule(&self, arn: &str) -> Result<UnsubscribeRule> {
+        let sub = self.lookup_subscription(arn)?;
+        let record = sub.record();
+        Ok(UnsubscribeRule {
+            topic: record.topic.clone(),
+            owner: record.owner.clone(),
+            requires_authentication: record.authenticated || record.protocol == Protocol::Sqs,
+        })
     }
 
     /// Every subscription attribute, with AWS's defaults.

@@ -152,6 +152,9 @@ pub struct Outbox {
     /// Per throttled subscription: the earliest time its next delivery may start.
     throttles: Mutex<HashMap<String, tokio::time::Instant>>,
     counters: DeliveryCounters,
+    /// Tests: the next [`Outbox::stage`] fails, as an entry that cannot be encoded would.
+    #[cfg(test)]
+    pub(super) fail_next_stage: std::sync::atomic::AtomicBool,
 }
 
 fn entry_key(id: u64) -> [u8; 8] {
@@ -179,6 +182,8 @@ impl Outbox {
             endpoints: Mutex::new(HashMap::new()),
             throttles: Mutex::new(HashMap::new()),
             counters: DeliveryCounters::default(),
+            #[cfg(test)]
+            fail_next_stage: std::sync::atomic::AtomicBool::new(false),
         })
     }
 
@@ -188,6 +193,10 @@ impl Outbox {
 
     /// Adds `entry` to `batch` under a fresh id.
     pub fn stage(&self, entry: OutboxEntry, batch: &mut sluice_storage::Batch<'_>) -> Result<Staged> {
+        #[cfg(test)]
+        if self.fail_next_stage.swap(false, Ordering::AcqRel) {
+            return Err(super::TopicError::Internal("injected staging failure".into()));
+        }
         let id = self.next_id.fetch_add(1, Ordering::AcqRel);
         batch.put(Cf::Outbox, &entry_key(id), &encode_json(&entry, "outbox entry")?);
         Ok(Staged(id))
@@ -397,11 +406,8 @@ impl Topics {
         let results = self
             .queues
             .send_fanout(vec![(QueueKey::new(account, region, name), message)], |batch| {
-                batch.delete(Cf::Outbox, &entry_key(id))
-            })
-            .map_err(|e| match e {
-                crate::BrokerError::Storage(s) => super::TopicError::Storage(s),
-                other => super::TopicError::InvalidParameter(other.to_string()),
+                batch.delete(Cf::Outbox, &entry_key(id));
+                Ok::<_, super::TopicError>(())
             })?;
         self.outbox.state().entries.remove(&id);
         match results.first() {

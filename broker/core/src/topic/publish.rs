@@ -269,10 +269,9 @@ fn filter_matches(sub_filter: Option<&super::filter::FilterPolicy>, scope_body: 
     }
 }
 
+/// Signing is computation, not a disk read: a failure is internal.
 fn signing_failed(err: signing::SigningError) -> TopicError {
-    TopicError::Storage(sluice_storage::StorageError::Corrupt(format!(
-        "sns message signing: {err}"
-    )))
+    TopicError::Internal(format!("sns message signing: {err}"))
 }
 
 impl Topics {
@@ -550,14 +549,20 @@ impl Topics {
             }
         }
         if !dead_letters.is_empty() {
-            if let Err(err) = self.queues.send_fanout(dead_letters, |_| {}) {
+            if let Err(err) = self
+                .queues
+                .send_fanout(dead_letters, |_| Ok::<_, crate::BrokerError>(()))
+            {
                 tracing::warn!(error = %err, "sns dead-letter delivery failed");
             }
         }
     }
 
-    /// Commits queue deliveries and outbox entries in one batch; queue deliveries that fail
-    /// (queue gone, message too large for it) go to their subscription's dead-letter queue.
+    /// Commits queue deliveries, outbox entries and deduplication entries in one batch, or none
+    /// of them: when an outbox entry cannot be staged the batch is dropped and the publish
+    /// fails, so a retrying client does not duplicate the queue deliveries (issue 14). Queue
+    /// deliveries that fail (queue gone, message too large for it) go to their subscription's
+    /// dead-letter queue.
     fn commit_fanout(
         &self,
         topic: &Topic,
@@ -571,7 +576,6 @@ impl Topics {
         }
         let bodies: Vec<NewMessage> = deliveries.iter().map(|(_, m)| m.clone()).collect();
         let mut staged = Vec::with_capacity(outbox_entries.len());
-        let mut stage_error = None;
         let results = self.queues.send_fanout(deliveries, |batch| {
             for (key, value) in &dedupe_writes {
                 match value {
@@ -580,18 +584,9 @@ impl Topics {
                 }
             }
             for entry in &outbox_entries {
-                match self.outbox.stage(entry.clone(), batch) {
-                    Ok(s) => staged.push(s),
-                    Err(e) => stage_error = Some(e),
-                }
+                staged.push(self.outbox.stage(entry.clone(), batch)?);
             }
-        });
-        if let Some(err) = stage_error {
-            return Err(err);
-        }
-        let results = results.map_err(|e| match e {
-            crate::BrokerError::Storage(s) => TopicError::Storage(s),
-            other => TopicError::Storage(sluice_storage::StorageError::Corrupt(other.to_string())),
+            Ok::<_, TopicError>(())
         })?;
         for (s, entry) in staged.into_iter().zip(outbox_entries) {
             self.outbox.schedule(s, entry);
@@ -607,7 +602,10 @@ impl Topics {
             }
         }
         if !dead_letters.is_empty() {
-            if let Err(err) = self.queues.send_fanout(dead_letters, |_| {}) {
+            if let Err(err) = self
+                .queues
+                .send_fanout(dead_letters, |_| Ok::<_, crate::BrokerError>(()))
+            {
                 tracing::warn!(error = %err, "sns dead-letter delivery failed");
             }
         }

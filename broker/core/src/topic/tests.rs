@@ -555,3 +555,57 @@ async fn throttle_policy_spaces_http_deliveries() {
     let _ = stop_tx.send(());
     worker.await.expect("worker");
 }
+
+/// Issue 14: one publish is one commit or nothing. When the HTTP subscription's outbox entry
+/// cannot be staged, the queue deliveries staged before it must not commit either (the old
+/// code committed them and answered an error, so the client's retry duplicated them).
+#[tokio::test]
+async fn publish_whose_outbox_entry_fails_to_stage_delivers_to_no_queue() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (queues, topics) = open(dir.path());
+    let t = topic("all-or-nothing");
+    topics
+        .create_topic(&t, &BTreeMap::new(), &BTreeMap::new())
+        .expect("create");
+    for name in ["a", "b"] {
+        queues
+            .create_queue(&queue(name), &BTreeMap::new(), &BTreeMap::new())
+            .expect("queue");
+        topics
+            .subscribe(&t, "sqs", &queue(name).arn(), &BTreeMap::new(), "000000000000", &ctx())
+            .expect("sub");
+    }
+    let http = topics
+        .subscribe(&t, "http", "http://127.0.0.1:9/hook", &BTreeMap::new(), "0", &ctx())
+        .expect("subscribe http");
+    let token = topics
+        .lookup(&t)
+        .expect("topic")
+        .subscriptions()
+        .iter()
+        .find(|s| s.arn == http.arn)
+        .and_then(|s| s.record().token.clone())
+        .expect("a pending confirmation token");
+    topics.confirm_subscription(&t, &token, false).expect("confirm");
+    let pending = topics.pending_deliveries();
+
+    topics.outbox.fail_next_stage.store(true, Ordering::SeqCst);
+    let err = topics
+        .publish(&t, vec![text("once")], &ctx())
+        .expect_err("staging failed");
+    assert!(matches!(err, TopicError::Internal(_)), "{err:?}");
+    for name in ["a", "b"] {
+        assert!(
+            drain(&queues, &queue(name)).await.is_empty(),
+            "queue {name} got a message of a failed publish"
+        );
+    }
+    assert_eq!(topics.pending_deliveries(), pending, "no outbox entry either");
+
+    // The client's retry delivers exactly once everywhere.
+    topics.publish(&t, vec![text("once")], &ctx()).expect("publish");
+    for name in ["a", "b"] {
+        assert_eq!(drain(&queues, &queue(name)).await.len(), 1, "queue {name}");
+    }
+    assert_eq!(topics.pending_deliveries(), pending + 1);
+}

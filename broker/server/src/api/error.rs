@@ -1,10 +1,12 @@
-//! The one place that decides AWS error codes, HTTP statuses and messages (STYLE.md §2).
+//! The one place that decides AWS error codes, HTTP statuses and messages (CONTRIBUTING.md, style rule 2).
 //!
 //! # Layout
 //! - [`sqs_error`]: the core's [`BrokerError`] → `sluice_protocols::sqs::SqsError`. The match is
 //!   exhaustive on purpose: a new core error must be mapped here, not fall into a 500.
 //! - [`DispatchError`]: errors raised by the server before a service codec is involved (body
-//!   too large, unknown operation, unrecognized request), and [`dispatch_error_response`].
+//!   too large, unknown operation, unrecognized request), and [`dispatch_error_response`], which
+//!   answers in the shape of the service the request was for (an SNS client gets SNS's XML
+//!   namespace and codes, a Kinesis client its JSON or CBOR, everything else SQS's).
 //! - [`sqs_error_response`]: renders an `SqsError` through the protocol crate's renderers; this
 //!   module never writes an error body itself.
 //!
@@ -21,7 +23,7 @@ use sluice_protocols::sigv4_verify::SignatureError;
 use sluice_protocols::sns::{SnsError, SnsErrorCode};
 use sluice_protocols::sqs::{render_json_error, render_query_error, SqsError, SqsErrorCode};
 
-use crate::dispatch::{Protocol, ResponseBody};
+use crate::dispatch::{Protocol, ResponseBody, Service};
 
 /// Content type of query-protocol (XML) responses.
 pub const XML_CONTENT_TYPE: &str = "text/xml";
@@ -46,6 +48,10 @@ pub fn sqs_error(err: BrokerError) -> SqsError {
             tracing::error!(error = %cause, "storage failure while serving a request");
             return SqsError::internal();
         }
+        BrokerError::Internal(cause) => {
+            tracing::error!(error = %cause, "internal failure while serving a request");
+            return SqsError::internal();
+        }
     };
     SqsError::new(code, err.to_string())
 }
@@ -61,6 +67,10 @@ pub fn sns_error(err: TopicError) -> SnsError {
         TopicError::TagLimitExceeded(_) => SnsErrorCode::TagLimitExceeded,
         TopicError::Storage(cause) => {
             tracing::error!(error = %cause, "storage failure while serving a request");
+            return SnsError::internal();
+        }
+        TopicError::Internal(cause) => {
+            tracing::error!(error = %cause, "internal failure while serving a request");
             return SnsError::internal();
         }
     };
@@ -81,6 +91,10 @@ pub fn kinesis_error(err: StreamError) -> KinesisError {
         StreamError::Throughput(_) => KinesisErrorCode::ProvisionedThroughputExceeded,
         StreamError::Storage(cause) => {
             tracing::error!(error = %cause, "storage failure while serving a kinesis request");
+            return KinesisError::internal();
+        }
+        StreamError::Internal(cause) => {
+            tracing::error!(error = %cause, "internal failure while serving a kinesis request");
             return KinesisError::internal();
         }
     };
@@ -164,13 +178,36 @@ impl DispatchError {
         };
         SqsError::new(code, self.to_string())
     }
+
+    fn to_sns_error(&self) -> SnsError {
+        let code = match self {
+            DispatchError::BodyTooLarge { .. } => SnsErrorCode::RequestEntityTooLarge,
+            DispatchError::BodyRead(_) => SnsErrorCode::InvalidParameter,
+            DispatchError::BodyTimeout => SnsErrorCode::RequestTimeout,
+            DispatchError::UnknownOperation => SnsErrorCode::InvalidAction,
+            DispatchError::Unrecognized => SnsErrorCode::MissingAction,
+            DispatchError::Auth(err) => match err {
+                SignatureError::MissingAuthenticationToken => SnsErrorCode::MissingAuthenticationToken,
+                SignatureError::IncompleteSignature(_) => SnsErrorCode::IncompleteSignature,
+                SignatureError::InvalidClientTokenId => SnsErrorCode::InvalidClientTokenId,
+                SignatureError::SignatureDoesNotMatch(_) => SnsErrorCode::SignatureDoesNotMatch,
+                SignatureError::RequestExpired(_) => SnsErrorCode::RequestExpired,
+            },
+        };
+        SnsError::new(code, self.to_string())
+    }
 }
 
-/// Renders a [`DispatchError`] as an AWS error in `protocol`.
-pub fn dispatch_error_response(protocol: Protocol, err: &DispatchError, request_id: &str) -> Response<ResponseBody> {
-    let mut response = match protocol {
+/// Renders a [`DispatchError`] as an AWS error of `service` in `protocol`.
+pub fn dispatch_error_response(
+    service: Service,
+    protocol: Protocol,
+    err: &DispatchError,
+    request_id: &str,
+) -> Response<ResponseBody> {
+    let mut response = match (service, protocol) {
         // Kinesis clients read `{__type, message}` in their own encoding.
-        Protocol::Json11 | Protocol::Cbor11 => {
+        (_, Protocol::Json11 | Protocol::Cbor11) => {
             let code = match err {
                 DispatchError::BodyTooLarge { .. } => KinesisErrorCode::InvalidArgument,
                 DispatchError::BodyRead(_) | DispatchError::BodyTimeout => KinesisErrorCode::Serialization,
@@ -189,7 +226,9 @@ pub fn dispatch_error_response(protocol: Protocol, err: &DispatchError, request_
                 &KinesisError::new(code, err.to_string()),
             )
         }
-        _ => sqs_error_response(protocol, &err.to_sqs_error(), request_id),
+        // SNS speaks only the query protocol; its clients parse SNS's namespace and codes.
+        (Service::Sns, _) => crate::api::sns::sns_error_response(&err.to_sns_error(), request_id),
+        (Service::Sqs | Service::Kinesis, _) => sqs_error_response(protocol, &err.to_sqs_error(), request_id),
     };
     if matches!(err, DispatchError::BodyTooLarge { .. }) {
         *response.status_mut() = StatusCode::PAYLOAD_TOO_LARGE;
@@ -197,6 +236,40 @@ pub fn dispatch_error_response(protocol: Protocol, err: &DispatchError, request_
     if matches!(err, DispatchError::BodyTimeout) {
         *response.status_mut() = StatusCode::REQUEST_TIMEOUT;
     }
+    response
+}
+
+/// Why an admin action (`POST /admin/checkpoint`) was refused under `--auth verify`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AdminRefusal {
+    /// No valid signature for the `sluice` signing name.
+    Signature(SignatureError),
+    /// A valid key that may not perform admin actions; the message says why.
+    AccessDenied(String),
+}
+
+/// Renders a refused admin action: 403 with the admin routes' JSON, `{"error", "code"}`, the
+/// code named as AWS names the same refusal.
+pub fn admin_refusal_response(refusal: &AdminRefusal) -> Response<ResponseBody> {
+    let (code, message) = match refusal {
+        AdminRefusal::Signature(err) => {
+            let code = match err {
+                SignatureError::MissingAuthenticationToken => "MissingAuthenticationToken",
+                SignatureError::IncompleteSignature(_) => "IncompleteSignature",
+                SignatureError::InvalidClientTokenId => "InvalidClientTokenId",
+                SignatureError::SignatureDoesNotMatch(_) => "SignatureDoesNotMatch",
+                SignatureError::RequestExpired(_) => "RequestExpired",
+            };
+            (code, err.to_string())
+        }
+        AdminRefusal::AccessDenied(message) => ("AccessDenied", message.clone()),
+    };
+    let doc = serde_json::json!({"error": message, "code": code});
+    let mut response = Response::new(ResponseBody::full(doc.to_string()));
+    *response.status_mut() = StatusCode::FORBIDDEN;
+    response
+        .headers_mut()
+        .insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
     response
 }
 
@@ -254,6 +327,10 @@ mod tests {
                 BrokerError::Storage(sluice_storage::StorageError::Corrupt("secret detail".into())),
                 SqsErrorCode::InternalFailure,
             ),
+            (
+                BrokerError::Internal("secret detail".into()),
+                SqsErrorCode::InternalFailure,
+            ),
         ];
         for (err, want) in table {
             let text = format!("{err:?}");
@@ -263,6 +340,32 @@ mod tests {
                 !got.message.contains("secret detail"),
                 "internal details stay opaque: {text}"
             );
+        }
+    }
+
+    /// Internal failures (issue 14's new variants) and storage failures are opaque 500s in
+    /// every service, each in its service's own code.
+    #[test]
+    fn internal_failures_are_opaque_500s_in_every_service() {
+        let sns = [
+            sns_error(TopicError::Internal("secret detail".into())),
+            sns_error(TopicError::Storage(sluice_storage::StorageError::Corrupt(
+                "secret detail".into(),
+            ))),
+        ];
+        for err in sns {
+            assert_eq!(err.code, SnsErrorCode::InternalError);
+            assert!(!err.message.contains("secret detail"));
+        }
+        let kinesis = [
+            kinesis_error(StreamError::Internal("secret detail".into())),
+            kinesis_error(StreamError::Storage(sluice_storage::StorageError::Corrupt(
+                "secret detail".into(),
+            ))),
+        ];
+        for err in kinesis {
+            assert_eq!(err.code, KinesisErrorCode::InternalFailure);
+            assert!(!err.message.contains("secret detail"));
         }
     }
 
@@ -285,9 +388,9 @@ mod tests {
     #[tokio::test]
     async fn too_large_is_413_in_both_protocols() {
         let err = DispatchError::BodyTooLarge { limit: 1024 };
-        let json = dispatch_error_response(Protocol::Json10, &err, "rid");
+        let json = dispatch_error_response(Service::Sqs, Protocol::Json10, &err, "rid");
         assert_eq!(json.status(), StatusCode::PAYLOAD_TOO_LARGE);
-        let xml = dispatch_error_response(Protocol::Query, &err, "rid");
+        let xml = dispatch_error_response(Service::Sqs, Protocol::Query, &err, "rid");
         assert_eq!(xml.status(), StatusCode::PAYLOAD_TOO_LARGE);
         let text = body_text(xml).await;
         assert!(
@@ -296,9 +399,51 @@ mod tests {
         );
     }
 
+    /// Errors raised before an SNS request is decoded (issue 14) come in SNS's namespace with
+    /// SNS's codes, not SQS's.
+    #[tokio::test]
+    async fn sns_requests_refused_before_decoding_get_sns_errors() {
+        let cases = [
+            (
+                DispatchError::BodyTooLarge { limit: 1024 },
+                413,
+                "RequestEntityTooLarge",
+            ),
+            (DispatchError::BodyTimeout, 408, "RequestTimeout"),
+            (
+                DispatchError::Auth(SignatureError::MissingAuthenticationToken),
+                403,
+                "MissingAuthenticationToken",
+            ),
+            (
+                DispatchError::Auth(SignatureError::SignatureDoesNotMatch("x".into())),
+                403,
+                "SignatureDoesNotMatch",
+            ),
+        ];
+        for (err, status, code) in cases {
+            let response = dispatch_error_response(Service::Sns, Protocol::Query, &err, "rid");
+            assert_eq!(response.status().as_u16(), status, "{err:?}");
+            let text = body_text(response).await;
+            assert!(
+                text.contains("<ErrorResponse xmlns=\"http://sns.amazonaws.com/doc/2010-03-31/\">"),
+                "{err:?}: {text}"
+            );
+            assert!(text.contains(&format!("<Code>{code}</Code>")), "{err:?}: {text}");
+        }
+        let sqs = body_text(dispatch_error_response(
+            Service::Sqs,
+            Protocol::Query,
+            &DispatchError::BodyTimeout,
+            "rid",
+        ))
+        .await;
+        assert!(!sqs.contains("sns.amazonaws.com"), "{sqs}");
+    }
+
     #[tokio::test]
     async fn unknown_target_is_unknown_operation() {
-        let response = dispatch_error_response(Protocol::Json10, &DispatchError::UnknownOperation, "rid");
+        let response = dispatch_error_response(Service::Sqs, Protocol::Json10, &DispatchError::UnknownOperation, "rid");
         assert_eq!(response.status(), StatusCode::BAD_REQUEST);
         assert!(body_text(response).await.contains("UnknownOperationException"));
     }

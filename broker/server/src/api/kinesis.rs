@@ -7,7 +7,10 @@
 //! - Stream names: [`resolve`] turns `StreamName`/`StreamARN` into the core's `StreamKey`
 //!   (the ARN's account and region win; a name alone lives in the caller's account and region).
 //! - Pagination tokens of ListShards and ListStreams are base64url JSON; ListShards tokens
-//!   expire after 300 s like AWS's (`ExpiredNextTokenException`).
+//!   expire after 300 s like AWS's (`ExpiredNextTokenException`), and are sealed with the data
+//!   folder's secret ([`sluice_broker::Streams::seal_token`]): a ListShards call with a
+//!   NextToken names its stream only through the token, so authorization reads the stream from
+//!   the opened token, and an edited token is refused before anything else.
 //!
 //! Shape validation is the protocol decoder's; state rules are the core's. This module only
 //! translates.
@@ -237,8 +240,10 @@ fn tag_list(tags: &[(String, String)]) -> Value {
     )
 }
 
-/// A `Record` of GetRecords and SubscribeToShardEvent.
-pub(super) fn record_value(r: ReadRecord, encrypted: bool) -> Value {
+/// A `Record` of GetRecords and SubscribeToShardEvent. `EncryptionType` is the record's own,
+/// fixed when it was written (issue 14); absent for unencrypted records.
+pub(super) fn record_value(r: ReadRecord) -> Value {
+    let encrypted = r.encrypted;
     Obj::new()
         .s("SequenceNumber", r.sequence_number)
         .t("ApproximateArrivalTimestamp", r.arrival_ms as i64)
@@ -286,7 +291,11 @@ fn authorize(
         R::DeleteStream { stream, .. }
         | R::DescribeStream { stream, .. }
         | R::DescribeStreamSummary { stream, .. }
-        | R::ListShards { stream, .. }
+        | R::ListShards {
+            stream,
+            next_token: None,
+            ..
+        }
         | R::PutRecord { stream, .. }
         | R::PutRecords { stream, .. }
         | R::GetShardIterator { stream, .. }
@@ -302,6 +311,12 @@ fn authorize(
         | R::ListTagsForStream { stream, .. }
         | R::StreamEncryption { stream, .. }
         | R::EnhancedMonitoring { stream, .. } => resolve(ctx, stream)?.arn(),
+        // A page after the first names its stream only in the token (AWS refuses a StreamName
+        // beside a NextToken), so the stream to authorize is the one the token names.
+        R::ListShards {
+            next_token: Some(token),
+            ..
+        } => open_shard_token(streams, token)?.key().arn(),
         R::TagResource { arn, .. }
         | R::UntagResource { arn, .. }
         | R::ListTagsForResource { arn, .. }
@@ -630,8 +645,7 @@ fn execute(app: &App, ctx: &RequestContext, request: KinesisRequest) -> Result<V
             app.metrics
                 .kinesis()
                 .returned(batch.records.len() as u64, bytes as u64, batch.millis_behind_latest);
-            let encrypted = batch.encrypted;
-            let records = batch.records.into_iter().map(|r| record_value(r, encrypted)).collect();
+            let records = batch.records.into_iter().map(record_value).collect();
             Obj::new()
                 .set("Records", Value::List(records))
                 .opt_s("NextShardIterator", batch.next_iterator)
@@ -855,6 +869,22 @@ struct ShardToken {
     t: u64,
 }
 
+impl ShardToken {
+    /// The stream the token pages through.
+    fn key(&self) -> StreamKey {
+        StreamKey::new(self.a.clone(), self.r.clone(), self.n.clone())
+    }
+}
+
+/// The state of a ListShards NextToken this data folder issued; `InvalidArgumentException` for
+/// anything else (a forged token, or one a client edited to name another stream).
+fn open_shard_token(streams: &sluice_broker::Streams, token: &str) -> Result<ShardToken> {
+    streams
+        .open_token(token)
+        .and_then(|state| serde_json::from_slice(&state).ok())
+        .ok_or_else(|| KinesisError::invalid("Invalid ShardListToken."))
+}
+
 fn filter_code(f: ShardFilter) -> (u8, u32, u64) {
     match f {
         ShardFilter::AfterShard(i) => (0, i, 0),
@@ -902,11 +932,7 @@ fn list_shards(
                     "NextToken cannot be provided together with ExclusiveStartShardId or ShardFilter.",
                 ));
             }
-            let t: ShardToken = URL_SAFE_NO_PAD
-                .decode(token.as_bytes())
-                .ok()
-                .and_then(|b| serde_json::from_slice(&b).ok())
-                .ok_or_else(|| KinesisError::invalid("Invalid ShardListToken."))?;
+            let t = open_shard_token(streams, &token)?;
             let now = now_ms();
             if now > t.t.saturating_add(NEXT_TOKEN_TTL_MS) {
                 return Err(KinesisError::new(
@@ -921,7 +947,7 @@ fn list_shards(
                 Some(c) => Some(filter_from_code(c).ok_or_else(|| KinesisError::invalid("Invalid ShardListToken."))?),
                 None => None,
             };
-            (StreamKey::new(t.a, t.r, t.n), filter, Some(t.x))
+            (t.key(), filter, Some(t.x))
         }
         None => {
             let key = resolve(ctx, &stream)?;
@@ -976,7 +1002,7 @@ fn list_shards(
                 f: filter.map(filter_code),
                 t: now_ms(),
             };
-            serde_json::to_vec(&token).ok().map(|b| URL_SAFE_NO_PAD.encode(b))
+            serde_json::to_vec(&token).ok().map(|b| streams.seal_token(&b))
         }
         _ => None,
     };

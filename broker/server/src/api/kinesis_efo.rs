@@ -208,7 +208,6 @@ pub fn subscribe(
     let subscription = streams
         .subscribe(&key, &consumer, shard_id, iterator_start(starting_position))
         .map_err(kinesis_error)?;
-    let encrypted = streams.is_encrypted(&key);
     let (tx, rx) = mpsc::channel(FRAME_BUFFER);
     let lifetime = app.settings.subscription_lifetime;
     let shutdown = app.shutdown_started();
@@ -217,7 +216,7 @@ pub fn subscribe(
     tokio::spawn(async move {
         let _open = open;
         tokio::select! {
-            () = pump(subscription, &tx, encoding, encrypted, &metrics) => {}
+            () = pump(subscription, &tx, encoding, &metrics) => {}
             () = tokio::time::sleep(lifetime) => {}
             () = shutdown => {}
             () = tx.closed() => {}
@@ -237,7 +236,6 @@ async fn pump(
     mut subscription: Subscription,
     tx: &mpsc::Sender<Bytes>,
     encoding: Encoding,
-    encrypted: bool,
     metrics: &crate::metrics::KinesisMetrics,
 ) {
     let empty = encoding.encode(&Obj::new().build());
@@ -249,7 +247,7 @@ async fn pump(
             Ok(Some(event)) => {
                 let bytes: u64 = event.records.iter().map(|r| r.data.len() as u64).sum();
                 metrics.returned(event.records.len() as u64, bytes, event.millis_behind_latest);
-                let payload = encoding.encode(&event_value(event, encrypted));
+                let payload = encoding.encode(&event_value(event));
                 if !send(tx, event_frame(encoding, "SubscribeToShardEvent", payload)).await {
                     return;
                 }
@@ -272,11 +270,11 @@ async fn send(tx: &mpsc::Sender<Bytes>, frame: Option<Bytes>) -> bool {
     }
 }
 
-fn event_value(event: ShardEvent, encrypted: bool) -> Value {
+fn event_value(event: ShardEvent) -> Value {
     Obj::new()
         .set(
             "Records",
-            Value::List(event.records.into_iter().map(|r| record_value(r, encrypted)).collect()),
+            Value::List(event.records.into_iter().map(record_value).collect()),
         )
         .opt_s("ContinuationSequenceNumber", event.continuation)
         .i("MillisBehindLatest", event.millis_behind_latest as i64)

@@ -1,16 +1,25 @@
-//! AWS API handlers: decoded request → core call → encoded response.
+//! AWS API handlers: decoded request → authorization → core call → encoded response
+//! (docs/design.md, "One request, end to end").
 //!
 //! # Layout
-//! - [`RequestContext`]: who and where a request is for (request id, account, region, the host
-//!   and scheme that queue URLs echo).
+//! - [`RequestContext`]: who and where a request is for: request id, the caller's account and
+//!   region, the verified [`Principal`] (`--auth verify`), the client's address, and the host
+//!   and scheme that queue URLs echo (docs/design.md, "Identity").
+//! - [`RequestContext::authorize`]: the one authorization check every handler calls with the
+//!   IAM action and resource ARN of its call, deciding from the key's identity policy and the
+//!   resource's own policy as IAM does ([`crate::policy`]).
 //! - [`call`]: routes an API call to its service module.
 //! - [`sqs`]: SQS (JSON 1.0 and query); [`sns`]: SNS (query); [`kinesis`]: Kinesis (JSON 1.1
-//!   and CBOR), [`kinesis_efo`]: its enhanced fan-out (consumers, SubscribeToShard);
+//!   and CBOR), [`kinesis_efo`]: its enhanced fan-out (consumers, and SubscribeToShard's
+//!   event stream, a streamed response body fed by a task);
 //!   [`error`]: the one mapping from core errors to AWS error codes, and the
 //!   rendering of errors raised before a service codec is involved.
 //! - [`query_params`]: a query-protocol request's parameters (URL query, then form body).
 //!
-//! Handlers see no hyper types: the dispatcher hands them an [`ApiCall`].
+//! Handlers see no hyper types and no connection: the dispatcher hands them an [`ApiCall`] and
+//! the [`RequestContext`], the listener having already terminated TLS (`--tls-cert`) and
+//! negotiated HTTP/1.1 or HTTP/2. Handlers translate only: shape validation is the protocol
+//! crate's, state rules are the core's.
 
 pub mod error;
 pub mod kinesis;
@@ -32,13 +41,17 @@ use crate::policy::{combine, Decision, Policy, RequestFacts, ResourcePolicy};
 pub struct RequestContext {
     /// Unique id, echoed in `x-amzn-RequestId` and query-protocol `ResponseMetadata`.
     pub request_id: String,
-    /// Account that owns the resources named by the request.
+    /// The caller's account: the signing key's with `--auth verify`, else `--account-id`.
+    /// Names without an account (a queue or stream name) resolve in it; queue URLs and ARNs
+    /// carry their own.
     pub account_id: String,
-    /// Region: from the SigV4 credential scope, else the configured default.
+    /// Region: from the SigV4 credential scope, else the configured default (`--region`).
     pub region: String,
     /// `Host` header (or HTTP/2 `:authority`), used in queue URLs.
     pub host: Option<String>,
-    /// Scheme of the connection (`http`; TLS terminates in front of Sluice).
+    /// Scheme of the connection the request came on: `https` on the TLS listener
+    /// (`--tls-cert`), `http` on a plain one (no TLS configured, or `--plain-bind`). Queue URLs
+    /// and `aws:SecureTransport` follow it.
     pub scheme: &'static str,
     /// Request path (query requests are often sent to a queue URL's path).
     pub path: String,

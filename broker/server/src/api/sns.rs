@@ -130,12 +130,65 @@ fn resource(app: &App, ctx: &RequestContext, request: &SnsRequest) -> String {
     }
 }
 
+/// True when the request counts as authenticated: it was signed by a verified key, or
+/// authentication is off. With `--auth off` nothing is verified and a signature proves nothing
+/// (any can be forged), so every request counts, and AuthenticateOnUnsubscribe is recorded as
+/// asked but protects nothing until `--auth verify` (docs/security.md).
+fn counts_as_authenticated(app: &App, ctx: &RequestContext) -> bool {
+    app.keys.is_none() || ctx.principal.is_some()
+}
+
+/// AWS's rule for deleting a subscription that requires authentication (confirmed with
+/// AuthenticateOnUnsubscribe, or a queue subscription): the request must be signed, by the
+/// topic's or the subscription's owner. Under `--auth verify` an Unsubscribe may arrive
+/// unsigned (a GET of the UnsubscribeURL), so this is where such a request is refused.
+fn authorize_unsubscribe(app: &App, ctx: &RequestContext, subscription_arn: &str) -> Result<()> {
+    if app.keys.is_none() {
+        return Ok(());
+    }
+    let rule = app
+        .broker
+        .topics()
+        .unsubscribe_rule(subscription_arn)
+        .map_err(sns_error)?;
+    if !rule.requires_authentication {
+        return Ok(());
+    }
+    if !counts_as_authenticated(app, ctx) {
+        tracing::info!(
+            subscription = subscription_arn,
+            "request refused: unauthenticated unsubscribe"
+        );
+        return Err(SnsError::new(
+            SnsErrorCode::AuthorizationError,
+            "This subscription requires authentication to unsubscribe: sign the request with a key of the topic's or the subscription's owner.",
+        ));
+    }
+    if ctx.account_id != rule.topic.account && ctx.account_id != rule.owner {
+        tracing::info!(subscription = subscription_arn, account = %ctx.account_id, "request refused: unsubscribe by neither owner");
+        return Err(SnsError::new(
+            SnsErrorCode::AuthorizationError,
+            format!(
+                "Only the topic owner ({}) or the subscription owner ({}) can unsubscribe this subscription.",
+                rule.topic.account, rule.owner
+            ),
+        ));
+    }
+    Ok(())
+}
+
 /// Checks the caller's identity policy, and for another account's topic that topic's policy;
 /// nothing is computed when authentication is off.
 fn authorize(app: &App, ctx: &RequestContext, action: SnsAction, request: &SnsRequest) -> Result<()> {
     // The token a subscription's endpoint received is what authorizes ConfirmSubscription (it
     // may even come unsigned), so the owner of another account's queue can confirm.
-    if ctx.principal.is_none() || action == SnsAction::ConfirmSubscription {
+    if action == SnsAction::ConfirmSubscription {
+        return Ok(());
+    }
+    if let SnsRequest::Unsubscribe { subscription_arn } = request {
+        authorize_unsubscribe(app, ctx, subscription_arn)?;
+    }
+    if ctx.principal.is_none() {
         return Ok(());
     }
     let resource = resource(app, ctx, request);
@@ -203,7 +256,9 @@ fn execute(app: &App, ctx: &RequestContext, request: SnsRequest) -> Result<SnsRe
             authenticate_on_unsubscribe,
         } => {
             let key = topic_key(&topic_arn, "TopicArn")?;
-            let authenticated = authenticate_on_unsubscribe && ctx.principal.is_some();
+            // AWS: the flag counts only on a request with an AWS signature; an unsigned GET of
+            // the SubscribeURL leaves the subscription open to unsigned unsubscribes.
+            let authenticated = authenticate_on_unsubscribe && counts_as_authenticated(app, ctx);
             let arn = topics
                 .confirm_subscription(&key, &token, authenticated)
                 .map_err(sns_error)?;

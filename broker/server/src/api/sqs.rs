@@ -5,7 +5,7 @@
 //!   [`crate::api::error`].
 //! - Queue URLs: [`queue_url`] builds `{public_url or scheme://host}/{account}/{name}`;
 //!   [`parse_queue_url`] reads the last two path segments and accepts any host, because clients
-//!   reach us through Docker, Kubernetes and proxies under many names (DESIGN.md "Identity").
+//!   reach us through Docker, Kubernetes and proxies under many names (docs/design.md "Identity").
 //! - Attribute selection for ReceiveMessage: [`system_attribute_selected`],
 //!   [`message_attribute_selected`]; the MD5s of returned messages cover exactly the returned
 //!   attributes, since the SDKs recompute them over what they received.
@@ -18,7 +18,7 @@ use std::collections::BTreeMap;
 use http::header::{HeaderValue, CONTENT_TYPE};
 use http::Response;
 use sluice_broker::queue::message::{MessageAttribute, MessageAttributes, NewMessage, ReceivedMessage};
-use sluice_broker::queue::movetask::{MoveTask, TaskStatus};
+use sluice_broker::queue::movetask::{self, MoveTask, TaskStatus};
 use sluice_broker::queue::{QueueKey, ReceiveRequest, VisibilityChange};
 use sluice_broker::BrokerError;
 use sluice_protocols::checksum::{md5_hex, md5_of_message_attributes};
@@ -331,13 +331,73 @@ fn authorize(
         }
         SqsRequest::StartMessageMoveTask(i) => i.source_arn.clone(),
         SqsRequest::ListMessageMoveTasks(i) => i.source_arn.clone(),
-        // ListQueues and CancelMessageMoveTask name no queue: only `Resource: "*"` grants them.
+        // The handle names the task's source queue; AWS authorizes the cancel against it. A
+        // garbled or edited handle that names no queue is refused as the cancel would refuse it.
+        SqsRequest::CancelMessageMoveTask(i) => movetask::handle_source_arn(&i.task_handle).map_err(sqs_error)?,
+        // ListQueues names no queue: only `Resource: "*"` grants it.
         _ => named_queue.map_or_else(|| "*".to_string(), QueueKey::arn),
     };
     let iam_action = format!("sqs:{}", action.name());
     ctx.authorize(&iam_action, &resource, || queue_policy(queues, &resource))
         .map_err(|message| SqsError::new(SqsErrorCode::AccessDenied, message))?;
+    if let SqsRequest::StartMessageMoveTask(i) = request {
+        authorize_move_task(ctx, queues, i)?;
+    }
     Ok(())
+}
+
+/// A move task receives, deletes and inspects its source's messages and sends them on, so
+/// AWS's StartMessageMoveTask also needs `sqs:ReceiveMessage`, `sqs:DeleteMessage` and
+/// `sqs:GetQueueAttributes` on the source and `sqs:SendMessage` on the destination (SQS
+/// developer guide, "Configure queue permissions for dead-letter queue redrive"). Without a
+/// DestinationArn the messages go back to the queues they were dead-lettered from, which are
+/// the queues whose RedrivePolicy names the source (same account and region), so the caller
+/// needs `sqs:SendMessage` on each of them.
+fn authorize_move_task(
+    ctx: &RequestContext,
+    queues: &sluice_broker::Queues,
+    input: &StartMessageMoveTaskInput,
+) -> Result<(), SqsError> {
+    let denied = |message: String| SqsError::new(SqsErrorCode::AccessDenied, message);
+    let source = input.source_arn.as_str();
+    for action in ["sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes"] {
+        ctx.authorize(action, source, || queue_policy(queues, source))
+            .map_err(denied)?;
+    }
+    let destinations = match input.destination_arn.as_deref().filter(|d| !d.is_empty()) {
+        Some(arn) => vec![arn.to_string()],
+        None => redrive_sources(queues, source),
+    };
+    for destination in &destinations {
+        ctx.authorize("sqs:SendMessage", destination, || queue_policy(queues, destination))
+            .map_err(denied)?;
+    }
+    Ok(())
+}
+
+/// The ARNs of the queues whose RedrivePolicy targets the dead-letter queue `dlq_arn` (none when
+/// it does not exist: the task's own checks refuse it then).
+fn redrive_sources(queues: &sluice_broker::Queues, dlq_arn: &str) -> Vec<String> {
+    let Some((region, account, name)) = sluice_broker::queue::arn::parse_queue_arn(dlq_arn) else {
+        return Vec::new();
+    };
+    let dlq = QueueKey::new(account, region, name);
+    let mut arns = Vec::new();
+    let mut next_token: Option<String> = None;
+    loop {
+        let Ok(page) = queues.dead_letter_sources(&dlq, Some(1000), next_token.as_deref()) else {
+            return arns;
+        };
+        arns.extend(
+            page.names
+                .into_iter()
+                .map(|name| QueueKey::new(account, region, name).arn()),
+        );
+        match page.next_token {
+            Some(token) => next_token = Some(token),
+            None => return arns,
+        }
+    }
 }
 
 /// The `Policy` attribute of the queue `arn` names, if it has one.
@@ -625,7 +685,7 @@ pub fn parse_queue_url(url: &str) -> Option<QueueRef> {
 }
 
 /// The queue a request names: its `QueueUrl`, else the request path when it is a queue path
-/// (kombu's ReceiveMessage sends no QueueUrl and posts to the queue URL, WIRE-NOTES.md).
+/// (kombu's ReceiveMessage sends no QueueUrl and posts to the queue URL, docs/wire-notes.md).
 pub fn queue_from_request(queue_url: Option<&str>, ctx: &RequestContext) -> Option<QueueRef> {
     match queue_url {
         Some(url) if !url.trim().is_empty() => parse_queue_url(url),
