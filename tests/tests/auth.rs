@@ -42,7 +42,7 @@ async fn verifying_broker_with(extra: &[&str]) -> (Broker, tempfile::TempDir) {
          \x20     Statement:\n\
          \x20       - {{ Effect: Allow, Action: [\"sqs:Send*\", \"sqs:GetQueueUrl\"], Resource: \"arn:aws:sqs:*:000000000000:orders*\" }}\n\
          \x20       - {{ Effect: Deny, Action: \"sqs:*\", Resource: \"arn:aws:sqs:*:*:orders-secret\" }}\n\
-         \x20       - {{ Effect: Allow, Action: \"kinesis:PutRecord\", Resource: \"arn:aws:kinesis:*:000000000000:stream/clicks\" }}\n\
+         \x20       - {{ Effect: Allow, Action: [\"kinesis:PutRecord\", \"kinesis:GetRecords\"], Resource: \"arn:aws:kinesis:*:000000000000:stream/clicks\" }}\n\
          \x20       - {{ Effect: Allow, Action: \"sns:Publish\", Resource: \"arn:aws:sns:*:000000000000:alerts\" }}\n\
          \x20 - access_key_id: {CONDITIONAL_KEY}\n\
          \x20   secret_access_key: {CONDITIONAL_SECRET}\n\
@@ -843,6 +843,76 @@ async fn list_shards_pages_are_authorized_against_the_stream_their_token_names()
     assert_eq!(resp.status, 400, "{}", resp.body);
     assert_eq!(resp.json()["__type"], "InvalidArgumentException", "{}", resp.body);
     let resp = raw::send(call(ACCESS_KEY, SECRET_KEY, "bm90LWEtdG9rZW4"))
+        .await
+        .expect("send");
+    assert_eq!(resp.json()["__type"], "InvalidArgumentException", "{}", resp.body);
+}
+
+/// A GetRecords names its stream only through the shard iterator (the SDKs send no StreamARN),
+/// so it is authorized against the stream the iterator points into: another account's key
+/// holding a leaked iterator is refused, and a key allowed to read one stream can read it.
+/// Before, such calls were checked against "*", which let the first through and refused the
+/// second.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn get_records_is_authorized_against_the_stream_its_iterator_names() {
+    use aws_sdk_kinesis::primitives::Blob;
+    use aws_sdk_kinesis::types::ShardIteratorType;
+    use sluice_tests::kinesis::{create_stream, iterator, kinesis_client, shard_ids};
+
+    let (broker, _dir) = verifying_broker().await;
+    let endpoint = broker.endpoint();
+    let owner = kinesis_client(&endpoint).await;
+    let mut iterators = Vec::new();
+    for name in ["clicks", "payments"] {
+        create_stream(&owner, name, 1).await;
+        ok(
+            owner
+                .put_record()
+                .stream_name(name)
+                .partition_key("k")
+                .data(Blob::new(name.as_bytes()))
+                .send()
+                .await,
+            "PutRecord",
+        );
+        let shard = shard_ids(&owner, name).await.remove(0);
+        iterators.push(iterator(&owner, name, &shard, ShardIteratorType::TrimHorizon).await);
+    }
+    let get = |key: &str, secret: &str, it: &str| {
+        kinesis_as(
+            &endpoint,
+            "GetRecords",
+            serde_json::json!({"ShardIterator": it}),
+            key,
+            secret,
+        )
+    };
+
+    // The limited key may read clicks, and only clicks.
+    let resp = raw::send(get(LIMITED_KEY, LIMITED_SECRET, &iterators[0]))
+        .await
+        .expect("send");
+    assert_eq!(resp.status, 200, "{}", resp.body);
+    assert_eq!(resp.json()["Records"][0]["Data"], "Y2xpY2tz", "{}", resp.body);
+    let resp = raw::send(get(LIMITED_KEY, LIMITED_SECRET, &iterators[1]))
+        .await
+        .expect("send");
+    assert_eq!(resp.json()["__type"], "AccessDeniedException", "{}", resp.body);
+    assert!(
+        resp.body.contains("stream/payments"),
+        "names the iterator's stream: {}",
+        resp.body
+    );
+
+    // Another account's key with the owner's iterator: no resource policy lets it in.
+    let resp = raw::send(get(OTHER_KEY, OTHER_SECRET, &iterators[0]))
+        .await
+        .expect("send");
+    assert_eq!(resp.status, 400, "{}", resp.body);
+    assert_eq!(resp.json()["__type"], "AccessDeniedException", "{}", resp.body);
+
+    // A garbled iterator is still an InvalidArgumentException, whoever asks.
+    let resp = raw::send(get(OTHER_KEY, OTHER_SECRET, "not-an-iterator"))
         .await
         .expect("send");
     assert_eq!(resp.json()["__type"], "InvalidArgumentException", "{}", resp.body);

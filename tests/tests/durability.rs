@@ -492,12 +492,15 @@ async fn delete_handles(sqs: &aws_sdk_sqs::Client, url: &str, handles: &[String]
     }
 }
 
-/// Issue 14: sequences, and so receipt handles, never repeat across a crash, even when every
-/// message was deleted before it and left no trace. Handles of messages deleted before the
-/// kill must not delete messages sent after the restart (SQS answers a stale handle with
-/// success, so only the count shows it).
+/// Sequences, and so receipt handles, never repeat across a crash, even when every message
+/// was deleted before it and left no trace: handles of messages deleted before the kill must
+/// not delete messages sent after the restart (SQS answers a stale handle with success, so only
+/// the count shows it). This fails if the durable block reservation is lost or ignored at
+/// start-up; the narrower race of issue 14 (a send committing before the batch that reserves
+/// its block) cannot be forced from outside the process, so
+/// `queue::tests::sequences_never_repeat_when_the_reserving_send_dies_uncommitted` covers it.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn crash_never_reuses_sequences_of_deleted_messages() {
+async fn crash_keeps_sequences_of_deleted_messages_retired() {
     let mut broker = Broker::start().await;
     let sqs = broker.sqs().await;
     let url = create_queue(&sqs, "crash-sequences", &[]).await;

@@ -284,6 +284,27 @@ async fn list_shards_filters_and_next_token() {
         client.list_shards().stream_name(&name).next_token(&token).send().await,
         "InvalidArgumentException",
     );
+    // A StreamARN may come with every page (an endpoint parameter of the SDKs), as long as it
+    // names the token's stream.
+    let again = ok(
+        client
+            .list_shards()
+            .stream_arn(arn(&name))
+            .next_token(&token)
+            .send()
+            .await,
+        "page 2 with the StreamARN",
+    );
+    assert_eq!(ids(&again), ["shardId-000000000003"]);
+    expect_code(
+        client
+            .list_shards()
+            .stream_arn(arn(&format!("{name}-other")))
+            .next_token(&token)
+            .send()
+            .await,
+        "InvalidArgumentException",
+    );
     expect_code(
         client.list_shards().stream_name("nope").send().await,
         "ResourceNotFoundException",

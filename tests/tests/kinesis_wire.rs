@@ -261,8 +261,14 @@ async fn errors_are_typed_in_the_request_encoding() {
             u64::MAX
         ))
     };
+    // Tokens are sealed (issue 14), so a hand-made one is refused before its fields are read.
     let r = json(&ep, "ListShards", &json!({"NextToken": forged_token})).await;
-    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(
+        (r.status, r.json()["__type"].as_str()),
+        (400, Some("InvalidArgumentException")),
+        "{}",
+        r.body
+    );
     let r = json(&ep, "ListShards", &json!({"NextToken": "not-a-token"})).await;
     assert_eq!(
         (r.status, r.json()["__type"].as_str()),

@@ -1384,6 +1384,15 @@ impl Streams {
         Ok(position)
     }
 
+    /// The stream a shard iterator this data folder issued points into; `None` for anything
+    /// else (a forged or garbled iterator, a deleted stream). Authorization reads it, since a
+    /// GetRecords names its stream only through the iterator.
+    pub fn iterator_stream(&self, iterator: &str) -> Option<StreamKey> {
+        let pos = self.codec.decode(iterator)?;
+        let by_id = self.by_id.read().unwrap_or_else(|p| p.into_inner());
+        by_id.get(&pos.stream_id).map(|stream| stream.key.clone())
+    }
+
     /// GetRecords. `stream_check` is the request's StreamARN, which must name the iterator's
     /// stream when given.
     pub fn get_records(&self, iterator: &str, limit: usize, stream_check: Option<&StreamKey>) -> Result<RecordBatch> {

@@ -323,9 +323,20 @@ fn authorize(
         | R::PutResourcePolicy { arn, .. }
         | R::GetResourcePolicy { arn, .. }
         | R::DeleteResourcePolicy { arn, .. } => arn.clone(),
-        // An iterator is only issued by GetShardIterator, which checked the stream; a GetRecords
-        // that names no StreamARN is checked against "*".
-        R::GetRecords { stream_arn, .. } => stream_arn.clone().unwrap_or_else(|| "*".to_string()),
+        // A GetRecords names its stream through the iterator (sealed, so it cannot be edited to
+        // name another), or through a StreamARN that get_records checks against the iterator.
+        // An iterator that names no live stream is refused by get_records itself.
+        R::GetRecords {
+            stream_arn: Some(arn), ..
+        } => arn.clone(),
+        R::GetRecords {
+            shard_iterator,
+            stream_arn: None,
+            ..
+        } => match streams.iterator_stream(shard_iterator) {
+            Some(key) => key.arn(),
+            None => "*".to_string(),
+        },
         R::ListStreams { .. } | R::DescribeLimits | R::DescribeAccountSettings | R::UpdateAccountSettings { .. } => {
             "*".to_string()
         }
@@ -922,7 +933,10 @@ fn list_shards(
     let limit = max_results.unwrap_or(1000) as usize;
     let (key, filter, after) = match next_token {
         Some(token) => {
-            if stream.name.is_some() || stream.arn.is_some() {
+            // botocore forbids only StreamName beside a NextToken: StreamARN is an endpoint
+            // parameter an SDK may repeat on every page, so it is accepted when it names the
+            // token's stream.
+            if stream.name.is_some() {
                 return Err(KinesisError::invalid(
                     "NextToken and StreamName cannot be provided together.",
                 ));
@@ -933,6 +947,13 @@ fn list_shards(
                 ));
             }
             let t = open_shard_token(streams, &token)?;
+            if let Some(arn) = &stream.arn {
+                if resolve_arn(arn)? != t.key() {
+                    return Err(KinesisError::invalid(format!(
+                        "StreamARN {arn} does not name the stream of the NextToken."
+                    )));
+                }
+            }
             let now = now_ms();
             if now > t.t.saturating_add(NEXT_TOKEN_TTL_MS) {
                 return Err(KinesisError::new(
