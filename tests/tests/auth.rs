@@ -918,6 +918,58 @@ async fn get_records_is_authorized_against_the_stream_its_iterator_names() {
     assert_eq!(resp.json()["__type"], "InvalidArgumentException", "{}", resp.body);
 }
 
+/// The owner of a subscription to another account's topic may unsubscribe it without the
+/// topic's policy granting sns:Unsubscribe (AWS: the topic's or the subscription's owner).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_subscriber_unsubscribes_from_another_accounts_topic() {
+    use sluice_tests::sns::{sns_client, sns_client_with_key};
+
+    let (broker, _dir) = verifying_broker().await;
+    let endpoint = broker.endpoint();
+    let owner = sns_client(&endpoint).await;
+    let topic = ok(owner.create_topic().name("shared").send().await, "CreateTopic")
+        .topic_arn()
+        .expect("TopicArn")
+        .to_string();
+    ok(
+        owner
+            .add_permission()
+            .topic_arn(&topic)
+            .label("partner-subscribes")
+            .aws_account_id("111111111111")
+            .action_name("Subscribe")
+            .send()
+            .await,
+        "AddPermission Subscribe",
+    );
+    let partner_sqs = sqs_client_with_key(&endpoint, OTHER_KEY, OTHER_SECRET, None).await;
+    create_queue(&partner_sqs, "partner-inbox", &[]).await;
+    let partner = sns_client_with_key(&endpoint, OTHER_KEY, OTHER_SECRET).await;
+    let subscription = ok(
+        partner
+            .subscribe()
+            .topic_arn(&topic)
+            .protocol("sqs")
+            .endpoint("arn:aws:sqs:us-east-1:111111111111:partner-inbox")
+            .send()
+            .await,
+        "Subscribe the partner's own queue",
+    )
+    .subscription_arn()
+    .expect("SubscriptionArn")
+    .to_string();
+
+    ok(
+        partner.unsubscribe().subscription_arn(&subscription).send().await,
+        "Unsubscribe by the subscription's owner",
+    );
+    let listed = ok(
+        owner.list_subscriptions_by_topic().topic_arn(&topic).send().await,
+        "ListSubscriptionsByTopic",
+    );
+    assert!(listed.subscriptions().is_empty(), "{listed:?}");
+}
+
 /// The UnsubscribeURL of a subscription: a plain, unsigned GET.
 fn unsubscribe_url(endpoint: &str, subscription_arn: &str) -> String {
     format!(

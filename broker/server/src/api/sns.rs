@@ -142,17 +142,20 @@ fn counts_as_authenticated(app: &App, ctx: &RequestContext) -> bool {
 /// AuthenticateOnUnsubscribe, or a queue subscription): the request must be signed, by the
 /// topic's or the subscription's owner. Under `--auth verify` an Unsubscribe may arrive
 /// unsigned (a GET of the UnsubscribeURL), so this is where such a request is refused.
-fn authorize_unsubscribe(app: &App, ctx: &RequestContext, subscription_arn: &str) -> Result<()> {
+/// `Ok(true)` when a signed caller is the subscription's owner, who may unsubscribe it even
+/// from another account's topic.
+fn authorize_unsubscribe(app: &App, ctx: &RequestContext, subscription_arn: &str) -> Result<bool> {
     if app.keys.is_none() {
-        return Ok(());
+        return Ok(false);
     }
     let rule = app
         .broker
         .topics()
         .unsubscribe_rule(subscription_arn)
         .map_err(sns_error)?;
+    let subscriber = ctx.principal.is_some() && ctx.account_id == rule.owner;
     if !rule.requires_authentication {
-        return Ok(());
+        return Ok(subscriber);
     }
     if !counts_as_authenticated(app, ctx) {
         tracing::info!(
@@ -174,7 +177,7 @@ fn authorize_unsubscribe(app: &App, ctx: &RequestContext, subscription_arn: &str
             ),
         ));
     }
-    Ok(())
+    Ok(subscriber)
 }
 
 /// Checks the caller's identity policy, and for another account's topic that topic's policy;
@@ -185,8 +188,9 @@ fn authorize(app: &App, ctx: &RequestContext, action: SnsAction, request: &SnsRe
     if action == SnsAction::ConfirmSubscription {
         return Ok(());
     }
+    let mut subscriber = false;
     if let SnsRequest::Unsubscribe { subscription_arn } = request {
-        authorize_unsubscribe(app, ctx, subscription_arn)?;
+        subscriber = authorize_unsubscribe(app, ctx, subscription_arn)?;
     }
     if ctx.principal.is_none() {
         return Ok(());
@@ -194,7 +198,8 @@ fn authorize(app: &App, ctx: &RequestContext, action: SnsAction, request: &SnsRe
     let resource = resource(app, ctx, request);
     let iam_action = format!("sns:{}", action.name());
     let denied = |message: String| SnsError::new(SnsErrorCode::AuthorizationError, message);
-    ctx.authorize(&iam_action, &resource, || {
+    // AWS lets a subscription's owner unsubscribe it without the topic's policy granting that.
+    ctx.authorize_with(&iam_action, &resource, subscriber, || {
         app.broker.topics().topic_policy(&TopicKey::from_arn(&resource)?)
     })
     .map_err(denied)
