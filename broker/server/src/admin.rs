@@ -11,8 +11,9 @@ use std::future::Future;
 use std::sync::Arc;
 
 use crate::app::App;
-use crate::dispatch::{admin_response, classify, text_response, RequestHead, ResponseBody, Route};
+use crate::dispatch::{admin_response, classify, RequestHead, Route};
 use crate::listener;
+use crate::wire::{text_response, ResponseBody};
 use http::{Request, Response, StatusCode};
 use hyper::body::Incoming;
 use hyper::service::service_fn;
@@ -79,7 +80,7 @@ async fn handle(app: &App, route: &Route) -> Response<ResponseBody> {
         text_response(
             StatusCode::NOT_FOUND,
             "text/plain; charset=utf-8",
-            "the admin port serves /health, /ready, /metrics and POST /admin/checkpoint".into(),
+            "the admin port serves /health, /ready, /metrics and POST /admin/checkpoint",
         )
     })
 }

@@ -18,7 +18,7 @@ use bytes::Bytes;
 use http::StatusCode;
 
 use crate::app::App;
-use crate::dispatch::{text_response, ResponseBody};
+use crate::wire::{text_response, ResponseBody};
 
 /// Writes a checkpoint and answers `{"path": ...}`, or an error in JSON.
 pub async fn handle(app: &App) -> http::Response<ResponseBody> {

@@ -18,7 +18,8 @@
 //! 4. Anything else → an AWS-shaped 400.
 //!
 //! HTTP lives here; service handlers in [`crate::api`] receive the raw action name, the body and
-//! the [`RequestContext`], never a hyper type.
+//! the [`RequestContext`], never a hyper type. The types both sides share (service, protocol,
+//! response body) are in the leaf module [`crate::wire`], so no handler imports this module.
 
 use std::time::Instant;
 
@@ -36,6 +37,8 @@ use crate::api::{self, RequestContext};
 use crate::app::App;
 use crate::auth;
 use crate::metrics::Outcome;
+use crate::wire::{header_str, kinesis_action, kinesis_protocol, SQS_TARGET_PREFIX};
+pub use crate::wire::{is_queue_path, text_response, Protocol, ResponseBody, Service};
 
 /// The connection a request came on, put on each request by the listener.
 #[derive(Debug, Clone, Copy)]
@@ -48,53 +51,6 @@ pub struct Connection {
 
 /// The header carrying the request id on every response.
 pub const REQUEST_ID_HEADER: &str = "x-amzn-RequestId";
-
-pub use crate::body::ResponseBody;
-
-/// An AWS service served on this port.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Service {
-    /// Simple Queue Service.
-    Sqs,
-    /// Simple Notification Service.
-    Sns,
-    /// Kinesis Data Streams.
-    Kinesis,
-}
-
-impl Service {
-    /// The metric label and SigV4 service name.
-    pub fn label(self) -> &'static str {
-        match self {
-            Service::Sqs => "sqs",
-            Service::Sns => "sns",
-            Service::Kinesis => "kinesis",
-        }
-    }
-
-    /// The service named by a SigV4 credential scope.
-    fn from_signing_name(name: &str) -> Option<Service> {
-        match name {
-            "sqs" => Some(Service::Sqs),
-            "sns" => Some(Service::Sns),
-            "kinesis" => Some(Service::Kinesis),
-            _ => None,
-        }
-    }
-}
-
-/// The wire protocol of a request, which is also the protocol of its response.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Protocol {
-    /// AWS JSON 1.0 (SQS).
-    Json10,
-    /// AWS JSON 1.1 (Kinesis).
-    Json11,
-    /// CBOR 1.1 (Kinesis from the Java SDKs).
-    Cbor11,
-    /// Query: form-encoded `Action=` request, XML response.
-    Query,
-}
 
 /// Where a request goes.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -178,20 +134,17 @@ pub fn classify(head: RequestHead<'_>, body: &[u8]) -> Route {
 }
 
 fn classify_target(target: &str, headers: &HeaderMap) -> Route {
-    if let Some(action) = target.strip_prefix("AmazonSQS.") {
+    if let Some(action) = target.strip_prefix(SQS_TARGET_PREFIX) {
         return Route::Api {
             service: Service::Sqs,
             protocol: Protocol::Json10,
             action: action.to_string(),
         };
     }
-    if let Some(action) = target.strip_prefix("Kinesis_20131202.") {
-        let cbor =
-            header_str(headers, CONTENT_TYPE.as_str()).is_some_and(|ct| ct.starts_with("application/x-amz-cbor"));
-        let protocol = if cbor { Protocol::Cbor11 } else { Protocol::Json11 };
+    if let Some(action) = kinesis_action(headers) {
         return Route::Api {
             service: Service::Kinesis,
-            protocol,
+            protocol: kinesis_protocol(headers),
             action: action.to_string(),
         };
     }
@@ -215,16 +168,10 @@ fn is_unsigned_sns_action(service: Service, action: &str, head: RequestHead<'_>)
 
 /// The protocol an error should be rendered in when the request could not be classified.
 pub fn protocol_hint(headers: &HeaderMap) -> Protocol {
+    if kinesis_action(headers).is_some() {
+        return kinesis_protocol(headers);
+    }
     match header_str(headers, "x-amz-target") {
-        Some(t) if t.starts_with("Kinesis_20131202.") => {
-            let cbor =
-                header_str(headers, CONTENT_TYPE.as_str()).is_some_and(|ct| ct.starts_with("application/x-amz-cbor"));
-            if cbor {
-                Protocol::Cbor11
-            } else {
-                Protocol::Json11
-            }
-        }
         Some(_) => Protocol::Json10,
         None => Protocol::Query,
     }
@@ -235,7 +182,7 @@ pub fn protocol_hint(headers: &HeaderMap) -> Protocol {
 /// action only SNS has in the URI query, else SQS. An SNS client refused this early still gets
 /// an SNS error document (issue 14).
 fn service_hint(head: RequestHead<'_>) -> Service {
-    if header_str(head.headers, "x-amz-target").is_some_and(|t| t.starts_with("Kinesis_20131202.")) {
+    if kinesis_action(head.headers).is_some() {
         return Service::Kinesis;
     }
     if let Some(service) = credential_scope(head).and_then(|scope| Service::from_signing_name(&scope.service)) {
@@ -279,25 +226,6 @@ pub fn credential_scope(head: RequestHead<'_>) -> Option<CredentialScope> {
         .find(|(k, _)| k == "X-Amz-Credential")
         .map(|(_, v)| v)?;
     sigv4::parse_credential_param(&credential)
-}
-
-/// True for a queue-URL path `/<12-digit account>/<queue name>`.
-pub fn is_queue_path(path: &str) -> bool {
-    let mut segments = path.trim_start_matches('/').split('/');
-    match (segments.next(), segments.next(), segments.next()) {
-        (Some(account), Some(name), None) => {
-            account.len() == 12 && account.bytes().all(|b| b.is_ascii_digit()) && !name.is_empty()
-        }
-        _ => false,
-    }
-}
-
-fn header_str<'h>(headers: &'h HeaderMap, name: &str) -> Option<&'h str> {
-    headers
-        .get(name)
-        .and_then(|v| v.to_str().ok())
-        .map(str::trim)
-        .filter(|v| !v.is_empty())
 }
 
 /// Serves one HTTP request end to end; never fails (errors become AWS-shaped responses).
@@ -357,9 +285,9 @@ where
                     return stamp(api::error::admin_refusal_response(&refusal), &request_id);
                 }
             }
-            let response = admin_response(app, &admin).await.unwrap_or_else(|| {
-                text_response(StatusCode::NOT_FOUND, "text/plain; charset=utf-8", "not found".into())
-            });
+            let response = admin_response(app, &admin)
+                .await
+                .unwrap_or_else(|| text_response(StatusCode::NOT_FOUND, "text/plain; charset=utf-8", "not found"));
             stamp(response, &request_id)
         }
         Route::UnknownTarget => {
@@ -503,18 +431,18 @@ fn authorize_admin(
 pub async fn admin_response(app: &App, route: &Route) -> Option<Response<ResponseBody>> {
     let plain = "text/plain; charset=utf-8";
     let response = match route {
-        Route::Health => text_response(StatusCode::OK, plain, "ok".into()),
+        Route::Health => text_response(StatusCode::OK, plain, "ok"),
         Route::Ready => {
             if app.is_ready() {
-                text_response(StatusCode::OK, plain, "ready".into())
+                text_response(StatusCode::OK, plain, "ready")
             } else {
-                text_response(StatusCode::SERVICE_UNAVAILABLE, plain, "not ready".into())
+                text_response(StatusCode::SERVICE_UNAVAILABLE, plain, "not ready")
             }
         }
         Route::Metrics => text_response(
             StatusCode::OK,
             "text/plain; version=0.0.4; charset=utf-8",
-            app.metrics.render().into(),
+            app.metrics.render(),
         ),
         Route::Checkpoint => crate::checkpoint::handle(app).await,
         Route::SigningCert => match app.broker.topics().signing_key() {
@@ -525,7 +453,7 @@ pub async fn admin_response(app: &App, route: &Route) -> Option<Response<Respons
             ),
             Err(err) => {
                 tracing::warn!(error = %err, "sns signing certificate unavailable");
-                text_response(StatusCode::SERVICE_UNAVAILABLE, plain, "unavailable".into())
+                text_response(StatusCode::SERVICE_UNAVAILABLE, plain, "unavailable")
             }
         },
         Route::Api { .. } | Route::UnknownTarget | Route::Unrecognized => return None,
@@ -569,9 +497,10 @@ pub const KINESIS_MIN_BODY_BYTES: usize = 16 << 20;
 
 /// The body limit of a request: the configured one, raised for Kinesis to what its API allows.
 fn body_limit(headers: &HeaderMap, configured: usize) -> usize {
-    match header_str(headers, "x-amz-target") {
-        Some(t) if t.starts_with("Kinesis_20131202.") => configured.max(KINESIS_MIN_BODY_BYTES),
-        _ => configured,
+    if kinesis_action(headers).is_some() {
+        configured.max(KINESIS_MIN_BODY_BYTES)
+    } else {
+        configured
     }
 }
 
@@ -591,16 +520,6 @@ where
         Err(err) if err.is::<LengthLimitError>() => Err(DispatchError::BodyTooLarge { limit }),
         Err(err) => Err(DispatchError::BodyRead(err.to_string())),
     }
-}
-
-/// A plain-text or other non-AWS response.
-pub fn text_response(status: StatusCode, content_type: &'static str, body: Bytes) -> Response<ResponseBody> {
-    let mut response = Response::new(ResponseBody::full(body));
-    *response.status_mut() = status;
-    response
-        .headers_mut()
-        .insert(CONTENT_TYPE, HeaderValue::from_static(content_type));
-    response
 }
 
 fn stamp(mut response: Response<ResponseBody>, request_id: &str) -> Response<ResponseBody> {

@@ -35,6 +35,7 @@ pub mod policy;
 pub mod resource_metrics;
 pub mod sns_delivery;
 pub mod tls;
+pub mod wire;
 
 use std::future::Future;
 use std::net::SocketAddr;

@@ -8,7 +8,7 @@
 //!   age (`MillisBehindLatest`), without per-stream labels.
 //!
 //! # Invariant
-//! Label values come from bounded sets: services from [`crate::dispatch::Service::label`],
+//! Label values come from bounded sets: services from [`crate::wire::Service::label`],
 //! actions from the protocol crates' action enums or `"unknown"`, outcomes from [`Outcome`].
 //! Never put a queue name, request id or client-supplied string into a label.
 

@@ -655,6 +655,13 @@ impl Queues {
         meta.record.config.get("Policy")
     }
 
+    /// The `Policy` attribute of the queue an ARN names, if both exist: what authorization
+    /// reads for SQS calls and for SNS deliveries to another account's queue.
+    pub fn policy_by_arn(&self, arn: &str) -> Option<String> {
+        let (region, account, name) = arn::parse_queue_arn(arn)?;
+        self.policy(&QueueKey::new(account, region, name))
+    }
+
     /// SetQueueAttributes.
     pub fn set_attributes(&self, key: &QueueKey, attributes: &BTreeMap<String, String>) -> Result<()> {
         let _admin = self.admin();

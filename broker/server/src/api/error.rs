@@ -7,8 +7,9 @@
 //!   too large, unknown operation, unrecognized request), and [`dispatch_error_response`], which
 //!   answers in the shape of the service the request was for (an SNS client gets SNS's XML
 //!   namespace and codes, a Kinesis client its JSON or CBOR, everything else SQS's).
-//! - [`sqs_error_response`]: renders an `SqsError` through the protocol crate's renderers; this
-//!   module never writes an error body itself.
+//! - [`sqs_error_response`], [`sns_error_response`], [`kinesis_error_response`]: every error
+//!   response of every service is rendered here, through the protocol crate's renderers; this
+//!   module never writes an error body itself, and no handler renders one.
 //!
 //! Internal failures stay opaque on the wire (`InternalFailure`, 500) and are logged here with
 //! their cause.
@@ -18,15 +19,48 @@ use http::{Response, StatusCode};
 use sluice_broker::stream::StreamError;
 use sluice_broker::topic::TopicError;
 use sluice_broker::BrokerError;
-use sluice_protocols::kinesis::{KinesisError, KinesisErrorCode};
+use sluice_protocols::kinesis::{render_error, Encoding, KinesisError, KinesisErrorCode};
 use sluice_protocols::sigv4_verify::SignatureError;
-use sluice_protocols::sns::{SnsError, SnsErrorCode};
+use sluice_protocols::sns::{render_query_error as render_sns_error, SnsError, SnsErrorCode};
 use sluice_protocols::sqs::{render_json_error, render_query_error, SqsError, SqsErrorCode};
 
-use crate::dispatch::{Protocol, ResponseBody, Service};
+use crate::wire::{text_response, Protocol, ResponseBody, Service};
 
 /// Content type of query-protocol (XML) responses.
 pub const XML_CONTENT_TYPE: &str = "text/xml";
+
+/// The encoding of a Kinesis request (and so of its response).
+pub fn encoding_of(protocol: Protocol) -> Encoding {
+    match protocol {
+        Protocol::Cbor11 => Encoding::Cbor,
+        _ => Encoding::Json,
+    }
+}
+
+/// Renders a Kinesis error in `encoding`.
+pub fn kinesis_error_response(encoding: Encoding, err: &KinesisError) -> Response<ResponseBody> {
+    let (status, content_type, body) = render_error(err, encoding);
+    let mut response = text_response(
+        StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
+        content_type,
+        body,
+    );
+    // AWS also names the code in a header, which some SDKs read before the body.
+    response
+        .headers_mut()
+        .insert("x-amzn-errortype", HeaderValue::from_static(err.code.as_str()));
+    response
+}
+
+/// Renders an SNS error document.
+pub fn sns_error_response(err: &SnsError, request_id: &str) -> Response<ResponseBody> {
+    let (status, body) = render_sns_error(err, request_id);
+    text_response(
+        StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
+        XML_CONTENT_TYPE,
+        body,
+    )
+}
 
 /// Maps a core error to the SQS error clients see.
 pub fn sqs_error(err: BrokerError) -> SqsError {
@@ -221,13 +255,10 @@ pub fn dispatch_error_response(
                     }
                 },
             };
-            crate::api::kinesis::kinesis_error_response(
-                crate::api::kinesis::encoding_of(protocol),
-                &KinesisError::new(code, err.to_string()),
-            )
+            kinesis_error_response(encoding_of(protocol), &KinesisError::new(code, err.to_string()))
         }
         // SNS speaks only the query protocol; its clients parse SNS's namespace and codes.
-        (Service::Sns, _) => crate::api::sns::sns_error_response(&err.to_sns_error(), request_id),
+        (Service::Sns, _) => sns_error_response(&err.to_sns_error(), request_id),
         (Service::Sqs | Service::Kinesis, _) => sqs_error_response(protocol, &err.to_sqs_error(), request_id),
     };
     if matches!(err, DispatchError::BodyTooLarge { .. }) {

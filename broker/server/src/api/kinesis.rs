@@ -15,40 +15,26 @@
 //! Shape validation is the protocol decoder's; state rules are the core's. This module only
 //! translates.
 
-use std::time::{SystemTime, UNIX_EPOCH};
-
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
-use http::header::{HeaderValue, CONTENT_TYPE};
-use http::{Response, StatusCode};
+use http::StatusCode;
 use sluice_broker::stream::shard::{format_sequence, parse_shard_id, ShardRecord};
 use sluice_broker::stream::{
-    CapacityMode, ChildShard, IteratorStart, NewRecord, NewStream, ReadRecord, ShardFilter, StreamError, StreamInfo,
-    StreamKey,
+    CapacityMode, IteratorStart, NewRecord, NewStream, ShardFilter, StreamError, StreamInfo, StreamKey,
 };
 use sluice_protocols::kinesis::types::{parse_stream_arn, IteratorType, ShardFilterType, StreamMode, StreamRef};
 use sluice_protocols::kinesis::{
-    decode_request, render_error, Encoding, KinesisAction, KinesisError, KinesisErrorCode, KinesisRequest, Obj, Value,
+    decode_request, KinesisAction, KinesisError, KinesisErrorCode, KinesisRequest, Obj, Value,
 };
 
-use crate::api::error::kinesis_error;
+use crate::api::context::{ApiCall, ApiReply, RequestContext};
+use crate::api::error::{encoding_of, kinesis_error, kinesis_error_response};
 use crate::api::kinesis_efo;
-use crate::api::{ApiCall, ApiReply, RequestContext};
+use crate::api::kinesis_shapes::{child_shards_value, now_ms, record_value, resolve_arn, NEXT_TOKEN_TTL_MS};
 use crate::app::App;
-use crate::dispatch::{Protocol, ResponseBody};
-
-/// How long a ListShards or ListStreamConsumers NextToken stays valid (AWS: 300 s).
-pub(super) const NEXT_TOKEN_TTL_MS: u64 = 300_000;
+use crate::wire::text_response;
 
 type Result<T> = std::result::Result<T, KinesisError>;
-
-/// The encoding of a Kinesis request (and so of its response).
-pub fn encoding_of(protocol: Protocol) -> Encoding {
-    match protocol {
-        Protocol::Cbor11 => Encoding::Cbor,
-        _ => Encoding::Json,
-    }
-}
 
 /// Serves one Kinesis call.
 pub async fn handle(app: &App, ctx: &RequestContext, call: ApiCall<'_>) -> ApiReply {
@@ -84,34 +70,10 @@ pub async fn handle(app: &App, ctx: &RequestContext, call: ApiCall<'_>) -> ApiRe
         },
     };
     let response = match result {
-        Ok(value) => respond(StatusCode::OK, encoding.content_type(), encoding.encode(&value)),
+        Ok(value) => text_response(StatusCode::OK, encoding.content_type(), encoding.encode(&value)),
         Err(err) => kinesis_error_response(encoding, &err),
     };
     ApiReply { response, action_label }
-}
-
-/// Renders a Kinesis error in `encoding`.
-pub fn kinesis_error_response(encoding: Encoding, err: &KinesisError) -> Response<ResponseBody> {
-    let (status, content_type, body) = render_error(err, encoding);
-    let mut response = respond(
-        StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
-        content_type,
-        body,
-    );
-    // AWS also names the code in a header, which some SDKs read before the body.
-    response
-        .headers_mut()
-        .insert("x-amzn-errortype", HeaderValue::from_static(err.code.as_str()));
-    response
-}
-
-fn respond(status: StatusCode, content_type: &'static str, body: Vec<u8>) -> Response<ResponseBody> {
-    let mut response = Response::new(ResponseBody::full(body));
-    *response.status_mut() = status;
-    response
-        .headers_mut()
-        .insert(CONTENT_TYPE, HeaderValue::from_static(content_type));
-    response
 }
 
 /// The stream a request names.
@@ -133,20 +95,6 @@ pub fn resolve(ctx: &RequestContext, stream: &StreamRef) -> Result<StreamKey> {
             "Value null at 'streamName' failed to satisfy constraint: Member must not be null",
         )),
     }
-}
-
-/// The stream a StreamARN (or ResourceARN) names.
-pub(super) fn resolve_arn(arn: &str) -> Result<StreamKey> {
-    let (region, account, name) =
-        parse_stream_arn(arn).ok_or_else(|| KinesisError::invalid(format!("Invalid ResourceARN {arn}.")))?;
-    Ok(StreamKey::new(account, region, name))
-}
-
-pub(super) fn now_ms() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_millis() as u64)
-        .unwrap_or(0)
 }
 
 fn empty() -> Value {
@@ -236,41 +184,6 @@ fn tag_list(tags: &[(String, String)]) -> Value {
     Value::List(
         tags.iter()
             .map(|(k, v)| Obj::new().s("Key", k.clone()).s("Value", v.clone()).build())
-            .collect(),
-    )
-}
-
-/// A `Record` of GetRecords and SubscribeToShardEvent. `EncryptionType` is the record's own,
-/// fixed when it was written (issue 14); absent for unencrypted records.
-pub(super) fn record_value(r: ReadRecord) -> Value {
-    let encrypted = r.encrypted;
-    Obj::new()
-        .s("SequenceNumber", r.sequence_number)
-        .t("ApproximateArrivalTimestamp", r.arrival_ms as i64)
-        .set("Data", Value::Bytes(r.data))
-        .s("PartitionKey", r.partition_key)
-        .opt_s("EncryptionType", encrypted.then_some("KMS"))
-        .build()
-}
-
-/// A `ChildShardList`.
-pub(super) fn child_shards_value(children: Vec<ChildShard>) -> Value {
-    Value::List(
-        children
-            .into_iter()
-            .map(|c| {
-                Obj::new()
-                    .s("ShardId", c.shard_id)
-                    .set("ParentShards", Value::str_list(c.parent_shards))
-                    .set(
-                        "HashKeyRange",
-                        Obj::new()
-                            .s("StartingHashKey", c.hash_range.0)
-                            .s("EndingHashKey", c.hash_range.1)
-                            .build(),
-                    )
-                    .build()
-            })
             .collect(),
     )
 }

@@ -25,10 +25,10 @@ use sluice_protocols::kinesis::types::{parse_consumer_arn, ConsumerRef, Iterator
 use sluice_protocols::kinesis::{Encoding, KinesisError, KinesisErrorCode, KinesisRequest, Obj, Value};
 use tokio::sync::mpsc;
 
-use super::kinesis::{child_shards_value, record_value, resolve_arn, NEXT_TOKEN_TTL_MS};
+use super::kinesis_shapes::{child_shards_value, now_ms, record_value, resolve_arn, NEXT_TOKEN_TTL_MS};
 use crate::api::error::kinesis_error;
 use crate::app::App;
-use crate::dispatch::ResponseBody;
+use crate::wire::ResponseBody;
 
 type Result<T> = std::result::Result<T, KinesisError>;
 
@@ -138,7 +138,7 @@ pub fn execute(app: &App, request: KinesisRequest) -> Result<Value> {
                         .ok()
                         .and_then(|b| serde_json::from_slice(&b).ok())
                         .ok_or_else(|| KinesisError::invalid("Invalid NextToken."))?;
-                    let now = super::kinesis::now_ms();
+                    let now = now_ms();
                     if now > t.t.saturating_add(NEXT_TOKEN_TTL_MS) {
                         return Err(KinesisError::new(
                             KinesisErrorCode::ExpiredNextToken,
@@ -163,7 +163,7 @@ pub fn execute(app: &App, request: KinesisRequest) -> Result<Value> {
                 Some(last) if rest.len() > limit => {
                     let token = ConsumerToken {
                         x: last.name.clone(),
-                        t: super::kinesis::now_ms(),
+                        t: now_ms(),
                     };
                     let json = serde_json::to_vec(&token).map_err(|_| KinesisError::internal())?;
                     Some(URL_SAFE_NO_PAD.encode(json))

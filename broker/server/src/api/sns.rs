@@ -9,19 +9,18 @@
 //! Shape validation is the protocol decoder's; what depends on state (topic exists, FIFO rules,
 //! filter policies) is the core's. This module only translates.
 
-use http::header::{HeaderValue, CONTENT_TYPE};
-use http::{Response, StatusCode};
+use http::StatusCode;
 use sluice_broker::queue::message::{MessageAttribute, MessageAttributes};
 use sluice_broker::topic::{PublishContext, PublishMessage, QueueDeliveryCheck, SubscriptionSummary, TopicKey};
 use sluice_protocols::sns::{
-    check_publish, decode_query, encode_xml, render_query_error, BatchFailure, BatchSuccess, PublishFields, SnsAction,
-    SnsError, SnsErrorCode, SnsRequest, SnsResponse, SubscriptionEntry,
+    check_publish, decode_query, encode_xml, BatchFailure, BatchSuccess, PublishFields, SnsAction, SnsError,
+    SnsErrorCode, SnsRequest, SnsResponse, SubscriptionEntry,
 };
 
-use crate::api::error::{sns_error, XML_CONTENT_TYPE};
-use crate::api::{query_params, ApiCall, ApiReply, RequestContext};
+use crate::api::context::{query_params, ApiCall, ApiReply, RequestContext};
+use crate::api::error::{sns_error, sns_error_response, XML_CONTENT_TYPE};
 use crate::app::App;
-use crate::dispatch::ResponseBody;
+use crate::wire::text_response;
 
 type Result<T> = std::result::Result<T, SnsError>;
 
@@ -34,28 +33,10 @@ pub async fn handle(app: &App, ctx: &RequestContext, call: ApiCall<'_>) -> ApiRe
         execute(app, ctx, request)
     });
     let response = match result {
-        Ok(response) => respond(StatusCode::OK, encode_xml(&response, &ctx.request_id)),
+        Ok(response) => text_response(StatusCode::OK, XML_CONTENT_TYPE, encode_xml(&response, &ctx.request_id)),
         Err(err) => sns_error_response(&err, &ctx.request_id),
     };
     ApiReply { response, action_label }
-}
-
-/// Renders an SNS error document.
-pub fn sns_error_response(err: &SnsError, request_id: &str) -> Response<ResponseBody> {
-    let (status, body) = render_query_error(err, request_id);
-    respond(
-        StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
-        body,
-    )
-}
-
-fn respond(status: StatusCode, body: Vec<u8>) -> Response<ResponseBody> {
-    let mut response = Response::new(ResponseBody::full(body));
-    *response.status_mut() = status;
-    response
-        .headers_mut()
-        .insert(CONTENT_TYPE, HeaderValue::from_static(XML_CONTENT_TYPE));
-    response
 }
 
 /// The topic an ARN names.
@@ -212,7 +193,9 @@ fn cross_account_check(app: &App) -> Option<QueueDeliveryCheck> {
     app.keys.as_ref()?;
     let broker = app.broker.clone();
     Some(std::sync::Arc::new(move |topic_arn: &str, queue_arn: &str| {
-        let Some(policy) = super::sqs::queue_policy(broker.queues(), queue_arn)
+        let Some(policy) = broker
+            .queues()
+            .policy_by_arn(queue_arn)
             .and_then(|text| crate::policy::ResourcePolicy::parse(&text).ok())
         else {
             return false;

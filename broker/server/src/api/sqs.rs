@@ -28,10 +28,10 @@ use sluice_protocols::sqs::{
     SqsResponse,
 };
 
+use crate::api::context::{ApiCall, ApiReply, RequestContext};
 use crate::api::error::{sqs_error, sqs_error_response, XML_CONTENT_TYPE};
-use crate::api::{ApiCall, ApiReply, RequestContext};
 use crate::app::App;
-use crate::dispatch::{is_queue_path, Protocol, ResponseBody};
+use crate::wire::{is_queue_path, Protocol, ResponseBody};
 
 /// Content type of AWS JSON 1.0 responses.
 const JSON_CONTENT_TYPE: &str = "application/x-amz-json-1.0";
@@ -57,7 +57,7 @@ fn decode(ctx: &RequestContext, call: &ApiCall<'_>) -> Result<SqsRequest, SqsErr
     let path_queue_url = is_queue_path(&ctx.path).then(|| format!("{}{}", ctx.base_url(), ctx.path));
     match call.protocol {
         Protocol::Query => {
-            let params = crate::api::query_params(call);
+            let params = crate::api::context::query_params(call);
             decode_query(&params, path_queue_url.as_deref()).map(|(_, request)| request)
         }
         Protocol::Json10 | Protocol::Json11 | Protocol::Cbor11 => {
@@ -338,7 +338,7 @@ fn authorize(
         _ => named_queue.map_or_else(|| "*".to_string(), QueueKey::arn),
     };
     let iam_action = format!("sqs:{}", action.name());
-    ctx.authorize(&iam_action, &resource, || queue_policy(queues, &resource))
+    ctx.authorize(&iam_action, &resource, || queues.policy_by_arn(&resource))
         .map_err(|message| SqsError::new(SqsErrorCode::AccessDenied, message))?;
     if let SqsRequest::StartMessageMoveTask(i) = request {
         authorize_move_task(ctx, queues, i)?;
@@ -361,7 +361,7 @@ fn authorize_move_task(
     let denied = |message: String| SqsError::new(SqsErrorCode::AccessDenied, message);
     let source = input.source_arn.as_str();
     for action in ["sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes"] {
-        ctx.authorize(action, source, || queue_policy(queues, source))
+        ctx.authorize(action, source, || queues.policy_by_arn(source))
             .map_err(denied)?;
     }
     let destinations = match input.destination_arn.as_deref().filter(|d| !d.is_empty()) {
@@ -369,7 +369,7 @@ fn authorize_move_task(
         None => redrive_sources(queues, source),
     };
     for destination in &destinations {
-        ctx.authorize("sqs:SendMessage", destination, || queue_policy(queues, destination))
+        ctx.authorize("sqs:SendMessage", destination, || queues.policy_by_arn(destination))
             .map_err(denied)?;
     }
     Ok(())
@@ -398,12 +398,6 @@ fn redrive_sources(queues: &sluice_broker::Queues, dlq_arn: &str) -> Vec<String>
             None => return arns,
         }
     }
-}
-
-/// The `Policy` attribute of the queue `arn` names, if it has one.
-pub fn queue_policy(queues: &sluice_broker::Queues, arn: &str) -> Option<String> {
-    let (region, account, name) = sluice_broker::queue::arn::parse_queue_arn(arn)?;
-    queues.policy(&QueueKey::new(account, region, name))
 }
 
 fn send_batch(

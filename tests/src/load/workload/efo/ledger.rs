@@ -19,52 +19,13 @@ use tokio::time::Instant;
 
 use super::super::super::report::Verification;
 use super::super::super::stats::TaskStats;
+use super::bits::Bits;
 use super::producer::parse_record;
 
 /// Highest key sequence a delivery may carry: far above anything a run puts (an hour at the
 /// maximum `--rate` on one key), low enough that a corrupt record cannot make a [`Bits`]
 /// allocate more than 32 MiB.
 const MAX_KEY_SEQ: u64 = 1 << 28;
-
-/// A growable set of small integers.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Bits {
-    words: Vec<u64>,
-}
-
-impl Bits {
-    /// Adds `n`; true if it was not there yet.
-    pub fn insert(&mut self, n: u64) -> bool {
-        let (word, bit) = Self::position(n);
-        if word >= self.words.len() {
-            self.words.resize(word + 1, 0);
-        }
-        let fresh = self.words[word] & bit == 0;
-        self.words[word] |= bit;
-        fresh
-    }
-
-    /// How many numbers are in the set.
-    pub fn len(&self) -> u64 {
-        self.words.iter().map(|w| u64::from(w.count_ones())).sum()
-    }
-
-    /// How many numbers are in both sets.
-    pub fn common(&self, other: &Bits) -> u64 {
-        self.words
-            .iter()
-            .zip(&other.words)
-            .map(|(a, b)| u64::from((a & b).count_ones()))
-            .sum()
-    }
-
-    fn position(n: u64) -> (usize, u64) {
-        // `n` is at most MAX_KEY_SEQ for deliveries and a producer's own counter otherwise;
-        // both fit a usize on every target this tool builds for.
-        let word = usize::try_from(n / 64).unwrap_or(usize::MAX / 2);
-        (word, 1u64 << (n % 64))
-    }
-}
 
 /// Orders two Kinesis sequence numbers: decimal strings of up to 128 digits, too long for any
 /// integer type, so by length (leading zeros ignored) and then digit by digit.

@@ -30,6 +30,7 @@
 //! the duration plus one and a grace, the drain `--drain-timeout`, clean-up
 //! [`CLEANUP_CALLS`]; [`time_bound`] is their sum, and every step is cut off at its share.
 
+mod bits;
 mod ledger;
 mod producer;
 mod subscriber;
@@ -51,7 +52,8 @@ use super::super::report::{Report, Target, Verification};
 use super::super::stats::TaskStats;
 use super::kinesis::{client, create_stream, wait_active};
 use super::{join_all, Budget, Efo, Plan};
-use ledger::{add_verification, Bits, ConsumerLedger};
+use bits::Bits;
+use ledger::{add_verification, ConsumerLedger};
 use producer::{produce, split_rate, Producers};
 use subscriber::{lock, subscribe, Start, Subscribers};
 

@@ -25,7 +25,7 @@ use super::super::super::client::classify;
 use super::super::super::stats::TaskStats;
 use super::super::kinesis::BATCH_SIZE;
 use super::super::{now_micros, Budget};
-use super::ledger::Bits;
+use super::bits::Bits;
 
 /// How long records may wait in a producer before they are put.
 const LINGER: Duration = Duration::from_millis(10);
