@@ -53,6 +53,32 @@ async fn build_with(endpoint: &str, retry: RetryConfig, credentials: Credentials
     Client::new(&crate::client::sdk_config(endpoint, REGION, retry, credentials).await)
 }
 
+/// Confirms a pending subscription with `AuthenticateOnUnsubscribe=true` (by `sns`'s signed
+/// request) and returns its `ConfirmationWasAuthenticated` attribute afterwards.
+pub async fn confirm_authenticated(sns: &Client, topic_arn: &str, subscription_arn: &str, token: &str) -> String {
+    crate::sqs::ok(
+        sns.confirm_subscription()
+            .topic_arn(topic_arn)
+            .token(token)
+            .authenticate_on_unsubscribe("true")
+            .send()
+            .await,
+        "ConfirmSubscription with AuthenticateOnUnsubscribe",
+    );
+    let attributes = crate::sqs::ok(
+        sns.get_subscription_attributes()
+            .subscription_arn(subscription_arn)
+            .send()
+            .await,
+        "GetSubscriptionAttributes",
+    );
+    attributes
+        .attributes()
+        .and_then(|a| a.get("ConfirmationWasAuthenticated"))
+        .cloned()
+        .unwrap_or_default()
+}
+
 /// Subscribes `receiver`'s `path` over HTTP to `topic_arn` and waits (15 s at most) for the
 /// SubscriptionConfirmation; returns the subscription ARN and that document (`Token`,
 /// `SubscribeURL`), leaving the subscription pending.

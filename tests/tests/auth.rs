@@ -984,7 +984,9 @@ fn unsubscribe_url(endpoint: &str, subscription_arn: &str) -> String {
 /// UnsubscribeURL.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn authenticate_on_unsubscribe_refuses_unsigned_and_foreign_unsubscribes() {
-    use sluice_tests::sns::{pending_http_subscription, sns_client, sns_client_with_key, Receiver};
+    use sluice_tests::sns::{
+        confirm_authenticated, pending_http_subscription, sns_client, sns_client_with_key, Receiver,
+    };
 
     let (broker, _dir) = verifying_broker().await;
     let endpoint = broker.endpoint();
@@ -997,29 +999,8 @@ async fn authenticate_on_unsubscribe_refuses_unsigned_and_foreign_unsubscribes()
 
     // Confirmed by a signed ConfirmSubscription with AuthenticateOnUnsubscribe.
     let (guarded, doc) = pending_http_subscription(&sns, &topic, &receiver, "/guarded").await;
-    ok(
-        sns.confirm_subscription()
-            .topic_arn(&topic)
-            .token(doc["Token"].as_str().expect("Token"))
-            .authenticate_on_unsubscribe("true")
-            .send()
-            .await,
-        "ConfirmSubscription with AuthenticateOnUnsubscribe",
-    );
-    let attributes = ok(
-        sns.get_subscription_attributes()
-            .subscription_arn(&guarded)
-            .send()
-            .await,
-        "GetSubscriptionAttributes",
-    );
-    assert_eq!(
-        attributes
-            .attributes()
-            .and_then(|a| a.get("ConfirmationWasAuthenticated"))
-            .map(String::as_str),
-        Some("true")
-    );
+    let token = doc["Token"].as_str().expect("Token");
+    assert_eq!(confirm_authenticated(&sns, &topic, &guarded, token).await, "true");
 
     // Its UnsubscribeURL, unsigned: refused with SNS's AuthorizationError, and it stays.
     let resp = raw::get_with_timeout(&unsubscribe_url(&endpoint, &guarded), Duration::from_secs(10))

@@ -7,7 +7,9 @@
 use std::time::Duration;
 
 use sluice_tests::raw;
-use sluice_tests::sns::{pending_http_subscription, sns_client, verify_signature, Delivery, Receiver};
+use sluice_tests::sns::{
+    confirm_authenticated, pending_http_subscription, sns_client, verify_signature, Delivery, Receiver,
+};
 use sluice_tests::sqs::{create_queue, ok, receive};
 use sluice_tests::Broker;
 
@@ -129,29 +131,8 @@ async fn with_auth_off_authenticate_on_unsubscribe_is_recorded_but_not_enforced(
     let receiver = Receiver::start(0).await;
     let arn = http_topic(&sns, "flagged").await;
     let (sub_arn, doc) = pending_http_subscription(&sns, &arn, &receiver, "/flagged").await;
-    ok(
-        sns.confirm_subscription()
-            .topic_arn(&arn)
-            .token(doc["Token"].as_str().expect("Token"))
-            .authenticate_on_unsubscribe("true")
-            .send()
-            .await,
-        "ConfirmSubscription",
-    );
-    let attributes = ok(
-        sns.get_subscription_attributes()
-            .subscription_arn(&sub_arn)
-            .send()
-            .await,
-        "GetSubscriptionAttributes",
-    );
-    assert_eq!(
-        attributes
-            .attributes()
-            .and_then(|a| a.get("ConfirmationWasAuthenticated"))
-            .map(String::as_str),
-        Some("true")
-    );
+    let token = doc["Token"].as_str().expect("Token");
+    assert_eq!(confirm_authenticated(&sns, &arn, &sub_arn, token).await, "true");
     let url = format!(
         "{}/?{}",
         broker.endpoint(),

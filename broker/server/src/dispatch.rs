@@ -93,6 +93,23 @@ pub struct RequestHead<'a> {
     pub headers: &'a HeaderMap,
 }
 
+impl<'a> RequestHead<'a> {
+    /// The request as SigV4 verification reads it.
+    fn signed<'b>(self, authority: Option<&'b str>, body: &'b [u8]) -> SignedRequest<'b>
+    where
+        'a: 'b,
+    {
+        SignedRequest {
+            method: self.method,
+            path: self.path,
+            query: self.query,
+            headers: self.headers,
+            authority,
+            body,
+        }
+    }
+}
+
 /// Classifies a request; pure, so the routing table is testable without a server.
 pub fn classify(head: RequestHead<'_>, body: &[u8]) -> Route {
     if let Some(target) = header_str(head.headers, "x-amz-target") {
@@ -320,14 +337,7 @@ where
                 .as_ref()
                 .filter(|_| !is_unsigned_sns_action(service, &action, head));
             if let Some(keys) = keys {
-                let signed = SignedRequest {
-                    method: head.method,
-                    path: head.path,
-                    query: head.query,
-                    headers: head.headers,
-                    authority,
-                    body: &body,
-                };
+                let signed = head.signed(authority, &body);
                 match keys.verify(&signed, service.label(), auth::now_epoch_secs()) {
                     Ok(identity) => {
                         ctx.account_id = identity.account_id;
@@ -393,14 +403,7 @@ fn authorize_admin(
     let Some(keys) = &app.keys else {
         return Ok(());
     };
-    let signed = SignedRequest {
-        method: head.method,
-        path: head.path,
-        query: head.query,
-        headers: head.headers,
-        authority,
-        body,
-    };
+    let signed = head.signed(authority, body);
     let identity = keys
         .verify(&signed, ADMIN_SIGNING_NAME, auth::now_epoch_secs())
         .map_err(|err| {

@@ -169,22 +169,28 @@ pub fn query_params(call: &ApiCall<'_>) -> Vec<(String, String)> {
     params
 }
 
+/// A context for unit tests: no principal, the default account and region, plain HTTP.
+#[cfg(test)]
+pub(crate) fn test_context(path: &str, host: Option<&str>, public_url: Option<&str>) -> RequestContext {
+    RequestContext {
+        principal: None,
+        source_ip: None,
+        request_id: "r".into(),
+        account_id: "000000000000".into(),
+        region: "us-east-1".into(),
+        host: host.map(str::to_string),
+        scheme: "http",
+        path: path.into(),
+        public_url: public_url.map(str::to_string),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     fn ctx(host: Option<&str>, public_url: Option<&str>) -> RequestContext {
-        RequestContext {
-            principal: None,
-            source_ip: None,
-            request_id: "r".into(),
-            account_id: "000000000000".into(),
-            region: "us-east-1".into(),
-            host: host.map(str::to_string),
-            scheme: "http",
-            path: "/".into(),
-            public_url: public_url.map(str::to_string),
-        }
+        test_context("/", host, public_url)
     }
 
     #[test]

@@ -712,17 +712,7 @@ mod tests {
     use super::*;
 
     fn ctx(path: &str) -> RequestContext {
-        RequestContext {
-            principal: None,
-            source_ip: None,
-            request_id: "r".into(),
-            account_id: "000000000000".into(),
-            region: "us-east-1".into(),
-            host: Some("localhost:4566".into()),
-            scheme: "http",
-            path: path.into(),
-            public_url: None,
-        }
+        crate::api::context::test_context(path, Some("localhost:4566"), None)
     }
 
     fn q(account: &str, name: &str) -> Option<QueueRef> {
