@@ -1,6 +1,8 @@
 //! The one place that decides AWS error codes, HTTP statuses and messages (CONTRIBUTING.md, style rule 2).
 //!
 //! # Layout
+//! - [`Failure`]: the error of every handler, a wire error with one `From` per core error type
+//!   (through [`sqs_error`], [`sns_error`], [`kinesis_error`]), so handlers use `?`.
 //! - [`sqs_error`]: the core's [`BrokerError`] → `sluice_protocols::sqs::SqsError`. The match is
 //!   exhaustive on purpose: a new core error must be mapped here, not fall into a 500.
 //! - [`DispatchError`]: errors raised by the server before a service codec is involved (body
@@ -25,6 +27,37 @@ use sluice_protocols::sns::{render_query_error as render_sns_error, SnsError, Sn
 use sluice_protocols::sqs::{render_json_error, render_query_error, SqsError, SqsErrorCode};
 
 use crate::wire::{text_response, Protocol, ResponseBody, Service};
+
+/// A handler's failure: the wire error `W` its client is answered with (`SqsError`,
+/// `SnsError`, `KinesisError`). Both sides of a `From<BrokerError> for SqsError` would be
+/// foreign to this crate (orphan rule), so this local wrapper carries the one conversion per
+/// service and handlers use `?` on core calls.
+#[derive(Debug)]
+pub struct Failure<W>(pub W);
+
+impl<W> From<W> for Failure<W> {
+    fn from(err: W) -> Self {
+        Failure(err)
+    }
+}
+
+impl From<BrokerError> for Failure<SqsError> {
+    fn from(err: BrokerError) -> Self {
+        Failure(sqs_error(err))
+    }
+}
+
+impl From<TopicError> for Failure<SnsError> {
+    fn from(err: TopicError) -> Self {
+        Failure(sns_error(err))
+    }
+}
+
+impl From<StreamError> for Failure<KinesisError> {
+    fn from(err: StreamError) -> Self {
+        Failure(kinesis_error(err))
+    }
+}
 
 /// Content type of query-protocol (XML) responses.
 pub const XML_CONTENT_TYPE: &str = "text/xml";

@@ -1,0 +1,173 @@
+//! Kinesis calls that write and read records.
+//!
+//! # Layout
+//! - Writes: [`put_record`], [`put_records`] (per-record failures are answered in the
+//!   response's `Records`, not as an error).
+//! - Reads: [`get_shard_iterator`], [`get_records`] (the `Record` and `ChildShards` shapes are
+//!   [`crate::api::kinesis_shapes`]'s, shared with SubscribeToShard).
+//!
+//! Each call counts what it stored, returned or had throttled in the Kinesis metrics.
+
+use sluice_broker::stream::{IteratorStart, NewRecord, StreamError};
+use sluice_protocols::kinesis::types::{IteratorType, PutRecordsEntry, StreamRef};
+use sluice_protocols::kinesis::{KinesisError, Obj, Value};
+
+use super::error::{Failure, Result};
+use super::resolve;
+use crate::api::context::RequestContext;
+use crate::api::error::kinesis_error;
+use crate::api::kinesis_shapes::{child_shards_value, record_value, resolve_arn};
+use crate::app::App;
+
+/// PutRecord.
+pub fn put_record(
+    app: &App,
+    ctx: &RequestContext,
+    stream: &StreamRef,
+    entry: PutRecordsEntry,
+    sequence_number_for_ordering: Option<String>,
+) -> Result<Value> {
+    let streams = app.broker.streams();
+    let key = resolve(ctx, stream)?;
+    let record = NewRecord {
+        partition_key: entry.partition_key,
+        explicit_hash_key: entry.explicit_hash_key,
+        data: entry.data,
+    };
+    let put = streams.put(
+        &key,
+        std::slice::from_ref(&record),
+        sequence_number_for_ordering.as_deref(),
+    );
+    let out = match put {
+        Ok(out) => out,
+        Err(e) => {
+            if matches!(e, StreamError::Throughput(_)) {
+                app.metrics.kinesis().throttled("in", 1);
+            }
+            return Err(Failure::from(e));
+        }
+    };
+    app.metrics.kinesis().stored(1, record.data.len() as u64);
+    let encrypted = streams.is_encrypted(&key);
+    let first = out.into_iter().next().ok_or_else(KinesisError::internal)?;
+    Ok(Obj::new()
+        .s("ShardId", first.shard_id)
+        .s("SequenceNumber", first.sequence_number)
+        .s("EncryptionType", if encrypted { "KMS" } else { "NONE" })
+        .build())
+}
+
+/// PutRecords.
+pub fn put_records(
+    app: &App,
+    ctx: &RequestContext,
+    stream: &StreamRef,
+    records: Vec<PutRecordsEntry>,
+) -> Result<Value> {
+    let streams = app.broker.streams();
+    let key = resolve(ctx, stream)?;
+    let records: Vec<NewRecord> = records
+        .into_iter()
+        .map(|e| NewRecord {
+            partition_key: e.partition_key,
+            explicit_hash_key: e.explicit_hash_key,
+            data: e.data,
+        })
+        .collect();
+    let out = streams.put_batch(&key, &records, None)?;
+    let encrypted = streams.is_encrypted(&key);
+    let failed = out.iter().filter(|r| r.is_err()).count();
+    let stored_bytes: usize = records
+        .iter()
+        .zip(&out)
+        .filter(|(_, r)| r.is_ok())
+        .map(|(rec, _)| rec.data.len())
+        .sum();
+    app.metrics
+        .kinesis()
+        .stored((out.len() - failed) as u64, stored_bytes as u64);
+    if failed > 0 {
+        app.metrics.kinesis().throttled("in", failed as u64);
+    }
+    Ok(Obj::new()
+        .i("FailedRecordCount", failed as i64)
+        .set(
+            "Records",
+            Value::List(
+                out.into_iter()
+                    .map(|r| match r {
+                        Ok(a) => Obj::new()
+                            .s("SequenceNumber", a.sequence_number)
+                            .s("ShardId", a.shard_id)
+                            .build(),
+                        Err(e) => {
+                            let e = kinesis_error(e);
+                            Obj::new()
+                                .s("ErrorCode", e.code.as_str())
+                                .s("ErrorMessage", e.message)
+                                .build()
+                        }
+                    })
+                    .collect(),
+            ),
+        )
+        .s("EncryptionType", if encrypted { "KMS" } else { "NONE" })
+        .build())
+}
+
+/// GetShardIterator.
+pub fn get_shard_iterator(
+    app: &App,
+    ctx: &RequestContext,
+    stream: &StreamRef,
+    shard_id: &str,
+    iterator_type: IteratorType,
+    starting_sequence_number: Option<String>,
+    timestamp_ms: Option<i64>,
+) -> Result<Value> {
+    let start = match iterator_type {
+        IteratorType::AtSequenceNumber => IteratorStart::AtSequence(starting_sequence_number),
+        IteratorType::AfterSequenceNumber => IteratorStart::AfterSequence(starting_sequence_number),
+        IteratorType::TrimHorizon => IteratorStart::TrimHorizon,
+        IteratorType::Latest => IteratorStart::Latest,
+        IteratorType::AtTimestamp => IteratorStart::AtTimestamp(timestamp_ms),
+    };
+    let it = app
+        .broker
+        .streams()
+        .shard_iterator(&resolve(ctx, stream)?, shard_id, start)?;
+    Ok(Obj::new().s("ShardIterator", it).build())
+}
+
+/// GetRecords. A StreamARN, when given, must name the iterator's stream (the core checks).
+pub fn get_records(app: &App, shard_iterator: &str, limit: Option<i64>, stream_arn: Option<String>) -> Result<Value> {
+    let check = match &stream_arn {
+        Some(arn) => Some(resolve_arn(arn)?),
+        None => None,
+    };
+    let read = app
+        .broker
+        .streams()
+        .get_records(shard_iterator, limit.unwrap_or(10_000) as usize, check.as_ref());
+    let batch = match read {
+        Ok(batch) => batch,
+        Err(e) => {
+            if matches!(e, StreamError::Throughput(_)) {
+                app.metrics.kinesis().throttled("out", 1);
+            }
+            return Err(Failure::from(e));
+        }
+    };
+    let bytes: usize = batch.records.iter().map(|r| r.data.len()).sum();
+    app.metrics
+        .kinesis()
+        .returned(batch.records.len() as u64, bytes as u64, batch.millis_behind_latest);
+    let records = batch.records.into_iter().map(record_value).collect();
+    Ok(Obj::new()
+        .set("Records", Value::List(records))
+        .opt_s("NextShardIterator", batch.next_iterator)
+        .i("MillisBehindLatest", batch.millis_behind_latest as i64)
+        .opt("ChildShards", batch.child_shards.map(child_shards_value))
+        .build())
+}

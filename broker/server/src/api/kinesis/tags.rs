@@ -1,0 +1,150 @@
+//! Kinesis tags and resource policies, on streams and on registered consumers.
+//!
+//! # Layout
+//! - Stream tags by stream name or ARN: [`add_tags_to_stream`], [`remove_tags_from_stream`],
+//!   [`list_tags_for_stream`].
+//! - Tags and policies by resource ARN, a stream's or a consumer's: [`tag_resource`],
+//!   [`untag_resource`], [`list_tags_for_resource`], [`put_resource_policy`],
+//!   [`get_resource_policy`], [`delete_resource_policy`].
+//! - [`resource_policy`]: the policy authorization reads beside the caller's own.
+
+use sluice_broker::stream::{ConsumerName, StreamKey};
+use sluice_protocols::kinesis::types::{parse_consumer_arn, StreamRef};
+use sluice_protocols::kinesis::{Obj, Value};
+
+use super::error::Result;
+use super::{empty, resolve};
+use crate::api::context::RequestContext;
+use crate::api::kinesis_efo::resolve_consumer_arn;
+use crate::api::kinesis_shapes::resolve_arn;
+use crate::app::App;
+
+/// AddTagsToStream.
+pub fn add_tags_to_stream(
+    app: &App,
+    ctx: &RequestContext,
+    stream: &StreamRef,
+    tags: &[(String, String)],
+) -> Result<Value> {
+    app.broker.streams().add_tags(&resolve(ctx, stream)?, tags)?;
+    Ok(empty())
+}
+
+/// RemoveTagsFromStream.
+pub fn remove_tags_from_stream(app: &App, ctx: &RequestContext, stream: &StreamRef, keys: &[String]) -> Result<Value> {
+    app.broker.streams().remove_tags(&resolve(ctx, stream)?, keys)?;
+    Ok(empty())
+}
+
+/// ListTagsForStream: a page of the stream's tags, by key.
+pub fn list_tags_for_stream(
+    app: &App,
+    ctx: &RequestContext,
+    stream: &StreamRef,
+    exclusive_start_tag_key: Option<String>,
+    limit: Option<i64>,
+) -> Result<Value> {
+    let tags = app.broker.streams().tags(&resolve(ctx, stream)?)?;
+    let after: Vec<(String, String)> = tags
+        .into_iter()
+        .filter(|(k, _)| exclusive_start_tag_key.as_ref().is_none_or(|x| k > x))
+        .collect();
+    let limit = limit.unwrap_or(50) as usize;
+    let has_more = after.len() > limit;
+    let page: Vec<(String, String)> = after.into_iter().take(limit).collect();
+    Ok(Obj::new()
+        .set("Tags", tag_list(&page))
+        .b("HasMoreTags", has_more)
+        .build())
+}
+
+/// TagResource.
+pub fn tag_resource(app: &App, arn: &str, tags: &[(String, String)]) -> Result<Value> {
+    let streams = app.broker.streams();
+    match resource_of(arn)? {
+        Resource::Stream(key) => streams.add_tags(&key, tags),
+        Resource::Consumer(key, consumer) => streams.tag_consumer(&key, &consumer, tags),
+    }?;
+    Ok(empty())
+}
+
+/// UntagResource.
+pub fn untag_resource(app: &App, arn: &str, keys: &[String]) -> Result<Value> {
+    let streams = app.broker.streams();
+    match resource_of(arn)? {
+        Resource::Stream(key) => streams.remove_tags(&key, keys),
+        Resource::Consumer(key, consumer) => streams.untag_consumer(&key, &consumer, keys),
+    }?;
+    Ok(empty())
+}
+
+/// ListTagsForResource.
+pub fn list_tags_for_resource(app: &App, arn: &str) -> Result<Value> {
+    let streams = app.broker.streams();
+    let tags = match resource_of(arn)? {
+        Resource::Stream(key) => streams.tags(&key),
+        Resource::Consumer(key, consumer) => streams.consumer_tags(&key, &consumer),
+    }?;
+    Ok(Obj::new().set("Tags", tag_list(&tags)).build())
+}
+
+/// PutResourcePolicy.
+pub fn put_resource_policy(app: &App, arn: &str, policy: &str) -> Result<Value> {
+    let streams = app.broker.streams();
+    match resource_of(arn)? {
+        Resource::Stream(key) => streams.put_policy(&key, policy),
+        Resource::Consumer(key, consumer) => streams.put_consumer_policy(&key, &consumer, policy),
+    }?;
+    Ok(empty())
+}
+
+/// GetResourcePolicy.
+pub fn get_resource_policy(app: &App, arn: &str) -> Result<Value> {
+    let policy = resource_policy(app.broker.streams(), arn)?;
+    Ok(Obj::new().s("Policy", policy).build())
+}
+
+/// DeleteResourcePolicy.
+pub fn delete_resource_policy(app: &App, arn: &str) -> Result<Value> {
+    let streams = app.broker.streams();
+    match resource_of(arn)? {
+        Resource::Stream(key) => streams.delete_policy(&key),
+        Resource::Consumer(key, consumer) => streams.delete_consumer_policy(&key, &consumer),
+    }?;
+    Ok(empty())
+}
+
+/// The resource policy of a stream or consumer ARN (`{}` when none is attached).
+pub fn resource_policy(streams: &sluice_broker::Streams, arn: &str) -> Result<String> {
+    let policy = match resource_of(arn)? {
+        Resource::Stream(key) => streams.policy(&key),
+        Resource::Consumer(key, consumer) => streams.consumer_policy(&key, &consumer),
+    }?;
+    Ok(policy)
+}
+
+/// What a resource ARN of the tagging and policy APIs names.
+enum Resource {
+    /// A stream.
+    Stream(StreamKey),
+    /// A registered consumer of a stream.
+    Consumer(StreamKey, ConsumerName),
+}
+
+/// A consumer ARN (`.../stream/s/consumer/c:123`) names the consumer; any other stream ARN the
+/// stream.
+fn resource_of(arn: &str) -> Result<Resource> {
+    if parse_consumer_arn(arn).is_some() {
+        let (key, consumer) = resolve_consumer_arn(arn)?;
+        return Ok(Resource::Consumer(key, consumer));
+    }
+    Ok(Resource::Stream(resolve_arn(arn)?))
+}
+
+fn tag_list(tags: &[(String, String)]) -> Value {
+    Value::List(
+        tags.iter()
+            .map(|(k, v)| Obj::new().s("Key", k.clone()).s("Value", v.clone()).build())
+            .collect(),
+    )
+}
