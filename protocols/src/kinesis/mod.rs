@@ -4,7 +4,12 @@
 //! - [`value`]: the document tree both encodings decode to and encode from, with the blob and
 //!   timestamp rules of each encoding, and the [`value::Obj`] response builder.
 //! - [`action`]: [`KinesisAction`], parsed once from `X-Amz-Target`.
-//! - [`types`]: [`KinesisRequest`], decoded and shape-validated per the service model.
+//! - [`types`]: [`KinesisRequest`], one variant per action, and the field types it carries.
+//! - [`decode`]: [`decode_request`], from a decoded [`Value`] to a typed request, reading members
+//!   through `input`'s typed accessors.
+//! - `input`: member access over one decoded object, with AWS's type errors.
+//! - `validate`: the service model's field constraints (lengths, patterns, ranges, enums).
+//! - [`arn`]: stream and consumer ARN parsing.
 //! - [`error`]: error codes and the one renderer of `{__type, message}` bodies.
 //!
 //! # Invariants
@@ -12,11 +17,16 @@
 //! - Nothing here panics on client input.
 
 pub mod action;
+pub mod arn;
+pub mod decode;
 pub mod error;
+mod input;
 pub mod types;
+mod validate;
 pub mod value;
 
 pub use action::KinesisAction;
+pub use decode::decode_request;
 pub use error::{render_error, KinesisError, KinesisErrorCode};
-pub use types::{decode_request, KinesisRequest};
+pub use types::KinesisRequest;
 pub use value::{Encoding, Obj, Value};

@@ -16,11 +16,10 @@ use std::time::Duration;
 use sluice_storage::Store;
 
 use super::consumer::{consumer_not_found, ConsumerName};
+use super::records::{children_of, read_shard};
 use super::shard::{arrival_ms, format_sequence, shard_id};
-use super::{
-    children_of, read_shard, ChildShard, IteratorStart, ReadRecord, Result, ShardState, Stream, StreamError, StreamKey,
-    Streams,
-};
+use super::throughput::Bucket;
+use super::{ChildShard, IteratorStart, ReadRecord, Result, ShardState, Stream, StreamError, StreamKey, Streams};
 use crate::clock::Clock;
 
 /// How soon after a successful SubscribeToShard another one for the same consumer and shard
@@ -99,7 +98,7 @@ pub struct Subscription {
     position: u64,
     finished: bool,
     /// With throughput limits on: the read budget, which a large event may leave in debt.
-    budget: Option<super::Bucket>,
+    budget: Option<Bucket>,
 }
 
 impl std::fmt::Debug for Subscription {
@@ -168,9 +167,7 @@ impl Streams {
             token,
             position,
             finished: false,
-            budget: self
-                .limits_on()
-                .then(|| super::Bucket::full(EFO_READ_BYTES_PER_SEC, now)),
+            budget: self.limits_on().then(|| Bucket::full(EFO_READ_BYTES_PER_SEC, now)),
         })
     }
 }

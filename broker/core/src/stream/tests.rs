@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use sluice_storage::{Durability, Store, StoreOptions};
 
+use super::shard::{parse_sequence, record_key, shard_prefix};
 use super::*;
 
 const T: Duration = Duration::from_millis(500);
