@@ -16,6 +16,7 @@ use std::time::Duration;
 
 use sluice_storage::{Durability, Store, StoreOptions};
 
+use super::message::NewMessage;
 use super::*;
 
 /// SplitMix64: tiny, seedable, good enough to drive operations.

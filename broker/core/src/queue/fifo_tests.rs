@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use sluice_storage::{Durability, Store, StoreOptions};
 
+use super::message::{NewMessage, ReceivedMessage, SentMessage};
 use super::*;
 
 fn open(dir: &std::path::Path, clock: Clock) -> Queues {

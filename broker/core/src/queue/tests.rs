@@ -7,6 +7,8 @@ use std::time::Duration;
 
 use sluice_storage::{Durability, Store, StoreOptions};
 
+use super::message::NewMessage;
+use super::receipt::Receipt;
 use super::*;
 
 fn open_store(dir: &std::path::Path) -> Arc<Store> {

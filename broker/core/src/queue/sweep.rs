@@ -1,0 +1,88 @@
+//! The retention sweeper: deletes messages past their queue's retention period and closed FIFO
+//! deduplication windows, and sleeps until the next one is due.
+//!
+//! # Invariants
+//! - Expired entries leave the index before their deletion commits, so no consumer receives a
+//!   message being swept; each queue's sweep is one batch.
+//! - The loop ends when `shutdown` resolves and wakes early when retention settings change.
+
+use std::sync::Arc;
+
+use sluice_storage::Cf;
+
+use super::message::message_key;
+use super::{Queue, Queues, SIXTY_SECONDS_MS};
+use crate::error::Result;
+
+impl Queues {
+    /// Deletes messages past their queue's retention period and closed FIFO deduplication
+    /// windows; returns the next time to sweep.
+    pub fn sweep_expired(&self) -> Result<u64> {
+        let now = self.clock.now_ms();
+        let queues: Vec<Arc<Queue>> = self
+            .registry
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .values()
+            .cloned()
+            .collect();
+        let mut next = now + SIXTY_SECONDS_MS;
+        for queue in queues {
+            let retention_ms = queue.config().message_retention_period as u64 * 1000;
+            let expired = {
+                let mut index = queue.index();
+                let seqs = index.sent_before(now.saturating_sub(retention_ms) + 1);
+                for seq in &seqs {
+                    index.remove(*seq);
+                }
+                if let Some(oldest) = index.oldest_sent_ms() {
+                    next = next.min(oldest + retention_ms);
+                }
+                seqs
+            };
+            let closed_windows = if queue.fifo {
+                let mut window = queue.dedupe();
+                let keys = window.expire(queue.id, now);
+                if let Some(at) = window.next_expiry() {
+                    next = next.min(at);
+                }
+                keys
+            } else {
+                Vec::new()
+            };
+            if expired.is_empty() && closed_windows.is_empty() {
+                continue;
+            }
+            let mut batch = self.store.batch();
+            for seq in expired {
+                let key = message_key(queue.id, seq);
+                batch.delete(Cf::QueueMsgs, &key);
+                batch.delete(Cf::QueueState, &key);
+            }
+            for key in closed_windows {
+                batch.delete(Cf::Dedupe, &key);
+            }
+            self.store.commit(batch)?;
+        }
+        Ok(next.max(now + 1000))
+    }
+
+    /// Runs the retention sweeper until `shutdown` resolves.
+    pub async fn run_sweeper(self: Arc<Self>, shutdown: impl std::future::Future<Output = ()>) {
+        tokio::pin!(shutdown);
+        loop {
+            let next = match self.sweep_expired() {
+                Ok(next) => next,
+                Err(e) => {
+                    tracing::warn!(error = %e, "retention sweep failed");
+                    self.clock.now_ms() + 5_000
+                }
+            };
+            tokio::select! {
+                _ = &mut shutdown => return,
+                _ = self.sweeper.notified() => {}
+                _ = tokio::time::sleep_until(self.clock.instant_at(next)) => {}
+            }
+        }
+    }
+}
