@@ -385,16 +385,17 @@ impl Queues {
         Ok(())
     }
 
+    /// Every registered queue, taken out of the registry lock so callers can work on each
+    /// without holding it.
+    fn snapshot(&self) -> Vec<Arc<Queue>> {
+        let registry = self.registry.read().unwrap_or_else(|p| p.into_inner());
+        registry.values().cloned().collect()
+    }
+
     /// Depth figures of up to `limit` queues (by account, region and name) for metrics, and how
     /// many queues were left out.
     pub fn stats(&self, limit: usize) -> (Vec<QueueStats>, usize) {
-        let mut queues: Vec<Arc<Queue>> = self
-            .registry
-            .read()
-            .unwrap_or_else(|p| p.into_inner())
-            .values()
-            .cloned()
-            .collect();
+        let mut queues: Vec<Arc<Queue>> = self.snapshot();
         let dead_letter_targets: std::collections::HashSet<String> = queues
             .iter()
             .filter_map(|q| q.config().redrive_policy.map(|p| p.dead_letter_target_arn))

@@ -224,13 +224,7 @@ impl Queues {
     /// Ends every open long poll with an empty answer, now and for polls that start later.
     pub fn begin_shutdown(&self) {
         self.shutting_down.store(true, Ordering::Release);
-        let queues: Vec<Arc<Queue>> = self
-            .registry
-            .read()
-            .unwrap_or_else(|p| p.into_inner())
-            .values()
-            .cloned()
-            .collect();
+        let queues: Vec<Arc<Queue>> = self.snapshot();
         for queue in queues {
             queue.notify.notify_waiters();
         }

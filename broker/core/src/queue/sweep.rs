@@ -19,13 +19,7 @@ impl Queues {
     /// windows; returns the next time to sweep.
     pub fn sweep_expired(&self) -> Result<u64> {
         let now = self.clock.now_ms();
-        let queues: Vec<Arc<Queue>> = self
-            .registry
-            .read()
-            .unwrap_or_else(|p| p.into_inner())
-            .values()
-            .cloned()
-            .collect();
+        let queues: Vec<Arc<Queue>> = self.snapshot();
         let mut next = now + SIXTY_SECONDS_MS;
         for queue in queues {
             let retention_ms = queue.config().message_retention_period as u64 * 1000;

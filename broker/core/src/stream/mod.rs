@@ -678,16 +678,17 @@ impl Streams {
         self.admin.lock().unwrap_or_else(|p| p.into_inner())
     }
 
+    /// Every registered stream, taken out of the registry lock so callers can work on each
+    /// without holding it.
+    fn snapshot(&self) -> Vec<Arc<Stream>> {
+        let registry = self.registry.read().unwrap_or_else(|p| p.into_inner());
+        registry.values().cloned().collect()
+    }
+
     /// Traffic of up to `limit` streams (by account, region, name) for metrics, and how many
     /// streams were left out.
     pub fn stats(&self, limit: usize) -> (Vec<StreamStats>, usize) {
-        let mut streams: Vec<Arc<Stream>> = self
-            .registry
-            .read()
-            .unwrap_or_else(|p| p.into_inner())
-            .values()
-            .cloned()
-            .collect();
+        let mut streams: Vec<Arc<Stream>> = self.snapshot();
         streams.sort_by(|a, b| {
             (&a.key.account, &a.key.region, &a.key.name).cmp(&(&b.key.account, &b.key.region, &b.key.name))
         });

@@ -23,13 +23,7 @@ impl Streams {
     pub fn sweep(&self) -> Result<u64> {
         let now = self.now();
         let mut next = now + MAX_SWEEP_INTERVAL_MS;
-        let streams: Vec<Arc<Stream>> = self
-            .registry
-            .read()
-            .unwrap_or_else(|p| p.into_inner())
-            .values()
-            .cloned()
-            .collect();
+        let streams: Vec<Arc<Stream>> = self.snapshot();
         for stream in streams {
             let until = stream.deleting_until.load(Ordering::Acquire);
             if until != 0 {
