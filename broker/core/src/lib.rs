@@ -2,13 +2,15 @@
 //!
 //! # Layout
 //! - [`Broker`]: owns the store, the clock and every service; built once at start-up.
-//! - [`queue`]: standard SQS-style queues (visibility, delays, retention, dead-letter queues).
+//! - [`queue`]: standard SQS-style queues (visibility, delays, retention, dead-letter queues),
+//!   with their own [`queue::QueueError`].
 //! - [`stream`]: Kinesis-style sharded streams (records, iterators, retention, resharding),
 //!   with their own [`stream::StreamError`].
 //! - [`topic`]: SNS-style topics (subscriptions, filter policies, fan-out to queues in one
 //!   batch, a durable outbox for HTTP/S deliveries), with their own [`topic::TopicError`].
 //! - [`clock`]: the one clock (tokio time), so tests can pause and advance it.
-//! - [`error`]: [`BrokerError`], what went wrong in domain terms; the server maps it to the wire.
+//! - [`error`]: [`BrokerError`], which service failed, wrapping that service's error; the server
+//!   maps each service's error to the wire.
 //!
 //! The core knows nothing of HTTP or wire encodings; inputs arrive validated for shape by the
 //! protocol layer, and the core validates domain rules (ranges that depend on queue settings,
@@ -25,30 +27,10 @@ use std::sync::Arc;
 use sluice_storage::Store;
 
 pub use clock::Clock;
-pub use error::{BrokerError, Result};
+pub use error::BrokerError;
 pub use queue::Queues;
 pub use stream::Streams;
 pub use topic::Topics;
-
-/// A stream failure while loading at start-up. Storage failures (a record that does not decode
-/// included) stay storage failures; anything else is not the disk's doing and must not be
-/// reported as corruption (issue 14).
-fn stream_load_error(err: stream::StreamError) -> BrokerError {
-    match err {
-        stream::StreamError::Storage(cause) => BrokerError::Storage(cause),
-        stream::StreamError::Internal(what) => BrokerError::Internal(what),
-        other => BrokerError::Internal(format!("loading streams: {other}")),
-    }
-}
-
-/// A topic failure while loading at start-up, kept in its kind like [`stream_load_error`].
-fn topic_load_error(err: topic::TopicError) -> BrokerError {
-    match err {
-        topic::TopicError::Storage(cause) => BrokerError::Storage(cause),
-        topic::TopicError::Internal(what) => BrokerError::Internal(what),
-        other => BrokerError::Internal(format!("loading topics: {other}")),
-    }
-}
 
 /// The broker: every service over one store.
 pub struct Broker {
@@ -60,12 +42,12 @@ pub struct Broker {
 
 impl Broker {
     /// Loads every resource from `store` and rebuilds in-memory indexes.
-    pub fn open(store: Arc<Store>) -> Result<Broker> {
+    pub fn open(store: Arc<Store>) -> Result<Broker, BrokerError> {
         let clock = Clock::new();
         let queues = Arc::new(Queues::open(store.clone(), clock)?);
-        let streams = Streams::open(store.clone(), clock, stream::DEFAULT_TRANSITION).map_err(stream_load_error)?;
+        let streams = Streams::open(store.clone(), clock, stream::DEFAULT_TRANSITION)?;
         let streams = Arc::new(streams);
-        let topics = Topics::open(store.clone(), clock, queues.clone()).map_err(topic_load_error)?;
+        let topics = Topics::open(store.clone(), clock, queues.clone())?;
         let topics = Arc::new(topics);
         Ok(Broker {
             store,
@@ -118,32 +100,5 @@ impl Broker {
                 _ = streams.run_sweeper() => {}
             }
         })
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use sluice_storage::StorageError;
-
-    #[test]
-    fn load_errors_keep_their_kind() {
-        let corrupt = || StorageError::Corrupt("stream record x: expected value".into());
-        assert!(matches!(
-            stream_load_error(stream::StreamError::Storage(corrupt())),
-            BrokerError::Storage(StorageError::Corrupt(_))
-        ));
-        assert!(matches!(
-            topic_load_error(topic::TopicError::Storage(corrupt())),
-            BrokerError::Storage(StorageError::Corrupt(_))
-        ));
-        for err in [
-            stream_load_error(stream::StreamError::Internal("encode stream record".into())),
-            stream_load_error(stream::StreamError::InvalidArgument("bad".into())),
-            topic_load_error(topic::TopicError::Internal("sns signing key generation".into())),
-            topic_load_error(topic::TopicError::InvalidParameter("bad".into())),
-        ] {
-            assert!(matches!(err, BrokerError::Internal(_)), "{err:?} is not corruption");
-        }
     }
 }

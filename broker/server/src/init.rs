@@ -35,10 +35,11 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
+use sluice_broker::queue::QueueError;
 use sluice_broker::queue::QueueKey;
 use sluice_broker::stream::{CapacityMode, NewStream, StreamError, StreamKey, StreamStatus};
 use sluice_broker::topic::{PublishContext, TopicError, TopicKey};
-use sluice_broker::{Broker, BrokerError};
+use sluice_broker::Broker;
 
 /// Why an init file could not be applied.
 #[derive(Debug, thiserror::Error)]
@@ -67,7 +68,7 @@ pub enum InitError {
         /// Which resource.
         resource: String,
         /// The broker's answer.
-        source: BrokerError,
+        source: QueueError,
     },
     /// A declared topic or subscription was refused by the broker.
     #[error("init file {path}: {resource}: {source}")]
@@ -408,7 +409,7 @@ async fn wait_active(broker: &Broker, key: &StreamKey) -> Result<(), StreamError
 /// Creates or converges every declared queue.
 fn apply_queues(broker: &Broker, file: &InitFile, path: &Path, account: &str, region: &str) -> Result<(), InitError> {
     let fail = |resource: String| {
-        move |source: BrokerError| InitError::Apply {
+        move |source: QueueError| InitError::Apply {
             path: path.to_path_buf(),
             resource,
             source,
@@ -430,7 +431,7 @@ fn apply_queues(broker: &Broker, file: &InitFile, path: &Path, account: &str, re
             spec.attributes.iter().map(|(k, v)| (k.clone(), v.text())).collect();
         let redrive = attributes.remove("RedrivePolicy");
         if spec.dead_letter_queue.is_some() && redrive.is_some() {
-            return Err(fail(resource)(BrokerError::InvalidAttributeValue(
+            return Err(fail(resource)(QueueError::InvalidAttributeValue(
                 "give either dead_letter_queue or a RedrivePolicy attribute, not both".into(),
             )));
         }

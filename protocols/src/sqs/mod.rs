@@ -3,7 +3,9 @@
 //! # Layout
 //! - [`action`]: [`SqsAction`], one variant per model operation, parsed from
 //!   `X-Amz-Target: AmazonSQS.<Action>` or `Action=<Action>`.
-//! - [`types`]: typed inputs/outputs named after the botocore model, and the
+//! - [`shapes`], [`input`], [`output`]: typed shapes, inputs and outputs named after the
+//!   botocore model.
+//! - [`types`]: the conventions of those types, and the
 //!   [`SqsRequest`] / [`SqsResponse`] enums handlers route on.
 //! - [`json`]: AWS JSON 1.0 ([`decode_json`], [`encode_json`]).
 //! - [`query`]: the query protocol ([`decode_query`], [`encode_xml`]).
@@ -15,8 +17,11 @@
 
 pub mod action;
 pub mod error;
+pub mod input;
 pub mod json;
+pub mod output;
 pub mod query;
+pub mod shapes;
 pub mod types;
 pub mod validate;
 

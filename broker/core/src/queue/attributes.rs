@@ -9,8 +9,8 @@
 
 use std::collections::BTreeMap;
 
+use super::error::{QueueError, Result};
 use super::{arn, config, validate_tags, Queue, QueueKey, QueueRecord, Queues, MAX_TAGS};
-use crate::error::{BrokerError, Result};
 
 impl Queues {
     /// Attribute values for GetQueueAttributes (names already include expansions of `All`).
@@ -86,7 +86,7 @@ impl Queues {
         let mut merged = queue.meta().record.tags.clone();
         merged.extend(tags.iter().map(|(k, v)| (k.clone(), v.clone())));
         if merged.len() > MAX_TAGS {
-            return Err(BrokerError::InvalidParameterValue(format!(
+            return Err(QueueError::InvalidParameterValue(format!(
                 "Too many tags: a queue can have at most {MAX_TAGS}."
             )));
         }
@@ -131,18 +131,18 @@ impl Queues {
     ) -> Result<()> {
         validate_label(label)?;
         if account_ids.is_empty() {
-            return Err(BrokerError::InvalidParameterValue(
+            return Err(QueueError::InvalidParameterValue(
                 "The request must contain the parameter AWSAccountIds.".into(),
             ));
         }
         if actions.is_empty() {
-            return Err(BrokerError::InvalidParameterValue(
+            return Err(QueueError::InvalidParameterValue(
                 "The request must contain the parameter Actions.".into(),
             ));
         }
         for action in actions {
             if !PERMISSION_ACTIONS.contains(&action.as_str()) && action != "*" {
-                return Err(BrokerError::InvalidParameterValue(format!(
+                return Err(QueueError::InvalidParameterValue(format!(
                     "Value SQS:{action} for parameter ActionName is invalid. Reason: Please refer to the appropriate WSDL for a list of valid actions."
                 )));
             }
@@ -155,7 +155,7 @@ impl Queues {
             .iter()
             .any(|s| s.get("Sid").and_then(|v| v.as_str()) == Some(label))
         {
-            return Err(BrokerError::InvalidParameterValue(format!(
+            return Err(QueueError::InvalidParameterValue(format!(
                 "Value {label} for parameter Label is invalid. Reason: Already exists."
             )));
         }
@@ -181,7 +181,7 @@ impl Queues {
         let before = statements.len();
         statements.retain(|s| s.get("Sid").and_then(|v| v.as_str()) != Some(label));
         if statements.len() == before {
-            return Err(BrokerError::InvalidParameterValue(format!(
+            return Err(QueueError::InvalidParameterValue(format!(
                 "Value {label} for parameter Label is invalid. Reason: can't find label on existing policy."
             )));
         }
@@ -214,7 +214,7 @@ fn validate_label(label: &str) -> Result<()> {
     if ok {
         Ok(())
     } else {
-        Err(BrokerError::InvalidParameterValue(format!(
+        Err(QueueError::InvalidParameterValue(format!(
             "Value {label} for parameter Label is invalid. Reason: Must be 1 to 80 alphanumeric characters, hyphens or underscores."
         )))
     }

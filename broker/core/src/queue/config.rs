@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use crate::error::{BrokerError, Result};
+use super::error::{QueueError, Result};
 
 /// Attributes GetQueueAttributes knows, in the order AWS lists them for `All`.
 pub const ALL_ATTRIBUTE_NAMES: &[&str] = &[
@@ -163,11 +163,11 @@ pub fn validate_queue_name(name: &str, fifo: bool) -> Result<()> {
         return Ok(());
     }
     if fifo {
-        return Err(BrokerError::InvalidParameterValue(
+        return Err(QueueError::InvalidParameterValue(
             "The name of a FIFO queue can only include alphanumeric characters, hyphens, or underscores, must end with .fifo suffix and be 1 to 80 in length.".into(),
         ));
     }
-    Err(BrokerError::InvalidParameterValue(
+    Err(QueueError::InvalidParameterValue(
         "Can only include alphanumeric characters, hyphens, or underscores. 1 to 80 in length".into(),
     ))
 }
@@ -187,14 +187,14 @@ fn parse_range(name: &str, value: &str, min: u32, max: u32) -> Result<u32> {
     }
 }
 
-fn invalid_value(name: &str, value: &str) -> BrokerError {
-    BrokerError::InvalidAttributeValue(format!(
+fn invalid_value(name: &str, value: &str) -> QueueError {
+    QueueError::InvalidAttributeValue(format!(
         "Invalid value for the parameter {name}. Reason: {value} is not valid."
     ))
 }
 
-fn invalid_value_reason(name: &str, reason: &str) -> BrokerError {
-    BrokerError::InvalidAttributeValue(format!("Invalid value for the parameter {name}. Reason: {reason}"))
+fn invalid_value_reason(name: &str, reason: &str) -> QueueError {
+    QueueError::InvalidAttributeValue(format!("Invalid value for the parameter {name}. Reason: {reason}"))
 }
 
 fn parse_bool(name: &str, value: &str) -> Result<bool> {
@@ -386,10 +386,10 @@ impl QueueConfig {
             }
             "FifoQueue" => {
                 // Fixed at creation: `for_new_queue` reads it; SetQueueAttributes cannot change it.
-                return Err(BrokerError::InvalidAttributeName(format!("Unknown Attribute {name}.")));
+                return Err(QueueError::InvalidAttributeName(format!("Unknown Attribute {name}.")));
             }
             _ if FIFO_ONLY.contains(&name) && !self.fifo_queue => {
-                return Err(BrokerError::InvalidAttributeName(format!("Unknown Attribute {name}.")));
+                return Err(QueueError::InvalidAttributeName(format!("Unknown Attribute {name}.")));
             }
             "ContentBasedDeduplication" => self.content_based_deduplication = parse_bool(name, value)?,
             "DeduplicationScope" => {
@@ -407,9 +407,9 @@ impl QueueConfig {
                 }
             }
             _ if READ_ONLY.contains(&name) => {
-                return Err(BrokerError::InvalidAttributeName(format!("Unknown Attribute {name}.")));
+                return Err(QueueError::InvalidAttributeName(format!("Unknown Attribute {name}.")));
             }
-            _ => return Err(BrokerError::InvalidAttributeName(format!("Unknown Attribute {name}."))),
+            _ => return Err(QueueError::InvalidAttributeName(format!("Unknown Attribute {name}."))),
         }
         Ok(())
     }
@@ -478,7 +478,7 @@ pub fn resolve_attribute_names(names: &[String]) -> Result<Vec<&'static str>> {
                     out.push(known)
                 }
             }
-            None => return Err(BrokerError::InvalidAttributeName(format!("Unknown Attribute {name}."))),
+            None => return Err(QueueError::InvalidAttributeName(format!("Unknown Attribute {name}."))),
         }
     }
     Ok(out)
@@ -507,7 +507,7 @@ mod tests {
         ] {
             let err = base.with_attributes(&attrs(&[(name, bad)])).expect_err(name);
             assert!(
-                matches!(err, BrokerError::InvalidAttributeValue(_)),
+                matches!(err, QueueError::InvalidAttributeValue(_)),
                 "{name}={bad}: {err:?}"
             );
         }
@@ -518,7 +518,7 @@ mod tests {
         let base = QueueConfig::default();
         for name in ["Bogus", "QueueArn", "ApproximateNumberOfMessages"] {
             let err = base.with_attributes(&attrs(&[(name, "1")])).expect_err(name);
-            assert!(matches!(err, BrokerError::InvalidAttributeName(_)));
+            assert!(matches!(err, QueueError::InvalidAttributeName(_)));
         }
         assert!(resolve_attribute_names(&["Nope".into()]).is_err());
         assert_eq!(
@@ -577,7 +577,7 @@ mod tests {
         assert!(!standard.fifo_queue);
         assert_eq!(standard.get("FifoQueue"), None);
         let err = QueueConfig::for_new_queue(&attrs(&[("ContentBasedDeduplication", "true")])).expect_err("std");
-        assert!(matches!(err, BrokerError::InvalidAttributeName(_)));
+        assert!(matches!(err, QueueError::InvalidAttributeName(_)));
 
         let fifo = QueueConfig::for_new_queue(&attrs(&[
             ("FifoQueue", "true"),
@@ -595,13 +595,13 @@ mod tests {
             ("FifoThroughputLimit", "perMessageGroupId"),
         ]))
         .expect_err("needs messageGroup scope");
-        assert!(matches!(err, BrokerError::InvalidAttributeValue(_)));
+        assert!(matches!(err, QueueError::InvalidAttributeValue(_)));
         assert!(QueueConfig::for_new_queue(&attrs(&[("FifoQueue", "true"), ("DeduplicationScope", "x")])).is_err());
         assert!(QueueConfig::for_new_queue(&attrs(&[("FifoQueue", "yes")])).is_err());
         // The type cannot change afterwards.
         assert!(matches!(
             fifo.with_attributes(&attrs(&[("FifoQueue", "true")])),
-            Err(BrokerError::InvalidAttributeName(_))
+            Err(QueueError::InvalidAttributeName(_))
         ));
     }
 }

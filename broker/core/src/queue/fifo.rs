@@ -12,7 +12,7 @@ use sha2::{Digest, Sha256};
 use sluice_storage::key::{self, KeyBuf};
 use sluice_storage::StorageError;
 
-use crate::error::{BrokerError, Result};
+use super::error::{QueueError, Result};
 
 /// How long a deduplication id, and a receive attempt id, is remembered.
 pub const DEDUPLICATION_WINDOW_MS: u64 = 300_000;
@@ -44,7 +44,7 @@ pub fn validate_id(parameter: &str, value: &str) -> Result<()> {
     if ok {
         Ok(())
     } else {
-        Err(BrokerError::InvalidParameterValue(format!(
+        Err(QueueError::InvalidParameterValue(format!(
             "Value {value} for parameter {parameter} is invalid. Reason: {parameter} can only include alphanumeric and punctuation characters. 1 to 128 in length."
         )))
     }

@@ -71,11 +71,11 @@ async fn fifo_names_and_types_must_agree() {
     let err = queues
         .create_queue(&key("jobs.fifo"), &attrs(&[]), &BTreeMap::new())
         .expect_err("fifo suffix without FifoQueue");
-    assert!(matches!(err, BrokerError::InvalidParameterValue(_)));
+    assert!(matches!(err, QueueError::InvalidParameterValue(_)));
     let err = queues
         .create_queue(&key("jobs"), &attrs(&[("FifoQueue", "true")]), &BTreeMap::new())
         .expect_err("FifoQueue without suffix");
-    assert!(matches!(err, BrokerError::InvalidParameterValue(_)));
+    assert!(matches!(err, QueueError::InvalidParameterValue(_)));
     create_fifo(&queues, "jobs.fifo", &[]);
     let got = queues
         .get_attributes(&key("jobs.fifo"), &["All".into()])
@@ -99,7 +99,7 @@ async fn fifo_names_and_types_must_agree() {
     let err = queues
         .set_attributes(&key("jobs.fifo"), &attrs(&[("RedrivePolicy", &policy("std-dlq"))]))
         .expect_err("standard dlq for fifo");
-    assert!(matches!(err, BrokerError::InvalidAttributeValue(_)));
+    assert!(matches!(err, QueueError::InvalidAttributeValue(_)));
     create_fifo(&queues, "dlq.fifo", &[]);
     queues
         .set_attributes(&key("jobs.fifo"), &attrs(&[("RedrivePolicy", &policy("dlq.fifo"))]))
@@ -111,7 +111,7 @@ async fn fifo_names_and_types_must_agree() {
             &BTreeMap::new(),
         )
         .expect_err("fifo dlq for standard");
-    assert!(matches!(err, BrokerError::InvalidAttributeValue(_)));
+    assert!(matches!(err, QueueError::InvalidAttributeValue(_)));
 }
 
 #[tokio::test(start_paused = true)]
@@ -125,11 +125,11 @@ async fn fifo_send_rules() {
     };
     assert!(matches!(
         send_one(&queues, &q, no_group),
-        Err(BrokerError::MissingParameter(_))
+        Err(QueueError::MissingParameter(_))
     ));
     assert!(matches!(
         send_one(&queues, &q, fifo_msg("a", "g", None)),
-        Err(BrokerError::InvalidParameterValue(_))
+        Err(QueueError::InvalidParameterValue(_))
     ));
     let delayed = NewMessage {
         delay_seconds: Some(5),
@@ -137,7 +137,7 @@ async fn fifo_send_rules() {
     };
     assert!(matches!(
         send_one(&queues, &q, delayed),
-        Err(BrokerError::InvalidParameterValue(_))
+        Err(QueueError::InvalidParameterValue(_))
     ));
     let zero_delay = NewMessage {
         delay_seconds: Some(0),
@@ -147,11 +147,11 @@ async fn fifo_send_rules() {
     for bad in ["has space", "", &"x".repeat(129)] {
         assert!(matches!(
             send_one(&queues, &q, fifo_msg("a", bad, Some("d2"))),
-            Err(BrokerError::InvalidParameterValue(_))
+            Err(QueueError::InvalidParameterValue(_))
         ));
         assert!(matches!(
             send_one(&queues, &q, fifo_msg("a", "g", Some(bad))),
-            Err(BrokerError::InvalidParameterValue(_))
+            Err(QueueError::InvalidParameterValue(_))
         ));
     }
     // Standard queues take a group id (fair queues) but not a deduplication id.
@@ -161,7 +161,7 @@ async fn fifo_send_rules() {
     assert!(send_one(&queues, &key("std"), fifo_msg("a", "tenant", None)).is_ok());
     assert!(matches!(
         send_one(&queues, &key("std"), fifo_msg("a", "tenant", Some("d"))),
-        Err(BrokerError::InvalidParameterValue(_))
+        Err(QueueError::InvalidParameterValue(_))
     ));
 }
 

@@ -19,6 +19,7 @@ use base64::Engine;
 use sluice_storage::{key, Cf};
 
 use super::config::{self, QueueConfig};
+use super::error::{QueueError, Result};
 use super::fifo;
 use super::index::MessageIndex;
 use super::message::{message_key, queue_prefix};
@@ -26,7 +27,6 @@ use super::{
     seq_mark_key, validate_tags, Queue, QueueKey, QueuePage, QueueRecord, Queues, MAX_TAGS, QUEUE_ID_COUNTER,
     SIXTY_SECONDS_MS,
 };
-use crate::error::{BrokerError, Result};
 
 impl Queues {
     /// Creates a queue, or confirms an existing one with the same attributes.
@@ -39,7 +39,7 @@ impl Queues {
         config::validate_queue_name(&key.name, config::requests_fifo(attributes)?)?;
         validate_tags(tags)?;
         if tags.len() > MAX_TAGS {
-            return Err(BrokerError::InvalidParameterValue(format!(
+            return Err(QueueError::InvalidParameterValue(format!(
                 "Too many tags: a queue can have at most {MAX_TAGS}."
             )));
         }
@@ -47,7 +47,7 @@ impl Queues {
         let _admin = self.admin();
         if let Ok(existing) = self.lookup(key) {
             if let Some(name) = existing.config().first_difference(attributes)? {
-                return Err(BrokerError::QueueNameExists(name));
+                return Err(QueueError::QueueNameExists(name));
             }
             return Ok(());
         }
@@ -56,7 +56,7 @@ impl Queues {
             let mut deleted = self.recently_deleted.lock().unwrap_or_else(|p| p.into_inner());
             deleted.retain(|_, at| now.saturating_sub(*at) < SIXTY_SECONDS_MS);
             if deleted.contains_key(key) {
-                return Err(BrokerError::QueueDeletedRecently);
+                return Err(QueueError::QueueDeletedRecently);
             }
         }
         self.check_redrive(key, &config)?;
@@ -167,7 +167,7 @@ impl Queues {
                 .last_purge_ms
                 .is_some_and(|at| now.saturating_sub(at) < SIXTY_SECONDS_MS)
             {
-                return Err(BrokerError::PurgeQueueInProgress(queue.key.arn()));
+                return Err(QueueError::PurgeQueueInProgress(queue.key.arn()));
             }
             meta.last_purge_ms = Some(now);
         }
@@ -193,7 +193,7 @@ fn paginate(mut names: Vec<String>, max_results: Option<usize>, next_token: Opti
             .decode(token)
             .ok()
             .and_then(|b| String::from_utf8(b).ok())
-            .ok_or_else(|| BrokerError::InvalidParameterValue("Invalid NextToken value.".into()))?;
+            .ok_or_else(|| QueueError::InvalidParameterValue("Invalid NextToken value.".into()))?;
         names.retain(|n| *n > after);
     }
     let Some(max) = max_results else {
@@ -204,7 +204,7 @@ fn paginate(mut names: Vec<String>, max_results: Option<usize>, next_token: Opti
         });
     };
     if !(1..=1000).contains(&max) {
-        return Err(BrokerError::InvalidParameterValue(format!(
+        return Err(QueueError::InvalidParameterValue(format!(
             "Value {max} for parameter MaxResults is invalid. Reason: MaxResults must be an integer between 1 and 1000."
         )));
     }

@@ -15,6 +15,7 @@
 //! - `index`: per-queue visibility index (ready / pending), a cache rebuilt at start-up.
 //! - `message`: public message types and their disk encodings.
 //! - `config`: settable attributes, names, validation.
+//! - `error`: [`QueueError`], what went wrong in a queue operation.
 //! - `receipt`: receipt handles.
 //!
 //! # Invariants
@@ -27,6 +28,7 @@
 
 pub mod arn;
 pub mod config;
+pub mod error;
 pub mod fifo;
 pub mod index;
 pub mod message;
@@ -50,8 +52,9 @@ use sluice_storage::key::{self, KeyBuf};
 use sluice_storage::{Cf, Store};
 use tokio::sync::Notify;
 
+pub use self::error::QueueError;
+use self::error::Result;
 use crate::clock::Clock;
-use crate::error::{BrokerError, Result};
 use config::{QueueConfig, RedriveAllow};
 use fifo::{Attempts, DedupEntry, DedupWindow};
 use index::{MessageIndex, MsgMeta};
@@ -330,7 +333,7 @@ impl Queues {
 
     fn lookup(&self, key: &QueueKey) -> Result<Arc<Queue>> {
         let registry = self.registry.read().unwrap_or_else(|p| p.into_inner());
-        registry.get(key).cloned().ok_or(BrokerError::QueueDoesNotExist)
+        registry.get(key).cloned().ok_or(QueueError::QueueDoesNotExist)
     }
 
     fn lookup_arn(&self, arn: &str) -> Option<Arc<Queue>> {
@@ -349,7 +352,7 @@ impl Queues {
             return Ok(());
         };
         let reason = |r: &str| {
-            BrokerError::InvalidAttributeValue(format!("Invalid value for the parameter RedrivePolicy. Reason: {r}"))
+            QueueError::InvalidAttributeValue(format!("Invalid value for the parameter RedrivePolicy. Reason: {r}"))
         };
         let target = self
             .lookup_arn(&policy.dead_letter_target_arn)
@@ -380,7 +383,7 @@ impl Queues {
     fn persist(&self, key: &QueueKey, record: &QueueRecord, batch: &mut sluice_storage::Batch<'_>) -> Result<()> {
         // Encoding is not a disk read: a failure is internal, not corruption.
         let value =
-            serde_json::to_vec(record).map_err(|e| BrokerError::Internal(format!("encode queue record: {e}")))?;
+            serde_json::to_vec(record).map_err(|e| QueueError::Internal(format!("encode queue record: {e}")))?;
         batch.put(Cf::Meta, &key.record_key(), &value);
         Ok(())
     }
@@ -465,17 +468,17 @@ impl StoredState {
 fn validate_tags(tags: &BTreeMap<String, String>) -> Result<()> {
     for (k, v) in tags {
         if k.is_empty() || k.chars().count() > 128 {
-            return Err(BrokerError::InvalidParameterValue(format!(
+            return Err(QueueError::InvalidParameterValue(format!(
                 "Tag keys must be between 1 and 128 characters: {k}"
             )));
         }
         if v.chars().count() > 256 {
-            return Err(BrokerError::InvalidParameterValue(format!(
+            return Err(QueueError::InvalidParameterValue(format!(
                 "Tag values must be at most 256 characters: {k}"
             )));
         }
         if k.starts_with("aws:") {
-            return Err(BrokerError::InvalidParameterValue(
+            return Err(QueueError::InvalidParameterValue(
                 "Tag keys must not start with aws:".into(),
             ));
         }

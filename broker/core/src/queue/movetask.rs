@@ -19,9 +19,9 @@ use serde::{Deserialize, Serialize};
 use sluice_storage::key::{self, KeyBuf};
 use sluice_storage::{Cf, StorageError};
 
+use super::error::{QueueError, Result};
 use super::message::{message_key, StoredPayload};
 use super::{MsgMeta, Queue, Queues};
-use crate::error::{BrokerError, Result};
 
 /// Key prefix of task records in `meta`.
 const TASK_PREFIX: u8 = 0x04;
@@ -117,8 +117,8 @@ pub fn handle_source_arn(handle: &str) -> Result<String> {
     Ok(source_arn)
 }
 
-fn not_found(what: &str) -> BrokerError {
-    BrokerError::ResourceNotFound(what.to_string())
+fn not_found(what: &str) -> QueueError {
+    QueueError::ResourceNotFound(what.to_string())
 }
 
 /// Every task, by number.
@@ -148,7 +148,7 @@ impl MoveTasks {
 
 fn encode(task: &MoveTask) -> Result<Vec<u8>> {
     // Encoding is not a disk read: a failure is internal, not corruption.
-    serde_json::to_vec(task).map_err(|e| BrokerError::Internal(format!("encode move task: {e}")))
+    serde_json::to_vec(task).map_err(|e| QueueError::Internal(format!("encode move task: {e}")))
 }
 
 impl Queues {
@@ -167,7 +167,7 @@ impl Queues {
             .lookup_arn(source_arn)
             .ok_or_else(|| not_found("The resource that you specified for the SourceArn parameter doesn't exist."))?;
         if self.dead_letter_source_count(&source) == 0 {
-            return Err(BrokerError::InvalidParameterValue(
+            return Err(QueueError::InvalidParameterValue(
                 "Source queue must be configured as a Dead Letter Queue.".into(),
             ));
         }
@@ -176,12 +176,12 @@ impl Queues {
                 not_found("The resource that you specified for the DestinationArn parameter doesn't exist.")
             })?;
             if destination.id == source.id {
-                return Err(BrokerError::InvalidParameterValue(
+                return Err(QueueError::InvalidParameterValue(
                     "Source queue arn and destination queue arn cannot be the same.".into(),
                 ));
             }
             if destination.fifo != source.fifo {
-                return Err(BrokerError::InvalidParameterValue(
+                return Err(QueueError::InvalidParameterValue(
                     "The destination queue must be of the same type (standard or FIFO) as the source queue.".into(),
                 ));
             }
@@ -193,7 +193,7 @@ impl Queues {
                 .values()
                 .any(|t| t.source_arn == source_arn && t.status == TaskStatus::Running)
             {
-                return Err(BrokerError::UnsupportedOperation(
+                return Err(QueueError::UnsupportedOperation(
                     "There is already a task running. Only one active task is allowed for each source queue arn at a given time.".into(),
                 ));
             }
@@ -523,7 +523,7 @@ mod tests {
             STANDARD.encode(r#"{"taskId":"t","sourceArn":7}"#),
         ] {
             assert!(
-                matches!(handle_source_arn(&garbled), Err(BrokerError::ResourceNotFound(_))),
+                matches!(handle_source_arn(&garbled), Err(QueueError::ResourceNotFound(_))),
                 "{garbled}"
             );
         }

@@ -15,12 +15,12 @@ use std::sync::Arc;
 
 use sluice_storage::Cf;
 
+use super::error::Result;
 use super::fifo::{self, Attempt};
 use super::index::{Cursor, MsgMeta};
 use super::message::{message_key, ReceivedMessage, StoredPayload, StoredState};
 use super::receipt::Receipt;
 use super::{Queue, QueueKey, Queues, ReceiveRequest};
-use crate::error::Result;
 
 impl Queues {
     /// ReceiveMessage, long-polling up to the wait time until at least one message is available.

@@ -15,11 +15,11 @@ use std::sync::{Arc, MutexGuard};
 use sluice_storage::Cf;
 
 use super::config::{DeduplicationScope, QueueConfig};
+use super::error::{QueueError, Result};
 use super::fifo::{self, DedupEntry, DedupWindow};
 use super::index::MsgMeta;
 use super::message::{message_key, NewMessage, SentMessage, StoredPayload};
 use super::{Queue, QueueKey, Queues};
-use crate::error::{BrokerError, Result};
 
 impl Queues {
     /// Sends messages; one commit for all valid entries. The outer error is queue-level.
@@ -35,7 +35,7 @@ impl Queues {
         }
         self.store.commit(batch)?;
         if queue.deleted.load(Ordering::Acquire) {
-            return Err(BrokerError::QueueDoesNotExist);
+            return Err(QueueError::QueueDoesNotExist);
         }
         apply_staged(&queue, window.as_deref_mut(), staged, now);
         Ok(results)
@@ -47,7 +47,7 @@ impl Queues {
     /// message its queue refuses fails that entry alone. When `extra` fails, or staging does,
     /// nothing is committed and the error is returned: the caller's client may retry without
     /// creating duplicates.
-    pub fn send_fanout<E: From<BrokerError>>(
+    pub fn send_fanout<E: From<QueueError>>(
         &self,
         deliveries: Vec<(QueueKey, NewMessage)>,
         extra: impl FnOnce(&mut sluice_storage::Batch<'_>) -> std::result::Result<(), E>,
@@ -86,7 +86,7 @@ impl Queues {
         // The batch is dropped uncommitted on failure: no delivery of this fan-out happens.
         extra(&mut batch)?;
         if !batch.is_empty() {
-            self.store.commit(batch).map_err(BrokerError::from)?;
+            self.store.commit(batch).map_err(QueueError::from)?;
         }
         for ((queue, window), staged) in queues.iter().zip(windows.iter_mut()).zip(staged_all) {
             if !queue.deleted.load(Ordering::Acquire) {
@@ -95,7 +95,7 @@ impl Queues {
         }
         Ok(results
             .into_iter()
-            .map(|r| r.unwrap_or(Err(BrokerError::QueueDoesNotExist)))
+            .map(|r| r.unwrap_or(Err(QueueError::QueueDoesNotExist)))
             .collect())
     }
 
@@ -191,13 +191,13 @@ impl Queues {
 fn check_message(config: &QueueConfig, msg: &NewMessage) -> Result<()> {
     let size = msg.body.len() + msg.attributes.iter().map(|(n, a)| a.size(n)).sum::<usize>();
     if size > config.maximum_message_size as usize {
-        return Err(BrokerError::InvalidParameterValue(format!(
+        return Err(QueueError::InvalidParameterValue(format!(
             "One or more parameters are invalid. Reason: Message must be shorter than {} bytes.",
             config.maximum_message_size
         )));
     }
     let not_for_this_type = |parameter: &str, value: &dyn std::fmt::Display| {
-        BrokerError::InvalidParameterValue(format!(
+        QueueError::InvalidParameterValue(format!(
             "Value {value} for parameter {parameter} is invalid. Reason: The request include parameter that is not valid for this queue type."
         ))
     };
@@ -216,19 +216,19 @@ fn check_message(config: &QueueConfig, msg: &NewMessage) -> Result<()> {
             return Err(not_for_this_type("DelaySeconds", &delay));
         }
         if msg.group_id.is_none() {
-            return Err(BrokerError::MissingParameter(
+            return Err(QueueError::MissingParameter(
                 "The request must contain the parameter MessageGroupId.".into(),
             ));
         }
         if msg.deduplication_id.is_none() && !config.content_based_deduplication {
-            return Err(BrokerError::InvalidParameterValue(
+            return Err(QueueError::InvalidParameterValue(
                 "The queue should either have ContentBasedDeduplication enabled or MessageDeduplicationId provided explicitly".into(),
             ));
         }
     }
     let delay = msg.delay_seconds.unwrap_or(config.delay_seconds);
     if delay > 900 {
-        return Err(BrokerError::InvalidParameterValue(format!(
+        return Err(QueueError::InvalidParameterValue(format!(
             "Value {delay} for parameter DelaySeconds is invalid. Reason: must be between 0 and 900, if provided."
         )));
     }

@@ -10,9 +10,9 @@ use std::sync::Arc;
 
 use sluice_storage::Cf;
 
+use super::error::Result;
 use super::message::message_key;
 use super::{Queue, Queues, SIXTY_SECONDS_MS};
-use crate::error::Result;
 
 impl Queues {
     /// Deletes messages past their queue's retention period and closed FIFO deduplication

@@ -100,7 +100,7 @@ async fn visibility_timeout_hides_then_redelivers_with_higher_receive_count() {
     assert_eq!(count(&queues, &q, "ApproximateNumberOfMessagesNotVisible").await, 0);
     assert!(matches!(
         queues.delete_messages(&q, &["junk".to_string()]).expect("delete")[0],
-        Err(BrokerError::ReceiptHandleIsInvalid(_))
+        Err(QueueError::ReceiptHandleIsInvalid(_))
     ));
 }
 
@@ -166,7 +166,7 @@ async fn change_visibility_rules() {
 
     assert!(matches!(
         queues.change_visibility(&q, &change(43_201)).expect("cv")[0],
-        Err(BrokerError::InvalidParameterValue(_))
+        Err(QueueError::InvalidParameterValue(_))
     ));
     queues.change_visibility(&q, &change(0)).expect("cv")[0]
         .as_ref()
@@ -174,7 +174,7 @@ async fn change_visibility_rules() {
     assert_eq!(count(&queues, &q, "ApproximateNumberOfMessages").await, 1);
     assert!(matches!(
         queues.change_visibility(&q, &change(10)).expect("cv")[0],
-        Err(BrokerError::MessageNotInflight)
+        Err(QueueError::MessageNotInflight)
     ));
 }
 
@@ -218,7 +218,7 @@ async fn messages_move_to_dead_letter_queue_after_max_receives() {
         )
         .expect("set");
     let err = queues.create_queue(&key("src2"), &attrs(&[("RedrivePolicy", &policy)]), &BTreeMap::new());
-    assert!(matches!(err, Err(BrokerError::InvalidAttributeValue(_))), "{err:?}");
+    assert!(matches!(err, Err(QueueError::InvalidAttributeValue(_))), "{err:?}");
 }
 
 #[tokio::test(start_paused = true)]
@@ -252,11 +252,11 @@ async fn purge_and_queue_lifecycle_errors() {
         .expect("idempotent");
     assert!(matches!(
         queues.create_queue(&q, &attrs(&[("DelaySeconds", "2")]), &BTreeMap::new()),
-        Err(BrokerError::QueueNameExists(_))
+        Err(QueueError::QueueNameExists(_))
     ));
     queues.send(&q, vec![msg("a"), msg("b")]).expect("send");
     queues.purge(&q).expect("purge");
-    assert!(matches!(queues.purge(&q), Err(BrokerError::PurgeQueueInProgress(_))));
+    assert!(matches!(queues.purge(&q), Err(QueueError::PurgeQueueInProgress(_))));
     tokio::time::advance(Duration::from_secs(2)).await;
     assert!(queues
         .receive(&q, receive_req(10, None, 0))
@@ -266,11 +266,11 @@ async fn purge_and_queue_lifecycle_errors() {
     queues.delete_queue(&q).expect("delete");
     assert!(matches!(
         queues.send(&q, vec![msg("x")]),
-        Err(BrokerError::QueueDoesNotExist)
+        Err(QueueError::QueueDoesNotExist)
     ));
     assert!(matches!(
         queues.create_queue(&q, &BTreeMap::new(), &BTreeMap::new()),
-        Err(BrokerError::QueueDeletedRecently)
+        Err(QueueError::QueueDeletedRecently)
     ));
     tokio::time::advance(Duration::from_secs(61)).await;
     queues
@@ -361,7 +361,7 @@ async fn oversized_message_is_rejected_per_entry() {
         .create_queue(&q, &attrs(&[("MaximumMessageSize", "1024")]), &BTreeMap::new())
         .expect("create");
     let results = queues.send(&q, vec![msg(&"x".repeat(1025)), msg("ok")]).expect("send");
-    assert!(matches!(results[0], Err(BrokerError::InvalidParameterValue(_))));
+    assert!(matches!(results[0], Err(QueueError::InvalidParameterValue(_))));
     assert!(results[1].is_ok());
 }
 

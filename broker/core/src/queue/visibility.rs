@@ -10,10 +10,10 @@
 
 use sluice_storage::Cf;
 
+use super::error::{QueueError, Result};
 use super::message::{message_key, StoredState};
 use super::receipt::Receipt;
 use super::{QueueKey, Queues, VisibilityChange, MAX_VISIBILITY_MS};
-use crate::error::{BrokerError, Result};
 
 impl Queues {
     /// DeleteMessage(Batch): one commit for every valid handle.
@@ -67,12 +67,12 @@ impl Queues {
                     continue;
                 };
                 if meta.visible_at_ms <= now {
-                    results.push(Err(BrokerError::MessageNotInflight));
+                    results.push(Err(QueueError::MessageNotInflight));
                     continue;
                 }
                 let timeout_ms = change.timeout_seconds as u64 * 1000;
                 if change.timeout_seconds > 43_200 || now + timeout_ms > meta.last_receive_ms + MAX_VISIBILITY_MS {
-                    results.push(Err(BrokerError::InvalidParameterValue(format!(
+                    results.push(Err(QueueError::InvalidParameterValue(format!(
                         "Value {} for parameter VisibilityTimeout is invalid. Reason: Total VisibilityTimeout for the message is beyond the limit [43200 seconds]",
                         change.timeout_seconds
                     ))));
@@ -97,12 +97,12 @@ impl Queues {
     }
 }
 
-fn invalid_receipt(handle: &str) -> BrokerError {
-    BrokerError::ReceiptHandleIsInvalid(handle.to_string())
+fn invalid_receipt(handle: &str) -> QueueError {
+    QueueError::ReceiptHandleIsInvalid(handle.to_string())
 }
 
-fn not_available(handle: &str) -> BrokerError {
-    BrokerError::InvalidParameterValue(format!(
+fn not_available(handle: &str) -> QueueError {
+    QueueError::InvalidParameterValue(format!(
         "Value {handle} for parameter ReceiptHandle is invalid. Reason: Message does not exist or is not available for visibility timeout change."
     ))
 }

@@ -40,11 +40,11 @@ pub enum TopicError {
 /// storage, internal stays internal. The queue's domain errors (a missing queue, a refused
 /// message) arrive as per-delivery results, not here, so any other one is unexpected and
 /// internal.
-impl From<crate::BrokerError> for TopicError {
-    fn from(err: crate::BrokerError) -> TopicError {
+impl From<crate::queue::QueueError> for TopicError {
+    fn from(err: crate::queue::QueueError) -> TopicError {
         match err {
-            crate::BrokerError::Storage(cause) => TopicError::Storage(cause),
-            crate::BrokerError::Internal(what) => TopicError::Internal(what),
+            crate::queue::QueueError::Storage(cause) => TopicError::Storage(cause),
+            crate::queue::QueueError::Internal(what) => TopicError::Internal(what),
             other => TopicError::Internal(format!("queue delivery: {other}")),
         }
     }

@@ -278,7 +278,7 @@ impl Outbox {
     }
 
     /// Counts a fan-out's queue delivery results.
-    pub(super) fn record_queue_deliveries(&self, results: &[crate::Result<SentMessage>]) {
+    pub(super) fn record_queue_deliveries(&self, results: &[crate::queue::error::Result<SentMessage>]) {
         let ok = results.iter().filter(|r| r.is_ok()).count() as u64;
         self.counters.queue_delivered.fetch_add(ok, Ordering::Relaxed);
         self.counters

@@ -551,7 +551,7 @@ impl Topics {
         if !dead_letters.is_empty() {
             if let Err(err) = self
                 .queues
-                .send_fanout(dead_letters, |_| Ok::<_, crate::BrokerError>(()))
+                .send_fanout(dead_letters, |_| Ok::<_, crate::queue::QueueError>(()))
             {
                 tracing::warn!(error = %err, "sns dead-letter delivery failed");
             }
@@ -604,7 +604,7 @@ impl Topics {
         if !dead_letters.is_empty() {
             if let Err(err) = self
                 .queues
-                .send_fanout(dead_letters, |_| Ok::<_, crate::BrokerError>(()))
+                .send_fanout(dead_letters, |_| Ok::<_, crate::queue::QueueError>(()))
             {
                 tracing::warn!(error = %err, "sns dead-letter delivery failed");
             }

@@ -3,7 +3,7 @@
 //! # Layout
 //! - [`Failure`]: the error of every handler, a wire error with one `From` per core error type
 //!   (through [`sqs_error`], [`sns_error`], [`kinesis_error`]), so handlers use `?`.
-//! - [`sqs_error`]: the core's [`BrokerError`] → `sluice_protocols::sqs::SqsError`. The match is
+//! - [`sqs_error`]: the core's [`QueueError`] → `sluice_protocols::sqs::SqsError`. The match is
 //!   exhaustive on purpose: a new core error must be mapped here, not fall into a 500.
 //! - [`DispatchError`]: errors raised by the server before a service codec is involved (body
 //!   too large, unknown operation, unrecognized request), and [`dispatch_error_response`], which
@@ -18,9 +18,9 @@
 
 use http::header::{HeaderName, HeaderValue, CONTENT_TYPE};
 use http::{Response, StatusCode};
+use sluice_broker::queue::QueueError;
 use sluice_broker::stream::StreamError;
 use sluice_broker::topic::TopicError;
-use sluice_broker::BrokerError;
 use sluice_protocols::kinesis::{render_error, Encoding, KinesisError, KinesisErrorCode};
 use sluice_protocols::sigv4_verify::SignatureError;
 use sluice_protocols::sns::{render_query_error as render_sns_error, SnsError, SnsErrorCode};
@@ -29,7 +29,7 @@ use sluice_protocols::sqs::{render_json_error, render_query_error, SqsError, Sqs
 use crate::wire::{text_response, Protocol, ResponseBody, Service};
 
 /// A handler's failure: the wire error `W` its client is answered with (`SqsError`,
-/// `SnsError`, `KinesisError`). Both sides of a `From<BrokerError> for SqsError` would be
+/// `SnsError`, `KinesisError`). Both sides of a `From<QueueError> for SqsError` would be
 /// foreign to this crate (orphan rule), so this local wrapper carries the one conversion per
 /// service and handlers use `?` on core calls.
 #[derive(Debug)]
@@ -41,8 +41,8 @@ impl<W> From<W> for Failure<W> {
     }
 }
 
-impl From<BrokerError> for Failure<SqsError> {
-    fn from(err: BrokerError) -> Self {
+impl From<QueueError> for Failure<SqsError> {
+    fn from(err: QueueError) -> Self {
         Failure(sqs_error(err))
     }
 }
@@ -96,26 +96,26 @@ pub fn sns_error_response(err: &SnsError, request_id: &str) -> Response<Response
 }
 
 /// Maps a core error to the SQS error clients see.
-pub fn sqs_error(err: BrokerError) -> SqsError {
+pub fn sqs_error(err: QueueError) -> SqsError {
     let code = match &err {
-        BrokerError::QueueDoesNotExist => return SqsError::queue_does_not_exist(),
-        BrokerError::QueueNameExists(_) => SqsErrorCode::QueueNameExists,
-        BrokerError::QueueDeletedRecently => SqsErrorCode::QueueDeletedRecently,
-        BrokerError::InvalidAttributeName(_) => SqsErrorCode::InvalidAttributeName,
-        BrokerError::InvalidAttributeValue(_) => SqsErrorCode::InvalidAttributeValue,
-        BrokerError::InvalidParameterValue(_) => SqsErrorCode::InvalidParameterValue,
-        BrokerError::ReceiptHandleIsInvalid(_) => SqsErrorCode::ReceiptHandleIsInvalid,
-        BrokerError::MessageNotInflight => SqsErrorCode::MessageNotInflight,
-        BrokerError::PurgeQueueInProgress(_) => SqsErrorCode::PurgeQueueInProgress,
-        BrokerError::UnsupportedOperation(_) => SqsErrorCode::UnsupportedOperation,
-        BrokerError::OverLimit(_) => SqsErrorCode::OverLimit,
-        BrokerError::MissingParameter(_) => SqsErrorCode::MissingParameter,
-        BrokerError::ResourceNotFound(_) => SqsErrorCode::ResourceNotFoundException,
-        BrokerError::Storage(cause) => {
+        QueueError::QueueDoesNotExist => return SqsError::queue_does_not_exist(),
+        QueueError::QueueNameExists(_) => SqsErrorCode::QueueNameExists,
+        QueueError::QueueDeletedRecently => SqsErrorCode::QueueDeletedRecently,
+        QueueError::InvalidAttributeName(_) => SqsErrorCode::InvalidAttributeName,
+        QueueError::InvalidAttributeValue(_) => SqsErrorCode::InvalidAttributeValue,
+        QueueError::InvalidParameterValue(_) => SqsErrorCode::InvalidParameterValue,
+        QueueError::ReceiptHandleIsInvalid(_) => SqsErrorCode::ReceiptHandleIsInvalid,
+        QueueError::MessageNotInflight => SqsErrorCode::MessageNotInflight,
+        QueueError::PurgeQueueInProgress(_) => SqsErrorCode::PurgeQueueInProgress,
+        QueueError::UnsupportedOperation(_) => SqsErrorCode::UnsupportedOperation,
+        QueueError::OverLimit(_) => SqsErrorCode::OverLimit,
+        QueueError::MissingParameter(_) => SqsErrorCode::MissingParameter,
+        QueueError::ResourceNotFound(_) => SqsErrorCode::ResourceNotFoundException,
+        QueueError::Storage(cause) => {
             tracing::error!(error = %cause, "storage failure while serving a request");
             return SqsError::internal();
         }
-        BrokerError::Internal(cause) => {
+        QueueError::Internal(cause) => {
             tracing::error!(error = %cause, "internal failure while serving a request");
             return SqsError::internal();
         }
@@ -355,44 +355,44 @@ mod tests {
     #[test]
     fn broker_errors_map_to_sqs_codes() {
         let table = [
-            (BrokerError::QueueDoesNotExist, SqsErrorCode::QueueDoesNotExist),
+            (QueueError::QueueDoesNotExist, SqsErrorCode::QueueDoesNotExist),
             (
-                BrokerError::QueueNameExists("DelaySeconds".into()),
+                QueueError::QueueNameExists("DelaySeconds".into()),
                 SqsErrorCode::QueueNameExists,
             ),
-            (BrokerError::QueueDeletedRecently, SqsErrorCode::QueueDeletedRecently),
+            (QueueError::QueueDeletedRecently, SqsErrorCode::QueueDeletedRecently),
             (
-                BrokerError::InvalidAttributeName("x".into()),
+                QueueError::InvalidAttributeName("x".into()),
                 SqsErrorCode::InvalidAttributeName,
             ),
             (
-                BrokerError::InvalidAttributeValue("x".into()),
+                QueueError::InvalidAttributeValue("x".into()),
                 SqsErrorCode::InvalidAttributeValue,
             ),
             (
-                BrokerError::InvalidParameterValue("x".into()),
+                QueueError::InvalidParameterValue("x".into()),
                 SqsErrorCode::InvalidParameterValue,
             ),
             (
-                BrokerError::ReceiptHandleIsInvalid("h".into()),
+                QueueError::ReceiptHandleIsInvalid("h".into()),
                 SqsErrorCode::ReceiptHandleIsInvalid,
             ),
-            (BrokerError::MessageNotInflight, SqsErrorCode::MessageNotInflight),
+            (QueueError::MessageNotInflight, SqsErrorCode::MessageNotInflight),
             (
-                BrokerError::PurgeQueueInProgress("arn".into()),
+                QueueError::PurgeQueueInProgress("arn".into()),
                 SqsErrorCode::PurgeQueueInProgress,
             ),
             (
-                BrokerError::UnsupportedOperation("x".into()),
+                QueueError::UnsupportedOperation("x".into()),
                 SqsErrorCode::UnsupportedOperation,
             ),
-            (BrokerError::OverLimit("x".into()), SqsErrorCode::OverLimit),
+            (QueueError::OverLimit("x".into()), SqsErrorCode::OverLimit),
             (
-                BrokerError::Storage(sluice_storage::StorageError::Corrupt("secret detail".into())),
+                QueueError::Storage(sluice_storage::StorageError::Corrupt("secret detail".into())),
                 SqsErrorCode::InternalFailure,
             ),
             (
-                BrokerError::Internal("secret detail".into()),
+                QueueError::Internal("secret detail".into()),
                 SqsErrorCode::InternalFailure,
             ),
         ];

@@ -3,7 +3,7 @@
 //!
 //! # Layout
 //! - [`Failure`] and [`Result`]: a handler's error. It holds the wire's [`SqsError`] and converts
-//!   from the core's [`BrokerError`] through [`crate::api::error::sqs_error`], the one mapping,
+//!   from the core's [`QueueError`] through [`crate::api::error::sqs_error`], the one mapping,
 //!   so handlers use `?` on core calls.
 //! - Queue URLs: [`queue_url`] builds `{public_url or scheme://host}/{account}/{name}`;
 //!   [`parse_queue_url`] reads the last two path segments and accepts any host, because clients
@@ -15,7 +15,7 @@
 //! - A leaf: it imports no other module of `api::sqs`, so the handler files import it and
 //!   never each other.
 
-use sluice_broker::BrokerError;
+use sluice_broker::queue::QueueError;
 use sluice_protocols::sqs::SqsError;
 
 use crate::api::context::RequestContext;
@@ -27,7 +27,7 @@ pub use crate::api::error::Failure;
 pub type Result<T> = std::result::Result<T, Failure<SqsError>>;
 
 /// The one result of a single-entry core call, its error mapped like any other.
-pub fn single<T>(results: Vec<std::result::Result<T, BrokerError>>) -> Result<T> {
+pub fn single<T>(results: Vec<std::result::Result<T, QueueError>>) -> Result<T> {
     // The core answers one result per entry; an empty answer would be a core bug.
     let Some(result) = results.into_iter().next() else {
         tracing::error!("core returned no result for a single-entry call");
