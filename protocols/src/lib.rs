@@ -13,6 +13,7 @@
 //! - [`query`]: query-protocol pieces shared by services (form decoding, the parameter index
 //!   with its list and map layouts, XML escaping and writing).
 //! - [`eventstream`]: AWS event-stream framing (SubscribeToShard's push responses).
+//! - [`number`]: the Number type of SQS and SNS message attributes.
 //! - [`checksum`]: MD5 of message bodies and AWS's message-attribute digest.
 //! - [`sigv4`]: SigV4 credential scope parsing.
 //! - [`sigv4_verify`]: SigV4 signature verification (header and presigned).
@@ -24,6 +25,7 @@
 pub mod checksum;
 pub mod eventstream;
 pub mod kinesis;
+pub mod number;
 pub mod query;
 pub mod sigv4;
 pub mod sigv4_verify;

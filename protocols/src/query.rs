@@ -1,5 +1,5 @@
-//! Pieces of the AWS query protocol shared by services (SQS, SNS): form decoding and
-//! XML text escaping.
+//! Pieces of the AWS query protocol shared by services (SQS, SNS): form decoding, the error
+//! document and XML text escaping.
 //!
 //! A query request's parameters are the URL query pairs plus the
 //! `application/x-www-form-urlencoded` body pairs; the server merges both with
@@ -89,6 +89,38 @@ impl<'a> QueryParams<'a> {
         }
         out
     }
+}
+
+/// `Sender` when the client is at fault, `Receiver` for every 5xx: the `<Type>` of a query
+/// error, as the models' `senderFault` says.
+pub fn fault_type(status: u16) -> &'static str {
+    if status < 500 {
+        "Sender"
+    } else {
+        "Receiver"
+    }
+}
+
+/// A query-protocol `<ErrorResponse>`: botocore's `QueryParser` reads `Error.Code` and
+/// `Error.Message` from it and `RequestId` as the response metadata. SQS writes an empty
+/// `<Detail/>` after the message, as AWS's SQS does; SNS does not.
+pub fn error_document(
+    namespace: &str,
+    status: u16,
+    code: &str,
+    message: &str,
+    request_id: &str,
+    detail: bool,
+) -> Vec<u8> {
+    format!(
+        "<?xml version=\"1.0\"?><ErrorResponse xmlns=\"{namespace}\"><Error><Type>{}</Type><Code>{}</Code><Message>{}</Message>{}</Error><RequestId>{}</RequestId></ErrorResponse>",
+        fault_type(status),
+        xml_escape(code),
+        xml_escape(message),
+        if detail { "<Detail/>" } else { "" },
+        xml_escape(request_id),
+    )
+    .into_bytes()
 }
 
 /// Escapes text for an XML element or attribute value.

@@ -121,11 +121,18 @@ impl KinesisError {
 
 /// Renders an error as `(status, content type, body)` in `encoding`.
 pub fn render_error(err: &KinesisError, encoding: Encoding) -> (u16, &'static str, Vec<u8>) {
-    let body = Obj::new()
+    (err.code.status(), encoding.content_type(), error_body(err, encoding))
+}
+
+/// The `{__type, message}` body of an error in `encoding`: an error response's, and the payload
+/// of a SubscribeToShard `exception` event (`message` is the modelled member; `__type` lets SDKs
+/// that read error metadata from the payload report the code too).
+pub fn error_body(err: &KinesisError, encoding: Encoding) -> Vec<u8> {
+    let body = Obj::with_capacity(2)
         .s("__type", err.code.as_str())
         .s("message", err.message.clone())
         .build();
-    (err.code.status(), encoding.content_type(), encoding.encode(&body))
+    encoding.encode(&body)
 }
 
 #[cfg(test)]

@@ -2,9 +2,10 @@
 //!
 //! # Layout
 //! - [`value`]: the document tree both encodings decode to and encode from, with the blob and
-//!   timestamp rules of each encoding, and the [`value::Obj`] response builder.
+//!   timestamp rules of each encoding, and the `Obj` builder [`output`] encodes with.
 //! - [`action`]: [`KinesisAction`], parsed once from `X-Amz-Target`.
 //! - [`types`]: [`KinesisRequest`], one variant per action, and the field types it carries.
+//! - [`output`]: one struct per response shape, turned into a [`Value`] by [`ToValue`].
 //! - [`decode`]: [`decode_request`], from a decoded [`Value`] to a typed request, reading members
 //!   through `input`'s typed accessors.
 //! - `input`: member access over one decoded object, with AWS's type errors.
@@ -21,12 +22,14 @@ pub mod arn;
 pub mod decode;
 pub mod error;
 mod input;
+pub mod output;
 pub mod types;
 mod validate;
 pub mod value;
 
 pub use action::KinesisAction;
 pub use decode::decode_request;
-pub use error::{render_error, KinesisError, KinesisErrorCode};
+pub use error::{error_body, render_error, KinesisError, KinesisErrorCode};
+pub use output::ToValue;
 pub use types::KinesisRequest;
-pub use value::{Encoding, Obj, Value};
+pub use value::{Encoding, Value};

@@ -290,14 +290,21 @@ impl Serialize for CborView<'_> {
     }
 }
 
-/// Builds a response object field by field, skipping absent optional fields.
+/// Builds a response object field by field, skipping absent optional fields. Crate-private:
+/// handlers build the typed shapes of [`super::output`], so member names are spelled there (and
+/// in [`super::error`] for error bodies) only.
 #[derive(Debug, Default)]
-pub struct Obj(Vec<(Key, Value)>);
+pub(crate) struct Obj(Vec<(Key, Value)>);
 
 impl Obj {
     /// An empty object.
     pub fn new() -> Obj {
         Obj(Vec::new())
+    }
+
+    /// An empty object with room for `n` fields, so a typed shape of known size allocates once.
+    pub fn with_capacity(n: usize) -> Obj {
+        Obj(Vec::with_capacity(n))
     }
 
     /// Adds a field.
@@ -342,13 +349,6 @@ impl Obj {
     /// The finished object.
     pub fn build(self) -> Value {
         Value::Map(self.0)
-    }
-}
-
-impl Value {
-    /// A list of strings.
-    pub fn str_list<I: IntoIterator<Item = S>, S: Into<String>>(items: I) -> Value {
-        Value::List(items.into_iter().map(|s| Value::Str(s.into())).collect())
     }
 }
 

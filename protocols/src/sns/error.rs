@@ -7,7 +7,7 @@
 //! from `<Code>` (`InvalidParameter` → `InvalidParameterException`), so the code text is the
 //! contract; codes are append-only (CONTRIBUTING.md, style rule 3).
 
-use crate::query::xml_escape;
+use crate::query::{error_document, fault_type};
 
 /// The query API namespace of SNS responses.
 pub const XML_NAMESPACE: &str = "http://sns.amazonaws.com/doc/2010-03-31/";
@@ -152,11 +152,7 @@ impl SnsErrorCode {
     /// `Receiver` for server errors (5xx), `Sender` for everything else, as the model's
     /// `senderFault` says.
     pub fn fault_type(self) -> &'static str {
-        if self.http_status() >= 500 {
-            "Receiver"
-        } else {
-            "Sender"
-        }
+        fault_type(self.http_status())
     }
 }
 
@@ -215,14 +211,9 @@ impl SnsError {
 /// <RequestId/></ErrorResponse>`; botocore's `QueryParser` reads `Error.Code` and
 /// `Error.Message` from it and `RequestId` as the response metadata.
 pub fn render_query_error(err: &SnsError, request_id: &str) -> (u16, Vec<u8>) {
-    let body = format!(
-        "<?xml version=\"1.0\"?><ErrorResponse xmlns=\"{XML_NAMESPACE}\"><Error><Type>{}</Type><Code>{}</Code><Message>{}</Message></Error><RequestId>{}</RequestId></ErrorResponse>",
-        err.code.fault_type(),
-        err.code.code(),
-        xml_escape(&err.message),
-        xml_escape(request_id),
-    );
-    (err.code.http_status(), body.into_bytes())
+    let status = err.code.http_status();
+    let body = error_document(XML_NAMESPACE, status, err.code.code(), &err.message, request_id, false);
+    (status, body)
 }
 
 #[cfg(test)]

@@ -15,7 +15,7 @@
 //! answers with (e.g. `com.amazon.coral.service#InvalidParameterValueException`
 //! with query code `InvalidParameterValue`); model errors use `com.amazonaws.sqs#`.
 
-use crate::query::xml_escape;
+use crate::query::{error_document, fault_type};
 
 /// Content type of an AWS JSON 1.0 body.
 pub const JSON_CONTENT_TYPE: &str = "application/x-amz-json-1.0";
@@ -131,11 +131,7 @@ impl SqsErrorCode {
 
     /// `Sender` or `Receiver`, as in `<Type>` and `x-amzn-query-error`.
     pub fn fault_type(self) -> &'static str {
-        if self.sender_fault() {
-            "Sender"
-        } else {
-            "Receiver"
-        }
+        fault_type(self.http_status())
     }
 
     /// Finds a code by its query code or by the name after `#` in its JSON type.
@@ -222,14 +218,16 @@ pub fn render_json_error(err: &SqsError) -> (u16, Vec<(&'static str, String)>, V
 
 /// Renders an error for the query protocol: `(status, body)` with `text/xml` body.
 pub fn render_query_error(err: &SqsError, request_id: &str) -> (u16, Vec<u8>) {
-    let body = format!(
-        "<?xml version=\"1.0\"?><ErrorResponse xmlns=\"{XML_NAMESPACE}\"><Error><Type>{}</Type><Code>{}</Code><Message>{}</Message><Detail/></Error><RequestId>{}</RequestId></ErrorResponse>",
-        err.code.fault_type(),
-        xml_escape(err.code.query_code()),
-        xml_escape(&err.message),
-        xml_escape(request_id),
+    let status = err.code.http_status();
+    let body = error_document(
+        XML_NAMESPACE,
+        status,
+        err.code.query_code(),
+        &err.message,
+        request_id,
+        true,
     );
-    (err.code.http_status(), body.into_bytes())
+    (status, body)
 }
 
 #[cfg(test)]

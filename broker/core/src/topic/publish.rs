@@ -542,19 +542,24 @@ impl Topics {
         let mut dead_letters = Vec::new();
         for (sub, message) in refused {
             topic.counters.count(Protocol::Sqs, false);
-            let dlq = sub.settings().dead_letter_arn.clone();
+            let dlq = dead_letter_queue(&sub);
             tracing::warn!(subscription = %sub.arn, dead_letter = dlq.is_some(), "sns delivery refused by the queue's policy");
-            if let Some((region, account, name)) = dlq.as_deref().and_then(queue_arn::parse_queue_arn) {
-                dead_letters.push((QueueKey::new(account, region, name), message));
-            }
+            dead_letters.extend(dlq.map(|key| (key, message)));
         }
-        if !dead_letters.is_empty() {
-            if let Err(err) = self
-                .queues
-                .send_fanout(dead_letters, |_| Ok::<_, crate::queue::QueueError>(()))
-            {
-                tracing::warn!(error = %err, "sns dead-letter delivery failed");
-            }
+        self.send_dead_letters(dead_letters);
+    }
+
+    /// Sends failed deliveries to their subscriptions' dead-letter queues, in one batch. A
+    /// failure here is logged, not returned: the publish itself has committed.
+    fn send_dead_letters(&self, dead_letters: Vec<(QueueKey, NewMessage)>) {
+        if dead_letters.is_empty() {
+            return;
+        }
+        if let Err(err) = self
+            .queues
+            .send_fanout(dead_letters, |_| Ok::<_, crate::queue::QueueError>(()))
+        {
+            tracing::warn!(error = %err, "sns dead-letter delivery failed");
         }
     }
 
@@ -595,20 +600,11 @@ impl Topics {
         for ((result, sub), message) in results.iter().zip(&delivery_subs).zip(bodies) {
             topic.counters.count(Protocol::Sqs, result.is_ok());
             let Err(err) = result else { continue };
-            let dlq = sub.settings().dead_letter_arn.clone();
+            let dlq = dead_letter_queue(sub);
             tracing::warn!(subscription = %sub.arn, error = %err, dead_letter = dlq.is_some(), "sns delivery to queue failed");
-            if let Some((region, account, name)) = dlq.as_deref().and_then(queue_arn::parse_queue_arn) {
-                dead_letters.push((QueueKey::new(account, region, name), message));
-            }
+            dead_letters.extend(dlq.map(|key| (key, message)));
         }
-        if !dead_letters.is_empty() {
-            if let Err(err) = self
-                .queues
-                .send_fanout(dead_letters, |_| Ok::<_, crate::queue::QueueError>(()))
-            {
-                tracing::warn!(error = %err, "sns dead-letter delivery failed");
-            }
-        }
+        self.send_dead_letters(dead_letters);
         self.outbox.record_queue_deliveries(&results);
         Ok(())
     }
@@ -707,4 +703,11 @@ impl Topics {
             dead_letter_arn: None,
         })
     }
+}
+
+/// The queue a subscription's RedrivePolicy names, if it has one that parses.
+fn dead_letter_queue(sub: &Subscription) -> Option<QueueKey> {
+    let arn = sub.settings().dead_letter_arn.clone()?;
+    let (region, account, name) = queue_arn::parse_queue_arn(&arn)?;
+    Some(QueueKey::new(account, region, name))
 }

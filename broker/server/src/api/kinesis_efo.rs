@@ -21,11 +21,15 @@ use http::{Response, StatusCode};
 use serde::{Deserialize, Serialize};
 use sluice_broker::stream::{ConsumerInfo, ConsumerName, IteratorStart, ShardEvent, StreamKey, Subscription};
 use sluice_protocols::eventstream::{self, HeaderValue as FrameHeader, Message};
+use sluice_protocols::kinesis::output::{
+    Consumer, ConsumerDescription, DescribeStreamConsumerOutput, EmptyOutput, ListStreamConsumersOutput,
+    RegisterStreamConsumerOutput, SubscribeToShardEvent,
+};
 use sluice_protocols::kinesis::types::{parse_consumer_arn, ConsumerRef, IteratorType, StartingPosition};
-use sluice_protocols::kinesis::{Encoding, KinesisError, KinesisErrorCode, KinesisRequest, Obj, Value};
+use sluice_protocols::kinesis::{error_body, Encoding, KinesisError, KinesisErrorCode, KinesisRequest, ToValue, Value};
 use tokio::sync::mpsc;
 
-use super::kinesis_shapes::{child_shards_value, now_ms, record_value, resolve_arn, NEXT_TOKEN_TTL_MS};
+use super::kinesis_shapes::{child_shards, now_ms, record, resolve_arn, NEXT_TOKEN_TTL_MS};
 use crate::api::error::kinesis_error;
 use crate::app::App;
 use crate::wire::ResponseBody;
@@ -77,12 +81,13 @@ pub fn consumer_resource(consumer: &ConsumerRef) -> String {
     }
 }
 
-fn consumer_value(c: &ConsumerInfo) -> Obj {
-    Obj::new()
-        .s("ConsumerName", c.name.clone())
-        .s("ConsumerARN", c.arn.clone())
-        .s("ConsumerStatus", c.status.as_str())
-        .t("ConsumerCreationTimestamp", c.created_ms as i64)
+fn consumer_of(c: &ConsumerInfo) -> Consumer {
+    Consumer {
+        consumer_name: c.name.clone(),
+        consumer_arn: c.arn.clone(),
+        consumer_status: c.status.as_str(),
+        consumer_creation_timestamp: c.created_ms as i64,
+    }
 }
 
 /// ListStreamConsumers' NextToken: where the page ended and when it was issued.
@@ -94,7 +99,7 @@ struct ConsumerToken {
     t: u64,
 }
 
-/// Serves the consumer-management calls.
+/// Serves the consumer-management calls, each answer converted to a document here, once.
 pub fn execute(app: &App, request: KinesisRequest) -> Result<Value> {
     let streams = app.broker.streams();
     Ok(match request {
@@ -107,22 +112,26 @@ pub fn execute(app: &App, request: KinesisRequest) -> Result<Value> {
             let info = streams
                 .register_consumer(&key, &consumer_name, &tags)
                 .map_err(kinesis_error)?;
-            Obj::new().set("Consumer", consumer_value(&info).build()).build()
+            RegisterStreamConsumerOutput {
+                consumer: consumer_of(&info),
+            }
+            .to_value()
         }
         KinesisRequest::DescribeStreamConsumer { consumer } => {
             let (key, name) = resolve_consumer(&consumer)?;
             let info = streams.describe_consumer(&key, &name).map_err(kinesis_error)?;
-            Obj::new()
-                .set(
-                    "ConsumerDescription",
-                    consumer_value(&info).s("StreamARN", info.stream_arn.clone()).build(),
-                )
-                .build()
+            DescribeStreamConsumerOutput {
+                consumer_description: ConsumerDescription {
+                    consumer: consumer_of(&info),
+                    stream_arn: info.stream_arn,
+                },
+            }
+            .to_value()
         }
         KinesisRequest::DeregisterStreamConsumer { consumer } => {
             let (key, name) = resolve_consumer(&consumer)?;
             streams.deregister_consumer(&key, &name).map_err(kinesis_error)?;
-            Obj::new().build()
+            EmptyOutput.to_value()
         }
         KinesisRequest::ListStreamConsumers {
             stream_arn,
@@ -170,13 +179,11 @@ pub fn execute(app: &App, request: KinesisRequest) -> Result<Value> {
                 }
                 _ => None,
             };
-            Obj::new()
-                .set(
-                    "Consumers",
-                    Value::List(page.iter().map(|c| consumer_value(c).build()).collect()),
-                )
-                .opt_s("NextToken", next)
-                .build()
+            ListStreamConsumersOutput {
+                consumers: Some(page.iter().map(|c| consumer_of(c)).collect()),
+                next_token: next,
+            }
+            .to_value()
         }
         other => {
             tracing::error!(request = ?other, "not a consumer request");
@@ -238,7 +245,7 @@ async fn pump(
     encoding: Encoding,
     metrics: &crate::metrics::KinesisMetrics,
 ) {
-    let empty = encoding.encode(&Obj::new().build());
+    let empty = encoding.encode(&EmptyOutput.to_value());
     if !send(tx, event_frame(encoding, "initial-response", empty)).await {
         return;
     }
@@ -247,7 +254,7 @@ async fn pump(
             Ok(Some(event)) => {
                 let bytes: u64 = event.records.iter().map(|r| r.data.len() as u64).sum();
                 metrics.returned(event.records.len() as u64, bytes, event.millis_behind_latest);
-                let payload = encoding.encode(&event_value(event));
+                let payload = encoding.encode(&event_output(event).to_value());
                 if !send(tx, event_frame(encoding, "SubscribeToShardEvent", payload)).await {
                     return;
                 }
@@ -270,16 +277,13 @@ async fn send(tx: &mpsc::Sender<Bytes>, frame: Option<Bytes>) -> bool {
     }
 }
 
-fn event_value(event: ShardEvent) -> Value {
-    Obj::new()
-        .set(
-            "Records",
-            Value::List(event.records.into_iter().map(record_value).collect()),
-        )
-        .opt_s("ContinuationSequenceNumber", event.continuation)
-        .i("MillisBehindLatest", event.millis_behind_latest as i64)
-        .opt("ChildShards", event.child_shards.map(child_shards_value))
-        .build()
+fn event_output(event: ShardEvent) -> SubscribeToShardEvent {
+    SubscribeToShardEvent {
+        records: event.records.into_iter().map(record).collect(),
+        continuation_sequence_number: event.continuation,
+        millis_behind_latest: event.millis_behind_latest as i64,
+        child_shards: event.child_shards.map(child_shards),
+    }
 }
 
 fn frame(headers: Vec<(&str, &str)>, payload: Vec<u8>) -> Option<Bytes> {
@@ -312,14 +316,10 @@ fn event_frame(encoding: Encoding, event_type: &str, payload: Vec<u8>) -> Option
 }
 
 fn exception_frame(encoding: Encoding, err: &KinesisError) -> Option<Bytes> {
-    // `message` is the modelled member; `__type` lets SDKs that read error metadata from the
-    // payload (the Rust SDK) report the code too.
-    let payload = encoding.encode(
-        &Obj::new()
-            .s("__type", err.code.as_str())
-            .s("message", err.message.clone())
-            .build(),
-    );
+    // The same `{__type, message}` body as an error response: `message` is the modelled
+    // member, and `__type` lets SDKs that read error metadata from the payload (the Rust SDK)
+    // report the code too.
+    let payload = error_body(err, encoding);
     frame(
         vec![
             (":exception-type", err.code.as_str()),

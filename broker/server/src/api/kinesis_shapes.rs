@@ -1,13 +1,14 @@
 //! What the Kinesis handlers of [`super::kinesis`] and [`super::kinesis_efo`] both need: the
-//! `Record` and `ChildShards` shapes that GetRecords and SubscribeToShard events share, stream
-//! ARNs, the token lifetime and the wall clock of tokens. A leaf, so neither handler module
+//! core-to-wire conversions of the `Record` and `ChildShard` shapes that GetRecords and
+//! SubscribeToShard events share, stream ARNs, the token lifetime and the wall clock of tokens. A leaf, so neither handler module
 //! imports the other's internals (issue 15: no import circle).
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use sluice_broker::stream::{ChildShard, ReadRecord, StreamKey};
+use sluice_broker::stream::{ChildShard as CoreChildShard, ReadRecord, StreamKey};
+use sluice_protocols::kinesis::output::{ChildShard, EncryptionType, HashKeyRange, Record};
 use sluice_protocols::kinesis::types::parse_stream_arn;
-use sluice_protocols::kinesis::{KinesisError, Obj, Value};
+use sluice_protocols::kinesis::KinesisError;
 
 /// How long a ListShards or ListStreamConsumers NextToken stays valid (AWS: 300 s).
 pub const NEXT_TOKEN_TTL_MS: u64 = 300_000;
@@ -29,35 +30,27 @@ pub fn now_ms() -> u64 {
 
 /// A `Record` of GetRecords and SubscribeToShardEvent. `EncryptionType` is the record's own,
 /// fixed when it was written (issue 14); absent for unencrypted records.
-pub fn record_value(r: ReadRecord) -> Value {
-    let encrypted = r.encrypted;
-    Obj::new()
-        .s("SequenceNumber", r.sequence_number)
-        .t("ApproximateArrivalTimestamp", r.arrival_ms as i64)
-        .set("Data", Value::Bytes(r.data))
-        .s("PartitionKey", r.partition_key)
-        .opt_s("EncryptionType", encrypted.then_some("KMS"))
-        .build()
+pub fn record(r: ReadRecord) -> Record {
+    Record {
+        sequence_number: r.sequence_number,
+        approximate_arrival_timestamp: Some(r.arrival_ms as i64),
+        data: r.data,
+        partition_key: r.partition_key,
+        encryption_type: r.encrypted.then_some(EncryptionType::Kms),
+    }
 }
 
 /// A `ChildShardList`.
-pub fn child_shards_value(children: Vec<ChildShard>) -> Value {
-    Value::List(
-        children
-            .into_iter()
-            .map(|c| {
-                Obj::new()
-                    .s("ShardId", c.shard_id)
-                    .set("ParentShards", Value::str_list(c.parent_shards))
-                    .set(
-                        "HashKeyRange",
-                        Obj::new()
-                            .s("StartingHashKey", c.hash_range.0)
-                            .s("EndingHashKey", c.hash_range.1)
-                            .build(),
-                    )
-                    .build()
-            })
-            .collect(),
-    )
+pub fn child_shards(children: Vec<CoreChildShard>) -> Vec<ChildShard> {
+    children
+        .into_iter()
+        .map(|c| ChildShard {
+            shard_id: c.shard_id,
+            parent_shards: c.parent_shards,
+            hash_key_range: HashKeyRange {
+                starting_hash_key: c.hash_range.0,
+                ending_hash_key: c.hash_range.1,
+            },
+        })
+        .collect()
 }

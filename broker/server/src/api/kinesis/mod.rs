@@ -5,8 +5,10 @@
 //! - This file: [`handle`] decodes (protocols), checks [`authorize`], runs [`execute`] and
 //!   encodes (protocols); errors are rendered by [`crate::api::error::kinesis_error_response`].
 //!   [`execute`] is the table of calls: one call per request, naming the function that serves
-//!   it. Stream names: [`resolve`] turns `StreamName`/`StreamARN` into the core's `StreamKey`
-//!   (the ARN's account and region win; a name alone lives in the caller's account and region).
+//!   it; each answers with its typed output (`sluice_protocols::kinesis::output`), converted to
+//!   a document there, once. Stream names: [`resolve`] turns `StreamName`/`StreamARN` into the
+//!   core's `StreamKey` (the ARN's account and region win; a name alone lives in the caller's
+//!   account and region).
 //! - [`streams`]: Create/Delete/Describe/DescribeSummary/ListStreams, retention, capacity mode,
 //!   warm throughput, maximum record size, encryption, enhanced monitoring, limits and account
 //!   settings.
@@ -18,10 +20,10 @@
 //! - Consumers and SubscribeToShard are [`crate::api::kinesis_efo`]'s; what both share
 //!   (record shapes, stream ARNs, token lifetime) is [`crate::api::kinesis_shapes`]'s.
 //!
-//! Imports point one way: this file uses the operation files; they use [`resolve`] and
-//! `empty` from their parent, the leaf [`error`], and `kinesis_shapes`; `streams` uses
-//! `shards` for the `Shard` shape and `tags` uses `kinesis_efo` for consumer ARNs, and none is
-//! imported back (docs/design.md, "Layering rules").
+//! Imports point one way: this file uses the operation files; they use [`resolve`] from their
+//! parent, the leaf [`error`], and `kinesis_shapes`; `streams` uses `shards` for the `Shard`
+//! shape and `tags` uses `kinesis_efo` for consumer ARNs, and none is imported back
+//! (docs/design.md, "Layering rules").
 //!
 //! Shape validation is the protocol decoder's; state rules are the core's. This module only
 //! translates.
@@ -36,7 +38,7 @@ use http::{Response, StatusCode};
 use sluice_broker::stream::StreamKey;
 use sluice_protocols::kinesis::types::{parse_stream_arn, StreamRef};
 use sluice_protocols::kinesis::{
-    decode_request, Encoding, KinesisAction, KinesisError, KinesisErrorCode, KinesisRequest, Obj, Value,
+    decode_request, Encoding, KinesisAction, KinesisError, KinesisErrorCode, KinesisRequest, ToValue,
 };
 
 use self::error::{Failure, Result};
@@ -109,47 +111,51 @@ fn execute(
             mode,
             tags,
             max_record_size_kib,
-        } => streams::create_stream(app, ctx, name, shard_count, mode, tags, max_record_size_kib)?,
+        } => streams::create_stream(app, ctx, name, shard_count, mode, tags, max_record_size_kib)?.to_value(),
         R::DeleteStream {
             stream,
             enforce_consumer_deletion,
-        } => streams::delete_stream(app, ctx, &stream, enforce_consumer_deletion)?,
+        } => streams::delete_stream(app, ctx, &stream, enforce_consumer_deletion)?.to_value(),
         R::DescribeStream {
             stream,
             limit,
             exclusive_start_shard_id,
-        } => streams::describe_stream(app, ctx, &stream, limit, exclusive_start_shard_id)?,
-        R::DescribeStreamSummary { stream } => streams::describe_stream_summary(app, ctx, &stream)?,
+        } => streams::describe_stream(app, ctx, &stream, limit, exclusive_start_shard_id)?.to_value(),
+        R::DescribeStreamSummary { stream } => streams::describe_stream_summary(app, ctx, &stream)?.to_value(),
         R::ListStreams {
             limit,
             exclusive_start_stream_name,
             next_token,
-        } => streams::list_streams(app, ctx, limit, exclusive_start_stream_name, next_token)?,
+        } => streams::list_streams(app, ctx, limit, exclusive_start_stream_name, next_token)?.to_value(),
         R::ChangeRetention {
             stream,
             hours,
             increase,
-        } => streams::change_retention(app, ctx, &stream, hours, increase)?,
-        R::UpdateStreamMode { stream, mode } => streams::update_stream_mode(app, ctx, &stream, mode)?,
-        R::UpdateStreamWarmThroughput { stream, mibps } => streams::update_warm_throughput(app, ctx, &stream, mibps)?,
-        R::UpdateMaxRecordSize { stream, kib } => streams::update_max_record_size(app, ctx, &stream, kib)?,
-        R::StreamEncryption { stream, key_id, start } => streams::stream_encryption(app, ctx, &stream, key_id, start)?,
+        } => streams::change_retention(app, ctx, &stream, hours, increase)?.to_value(),
+        R::UpdateStreamMode { stream, mode } => streams::update_stream_mode(app, ctx, &stream, mode)?.to_value(),
+        R::UpdateStreamWarmThroughput { stream, mibps } => {
+            streams::update_warm_throughput(app, ctx, &stream, mibps)?.to_value()
+        }
+        R::UpdateMaxRecordSize { stream, kib } => streams::update_max_record_size(app, ctx, &stream, kib)?.to_value(),
+        R::StreamEncryption { stream, key_id, start } => {
+            streams::stream_encryption(app, ctx, &stream, key_id, start)?.to_value()
+        }
         R::EnhancedMonitoring {
             stream,
             metrics,
             enable,
-        } => streams::enhanced_monitoring(app, ctx, &stream, &metrics, enable)?,
-        R::DescribeLimits => streams::describe_limits(app, ctx),
-        R::DescribeAccountSettings => streams::describe_account_settings(app, ctx)?,
+        } => streams::enhanced_monitoring(app, ctx, &stream, &metrics, enable)?.to_value(),
+        R::DescribeLimits => streams::describe_limits(app, ctx).to_value(),
+        R::DescribeAccountSettings => streams::describe_account_settings(app, ctx)?.to_value(),
         R::UpdateAccountSettings { commitment_enabled } => {
-            streams::update_account_settings(app, ctx, commitment_enabled)?
+            streams::update_account_settings(app, ctx, commitment_enabled)?.to_value()
         }
         R::PutRecord {
             stream,
             entry,
             sequence_number_for_ordering,
-        } => records::put_record(app, ctx, &stream, entry, sequence_number_for_ordering)?,
-        R::PutRecords { stream, records } => records::put_records(app, ctx, &stream, records)?,
+        } => records::put_record(app, ctx, &stream, entry, sequence_number_for_ordering)?.to_value(),
+        R::PutRecords { stream, records } => records::put_records(app, ctx, &stream, records)?.to_value(),
         R::GetShardIterator {
             stream,
             shard_id,
@@ -164,12 +170,13 @@ fn execute(
             iterator_type,
             starting_sequence_number,
             timestamp_ms,
-        )?,
+        )?
+        .to_value(),
         R::GetRecords {
             shard_iterator,
             limit,
             stream_arn,
-        } => records::get_records(app, &shard_iterator, limit, stream_arn)?,
+        } => records::get_records(app, &shard_iterator, limit, stream_arn)?.to_value(),
         R::ListShards {
             stream,
             next_token,
@@ -185,34 +192,35 @@ fn execute(
             exclusive_start_shard_id,
             max_results,
             shard_filter,
-        )?,
+        )?
+        .to_value(),
         R::SplitShard {
             stream,
             shard_to_split,
             new_starting_hash_key,
-        } => shards::split_shard(app, ctx, &stream, &shard_to_split, new_starting_hash_key)?,
+        } => shards::split_shard(app, ctx, &stream, &shard_to_split, new_starting_hash_key)?.to_value(),
         R::MergeShards {
             stream,
             shard_to_merge,
             adjacent_shard_to_merge,
-        } => shards::merge_shards(app, ctx, &stream, &shard_to_merge, &adjacent_shard_to_merge)?,
+        } => shards::merge_shards(app, ctx, &stream, &shard_to_merge, &adjacent_shard_to_merge)?.to_value(),
         R::UpdateShardCount {
             stream,
             target_shard_count,
-        } => shards::update_shard_count(app, ctx, &stream, target_shard_count)?,
-        R::AddTagsToStream { stream, tags } => tags::add_tags_to_stream(app, ctx, &stream, &tags)?,
-        R::RemoveTagsFromStream { stream, keys } => tags::remove_tags_from_stream(app, ctx, &stream, &keys)?,
+        } => shards::update_shard_count(app, ctx, &stream, target_shard_count)?.to_value(),
+        R::AddTagsToStream { stream, tags } => tags::add_tags_to_stream(app, ctx, &stream, &tags)?.to_value(),
+        R::RemoveTagsFromStream { stream, keys } => tags::remove_tags_from_stream(app, ctx, &stream, &keys)?.to_value(),
         R::ListTagsForStream {
             stream,
             exclusive_start_tag_key,
             limit,
-        } => tags::list_tags_for_stream(app, ctx, &stream, exclusive_start_tag_key, limit)?,
-        R::TagResource { arn, tags } => tags::tag_resource(app, &arn, &tags)?,
-        R::UntagResource { arn, keys } => tags::untag_resource(app, &arn, &keys)?,
-        R::ListTagsForResource { arn } => tags::list_tags_for_resource(app, &arn)?,
-        R::PutResourcePolicy { arn, policy } => tags::put_resource_policy(app, &arn, &policy)?,
-        R::GetResourcePolicy { arn } => tags::get_resource_policy(app, &arn)?,
-        R::DeleteResourcePolicy { arn } => tags::delete_resource_policy(app, &arn)?,
+        } => tags::list_tags_for_stream(app, ctx, &stream, exclusive_start_tag_key, limit)?.to_value(),
+        R::TagResource { arn, tags } => tags::tag_resource(app, &arn, &tags)?.to_value(),
+        R::UntagResource { arn, keys } => tags::untag_resource(app, &arn, &keys)?.to_value(),
+        R::ListTagsForResource { arn } => tags::list_tags_for_resource(app, &arn)?.to_value(),
+        R::PutResourcePolicy { arn, policy } => tags::put_resource_policy(app, &arn, &policy)?.to_value(),
+        R::GetResourcePolicy { arn } => tags::get_resource_policy(app, &arn)?.to_value(),
+        R::DeleteResourcePolicy { arn } => tags::delete_resource_policy(app, &arn)?.to_value(),
         request @ (R::RegisterStreamConsumer { .. }
         | R::DescribeStreamConsumer { .. }
         | R::DeregisterStreamConsumer { .. }
@@ -244,11 +252,6 @@ fn resolve(ctx: &RequestContext, stream: &StreamRef) -> Result<StreamKey> {
             "Value null at 'streamName' failed to satisfy constraint: Member must not be null",
         ))),
     }
-}
-
-/// The empty document most mutating calls answer with.
-fn empty() -> Value {
-    Obj::new().build()
 }
 
 /// Checks the caller's identity policy for `kinesis:<Action>` on the stream the request names.

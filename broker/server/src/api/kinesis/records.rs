@@ -9,14 +9,17 @@
 //! Each call counts what it stored, returned or had throttled in the Kinesis metrics.
 
 use sluice_broker::stream::{IteratorStart, NewRecord, StreamError};
+use sluice_protocols::kinesis::output::{
+    EncryptionType, GetRecordsOutput, GetShardIteratorOutput, PutRecordOutput, PutRecordsOutput, PutRecordsResultEntry,
+};
 use sluice_protocols::kinesis::types::{IteratorType, PutRecordsEntry, StreamRef};
-use sluice_protocols::kinesis::{KinesisError, Obj, Value};
+use sluice_protocols::kinesis::KinesisError;
 
 use super::error::{Failure, Result};
 use super::resolve;
 use crate::api::context::RequestContext;
 use crate::api::error::kinesis_error;
-use crate::api::kinesis_shapes::{child_shards_value, record_value, resolve_arn};
+use crate::api::kinesis_shapes::{child_shards, record, resolve_arn};
 use crate::app::App;
 
 /// PutRecord.
@@ -26,7 +29,7 @@ pub fn put_record(
     stream: &StreamRef,
     entry: PutRecordsEntry,
     sequence_number_for_ordering: Option<String>,
-) -> Result<Value> {
+) -> Result<PutRecordOutput> {
     let streams = app.broker.streams();
     let key = resolve(ctx, stream)?;
     let record = NewRecord {
@@ -51,11 +54,11 @@ pub fn put_record(
     app.metrics.kinesis().stored(1, record.data.len() as u64);
     let encrypted = streams.is_encrypted(&key);
     let first = out.into_iter().next().ok_or_else(KinesisError::internal)?;
-    Ok(Obj::new()
-        .s("ShardId", first.shard_id)
-        .s("SequenceNumber", first.sequence_number)
-        .s("EncryptionType", if encrypted { "KMS" } else { "NONE" })
-        .build())
+    Ok(PutRecordOutput {
+        shard_id: first.shard_id,
+        sequence_number: first.sequence_number,
+        encryption_type: Some(EncryptionType::from_encrypted(encrypted)),
+    })
 }
 
 /// PutRecords.
@@ -64,7 +67,7 @@ pub fn put_records(
     ctx: &RequestContext,
     stream: &StreamRef,
     records: Vec<PutRecordsEntry>,
-) -> Result<Value> {
+) -> Result<PutRecordsOutput> {
     let streams = app.broker.streams();
     let key = resolve(ctx, stream)?;
     let records: Vec<NewRecord> = records
@@ -90,30 +93,29 @@ pub fn put_records(
     if failed > 0 {
         app.metrics.kinesis().throttled("in", failed as u64);
     }
-    Ok(Obj::new()
-        .i("FailedRecordCount", failed as i64)
-        .set(
-            "Records",
-            Value::List(
-                out.into_iter()
-                    .map(|r| match r {
-                        Ok(a) => Obj::new()
-                            .s("SequenceNumber", a.sequence_number)
-                            .s("ShardId", a.shard_id)
-                            .build(),
-                        Err(e) => {
-                            let e = kinesis_error(e);
-                            Obj::new()
-                                .s("ErrorCode", e.code.as_str())
-                                .s("ErrorMessage", e.message)
-                                .build()
-                        }
-                    })
-                    .collect(),
-            ),
-        )
-        .s("EncryptionType", if encrypted { "KMS" } else { "NONE" })
-        .build())
+    let results = out
+        .into_iter()
+        .map(|r| match r {
+            Ok(a) => PutRecordsResultEntry {
+                sequence_number: Some(a.sequence_number),
+                shard_id: Some(a.shard_id),
+                ..PutRecordsResultEntry::default()
+            },
+            Err(e) => {
+                let e = kinesis_error(e);
+                PutRecordsResultEntry {
+                    error_code: Some(e.code.as_str().to_string()),
+                    error_message: Some(e.message),
+                    ..PutRecordsResultEntry::default()
+                }
+            }
+        })
+        .collect();
+    Ok(PutRecordsOutput {
+        failed_record_count: Some(failed as i64),
+        records: results,
+        encryption_type: Some(EncryptionType::from_encrypted(encrypted)),
+    })
 }
 
 /// GetShardIterator.
@@ -125,7 +127,7 @@ pub fn get_shard_iterator(
     iterator_type: IteratorType,
     starting_sequence_number: Option<String>,
     timestamp_ms: Option<i64>,
-) -> Result<Value> {
+) -> Result<GetShardIteratorOutput> {
     let start = match iterator_type {
         IteratorType::AtSequenceNumber => IteratorStart::AtSequence(starting_sequence_number),
         IteratorType::AfterSequenceNumber => IteratorStart::AfterSequence(starting_sequence_number),
@@ -137,11 +139,18 @@ pub fn get_shard_iterator(
         .broker
         .streams()
         .shard_iterator(&resolve(ctx, stream)?, shard_id, start)?;
-    Ok(Obj::new().s("ShardIterator", it).build())
+    Ok(GetShardIteratorOutput {
+        shard_iterator: Some(it),
+    })
 }
 
 /// GetRecords. A StreamARN, when given, must name the iterator's stream (the core checks).
-pub fn get_records(app: &App, shard_iterator: &str, limit: Option<i64>, stream_arn: Option<String>) -> Result<Value> {
+pub fn get_records(
+    app: &App,
+    shard_iterator: &str,
+    limit: Option<i64>,
+    stream_arn: Option<String>,
+) -> Result<GetRecordsOutput> {
     let check = match &stream_arn {
         Some(arn) => Some(resolve_arn(arn)?),
         None => None,
@@ -163,11 +172,10 @@ pub fn get_records(app: &App, shard_iterator: &str, limit: Option<i64>, stream_a
     app.metrics
         .kinesis()
         .returned(batch.records.len() as u64, bytes as u64, batch.millis_behind_latest);
-    let records = batch.records.into_iter().map(record_value).collect();
-    Ok(Obj::new()
-        .set("Records", Value::List(records))
-        .opt_s("NextShardIterator", batch.next_iterator)
-        .i("MillisBehindLatest", batch.millis_behind_latest as i64)
-        .opt("ChildShards", batch.child_shards.map(child_shards_value))
-        .build())
+    Ok(GetRecordsOutput {
+        records: batch.records.into_iter().map(record).collect(),
+        next_shard_iterator: batch.next_iterator,
+        millis_behind_latest: Some(batch.millis_behind_latest as i64),
+        child_shards: batch.child_shards.map(child_shards),
+    })
 }

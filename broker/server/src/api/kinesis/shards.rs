@@ -7,15 +7,18 @@
 //!   token, so authorization reads the stream from [`open_shard_token`], and an edited token is
 //!   refused before anything else.
 //! - Resharding: [`split_shard`], [`merge_shards`], [`update_shard_count`].
-//! - [`shard_value`]: the `Shard` shape, which DescribeStream answers with too.
+//! - [`shard`]: the `Shard` shape, which DescribeStream answers with too.
 
 use sluice_broker::stream::shard::{format_sequence, parse_shard_id, shard_id, ShardRecord};
 use sluice_broker::stream::{ShardFilter, StreamKey};
+use sluice_protocols::kinesis::output::{
+    EmptyOutput, HashKeyRange, ListShardsOutput, SequenceNumberRange, Shard, UpdateShardCountOutput,
+};
 use sluice_protocols::kinesis::types::{ShardFilter as WireShardFilter, ShardFilterType, StreamRef};
-use sluice_protocols::kinesis::{KinesisError, KinesisErrorCode, Obj, Value};
+use sluice_protocols::kinesis::{KinesisError, KinesisErrorCode};
 
 use super::error::{Failure, Result};
-use super::{empty, resolve};
+use super::resolve;
 use crate::api::context::RequestContext;
 use crate::api::kinesis_shapes::{now_ms, resolve_arn, NEXT_TOKEN_TTL_MS};
 use crate::app::App;
@@ -30,7 +33,7 @@ pub fn list_shards(
     exclusive_start_shard_id: Option<String>,
     max_results: Option<i64>,
     shard_filter: Option<WireShardFilter>,
-) -> Result<Value> {
+) -> Result<ListShardsOutput> {
     let streams = app.broker.streams();
     let limit = max_results.unwrap_or(1000) as usize;
     let (key, filter, after) = match next_token {
@@ -103,13 +106,10 @@ pub fn list_shards(
         }
         _ => None,
     };
-    Ok(Obj::new()
-        .set(
-            "Shards",
-            Value::List(page.iter().map(|s| shard_value(info.id, s)).collect()),
-        )
-        .opt_s("NextToken", next)
-        .build())
+    Ok(ListShardsOutput {
+        shards: Some(page.iter().map(|s| shard(info.id, s)).collect()),
+        next_token: next,
+    })
 }
 
 /// The core's filter for a ListShards `ShardFilter`.
@@ -148,11 +148,11 @@ pub fn split_shard(
     stream: &StreamRef,
     shard_to_split: &str,
     new_starting_hash_key: u128,
-) -> Result<Value> {
+) -> Result<EmptyOutput> {
     app.broker
         .streams()
         .split(&resolve(ctx, stream)?, shard_to_split, new_starting_hash_key)?;
-    Ok(empty())
+    Ok(EmptyOutput)
 }
 
 /// MergeShards.
@@ -162,11 +162,11 @@ pub fn merge_shards(
     stream: &StreamRef,
     shard_to_merge: &str,
     adjacent_shard_to_merge: &str,
-) -> Result<Value> {
+) -> Result<EmptyOutput> {
     app.broker
         .streams()
         .merge(&resolve(ctx, stream)?, shard_to_merge, adjacent_shard_to_merge)?;
-    Ok(empty())
+    Ok(EmptyOutput)
 }
 
 /// UpdateShardCount.
@@ -175,7 +175,7 @@ pub fn update_shard_count(
     ctx: &RequestContext,
     stream: &StreamRef,
     target_shard_count: i64,
-) -> Result<Value> {
+) -> Result<UpdateShardCountOutput> {
     let key = resolve(ctx, stream)?;
     let target = u32::try_from(target_shard_count).map_err(|_| {
         KinesisError::new(
@@ -184,41 +184,29 @@ pub fn update_shard_count(
         )
     })?;
     let (current, target) = app.broker.streams().update_shard_count(&key, target)?;
-    Ok(Obj::new()
-        .s("StreamName", key.name.clone())
-        .i("CurrentShardCount", current as i64)
-        .i("TargetShardCount", target as i64)
-        .s("StreamARN", key.arn())
-        .build())
+    Ok(UpdateShardCountOutput {
+        stream_arn: Some(key.arn()),
+        stream_name: Some(key.name),
+        current_shard_count: Some(current as i64),
+        target_shard_count: Some(target as i64),
+    })
 }
 
 /// A `Shard` of ListShards and DescribeStream.
-pub fn shard_value(stream_id: u64, s: &ShardRecord) -> Value {
-    Obj::new()
-        .s("ShardId", s.id())
-        .opt_s("ParentShardId", s.parent.map(shard_id))
-        .opt_s("AdjacentParentShardId", s.adjacent_parent.map(shard_id))
-        .set(
-            "HashKeyRange",
-            Obj::new()
-                .s("StartingHashKey", s.start_hash.clone())
-                .s("EndingHashKey", s.end_hash.clone())
-                .build(),
-        )
-        .set(
-            "SequenceNumberRange",
-            Obj::new()
-                .s(
-                    "StartingSequenceNumber",
-                    format_sequence(stream_id, s.index, s.starting_seq),
-                )
-                .opt_s(
-                    "EndingSequenceNumber",
-                    s.ending_seq.map(|e| format_sequence(stream_id, s.index, e)),
-                )
-                .build(),
-        )
-        .build()
+pub fn shard(stream_id: u64, s: &ShardRecord) -> Shard {
+    Shard {
+        shard_id: s.id(),
+        parent_shard_id: s.parent.map(shard_id),
+        adjacent_parent_shard_id: s.adjacent_parent.map(shard_id),
+        hash_key_range: HashKeyRange {
+            starting_hash_key: s.start_hash.clone(),
+            ending_hash_key: s.end_hash.clone(),
+        },
+        sequence_number_range: SequenceNumberRange {
+            starting_sequence_number: format_sequence(stream_id, s.index, s.starting_seq),
+            ending_sequence_number: s.ending_seq.map(|e| format_sequence(stream_id, s.index, e)),
+        },
+    }
 }
 
 /// The state a ListShards NextToken carries.

@@ -8,19 +8,26 @@
 //!   [`update_max_record_size`], [`stream_encryption`] (Start/StopStreamEncryption),
 //!   [`enhanced_monitoring`] (Enable/DisableEnhancedMonitoring).
 //! - Account: [`describe_limits`], [`describe_account_settings`], [`update_account_settings`].
-//! - The response shapes only these calls answer with (`StreamModeDetails`,
-//!   `StreamDescriptionSummary`, `WarmThroughput`, `MinimumThroughputBillingCommitment`).
+//! - The core-to-wire conversions of the response shapes only these calls answer with
+//!   (`StreamModeDetails`, `StreamDescriptionSummary`, `WarmThroughput`,
+//!   `MinimumThroughputBillingCommitment`); the shapes are `sluice_protocols`'.
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use sluice_broker::stream::shard::ShardRecord;
 use sluice_broker::stream::{AccountSettings, CapacityMode, NewStream, StreamInfo, StreamKey};
+use sluice_protocols::kinesis::output::{
+    AccountSettingsOutput, DescribeLimitsOutput, DescribeStreamOutput, DescribeStreamSummaryOutput, EmptyOutput,
+    EncryptionType, EnhancedMetrics, EnhancedMonitoringOutput, ListStreamsOutput,
+    MinimumThroughputBillingCommitmentOutput, MinimumThroughputBillingCommitmentStatus, StreamDescription,
+    StreamDescriptionSummary, StreamModeDetails, StreamSummary, UpdateStreamWarmThroughputOutput, WarmThroughputObject,
+};
 use sluice_protocols::kinesis::types::{StreamMode, StreamRef};
-use sluice_protocols::kinesis::{KinesisError, KinesisErrorCode, Obj, Value};
+use sluice_protocols::kinesis::{KinesisError, KinesisErrorCode};
 
 use super::error::Result;
-use super::shards::shard_value;
-use super::{empty, resolve};
+use super::resolve;
+use super::shards::shard;
 use crate::api::context::RequestContext;
 use crate::app::App;
 
@@ -33,7 +40,7 @@ pub fn create_stream(
     mode: Option<StreamMode>,
     tags: Vec<(String, String)>,
     max_record_size_kib: Option<i64>,
-) -> Result<Value> {
+) -> Result<EmptyOutput> {
     let key = StreamKey::new(ctx.account_id.clone(), ctx.region.clone(), name);
     let mode = match mode {
         Some(StreamMode::OnDemand) => CapacityMode::OnDemand,
@@ -57,7 +64,7 @@ pub fn create_stream(
             max_record_kib: max_record_size_kib.map(|k| k as u32),
         },
     )?;
-    Ok(empty())
+    Ok(EmptyOutput)
 }
 
 /// DeleteStream.
@@ -66,11 +73,11 @@ pub fn delete_stream(
     ctx: &RequestContext,
     stream: &StreamRef,
     enforce_consumer_deletion: bool,
-) -> Result<Value> {
+) -> Result<EmptyOutput> {
     app.broker
         .streams()
         .delete(&resolve(ctx, stream)?, enforce_consumer_deletion)?;
-    Ok(empty())
+    Ok(EmptyOutput)
 }
 
 /// DescribeStream: the stream and a page of its shards.
@@ -80,7 +87,7 @@ pub fn describe_stream(
     stream: &StreamRef,
     limit: Option<i64>,
     exclusive_start_shard_id: Option<String>,
-) -> Result<Value> {
+) -> Result<DescribeStreamOutput> {
     let info = app.broker.streams().describe(&resolve(ctx, stream)?)?;
     let limit = limit.unwrap_or(100) as usize;
     let after: Vec<&ShardRecord> = info
@@ -89,31 +96,36 @@ pub fn describe_stream(
         .filter(|s| exclusive_start_shard_id.as_ref().is_none_or(|x| s.id() > *x))
         .collect();
     let has_more = after.len() > limit;
-    let shards = after.iter().take(limit).map(|s| shard_value(info.id, s)).collect();
-    let description = Obj::new()
-        .s("StreamName", info.key.name.clone())
-        .s("StreamARN", info.key.arn())
-        .s("StreamStatus", info.status.as_str())
-        .set("StreamModeDetails", mode_details(info.mode))
-        .set("Shards", Value::List(shards))
-        .b("HasMoreShards", has_more)
-        .i("RetentionPeriodHours", info.retention_hours as i64)
-        .t("StreamCreationTimestamp", info.created_ms as i64)
-        .set("EnhancedMonitoring", monitoring_value(&info.metrics))
-        .s("EncryptionType", encryption_type(&info))
-        .opt_s("KeyId", info.encryption_key.clone())
-        .build();
-    Ok(Obj::new().set("StreamDescription", description).build())
+    let shards = after.iter().take(limit).map(|s| shard(info.id, s)).collect();
+    Ok(DescribeStreamOutput {
+        stream_description: StreamDescription {
+            stream_name: info.key.name.clone(),
+            stream_arn: info.key.arn(),
+            stream_status: info.status.as_str(),
+            stream_mode_details: Some(mode_details(info.mode)),
+            shards,
+            has_more_shards: has_more,
+            retention_period_hours: info.retention_hours as i64,
+            stream_creation_timestamp: info.created_ms as i64,
+            enhanced_monitoring: enhanced_monitoring_list(&info.metrics),
+            encryption_type: Some(encryption_type(&info)),
+            key_id: info.encryption_key.clone(),
+        },
+    })
 }
 
 /// DescribeStreamSummary.
-pub fn describe_stream_summary(app: &App, ctx: &RequestContext, stream: &StreamRef) -> Result<Value> {
+pub fn describe_stream_summary(
+    app: &App,
+    ctx: &RequestContext,
+    stream: &StreamRef,
+) -> Result<DescribeStreamSummaryOutput> {
     let streams = app.broker.streams();
     let info = streams.describe(&resolve(ctx, stream)?)?;
     let consumers = streams.consumer_count(&info.key);
-    Ok(Obj::new()
-        .set("StreamDescriptionSummary", summary_value(&info, consumers))
-        .build())
+    Ok(DescribeStreamSummaryOutput {
+        stream_description_summary: summary(&info, consumers),
+    })
 }
 
 /// ListStreams: a page of the caller's streams in its region, by name.
@@ -123,7 +135,7 @@ pub fn list_streams(
     limit: Option<i64>,
     exclusive_start_stream_name: Option<String>,
     next_token: Option<String>,
-) -> Result<Value> {
+) -> Result<ListStreamsOutput> {
     let start = match next_token {
         Some(token) => Some(
             URL_SAFE_NO_PAD
@@ -147,27 +159,22 @@ pub fn list_streams(
     } else {
         None
     };
-    Ok(Obj::new()
-        .set("StreamNames", Value::str_list(page.iter().map(|s| s.key.name.clone())))
-        .b("HasMoreStreams", has_more)
-        .opt_s("NextToken", next)
-        .set(
-            "StreamSummaries",
-            Value::List(
-                page.iter()
-                    .map(|s| {
-                        Obj::new()
-                            .s("StreamName", s.key.name.clone())
-                            .s("StreamARN", s.key.arn())
-                            .s("StreamStatus", s.status.as_str())
-                            .set("StreamModeDetails", mode_details(s.mode))
-                            .t("StreamCreationTimestamp", s.created_ms as i64)
-                            .build()
-                    })
-                    .collect(),
-            ),
-        )
-        .build())
+    Ok(ListStreamsOutput {
+        stream_names: page.iter().map(|s| s.key.name.clone()).collect(),
+        has_more_streams: has_more,
+        next_token: next,
+        stream_summaries: Some(
+            page.iter()
+                .map(|s| StreamSummary {
+                    stream_name: s.key.name.clone(),
+                    stream_arn: s.key.arn(),
+                    stream_status: s.status.as_str(),
+                    stream_mode_details: Some(mode_details(s.mode)),
+                    stream_creation_timestamp: Some(s.created_ms as i64),
+                })
+                .collect(),
+        ),
+    })
 }
 
 /// Increase/DecreaseStreamRetentionPeriod.
@@ -177,41 +184,51 @@ pub fn change_retention(
     stream: &StreamRef,
     hours: i64,
     increase: bool,
-) -> Result<Value> {
+) -> Result<EmptyOutput> {
     app.broker
         .streams()
         .set_retention(&resolve(ctx, stream)?, hours, increase)?;
-    Ok(empty())
+    Ok(EmptyOutput)
 }
 
 /// UpdateStreamMode.
-pub fn update_stream_mode(app: &App, ctx: &RequestContext, stream: &StreamRef, mode: StreamMode) -> Result<Value> {
+pub fn update_stream_mode(
+    app: &App,
+    ctx: &RequestContext,
+    stream: &StreamRef,
+    mode: StreamMode,
+) -> Result<EmptyOutput> {
     let mode = match mode {
         StreamMode::OnDemand => CapacityMode::OnDemand,
         StreamMode::Provisioned => CapacityMode::Provisioned,
     };
     app.broker.streams().update_mode(&resolve(ctx, stream)?, mode)?;
-    Ok(empty())
+    Ok(EmptyOutput)
 }
 
 /// UpdateStreamWarmThroughput.
-pub fn update_warm_throughput(app: &App, ctx: &RequestContext, stream: &StreamRef, mibps: i64) -> Result<Value> {
+pub fn update_warm_throughput(
+    app: &App,
+    ctx: &RequestContext,
+    stream: &StreamRef,
+    mibps: i64,
+) -> Result<UpdateStreamWarmThroughputOutput> {
     let key = resolve(ctx, stream)?;
     let mibps = u32::try_from(mibps).map_err(|_| KinesisError::invalid("WarmThroughputMiBps is too large."))?;
     app.broker.streams().update_warm_throughput(&key, mibps)?;
-    Ok(Obj::new()
-        .s("StreamARN", key.arn())
-        .s("StreamName", key.name.clone())
-        .set("WarmThroughput", warm_throughput(mibps))
-        .build())
+    Ok(UpdateStreamWarmThroughputOutput {
+        stream_arn: Some(key.arn()),
+        stream_name: Some(key.name),
+        warm_throughput: Some(warm_throughput(mibps)),
+    })
 }
 
 /// UpdateMaxRecordSize.
-pub fn update_max_record_size(app: &App, ctx: &RequestContext, stream: &StreamRef, kib: i64) -> Result<Value> {
+pub fn update_max_record_size(app: &App, ctx: &RequestContext, stream: &StreamRef, kib: i64) -> Result<EmptyOutput> {
     app.broker
         .streams()
         .update_max_record_size(&resolve(ctx, stream)?, kib as u32)?;
-    Ok(empty())
+    Ok(EmptyOutput)
 }
 
 /// StartStreamEncryption (`start`) or StopStreamEncryption.
@@ -221,11 +238,11 @@ pub fn stream_encryption(
     stream: &StreamRef,
     key_id: String,
     start: bool,
-) -> Result<Value> {
+) -> Result<EmptyOutput> {
     app.broker
         .streams()
         .set_encryption(&resolve(ctx, stream)?, start.then_some(key_id))?;
-    Ok(empty())
+    Ok(EmptyOutput)
 }
 
 /// EnableEnhancedMonitoring (`enable`) or DisableEnhancedMonitoring.
@@ -235,99 +252,103 @@ pub fn enhanced_monitoring(
     stream: &StreamRef,
     metrics: &[String],
     enable: bool,
-) -> Result<Value> {
+) -> Result<EnhancedMonitoringOutput> {
     let key = resolve(ctx, stream)?;
     let change = app.broker.streams().set_monitoring(&key, metrics, enable)?;
-    Ok(Obj::new()
-        .s("StreamName", key.name.clone())
-        .set("CurrentShardLevelMetrics", Value::str_list(change.current))
-        .set("DesiredShardLevelMetrics", Value::str_list(change.desired))
-        .s("StreamARN", key.arn())
-        .build())
+    Ok(EnhancedMonitoringOutput {
+        stream_arn: Some(key.arn()),
+        stream_name: Some(key.name),
+        current_shard_level_metrics: Some(change.current),
+        desired_shard_level_metrics: Some(change.desired),
+    })
 }
 
 /// DescribeLimits, for the caller's account and region.
-pub fn describe_limits(app: &App, ctx: &RequestContext) -> Value {
+pub fn describe_limits(app: &App, ctx: &RequestContext) -> DescribeLimitsOutput {
     let limits = app.broker.streams().limits(&ctx.account_id, &ctx.region);
-    Obj::new()
-        .i("ShardLimit", limits.shard_limit as i64)
-        .i("OpenShardCount", limits.open_shards as i64)
-        .i("OnDemandStreamCount", limits.on_demand_streams as i64)
-        .i("OnDemandStreamCountLimit", limits.on_demand_limit as i64)
-        .build()
+    DescribeLimitsOutput {
+        shard_limit: limits.shard_limit as i64,
+        open_shard_count: limits.open_shards as i64,
+        on_demand_stream_count: limits.on_demand_streams as i64,
+        on_demand_stream_count_limit: limits.on_demand_limit as i64,
+    }
 }
 
 /// DescribeAccountSettings.
-pub fn describe_account_settings(app: &App, ctx: &RequestContext) -> Result<Value> {
+pub fn describe_account_settings(app: &App, ctx: &RequestContext) -> Result<AccountSettingsOutput> {
     let settings = app.broker.streams().account_settings(&ctx.account_id)?;
-    Ok(Obj::new()
-        .set("MinimumThroughputBillingCommitment", commitment_value(settings))
-        .build())
+    Ok(account_settings(settings))
 }
 
 /// UpdateAccountSettings.
-pub fn update_account_settings(app: &App, ctx: &RequestContext, commitment_enabled: bool) -> Result<Value> {
+pub fn update_account_settings(
+    app: &App,
+    ctx: &RequestContext,
+    commitment_enabled: bool,
+) -> Result<AccountSettingsOutput> {
     let settings = app
         .broker
         .streams()
         .update_account_settings(&ctx.account_id, commitment_enabled)?;
-    Ok(Obj::new()
-        .set("MinimumThroughputBillingCommitment", commitment_value(settings))
-        .build())
+    Ok(account_settings(settings))
 }
 
-fn mode_details(mode: CapacityMode) -> Value {
-    let name = match mode {
-        CapacityMode::Provisioned => StreamMode::Provisioned.as_str(),
-        CapacityMode::OnDemand => StreamMode::OnDemand.as_str(),
+fn mode_details(mode: CapacityMode) -> StreamModeDetails {
+    let stream_mode = match mode {
+        CapacityMode::Provisioned => StreamMode::Provisioned,
+        CapacityMode::OnDemand => StreamMode::OnDemand,
     };
-    Obj::new().s("StreamMode", name).build()
+    StreamModeDetails { stream_mode }
 }
 
-fn monitoring_value(metrics: &[String]) -> Value {
-    Value::List(vec![Obj::new()
-        .set("ShardLevelMetrics", Value::str_list(metrics.iter().cloned()))
-        .build()])
+/// The `EnhancedMonitoring` list: AWS answers one entry, whatever the metrics.
+fn enhanced_monitoring_list(metrics: &[String]) -> Vec<EnhancedMetrics> {
+    vec![EnhancedMetrics {
+        shard_level_metrics: Some(metrics.to_vec()),
+    }]
 }
 
-fn encryption_type(info: &StreamInfo) -> &'static str {
-    if info.encryption_key.is_some() {
-        "KMS"
-    } else {
-        "NONE"
+fn encryption_type(info: &StreamInfo) -> EncryptionType {
+    EncryptionType::from_encrypted(info.encryption_key.is_some())
+}
+
+fn summary(info: &StreamInfo, consumers: usize) -> StreamDescriptionSummary {
+    StreamDescriptionSummary {
+        stream_name: info.key.name.clone(),
+        stream_arn: info.key.arn(),
+        stream_status: info.status.as_str(),
+        stream_mode_details: Some(mode_details(info.mode)),
+        retention_period_hours: info.retention_hours as i64,
+        stream_creation_timestamp: info.created_ms as i64,
+        enhanced_monitoring: enhanced_monitoring_list(&info.metrics),
+        encryption_type: Some(encryption_type(info)),
+        key_id: info.encryption_key.clone(),
+        open_shard_count: info.open_shards as i64,
+        consumer_count: Some(consumers as i64),
+        max_record_size_in_kib: Some(info.max_record_kib as i64),
+        warm_throughput: info.warm_throughput_mibps.map(warm_throughput),
     }
 }
 
-fn summary_value(info: &StreamInfo, consumers: usize) -> Value {
-    Obj::new()
-        .s("StreamName", info.key.name.clone())
-        .s("StreamARN", info.key.arn())
-        .s("StreamStatus", info.status.as_str())
-        .set("StreamModeDetails", mode_details(info.mode))
-        .i("RetentionPeriodHours", info.retention_hours as i64)
-        .t("StreamCreationTimestamp", info.created_ms as i64)
-        .set("EnhancedMonitoring", monitoring_value(&info.metrics))
-        .s("EncryptionType", encryption_type(info))
-        .opt_s("KeyId", info.encryption_key.clone())
-        .i("OpenShardCount", info.open_shards as i64)
-        .i("ConsumerCount", consumers as i64)
-        .i("MaxRecordSizeInKiB", info.max_record_kib as i64)
-        .opt("WarmThroughput", info.warm_throughput_mibps.map(warm_throughput))
-        .build()
-}
-
 /// A WarmThroughputObject: Sluice reaches any target at once.
-fn warm_throughput(mibps: u32) -> Value {
-    Obj::new()
-        .i("TargetMiBps", i64::from(mibps))
-        .i("CurrentMiBps", i64::from(mibps))
-        .build()
+fn warm_throughput(mibps: u32) -> WarmThroughputObject {
+    WarmThroughputObject {
+        target_mi_bps: Some(i64::from(mibps)),
+        current_mi_bps: Some(i64::from(mibps)),
+    }
 }
 
-fn commitment_value(settings: AccountSettings) -> Value {
-    Obj::new()
-        .s("Status", if settings.enabled { "ENABLED" } else { "DISABLED" })
-        .opt("StartedAt", settings.started_ms.map(|t| Value::Time(t as i64)))
-        .opt("EndedAt", settings.ended_ms.map(|t| Value::Time(t as i64)))
-        .build()
+fn account_settings(settings: AccountSettings) -> AccountSettingsOutput {
+    let status = if settings.enabled {
+        MinimumThroughputBillingCommitmentStatus::Enabled
+    } else {
+        MinimumThroughputBillingCommitmentStatus::Disabled
+    };
+    AccountSettingsOutput {
+        minimum_throughput_billing_commitment: Some(MinimumThroughputBillingCommitmentOutput {
+            status,
+            started_at: settings.started_ms.map(|t| t as i64),
+            ended_at: settings.ended_ms.map(|t| t as i64),
+        }),
+    }
 }

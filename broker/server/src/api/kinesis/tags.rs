@@ -9,11 +9,13 @@
 //! - [`resource_policy`]: the policy authorization reads beside the caller's own.
 
 use sluice_broker::stream::{ConsumerName, StreamKey};
+use sluice_protocols::kinesis::output::{
+    EmptyOutput, GetResourcePolicyOutput, ListTagsForResourceOutput, ListTagsForStreamOutput, Tag,
+};
 use sluice_protocols::kinesis::types::{parse_consumer_arn, StreamRef};
-use sluice_protocols::kinesis::{Obj, Value};
 
 use super::error::Result;
-use super::{empty, resolve};
+use super::resolve;
 use crate::api::context::RequestContext;
 use crate::api::kinesis_efo::resolve_consumer_arn;
 use crate::api::kinesis_shapes::resolve_arn;
@@ -25,15 +27,20 @@ pub fn add_tags_to_stream(
     ctx: &RequestContext,
     stream: &StreamRef,
     tags: &[(String, String)],
-) -> Result<Value> {
+) -> Result<EmptyOutput> {
     app.broker.streams().add_tags(&resolve(ctx, stream)?, tags)?;
-    Ok(empty())
+    Ok(EmptyOutput)
 }
 
 /// RemoveTagsFromStream.
-pub fn remove_tags_from_stream(app: &App, ctx: &RequestContext, stream: &StreamRef, keys: &[String]) -> Result<Value> {
+pub fn remove_tags_from_stream(
+    app: &App,
+    ctx: &RequestContext,
+    stream: &StreamRef,
+    keys: &[String],
+) -> Result<EmptyOutput> {
     app.broker.streams().remove_tags(&resolve(ctx, stream)?, keys)?;
-    Ok(empty())
+    Ok(EmptyOutput)
 }
 
 /// ListTagsForStream: a page of the stream's tags, by key.
@@ -43,7 +50,7 @@ pub fn list_tags_for_stream(
     stream: &StreamRef,
     exclusive_start_tag_key: Option<String>,
     limit: Option<i64>,
-) -> Result<Value> {
+) -> Result<ListTagsForStreamOutput> {
     let tags = app.broker.streams().tags(&resolve(ctx, stream)?)?;
     let after: Vec<(String, String)> = tags
         .into_iter()
@@ -51,67 +58,68 @@ pub fn list_tags_for_stream(
         .collect();
     let limit = limit.unwrap_or(50) as usize;
     let has_more = after.len() > limit;
-    let page: Vec<(String, String)> = after.into_iter().take(limit).collect();
-    Ok(Obj::new()
-        .set("Tags", tag_list(&page))
-        .b("HasMoreTags", has_more)
-        .build())
+    Ok(ListTagsForStreamOutput {
+        tags: tag_list(after.into_iter().take(limit)),
+        has_more_tags: has_more,
+    })
 }
 
 /// TagResource.
-pub fn tag_resource(app: &App, arn: &str, tags: &[(String, String)]) -> Result<Value> {
+pub fn tag_resource(app: &App, arn: &str, tags: &[(String, String)]) -> Result<EmptyOutput> {
     let streams = app.broker.streams();
     match resource_of(arn)? {
         Resource::Stream(key) => streams.add_tags(&key, tags),
         Resource::Consumer(key, consumer) => streams.tag_consumer(&key, &consumer, tags),
     }?;
-    Ok(empty())
+    Ok(EmptyOutput)
 }
 
 /// UntagResource.
-pub fn untag_resource(app: &App, arn: &str, keys: &[String]) -> Result<Value> {
+pub fn untag_resource(app: &App, arn: &str, keys: &[String]) -> Result<EmptyOutput> {
     let streams = app.broker.streams();
     match resource_of(arn)? {
         Resource::Stream(key) => streams.remove_tags(&key, keys),
         Resource::Consumer(key, consumer) => streams.untag_consumer(&key, &consumer, keys),
     }?;
-    Ok(empty())
+    Ok(EmptyOutput)
 }
 
 /// ListTagsForResource.
-pub fn list_tags_for_resource(app: &App, arn: &str) -> Result<Value> {
+pub fn list_tags_for_resource(app: &App, arn: &str) -> Result<ListTagsForResourceOutput> {
     let streams = app.broker.streams();
     let tags = match resource_of(arn)? {
         Resource::Stream(key) => streams.tags(&key),
         Resource::Consumer(key, consumer) => streams.consumer_tags(&key, &consumer),
     }?;
-    Ok(Obj::new().set("Tags", tag_list(&tags)).build())
+    Ok(ListTagsForResourceOutput {
+        tags: Some(tag_list(tags)),
+    })
 }
 
 /// PutResourcePolicy.
-pub fn put_resource_policy(app: &App, arn: &str, policy: &str) -> Result<Value> {
+pub fn put_resource_policy(app: &App, arn: &str, policy: &str) -> Result<EmptyOutput> {
     let streams = app.broker.streams();
     match resource_of(arn)? {
         Resource::Stream(key) => streams.put_policy(&key, policy),
         Resource::Consumer(key, consumer) => streams.put_consumer_policy(&key, &consumer, policy),
     }?;
-    Ok(empty())
+    Ok(EmptyOutput)
 }
 
 /// GetResourcePolicy.
-pub fn get_resource_policy(app: &App, arn: &str) -> Result<Value> {
+pub fn get_resource_policy(app: &App, arn: &str) -> Result<GetResourcePolicyOutput> {
     let policy = resource_policy(app.broker.streams(), arn)?;
-    Ok(Obj::new().s("Policy", policy).build())
+    Ok(GetResourcePolicyOutput { policy })
 }
 
 /// DeleteResourcePolicy.
-pub fn delete_resource_policy(app: &App, arn: &str) -> Result<Value> {
+pub fn delete_resource_policy(app: &App, arn: &str) -> Result<EmptyOutput> {
     let streams = app.broker.streams();
     match resource_of(arn)? {
         Resource::Stream(key) => streams.delete_policy(&key),
         Resource::Consumer(key, consumer) => streams.delete_consumer_policy(&key, &consumer),
     }?;
-    Ok(empty())
+    Ok(EmptyOutput)
 }
 
 /// The resource policy of a stream or consumer ARN (`{}` when none is attached).
@@ -141,10 +149,11 @@ fn resource_of(arn: &str) -> Result<Resource> {
     Ok(Resource::Stream(resolve_arn(arn)?))
 }
 
-fn tag_list(tags: &[(String, String)]) -> Value {
-    Value::List(
-        tags.iter()
-            .map(|(k, v)| Obj::new().s("Key", k.clone()).s("Value", v.clone()).build())
-            .collect(),
-    )
+fn tag_list(tags: impl IntoIterator<Item = (String, String)>) -> Vec<Tag> {
+    tags.into_iter()
+        .map(|(key, value)| Tag {
+            key,
+            value: Some(value),
+        })
+        .collect()
 }
