@@ -10,6 +10,7 @@
 //!   the Kinesis error renderer.
 //! - [`sns`]: the SNS action enum, typed requests/responses, the query/XML codec, SNS's
 //!   validation rules with AWS's messages, and the SNS error document.
+//! - `action`: the macro that defines each service's action enum.
 //! - [`query`]: query-protocol pieces shared by services (form decoding, the parameter index
 //!   with its list and map layouts, XML escaping and writing).
 //! - [`eventstream`]: AWS event-stream framing (SubscribeToShard's push responses).
@@ -22,6 +23,7 @@
 //! - Decoders never panic on client input; every failure is an AWS-shaped error.
 //! - A decoded request has passed its service's validation.
 
+mod action;
 pub mod checksum;
 pub mod eventstream;
 pub mod kinesis;

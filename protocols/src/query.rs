@@ -37,6 +37,11 @@ impl<'a> QueryParams<'a> {
         self.map.get(name).copied()
     }
 
+    /// The `Action` parameter, when present and not empty.
+    pub fn action(&self) -> Option<&'a str> {
+        self.get("Action").filter(|name| !name.is_empty())
+    }
+
     /// A parameter's value, owned.
     pub fn string(&self, name: &str) -> Option<String> {
         self.get(name).map(str::to_string)

@@ -8,6 +8,7 @@
 //!   with their own [`stream::StreamError`].
 //! - [`topic`]: SNS-style topics (subscriptions, filter policies, fan-out to queues in one
 //!   batch, a durable outbox for HTTP/S deliveries), with their own [`topic::TopicError`].
+//! - [`arn`]: the one ARN parser for queue and topic ARNs.
 //! - [`clock`]: the one clock (tokio time), so tests can pause and advance it.
 //! - [`error`]: [`BrokerError`], which service failed, wrapping that service's error; the server
 //!   maps each service's error to the wire.
@@ -16,6 +17,7 @@
 //! protocol layer, and the core validates domain rules (ranges that depend on queue settings,
 //! existence, receipt handles).
 
+pub mod arn;
 pub mod clock;
 pub mod error;
 pub mod queue;

@@ -6,59 +6,31 @@
 //! action it does not know) with a message naming the operation as unsupported by Sluice, so
 //! an SDK raises a normal client error and the user learns why.
 
-macro_rules! sns_actions {
-    ($($variant:ident),* $(,)?) => {
-        /// An SNS operation Sluice serves, named exactly as on the wire.
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-        pub enum SnsAction {
-            $(
-                #[doc = concat!("The `", stringify!($variant), "` operation.")]
-                $variant,
-            )*
-        }
+use crate::action::action_enum;
 
-        impl SnsAction {
-            /// Every served action, alphabetically.
-            pub const ALL: &'static [SnsAction] = &[$(SnsAction::$variant),*];
-
-            /// Parses a wire name (`Publish`); `None` for anything else.
-            pub fn from_name(name: &str) -> Option<Self> {
-                match name {
-                    $(stringify!($variant) => Some(SnsAction::$variant),)*
-                    _ => None,
-                }
-            }
-
-            /// The wire name (`Publish`).
-            pub fn name(self) -> &'static str {
-                match self {
-                    $(SnsAction::$variant => stringify!($variant),)*
-                }
-            }
-        }
-    };
-}
-
-sns_actions!(
-    AddPermission,
-    ConfirmSubscription,
-    CreateTopic,
-    DeleteTopic,
-    GetSubscriptionAttributes,
-    GetTopicAttributes,
-    ListSubscriptions,
-    ListSubscriptionsByTopic,
-    ListTagsForResource,
-    ListTopics,
-    Publish,
-    PublishBatch,
-    RemovePermission,
-    SetSubscriptionAttributes,
-    SetTopicAttributes,
-    Subscribe,
-    TagResource,
-    Unsubscribe,
-    UntagResource,
+action_enum!(
+    /// An SNS operation Sluice serves, named exactly as on the wire.
+    SnsAction {
+        AddPermission,
+        ConfirmSubscription,
+        CreateTopic,
+        DeleteTopic,
+        GetSubscriptionAttributes,
+        GetTopicAttributes,
+        ListSubscriptions,
+        ListSubscriptionsByTopic,
+        ListTagsForResource,
+        ListTopics,
+        Publish,
+        PublishBatch,
+        RemovePermission,
+        SetSubscriptionAttributes,
+        SetTopicAttributes,
+        Subscribe,
+        TagResource,
+        Unsubscribe,
+        UntagResource,
+    }
 );
 
 impl SnsAction {

@@ -34,15 +34,12 @@ use crate::query::{response_document, QueryParams, XmlWriter};
 /// Decodes and validates a query request from its merged URL query and form pairs.
 pub fn decode_query(params: &[(String, String)]) -> Result<(SnsAction, SnsRequest), SnsError> {
     let p = QueryParams::new(params);
-    let name = match p.get("Action") {
-        Some(n) if !n.is_empty() => n,
-        _ => {
-            return Err(SnsError::new(
-                SnsErrorCode::MissingAction,
-                "The request must contain the parameter Action.",
-            ))
-        }
-    };
+    let name = p.action().ok_or_else(|| {
+        SnsError::new(
+            SnsErrorCode::MissingAction,
+            "The request must contain the parameter Action.",
+        )
+    })?;
     let Some(action) = SnsAction::from_name(name) else {
         let message = if is_known_unsupported(name) {
             format!("The action {name} (SMS, mobile push or data protection) is not supported by Sluice.")

@@ -7,63 +7,35 @@
 
 use std::fmt;
 
-macro_rules! sqs_actions {
-    ($($variant:ident),* $(,)?) => {
-        /// An SQS operation, named exactly as on the wire.
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-        pub enum SqsAction {
-            $(
-                #[doc = concat!("The `", stringify!($variant), "` operation.")]
-                $variant,
-            )*
-        }
+use crate::action::action_enum;
 
-        impl SqsAction {
-            /// Every action, in the model's (alphabetical) order.
-            pub const ALL: &'static [SqsAction] = &[$(SqsAction::$variant),*];
-
-            /// Parses a wire name (`SendMessage`); `None` for anything else.
-            pub fn from_name(name: &str) -> Option<Self> {
-                match name {
-                    $(stringify!($variant) => Some(SqsAction::$variant),)*
-                    _ => None,
-                }
-            }
-
-            /// The wire name (`SendMessage`).
-            pub fn name(self) -> &'static str {
-                match self {
-                    $(SqsAction::$variant => stringify!($variant),)*
-                }
-            }
-        }
-    };
-}
-
-sqs_actions!(
-    AddPermission,
-    CancelMessageMoveTask,
-    ChangeMessageVisibility,
-    ChangeMessageVisibilityBatch,
-    CreateQueue,
-    DeleteMessage,
-    DeleteMessageBatch,
-    DeleteQueue,
-    GetQueueAttributes,
-    GetQueueUrl,
-    ListDeadLetterSourceQueues,
-    ListMessageMoveTasks,
-    ListQueueTags,
-    ListQueues,
-    PurgeQueue,
-    ReceiveMessage,
-    RemovePermission,
-    SendMessage,
-    SendMessageBatch,
-    SetQueueAttributes,
-    StartMessageMoveTask,
-    TagQueue,
-    UntagQueue,
+action_enum!(
+    /// An SQS operation, named exactly as on the wire.
+    SqsAction {
+        AddPermission,
+        CancelMessageMoveTask,
+        ChangeMessageVisibility,
+        ChangeMessageVisibilityBatch,
+        CreateQueue,
+        DeleteMessage,
+        DeleteMessageBatch,
+        DeleteQueue,
+        GetQueueAttributes,
+        GetQueueUrl,
+        ListDeadLetterSourceQueues,
+        ListMessageMoveTasks,
+        ListQueueTags,
+        ListQueues,
+        PurgeQueue,
+        ReceiveMessage,
+        RemovePermission,
+        SendMessage,
+        SendMessageBatch,
+        SetQueueAttributes,
+        StartMessageMoveTask,
+        TagQueue,
+        UntagQueue,
+    }
 );
 
 /// The `X-Amz-Target` prefix of SQS over AWS JSON 1.0 (`AmazonSQS.SendMessage`).

@@ -42,15 +42,12 @@ pub fn decode_query(
     path_queue_url: Option<&str>,
 ) -> Result<(SqsAction, SqsRequest), SqsError> {
     let p = Params::new(params);
-    let name = match p.get("Action") {
-        Some(n) if !n.is_empty() => n,
-        _ => {
-            return Err(SqsError::new(
-                SqsErrorCode::MissingAction,
-                "The request must contain the parameter Action.",
-            ))
-        }
-    };
+    let name = p.action().ok_or_else(|| {
+        SqsError::new(
+            SqsErrorCode::MissingAction,
+            "The request must contain the parameter Action.",
+        )
+    })?;
     let Some(action) = SqsAction::from_name(name) else {
         return Err(SqsError::new(
             SqsErrorCode::InvalidAction,

@@ -7,16 +7,7 @@ pub fn queue_arn(region: &str, account: &str, name: &str) -> String {
 
 /// Splits a queue ARN into (region, account, name).
 pub fn parse_queue_arn(arn: &str) -> Option<(&str, &str, &str)> {
-    let mut parts = arn.splitn(6, ':');
-    let (arn_lit, partition, service) = (parts.next()?, parts.next()?, parts.next()?);
-    let (region, account, name) = (parts.next()?, parts.next()?, parts.next()?);
-    let valid = arn_lit == "arn"
-        && partition.starts_with("aws")
-        && service == "sqs"
-        && !region.is_empty()
-        && !account.is_empty()
-        && !name.is_empty();
-    valid.then_some((region, account, name))
+    crate::arn::split(arn, "sqs")
 }
 
 #[cfg(test)]

@@ -93,17 +93,8 @@ impl TopicKey {
 
     /// Parses `arn:aws:sns:{region}:{account}:{name}`.
     pub fn from_arn(arn: &str) -> Option<TopicKey> {
-        let mut parts = arn.splitn(6, ':');
-        let (lit, partition, service) = (parts.next()?, parts.next()?, parts.next()?);
-        let (region, account, name) = (parts.next()?, parts.next()?, parts.next()?);
-        let valid = lit == "arn"
-            && partition.starts_with("aws")
-            && service == "sns"
-            && !region.is_empty()
-            && !account.is_empty()
-            && !name.is_empty()
-            && !name.contains(':');
-        valid.then(|| TopicKey::new(account, region, name))
+        let (region, account, name) = crate::arn::split(arn, "sns")?;
+        (!name.contains(':')).then(|| TopicKey::new(account, region, name))
     }
 
     /// The topic's ARN.
