@@ -6,16 +6,27 @@
 //! - [`Batch`]: one atomic write; every broker command commits exactly one.
 //! - [`key`]: order-preserving key encoding (big-endian fixed-width integers, length-prefixed
 //!   strings) so that range scans follow numeric order.
+//! - [`replication`]: cluster mode's commit path: with a [`CommitLog`] attached
+//!   ([`Store::replicate_to`]), every commit is appended to the replicated log before it is
+//!   applied here, and a standby applies the log's entries with [`Store::apply_entry`].
+//! - [`log_entry`]: the portable form of batches that the log carries.
 //!
 //! # Invariants
 //! Column family names and key prefixes are append-only: never rename or renumber one, or data
 //! written by an older Sluice becomes unreadable.
 
 pub mod key;
+pub mod log_entry;
+pub mod replication;
 
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, OnceLock};
 
 use rocksdb::{ColumnFamilyDescriptor, Direction, IteratorMode, Options, WriteBatch, WriteOptions, DB};
+
+use log_entry::{Op, Ops};
+use replication::Replication;
+pub use replication::{CommitLog, LogError};
 
 /// True inside a multi-threaded tokio runtime, where `block_in_place` is allowed.
 fn on_multi_thread_runtime() -> bool {
@@ -43,17 +54,20 @@ pub enum Cf {
     StreamRecords,
     /// Pending SNS deliveries to HTTP/S endpoints: delivery id → entry with its retry state.
     Outbox,
+    /// Cluster mode's bookkeeping: the position of the last replicated-log entry applied here.
+    Replication,
 }
 
 impl Cf {
     /// Every column family, in creation order.
-    pub const ALL: [Cf; 6] = [
+    pub const ALL: [Cf; 7] = [
         Cf::Meta,
         Cf::QueueMsgs,
         Cf::QueueState,
         Cf::Dedupe,
         Cf::StreamRecords,
         Cf::Outbox,
+        Cf::Replication,
     ];
 
     /// The on-disk name of the column family.
@@ -65,6 +79,7 @@ impl Cf {
             Cf::Dedupe => "dedupe",
             Cf::StreamRecords => "stream_records",
             Cf::Outbox => "outbox",
+            Cf::Replication => "replication",
         }
     }
 }
@@ -115,6 +130,26 @@ pub enum StorageError {
     /// A stored value could not be decoded.
     #[error("corrupt stored value: {0}")]
     Corrupt(String),
+    /// Cluster mode: one write batch is larger than the replicated log accepts.
+    #[error("a write of {size} bytes exceeds the replicated log's limit of {limit} bytes")]
+    TooLarge {
+        /// The encoded batch.
+        size: usize,
+        /// The log's largest entry.
+        limit: usize,
+    },
+    /// Cluster mode: this node stopped accepting writes (another node took over, or the log's
+    /// answer could not be learned); it must restart as a standby.
+    #[error("this node no longer accepts writes: {0}")]
+    NotWriting(String),
+    /// Cluster mode: a log entry arrived out of order (a gap or a step back).
+    #[error("replicated log entry {got} arrived, but {expected} was next")]
+    OutOfOrder {
+        /// The entry that arrived.
+        got: u64,
+        /// The entry this store needs next.
+        expected: u64,
+    },
 }
 
 /// Storage result type.
@@ -132,6 +167,8 @@ pub struct Store {
     db: DB,
     path: PathBuf,
     durability: Durability,
+    /// Set once, when this node becomes cluster mode's writer.
+    replication: OnceLock<Replication>,
 }
 
 impl std::fmt::Debug for Store {
@@ -167,6 +204,7 @@ impl Store {
             db,
             path: path.to_path_buf(),
             durability: options.durability,
+            replication: OnceLock::new(),
         })
     }
 
@@ -188,25 +226,53 @@ impl Store {
 
     /// Starts an empty write batch.
     pub fn batch(&self) -> Batch<'_> {
+        let inner = if self.replication.get().is_some() {
+            BatchInner::Portable(Ops::default())
+        } else {
+            BatchInner::Local(WriteBatch::default())
+        };
         Batch {
             store: self,
-            inner: WriteBatch::default(),
+            inner,
             error: None,
         }
     }
 
-    /// Commits a batch atomically with the store's durability.
+    /// Commits a batch atomically with the store's durability; in cluster mode, through the
+    /// replicated log first (see [`replication`]).
     pub fn commit(&self, batch: Batch<'_>) -> Result<()> {
         if let Some(err) = batch.error {
             return Err(err);
         }
-        if batch.inner.is_empty() {
-            return Ok(());
+        match batch.inner {
+            BatchInner::Local(inner) if inner.is_empty() => Ok(()),
+            // Started before the log was attached: writing it here alone would diverge.
+            BatchInner::Local(_) if self.replication.get().is_some() => Err(StorageError::NotWriting(
+                "a write started before this node became the writer".into(),
+            )),
+            BatchInner::Local(inner) => self.write_local(inner, self.durability == Durability::Fsync),
+            BatchInner::Portable(ops) if ops.is_empty() => Ok(()),
+            BatchInner::Portable(ops) => {
+                let Some(replication) = self.replication.get() else {
+                    return Err(StorageError::NotWriting("no replicated log is attached".into()));
+                };
+                let apply = |group: &[Ops], position: u64| self.apply_group(group, position);
+                // Waits for a network round trip: let the runtime move this worker's other
+                // tasks elsewhere, as for an fsync.
+                if on_multi_thread_runtime() {
+                    tokio::task::block_in_place(|| replication.commit(ops, &apply))
+                } else {
+                    replication.commit(ops, &apply)
+                }
+            }
         }
+    }
+
+    /// Writes one RocksDB batch with the store's options; `sync` asks for an fsync.
+    fn write_local(&self, batch: WriteBatch, sync: bool) -> Result<()> {
         let mut opts = WriteOptions::default();
-        let sync = self.durability == Durability::Fsync;
         opts.set_sync(sync);
-        let write = || self.db.write_opt(batch.inner, &opts);
+        let write = || self.db.write_opt(batch, &opts);
         if sync && on_multi_thread_runtime() {
             // An fsync takes milliseconds: let the runtime move this worker's other tasks
             // elsewhere, and let concurrent committers reach RocksDB together so one fsync
@@ -214,6 +280,80 @@ impl Store {
             tokio::task::block_in_place(write)?;
         } else {
             write()?;
+        }
+        Ok(())
+    }
+
+    /// Attaches cluster mode's replicated log: from now on every commit goes through it.
+    /// Batches started before this call fail to commit. Fails when a log is already attached.
+    pub fn replicate_to(&self, log: Arc<dyn CommitLog>) -> Result<()> {
+        self.replication
+            .set(Replication::new(log))
+            .map_err(|_| StorageError::NotWriting("a replicated log is already attached".into()))
+    }
+
+    /// Why this store stopped accepting commits, in cluster mode, if it did.
+    pub fn stopped_writing(&self) -> Option<String> {
+        self.replication.get().and_then(Replication::stopped)
+    }
+
+    /// The position of the last replicated-log entry applied here (0: none yet).
+    pub fn log_position(&self) -> Result<u64> {
+        match self.get(Cf::Replication, POSITION_KEY)? {
+            None => Ok(0),
+            Some(bytes) => bytes
+                .as_slice()
+                .try_into()
+                .map(u64::from_be_bytes)
+                .map_err(|_| StorageError::Corrupt("replicated log position".into())),
+        }
+    }
+
+    /// Applies the replicated log's entry at `position` (a standby catching up, or a new
+    /// writer recording its own marker). Positions must follow each other without a gap; an
+    /// entry at or below the current position was applied already and is skipped (`false`).
+    pub fn apply_entry(&self, position: u64, entry: &[u8]) -> Result<bool> {
+        let current = self.log_position()?;
+        if position <= current {
+            return Ok(false);
+        }
+        if position != current + 1 {
+            return Err(StorageError::OutOfOrder {
+                got: position,
+                expected: current + 1,
+            });
+        }
+        let mut batch = WriteBatch::default();
+        for op in log_entry::decode_entry(entry)? {
+            self.stage(&mut batch, op)?;
+        }
+        batch.put_cf(self.handle(Cf::Replication)?, POSITION_KEY, position.to_be_bytes());
+        // The log holds the entry durably; the local copy need not be fsynced to be safe.
+        self.write_local(batch, false)?;
+        Ok(true)
+    }
+
+    /// Applies the writer's own group, which the log has just accepted at `position`.
+    fn apply_group(&self, group: &[Ops], position: u64) -> Result<()> {
+        let entry = log_entry::encode_entry(group);
+        self.apply_entry(position, &entry).and_then(|applied| {
+            if applied {
+                Ok(())
+            } else {
+                Err(StorageError::OutOfOrder {
+                    got: position,
+                    expected: self.log_position()? + 1,
+                })
+            }
+        })
+    }
+
+    /// Adds one portable operation to a RocksDB batch.
+    fn stage(&self, batch: &mut WriteBatch, op: Op<'_>) -> Result<()> {
+        match op {
+            Op::Put(cf, key, value) => batch.put_cf(self.handle(cf)?, key, value),
+            Op::Delete(cf, key) => batch.delete_cf(self.handle(cf)?, key),
+            Op::DeleteRange(cf, from, to) => batch.delete_range_cf(self.handle(cf)?, from, to),
         }
         Ok(())
     }
@@ -331,46 +471,67 @@ fn classify_open_error(text: &str) -> OpenFailure {
     }
 }
 
+/// Where the key of the last applied log position lives in [`Cf::Replication`].
+const POSITION_KEY: &[u8] = b"position";
+
 /// One atomic write.
 pub struct Batch<'a> {
     store: &'a Store,
-    inner: WriteBatch,
+    inner: BatchInner,
     error: Option<StorageError>,
+}
+
+/// A batch as RocksDB's own (single node) or in the portable form the log carries (cluster).
+enum BatchInner {
+    Local(WriteBatch),
+    Portable(Ops),
 }
 
 impl Batch<'_> {
     /// Sets `key` to `value`.
     pub fn put(&mut self, cf: Cf, key: &[u8], value: &[u8]) {
-        match self.store.handle(cf) {
-            Ok(h) => self.inner.put_cf(h, key, value),
-            Err(e) => self.error = Some(e),
+        match &mut self.inner {
+            BatchInner::Portable(ops) => ops.put(cf, key, value),
+            BatchInner::Local(batch) => match self.store.handle(cf) {
+                Ok(h) => batch.put_cf(h, key, value),
+                Err(e) => self.error = Some(e),
+            },
         }
     }
 
     /// Removes `key`.
     pub fn delete(&mut self, cf: Cf, key: &[u8]) {
-        match self.store.handle(cf) {
-            Ok(h) => self.inner.delete_cf(h, key),
-            Err(e) => self.error = Some(e),
+        match &mut self.inner {
+            BatchInner::Portable(ops) => ops.delete(cf, key),
+            BatchInner::Local(batch) => match self.store.handle(cf) {
+                Ok(h) => batch.delete_cf(h, key),
+                Err(e) => self.error = Some(e),
+            },
         }
     }
 
     /// Removes every key in `[from, to)`.
     pub fn delete_range(&mut self, cf: Cf, from: &[u8], to: &[u8]) {
-        match self.store.handle(cf) {
-            Ok(h) => self.inner.delete_range_cf(h, from, to),
-            Err(e) => self.error = Some(e),
+        match &mut self.inner {
+            BatchInner::Portable(ops) => ops.delete_range(cf, from, to),
+            BatchInner::Local(batch) => match self.store.handle(cf) {
+                Ok(h) => batch.delete_range_cf(h, from, to),
+                Err(e) => self.error = Some(e),
+            },
         }
     }
 
     /// Number of operations queued.
     pub fn len(&self) -> usize {
-        self.inner.len()
+        match &self.inner {
+            BatchInner::Local(batch) => batch.len(),
+            BatchInner::Portable(ops) => ops.len(),
+        }
     }
 
     /// True when nothing is queued.
     pub fn is_empty(&self) -> bool {
-        self.inner.is_empty()
+        self.len() == 0
     }
 }
 
