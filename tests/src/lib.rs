@@ -10,6 +10,9 @@
 //!   tests of the query protocol, JSON error headers and malformed requests the SDK can't send.
 //! - [`kinesis`]: the official `aws-sdk-kinesis` client pointed at a broker, stream set-up and
 //!   read-everything helpers, and raw signed JSON 1.1 / CBOR requests.
+//! - [`nats`]: [`NatsCluster`] runs a real NATS JetStream cluster (the pinned `nats-server`, one
+//!   child process per node on free loopback ports, temporary stores) and can SIGKILL, restart,
+//!   SIGSTOP and SIGCONT single nodes; the replicated mode's store in tests.
 //! - [`md5`]: the MD5 digests SQS returns (body, message attributes, system attributes). The Rust
 //!   SDK does not verify them itself (unlike the Java SDK), so the tests do.
 //! - [`sqs`]: helpers over the SDK the tests repeat (error-code assertions, queue set-up,
@@ -29,6 +32,7 @@ pub mod client;
 pub mod eventstream;
 pub mod kinesis;
 pub mod md5;
+pub mod nats;
 pub mod raw;
 pub mod sns;
 pub mod sqs;
@@ -39,6 +43,7 @@ pub use client::{
     sqs_client, sqs_client_in_region, sqs_client_no_retry, sqs_client_with_key, ACCESS_KEY, ACCOUNT_ID, REGION,
     SECRET_KEY,
 };
+pub use nats::NatsCluster;
 pub use raw::RawResponse;
 
 /// A queue name unique within this test process, so tests sharing a broker never collide.
