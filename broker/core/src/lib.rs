@@ -35,11 +35,16 @@ pub use stream::Streams;
 pub use topic::Topics;
 
 /// The broker: every service over one store.
+/// A plain aggregate: the services are fields, not accessors, as nothing guards them.
 pub struct Broker {
-    store: Arc<Store>,
-    queues: Arc<Queues>,
-    streams: Arc<Streams>,
-    topics: Arc<Topics>,
+    /// The underlying store.
+    pub store: Arc<Store>,
+    /// The queue service.
+    pub queues: Arc<Queues>,
+    /// The stream service.
+    pub streams: Arc<Streams>,
+    /// The topic service.
+    pub topics: Arc<Topics>,
 }
 
 impl Broker {
@@ -57,26 +62,6 @@ impl Broker {
             streams,
             topics,
         })
-    }
-
-    /// The queue service.
-    pub fn queues(&self) -> &Arc<Queues> {
-        &self.queues
-    }
-
-    /// The stream service.
-    pub fn streams(&self) -> &Arc<Streams> {
-        &self.streams
-    }
-
-    /// The topic service.
-    pub fn topics(&self) -> &Arc<Topics> {
-        &self.topics
-    }
-
-    /// The underlying store.
-    pub fn store(&self) -> &Arc<Store> {
-        &self.store
     }
 
     /// Starts background work (retention sweeps, message move tasks left running at the last

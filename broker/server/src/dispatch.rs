@@ -368,7 +368,12 @@ where
                 query: parts.uri.query(),
                 body,
             };
-            let reply = api::call(app, &ctx, call).await;
+            // One arm per service, each one call (as Garage's API server routes endpoints).
+            let reply = match service {
+                Service::Sqs => api::sqs::handle(app, &ctx, call).await,
+                Service::Kinesis => api::kinesis::handle(app, &ctx, call).await,
+                Service::Sns => api::sns::handle(app, &ctx, call).await,
+            };
             finish(
                 app,
                 reply.response,
@@ -448,7 +453,7 @@ pub async fn admin_response(app: &App, route: &Route) -> Option<Response<Respons
             app.metrics.render(),
         ),
         Route::Checkpoint => crate::checkpoint::handle(app).await,
-        Route::SigningCert => match app.broker.topics().signing_key() {
+        Route::SigningCert => match app.broker.topics.signing_key() {
             Ok(key) => text_response(
                 StatusCode::OK,
                 "application/x-pem-file",

@@ -289,7 +289,7 @@ fn apply_topics(
     region: &str,
     base_url: &str,
 ) -> Result<(), InitError> {
-    let topics = broker.topics();
+    let topics = &broker.topics;
     let ctx = PublishContext {
         base_url: base_url.trim_end_matches('/').to_string(),
         cross_account_check: None,
@@ -349,7 +349,7 @@ async fn apply_streams(
     account: &str,
     region: &str,
 ) -> Result<(), InitError> {
-    let streams = broker.streams();
+    let streams = &broker.streams;
     for spec in &file.streams {
         let fail = |source: StreamError| InitError::ApplyStream {
             path: path.to_path_buf(),
@@ -395,7 +395,7 @@ async fn apply_streams(
 /// Waits (bounded) until a stream is ACTIVE.
 async fn wait_active(broker: &Broker, key: &StreamKey) -> Result<(), StreamError> {
     for _ in 0..600 {
-        if broker.streams().describe(key)?.status == StreamStatus::Active {
+        if broker.streams.describe(key)?.status == StreamStatus::Active {
             return Ok(());
         }
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
@@ -415,7 +415,7 @@ fn apply_queues(broker: &Broker, file: &InitFile, path: &Path, account: &str, re
             source,
         }
     };
-    let queues = broker.queues();
+    let queues = &broker.queues;
     let key_of = |spec: &QueueSpec| {
         QueueKey::new(
             spec.account_id.as_deref().unwrap_or(account),

@@ -24,7 +24,6 @@ pub mod admin;
 pub mod api;
 pub mod app;
 pub mod auth;
-pub mod body;
 pub mod checkpoint;
 pub mod config;
 pub mod dispatch;
@@ -104,9 +103,9 @@ pub async fn run(
     };
     info!(data_dir = %data_dir.display(), durability = ?settings.durability, "storage open");
     let broker = Arc::new(Broker::open(store.clone()).map_err(StartupError::Broker)?);
-    broker.streams().set_throughput_limits(settings.kinesis_limits);
-    broker.streams().set_transition(settings.kinesis_transition);
-    info!(queues = broker.queues().len(), "broker loaded");
+    broker.streams.set_throughput_limits(settings.kinesis_limits);
+    broker.streams.set_transition(settings.kinesis_transition);
+    info!(queues = broker.queues.len(), "broker loaded");
     if let Some(path) = &settings.init {
         let file = init::load(path)?;
         let base_url = settings
@@ -131,7 +130,7 @@ pub async fn run(
     let transport =
         sns_delivery::HyperTransport::new(settings.sns_https_ca.as_deref()).map_err(StartupError::SnsTransport)?;
     let (stop_outbox, mut outbox_stopped) = watch::channel(());
-    let outbox = tokio::spawn(broker.topics().clone().run_outbox(Arc::new(transport), async move {
+    let outbox = tokio::spawn(broker.topics.clone().run_outbox(Arc::new(transport), async move {
         let _ = outbox_stopped.changed().await;
     }));
 
@@ -230,7 +229,7 @@ pub async fn run(
     let trigger = async move {
         shutdown.await;
         // Open long polls would otherwise hold the drain for up to 20 s.
-        shutdown_queues.queues().begin_shutdown();
+        shutdown_queues.queues.begin_shutdown();
         let _ = stop_listeners.send(true);
     };
     // Both listeners stop and drain together.

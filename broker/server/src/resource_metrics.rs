@@ -145,7 +145,7 @@ impl ResourceCollector {
         )?;
         if let Some(broker) = broker {
             let limit = store.map_or(usize::MAX, |(_, limit)| limit);
-            let (queues, left_out) = broker.queues().stats(limit);
+            let (queues, left_out) = broker.queues.stats(limit);
             for q in &queues {
                 let labels = [q.key.account.as_str(), q.key.region.as_str(), q.key.name.as_str()];
                 for (state, value) in [
@@ -165,7 +165,7 @@ impl ResourceCollector {
                 }
             }
             omitted.with_label_values(&["queue"]).set(gauge_value(left_out as u64));
-            let (streams, left_out) = broker.streams().stats(limit);
+            let (streams, left_out) = broker.streams.stats(limit);
             for s in &streams {
                 let labels = [s.key.account.as_str(), s.key.region.as_str(), s.key.name.as_str()];
                 records_in.with_label_values(&labels).inc_by(s.records_in);
@@ -177,7 +177,7 @@ impl ResourceCollector {
                     .set(gauge_value(s.iterator_age_ms));
             }
             omitted.with_label_values(&["stream"]).set(gauge_value(left_out as u64));
-            let (topics, left_out) = broker.topics().stats(limit);
+            let (topics, left_out) = broker.topics.stats(limit);
             for t in &topics {
                 let labels = [t.key.account.as_str(), t.key.region.as_str(), t.key.name.as_str()];
                 publishes.with_label_values(&labels).inc_by(t.publishes);

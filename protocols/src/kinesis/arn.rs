@@ -1,12 +1,15 @@
-//! Stream and consumer ARNs: [`parse_stream_arn`] and [`parse_consumer_arn`], and the character
-//! set of stream, shard and consumer names they share with the request fields.
+//! Stream and consumer ARNs: [`parse_stream_arn`] and [`parse_consumer_arn`], and the
+//! constraints of the ARN members of requests (`StreamARN`, `ConsumerARN`, `ResourceARN`).
 //!
-//! A leaf: it imports no sibling module; `validate` and `types` build on it.
+//! Builds on `validate` (lengths, and the character set of names, which a consumer ARN's
+//! stream and consumer names share with the request fields); `types` re-exports the parsers
+//! and `decode` checks ARN members here. `validate` imports nothing from here (no import
+//! circle).
 
-/// A character of a stream, shard or consumer name: `[a-zA-Z0-9_.-]`.
-pub(super) fn is_name_char(c: char) -> bool {
-    c.is_ascii_alphanumeric() || c == '_' || c == '.' || c == '-'
-}
+use super::error::KinesisError;
+use super::validate::{check_len, is_name_char};
+
+type Result<T> = std::result::Result<T, KinesisError>;
 
 /// The parts of a consumer ARN
 /// (`arn:aws:kinesis:{region}:{account}:stream/{stream}/consumer/{name}:{created epoch s}`).
@@ -71,6 +74,39 @@ pub fn parse_stream_arn(arn: &str) -> Option<(String, String, String)> {
         return None;
     }
     Some((region.to_string(), account.to_string(), name.to_string()))
+}
+
+/// `^(arn):aws.*:kinesis:.*:\d{12}:.*stream\/[a-zA-Z0-9_.-]+\/consumer\/[a-zA-Z0-9_.-]+:[0-9]+`.
+pub(super) fn check_consumer_arn(field: &str, s: &str) -> Result<()> {
+    check_len(field, s, 1, 2048)?;
+    if parse_consumer_arn(s).is_none() {
+        return Err(KinesisError::validation(format!(
+            "Value '{s}' at '{field}' failed to satisfy constraint: Member must satisfy regular expression pattern: ^(arn):aws.*:kinesis:.*:\\d{{12}}:.*stream\\/[a-zA-Z0-9_.-]+\\/consumer\\/[a-zA-Z0-9_.-]+:[0-9]+"
+        )));
+    }
+    Ok(())
+}
+
+/// `arn:aws.*:kinesis:.*:\d{12}:stream/\S+`.
+pub(super) fn check_stream_arn(field: &str, s: &str) -> Result<()> {
+    check_len(field, s, 1, 2048)?;
+    if parse_stream_arn(s).is_none() {
+        return Err(KinesisError::validation(format!(
+            "Value '{s}' at '{field}' failed to satisfy constraint: Member must satisfy regular expression pattern: arn:aws.*:kinesis:.*:\\d{{12}}:stream/\\S+"
+        )));
+    }
+    Ok(())
+}
+
+/// A `ResourceARN` (of a stream or a consumer): `arn:aws.*:kinesis:.*:\d{12}:.*stream/\S+`.
+pub(super) fn check_resource_arn(field: &str, s: &str) -> Result<()> {
+    check_len(field, s, 1, 2048)?;
+    if parse_stream_arn(s).is_none() {
+        return Err(KinesisError::validation(format!(
+            "Value '{s}' at '{field}' failed to satisfy constraint: Member must satisfy regular expression pattern: arn:aws.*:kinesis:.*:\\d{{12}}:.*stream/\\S+"
+        )));
+    }
+    Ok(())
 }
 
 #[cfg(test)]

@@ -2,25 +2,35 @@
 //! shape-validated [`KinesisRequest`], per the service model (botocore
 //! `kinesis/2013-12-02/service-2.json`).
 //!
-//! Members are read through `input::Input` (type errors answer `SerializationException`) and checked
-//! with `validate` (shape violations answer `ValidationException`).
+//! # Layout
+//! - [`decode_request`], one arm per action, and the small parsers its arms share
+//!   (`put_entry`, `stream_mode`, `iterator_type`).
+//! - `Input`: typed member access over one decoded object (strings, numbers, blobs,
+//!   timestamps, lists, nested structures, tag maps, stream and consumer references); a member
+//!   of the wrong type answers `SerializationException` in AWS's wording.
+//!
+//! Members are checked with `validate` (shape violations answer `ValidationException`), ARN
+//! members with `arn`.
 //!
 //! Invariant: a request that decodes has passed every shape constraint of its input; what is
 //! left to the core is what depends on state (`InvalidArgumentException`,
 //! `ResourceNotFoundException`, ...).
 
-use super::action::KinesisAction;
+use base64::engine::general_purpose::STANDARD;
+use base64::Engine;
+
+use super::arn::{check_consumer_arn, check_resource_arn, check_stream_arn};
 use super::error::KinesisError;
-use super::input::Input;
+use super::types::KinesisAction;
 use super::types::{
-    KinesisRequest, PutRecordsEntry, ShardFilter, ShardFilterType, StartingPosition, StreamMode, StreamRef,
-    METRIC_NAMES,
+    ConsumerRef, IteratorType, KinesisRequest, PutRecordsEntry, ShardFilter, ShardFilterType, StartingPosition,
+    StreamMode, StreamRef, METRIC_NAMES,
 };
 use super::validate::{
-    check_consumer_arn, check_len, check_min, check_range, check_sequence, check_shard_id, check_stream_arn,
-    check_stream_name, enum_error, hash_key, iterator_type, missing, required,
+    check_len, check_min, check_range, check_sequence, check_shard_id, check_stream_name, enum_error, hash_key,
+    missing, required,
 };
-use super::value::Value;
+use super::value::{Key, Value};
 
 type Result<T> = std::result::Result<T, KinesisError>;
 
@@ -503,6 +513,230 @@ fn stream_mode(details: &mut Input) -> Result<StreamMode> {
             "[PROVISIONED, ON_DEMAND]",
         )),
     }
+}
+
+/// A `ShardIteratorType` value.
+fn iterator_type(field: &str, kind: &str) -> Result<IteratorType> {
+    Ok(match kind {
+        "AT_SEQUENCE_NUMBER" => IteratorType::AtSequenceNumber,
+        "AFTER_SEQUENCE_NUMBER" => IteratorType::AfterSequenceNumber,
+        "TRIM_HORIZON" => IteratorType::TrimHorizon,
+        "LATEST" => IteratorType::Latest,
+        "AT_TIMESTAMP" => IteratorType::AtTimestamp,
+        other => {
+            return Err(enum_error(
+                field,
+                other,
+                "[AFTER_SEQUENCE_NUMBER, AT_SEQUENCE_NUMBER, AT_TIMESTAMP, TRIM_HORIZON, LATEST]",
+            ))
+        }
+    })
+}
+
+/// Member access over one decoded object, with AWS's type errors.
+struct Input {
+    fields: Vec<(Key, Value)>,
+}
+
+impl Input {
+    fn new(value: Value) -> Result<Input> {
+        match value {
+            Value::Map(fields) => Ok(Input { fields }),
+            _ => Err(KinesisError::serialization(
+                "Start of structure or map found where not expected.",
+            )),
+        }
+    }
+
+    fn take(&mut self, name: &str) -> Option<Value> {
+        let pos = self.fields.iter().position(|(k, _)| k.as_ref() == name)?;
+        match self.fields.swap_remove(pos).1 {
+            Value::Null => None,
+            v => Some(v),
+        }
+    }
+
+    fn string(&mut self, name: &str) -> Result<Option<String>> {
+        match self.take(name) {
+            None => Ok(None),
+            Some(Value::Str(s)) => Ok(Some(s)),
+            Some(other) => Err(type_error(name, &other, "String")),
+        }
+    }
+
+    fn int(&mut self, name: &str) -> Result<Option<i64>> {
+        match self.take(name) {
+            None => Ok(None),
+            Some(Value::Int(i)) => Ok(Some(i)),
+            Some(other) => Err(type_error(name, &other, "Integer")),
+        }
+    }
+
+    fn bool(&mut self, name: &str) -> Result<Option<bool>> {
+        match self.take(name) {
+            None => Ok(None),
+            Some(Value::Bool(b)) => Ok(Some(b)),
+            Some(other) => Err(type_error(name, &other, "Boolean")),
+        }
+    }
+
+    /// A blob: a CBOR byte string, or base64 text (JSON).
+    fn blob(&mut self, name: &str) -> Result<Option<Vec<u8>>> {
+        match self.take(name) {
+            None => Ok(None),
+            Some(Value::Bytes(b)) => Ok(Some(b)),
+            Some(Value::Str(s)) => STANDARD
+                .decode(s.as_bytes())
+                .map(Some)
+                .map_err(|_| KinesisError::serialization(format!("Base64 encoded {name} is invalid."))),
+            Some(other) => Err(type_error(name, &other, "Blob")),
+        }
+    }
+
+    /// A timestamp as epoch ms: tagged CBOR time, or a number of epoch seconds.
+    fn timestamp(&mut self, name: &str) -> Result<Option<i64>> {
+        match self.take(name) {
+            None => Ok(None),
+            Some(Value::Time(ms)) => Ok(Some(ms)),
+            Some(Value::Int(secs)) => Ok(Some(secs.saturating_mul(1000))),
+            Some(Value::Float(secs)) if secs.is_finite() => Ok(Some((secs * 1000.0).round() as i64)),
+            Some(other) => Err(type_error(name, &other, "Timestamp")),
+        }
+    }
+
+    fn list(&mut self, name: &str) -> Result<Option<Vec<Value>>> {
+        match self.take(name) {
+            None => Ok(None),
+            Some(Value::List(items)) => Ok(Some(items)),
+            Some(other) => Err(type_error(name, &other, "List")),
+        }
+    }
+
+    fn object(&mut self, name: &str) -> Result<Option<Input>> {
+        match self.take(name) {
+            None => Ok(None),
+            Some(v @ Value::Map(_)) => Input::new(v).map(Some),
+            Some(other) => Err(type_error(name, &other, "Structure")),
+        }
+    }
+
+    /// A `TagMap` (1-200 entries; keys 1-128, values 0-256 characters).
+    fn tags(&mut self, name: &str) -> Result<Option<Vec<(String, String)>>> {
+        let Some(Value::Map(entries)) = self
+            .take(name)
+            .map(|v| match v {
+                m @ Value::Map(_) => Ok(m),
+                other => Err(type_error(name, &other, "Map")),
+            })
+            .transpose()?
+        else {
+            return Ok(None);
+        };
+        if entries.is_empty() || entries.len() > 200 {
+            return Err(KinesisError::validation(
+                "Value at 'tags' failed to satisfy constraint: Member must have length between 1 and 200",
+            ));
+        }
+        let mut out = Vec::with_capacity(entries.len());
+        for (k, v) in entries {
+            let Value::Str(v) = v else {
+                return Err(type_error(&k, &v, "String"));
+            };
+            check_len("tags.key", &k, 1, 128)?;
+            check_len("tags.value", &v, 0, 256)?;
+            out.push((k.into_owned(), v));
+        }
+        Ok(Some(out))
+    }
+
+    fn tag_keys(&mut self) -> Result<Vec<String>> {
+        let items = required(self.list("TagKeys")?, "tagKeys")?;
+        if items.is_empty() || items.len() > 50 {
+            return Err(KinesisError::validation(
+                "Value at 'tagKeys' failed to satisfy constraint: Member must have length between 1 and 50",
+            ));
+        }
+        let mut keys = Vec::with_capacity(items.len());
+        for item in items {
+            let Value::Str(k) = item else {
+                return Err(type_error("TagKeys", &item, "String"));
+            };
+            check_len("tagKeys.member", &k, 1, 128)?;
+            keys.push(k);
+        }
+        Ok(keys)
+    }
+
+    /// `StreamName` and/or `StreamARN`; one of them is required.
+    fn stream_ref(&mut self) -> Result<StreamRef> {
+        let r = self.stream_ref_optional()?;
+        if r.name.is_none() && r.arn.is_none() {
+            // AWS names the member it looked for first.
+            return Err(missing("streamName"));
+        }
+        Ok(r)
+    }
+
+    fn stream_ref_optional(&mut self) -> Result<StreamRef> {
+        let name = self.string("StreamName")?;
+        if let Some(n) = &name {
+            check_stream_name("streamName", n)?;
+        }
+        let arn = self.string("StreamARN")?;
+        if let Some(a) = &arn {
+            check_stream_arn("streamARN", a)?;
+        }
+        let _stream_id = self.string("StreamId")?;
+        Ok(StreamRef { name, arn })
+    }
+
+    /// `ConsumerARN`, or `StreamARN` with `ConsumerName`.
+    fn consumer_ref(&mut self) -> Result<ConsumerRef> {
+        let stream_arn = self.string("StreamARN")?;
+        if let Some(a) = &stream_arn {
+            check_stream_arn("streamARN", a)?;
+        }
+        let consumer_name = self.string("ConsumerName")?;
+        if let Some(n) = &consumer_name {
+            check_stream_name("consumerName", n)?;
+        }
+        let consumer_arn = self.string("ConsumerARN")?;
+        if let Some(a) = &consumer_arn {
+            check_consumer_arn("consumerARN", a)?;
+        }
+        let _stream_id = self.string("StreamId")?;
+        match (consumer_arn, stream_arn, consumer_name) {
+            (Some(arn), _, _) => Ok(ConsumerRef::Arn(arn)),
+            (None, Some(stream_arn), Some(consumer_name)) => Ok(ConsumerRef::Name {
+                stream_arn,
+                consumer_name,
+            }),
+            _ => Err(KinesisError::invalid(
+                "Either ConsumerARN or both StreamARN and ConsumerName must be provided.",
+            )),
+        }
+    }
+
+    fn resource_arn(&mut self) -> Result<String> {
+        let arn = required(self.string("ResourceARN")?, "resourceARN")?;
+        check_resource_arn("resourceARN", &arn)?;
+        let _stream_id = self.string("StreamId")?;
+        Ok(arn)
+    }
+}
+
+fn type_error(name: &str, got: &Value, want: &str) -> KinesisError {
+    let kind = match got {
+        Value::Null => "NULL_VALUE",
+        Value::Bool(_) => "BOOLEAN_VALUE",
+        Value::Int(_) | Value::Float(_) => "NUMBER_VALUE",
+        Value::Str(_) => "STRING_VALUE",
+        Value::Bytes(_) => "BLOB_VALUE",
+        Value::List(_) => "START_ARRAY",
+        Value::Map(_) => "START_OBJECT",
+        Value::Time(_) => "TIMESTAMP_VALUE",
+    };
+    KinesisError::serialization(format!("{kind} can not be converted to {want} (member {name})"))
 }
 
 #[cfg(test)]

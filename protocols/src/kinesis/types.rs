@@ -3,11 +3,80 @@
 //! mode, `PutRecords` entries), named after the service model (botocore
 //! `kinesis/2013-12-02/service-2.json`).
 //!
+//! [`KinesisAction`] is here too: one variant per action, parsed once from
+//! `X-Amz-Target: Kinesis_20131202.<Action>`.
+//!
 //! Requests are built by `decode::decode_request`, which checks each field against
 //! `validate`; ARNs are parsed in [`super::arn`]. Their public paths stay reachable here
 //! too: `types::{parse_stream_arn, parse_consumer_arn, ConsumerArn}`.
 
+use crate::action::action_enum;
+
 pub use super::arn::{parse_consumer_arn, parse_stream_arn, ConsumerArn};
+
+action_enum!(
+    /// Every Kinesis action of the 2013-12-02 API that Sluice serves.
+    KinesisAction {
+        AddTagsToStream,
+        CreateStream,
+        DecreaseStreamRetentionPeriod,
+        DeleteResourcePolicy,
+        DeleteStream,
+        DeregisterStreamConsumer,
+        DescribeAccountSettings,
+        DescribeLimits,
+        DescribeStream,
+        DescribeStreamConsumer,
+        DescribeStreamSummary,
+        DisableEnhancedMonitoring,
+        EnableEnhancedMonitoring,
+        GetRecords,
+        GetResourcePolicy,
+        GetShardIterator,
+        IncreaseStreamRetentionPeriod,
+        ListShards,
+        ListStreamConsumers,
+        ListStreams,
+        ListTagsForResource,
+        ListTagsForStream,
+        MergeShards,
+        PutRecord,
+        PutRecords,
+        PutResourcePolicy,
+        RegisterStreamConsumer,
+        RemoveTagsFromStream,
+        SplitShard,
+        StartStreamEncryption,
+        StopStreamEncryption,
+        SubscribeToShard,
+        TagResource,
+        UntagResource,
+        UpdateAccountSettings,
+        UpdateMaxRecordSize,
+        UpdateShardCount,
+        UpdateStreamMode,
+        UpdateStreamWarmThroughput,
+    }
+);
+
+#[cfg(test)]
+mod action_tests {
+    use super::*;
+
+    #[test]
+    fn names_round_trip_and_unknown_is_none() {
+        for action in KinesisAction::ALL {
+            assert_eq!(KinesisAction::from_name(action.name()), Some(*action));
+        }
+        assert_eq!(KinesisAction::from_name("PutRecord"), Some(KinesisAction::PutRecord));
+        assert_eq!(KinesisAction::from_name("putrecord"), None);
+        assert_eq!(
+            KinesisAction::from_name("SubscribeToShard"),
+            Some(KinesisAction::SubscribeToShard)
+        );
+        assert_eq!(KinesisAction::from_name("StartStreamConsumer"), None);
+    }
+}
 
 /// Names a stream by name, ARN or both (AWS accepts either on most actions).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]

@@ -5,10 +5,11 @@
 //! constraint: ..."); a hash key out of the 128-bit range answers `InvalidArgumentException`.
 //! Rules that depend on state (a stream's record size limit, retention bounds, shard ranges)
 //! belong to the core.
+//!
+//! A leaf: it imports no sibling module but `error`; `arn` (the ARN members' patterns) and
+//! `decode` build on it.
 
-use super::arn::{is_name_char, parse_consumer_arn, parse_stream_arn};
 use super::error::KinesisError;
-use super::types::IteratorType;
 
 type Result<T> = std::result::Result<T, KinesisError>;
 
@@ -99,6 +100,11 @@ pub(super) fn check_range(field: &str, n: i64, min: i64, max: i64) -> Result<()>
     Ok(())
 }
 
+/// A character of a stream, shard or consumer name: `[a-zA-Z0-9_.-]`.
+pub(super) fn is_name_char(c: char) -> bool {
+    c.is_ascii_alphanumeric() || c == '_' || c == '.' || c == '-'
+}
+
 /// `StreamName` and `ShardId` share length 1-128 and pattern `[a-zA-Z0-9_.-]+`.
 pub(super) fn check_stream_name(field: &str, s: &str) -> Result<()> {
     check_len(field, s, 1, 128)?;
@@ -112,55 +118,4 @@ pub(super) fn check_stream_name(field: &str, s: &str) -> Result<()> {
 
 pub(super) fn check_shard_id(field: &str, s: &str) -> Result<()> {
     check_stream_name(field, s)
-}
-
-/// A `ShardIteratorType` value.
-pub(super) fn iterator_type(field: &str, kind: &str) -> Result<IteratorType> {
-    Ok(match kind {
-        "AT_SEQUENCE_NUMBER" => IteratorType::AtSequenceNumber,
-        "AFTER_SEQUENCE_NUMBER" => IteratorType::AfterSequenceNumber,
-        "TRIM_HORIZON" => IteratorType::TrimHorizon,
-        "LATEST" => IteratorType::Latest,
-        "AT_TIMESTAMP" => IteratorType::AtTimestamp,
-        other => {
-            return Err(enum_error(
-                field,
-                other,
-                "[AFTER_SEQUENCE_NUMBER, AT_SEQUENCE_NUMBER, AT_TIMESTAMP, TRIM_HORIZON, LATEST]",
-            ))
-        }
-    })
-}
-
-/// `^(arn):aws.*:kinesis:.*:\d{12}:.*stream\/[a-zA-Z0-9_.-]+\/consumer\/[a-zA-Z0-9_.-]+:[0-9]+`.
-pub(super) fn check_consumer_arn(field: &str, s: &str) -> Result<()> {
-    check_len(field, s, 1, 2048)?;
-    if parse_consumer_arn(s).is_none() {
-        return Err(KinesisError::validation(format!(
-            "Value '{s}' at '{field}' failed to satisfy constraint: Member must satisfy regular expression pattern: ^(arn):aws.*:kinesis:.*:\\d{{12}}:.*stream\\/[a-zA-Z0-9_.-]+\\/consumer\\/[a-zA-Z0-9_.-]+:[0-9]+"
-        )));
-    }
-    Ok(())
-}
-
-/// `arn:aws.*:kinesis:.*:\d{12}:stream/\S+`.
-pub(super) fn check_stream_arn(field: &str, s: &str) -> Result<()> {
-    check_len(field, s, 1, 2048)?;
-    if parse_stream_arn(s).is_none() {
-        return Err(KinesisError::validation(format!(
-            "Value '{s}' at '{field}' failed to satisfy constraint: Member must satisfy regular expression pattern: arn:aws.*:kinesis:.*:\\d{{12}}:stream/\\S+"
-        )));
-    }
-    Ok(())
-}
-
-/// A `ResourceARN` (of a stream or a consumer): `arn:aws.*:kinesis:.*:\d{12}:.*stream/\S+`.
-pub(super) fn check_resource_arn(field: &str, s: &str) -> Result<()> {
-    check_len(field, s, 1, 2048)?;
-    if parse_stream_arn(s).is_none() {
-        return Err(KinesisError::validation(format!(
-            "Value '{s}' at '{field}' failed to satisfy constraint: Member must satisfy regular expression pattern: arn:aws.*:kinesis:.*:\\d{{12}}:.*stream/\\S+"
-        )));
-    }
-    Ok(())
 }

@@ -2,8 +2,8 @@
 //! and responses, decoding with SNS's validation rules, XML encoding and the error document.
 //!
 //! # Layout
-//! - [`action`]: [`SnsAction`] and the model's operations Sluice does not serve.
-//! - [`types`]: [`SnsRequest`], [`SnsResponse`] and their parts.
+//! - [`types`]: [`SnsAction`] and the model's operations Sluice does not serve,
+//!   [`SnsRequest`], [`SnsResponse`] and their parts.
 //! - [`query`]: [`decode_query`] and [`encode_xml`].
 //! - [`validate`]: SNS's shape rules with AWS's error codes and messages, among them
 //!   [`check_publish`] (one message, so a PublishBatch entry fails alone).
@@ -14,14 +14,13 @@
 //! - A decoded request has passed every shape rule but each PublishBatch entry's own
 //!   [`check_publish`], which the server runs per entry.
 
-pub mod action;
 pub mod error;
 pub mod query;
 pub mod types;
 pub mod validate;
 
-pub use action::SnsAction;
 pub use error::{render_query_error, SnsError, SnsErrorCode};
 pub use query::{decode_query, encode_xml};
+pub use types::SnsAction;
 pub use types::*;
 pub use validate::{check_publish, message_size, MAX_BATCH_ENTRIES, MAX_MESSAGE_BYTES};

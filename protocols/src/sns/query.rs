@@ -22,9 +22,9 @@ use std::collections::BTreeMap;
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
 
-use super::action::{is_known_unsupported, SnsAction};
 use super::error::{SnsError, SnsErrorCode, XML_NAMESPACE};
 use super::types::*;
+use super::types::{is_known_unsupported, SnsAction};
 use super::validate::{
     check_arn, check_batch, check_label, check_message_attributes, check_publish, check_tag_keys, check_tags,
     check_topic_name, length_error, MAX_RESOURCE_ARN_CHARS,

@@ -14,8 +14,8 @@
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
-use super::action::SqsAction;
 use super::error::{SqsError, SqsErrorCode};
+use super::types::SqsAction;
 use super::types::*;
 use super::validate::validate;
 

@@ -1,11 +1,10 @@
 //! Amazon SQS wire codecs, sans-IO.
 //!
 //! # Layout
-//! - [`action`]: [`SqsAction`], one variant per model operation, parsed from
-//!   `X-Amz-Target: AmazonSQS.<Action>` or `Action=<Action>`.
 //! - [`shapes`], [`input`], [`output`]: typed shapes, inputs and outputs named after the
 //!   botocore model.
-//! - [`types`]: the conventions of those types, and the
+//! - [`types`]: the conventions of those types, [`SqsAction`] (one variant per model
+//!   operation, parsed from `X-Amz-Target: AmazonSQS.<Action>` or `Action=<Action>`), and the
 //!   [`SqsRequest`] / [`SqsResponse`] enums handlers route on.
 //! - [`json`]: AWS JSON 1.0 ([`decode_json`], [`encode_json`]).
 //! - [`query`]: the query protocol ([`decode_query`], [`encode_xml`]).
@@ -15,7 +14,6 @@
 //! Invariant: a request that decodes has passed [`validate::validate`]; what is left
 //! to the core is what depends on state (queue exists, queue limits, FIFO rules).
 
-pub mod action;
 pub mod error;
 pub mod input;
 pub mod json;
@@ -25,8 +23,8 @@ pub mod shapes;
 pub mod types;
 pub mod validate;
 
-pub use action::SqsAction;
 pub use error::{render_json_error, render_query_error, SqsError, SqsErrorCode};
 pub use json::{decode_json, encode_json};
 pub use query::{decode_query, encode_xml};
+pub use types::SqsAction;
 pub use types::{SqsRequest, SqsResponse};

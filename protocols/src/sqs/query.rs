@@ -24,8 +24,8 @@ use std::collections::BTreeMap;
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
 
-use super::action::SqsAction;
 use super::error::{SqsError, SqsErrorCode, XML_NAMESPACE};
+use super::types::SqsAction;
 use super::types::*;
 use super::validate::validate;
 use crate::query::{response_document, QueryParams, XmlWriter};

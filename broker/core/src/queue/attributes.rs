@@ -10,7 +10,7 @@
 use std::collections::BTreeMap;
 
 use super::error::{QueueError, Result};
-use super::{arn, config, validate_tags, Queue, QueueKey, QueueRecord, Queues, MAX_TAGS};
+use super::{config, validate_tags, Queue, QueueKey, QueueRecord, Queues, MAX_TAGS};
 
 impl Queues {
     /// Attribute values for GetQueueAttributes (names already include expansions of `All`).
@@ -49,8 +49,7 @@ impl Queues {
     /// The `Policy` attribute of the queue an ARN names, if both exist: what authorization
     /// reads for SQS calls and for SNS deliveries to another account's queue.
     pub fn policy_by_arn(&self, arn: &str) -> Option<String> {
-        let (region, account, name) = arn::parse_queue_arn(arn)?;
-        self.policy(&QueueKey::new(account, region, name))
+        self.policy(&QueueKey::from_arn(arn)?)
     }
 
     /// SetQueueAttributes.

@@ -242,7 +242,7 @@ pub fn parse_redrive_policy(value: &str) -> Result<RedrivePolicy> {
             ))
         }
     };
-    if crate::queue::arn::parse_queue_arn(arn).is_none() {
+    if super::QueueKey::from_arn(arn).is_none() {
         return Err(reason(&format!("Invalid value for deadLetterTargetArn: {arn}.")));
     }
     Ok(RedrivePolicy {

@@ -36,6 +36,20 @@ pub struct MsgMeta {
     pub nonce: u64,
 }
 
+impl MsgMeta {
+    /// A message never received yet.
+    pub(crate) fn new(sent_ms: u64, visible_at_ms: u64) -> MsgMeta {
+        MsgMeta {
+            sent_ms,
+            visible_at_ms,
+            receive_count: 0,
+            first_receive_ms: 0,
+            last_receive_ms: 0,
+            nonce: 0,
+        }
+    }
+}
+
 /// Message counts as GetQueueAttributes reports them.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Counts {

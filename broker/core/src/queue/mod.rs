@@ -26,7 +26,6 @@
 //!   again (at-least-once), never loses one.
 //! - Queue ids are never reused, so stale keys of a deleted queue can never be read as another's.
 
-pub mod arn;
 pub mod config;
 pub mod error;
 pub mod fifo;
@@ -103,9 +102,15 @@ impl QueueKey {
         }
     }
 
+    /// The queue an ARN names (`arn:aws:sqs:{region}:{account}:{name}`), if it names one.
+    pub fn from_arn(arn: &str) -> Option<QueueKey> {
+        let (region, account, name) = crate::arn::split(arn, "sqs")?;
+        Some(QueueKey::new(account, region, name))
+    }
+
     /// The queue's ARN.
     pub fn arn(&self) -> String {
-        arn::queue_arn(&self.region, &self.account, &self.name)
+        format!("arn:aws:sqs:{}:{}:{}", self.region, self.account, self.name)
     }
 
     fn record_key(&self) -> Vec<u8> {
@@ -337,8 +342,7 @@ impl Queues {
     }
 
     fn lookup_arn(&self, arn: &str) -> Option<Arc<Queue>> {
-        let (region, account, name) = arn::parse_queue_arn(arn)?;
-        self.lookup(&QueueKey::new(account, region, name)).ok()
+        self.lookup(&QueueKey::from_arn(arn)?).ok()
     }
 
     /// Fails with QueueDoesNotExist unless the queue exists.
@@ -437,20 +441,6 @@ impl Queues {
 
     /// Longest a long poll may take (used by the server's shutdown drain).
     pub const MAX_WAIT: Duration = Duration::from_secs(20);
-}
-
-impl MsgMeta {
-    /// A message never received yet.
-    fn new(sent_ms: u64, visible_at_ms: u64) -> MsgMeta {
-        MsgMeta {
-            sent_ms,
-            visible_at_ms,
-            receive_count: 0,
-            first_receive_ms: 0,
-            last_receive_ms: 0,
-            nonce: 0,
-        }
-    }
 }
 
 impl StoredState {

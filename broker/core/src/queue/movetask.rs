@@ -111,7 +111,7 @@ fn parse_handle(handle: &str) -> Option<(String, String)> {
 /// itself gives.
 pub fn handle_source_arn(handle: &str) -> Result<String> {
     let (_, source_arn) = parse_handle(handle).ok_or_else(|| not_found("Task does not exist."))?;
-    if super::arn::parse_queue_arn(&source_arn).is_none() {
+    if super::QueueKey::from_arn(&source_arn).is_none() {
         return Err(not_found("Task does not exist."));
     }
     Ok(source_arn)

@@ -450,3 +450,12 @@ async fn every_handed_out_sequence_is_below_the_stored_reservation() {
         }
     }
 }
+
+#[test]
+fn queue_keys_round_trip_through_their_arns() {
+    let key = QueueKey::new("123456789012", "eu-west-1", "q");
+    assert_eq!(key.arn(), "arn:aws:sqs:eu-west-1:123456789012:q");
+    assert_eq!(QueueKey::from_arn(&key.arn()), Some(key));
+    assert_eq!(QueueKey::from_arn("arn:aws:sns:eu-west-1:1:q"), None);
+    assert_eq!(QueueKey::from_arn("nonsense"), None);
+}

@@ -184,13 +184,6 @@ impl Streams {
         }
     }
 
-    /// True when the stream is KMS-encrypted (answers carry `EncryptionType`); cheap, for the
-    /// put path.
-    pub fn is_encrypted(&self, key: &StreamKey) -> bool {
-        self.lookup_any(key)
-            .is_some_and(|s| s.record().encryption_key.is_some())
-    }
-
     /// Every stream of the account and region, sorted by name.
     pub fn list(&self, account: &str, region: &str) -> Vec<StreamInfo> {
         let streams: Vec<Arc<Stream>> = {

@@ -9,7 +9,8 @@
 //! - `resharding`: SplitShard, MergeShards, UpdateShardCount.
 //! - `settings`: retention, capacity mode, warm throughput, record size, tags, resource
 //!   policies, encryption, enhanced monitoring, DescribeLimits, account settings.
-//! - `throughput`: the per-shard token buckets behind ProvisionedThroughputExceeded.
+//! - `throughput`: the per-shard token buckets behind ProvisionedThroughputExceeded (the switch
+//!   that turns them on is here, beside the clock).
 //! - `sweep`: the retention sweeper.
 //! - [`shard`]: hash ranges, shard ids, the sequence-number layout and record keys.
 //! - [`iterator`]: signed, expiring shard iterators.
@@ -228,6 +229,17 @@ pub struct Appended {
     pub shard_id: String,
     /// Wire sequence number.
     pub sequence_number: String,
+}
+
+/// What a put answers: one result per record, in request order, and whether the records were
+/// stored KMS-encrypted (the `EncryptionType` of the answer).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PutOutcome<T> {
+    /// One entry per record, in request order.
+    pub results: Vec<T>,
+    /// The stream's encryption setting the records were stored under: read once with the put,
+    /// so the answer agrees with what was stored even if encryption changed meanwhile.
+    pub encrypted: bool,
 }
 
 /// Where a new iterator starts.
@@ -661,6 +673,15 @@ impl Streams {
 
     fn now(&self) -> u64 {
         self.clock.now_ms()
+    }
+
+    /// Turns AWS's per-shard throughput limits on or off (ProvisionedThroughputExceeded).
+    pub fn set_throughput_limits(&self, on: bool) {
+        self.limits.store(on, Ordering::Release);
+    }
+
+    fn limits_on(&self) -> bool {
+        self.limits.load(Ordering::Acquire)
     }
 
     fn transition_ms(&self) -> u64 {

@@ -23,21 +23,27 @@ use super::shard::{
     seq_floor, shard_id, shard_prefix, ShardRecord, SEQ_OFFSET,
 };
 use super::{
-    corrupt, high_water_key, internal, Appended, ChildShard, IteratorStart, NewRecord, ReadRecord, RecordBatch, Result,
-    ShardState, Stream, StreamError, StreamKey, StreamRecord, Streams, Writer, GET_RECORDS_MAX_BYTES,
-    PUT_RECORDS_MAX_BYTES,
+    corrupt, high_water_key, internal, Appended, ChildShard, IteratorStart, NewRecord, PutOutcome, ReadRecord,
+    RecordBatch, Result, ShardState, Stream, StreamError, StreamKey, StreamRecord, Streams, Writer,
+    GET_RECORDS_MAX_BYTES, PUT_RECORDS_MAX_BYTES,
 };
 
 impl Streams {
     /// PutRecord / PutRecords: appends every record, in request order per shard, in one
     /// write batch. `ordering_floor` (SequenceNumberForOrdering) is satisfied by construction,
     /// see the comment where sequences are assigned.
-    pub fn put(&self, key: &StreamKey, records: &[NewRecord], ordering_floor: Option<&str>) -> Result<Vec<Appended>> {
-        let mut out = Vec::with_capacity(records.len());
-        for r in self.put_batch(key, records, ordering_floor)? {
-            out.push(r?);
-        }
-        Ok(out)
+    pub fn put(
+        &self,
+        key: &StreamKey,
+        records: &[NewRecord],
+        ordering_floor: Option<&str>,
+    ) -> Result<PutOutcome<Appended>> {
+        let batch = self.put_batch(key, records, ordering_floor)?;
+        let results = batch.results.into_iter().collect::<Result<Vec<_>>>()?;
+        Ok(PutOutcome {
+            results,
+            encrypted: batch.encrypted,
+        })
     }
 
     /// PutRecords: like [`Streams::put`], but with throughput limits on, a record over its
@@ -47,11 +53,11 @@ impl Streams {
         key: &StreamKey,
         records: &[NewRecord],
         _ordering_floor: Option<&str>,
-    ) -> Result<Vec<Result<Appended>>> {
+    ) -> Result<PutOutcome<Result<Appended>>> {
         let stream = self.lookup_data(key)?;
         // Each record keeps the encryption type in force when it was written (its
         // `EncryptionType` on every later read); read once, before any writer lock, so one
-        // batch agrees.
+        // batch agrees, and answered with the results so the answer agrees too.
         let (max_bytes, encrypted) = {
             let record = stream.record();
             (record.max_record_kib as usize * 1024, record.encryption_key.is_some())
@@ -162,7 +168,10 @@ impl Streams {
                 .sum();
             stream.traffic.records_in.fetch_add(stored, Ordering::Relaxed);
             stream.traffic.bytes_in.fetch_add(bytes, Ordering::Relaxed);
-            return Ok(out);
+            return Ok(PutOutcome {
+                results: out,
+                encrypted,
+            });
         }
         Err(StreamError::InUse(format!(
             "Stream {} under account {} is being resharded; retry.",

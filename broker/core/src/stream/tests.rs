@@ -100,7 +100,10 @@ async fn every_iterator_type_reads_the_right_records_in_order() {
         .expect("latest");
     let mut seqs = Vec::new();
     for i in 0..5 {
-        let out = streams.put(&k, &[rec("pk", &format!("r{i}"))], None).expect("put");
+        let out = streams
+            .put(&k, &[rec("pk", &format!("r{i}"))], None)
+            .expect("put")
+            .results;
         seqs.push(out[0].sequence_number.clone());
         tokio::time::advance(Duration::from_millis(10)).await;
     }
@@ -268,7 +271,8 @@ async fn split_closes_parent_which_reads_to_its_end_then_children() {
     assert_eq!(streams.describe(&k).expect("d").status, StreamStatus::Updating);
     let out = streams
         .put(&k, &[rec("a", "after")], None)
-        .expect("put during UPDATING");
+        .expect("put during UPDATING")
+        .results;
     assert_ne!(out[0].shard_id, parent);
     let (data, batch) = read_all(&streams, &it);
     assert_eq!(data, vec!["before"]);
@@ -342,7 +346,7 @@ async fn sequences_keep_increasing_across_reopen_and_records_survive() {
         let streams = Streams::open(open_store(dir.path()), Clock::new(), T).expect("open");
         active(&streams, &k, 2).await;
         let batch: Vec<NewRecord> = (0..10).map(|i| rec(&format!("k{i}"), &format!("v{i}"))).collect();
-        let out = streams.put(&k, &batch, None).expect("put");
+        let out = streams.put(&k, &batch, None).expect("put").results;
         out.into_iter()
             .filter(|a| a.shard_id == "shardId-000000000000")
             .map(|a| a.sequence_number)
@@ -362,7 +366,8 @@ async fn sequences_keep_increasing_across_reopen_and_records_survive() {
             }],
             None,
         )
-        .expect("put");
+        .expect("put")
+        .results;
     assert_eq!(out[0].shard_id, "shardId-000000000000");
     assert!(out[0].sequence_number > last);
     let mut total = 0;
@@ -415,17 +420,17 @@ async fn throughput_limits_throttle_writes_per_record_and_reads_per_call() {
     tokio::time::advance(Duration::from_secs(1)).await;
     // 1,000 records a second per shard: the first two batches fit, the third fails per record.
     for _ in 0..2 {
-        let out = streams.put_batch(&k, &many, None).expect("put");
+        let out = streams.put_batch(&k, &many, None).expect("put").results;
         assert!(out.iter().all(|r| r.is_ok()));
     }
-    let out = streams.put_batch(&k, &many, None).expect("put");
+    let out = streams.put_batch(&k, &many, None).expect("put").results;
     assert!(out.iter().all(|r| matches!(r, Err(StreamError::Throughput(_)))));
     assert!(matches!(
         streams.put(&k, &many[..1], None),
         Err(StreamError::Throughput(_))
     ));
     tokio::time::advance(Duration::from_millis(100)).await;
-    let out = streams.put_batch(&k, &many, None).expect("put");
+    let out = streams.put_batch(&k, &many, None).expect("put").results;
     let ok = out.iter().filter(|r| r.is_ok()).count();
     assert_eq!(ok, 100, "a tenth of a second refills 100 records");
     // 1 MiB a second: two 600 KB records can't both go at once.
@@ -435,7 +440,7 @@ async fn throughput_limits_throttle_writes_per_record_and_reads_per_call() {
         explicit_hash_key: None,
         data: vec![0; 600_000],
     };
-    let out = streams.put_batch(&k, &[big.clone(), big], None).expect("put");
+    let out = streams.put_batch(&k, &[big.clone(), big], None).expect("put").results;
     assert!(out[0].is_ok());
     assert!(matches!(out[1], Err(StreamError::Throughput(_))));
 
@@ -467,7 +472,7 @@ fn resharding_under_concurrent_writes_loses_nothing_and_keeps_key_order() {
         std::thread::spawn(move || {
             for i in 0..300 {
                 let batch: Vec<NewRecord> = (0..4).map(|j| rec(&format!("k{j}"), &format!("k{j}:{i}"))).collect();
-                let out = streams.put_batch(&k, &batch, None).expect("put");
+                let out = streams.put_batch(&k, &batch, None).expect("put").results;
                 assert!(out.iter().all(|r| r.is_ok()));
             }
         })
@@ -761,7 +766,7 @@ async fn records_keep_their_encryption_type_and_old_records_follow_the_stream() 
         .set_encryption(&k, Some("alias/aws/kinesis".into()))
         .expect("start encryption");
     tokio::time::advance(T).await;
-    let out = streams.put(&k, &[rec("pk", "kms")], None).expect("put");
+    let out = streams.put(&k, &[rec("pk", "kms")], None).expect("put").results;
     // A record as an older Sluice stored it, after the others.
     let (_, _, last) = parse_sequence(&out[0].sequence_number).expect("our sequence");
     let stream = streams.lookup(&k).expect("stream");
@@ -808,4 +813,29 @@ async fn records_keep_their_encryption_type_and_old_records_follow_the_stream() 
         read(&streams),
         pairs(&[("plain", false), ("kms", true), ("legacy", false)])
     );
+}
+
+/// A put answers with the encryption type it stored its records under, read in the same step
+/// as the write, so the answer's `EncryptionType` cannot disagree with the records.
+#[tokio::test(start_paused = true)]
+async fn puts_answer_the_encryption_type_they_stored_under() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let streams = Streams::open(open_store(dir.path()), Clock::new(), T).expect("open");
+    let k = key("s");
+    active(&streams, &k, 1).await;
+    assert!(!streams.put(&k, &[rec("pk", "plain")], None).expect("put").encrypted);
+    assert!(
+        !streams
+            .put_batch(&k, &[rec("pk", "plain")], None)
+            .expect("put")
+            .encrypted
+    );
+    streams
+        .set_encryption(&k, Some("alias/aws/kinesis".into()))
+        .expect("start encryption");
+    tokio::time::advance(T).await;
+    assert!(streams.put(&k, &[rec("pk", "kms")], None).expect("put").encrypted);
+    let batch = streams.put_batch(&k, &[rec("pk", "kms")], None).expect("put");
+    assert!(batch.encrypted);
+    assert!(batch.results.iter().all(|r| r.is_ok()));
 }

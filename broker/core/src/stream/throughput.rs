@@ -1,10 +1,10 @@
 //! Per-shard throughput limits: AWS's write and read quotas as token buckets, checked by
-//! PutRecords and GetRecords when [`Streams::set_throughput_limits`] turned them on.
+//! PutRecords and GetRecords when [`super::Streams::set_throughput_limits`] (in `mod.rs`)
+//! turned them on.
 //!
 //! # Parts
 //! - [`Bucket`]: one token bucket (SubscribeToShard's read budget uses it too).
 //! - [`Throughput`]: one shard's four buckets, created on first use.
-//! - The switch on [`Streams`].
 //!
 //! # Invariants
 //! - A bucket never holds more than one second's worth of its rate; a GetRecords may put the
@@ -12,9 +12,7 @@
 //! - Buckets live in memory only and start full: a restart forgets past traffic.
 //! - With limits off (the default) no bucket is created or read.
 
-use std::sync::atomic::Ordering;
-
-use super::{ShardState, Streams};
+use super::ShardState;
 
 /// Per-shard quotas enforced when throughput limits are on (AWS Kinesis Data Streams quotas).
 const WRITE_BYTES_PER_SEC: f64 = 1_048_576.0;
@@ -109,16 +107,5 @@ impl ShardState {
         let t = guard.get_or_insert_with(|| Throughput::new(now));
         t.refill(now);
         f(t)
-    }
-}
-
-impl Streams {
-    /// Turns AWS's per-shard throughput limits on or off (ProvisionedThroughputExceeded).
-    pub fn set_throughput_limits(&self, on: bool) {
-        self.limits.store(on, Ordering::Release);
-    }
-
-    pub(super) fn limits_on(&self) -> bool {
-        self.limits.load(Ordering::Acquire)
     }
 }

@@ -43,7 +43,7 @@ use sluice_storage::key::{self, KeyBuf};
 use sluice_storage::{Cf, Store};
 
 use crate::clock::Clock;
-use crate::queue::{arn as queue_arn, Queues};
+use crate::queue::{QueueKey, Queues};
 use delivery_policy::SubscriptionDeliveryPolicy;
 use error::invalid;
 pub use error::{Result, TopicError};
@@ -426,7 +426,7 @@ fn subscription_settings(protocol: Protocol, attributes: &BTreeMap<String, Strin
                     .get("deadLetterTargetArn")
                     .and_then(|v| v.as_str())
                     .ok_or_else(|| invalid("RedrivePolicy: deadLetterTargetArn is missing"))?;
-                if queue_arn::parse_queue_arn(arn).is_none() {
+                if QueueKey::from_arn(arn).is_none() {
                     return Err(invalid("RedrivePolicy: deadLetterTargetArn is an invalid arn"));
                 }
                 settings.dead_letter_arn = Some(arn.to_string());

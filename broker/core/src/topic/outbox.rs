@@ -24,7 +24,7 @@ use super::delivery_policy::RetryPolicy;
 use super::error::Result;
 use super::{decode_json, encode_json, Topics, SNS_SENDER_ID};
 use crate::queue::message::{MessageAttributes, NewMessage, SentMessage};
-use crate::queue::{arn as queue_arn, QueueKey};
+use crate::queue::QueueKey;
 
 /// Concurrent posts to one endpoint.
 pub const PER_ENDPOINT_CONCURRENCY: usize = 16;
@@ -387,8 +387,7 @@ impl Topics {
                 return Ok(());
             }
         }
-        let dead_letter = entry.dead_letter_arn.as_deref().and_then(queue_arn::parse_queue_arn);
-        let Some((region, account, name)) = dead_letter else {
+        let Some(dead_letter) = entry.dead_letter_arn.as_deref().and_then(QueueKey::from_arn) else {
             counters.dropped.fetch_add(1, Ordering::Relaxed);
             tracing::warn!(subscription = %entry.subscription_arn, failures = entry.failures, "sns http delivery given up");
             return self.remove_entry(id);
@@ -403,12 +402,10 @@ impl Topics {
             deduplication_id: None,
         };
         // The move to the dead-letter queue and the removal from the outbox are one commit.
-        let results = self
-            .queues
-            .send_fanout(vec![(QueueKey::new(account, region, name), message)], |batch| {
-                batch.delete(Cf::Outbox, &entry_key(id));
-                Ok::<_, super::TopicError>(())
-            })?;
+        let results = self.queues.send_fanout(vec![(dead_letter, message)], |batch| {
+            batch.delete(Cf::Outbox, &entry_key(id));
+            Ok::<_, super::TopicError>(())
+        })?;
         self.outbox.state().entries.remove(&id);
         match results.first() {
             Some(Ok(_)) => {

@@ -13,7 +13,7 @@ use super::outbox::OutboxEntry;
 use super::signing::{self, MessageKind, SignatureVersion, SignedFields};
 use super::{Protocol, Subscription, Topic, TopicError, TopicKey, Topics, SIGNING_CERT_PATH, SNS_SENDER_ID};
 use crate::queue::message::{MessageAttributes, NewMessage};
-use crate::queue::{arn as queue_arn, QueueKey};
+use crate::queue::QueueKey;
 
 /// How long a FIFO topic remembers a deduplication id (five minutes, as SNS).
 const DEDUPLICATION_WINDOW_MS: u64 = 300_000;
@@ -289,18 +289,11 @@ impl Topics {
             .then(|| topic.fifo_state.lock().unwrap_or_else(|p| p.into_inner()));
         let now = self.clock.now_ms();
         let timestamp = envelope::iso8601_ms(now);
-        let (version, content_dedupe, delivery_policy) = {
+        let (version, delivery_policy, content_dedupe) = {
             let record = topic.record();
-            let version = match record.attributes.get("SignatureVersion").map(String::as_str) {
-                Some("2") => SignatureVersion::V2,
-                _ => SignatureVersion::V1,
-            };
+            let (version, policy) = delivery_settings(&record.attributes);
             let content = record.attributes.get("ContentBasedDeduplication").map(String::as_str) == Some("true");
-            let policy = super::delivery_policy::TopicDeliveryPolicy::parse(
-                record.attributes.get("DeliveryPolicy").map_or("", String::as_str),
-            )
-            .unwrap_or_default();
-            (version, content, policy)
+            (version, policy, content)
         };
         let subscriptions: Vec<Arc<Subscription>> = topic
             .subscriptions()
@@ -401,11 +394,11 @@ impl Topics {
                 };
                 match protocol {
                     Protocol::Sqs => {
-                        let Some((region, account, name)) = queue_arn::parse_queue_arn(&endpoint) else {
+                        let Some(queue) = QueueKey::from_arn(&endpoint) else {
                             continue;
                         };
                         // Asked once per queue per publish call, not once per message of a batch.
-                        let allowed = account == topic_account
+                        let allowed = queue.account == topic_account
                             || *cross_account_allowed.entry(endpoint.clone()).or_insert_with(|| {
                                 ctx.cross_account_check
                                     .as_ref()
@@ -422,14 +415,14 @@ impl Topics {
                             system_attributes: MessageAttributes::new(),
                             sender_id: SNS_SENDER_ID.to_string(),
                             group_id: msg.group_id.clone(),
-                            deduplication_id: if name.ends_with(".fifo") {
+                            deduplication_id: if queue.name.ends_with(".fifo") {
                                 dedup_id.clone()
                             } else {
                                 None
                             },
                         };
                         if allowed {
-                            deliveries.push((QueueKey::new(account, region, name), message));
+                            deliveries.push((queue, message));
                             delivery_subs.push(sub.clone());
                         } else {
                             refused.push((sub.clone(), message));
@@ -618,18 +611,7 @@ impl Topics {
         token: &str,
         ctx: &PublishContext,
     ) -> Result<OutboxEntry> {
-        let (version, delivery_policy) = {
-            let record = topic.record();
-            let version = match record.attributes.get("SignatureVersion").map(String::as_str) {
-                Some("2") => SignatureVersion::V2,
-                _ => SignatureVersion::V1,
-            };
-            let policy = super::delivery_policy::TopicDeliveryPolicy::parse(
-                record.attributes.get("DeliveryPolicy").map_or("", String::as_str),
-            )
-            .unwrap_or_default();
-            (version, policy)
-        };
+        let (version, delivery_policy) = delivery_settings(&topic.record().attributes);
         let (message, message_kind) = if kind == "UnsubscribeConfirmation" {
             (
                 format!(
@@ -705,9 +687,22 @@ impl Topics {
     }
 }
 
+/// How a topic's messages are signed and its HTTP deliveries retried, from its attributes
+/// (SignatureVersion 1 unless "2"; the default policy when DeliveryPolicy is absent).
+fn delivery_settings(
+    attributes: &std::collections::BTreeMap<String, String>,
+) -> (SignatureVersion, super::delivery_policy::TopicDeliveryPolicy) {
+    let version = match attributes.get("SignatureVersion").map(String::as_str) {
+        Some("2") => SignatureVersion::V2,
+        _ => SignatureVersion::V1,
+    };
+    let policy =
+        super::delivery_policy::TopicDeliveryPolicy::parse(attributes.get("DeliveryPolicy").map_or("", String::as_str))
+            .unwrap_or_default();
+    (version, policy)
+}
+
 /// The queue a subscription's RedrivePolicy names, if it has one that parses.
 fn dead_letter_queue(sub: &Subscription) -> Option<QueueKey> {
-    let arn = sub.settings().dead_letter_arn.clone()?;
-    let (region, account, name) = queue_arn::parse_queue_arn(&arn)?;
-    Some(QueueKey::new(account, region, name))
+    QueueKey::from_arn(sub.settings().dead_letter_arn.as_deref()?)
 }

@@ -23,7 +23,7 @@ use super::{
     Subscription, SubscriptionRecord, SubscriptionSummary, TopicError, TopicKey, Topics, UnsubscribeRule,
     MAX_FILTER_POLICIES, SNS_SENDER_ID,
 };
-use crate::queue::{arn as queue_arn, QueueKey};
+use crate::queue::QueueKey;
 
 impl Topics {
     fn filter_policy_count(&self, account: &str, region: &str) -> usize {
@@ -52,10 +52,10 @@ impl Topics {
         let protocol = Protocol::parse(protocol)?;
         match protocol {
             Protocol::Sqs => {
-                let Some((_, _, name)) = queue_arn::parse_queue_arn(endpoint) else {
+                let Some(queue) = QueueKey::from_arn(endpoint) else {
                     return Err(invalid("SQS endpoint ARN"));
                 };
-                if name.ends_with(".fifo") && !topic.fifo {
+                if queue.name.ends_with(".fifo") && !topic.fifo {
                     return Err(invalid(
                         "Invalid parameter: Endpoint Reason: FIFO SQS Queues can not be subscribed to standard SNS topics",
                     ));
@@ -100,9 +100,9 @@ impl Topics {
         // subscriber's must confirm, as on AWS: the queue gets a SubscriptionConfirmation and its
         // owner calls ConfirmSubscription with the token.
         let foreign_queue = match protocol {
-            Protocol::Sqs => queue_arn::parse_queue_arn(endpoint)
-                .filter(|(_, account, _)| ctx.cross_account_check.is_some() && *account != owner)
-                .map(|(region, account, name)| QueueKey::new(account, region, name)),
+            Protocol::Sqs => {
+                QueueKey::from_arn(endpoint).filter(|queue| ctx.cross_account_check.is_some() && queue.account != owner)
+            }
             Protocol::Http | Protocol::Https => None,
         };
         let confirmed = protocol == Protocol::Sqs && foreign_queue.is_none();

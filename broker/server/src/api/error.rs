@@ -62,14 +62,6 @@ impl From<StreamError> for Failure<KinesisError> {
 /// Content type of query-protocol (XML) responses.
 pub const XML_CONTENT_TYPE: &str = "text/xml";
 
-/// The encoding of a Kinesis request (and so of its response).
-pub fn encoding_of(protocol: Protocol) -> Encoding {
-    match protocol {
-        Protocol::Cbor11 => Encoding::Cbor,
-        _ => Encoding::Json,
-    }
-}
-
 /// Renders a Kinesis error in `encoding`.
 pub fn kinesis_error_response(encoding: Encoding, err: &KinesisError) -> Response<ResponseBody> {
     let (status, content_type, body) = render_error(err, encoding);
@@ -288,7 +280,7 @@ pub fn dispatch_error_response(
                     }
                 },
             };
-            kinesis_error_response(encoding_of(protocol), &KinesisError::new(code, err.to_string()))
+            kinesis_error_response(protocol.kinesis_encoding(), &KinesisError::new(code, err.to_string()))
         }
         // SNS speaks only the query protocol; its clients parse SNS's namespace and codes.
         (Service::Sns, _) => sns_error_response(&err.to_sns_error(), request_id),

@@ -19,17 +19,17 @@ use bytes::Bytes;
 use http::header::{HeaderValue, CONTENT_TYPE};
 use http::{Response, StatusCode};
 use serde::{Deserialize, Serialize};
-use sluice_broker::stream::{ConsumerInfo, ConsumerName, IteratorStart, ShardEvent, StreamKey, Subscription};
+use sluice_broker::stream::{ConsumerInfo, ConsumerName, ShardEvent, StreamKey, Subscription};
 use sluice_protocols::eventstream::{self, HeaderValue as FrameHeader, Message};
 use sluice_protocols::kinesis::output::{
     Consumer, ConsumerDescription, DescribeStreamConsumerOutput, EmptyOutput, ListStreamConsumersOutput,
     RegisterStreamConsumerOutput, SubscribeToShardEvent,
 };
-use sluice_protocols::kinesis::types::{parse_consumer_arn, ConsumerRef, IteratorType, StartingPosition};
+use sluice_protocols::kinesis::types::{parse_consumer_arn, ConsumerRef, StartingPosition};
 use sluice_protocols::kinesis::{error_body, Encoding, KinesisError, KinesisErrorCode, KinesisRequest, ToValue, Value};
 use tokio::sync::mpsc;
 
-use super::kinesis_shapes::{child_shards, now_ms, record, resolve_arn, NEXT_TOKEN_TTL_MS};
+use super::kinesis_shapes::{child_shards, iterator_start, now_ms, record, resolve_arn, NEXT_TOKEN_TTL_MS};
 use crate::api::error::kinesis_error;
 use crate::app::App;
 use crate::wire::ResponseBody;
@@ -101,7 +101,7 @@ struct ConsumerToken {
 
 /// Serves the consumer-management calls, each answer converted to a document here, once.
 pub fn execute(app: &App, request: KinesisRequest) -> Result<Value> {
-    let streams = app.broker.streams();
+    let streams = &app.broker.streams;
     Ok(match request {
         KinesisRequest::RegisterStreamConsumer {
             stream_arn,
@@ -192,16 +192,6 @@ pub fn execute(app: &App, request: KinesisRequest) -> Result<Value> {
     })
 }
 
-fn iterator_start(position: StartingPosition) -> IteratorStart {
-    match position.kind {
-        IteratorType::AtSequenceNumber => IteratorStart::AtSequence(position.sequence_number),
-        IteratorType::AfterSequenceNumber => IteratorStart::AfterSequence(position.sequence_number),
-        IteratorType::TrimHorizon => IteratorStart::TrimHorizon,
-        IteratorType::Latest => IteratorStart::Latest,
-        IteratorType::AtTimestamp => IteratorStart::AtTimestamp(position.timestamp_ms),
-    }
-}
-
 /// SubscribeToShard: a 200 event-stream response, or an error before any event.
 pub fn subscribe(
     app: &App,
@@ -210,10 +200,19 @@ pub fn subscribe(
     shard_id: &str,
     starting_position: StartingPosition,
 ) -> Result<Response<ResponseBody>> {
-    let streams = app.broker.streams();
+    let streams = &app.broker.streams;
     let (key, consumer) = resolve_consumer_arn(consumer_arn)?;
     let subscription = streams
-        .subscribe(&key, &consumer, shard_id, iterator_start(starting_position))
+        .subscribe(
+            &key,
+            &consumer,
+            shard_id,
+            iterator_start(
+                starting_position.kind,
+                starting_position.sequence_number,
+                starting_position.timestamp_ms,
+            ),
+        )
         .map_err(kinesis_error)?;
     let (tx, rx) = mpsc::channel(FRAME_BUFFER);
     let lifetime = app.settings.subscription_lifetime;

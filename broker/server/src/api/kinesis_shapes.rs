@@ -5,9 +5,10 @@
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use sluice_broker::stream::{ChildShard as CoreChildShard, ReadRecord, StreamKey};
+use sluice_broker::stream::{ChildShard as CoreChildShard, IteratorStart, ReadRecord, StreamKey};
 use sluice_protocols::kinesis::output::{ChildShard, EncryptionType, HashKeyRange, Record};
 use sluice_protocols::kinesis::types::parse_stream_arn;
+use sluice_protocols::kinesis::types::IteratorType;
 use sluice_protocols::kinesis::KinesisError;
 
 /// How long a ListShards or ListStreamConsumers NextToken stays valid (AWS: 300 s).
@@ -53,4 +54,16 @@ pub fn child_shards(children: Vec<CoreChildShard>) -> Vec<ChildShard> {
             },
         })
         .collect()
+}
+
+/// Where an iterator or a subscription starts, from the wire's iterator type and the sequence
+/// number or timestamp that goes with it (GetShardIterator and SubscribeToShard alike).
+pub fn iterator_start(kind: IteratorType, sequence_number: Option<String>, timestamp_ms: Option<i64>) -> IteratorStart {
+    match kind {
+        IteratorType::AtSequenceNumber => IteratorStart::AtSequence(sequence_number),
+        IteratorType::AfterSequenceNumber => IteratorStart::AfterSequence(sequence_number),
+        IteratorType::TrimHorizon => IteratorStart::TrimHorizon,
+        IteratorType::Latest => IteratorStart::Latest,
+        IteratorType::AtTimestamp => IteratorStart::AtTimestamp(timestamp_ms),
+    }
 }

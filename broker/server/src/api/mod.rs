@@ -8,7 +8,6 @@
 //! - [`RequestContext::authorize`]: the one authorization check every handler calls with the
 //!   IAM action and resource ARN of its call, deciding from the key's identity policy and the
 //!   resource's own policy as IAM does ([`crate::policy`]).
-//! - [`call`]: routes an API call to its service module.
 //! - [`sqs`]: SQS (JSON 1.0 and query); [`sns`]: SNS (query); [`kinesis`]: Kinesis (JSON 1.1
 //!   and CBOR), [`kinesis_efo`]: its enhanced fan-out (consumers, and SubscribeToShard's
 //!   event stream, a streamed response body fed by a task);
@@ -16,7 +15,7 @@
 //!   rendering of errors raised before a service codec is involved.
 //! - [`query_params`]: a query-protocol request's parameters (URL query, then form body).
 //! - [`context`] holds those shared pieces, so the service modules import it and not this
-//!   module, which imports them.
+//!   module. The dispatcher calls each service's `handle` itself, one arm per service.
 //!
 //! Handlers see no hyper types and no connection: the dispatcher hands them an [`ApiCall`] and
 //! the [`RequestContext`], the listener having already terminated TLS (`--tls-cert`) and
@@ -31,16 +30,4 @@ pub mod kinesis_shapes;
 pub mod sns;
 pub mod sqs;
 
-use crate::app::App;
-use crate::wire::Service;
-
 pub use context::{query_params, ApiCall, ApiReply, Principal, RequestContext};
-
-/// Routes an API call to its service.
-pub async fn call(app: &App, ctx: &RequestContext, call: ApiCall<'_>) -> ApiReply {
-    match call.service {
-        Service::Sqs => sqs::handle(app, ctx, call).await,
-        Service::Kinesis => kinesis::handle(app, ctx, call).await,
-        Service::Sns => sns::handle(app, ctx, call).await,
-    }
-}

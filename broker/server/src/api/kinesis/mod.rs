@@ -1,4 +1,4 @@
-//! Kinesis handlers: `KinesisRequest` → `broker.streams()` call → response document, in the
+//! Kinesis handlers: `KinesisRequest` → `broker.streams` call → response document, in the
 //! request's encoding (AWS JSON 1.1 or CBOR 1.1).
 //!
 //! # Layout
@@ -8,7 +8,8 @@
 //!   it; each answers with its typed output (`sluice_protocols::kinesis::output`), converted to
 //!   a document there, once. Stream names: [`resolve`] turns `StreamName`/`StreamARN` into the
 //!   core's `StreamKey` (the ARN's account and region win; a name alone lives in the caller's
-//!   account and region).
+//!   account and region); [`execute`] resolves it and hands the handler the key, so handlers
+//!   do not come back here for it (ListShards excepted, see below).
 //! - [`streams`]: Create/Delete/Describe/DescribeSummary/ListStreams, retention, capacity mode,
 //!   warm throughput, maximum record size, encryption, enhanced monitoring, limits and account
 //!   settings.
@@ -20,10 +21,12 @@
 //! - Consumers and SubscribeToShard are [`crate::api::kinesis_efo`]'s; what both share
 //!   (record shapes, stream ARNs, token lifetime) is [`crate::api::kinesis_shapes`]'s.
 //!
-//! Imports point one way: this file uses the operation files; they use [`resolve`] from their
-//! parent, the leaf [`error`], and `kinesis_shapes`; `streams` uses `shards` for the `Shard`
-//! shape and `tags` uses `kinesis_efo` for consumer ARNs, and none is imported back
-//! (docs/design.md, "Layering rules").
+//! Imports point one way: this file uses the operation files; they use the leaf [`error`] and
+//! `kinesis_shapes`; `streams` uses `shards` for the `Shard` shape and `tags` uses
+//! `kinesis_efo` for consumer ARNs, and none is imported back (docs/design.md, "Layering
+//! rules"). The one call back up is ListShards' [`resolve`]: a page after the first names its
+//! stream only in its NextToken, so `shards::list_shards` resolves a StreamName itself, and
+//! only on a first page.
 //!
 //! Shape validation is the protocol decoder's; state rules are the core's. This module only
 //! translates.
@@ -43,14 +46,14 @@ use sluice_protocols::kinesis::{
 
 use self::error::{Failure, Result};
 use crate::api::context::{ApiCall, ApiReply, RequestContext};
-use crate::api::error::{encoding_of, kinesis_error_response};
+use crate::api::error::kinesis_error_response;
 use crate::api::kinesis_efo;
 use crate::app::App;
 use crate::wire::{text_response, ResponseBody};
 
 /// Serves one Kinesis call.
 pub async fn handle(app: &App, ctx: &RequestContext, call: ApiCall<'_>) -> ApiReply {
-    let encoding = encoding_of(call.protocol);
+    let encoding = call.protocol.kinesis_encoding();
     let action = KinesisAction::from_name(call.action);
     let action_label = action.map_or("unknown", KinesisAction::name);
     let response = match serve(app, ctx, encoding, action, &call) {
@@ -78,7 +81,7 @@ fn serve(
         .decode(&call.body)
         .map_err(|e| KinesisError::serialization(e.0))?;
     let request = decode_request(action, value)?;
-    authorize(ctx, app.broker.streams(), action, &request)?;
+    authorize(ctx, &app.broker.streams, action, &request)?;
     execute(app, ctx, encoding, request)
 }
 
@@ -115,13 +118,15 @@ fn execute(
         R::DeleteStream {
             stream,
             enforce_consumer_deletion,
-        } => streams::delete_stream(app, ctx, &stream, enforce_consumer_deletion)?.to_value(),
+        } => streams::delete_stream(app, &resolve(ctx, &stream)?, enforce_consumer_deletion)?.to_value(),
         R::DescribeStream {
             stream,
             limit,
             exclusive_start_shard_id,
-        } => streams::describe_stream(app, ctx, &stream, limit, exclusive_start_shard_id)?.to_value(),
-        R::DescribeStreamSummary { stream } => streams::describe_stream_summary(app, ctx, &stream)?.to_value(),
+        } => streams::describe_stream(app, &resolve(ctx, &stream)?, limit, exclusive_start_shard_id)?.to_value(),
+        R::DescribeStreamSummary { stream } => {
+            streams::describe_stream_summary(app, &resolve(ctx, &stream)?)?.to_value()
+        }
         R::ListStreams {
             limit,
             exclusive_start_stream_name,
@@ -131,20 +136,24 @@ fn execute(
             stream,
             hours,
             increase,
-        } => streams::change_retention(app, ctx, &stream, hours, increase)?.to_value(),
-        R::UpdateStreamMode { stream, mode } => streams::update_stream_mode(app, ctx, &stream, mode)?.to_value(),
-        R::UpdateStreamWarmThroughput { stream, mibps } => {
-            streams::update_warm_throughput(app, ctx, &stream, mibps)?.to_value()
+        } => streams::change_retention(app, &resolve(ctx, &stream)?, hours, increase)?.to_value(),
+        R::UpdateStreamMode { stream, mode } => {
+            streams::update_stream_mode(app, &resolve(ctx, &stream)?, mode)?.to_value()
         }
-        R::UpdateMaxRecordSize { stream, kib } => streams::update_max_record_size(app, ctx, &stream, kib)?.to_value(),
+        R::UpdateStreamWarmThroughput { stream, mibps } => {
+            streams::update_warm_throughput(app, &resolve(ctx, &stream)?, mibps)?.to_value()
+        }
+        R::UpdateMaxRecordSize { stream, kib } => {
+            streams::update_max_record_size(app, &resolve(ctx, &stream)?, kib)?.to_value()
+        }
         R::StreamEncryption { stream, key_id, start } => {
-            streams::stream_encryption(app, ctx, &stream, key_id, start)?.to_value()
+            streams::stream_encryption(app, &resolve(ctx, &stream)?, key_id, start)?.to_value()
         }
         R::EnhancedMonitoring {
             stream,
             metrics,
             enable,
-        } => streams::enhanced_monitoring(app, ctx, &stream, &metrics, enable)?.to_value(),
+        } => streams::enhanced_monitoring(app, &resolve(ctx, &stream)?, &metrics, enable)?.to_value(),
         R::DescribeLimits => streams::describe_limits(app, ctx).to_value(),
         R::DescribeAccountSettings => streams::describe_account_settings(app, ctx)?.to_value(),
         R::UpdateAccountSettings { commitment_enabled } => {
@@ -154,8 +163,8 @@ fn execute(
             stream,
             entry,
             sequence_number_for_ordering,
-        } => records::put_record(app, ctx, &stream, entry, sequence_number_for_ordering)?.to_value(),
-        R::PutRecords { stream, records } => records::put_records(app, ctx, &stream, records)?.to_value(),
+        } => records::put_record(app, &resolve(ctx, &stream)?, entry, sequence_number_for_ordering)?.to_value(),
+        R::PutRecords { stream, records } => records::put_records(app, &resolve(ctx, &stream)?, records)?.to_value(),
         R::GetShardIterator {
             stream,
             shard_id,
@@ -164,8 +173,7 @@ fn execute(
             timestamp_ms,
         } => records::get_shard_iterator(
             app,
-            ctx,
-            &stream,
+            &resolve(ctx, &stream)?,
             &shard_id,
             iterator_type,
             starting_sequence_number,
@@ -198,23 +206,27 @@ fn execute(
             stream,
             shard_to_split,
             new_starting_hash_key,
-        } => shards::split_shard(app, ctx, &stream, &shard_to_split, new_starting_hash_key)?.to_value(),
+        } => shards::split_shard(app, &resolve(ctx, &stream)?, &shard_to_split, new_starting_hash_key)?.to_value(),
         R::MergeShards {
             stream,
             shard_to_merge,
             adjacent_shard_to_merge,
-        } => shards::merge_shards(app, ctx, &stream, &shard_to_merge, &adjacent_shard_to_merge)?.to_value(),
+        } => shards::merge_shards(app, &resolve(ctx, &stream)?, &shard_to_merge, &adjacent_shard_to_merge)?.to_value(),
         R::UpdateShardCount {
             stream,
             target_shard_count,
-        } => shards::update_shard_count(app, ctx, &stream, target_shard_count)?.to_value(),
-        R::AddTagsToStream { stream, tags } => tags::add_tags_to_stream(app, ctx, &stream, &tags)?.to_value(),
-        R::RemoveTagsFromStream { stream, keys } => tags::remove_tags_from_stream(app, ctx, &stream, &keys)?.to_value(),
+        } => shards::update_shard_count(app, &resolve(ctx, &stream)?, target_shard_count)?.to_value(),
+        R::AddTagsToStream { stream, tags } => {
+            tags::add_tags_to_stream(app, &resolve(ctx, &stream)?, &tags)?.to_value()
+        }
+        R::RemoveTagsFromStream { stream, keys } => {
+            tags::remove_tags_from_stream(app, &resolve(ctx, &stream)?, &keys)?.to_value()
+        }
         R::ListTagsForStream {
             stream,
             exclusive_start_tag_key,
             limit,
-        } => tags::list_tags_for_stream(app, ctx, &stream, exclusive_start_tag_key, limit)?.to_value(),
+        } => tags::list_tags_for_stream(app, &resolve(ctx, &stream)?, exclusive_start_tag_key, limit)?.to_value(),
         R::TagResource { arn, tags } => tags::tag_resource(app, &arn, &tags)?.to_value(),
         R::UntagResource { arn, keys } => tags::untag_resource(app, &arn, &keys)?.to_value(),
         R::ListTagsForResource { arn } => tags::list_tags_for_resource(app, &arn)?.to_value(),

@@ -8,37 +8,32 @@
 //!
 //! Each call counts what it stored, returned or had throttled in the Kinesis metrics.
 
-use sluice_broker::stream::{IteratorStart, NewRecord, StreamError};
+use sluice_broker::stream::{NewRecord, PutOutcome, StreamError, StreamKey};
 use sluice_protocols::kinesis::output::{
     EncryptionType, GetRecordsOutput, GetShardIteratorOutput, PutRecordOutput, PutRecordsOutput, PutRecordsResultEntry,
 };
-use sluice_protocols::kinesis::types::{IteratorType, PutRecordsEntry, StreamRef};
+use sluice_protocols::kinesis::types::{IteratorType, PutRecordsEntry};
 use sluice_protocols::kinesis::KinesisError;
 
 use super::error::{Failure, Result};
-use super::resolve;
-use crate::api::context::RequestContext;
 use crate::api::error::kinesis_error;
-use crate::api::kinesis_shapes::{child_shards, record, resolve_arn};
+use crate::api::kinesis_shapes::{child_shards, iterator_start, record, resolve_arn};
 use crate::app::App;
 
 /// PutRecord.
 pub fn put_record(
     app: &App,
-    ctx: &RequestContext,
-    stream: &StreamRef,
+    key: &StreamKey,
     entry: PutRecordsEntry,
     sequence_number_for_ordering: Option<String>,
 ) -> Result<PutRecordOutput> {
-    let streams = app.broker.streams();
-    let key = resolve(ctx, stream)?;
     let record = NewRecord {
         partition_key: entry.partition_key,
         explicit_hash_key: entry.explicit_hash_key,
         data: entry.data,
     };
-    let put = streams.put(
-        &key,
+    let put = app.broker.streams.put(
+        key,
         std::slice::from_ref(&record),
         sequence_number_for_ordering.as_deref(),
     );
@@ -52,24 +47,16 @@ pub fn put_record(
         }
     };
     app.metrics.kinesis().stored(1, record.data.len() as u64);
-    let encrypted = streams.is_encrypted(&key);
-    let first = out.into_iter().next().ok_or_else(KinesisError::internal)?;
+    let first = out.results.into_iter().next().ok_or_else(KinesisError::internal)?;
     Ok(PutRecordOutput {
         shard_id: first.shard_id,
         sequence_number: first.sequence_number,
-        encryption_type: Some(EncryptionType::from_encrypted(encrypted)),
+        encryption_type: Some(EncryptionType::from_encrypted(out.encrypted)),
     })
 }
 
 /// PutRecords.
-pub fn put_records(
-    app: &App,
-    ctx: &RequestContext,
-    stream: &StreamRef,
-    records: Vec<PutRecordsEntry>,
-) -> Result<PutRecordsOutput> {
-    let streams = app.broker.streams();
-    let key = resolve(ctx, stream)?;
+pub fn put_records(app: &App, key: &StreamKey, records: Vec<PutRecordsEntry>) -> Result<PutRecordsOutput> {
     let records: Vec<NewRecord> = records
         .into_iter()
         .map(|e| NewRecord {
@@ -78,8 +65,10 @@ pub fn put_records(
             data: e.data,
         })
         .collect();
-    let out = streams.put_batch(&key, &records, None)?;
-    let encrypted = streams.is_encrypted(&key);
+    let PutOutcome {
+        results: out,
+        encrypted,
+    } = app.broker.streams.put_batch(key, &records, None)?;
     let failed = out.iter().filter(|r| r.is_err()).count();
     let stored_bytes: usize = records
         .iter()
@@ -121,24 +110,14 @@ pub fn put_records(
 /// GetShardIterator.
 pub fn get_shard_iterator(
     app: &App,
-    ctx: &RequestContext,
-    stream: &StreamRef,
+    key: &StreamKey,
     shard_id: &str,
     iterator_type: IteratorType,
     starting_sequence_number: Option<String>,
     timestamp_ms: Option<i64>,
 ) -> Result<GetShardIteratorOutput> {
-    let start = match iterator_type {
-        IteratorType::AtSequenceNumber => IteratorStart::AtSequence(starting_sequence_number),
-        IteratorType::AfterSequenceNumber => IteratorStart::AfterSequence(starting_sequence_number),
-        IteratorType::TrimHorizon => IteratorStart::TrimHorizon,
-        IteratorType::Latest => IteratorStart::Latest,
-        IteratorType::AtTimestamp => IteratorStart::AtTimestamp(timestamp_ms),
-    };
-    let it = app
-        .broker
-        .streams()
-        .shard_iterator(&resolve(ctx, stream)?, shard_id, start)?;
+    let start = iterator_start(iterator_type, starting_sequence_number, timestamp_ms);
+    let it = app.broker.streams.shard_iterator(key, shard_id, start)?;
     Ok(GetShardIteratorOutput {
         shard_iterator: Some(it),
     })
@@ -157,7 +136,7 @@ pub fn get_records(
     };
     let read = app
         .broker
-        .streams()
+        .streams
         .get_records(shard_iterator, limit.unwrap_or(10_000) as usize, check.as_ref());
     let batch = match read {
         Ok(batch) => batch,

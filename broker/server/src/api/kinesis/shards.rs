@@ -34,7 +34,7 @@ pub fn list_shards(
     max_results: Option<i64>,
     shard_filter: Option<WireShardFilter>,
 ) -> Result<ListShardsOutput> {
-    let streams = app.broker.streams();
+    let streams = &app.broker.streams;
     let limit = max_results.unwrap_or(1000) as usize;
     let (key, filter, after) = match next_token {
         Some(token) => {
@@ -144,49 +144,37 @@ fn core_filter(f: WireShardFilter) -> Result<ShardFilter> {
 /// SplitShard.
 pub fn split_shard(
     app: &App,
-    ctx: &RequestContext,
-    stream: &StreamRef,
+    key: &StreamKey,
     shard_to_split: &str,
     new_starting_hash_key: u128,
 ) -> Result<EmptyOutput> {
-    app.broker
-        .streams()
-        .split(&resolve(ctx, stream)?, shard_to_split, new_starting_hash_key)?;
+    app.broker.streams.split(key, shard_to_split, new_starting_hash_key)?;
     Ok(EmptyOutput)
 }
 
 /// MergeShards.
 pub fn merge_shards(
     app: &App,
-    ctx: &RequestContext,
-    stream: &StreamRef,
+    key: &StreamKey,
     shard_to_merge: &str,
     adjacent_shard_to_merge: &str,
 ) -> Result<EmptyOutput> {
-    app.broker
-        .streams()
-        .merge(&resolve(ctx, stream)?, shard_to_merge, adjacent_shard_to_merge)?;
+    app.broker.streams.merge(key, shard_to_merge, adjacent_shard_to_merge)?;
     Ok(EmptyOutput)
 }
 
 /// UpdateShardCount.
-pub fn update_shard_count(
-    app: &App,
-    ctx: &RequestContext,
-    stream: &StreamRef,
-    target_shard_count: i64,
-) -> Result<UpdateShardCountOutput> {
-    let key = resolve(ctx, stream)?;
+pub fn update_shard_count(app: &App, key: &StreamKey, target_shard_count: i64) -> Result<UpdateShardCountOutput> {
     let target = u32::try_from(target_shard_count).map_err(|_| {
         KinesisError::new(
             KinesisErrorCode::LimitExceeded,
             "TargetShardCount exceeds the shard limit.",
         )
     })?;
-    let (current, target) = app.broker.streams().update_shard_count(&key, target)?;
+    let (current, target) = app.broker.streams.update_shard_count(key, target)?;
     Ok(UpdateShardCountOutput {
         stream_arn: Some(key.arn()),
-        stream_name: Some(key.name),
+        stream_name: Some(key.name.clone()),
         current_shard_count: Some(current as i64),
         target_shard_count: Some(target as i64),
     })

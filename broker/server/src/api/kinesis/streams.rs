@@ -22,11 +22,10 @@ use sluice_protocols::kinesis::output::{
     MinimumThroughputBillingCommitmentOutput, MinimumThroughputBillingCommitmentStatus, StreamDescription,
     StreamDescriptionSummary, StreamModeDetails, StreamSummary, UpdateStreamWarmThroughputOutput, WarmThroughputObject,
 };
-use sluice_protocols::kinesis::types::{StreamMode, StreamRef};
+use sluice_protocols::kinesis::types::StreamMode;
 use sluice_protocols::kinesis::{KinesisError, KinesisErrorCode};
 
 use super::error::Result;
-use super::resolve;
 use super::shards::shard;
 use crate::api::context::RequestContext;
 use crate::app::App;
@@ -55,7 +54,7 @@ pub fn create_stream(
         })?),
         None => None,
     };
-    app.broker.streams().create(
+    app.broker.streams.create(
         &key,
         NewStream {
             shard_count,
@@ -68,27 +67,19 @@ pub fn create_stream(
 }
 
 /// DeleteStream.
-pub fn delete_stream(
-    app: &App,
-    ctx: &RequestContext,
-    stream: &StreamRef,
-    enforce_consumer_deletion: bool,
-) -> Result<EmptyOutput> {
-    app.broker
-        .streams()
-        .delete(&resolve(ctx, stream)?, enforce_consumer_deletion)?;
+pub fn delete_stream(app: &App, key: &StreamKey, enforce_consumer_deletion: bool) -> Result<EmptyOutput> {
+    app.broker.streams.delete(key, enforce_consumer_deletion)?;
     Ok(EmptyOutput)
 }
 
 /// DescribeStream: the stream and a page of its shards.
 pub fn describe_stream(
     app: &App,
-    ctx: &RequestContext,
-    stream: &StreamRef,
+    key: &StreamKey,
     limit: Option<i64>,
     exclusive_start_shard_id: Option<String>,
 ) -> Result<DescribeStreamOutput> {
-    let info = app.broker.streams().describe(&resolve(ctx, stream)?)?;
+    let info = app.broker.streams.describe(key)?;
     let limit = limit.unwrap_or(100) as usize;
     let after: Vec<&ShardRecord> = info
         .shards
@@ -115,13 +106,9 @@ pub fn describe_stream(
 }
 
 /// DescribeStreamSummary.
-pub fn describe_stream_summary(
-    app: &App,
-    ctx: &RequestContext,
-    stream: &StreamRef,
-) -> Result<DescribeStreamSummaryOutput> {
-    let streams = app.broker.streams();
-    let info = streams.describe(&resolve(ctx, stream)?)?;
+pub fn describe_stream_summary(app: &App, key: &StreamKey) -> Result<DescribeStreamSummaryOutput> {
+    let streams = &app.broker.streams;
+    let info = streams.describe(key)?;
     let consumers = streams.consumer_count(&info.key);
     Ok(DescribeStreamSummaryOutput {
         stream_description_summary: summary(&info, consumers),
@@ -147,7 +134,7 @@ pub fn list_streams(
         None => exclusive_start_stream_name,
     };
     let limit = limit.unwrap_or(100) as usize;
-    let all = app.broker.streams().list(&ctx.account_id, &ctx.region);
+    let all = app.broker.streams.list(&ctx.account_id, &ctx.region);
     let after: Vec<&StreamInfo> = all
         .iter()
         .filter(|s| start.as_ref().is_none_or(|x| s.key.name > *x))
@@ -178,86 +165,55 @@ pub fn list_streams(
 }
 
 /// Increase/DecreaseStreamRetentionPeriod.
-pub fn change_retention(
-    app: &App,
-    ctx: &RequestContext,
-    stream: &StreamRef,
-    hours: i64,
-    increase: bool,
-) -> Result<EmptyOutput> {
-    app.broker
-        .streams()
-        .set_retention(&resolve(ctx, stream)?, hours, increase)?;
+pub fn change_retention(app: &App, key: &StreamKey, hours: i64, increase: bool) -> Result<EmptyOutput> {
+    app.broker.streams.set_retention(key, hours, increase)?;
     Ok(EmptyOutput)
 }
 
 /// UpdateStreamMode.
-pub fn update_stream_mode(
-    app: &App,
-    ctx: &RequestContext,
-    stream: &StreamRef,
-    mode: StreamMode,
-) -> Result<EmptyOutput> {
+pub fn update_stream_mode(app: &App, key: &StreamKey, mode: StreamMode) -> Result<EmptyOutput> {
     let mode = match mode {
         StreamMode::OnDemand => CapacityMode::OnDemand,
         StreamMode::Provisioned => CapacityMode::Provisioned,
     };
-    app.broker.streams().update_mode(&resolve(ctx, stream)?, mode)?;
+    app.broker.streams.update_mode(key, mode)?;
     Ok(EmptyOutput)
 }
 
 /// UpdateStreamWarmThroughput.
-pub fn update_warm_throughput(
-    app: &App,
-    ctx: &RequestContext,
-    stream: &StreamRef,
-    mibps: i64,
-) -> Result<UpdateStreamWarmThroughputOutput> {
-    let key = resolve(ctx, stream)?;
+pub fn update_warm_throughput(app: &App, key: &StreamKey, mibps: i64) -> Result<UpdateStreamWarmThroughputOutput> {
     let mibps = u32::try_from(mibps).map_err(|_| KinesisError::invalid("WarmThroughputMiBps is too large."))?;
-    app.broker.streams().update_warm_throughput(&key, mibps)?;
+    app.broker.streams.update_warm_throughput(key, mibps)?;
     Ok(UpdateStreamWarmThroughputOutput {
         stream_arn: Some(key.arn()),
-        stream_name: Some(key.name),
+        stream_name: Some(key.name.clone()),
         warm_throughput: Some(warm_throughput(mibps)),
     })
 }
 
 /// UpdateMaxRecordSize.
-pub fn update_max_record_size(app: &App, ctx: &RequestContext, stream: &StreamRef, kib: i64) -> Result<EmptyOutput> {
-    app.broker
-        .streams()
-        .update_max_record_size(&resolve(ctx, stream)?, kib as u32)?;
+pub fn update_max_record_size(app: &App, key: &StreamKey, kib: i64) -> Result<EmptyOutput> {
+    app.broker.streams.update_max_record_size(key, kib as u32)?;
     Ok(EmptyOutput)
 }
 
 /// StartStreamEncryption (`start`) or StopStreamEncryption.
-pub fn stream_encryption(
-    app: &App,
-    ctx: &RequestContext,
-    stream: &StreamRef,
-    key_id: String,
-    start: bool,
-) -> Result<EmptyOutput> {
-    app.broker
-        .streams()
-        .set_encryption(&resolve(ctx, stream)?, start.then_some(key_id))?;
+pub fn stream_encryption(app: &App, key: &StreamKey, key_id: String, start: bool) -> Result<EmptyOutput> {
+    app.broker.streams.set_encryption(key, start.then_some(key_id))?;
     Ok(EmptyOutput)
 }
 
 /// EnableEnhancedMonitoring (`enable`) or DisableEnhancedMonitoring.
 pub fn enhanced_monitoring(
     app: &App,
-    ctx: &RequestContext,
-    stream: &StreamRef,
+    key: &StreamKey,
     metrics: &[String],
     enable: bool,
 ) -> Result<EnhancedMonitoringOutput> {
-    let key = resolve(ctx, stream)?;
-    let change = app.broker.streams().set_monitoring(&key, metrics, enable)?;
+    let change = app.broker.streams.set_monitoring(key, metrics, enable)?;
     Ok(EnhancedMonitoringOutput {
         stream_arn: Some(key.arn()),
-        stream_name: Some(key.name),
+        stream_name: Some(key.name.clone()),
         current_shard_level_metrics: Some(change.current),
         desired_shard_level_metrics: Some(change.desired),
     })
@@ -265,7 +221,7 @@ pub fn enhanced_monitoring(
 
 /// DescribeLimits, for the caller's account and region.
 pub fn describe_limits(app: &App, ctx: &RequestContext) -> DescribeLimitsOutput {
-    let limits = app.broker.streams().limits(&ctx.account_id, &ctx.region);
+    let limits = app.broker.streams.limits(&ctx.account_id, &ctx.region);
     DescribeLimitsOutput {
         shard_limit: limits.shard_limit as i64,
         open_shard_count: limits.open_shards as i64,
@@ -276,7 +232,7 @@ pub fn describe_limits(app: &App, ctx: &RequestContext) -> DescribeLimitsOutput 
 
 /// DescribeAccountSettings.
 pub fn describe_account_settings(app: &App, ctx: &RequestContext) -> Result<AccountSettingsOutput> {
-    let settings = app.broker.streams().account_settings(&ctx.account_id)?;
+    let settings = app.broker.streams.account_settings(&ctx.account_id)?;
     Ok(account_settings(settings))
 }
 
@@ -288,7 +244,7 @@ pub fn update_account_settings(
 ) -> Result<AccountSettingsOutput> {
     let settings = app
         .broker
-        .streams()
+        .streams
         .update_account_settings(&ctx.account_id, commitment_enabled)?;
     Ok(account_settings(settings))
 }

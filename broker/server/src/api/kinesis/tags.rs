@@ -12,46 +12,33 @@ use sluice_broker::stream::{ConsumerName, StreamKey};
 use sluice_protocols::kinesis::output::{
     EmptyOutput, GetResourcePolicyOutput, ListTagsForResourceOutput, ListTagsForStreamOutput, Tag,
 };
-use sluice_protocols::kinesis::types::{parse_consumer_arn, StreamRef};
+use sluice_protocols::kinesis::types::parse_consumer_arn;
 
 use super::error::Result;
-use super::resolve;
-use crate::api::context::RequestContext;
 use crate::api::kinesis_efo::resolve_consumer_arn;
 use crate::api::kinesis_shapes::resolve_arn;
 use crate::app::App;
 
 /// AddTagsToStream.
-pub fn add_tags_to_stream(
-    app: &App,
-    ctx: &RequestContext,
-    stream: &StreamRef,
-    tags: &[(String, String)],
-) -> Result<EmptyOutput> {
-    app.broker.streams().add_tags(&resolve(ctx, stream)?, tags)?;
+pub fn add_tags_to_stream(app: &App, key: &StreamKey, tags: &[(String, String)]) -> Result<EmptyOutput> {
+    app.broker.streams.add_tags(key, tags)?;
     Ok(EmptyOutput)
 }
 
 /// RemoveTagsFromStream.
-pub fn remove_tags_from_stream(
-    app: &App,
-    ctx: &RequestContext,
-    stream: &StreamRef,
-    keys: &[String],
-) -> Result<EmptyOutput> {
-    app.broker.streams().remove_tags(&resolve(ctx, stream)?, keys)?;
+pub fn remove_tags_from_stream(app: &App, key: &StreamKey, keys: &[String]) -> Result<EmptyOutput> {
+    app.broker.streams.remove_tags(key, keys)?;
     Ok(EmptyOutput)
 }
 
 /// ListTagsForStream: a page of the stream's tags, by key.
 pub fn list_tags_for_stream(
     app: &App,
-    ctx: &RequestContext,
-    stream: &StreamRef,
+    key: &StreamKey,
     exclusive_start_tag_key: Option<String>,
     limit: Option<i64>,
 ) -> Result<ListTagsForStreamOutput> {
-    let tags = app.broker.streams().tags(&resolve(ctx, stream)?)?;
+    let tags = app.broker.streams.tags(key)?;
     let after: Vec<(String, String)> = tags
         .into_iter()
         .filter(|(k, _)| exclusive_start_tag_key.as_ref().is_none_or(|x| k > x))
@@ -66,7 +53,7 @@ pub fn list_tags_for_stream(
 
 /// TagResource.
 pub fn tag_resource(app: &App, arn: &str, tags: &[(String, String)]) -> Result<EmptyOutput> {
-    let streams = app.broker.streams();
+    let streams = &app.broker.streams;
     match resource_of(arn)? {
         Resource::Stream(key) => streams.add_tags(&key, tags),
         Resource::Consumer(key, consumer) => streams.tag_consumer(&key, &consumer, tags),
@@ -76,7 +63,7 @@ pub fn tag_resource(app: &App, arn: &str, tags: &[(String, String)]) -> Result<E
 
 /// UntagResource.
 pub fn untag_resource(app: &App, arn: &str, keys: &[String]) -> Result<EmptyOutput> {
-    let streams = app.broker.streams();
+    let streams = &app.broker.streams;
     match resource_of(arn)? {
         Resource::Stream(key) => streams.remove_tags(&key, keys),
         Resource::Consumer(key, consumer) => streams.untag_consumer(&key, &consumer, keys),
@@ -86,7 +73,7 @@ pub fn untag_resource(app: &App, arn: &str, keys: &[String]) -> Result<EmptyOutp
 
 /// ListTagsForResource.
 pub fn list_tags_for_resource(app: &App, arn: &str) -> Result<ListTagsForResourceOutput> {
-    let streams = app.broker.streams();
+    let streams = &app.broker.streams;
     let tags = match resource_of(arn)? {
         Resource::Stream(key) => streams.tags(&key),
         Resource::Consumer(key, consumer) => streams.consumer_tags(&key, &consumer),
@@ -98,7 +85,7 @@ pub fn list_tags_for_resource(app: &App, arn: &str) -> Result<ListTagsForResourc
 
 /// PutResourcePolicy.
 pub fn put_resource_policy(app: &App, arn: &str, policy: &str) -> Result<EmptyOutput> {
-    let streams = app.broker.streams();
+    let streams = &app.broker.streams;
     match resource_of(arn)? {
         Resource::Stream(key) => streams.put_policy(&key, policy),
         Resource::Consumer(key, consumer) => streams.put_consumer_policy(&key, &consumer, policy),
@@ -108,13 +95,13 @@ pub fn put_resource_policy(app: &App, arn: &str, policy: &str) -> Result<EmptyOu
 
 /// GetResourcePolicy.
 pub fn get_resource_policy(app: &App, arn: &str) -> Result<GetResourcePolicyOutput> {
-    let policy = resource_policy(app.broker.streams(), arn)?;
+    let policy = resource_policy(&app.broker.streams, arn)?;
     Ok(GetResourcePolicyOutput { policy })
 }
 
 /// DeleteResourcePolicy.
 pub fn delete_resource_policy(app: &App, arn: &str) -> Result<EmptyOutput> {
-    let streams = app.broker.streams();
+    let streams = &app.broker.streams;
     match resource_of(arn)? {
         Resource::Stream(key) => streams.delete_policy(&key),
         Resource::Consumer(key, consumer) => streams.delete_consumer_policy(&key, &consumer),

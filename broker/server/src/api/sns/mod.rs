@@ -1,4 +1,4 @@
-//! SNS handlers: `SnsRequest` → `broker.topics()` call → `SnsResponse`, over the query protocol.
+//! SNS handlers: `SnsRequest` → `broker.topics` call → `SnsResponse`, over the query protocol.
 //!
 //! # Layout
 //! - [`handle`]: decode (protocols) → [`authorize`] → [`execute`] → encode (protocols); errors
@@ -117,7 +117,7 @@ fn resource(app: &App, ctx: &RequestContext, request: &SnsRequest) -> String {
         | SnsRequest::SetSubscriptionAttributes { subscription_arn, .. }
         | SnsRequest::Unsubscribe { subscription_arn } => app
             .broker
-            .topics()
+            .topics
             .subscription_topic(subscription_arn)
             .map(|t| t.arn())
             .unwrap_or_else(|_| subscription_arn.clone()),
@@ -147,7 +147,7 @@ fn authorize_unsubscribe(app: &App, ctx: &RequestContext, subscription_arn: &str
     if app.keys.is_none() {
         return Ok(false);
     }
-    let rule = app.broker.topics().unsubscribe_rule(subscription_arn)?;
+    let rule = app.broker.topics.unsubscribe_rule(subscription_arn)?;
     let subscriber = ctx.principal.is_some() && ctx.account_id == rule.owner;
     if !rule.requires_authentication {
         return Ok(subscriber);
@@ -195,7 +195,7 @@ fn authorize(app: &App, ctx: &RequestContext, action: SnsAction, request: &SnsRe
     let denied = |message: String| Failure(SnsError::new(SnsErrorCode::AuthorizationError, message));
     // AWS lets a subscription's owner unsubscribe it without the topic's policy granting that.
     ctx.authorize_with(&iam_action, &resource, subscriber, || {
-        app.broker.topics().topic_policy(&TopicKey::from_arn(&resource)?)
+        app.broker.topics.topic_policy(&TopicKey::from_arn(&resource)?)
     })
     .map_err(denied)
 }

@@ -114,7 +114,7 @@ fn cross_account_check(app: &App) -> Option<QueueDeliveryCheck> {
     let broker = app.broker.clone();
     Some(std::sync::Arc::new(move |topic_arn: &str, queue_arn: &str| {
         let Some(policy) = broker
-            .queues()
+            .queues
             .policy_by_arn(queue_arn)
             .and_then(|text| crate::policy::ResourcePolicy::parse(&text).ok())
         else {

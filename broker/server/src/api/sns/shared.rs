@@ -39,7 +39,7 @@ pub struct Scope<'a> {
 impl Scope<'_> {
     /// The core's topics.
     pub fn topics(&self) -> &Topics {
-        self.app.broker.topics()
+        &self.app.broker.topics
     }
 }
 

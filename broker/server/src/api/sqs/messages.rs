@@ -19,7 +19,10 @@ use sluice_protocols::checksum::{md5_hex, md5_of_message_attributes};
 use sluice_protocols::sqs::types::*;
 use sluice_protocols::sqs::{validate, SqsAction, SqsResponse};
 
-use super::shared::{non_negative, single, Result};
+use sluice_broker::queue::QueueError;
+use sluice_protocols::sqs::SqsError;
+
+use super::shared::{Failure, Result};
 use crate::api::context::RequestContext;
 use crate::api::error::sqs_error;
 
@@ -296,6 +299,21 @@ pub fn message_attribute_selected(requested: &[String], name: &str) -> bool {
             _ => r == name,
         }
     })
+}
+
+/// The one result of a single-entry core call, its error mapped like any other.
+pub fn single<T>(results: Vec<std::result::Result<T, QueueError>>) -> Result<T> {
+    // The core answers one result per entry; an empty answer would be a core bug.
+    let Some(result) = results.into_iter().next() else {
+        tracing::error!("core returned no result for a single-entry call");
+        return Err(Failure(SqsError::internal()));
+    };
+    Ok(result?)
+}
+
+/// A validated non-negative wire integer as the core's `u32`.
+pub fn non_negative(value: Option<i32>) -> Option<u32> {
+    value.and_then(|v| u32::try_from(v).ok())
 }
 
 #[cfg(test)]

@@ -1,4 +1,4 @@
-//! SQS handlers: `SqsRequest` → `broker.queues()` call → `SqsResponse`, for JSON 1.0 and query.
+//! SQS handlers: `SqsRequest` → `broker.queues` call → `SqsResponse`, for JSON 1.0 and query.
 //!
 //! # Layout
 //! - [`handle`]: decode (protocols) → [`authorize`] → [`execute`] → encode (protocols); errors
@@ -10,7 +10,9 @@
 //!     the attribute selection of ReceiveMessage;
 //!   - [`move_tasks`]: message move tasks and the permissions a start needs.
 //! - [`shared`]: the handlers' error type (core errors convert with `?` through
-//!   [`crate::api::error::sqs_error`]) and queue URLs ([`queue_url`], [`parse_queue_url`]).
+//!   [`crate::api::error::sqs_error`]), [`queue_url`] and page sizes.
+//! - Here too: [`parse_queue_url`], which accepts any host, because clients reach us through
+//!   Docker, Kubernetes and proxies under many names (docs/design.md "Identity").
 //!
 //! # Invariants
 //! - Imports point one way: this module → the handler files → [`shared`], a leaf. The handler
@@ -41,7 +43,7 @@ use crate::app::App;
 use crate::wire::{is_queue_path, Protocol, ResponseBody};
 
 pub use messages::{message_attribute_selected, system_attribute_selected};
-pub use shared::{parse_queue_url, queue_from_request, queue_url, QueueRef};
+pub use shared::queue_url;
 use shared::{Failure, Result};
 
 /// Content type of AWS JSON 1.0 responses.
@@ -114,7 +116,7 @@ fn queue_key(ctx: &RequestContext, request: &SqsRequest) -> Result<QueueKey> {
 /// Runs one decoded request against the core: authorizes it, then calls the function that
 /// serves its action.
 async fn execute(app: &App, ctx: &RequestContext, request: SqsRequest) -> Result<SqsResponse> {
-    let core = app.broker.queues();
+    let core = &app.broker.queues;
     let named_queue = if request.takes_queue_url() {
         Some(queue_key(ctx, &request)?)
     } else {
@@ -189,4 +191,80 @@ fn authorize(
         move_tasks::authorize_start(ctx, core, i)?;
     }
     Ok(())
+}
+
+/// A queue named by a queue URL.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct QueueRef {
+    /// Account id segment.
+    pub account_id: String,
+    /// Queue name segment.
+    pub name: String,
+}
+
+/// Reads account and queue name from a queue URL (`http://any-host/123456789012/name`), from a
+/// bare path (`/123456789012/name`), ignoring a query string or fragment; `None` when the URL
+/// has fewer than two path segments.
+pub fn parse_queue_url(url: &str) -> Option<QueueRef> {
+    let url = url.trim();
+    let after_scheme = match url.find("://") {
+        Some(i) => &url[i + 3..],
+        None => url,
+    };
+    // Drop the authority when a scheme was present or the text does not start with '/'.
+    let path = if url.contains("://") || !after_scheme.starts_with('/') {
+        match after_scheme.find('/') {
+            Some(i) => &after_scheme[i..],
+            None => return None,
+        }
+    } else {
+        after_scheme
+    };
+    let path = path.split(['?', '#']).next().unwrap_or(path);
+    let mut segments = path.trim_end_matches('/').rsplit('/');
+    let name = segments.next().filter(|s| !s.is_empty())?;
+    let account_id = segments.next().filter(|s| !s.is_empty())?;
+    Some(QueueRef {
+        account_id: account_id.to_string(),
+        name: name.to_string(),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn q(account: &str, name: &str) -> Option<QueueRef> {
+        Some(QueueRef {
+            account_id: account.into(),
+            name: name.into(),
+        })
+    }
+
+    #[test]
+    fn queue_urls_parse_from_any_host() {
+        let cases = [
+            ("http://localhost:4566/000000000000/q", q("000000000000", "q")),
+            (
+                "https://sqs.us-east-1.amazonaws.com/123456789012/jobs.fifo",
+                q("123456789012", "jobs.fifo"),
+            ),
+            (
+                "http://sluice.default.svc.cluster.local:4566/000000000000/a-b_c",
+                q("000000000000", "a-b_c"),
+            ),
+            ("http://[::1]:4566/000000000000/q/", q("000000000000", "q")),
+            ("http://host/000000000000/q?x=1", q("000000000000", "q")),
+            ("/000000000000/q", q("000000000000", "q")),
+            ("localhost:4566/000000000000/q", q("000000000000", "q")),
+            ("http://localhost:4566/q", None),
+            ("http://localhost:4566/", None),
+            ("http://localhost:4566", None),
+            ("q", None),
+            ("", None),
+        ];
+        for (url, want) in cases {
+            assert_eq!(parse_queue_url(url), want, "{url}");
+        }
+    }
 }

@@ -89,10 +89,9 @@ pub fn authorize_start(ctx: &RequestContext, queues: &Queues, input: &StartMessa
 /// The ARNs of the queues whose RedrivePolicy targets the dead-letter queue `dlq_arn` (none when
 /// it does not exist: the task's own checks refuse it then).
 fn redrive_sources(queues: &Queues, dlq_arn: &str) -> Vec<String> {
-    let Some((region, account, name)) = sluice_broker::queue::arn::parse_queue_arn(dlq_arn) else {
+    let Some(dlq) = QueueKey::from_arn(dlq_arn) else {
         return Vec::new();
     };
-    let dlq = QueueKey::new(account, region, name);
     let mut arns = Vec::new();
     let mut next_token: Option<String> = None;
     loop {
@@ -102,7 +101,7 @@ fn redrive_sources(queues: &Queues, dlq_arn: &str) -> Vec<String> {
         arns.extend(
             page.names
                 .into_iter()
-                .map(|name| QueueKey::new(account, region, name).arn()),
+                .map(|name| QueueKey::new(dlq.account.as_str(), dlq.region.as_str(), name).arn()),
         );
         match page.next_token {
             Some(token) => next_token = Some(token),
