@@ -142,6 +142,9 @@ pub enum StorageError {
     /// answer could not be learned); it must restart as a standby.
     #[error("this node no longer accepts writes: {0}")]
     NotWriting(String),
+    /// Cluster mode: the replicated log refused one group of writes; later writes may succeed.
+    #[error("the replicated log refused the write: {0}")]
+    Replication(String),
     /// Cluster mode: a log entry arrived out of order (a gap or a step back).
     #[error("replicated log entry {got} arrived, but {expected} was next")]
     OutOfOrder {

@@ -47,13 +47,24 @@ pub enum LogError {
     /// The log did not answer, and whether the entry was appended could not be learned.
     #[error("the replicated log is unavailable: {0}")]
     Unavailable(String),
+    /// The log answered that it did not store the entry (too large for it, for one): the
+    /// group fails, and the writer goes on.
+    #[error("the replicated log refused the entry: {0}")]
+    Refused(String),
 }
 
 /// Writes a group to the local database at the log position given.
 type ApplyGroup<'a> = &'a dyn Fn(&[Ops], u64) -> Result<(), crate::StorageError>;
 
 /// The result a group leader hands to each committer of its group.
-type Outcome = Result<(), String>;
+type Outcome = Result<(), GroupFailure>;
+
+/// Why a group failed, and whether the store must stop writing because of it.
+#[derive(Debug, Clone)]
+struct GroupFailure {
+    reason: String,
+    stop: bool,
+}
 
 /// One commit waiting for its group.
 struct Pending {
@@ -118,7 +129,10 @@ impl Replication {
         });
         loop {
             if let Some(outcome) = take(&slot) {
-                return outcome.map_err(crate::StorageError::NotWriting);
+                return outcome.map_err(|failure| match failure.stop {
+                    true => crate::StorageError::NotWriting(failure.reason),
+                    false => crate::StorageError::Replication(failure.reason),
+                });
             }
             if !queue.leading {
                 queue.leading = true;
@@ -126,10 +140,13 @@ impl Replication {
                 drop(queue);
                 let outcome = self.run_group(&group, apply);
                 queue = self.lock();
-                if let Err(reason) = &outcome {
-                    queue.stopped.get_or_insert_with(|| reason.clone());
+                if let Some(failure) = outcome.as_ref().err().filter(|f| f.stop) {
+                    queue.stopped.get_or_insert_with(|| failure.reason.clone());
                     // Nothing queued behind a failed group may be appended after it.
-                    let stopped = queue.stopped.clone().unwrap_or_default();
+                    let stopped = GroupFailure {
+                        reason: queue.stopped.clone().unwrap_or_default(),
+                        stop: true,
+                    };
                     for waiting in queue.pending.drain(..) {
                         fill(&waiting.slot, Err(stopped.clone()));
                     }
@@ -164,9 +181,14 @@ impl Replication {
     fn run_group(&self, group: &[Pending], apply: ApplyGroup<'_>) -> Outcome {
         let batches: Vec<Ops> = group.iter().map(|p| p.ops.clone()).collect();
         let entry = crate::log_entry::encode_entry(&batches);
-        let position = self.log.append(entry).map_err(|e| e.to_string())?;
-        apply(&batches, position)
-            .map_err(|e| format!("the local database could not apply log entry {position}, which the log holds: {e}"))
+        let position = self.log.append(entry).map_err(|e| GroupFailure {
+            stop: !matches!(e, LogError::Refused(_)),
+            reason: e.to_string(),
+        })?;
+        apply(&batches, position).map_err(|e| GroupFailure {
+            reason: format!("the local database could not apply log entry {position}, which the log holds: {e}"),
+            stop: true,
+        })
     }
 
     fn lock(&self) -> MutexGuard<'_, Queue> {
@@ -189,17 +211,21 @@ mod tests {
     use super::*;
     use crate::{Cf, Durability, KeyValue, StorageError, Store, StoreOptions};
 
-    /// An in-memory log: entries in order, and a switch that fences the writer.
+    /// An in-memory log: entries in order, and switches that fence the writer or refuse entries.
     #[derive(Default)]
     struct MemoryLog {
         entries: Mutex<Vec<Vec<u8>>>,
         fenced: AtomicBool,
+        refusing: AtomicBool,
     }
 
     impl CommitLog for MemoryLog {
         fn append(&self, entry: Vec<u8>) -> Result<u64, LogError> {
             if self.fenced.load(Ordering::SeqCst) {
                 return Err(LogError::Fenced("test".into()));
+            }
+            if self.refusing.load(Ordering::SeqCst) {
+                return Err(LogError::Refused("test".into()));
             }
             let mut entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
             entries.push(entry);
@@ -310,5 +336,20 @@ mod tests {
         // A refused batch does not stop the writer.
         put(&store, "after", "1").expect("commit");
         assert!(store.replicate_to(Arc::new(MemoryLog::default())).is_err());
+    }
+
+    #[test]
+    fn a_refused_entry_fails_its_writes_only() {
+        let dir = tempfile::tempdir().expect("dir");
+        let store = open(dir.path());
+        let log = Arc::new(MemoryLog::default());
+        store.replicate_to(log.clone()).expect("attach");
+        log.refusing.store(true, Ordering::SeqCst);
+        assert!(matches!(put(&store, "a", "1"), Err(StorageError::Replication(_))));
+        log.refusing.store(false, Ordering::SeqCst);
+        put(&store, "b", "2").expect("the writer goes on");
+        assert!(store.stopped_writing().is_none());
+        assert_eq!(store.get(Cf::Meta, b"a").expect("get"), None);
+        assert_eq!(store.log_position().expect("position"), 1);
     }
 }

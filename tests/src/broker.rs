@@ -166,7 +166,93 @@ impl Broker {
         String::from_utf8_lossy(&buf).into_owned()
     }
 
+    /// A cluster node (`--cluster`, `--node-id`, and `--advertise` naming its own port) with
+    /// `extra` arguments. It does not wait: a node serves only once it is the writer (see
+    /// [`Broker::wait_serving`]).
+    pub fn spawn_cluster_node(nats_urls: &[String], node_id: &str, extra: &[&str]) -> Broker {
+        let root = tempfile::Builder::new()
+            .prefix("sluice-node-")
+            .tempdir()
+            .expect("create temp dir for broker");
+        std::fs::create_dir_all(root.path().join("data")).expect("create data dir");
+        let port = free_port();
+        let mut args = vec![
+            "--cluster".to_string(),
+            nats_urls.join(","),
+            "--node-id".to_string(),
+            node_id.to_string(),
+            "--advertise".to_string(),
+            format!("http://127.0.0.1:{port}"),
+        ];
+        args.extend(extra.iter().map(|a| a.to_string()));
+        let mut broker = Broker {
+            child: None,
+            port,
+            root,
+            args,
+        };
+        if let Err(e) = broker.spawn() {
+            panic!("{e}");
+        }
+        broker
+    }
+
+    /// Starts the killed node again without waiting for it to serve.
+    pub fn spawn_again(&mut self) {
+        assert!(self.child.is_none(), "spawn_again on a running broker");
+        if let Err(e) = self.spawn() {
+            panic!("{e}");
+        }
+    }
+
+    /// Waits (at most `limit`) until the broker answers `/health`; `Err` with the reason when
+    /// it exited or did not answer in time.
+    pub async fn wait_serving(&mut self, limit: Duration) -> Result<(), String> {
+        self.wait_ready(limit).await
+    }
+
+    /// SIGSTOP: the process stays alive but runs nothing (a long GC pause, a frozen VM).
+    pub fn pause(&self) {
+        if let Some(child) = &self.child {
+            signal(child, libc::SIGSTOP);
+        }
+    }
+
+    /// SIGCONT after [`Broker::pause`].
+    pub fn resume(&self) {
+        if let Some(child) = &self.child {
+            signal(child, libc::SIGCONT);
+        }
+    }
+
+    /// Waits (at most `limit`) for the process to exit by itself; its status, or `None` if it
+    /// is still running.
+    pub async fn wait_exit(&mut self, limit: Duration) -> Option<std::process::ExitStatus> {
+        let deadline = Instant::now() + limit;
+        loop {
+            let status = self.child.as_mut().and_then(|c| c.try_wait().ok().flatten());
+            if let Some(status) = status {
+                self.child = None;
+                return Some(status);
+            }
+            if self.child.is_none() || Instant::now() > deadline {
+                return None;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    /// Whether the process is still running.
+    pub fn is_running(&mut self) -> bool {
+        matches!(self.child.as_mut().map(|c| c.try_wait()), Some(Ok(None)))
+    }
+
     async fn spawn_and_wait(&mut self) -> Result<(), String> {
+        self.spawn()?;
+        self.wait_ready(START_TIMEOUT).await
+    }
+
+    fn spawn(&mut self) -> Result<(), String> {
         let bin = binary_path();
         let log = OpenOptions::new()
             .create(true)
@@ -186,9 +272,12 @@ impl Broker {
             .stderr(Stdio::from(log2));
         let child = cmd.spawn().map_err(|e| format!("spawn {}: {e}", bin.display()))?;
         self.child = Some(child);
+        Ok(())
+    }
 
+    async fn wait_ready(&mut self, limit: Duration) -> Result<(), String> {
         let url = format!("{}/health", self.endpoint());
-        let deadline = Instant::now() + START_TIMEOUT;
+        let deadline = Instant::now() + limit;
         loop {
             if let Some(child) = self.child.as_mut() {
                 if let Ok(Some(status)) = child.try_wait() {
@@ -208,7 +297,7 @@ impl Broker {
             }
             if Instant::now() > deadline {
                 self.kill9();
-                return Err(format!("/health did not answer 200 within {START_TIMEOUT:?}"));
+                return Err(format!("/health did not answer 200 within {limit:?}"));
             }
             tokio::time::sleep(Duration::from_millis(50)).await;
         }

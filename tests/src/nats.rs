@@ -256,6 +256,7 @@ impl NatsCluster {
         format!(
             "server_name: {name}\n\
              listen: 127.0.0.1:{client}\n\
+             max_payload: 8MB\n\
              http: 127.0.0.1:{monitor}\n\
              jetstream {{\n  store_dir: \"{store}\"\n  sync_interval: always\n}}\n\
              cluster {{\n  name: sluice\n  listen: 127.0.0.1:{route}\n  routes: [\n{routes}  ]\n}}\n",

@@ -209,6 +209,19 @@ pub struct ServeArgs {
     /// system's CA bundle (for receivers with a private CA).
     #[arg(long, env = "SLUICE_SNS_HTTPS_CA", value_name = "FILE")]
     pub sns_https_ca: Option<PathBuf>,
+
+    /// Cluster mode (in progress, see docs/design.md): NATS server URLs, comma-separated, of the
+    /// JetStream cluster that replicates every commit. Needs --node-id and --advertise.
+    #[arg(long, env = "SLUICE_CLUSTER", value_name = "URLS")]
+    pub cluster: Option<String>,
+
+    /// Cluster mode: this node's id, unique in the cluster.
+    #[arg(long, env = "SLUICE_NODE_ID", value_name = "ID")]
+    pub node_id: Option<String>,
+
+    /// Cluster mode: the URL clients and other nodes reach this node at.
+    #[arg(long, env = "SLUICE_ADVERTISE", value_name = "URL")]
+    pub advertise: Option<String>,
 }
 
 /// Durability of acknowledged writes, as named on the command line and in the config file.
@@ -313,6 +326,12 @@ pub struct FileConfig {
     pub admin_bind: Option<String>,
     /// See `--plain-bind`.
     pub plain_bind: Option<String>,
+    /// See `--cluster`.
+    pub cluster: Option<String>,
+    /// See `--node-id`.
+    pub node_id: Option<String>,
+    /// See `--advertise`.
+    pub advertise: Option<String>,
 }
 
 impl FileConfig {
@@ -422,6 +441,19 @@ pub struct Settings {
     pub admin_bind: Option<String>,
     /// A plain-HTTP listener for the whole API beside the TLS one.
     pub plain_bind: Option<String>,
+    /// Cluster mode, when on.
+    pub cluster: Option<ClusterSettings>,
+}
+
+/// How this node joins a cluster.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClusterSettings {
+    /// NATS server URLs.
+    pub nats_urls: Vec<String>,
+    /// This node's id.
+    pub node_id: String,
+    /// Where clients and other nodes reach this node.
+    pub advertise: String,
 }
 
 impl Default for Settings {
@@ -454,6 +486,7 @@ impl Default for Settings {
             sns_https_ca: None,
             admin_bind: None,
             plain_bind: None,
+            cluster: None,
         }
     }
 }
@@ -538,11 +571,19 @@ impl Settings {
             sns_https_ca: args.sns_https_ca.or(file.sns_https_ca),
             admin_bind: args.admin_bind.or(file.admin_bind),
             plain_bind: args.plain_bind.or(file.plain_bind),
+            cluster: cluster_settings(
+                args.cluster.or(file.cluster),
+                args.node_id.or(file.node_id),
+                args.advertise.or(file.advertise),
+            )?,
         };
         settings.validated()
     }
 
     fn validated(mut self) -> Result<Settings, ConfigError> {
+        if self.cluster.is_some() && self.init.is_some() {
+            return Err(invalid("init", "--init is not supported in cluster mode yet"));
+        }
         if self.plain_bind.is_some() && self.tls.is_none() {
             return Err(invalid(
                 "plain-bind",
@@ -610,6 +651,52 @@ impl Settings {
     }
 }
 
+/// Cluster mode's three settings go together: all or none.
+fn cluster_settings(
+    urls: Option<String>,
+    node_id: Option<String>,
+    advertise: Option<String>,
+) -> Result<Option<ClusterSettings>, ConfigError> {
+    let (urls, node_id, advertise) = match (urls, node_id, advertise) {
+        (None, None, None) => return Ok(None),
+        (Some(urls), Some(node_id), Some(advertise)) => (urls, node_id, advertise),
+        _ => return Err(invalid("cluster", "--cluster, --node-id and --advertise go together")),
+    };
+    let nats_urls: Vec<String> = urls
+        .split(',')
+        .map(str::trim)
+        .filter(|u| !u.is_empty())
+        .map(str::to_string)
+        .collect();
+    if nats_urls.is_empty() {
+        return Err(invalid(
+            "cluster",
+            "needs at least one NATS URL, e.g. nats://127.0.0.1:4222",
+        ));
+    }
+    if node_id.is_empty()
+        || !node_id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+    {
+        return Err(invalid(
+            "node-id",
+            format!("{node_id:?} must be letters, digits, - and _"),
+        ));
+    }
+    if !(advertise.starts_with("http://") || advertise.starts_with("https://")) {
+        return Err(invalid(
+            "advertise",
+            format!("{advertise:?} is not an http:// or https:// URL"),
+        ));
+    }
+    Ok(Some(ClusterSettings {
+        nats_urls,
+        node_id,
+        advertise: advertise.trim_end_matches('/').to_string(),
+    }))
+}
+
 fn invalid(key: &'static str, message: impl Into<String>) -> ConfigError {
     ConfigError::Invalid {
         key,
@@ -661,6 +748,72 @@ mod tests {
         assert_eq!(s.plain_bind.as_deref(), Some("127.0.0.1:4567"));
         assert_eq!(s.subscription_lifetime, Duration::from_secs(60));
         assert_eq!(Settings::default().subscription_lifetime, Duration::from_secs(300));
+    }
+
+    #[test]
+    fn cluster_settings_go_together_and_are_checked() {
+        let _guard = ENV_LOCK.lock().unwrap_or_else(|e| e.into_inner());
+        let merge = |extra: &[&str]| {
+            let mut argv = vec!["sluice", "serve"];
+            argv.extend_from_slice(extra);
+            Settings::merge(parse(&argv), FileConfig::default())
+        };
+        let s = merge(&[
+            "--cluster",
+            "nats://127.0.0.1:4222, nats://127.0.0.1:4223",
+            "--node-id",
+            "node-1",
+            "--advertise",
+            "http://10.0.0.1:4566/",
+        ])
+        .expect("valid");
+        assert_eq!(
+            s.cluster,
+            Some(ClusterSettings {
+                nats_urls: vec!["nats://127.0.0.1:4222".into(), "nats://127.0.0.1:4223".into()],
+                node_id: "node-1".into(),
+                advertise: "http://10.0.0.1:4566".into(),
+            })
+        );
+        for (args, key) in [
+            (&["--cluster", "nats://h:4222"][..], "cluster"),
+            (&["--node-id", "n1", "--advertise", "http://h:1"][..], "cluster"),
+            (
+                &["--cluster", " , ", "--node-id", "n1", "--advertise", "http://h:1"][..],
+                "cluster",
+            ),
+            (
+                &[
+                    "--cluster",
+                    "nats://h:4222",
+                    "--node-id",
+                    "n 1",
+                    "--advertise",
+                    "http://h:1",
+                ][..],
+                "node-id",
+            ),
+            (
+                &["--cluster", "nats://h:4222", "--node-id", "n1", "--advertise", "h:1"][..],
+                "advertise",
+            ),
+            (
+                &[
+                    "--cluster",
+                    "nats://h:4222",
+                    "--node-id",
+                    "n1",
+                    "--advertise",
+                    "http://h:1",
+                    "--init",
+                    "i.yaml",
+                ][..],
+                "init",
+            ),
+        ] {
+            let err = merge(args).expect_err("refused");
+            assert!(err.to_string().contains(key), "{args:?}: {err}");
+        }
     }
 
     #[test]

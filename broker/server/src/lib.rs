@@ -41,6 +41,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use sluice_broker::{Broker, BrokerError};
+use sluice_cluster::{ClusterError, ClusterOptions, Node, Writer};
 use sluice_storage::{StorageError, Store, StoreOptions};
 use tokio::sync::watch;
 use tracing::{info, warn};
@@ -84,6 +85,10 @@ pub enum StartupError {
     /// The HTTP client for SNS deliveries could not be built (bad `--sns-https-ca`).
     #[error("cannot set up SNS https deliveries: {0}")]
     SnsTransport(String),
+    /// Cluster mode failed: NATS unreachable at start, or this node lost the writer lease or
+    /// its store stopped writing (it must restart as a standby).
+    #[error("cluster: {0}")]
+    Cluster(sluice_cluster::ClusterError),
 }
 
 /// Runs the server until `shutdown` resolves; `on_bound` learns the real listen address.
@@ -102,6 +107,31 @@ pub async fn run(
         Err(e) => return Err(StartupError::Storage(e)),
     };
     info!(data_dir = %data_dir.display(), durability = ?settings.durability, "storage open");
+    tokio::pin!(shutdown);
+    let cluster = match &settings.cluster {
+        Some(c) => {
+            if written_without_log(&store).map_err(StartupError::Storage)? {
+                return Err(StartupError::Cluster(ClusterError::Store(format!(
+                    "the data folder {} holds data written in single-node mode, which the other nodes do not have; start cluster nodes on empty folders",
+                    data_dir.display()
+                ))));
+            }
+            let options = ClusterOptions::new(c.nats_urls.clone(), c.node_id.clone(), c.advertise.clone());
+            let node = Node::connect(options).await.map_err(StartupError::Cluster)?;
+            info!(node = %c.node_id, "cluster: a standby, following the log until this node takes the writer lease");
+            // A standby serves nothing yet (forwarding to the writer is not built); a shutdown
+            // while it waits ends it.
+            let writer = tokio::select! {
+                writer = node.become_writer(&store) => writer.map_err(StartupError::Cluster)?,
+                _ = &mut shutdown => {
+                    store.flush().map_err(StartupError::Storage)?;
+                    return Ok(());
+                }
+            };
+            Some((node, writer))
+        }
+        None => None,
+    };
     let broker = Arc::new(Broker::open(store.clone()).map_err(StartupError::Broker)?);
     broker.streams.set_throughput_limits(settings.kinesis_limits);
     broker.streams.set_transition(settings.kinesis_transition);
@@ -215,6 +245,7 @@ pub async fn run(
     info!(addr = %local_addr, scheme, "listening on {scheme}://{local_addr}");
     on_bound(local_addr);
 
+    let lost_writer = keep_writing(cluster, store.clone());
     let shutdown_queues = broker.clone();
     let (stop_listeners, listeners_stopping) = watch::channel(false);
     let stop_signal = |mut rx: watch::Receiver<bool>| async move {
@@ -226,8 +257,15 @@ pub async fn run(
             listener::serve(plain, app.clone(), None, stop_signal(listeners_stopping.clone())).await;
         }
     };
-    let trigger = async move {
-        shutdown.await;
+    let mut lost = None;
+    let trigger = async {
+        tokio::select! {
+            _ = &mut shutdown => {}
+            reason = lost_writer => {
+                tracing::error!(error = %reason, "no longer the writer: stopping; restart this node to rejoin as a standby");
+                lost = Some(reason);
+            }
+        }
         // Open long polls would otherwise hold the drain for up to 20 s.
         shutdown_queues.queues.begin_shutdown();
         let _ = stop_listeners.send(true);
@@ -252,7 +290,31 @@ pub async fn run(
     info!("flushing storage");
     store.flush().map_err(StartupError::Storage)?;
     info!("shutdown complete");
-    Ok(())
+    match lost {
+        Some(reason) => Err(StartupError::Cluster(reason)),
+        None => Ok(()),
+    }
+}
+
+/// Whether the folder holds data but no replicated-log position: written in single-node mode.
+fn written_without_log(store: &Store) -> Result<bool, StorageError> {
+    if store.log_position()? > 0 {
+        return Ok(false);
+    }
+    let mut found = false;
+    store.for_each_prefix(sluice_storage::Cf::Meta, b"", |_, _| {
+        found = true;
+        false
+    })?;
+    Ok(found)
+}
+
+/// Resolves when this cluster node stops being the writer (never in single-node mode).
+async fn keep_writing(cluster: Option<(Node, Writer)>, store: Arc<Store>) -> ClusterError {
+    match cluster {
+        Some((node, writer)) => node.keep_writing(writer, &store).await,
+        None => std::future::pending().await,
+    }
 }
 
 /// Whether `bind` (host:port) only listens on a loopback address.

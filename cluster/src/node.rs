@@ -1,0 +1,221 @@
+//! One node of a cluster: a standby that follows the log into its store until it takes the
+//! writer lease, then the writer that keeps it.
+//!
+//! Taking over, in order: follow the log; take the lease; catch up to the log's end; append an
+//! epoch marker (an entry with no batches) expecting exactly that end, which fences every older
+//! writer; apply the marker locally; attach the log to the store. Only then may the broker be
+//! opened on the store and serve. A marker refused because something was appended after the
+//! catch-up (an old writer still alive) sends the node back to catch up again.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_nats::jetstream::context::{Context, PublishErrorKind};
+use async_nats::jetstream::message::PublishMessage;
+use async_nats::jetstream::stream::Stream;
+use sluice_storage::log_entry::encode_entry;
+use sluice_storage::Store;
+
+use crate::lease::{Holder, Lease};
+use crate::log::{JetStreamLog, LogLocation};
+use crate::ClusterError;
+
+/// Room left in a NATS message for the headers around a log entry.
+const ENTRY_HEADROOM: usize = 4096;
+
+/// How a node joins the cluster.
+#[derive(Debug, Clone)]
+pub struct ClusterOptions {
+    /// NATS server URLs (any of them; the client finds the rest).
+    pub nats_urls: Vec<String>,
+    /// This node's id, unique in the cluster.
+    pub node_id: String,
+    /// Where clients and other nodes reach this node.
+    pub advertise: String,
+    /// Replicas of the log stream and the lease bucket.
+    pub replicas: usize,
+    /// How long a lease lasts without renewal: the upper bound of a takeover's wait.
+    pub lease_ttl: Duration,
+    /// The log stream.
+    pub log: LogLocation,
+    /// The lease bucket's name.
+    pub lease_bucket: String,
+    /// How long an append may go unanswered before the writer gives up its term.
+    pub append_timeout: Duration,
+}
+
+impl ClusterOptions {
+    /// The defaults for `urls` and this node: 3 replicas, a 4 s lease, 8 MiB entries.
+    pub fn new(nats_urls: Vec<String>, node_id: String, advertise: String) -> ClusterOptions {
+        ClusterOptions {
+            nats_urls,
+            node_id,
+            advertise,
+            replicas: 3,
+            lease_ttl: Duration::from_secs(4),
+            log: LogLocation {
+                stream: "SLUICE_LOG".into(),
+                subject: "sluice.log".into(),
+                replicas: 3,
+                max_entry_bytes: 8 << 20,
+            },
+            lease_bucket: "sluice_lease".into(),
+            append_timeout: Duration::from_secs(10),
+        }
+    }
+}
+
+/// A node connected to the cluster.
+pub struct Node {
+    js: Context,
+    stream: Stream,
+    lease: Lease,
+    options: ClusterOptions,
+}
+
+/// What the writer holds while it serves.
+pub struct Writer {
+    revision: u64,
+    /// The log position of this writer's epoch marker.
+    pub epoch: u64,
+}
+
+impl Node {
+    /// Connects to NATS and makes sure the log stream and the lease bucket exist.
+    pub async fn connect(options: ClusterOptions) -> Result<Node, ClusterError> {
+        let client = async_nats::ConnectOptions::new()
+            .name(format!("sluice-{}", options.node_id))
+            .connect(options.nats_urls.as_slice())
+            .await
+            .map_err(|e| ClusterError::Nats(format!("connecting to {:?}: {e}", options.nats_urls)))?;
+        // An entry (and its headers) must fit in one NATS message: the servers' max_payload
+        // bounds it (the cluster's servers should set 8 MB, see docs/design.md).
+        let mut options = options;
+        let max_payload = client.server_info().max_payload;
+        options.log.max_entry_bytes = options
+            .log
+            .max_entry_bytes
+            .min(max_payload.saturating_sub(ENTRY_HEADROOM));
+        let mut js = async_nats::jetstream::new(client);
+        js.set_timeout(Duration::from_secs(5));
+        let stream = options.log.ensure(&js).await?;
+        let me = Holder {
+            node_id: options.node_id.clone(),
+            advertise: options.advertise.clone(),
+        };
+        let lease = Lease::open(&js, &options.lease_bucket, options.replicas, options.lease_ttl, me).await?;
+        Ok(Node {
+            js,
+            stream,
+            lease,
+            options,
+        })
+    }
+
+    /// Who writes now, if anyone (for forwarding and `/ready`).
+    pub async fn writer(&self) -> Result<Option<Holder>, ClusterError> {
+        self.lease.holder().await
+    }
+
+    /// Follows the log into `store` until this node takes the lease, then takes over (see the
+    /// module docs). Returns once the store commits through the log.
+    pub async fn become_writer(&self, store: &Arc<Store>) -> Result<Writer, ClusterError> {
+        loop {
+            self.catch_up(store).await?;
+            let Some(revision) = self.lease.try_acquire().await? else {
+                tokio::time::sleep(self.options.lease_ttl / 8).await;
+                continue;
+            };
+            tracing::info!(node = %self.options.node_id, "took the writer lease; catching up");
+            loop {
+                let end = self.catch_up(store).await?;
+                match self.append_marker(end).await? {
+                    Some(epoch) => {
+                        apply(store, epoch, &encode_entry([]))?;
+                        let log = JetStreamLog::new(
+                            self.js.clone(),
+                            self.options.log.clone(),
+                            tokio::runtime::Handle::current(),
+                            &self.options.node_id,
+                            epoch,
+                            self.options.append_timeout,
+                        );
+                        store
+                            .replicate_to(Arc::new(log))
+                            .map_err(|e| ClusterError::Store(e.to_string()))?;
+                        tracing::info!(node = %self.options.node_id, epoch, "writing");
+                        return Ok(Writer { revision, epoch });
+                    }
+                    // An older writer appended after the catch-up: read it, then fence again.
+                    None => continue,
+                }
+            }
+        }
+    }
+
+    /// Keeps the lease while the store keeps writing; resolves with the reason the moment
+    /// either stops, after which this node must not serve writes (the caller exits).
+    pub async fn keep_writing(&self, writer: Writer, store: &Arc<Store>) -> ClusterError {
+        let mut revision = writer.revision;
+        let period = self.options.lease_ttl / 4;
+        loop {
+            tokio::time::sleep(period).await;
+            if let Some(reason) = store.stopped_writing() {
+                return ClusterError::Store(reason);
+            }
+            match self.lease.renew(revision).await {
+                Ok(next) => revision = next,
+                Err(e) => return e,
+            }
+        }
+    }
+
+    /// Applies every entry after the store's position up to the log's end; returns that end.
+    async fn catch_up(&self, store: &Arc<Store>) -> Result<u64, ClusterError> {
+        let end = self
+            .stream
+            .get_info()
+            .await
+            .map_err(|e| ClusterError::Nats(format!("reading the log's end: {e}")))?
+            .state
+            .last_sequence;
+        let mut position = store.log_position().map_err(|e| ClusterError::Store(e.to_string()))?;
+        while position < end {
+            let next = position + 1;
+            let message = self
+                .stream
+                .get_raw_message(next)
+                .await
+                .map_err(|e| ClusterError::Nats(format!("reading log entry {next}: {e}")))?;
+            apply(store, next, &message.payload)?;
+            position = next;
+        }
+        Ok(end)
+    }
+
+    /// Appends this node's epoch marker after `end`; `None` when the log moved past `end`.
+    async fn append_marker(&self, end: u64) -> Result<Option<u64>, ClusterError> {
+        let message = PublishMessage::build()
+            .payload(encode_entry([]).into())
+            .message_id(format!("{}-epoch-after-{end}", self.options.node_id))
+            .expected_last_sequence(end);
+        let ack = self
+            .js
+            .send_publish(self.options.log.subject.clone(), message)
+            .await
+            .map_err(|e| ClusterError::Nats(format!("appending the epoch marker: {e}")))?;
+        match ack.await {
+            Ok(ack) => Ok(Some(ack.sequence)),
+            Err(e) if e.kind() == PublishErrorKind::WrongLastSequence => Ok(None),
+            Err(e) => Err(ClusterError::Nats(format!("appending the epoch marker: {e}"))),
+        }
+    }
+}
+
+/// Applies one log entry to the store (no fsync needed: the log holds the entry durably).
+fn apply(store: &Arc<Store>, position: u64, entry: &[u8]) -> Result<(), ClusterError> {
+    store
+        .apply_entry(position, entry)
+        .map(|_| ())
+        .map_err(|e| ClusterError::Store(format!("applying log entry {position}: {e}")))
+}
