@@ -205,10 +205,11 @@ impl Broker {
         }
     }
 
-    /// Waits (at most `limit`) until the broker answers `/health`; `Err` with the reason when
-    /// it exited or did not answer in time.
+    /// Waits (at most `limit`) until the broker answers `/ready` with 200 (a cluster node:
+    /// once it writes; a standby answers 503); `Err` with the reason when it exited or did not
+    /// get ready in time.
     pub async fn wait_serving(&mut self, limit: Duration) -> Result<(), String> {
-        self.wait_ready(limit).await
+        self.wait_for("/ready", limit).await
     }
 
     /// SIGSTOP: the process stays alive but runs nothing (a long GC pause, a frozen VM).
@@ -249,7 +250,7 @@ impl Broker {
 
     async fn spawn_and_wait(&mut self) -> Result<(), String> {
         self.spawn()?;
-        self.wait_ready(START_TIMEOUT).await
+        self.wait_for("/health", START_TIMEOUT).await
     }
 
     fn spawn(&mut self) -> Result<(), String> {
@@ -275,8 +276,8 @@ impl Broker {
         Ok(())
     }
 
-    async fn wait_ready(&mut self, limit: Duration) -> Result<(), String> {
-        let url = format!("{}/health", self.endpoint());
+    async fn wait_for(&mut self, path: &str, limit: Duration) -> Result<(), String> {
+        let url = format!("{}{path}", self.endpoint());
         let deadline = Instant::now() + limit;
         loop {
             if let Some(child) = self.child.as_mut() {
@@ -297,7 +298,7 @@ impl Broker {
             }
             if Instant::now() > deadline {
                 self.kill9();
-                return Err(format!("/health did not answer 200 within {limit:?}"));
+                return Err(format!("{path} did not answer 200 within {limit:?}"));
             }
             tokio::time::sleep(Duration::from_millis(50)).await;
         }

@@ -35,6 +35,15 @@ pub async fn sqs_client_no_retry(endpoint: &str) -> aws_sdk_sqs::Client {
     build(endpoint, REGION, RetryConfig::disabled()).await
 }
 
+/// Like [`sqs_client`] with up to `attempts` attempts per call: how a user rides through a
+/// cluster takeover (a few seconds of 503s and refused connections).
+pub async fn sqs_client_patient(endpoint: &str, attempts: u32) -> aws_sdk_sqs::Client {
+    let retry = RetryConfig::standard()
+        .with_max_attempts(attempts)
+        .with_max_backoff(Duration::from_secs(2));
+    build(endpoint, REGION, retry).await
+}
+
 /// A client signing with the given key (and session token), without retries, for
 /// authentication tests.
 pub async fn sqs_client_with_key(

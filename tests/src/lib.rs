@@ -40,8 +40,8 @@ pub mod xml;
 
 pub use broker::Broker;
 pub use client::{
-    sqs_client, sqs_client_in_region, sqs_client_no_retry, sqs_client_with_key, ACCESS_KEY, ACCOUNT_ID, REGION,
-    SECRET_KEY,
+    sqs_client, sqs_client_in_region, sqs_client_no_retry, sqs_client_patient, sqs_client_with_key, ACCESS_KEY,
+    ACCOUNT_ID, REGION, SECRET_KEY,
 };
 pub use nats::NatsCluster;
 pub use raw::RawResponse;

@@ -584,6 +584,9 @@ impl Settings {
         if self.cluster.is_some() && self.init.is_some() {
             return Err(invalid("init", "--init is not supported in cluster mode yet"));
         }
+        if self.cluster.is_some() && self.tls.is_some() {
+            return Err(invalid("tls-cert", "TLS is not supported in cluster mode yet"));
+        }
         if self.plain_bind.is_some() && self.tls.is_none() {
             return Err(invalid(
                 "plain-bind",

@@ -11,6 +11,8 @@
 //! - [`admin`]: `--admin-bind`, a second listener for the admin routes only.
 //! - [`checkpoint`]: `POST /admin/checkpoint`, backups of the running broker.
 //! - [`init`]: `--init FILE`, resources declared in YAML or TOML and created at start-up.
+//! - [`standby`]: what a cluster node serves before it writes: health, and every API call
+//!   forwarded to the writer.
 //! - [`metrics`]: the Prometheus registry owned by the [`app::App`].
 //! - [`resource_metrics`]: queue depth and RocksDB gauges computed at scrape time.
 //! - [`app`]: the state shared by connections.
@@ -19,6 +21,10 @@
 //! # Start-up and shutdown order
 //! open storage → build broker → bind → ready → serve until the shutdown future resolves →
 //! drain → drop the broker → flush the store. A failure before serving is a [`StartupError`].
+//! In cluster mode (`--cluster`): open storage → connect to NATS → bind → serve as a standby
+//! (forwarding) while following the log → take over → build broker → serve, until shutdown or
+//! until this node stops being the writer (then it exits with an error, to restart as a
+//! standby).
 
 pub mod admin;
 pub mod api;
@@ -33,6 +39,7 @@ pub mod metrics;
 pub mod policy;
 pub mod resource_metrics;
 pub mod sns_delivery;
+pub mod standby;
 pub mod tls;
 pub mod wire;
 
@@ -108,6 +115,15 @@ pub async fn run(
     };
     info!(data_dir = %data_dir.display(), durability = ?settings.durability, "storage open");
     tokio::pin!(shutdown);
+    let bind_addr = settings.bind.clone();
+    let bind = || async {
+        listener::bind(&bind_addr).await.map_err(|source| StartupError::Bind {
+            addr: bind_addr.clone(),
+            source,
+        })
+    };
+    // A cluster node listens from the start: as a standby it forwards calls to the writer.
+    let mut early_listener = None;
     let cluster = match &settings.cluster {
         Some(c) => {
             if written_without_log(&store).map_err(StartupError::Storage)? {
@@ -117,17 +133,34 @@ pub async fn run(
                 ))));
             }
             let options = ClusterOptions::new(c.nats_urls.clone(), c.node_id.clone(), c.advertise.clone());
-            let node = Node::connect(options).await.map_err(StartupError::Cluster)?;
-            info!(node = %c.node_id, "cluster: a standby, following the log until this node takes the writer lease");
-            // A standby serves nothing yet (forwarding to the writer is not built); a shutdown
-            // while it waits ends it.
-            let writer = tokio::select! {
-                writer = node.become_writer(&store) => writer.map_err(StartupError::Cluster)?,
-                _ = &mut shutdown => {
-                    store.flush().map_err(StartupError::Storage)?;
-                    return Ok(());
-                }
+            let node = Arc::new(Node::connect(options).await.map_err(StartupError::Cluster)?);
+            let listener = bind().await?;
+            info!(node = %c.node_id, "cluster: a standby, following the log and forwarding calls until this node takes the writer lease");
+            let forwarding = Arc::new(standby::Standby::new(
+                node.clone(),
+                c.node_id.clone(),
+                c.advertise.clone(),
+            ));
+            let (stop_standby, standby_stopping) = watch::channel(false);
+            let writer = {
+                let serving = standby::serve(&listener, forwarding, standby_stopping);
+                tokio::pin!(serving);
+                // The standby server runs until this node writes; a shutdown meanwhile ends both.
+                let writer = tokio::select! {
+                    writer = node.become_writer(&store) => writer.map_err(StartupError::Cluster),
+                    _ = &mut shutdown => {
+                        let _ = stop_standby.send(true);
+                        serving.await;
+                        store.flush().map_err(StartupError::Storage)?;
+                        return Ok(());
+                    }
+                    () = &mut serving => Err(StartupError::Cluster(ClusterError::Nats("the standby server stopped".into()))),
+                };
+                let _ = stop_standby.send(true);
+                serving.await;
+                writer?
             };
+            early_listener = Some(listener);
             Some((node, writer))
         }
         None => None,
@@ -178,13 +211,12 @@ pub async fn run(
         Some((cert, key)) => Some(tls::acceptor(cert, key)?),
         None => None,
     };
-    let bind_addr = settings.bind.clone();
-    let listener = listener::bind(&bind_addr).await.map_err(|source| StartupError::Bind {
-        addr: bind_addr.clone(),
-        source,
-    })?;
+    let listener = match early_listener {
+        Some(listener) => listener,
+        None => bind().await?,
+    };
     let local_addr = listener.local_addr().map_err(|source| StartupError::Bind {
-        addr: bind_addr,
+        addr: bind_addr.clone(),
         source,
     })?;
 
@@ -310,7 +342,7 @@ fn written_without_log(store: &Store) -> Result<bool, StorageError> {
 }
 
 /// Resolves when this cluster node stops being the writer (never in single-node mode).
-async fn keep_writing(cluster: Option<(Node, Writer)>, store: Arc<Store>) -> ClusterError {
+async fn keep_writing(cluster: Option<(Arc<Node>, Writer)>, store: Arc<Store>) -> ClusterError {
     match cluster {
         Some((node, writer)) => node.keep_writing(writer, &store).await,
         None => std::future::pending().await,

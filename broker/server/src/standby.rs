@@ -1,0 +1,244 @@
+//! What a cluster standby serves while it follows the log: `/health` (the process is alive),
+//! `/ready` (503: it cannot serve by itself), and every other request forwarded as it came to
+//! the writer the lease names, its answer streamed back. Clients so never need to know which
+//! node writes: any node's endpoint works, and through a takeover the SDKs' retries carry them.
+//!
+//! A forwarded request keeps its method, path, query, headers (the `Host` a SigV4 signature
+//! covers included) and body, so the writer authorizes it exactly as if the client had called
+//! it. It goes over a fresh HTTP/1.1 connection per request.
+//!
+//! When this node takes over, [`serve`] stops accepting, lets each open connection finish its
+//! request and close, and returns the listener's use to the full server.
+
+use std::convert::Infallible;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use http::header::{HeaderName, HeaderValue, CONNECTION, CONTENT_TYPE, HOST};
+use http::{Request, Response, StatusCode, Uri};
+use http_body_util::combinators::BoxBody;
+use http_body_util::{BodyExt, Full};
+use hyper::body::Incoming;
+use hyper::service::service_fn;
+use hyper_util::rt::{TokioExecutor, TokioIo};
+use hyper_util::server::conn::auto;
+use sluice_cluster::{Holder, Node};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::watch;
+use tokio::task::JoinSet;
+use tracing::{debug, warn};
+
+/// The body of a standby's answers: the writer's, streamed, or its own few bytes.
+type Body = BoxBody<Bytes, hyper::Error>;
+
+/// How long the writer's address is trusted before the lease is read again.
+const WRITER_CACHE: Duration = Duration::from_millis(500);
+/// Bounds the connection to the writer.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(2);
+/// How long open connections get to finish their request when this node takes over.
+const HANDOVER_DRAIN: Duration = Duration::from_secs(2);
+/// Names the forwarding node in the forwarded request, for the writer's logs.
+const FORWARDED_BY: HeaderName = HeaderName::from_static("x-sluice-forwarded-by");
+
+/// A standby's view of the cluster: the node, and who writes.
+pub struct Standby {
+    node: Arc<Node>,
+    node_id: String,
+    advertise: String,
+    writer: Mutex<Option<(Instant, Holder)>>,
+}
+
+impl Standby {
+    /// The standby of `node`, known to others as `advertise`.
+    pub fn new(node: Arc<Node>, node_id: String, advertise: String) -> Standby {
+        Standby {
+            node,
+            node_id,
+            advertise,
+            writer: Mutex::new(None),
+        }
+    }
+
+    /// The writer, from a cache refreshed every [`WRITER_CACHE`].
+    async fn writer(&self) -> Option<Holder> {
+        if let Some((at, holder)) = self.writer.lock().unwrap_or_else(|p| p.into_inner()).clone() {
+            if at.elapsed() < WRITER_CACHE {
+                return Some(holder);
+            }
+        }
+        let holder = match self.node.writer().await {
+            Ok(holder) => holder,
+            Err(e) => {
+                warn!(error = %e, "standby: cannot read the writer lease");
+                None
+            }
+        };
+        *self.writer.lock().unwrap_or_else(|p| p.into_inner()) = holder.clone().map(|h| (Instant::now(), h));
+        holder
+    }
+
+    fn forget_writer(&self) {
+        *self.writer.lock().unwrap_or_else(|p| p.into_inner()) = None;
+    }
+}
+
+/// Serves the standby's routes on `listener` until `stop` turns true.
+pub async fn serve(listener: &TcpListener, standby: Arc<Standby>, mut stop: watch::Receiver<bool>) {
+    let builder = Arc::new(auto::Builder::new(TokioExecutor::new()));
+    let (drain_tx, drain_rx) = watch::channel(false);
+    let mut connections = JoinSet::new();
+    loop {
+        while connections.try_join_next().is_some() {}
+        let (stream, peer) = tokio::select! {
+            // Only `true` is ever sent; a dropped sender ends the standby too.
+            _ = stop.changed() => break,
+            accepted = listener.accept() => match accepted {
+                Ok(accepted) => accepted,
+                Err(e) => {
+                    debug!(error = %e, "standby: accept failed");
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                    continue;
+                }
+            },
+        };
+        let standby = standby.clone();
+        let builder = builder.clone();
+        let mut drain = drain_rx.clone();
+        connections.spawn(async move {
+            let service = service_fn(move |req: Request<Incoming>| {
+                let standby = standby.clone();
+                async move { Ok::<_, Infallible>(route(&standby, req, peer).await) }
+            });
+            let conn = builder.serve_connection(TokioIo::new(stream), service);
+            tokio::pin!(conn);
+            let result = tokio::select! {
+                result = conn.as_mut() => result,
+                _ = drain.changed() => {
+                    conn.as_mut().graceful_shutdown();
+                    conn.await
+                }
+            };
+            if let Err(e) = result {
+                debug!(error = %e, %peer, "standby: connection ended with an error");
+            }
+        });
+    }
+    // This node writes now: close the standby's connections once their request is answered,
+    // so clients reconnect to the full server.
+    let _ = drain_tx.send(true);
+    let drained = tokio::time::timeout(HANDOVER_DRAIN, async {
+        while connections.join_next().await.is_some() {}
+    });
+    if drained.await.is_err() {
+        connections.shutdown().await;
+    }
+}
+
+/// One request: the standby's own routes, or forwarded.
+async fn route(standby: &Standby, req: Request<Incoming>, peer: SocketAddr) -> Response<Body> {
+    match req.uri().path() {
+        "/health" => plain(StatusCode::OK, "ok: standby\n"),
+        "/ready" => plain(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "not ready: a standby (requests are forwarded to the writer)\n",
+        ),
+        _ => forward(standby, req, peer).await,
+    }
+}
+
+/// Forwards `req` to the writer and streams its answer back; 503 when there is no writer to
+/// reach (the SDKs retry a 503).
+async fn forward(standby: &Standby, req: Request<Incoming>, peer: SocketAddr) -> Response<Body> {
+    let Some(writer) = standby.writer().await else {
+        return unavailable("no node holds the writer lease at the moment");
+    };
+    if writer.node_id == standby.node_id || writer.advertise == standby.advertise {
+        return unavailable("this node is taking over as the writer");
+    }
+    let Some(authority) = writer
+        .advertise
+        .strip_prefix("http://")
+        .map(|a| a.trim_end_matches('/'))
+    else {
+        return unavailable("forwarding to an https writer is not supported yet");
+    };
+    let stream = match tokio::time::timeout(CONNECT_TIMEOUT, TcpStream::connect(authority)).await {
+        Ok(Ok(stream)) => stream,
+        Ok(Err(e)) => return gone(standby, &writer, &e.to_string()),
+        Err(_) => return gone(standby, &writer, "connect timed out"),
+    };
+    let _ = stream.set_nodelay(true);
+    let (mut sender, conn) = match hyper::client::conn::http1::handshake(TokioIo::new(stream)).await {
+        Ok(pair) => pair,
+        Err(e) => return gone(standby, &writer, &e.to_string()),
+    };
+    tokio::spawn(async move {
+        if let Err(e) = conn.await {
+            debug!(error = %e, "standby: connection to the writer ended with an error");
+        }
+    });
+    let request = match outgoing(req, &standby.node_id) {
+        Ok(request) => request,
+        Err(why) => return plain(StatusCode::BAD_REQUEST, why),
+    };
+    match sender.send_request(request).await {
+        Ok(response) => response.map(|body| body.boxed()),
+        Err(e) => {
+            debug!(error = %e, %peer, "standby: forwarded request failed");
+            gone(standby, &writer, &e.to_string())
+        }
+    }
+}
+
+/// The request as the writer gets it: origin-form URI, the client's `Host` (an HTTP/2 client
+/// names it in the URI instead), no hop-by-hop `Connection` header.
+fn outgoing(req: Request<Incoming>, node_id: &str) -> Result<Request<Incoming>, &'static str> {
+    let (mut parts, body) = req.into_parts();
+    let authority = parts.uri.authority().map(|a| a.as_str().to_string());
+    let path = parts.uri.path_and_query().map_or("/", |p| p.as_str());
+    parts.uri = path.parse::<Uri>().map_err(|_| "invalid request target\n")?;
+    parts.version = http::Version::HTTP_11;
+    if !parts.headers.contains_key(HOST) {
+        let host = authority.ok_or("a request needs a Host\n")?;
+        let value = HeaderValue::from_str(&host).map_err(|_| "invalid Host\n")?;
+        parts.headers.insert(HOST, value);
+    }
+    parts.headers.remove(CONNECTION);
+    if let Ok(value) = HeaderValue::from_str(node_id) {
+        parts.headers.insert(FORWARDED_BY, value);
+    }
+    Ok(Request::from_parts(parts, body))
+}
+
+/// The writer could not be reached: forget it (the lease may name another soon) and say so.
+fn gone(standby: &Standby, writer: &Holder, why: &str) -> Response<Body> {
+    standby.forget_writer();
+    debug!(writer = %writer.node_id, error = %why, "standby: the writer did not answer");
+    unavailable("the writer did not answer; a takeover may be under way")
+}
+
+/// 503 with a body every AWS SDK reads as a retryable service error.
+fn unavailable(why: &str) -> Response<Body> {
+    let body = format!("{{\"__type\":\"ServiceUnavailable\",\"message\":\"{why}\"}}");
+    let mut response = Response::new(full(body));
+    *response.status_mut() = StatusCode::SERVICE_UNAVAILABLE;
+    response
+        .headers_mut()
+        .insert(CONTENT_TYPE, HeaderValue::from_static("application/x-amz-json-1.0"));
+    response
+}
+
+fn plain(status: StatusCode, text: &'static str) -> Response<Body> {
+    let mut response = Response::new(full(text));
+    *response.status_mut() = status;
+    response
+        .headers_mut()
+        .insert(CONTENT_TYPE, HeaderValue::from_static("text/plain; charset=utf-8"));
+    response
+}
+
+fn full(bytes: impl Into<Bytes>) -> Body {
+    Full::new(bytes.into()).map_err(|never| match never {}).boxed()
+}
