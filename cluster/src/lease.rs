@@ -9,7 +9,7 @@
 use std::time::Duration;
 
 use async_nats::jetstream::context::Context;
-use async_nats::jetstream::kv::{self, CreateErrorKind, Operation};
+use async_nats::jetstream::kv::{self, CreateErrorKind, Operation, UpdateErrorKind};
 use async_nats::jetstream::stream::StorageType;
 use bytes::Bytes;
 use serde::{Deserialize, Serialize};
@@ -60,21 +60,30 @@ impl Lease {
         Ok(Lease { kv, me })
     }
 
-    /// Takes the lease if nobody holds it: `Some(revision)` when taken.
+    /// Takes the lease if nobody holds it: `Some(revision)` when taken. Losing a race for a
+    /// lease that just expired is `None` too: the winner's write makes ours "wrong last
+    /// sequence", which async-nats does not sort under `AlreadyExists`.
     pub async fn try_acquire(&self) -> Result<Option<u64>, ClusterError> {
         match self.kv.create(WRITER_KEY, self.value()?).await {
             Ok(revision) => Ok(Some(revision)),
             Err(e) if e.kind() == CreateErrorKind::AlreadyExists => Ok(None),
+            Err(e) if e.to_string().contains("wrong last sequence") => Ok(None),
             Err(e) => Err(ClusterError::Nats(format!("taking the writer lease: {e}"))),
         }
     }
 
-    /// Renews the lease held at `revision`; fails when another node took it meanwhile.
+    /// Renews the lease held at `revision`: [`ClusterError::LeaseLost`] when another node took
+    /// it meanwhile, [`ClusterError::Nats`] when JetStream did not answer (the lease may still
+    /// be ours).
     pub async fn renew(&self, revision: u64) -> Result<u64, ClusterError> {
         self.kv
             .update(WRITER_KEY, self.value()?, revision)
             .await
-            .map_err(|e| ClusterError::LeaseLost(e.to_string()))
+            .map_err(|e| match e.kind() {
+                UpdateErrorKind::WrongLastRevision => ClusterError::LeaseLost(e.to_string()),
+                _ if e.to_string().contains("wrong last sequence") => ClusterError::LeaseLost(e.to_string()),
+                _ => ClusterError::Nats(format!("renewing the writer lease: {e}")),
+            })
     }
 
     /// Who holds the lease now, if anyone.

@@ -8,6 +8,7 @@
 //! the writer where its entry went, and an append after another node's epoch marker is refused,
 //! so a paused or partitioned old writer cannot get a single write through.
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
@@ -67,6 +68,8 @@ pub struct JetStreamLog {
     /// Ids are `{node}-{epoch}-{counter}`: unique across writers and terms.
     id_prefix: String,
     state: Mutex<AppendState>,
+    /// Set when this node stops being the writer: an append still retrying gives up.
+    abandoned: AtomicBool,
 }
 
 /// What the writer knows of the log's end.
@@ -94,7 +97,13 @@ impl JetStreamLog {
             append_timeout,
             id_prefix: format!("{node_id}-{last}"),
             state: Mutex::new(AppendState { last, counter: 0 }),
+            abandoned: AtomicBool::new(false),
         }
+    }
+
+    /// This node is no longer the writer: appends stop retrying and fail.
+    pub fn abandon(&self) {
+        self.abandoned.store(true, Ordering::SeqCst);
     }
 
     /// One publish of `payload` under `id`, expecting the log to end at `expected`.
@@ -164,6 +173,11 @@ impl CommitLog for JetStreamLog {
                 }
                 Err(Attempt::Fenced(why)) => return Err(LogError::Fenced(why)),
                 Err(Attempt::Refused(why)) => return Err(LogError::Refused(why)),
+                Err(Attempt::Retry(why)) if self.abandoned.load(Ordering::SeqCst) => {
+                    return Err(LogError::Unavailable(format!(
+                        "append {id} abandoned: this node is no longer the writer ({why})"
+                    )))
+                }
                 Err(Attempt::Retry(why)) if Instant::now() >= deadline => {
                     return Err(LogError::Unavailable(format!(
                         "append {id} unanswered for {:?}: {why}",

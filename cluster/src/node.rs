@@ -8,17 +8,29 @@
 //! catch-up (an old writer still alive) sends the node back to catch up again.
 
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
+use async_nats::jetstream::consumer::pull::OrderedConfig;
+use async_nats::jetstream::consumer::DeliverPolicy;
 use async_nats::jetstream::context::{Context, PublishErrorKind};
 use async_nats::jetstream::message::PublishMessage;
 use async_nats::jetstream::stream::Stream;
+use futures_util::StreamExt;
 use sluice_storage::log_entry::encode_entry;
 use sluice_storage::Store;
 
 use crate::lease::{Holder, Lease};
 use crate::log::{JetStreamLog, LogLocation};
 use crate::ClusterError;
+
+/// Behind by more than this many entries, a node streams the log instead of reading entries
+/// one request at a time.
+const STREAMED_CATCH_UP: u64 = 64;
+/// How long a streamed catch-up waits for the next entry before reading the rest one by one.
+const STREAM_IDLE: Duration = Duration::from_secs(2);
+
+/// How long a node waits for JetStream to accept its log stream and lease bucket at start-up.
+const SETUP_TIMEOUT: Duration = Duration::from_secs(60);
 
 /// Room left in a NATS message for the headers around a log entry.
 const ENTRY_HEADROOM: usize = 4096;
@@ -76,6 +88,7 @@ pub struct Node {
 /// What the writer holds while it serves.
 pub struct Writer {
     revision: u64,
+    log: Arc<JetStreamLog>,
     /// The log position of this writer's epoch marker.
     pub epoch: u64,
 }
@@ -98,12 +111,35 @@ impl Node {
             .min(max_payload.saturating_sub(ENTRY_HEADROOM));
         let mut js = async_nats::jetstream::new(client);
         js.set_timeout(Duration::from_secs(5));
-        let stream = options.log.ensure(&js).await?;
         let me = Holder {
             node_id: options.node_id.clone(),
             advertise: options.advertise.clone(),
         };
-        let lease = Lease::open(&js, &options.lease_bucket, options.replicas, options.lease_ttl, me).await?;
+        // JetStream answers "no responders" until its cluster has a meta leader, and nodes
+        // starting together race to create the stream and the bucket: retry, bounded.
+        let deadline = Instant::now() + SETUP_TIMEOUT;
+        let (stream, lease) = loop {
+            let attempt = async {
+                let stream = options.log.ensure(&js).await?;
+                let lease = Lease::open(
+                    &js,
+                    &options.lease_bucket,
+                    options.replicas,
+                    options.lease_ttl,
+                    me.clone(),
+                )
+                .await?;
+                Ok::<_, ClusterError>((stream, lease))
+            };
+            match attempt.await {
+                Ok(ready) => break ready,
+                Err(e) if Instant::now() >= deadline => return Err(e),
+                Err(e) => {
+                    tracing::warn!(error = %e, "cluster: JetStream not ready yet; retrying");
+                    tokio::time::sleep(Duration::from_millis(500)).await;
+                }
+            }
+        };
         Ok(Node {
             js,
             stream,
@@ -120,54 +156,101 @@ impl Node {
     /// Follows the log into `store` until this node takes the lease, then takes over (see the
     /// module docs). Returns once the store commits through the log.
     pub async fn become_writer(&self, store: &Arc<Store>) -> Result<Writer, ClusterError> {
+        let pause = self.options.lease_ttl / 8;
         loop {
-            self.catch_up(store).await?;
-            let Some(revision) = self.lease.try_acquire().await? else {
-                tokio::time::sleep(self.options.lease_ttl / 8).await;
-                continue;
+            // NATS trouble while following (a JetStream election, a lost race for the lease)
+            // is waited out; only a local store failure ends the standby.
+            let revision = match self.follow_once(store).await {
+                Ok(Some(revision)) => revision,
+                Ok(None) => {
+                    tokio::time::sleep(pause).await;
+                    continue;
+                }
+                Err(e @ ClusterError::Store(_)) => return Err(e),
+                Err(e) => {
+                    tracing::warn!(error = %e, "cluster: following the log; retrying");
+                    tokio::time::sleep(pause).await;
+                    continue;
+                }
             };
             tracing::info!(node = %self.options.node_id, "took the writer lease; catching up");
-            loop {
-                let end = self.catch_up(store).await?;
-                match self.append_marker(end).await? {
-                    Some(epoch) => {
-                        apply(store, epoch, &encode_entry([]))?;
-                        let log = JetStreamLog::new(
-                            self.js.clone(),
-                            self.options.log.clone(),
-                            tokio::runtime::Handle::current(),
-                            &self.options.node_id,
-                            epoch,
-                            self.options.append_timeout,
-                        );
-                        store
-                            .replicate_to(Arc::new(log))
-                            .map_err(|e| ClusterError::Store(e.to_string()))?;
-                        tracing::info!(node = %self.options.node_id, epoch, "writing");
-                        return Ok(Writer { revision, epoch });
-                    }
-                    // An older writer appended after the catch-up: read it, then fence again.
-                    None => continue,
+            match self.take_over(store, revision).await {
+                Ok(writer) => return Ok(writer),
+                Err(e @ ClusterError::Store(_)) => return Err(e),
+                // The lease expires by itself; whoever takes it next (this node included) starts
+                // the takeover over.
+                Err(e) => tracing::warn!(error = %e, "cluster: takeover failed; following again"),
+            }
+        }
+    }
+
+    /// One round of following: catch up, then try to take the lease.
+    async fn follow_once(&self, store: &Arc<Store>) -> Result<Option<u64>, ClusterError> {
+        self.catch_up(store).await?;
+        self.lease.try_acquire().await
+    }
+
+    /// With the lease held at `revision`: catch up, fence with the epoch marker, and attach the
+    /// log to the store.
+    async fn take_over(&self, store: &Arc<Store>, revision: u64) -> Result<Writer, ClusterError> {
+        let deadline = Instant::now() + self.options.lease_ttl;
+        loop {
+            if Instant::now() >= deadline {
+                return Err(ClusterError::Nats("the epoch marker kept losing to appends".into()));
+            }
+            let end = self.catch_up(store).await?;
+            match self.append_marker(end).await? {
+                Some(epoch) => {
+                    apply(store, epoch, &encode_entry([]))?;
+                    let log = Arc::new(JetStreamLog::new(
+                        self.js.clone(),
+                        self.options.log.clone(),
+                        tokio::runtime::Handle::current(),
+                        &self.options.node_id,
+                        epoch,
+                        self.options.append_timeout,
+                    ));
+                    store
+                        .replicate_to(log.clone())
+                        .map_err(|e| ClusterError::Store(e.to_string()))?;
+                    tracing::info!(node = %self.options.node_id, epoch, "writing");
+                    return Ok(Writer { revision, log, epoch });
                 }
+                // An older writer appended after the catch-up: read it, then fence again.
+                None => continue,
             }
         }
     }
 
     /// Keeps the lease while the store keeps writing; resolves with the reason the moment
-    /// either stops, after which this node must not serve writes (the caller exits).
+    /// either stops, after which this node must not serve writes (the caller exits). Losing
+    /// the lease stops the store's commits at once, and an append still retrying gives up.
     pub async fn keep_writing(&self, writer: Writer, store: &Arc<Store>) -> ClusterError {
         let mut revision = writer.revision;
         let period = self.options.lease_ttl / 4;
-        loop {
+        let mut renewed = Instant::now();
+        let reason = loop {
             tokio::time::sleep(period).await;
             if let Some(reason) = store.stopped_writing() {
-                return ClusterError::Store(reason);
+                break ClusterError::Store(reason);
             }
             match self.lease.renew(revision).await {
-                Ok(next) => revision = next,
-                Err(e) => return e,
+                Ok(next) => {
+                    revision = next;
+                    renewed = Instant::now();
+                }
+                Err(e @ ClusterError::LeaseLost(_)) => break e,
+                // JetStream electing a leader: retry while the lease cannot have expired yet
+                // (with a period to spare), then assume another node has it.
+                Err(e) if renewed.elapsed() + period >= self.options.lease_ttl => {
+                    break ClusterError::LeaseLost(format!("not renewed for {:?}: {e}", renewed.elapsed()))
+                }
+                Err(e) => tracing::warn!(error = %e, "cluster: lease renewal failed; retrying"),
             }
-        }
+        };
+        writer.log.abandon();
+        store.stop_writing(&reason.to_string());
+        reason
     }
 
     /// Applies every entry after the store's position up to the log's end; returns that end.
@@ -180,6 +263,9 @@ impl Node {
             .state
             .last_sequence;
         let mut position = store.log_position().map_err(|e| ClusterError::Store(e.to_string()))?;
+        if end.saturating_sub(position) > STREAMED_CATCH_UP {
+            position = self.stream_entries(store, position, end).await?;
+        }
         while position < end {
             let next = position + 1;
             let message = self
@@ -191,6 +277,44 @@ impl Node {
             position = next;
         }
         Ok(end)
+    }
+
+    /// Applies entries `position + 1 ..= end` as JetStream streams them to an ordered consumer
+    /// (one request per entry would cost a round trip each); returns the position reached.
+    async fn stream_entries(&self, store: &Arc<Store>, mut position: u64, end: u64) -> Result<u64, ClusterError> {
+        let config = OrderedConfig {
+            deliver_policy: DeliverPolicy::ByStartSequence {
+                start_sequence: position + 1,
+            },
+            ..Default::default()
+        };
+        let consumer = self
+            .stream
+            .create_consumer(config)
+            .await
+            .map_err(|e| ClusterError::Nats(format!("following the log from {}: {e}", position + 1)))?;
+        let mut messages = consumer
+            .messages()
+            .await
+            .map_err(|e| ClusterError::Nats(format!("following the log: {e}")))?;
+        while position < end {
+            let message = match tokio::time::timeout(STREAM_IDLE, messages.next()).await {
+                Ok(Some(Ok(message))) => message,
+                Ok(Some(Err(e))) => return Err(ClusterError::Nats(format!("following the log: {e}"))),
+                // Idle or ended: what is left is read one entry at a time.
+                Ok(None) | Err(_) => break,
+            };
+            let sequence = message
+                .info()
+                .map_err(|e| ClusterError::Nats(format!("a log message without its position: {e}")))?
+                .stream_sequence;
+            if sequence <= position {
+                continue;
+            }
+            apply(store, sequence, &message.payload)?;
+            position = sequence;
+        }
+        Ok(position)
     }
 
     /// Appends this node's epoch marker after `end`; `None` when the log moved past `end`.

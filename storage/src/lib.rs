@@ -295,6 +295,18 @@ impl Store {
             .map_err(|_| StorageError::NotWriting("a replicated log is already attached".into()))
     }
 
+    /// Whether commits go through a replicated log (this node writes in cluster mode).
+    pub fn is_replicating(&self) -> bool {
+        self.replication.get().is_some()
+    }
+
+    /// Cluster mode: refuses every later commit, because this node is no longer the writer.
+    pub fn stop_writing(&self, reason: &str) {
+        if let Some(replication) = self.replication.get() {
+            replication.stop(reason);
+        }
+    }
+
     /// Why this store stopped accepting commits, in cluster mode, if it did.
     pub fn stopped_writing(&self) -> Option<String> {
         self.replication.get().and_then(Replication::stopped)

@@ -109,6 +109,21 @@ impl Replication {
         self.lock().stopped.clone()
     }
 
+    /// Refuses every later commit (this node is no longer the writer); commits waiting for a
+    /// group fail with `reason` too.
+    pub(crate) fn stop(&self, reason: &str) {
+        let mut queue = self.lock();
+        queue.stopped.get_or_insert_with(|| reason.to_string());
+        let failure = GroupFailure {
+            reason: queue.stopped.clone().unwrap_or_default(),
+            stop: true,
+        };
+        for waiting in queue.pending.drain(..) {
+            fill(&waiting.slot, Err(failure.clone()));
+        }
+        self.changed.notify_all();
+    }
+
     /// Commits `ops` through the log: joins the next group and, when no group is in flight,
     /// leads it. `apply` writes a group to the local database at the log position given.
     pub(crate) fn commit(&self, ops: Ops, apply: ApplyGroup<'_>) -> Result<(), crate::StorageError> {

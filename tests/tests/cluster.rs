@@ -129,6 +129,34 @@ async fn a_standby_takes_over_with_every_acknowledged_write_when_the_writer_is_k
         last_sequence = put.sequence_number().to_string();
     }
     assert_eq!(ready(&b).await, 503, "a standby is not ready by itself");
+    // Each node reports its own role and how far it applied the log (the standby's figures are
+    // not the writer's, forwarded).
+    let scrape = |node: &Broker| {
+        let url = format!("{}/metrics", node.endpoint());
+        async move {
+            sluice_tests::raw::get_with_timeout(&url, Duration::from_secs(5))
+                .await
+                .expect("GET /metrics")
+                .body
+        }
+    };
+    assert!(scrape(&a).await.contains("\nsluice_cluster_writer 1\n"));
+    let mut standby_metrics = scrape(&b).await;
+    for _ in 0..100 {
+        if !standby_metrics.contains("sluice_cluster_log_position 0\n") {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        standby_metrics = scrape(&b).await;
+    }
+    assert!(
+        standby_metrics.contains("\nsluice_cluster_writer 0\n"),
+        "{standby_metrics}"
+    );
+    assert!(
+        !standby_metrics.contains("sluice_cluster_log_position 0\n"),
+        "the standby follows the log: {standby_metrics}"
+    );
 
     // A client that only knows the standby: its calls are forwarded to a, and go on through
     // the takeover on the SDK's retries.

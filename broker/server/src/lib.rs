@@ -138,6 +138,7 @@ pub async fn run(
             info!(node = %c.node_id, "cluster: a standby, following the log and forwarding calls until this node takes the writer lease");
             let forwarding = Arc::new(standby::Standby::new(
                 node.clone(),
+                store.clone(),
                 c.node_id.clone(),
                 c.advertise.clone(),
             ));

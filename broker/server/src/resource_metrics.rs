@@ -143,6 +143,14 @@ impl ResourceCollector {
             "sluice_rocksdb_delayed_write_rate_bytes",
             "Write rate RocksDB slows writers to while stalling (0 when not delayed)",
         )?;
+        let log_position = IntGauge::new(
+            "sluice_cluster_log_position",
+            "Cluster mode: position of the last replicated-log entry applied here (0 in single-node mode)",
+        )?;
+        let writer = IntGauge::new(
+            "sluice_cluster_writer",
+            "Cluster mode: 1 on the node that writes through the replicated log, else 0",
+        )?;
         if let Some(broker) = broker {
             let limit = store.map_or(usize::MAX, |(_, limit)| limit);
             let (queues, left_out) = broker.queues.stats(limit);
@@ -198,6 +206,8 @@ impl ResourceCollector {
             running_compactions.set(gauge_value(store.property_sum("rocksdb.num-running-compactions")));
             write_stopped.set(i64::from(store.property_sum("rocksdb.is-write-stopped") > 0));
             delayed_write_rate.set(gauge_value(store.property_sum("rocksdb.actual-delayed-write-rate")));
+            log_position.set(gauge_value(store.log_position().unwrap_or(0)));
+            writer.set(i64::from(store.is_replicating() && store.stopped_writing().is_none()));
         }
         Ok(vec![
             Box::new(messages),
@@ -218,6 +228,8 @@ impl ResourceCollector {
             Box::new(running_compactions),
             Box::new(write_stopped),
             Box::new(delayed_write_rate),
+            Box::new(log_position),
+            Box::new(writer),
         ])
     }
 }

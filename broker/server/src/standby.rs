@@ -25,6 +25,7 @@ use hyper::service::service_fn;
 use hyper_util::rt::{TokioExecutor, TokioIo};
 use hyper_util::server::conn::auto;
 use sluice_cluster::{Holder, Node};
+use sluice_storage::Store;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::watch;
 use tokio::task::JoinSet;
@@ -45,16 +46,18 @@ const FORWARDED_BY: HeaderName = HeaderName::from_static("x-sluice-forwarded-by"
 /// A standby's view of the cluster: the node, and who writes.
 pub struct Standby {
     node: Arc<Node>,
+    store: Arc<Store>,
     node_id: String,
     advertise: String,
     writer: Mutex<Option<(Instant, Holder)>>,
 }
 
 impl Standby {
-    /// The standby of `node`, known to others as `advertise`.
-    pub fn new(node: Arc<Node>, node_id: String, advertise: String) -> Standby {
+    /// The standby of `node` following the log into `store`, known to others as `advertise`.
+    pub fn new(node: Arc<Node>, store: Arc<Store>, node_id: String, advertise: String) -> Standby {
         Standby {
             node,
+            store,
             node_id,
             advertise,
             writer: Mutex::new(None),
@@ -144,6 +147,8 @@ async fn route(standby: &Standby, req: Request<Incoming>, peer: SocketAddr) -> R
             StatusCode::SERVICE_UNAVAILABLE,
             "not ready: a standby (requests are forwarded to the writer)\n",
         ),
+        // This node's own figures: forwarded, a scrape of each pod would count the writer twice.
+        "/metrics" => metrics(standby),
         _ => forward(standby, req, peer).await,
     }
 }
@@ -227,6 +232,26 @@ fn unavailable(why: &str) -> Response<Body> {
     response
         .headers_mut()
         .insert(CONTENT_TYPE, HeaderValue::from_static("application/x-amz-json-1.0"));
+    response
+}
+
+/// The standby's metrics, in Prometheus' text format: the same cluster series the writer
+/// exports, with this node's values.
+fn metrics(standby: &Standby) -> Response<Body> {
+    let position = standby.store.log_position().unwrap_or(0);
+    let text = format!(
+        "# HELP sluice_cluster_log_position Cluster mode: position of the last replicated-log entry applied here (0 in single-node mode)\n\
+         # TYPE sluice_cluster_log_position gauge\n\
+         sluice_cluster_log_position {position}\n\
+         # HELP sluice_cluster_writer Cluster mode: 1 on the node that writes through the replicated log, else 0\n\
+         # TYPE sluice_cluster_writer gauge\n\
+         sluice_cluster_writer 0\n"
+    );
+    let mut response = Response::new(full(text));
+    response.headers_mut().insert(
+        CONTENT_TYPE,
+        HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8"),
+    );
     response
 }
 
