@@ -2,8 +2,9 @@
 the pinned tools of deploy/tools/requirements.txt in a virtualenv.
 
 Steps, each reported as one check line:
-  1. render   the kustomize base and overlay (`kubectl kustomize`) and the Helm chart with
-              several value sets (helm-python-sdk: Helm v4's engine, no cluster, no helm binary)
+  1. render   the kustomize base and overlays (`kubectl kustomize`) and the Helm chart with
+              several value sets, single-node and cluster mode (helm-python-sdk: Helm v4's
+              engine, no cluster, no helm binary)
   2. schema   every rendered object against the Kubernetes OpenAPI schemas of kubernetes-validate
               in strict mode (unknown fields fail) for each version in KUBE_VERSIONS; an object
               whose kind has no schema there fails too, unless deploy/schemas/ has one for it
@@ -11,7 +12,11 @@ Steps, each reported as one check line:
   3. rules    cross-object rules: selectors match pod labels, named ports exist, probes hit
               /health and /ready on a real port, serviceName is the headless Service, the PDB and
               ServiceMonitor select what they should, the --config file has only keys that
-              broker/server/src/config.rs accepts, the grace period exceeds the drain deadline
+              broker/server/src/config.rs accepts, the grace period exceeds the drain deadline;
+              in cluster mode also: node id from the pod name, advertised URL under the headless
+              Service, readiness on /health (standbys serve too), the NATS URLs name the NATS
+              pods, and the NATS servers fsync every write, take 8 MB messages and run the
+              version scripts/nats-server pins
   4. chart    helm lint, values.schema.json rejecting unknown keys and bad values
   5. alerts   deploy/prometheus/alerts.yaml well-formed, only known metrics, identical to the
               PrometheusRule copies; the Grafana dashboard likewise
@@ -85,6 +90,8 @@ KNOWN_METRICS = {
     "sluice_rocksdb_write_stopped",
     "sluice_rocksdb_delayed_write_rate_bytes",
     "sluice_metrics_resources_omitted",
+    "sluice_cluster_writer",
+    "sluice_cluster_log_position",
 }
 
 # The `--config` TOML file's keys are the fields of this struct; sluice rejects any other key
@@ -125,6 +132,31 @@ CUSTOM_VALUES = {
     "serviceMonitor": {"enabled": True, "interval": "15s", "scrapeTimeout": "5s", "labels": {"release": "prom"}},
     "prometheusRule": {"enabled": True, "labels": {"release": "prom"}},
 }
+
+
+# Cluster mode (in progress, docs/cluster.md) with the chart's own NATS cluster.
+CLUSTER_VALUES = {"cluster": {"enabled": True, "nats": {"deploy": True}}}
+# Cluster mode on an existing NATS, with every other option set too.
+CLUSTER_CUSTOM_VALUES = {
+    **CUSTOM_VALUES,
+    "affinity": {"podAntiAffinity": {"requiredDuringSchedulingIgnoredDuringExecution": [
+        {"topologyKey": "kubernetes.io/hostname",
+         "labelSelector": {"matchLabels": {"app.kubernetes.io/name": "sluice"}}}]}},
+    "cluster": {"enabled": True, "replicas": 5,
+                "natsUrls": "nats://nats-0.nats.messaging.svc:4222,nats://nats-1.nats.messaging.svc:4222,"
+                            "nats://nats-2.nats.messaging.svc:4222"},
+}
+
+# The nats-server version scripts/nats-server pins: the image of the NATS servers the chart and
+# the cluster overlay deploy must run the same one.
+NATS_SERVER_SCRIPT = REPO / "scripts" / "nats-server"
+
+
+def pinned_nats_version() -> str:
+    match = re.search(r"^version=([0-9.]+)$", NATS_SERVER_SCRIPT.read_text(), re.M)
+    if match is None:
+        raise RuntimeError(f"cannot find `version=` in {NATS_SERVER_SCRIPT.relative_to(REPO)}")
+    return match.group(1)
 
 
 # ---- reporting ----------------------------------------------------------------------------------
@@ -323,17 +355,20 @@ def cross_object_errors(objs: list[dict], expect_monitoring: bool) -> list[str]:
         errors.append(f"duplicate objects: {sorted(n for n in names if names.count(n) > 1)}")
     services = {name_of(s): s for s in by_kind.get("Service", [])}
     configmaps = {name_of(c): c for c in by_kind.get("ConfigMap", [])}
-    stses = by_kind.get("StatefulSet", [])
+    stses = [o for o in by_kind.get("StatefulSet", []) if is_sluice_sts(o)]
     if len(stses) != 1:
-        return errors + [f"expected exactly one StatefulSet, found {len(stses)}"]
+        return errors + [f"expected exactly one StatefulSet running sluice, found {len(stses)}"]
     sts = stses[0]
+    others = [o for o in by_kind.get("StatefulSet", []) if o is not sts]
     spec = sts["spec"]
     pod = spec["template"]["spec"]
     pod_labels = spec["template"]["metadata"].get("labels", {})
     ident = f"StatefulSet/{name_of(sts)}"
+    sluice_env = {e["name"] for c in pod.get("containers", []) for e in c.get("env", [])}
+    cluster = "SLUICE_CLUSTER" in sluice_env
 
-    if spec.get("replicas", 1) != 1:
-        errors.append(f"{ident}: replicas must be 1 (sluice is a single-node broker)")
+    if not cluster and spec.get("replicas", 1) != 1:
+        errors.append(f"{ident}: replicas must be 1 (sluice is a single-node broker outside cluster mode)")
     if not selects(spec["selector"], pod_labels):
         errors.append(f"{ident}: selector {spec['selector']} does not match pod template labels {pod_labels}")
 
@@ -360,8 +395,13 @@ def cross_object_errors(objs: list[dict], expect_monitoring: bool) -> list[str]:
     if not bind.startswith("0.0.0.0:") or int(bind.rsplit(":", 1)[1]) != ports.get("api"):
         errors.append(f"{ident}: SLUICE_BIND={bind!r} must listen on 0.0.0.0 at the api port {ports.get('api')}")
 
+    errors += env_reference_errors(ident, sluice)
+
     # Probes: all three, HTTP, on a declared port, at the endpoints sluice serves.
-    want_paths = {"startupProbe": "/health", "livenessProbe": "/health", "readinessProbe": "/ready"}
+    # In cluster mode readiness is /health: /ready is 200 on the writer only, and the client
+    # Service must route to the standbys too (they forward to the writer).
+    want_paths = {"startupProbe": "/health", "livenessProbe": "/health",
+                  "readinessProbe": "/health" if cluster else "/ready"}
     for probe_name, path in want_paths.items():
         probe = sluice.get(probe_name)
         if probe is None:
@@ -431,23 +471,49 @@ def cross_object_errors(objs: list[dict], expect_monitoring: bool) -> list[str]:
         errors.append(f"{ident}: container needs resource requests and limits")
 
     # Services: select the pod; named target ports exist on the container.
+    # Services: each selects the pods of exactly one StatefulSet (never Sluice's and NATS's).
+    all_sets = [sts] + others
     for svc in services.values():
         sid = f"Service/{name_of(svc)}"
-        if not selects(svc["spec"].get("selector"), pod_labels):
-            errors.append(f"{sid}: selector {svc['spec'].get('selector')} matches no pod template")
+        chosen = [o for o in all_sets
+                  if selects(svc["spec"].get("selector"), o["spec"]["template"]["metadata"].get("labels", {}))]
+        if len(chosen) != 1:
+            errors.append(f"{sid}: selector {svc['spec'].get('selector')} matches the pods of "
+                          f"{len(chosen)} StatefulSets {[name_of(o) for o in chosen]}, want exactly 1")
+            continue
+        target_ports = {p["name"]: p["containerPort"] for c in chosen[0]["spec"]["template"]["spec"]["containers"]
+                        for p in c.get("ports", []) if "name" in p}
         for p in svc["spec"].get("ports", []):
             target = p.get("targetPort", p["port"])
-            if isinstance(target, str) and target not in ports:
-                errors.append(f"{sid}: targetPort {target!r} is not a named container port {sorted(ports)}")
-            if isinstance(target, int) and target not in container_ports:
+            if isinstance(target, str) and target not in target_ports:
+                errors.append(f"{sid}: targetPort {target!r} is not a named container port {sorted(target_ports)}")
+            if isinstance(target, int) and target not in target_ports.values():
                 errors.append(f"{sid}: targetPort {target} is not a container port")
     clients = [s for s in services.values() if s["spec"].get("clusterIP") != "None"]
+    if clients and not selects(clients[0]["spec"].get("selector"), pod_labels):
+        errors.append(f"Service/{name_of(clients[0])}: the client Service does not select the sluice pods")
     if len(clients) != 1:
         errors.append(f"expected one client (non-headless) Service, found {len(clients)}")
 
     for pdb in by_kind.get("PodDisruptionBudget", []):
-        if not selects(pdb["spec"].get("selector"), pod_labels):
-            errors.append(f"PodDisruptionBudget/{name_of(pdb)}: selector matches no pod template")
+        chosen = [o for o in all_sets
+                  if selects(pdb["spec"].get("selector"), o["spec"]["template"]["metadata"].get("labels", {}))]
+        if len(chosen) != 1:
+            errors.append(f"PodDisruptionBudget/{name_of(pdb)}: selector matches the pods of {len(chosen)} "
+                          "StatefulSets, want exactly 1")
+            continue
+        replicas = chosen[0]["spec"].get("replicas", 1)
+        if replicas > 1:
+            # Several replicas: a drain must be able to evict one at a time, never all at once.
+            allowed = (pdb["spec"]["maxUnavailable"] if "maxUnavailable" in pdb["spec"]
+                       else replicas - pdb["spec"].get("minAvailable", 0))
+            if allowed != 1:
+                errors.append(f"PodDisruptionBudget/{name_of(pdb)}: allows {allowed} of {replicas} pods of "
+                              f"{name_of(chosen[0])} to be evicted at once, want 1")
+    if cluster:
+        errors += cluster_errors(sts, sluice, services, configmaps, others)
+    elif others:
+        errors.append(f"StatefulSets besides sluice outside cluster mode: {[name_of(o) for o in others]}")
 
     # ServiceMonitor: exactly one Service (not the headless one too), on a named Service port.
     monitors = by_kind.get("ServiceMonitor", [])
@@ -475,21 +541,182 @@ def cross_object_errors(objs: list[dict], expect_monitoring: bool) -> list[str]:
     return errors
 
 
+def is_sluice_sts(o: dict) -> bool:
+    return o["kind"] == "StatefulSet" and any(
+        c["name"] == "sluice" for c in o["spec"]["template"]["spec"].get("containers", []))
+
+
+def env_reference_errors(ident: str, container: dict) -> list[str]:
+    """The kubelet expands $(NAME) in an env value only when NAME is defined earlier in the list;
+    otherwise the text stays as it is (a node id of "$(POD_NAME)" would be refused by sluice)."""
+    errors, defined = [], set()
+    for e in container.get("env", []):
+        for ref in re.findall(r"\$\(([A-Za-z_][A-Za-z0-9_]*)\)", e.get("value") or ""):
+            if ref not in defined:
+                errors.append(f"{ident}: env {e['name']} uses $({ref}) before (or without) defining it")
+        defined.add(e["name"])
+    return errors
+
+
+def field_ref(container: dict, name: str) -> str | None:
+    env = next((e for e in container.get("env", []) if e["name"] == name), None)
+    return None if env is None else env.get("valueFrom", {}).get("fieldRef", {}).get("fieldPath")
+
+
+def cluster_errors(sts: dict, sluice: dict, services: dict[str, dict], configmaps: dict[str, dict],
+                   others: list[dict]) -> list[str]:
+    """Cluster mode (docs/cluster.md): every pod a node, named after itself, reachable by the
+    others at its advertised URL, in the client Service while a standby, on the NATS servers
+    that are deployed beside it (if any)."""
+    ident = f"StatefulSet/{name_of(sts)}"
+    spec = sts["spec"]
+    errors = []
+    env = {e["name"]: e.get("value") for e in sluice.get("env", [])}
+    replicas = spec.get("replicas", 1)
+    if replicas < 2:
+        errors.append(f"{ident}: cluster mode with {replicas} replica: no standby to take over")
+    if spec.get("podManagementPolicy") != "Parallel":
+        errors.append(f"{ident}: podManagementPolicy must be Parallel in cluster mode (OrderedReady would "
+                      "start each node only after the previous one is ready)")
+    if field_ref(sluice, "POD_NAME") != "metadata.name":
+        errors.append(f"{ident}: POD_NAME must come from fieldRef metadata.name")
+    if field_ref(sluice, "POD_NAMESPACE") != "metadata.namespace":
+        errors.append(f"{ident}: POD_NAMESPACE must come from fieldRef metadata.namespace")
+    if env.get("SLUICE_NODE_ID") != "$(POD_NAME)":
+        errors.append(f"{ident}: SLUICE_NODE_ID={env.get('SLUICE_NODE_ID')!r}, want $(POD_NAME): "
+                      "unique per pod and stable across restarts")
+    api = next((p["containerPort"] for p in sluice.get("ports", []) if p.get("name") == "api"), None)
+    want = f"http://$(POD_NAME).{spec.get('serviceName')}.$(POD_NAMESPACE).svc:{api}"
+    if env.get("SLUICE_ADVERTISE") != want:
+        errors.append(f"{ident}: SLUICE_ADVERTISE={env.get('SLUICE_ADVERTISE')!r}, want {want} (the pod's "
+                      "own name under its headless Service, where the other nodes forward to it)")
+    governing = services.get(spec.get("serviceName", ""))
+    if governing is not None and governing["spec"].get("publishNotReadyAddresses") is not True:
+        errors.append(f"Service/{name_of(governing)}: needs publishNotReadyAddresses: true in cluster mode "
+                      "(a node must reach the writer's name whatever the writer's readiness)")
+    args = " ".join(sluice.get("args", []))
+    if "--init" in args or "SLUICE_INIT" in env:
+        errors.append(f"{ident}: --init is not supported in cluster mode yet")
+    if "--tls-cert" in args or "SLUICE_TLS_CERT" in env:
+        errors.append(f"{ident}: TLS is not supported in cluster mode yet")
+    urls = [u.strip() for u in (env.get("SLUICE_CLUSTER") or "").split(",") if u.strip()]
+    if not urls:
+        errors.append(f"{ident}: SLUICE_CLUSTER names no NATS URL")
+    for u in urls:
+        if not re.fullmatch(r"(nats|tls)://[A-Za-z0-9.$()_-]+:[0-9]+", u):
+            errors.append(f"{ident}: SLUICE_CLUSTER URL {u!r} is not nats://host:port")
+    nats_sets = [o for o in others if any(c["name"] == "nats" for c in o["spec"]["template"]["spec"]["containers"])]
+    if len(nats_sets) != len(others):
+        errors.append(f"StatefulSets other than sluice and NATS: {[name_of(o) for o in others if o not in nats_sets]}")
+    for nats in nats_sets:
+        errors += nats_errors(nats, services, configmaps)
+        n = nats["spec"]
+        client = next((p["containerPort"] for c in n["template"]["spec"]["containers"]
+                       for p in c.get("ports", []) if p.get("name") == "client"), None)
+        want_urls = [f"nats://{name_of(nats)}-{i}.{n.get('serviceName')}.$(POD_NAMESPACE).svc:{client}"
+                     for i in range(n.get("replicas", 1))]
+        if urls != want_urls:
+            errors.append(f"{ident}: SLUICE_CLUSTER={','.join(urls)!r}, want the NATS servers deployed beside it: "
+                          f"{','.join(want_urls)!r}")
+    return errors
+
+
+def nats_errors(nats: dict, services: dict[str, dict], configmaps: dict[str, dict]) -> list[str]:
+    """The NATS JetStream cluster deployed for cluster mode: three servers, each with its own
+    volume, fsyncing every write, taking 8 MB messages, routed to each other by stable names,
+    running the nats-server version of scripts/nats-server."""
+    ident = f"StatefulSet/{name_of(nats)}"
+    spec = nats["spec"]
+    pod = spec["template"]["spec"]
+    c = next(c for c in pod["containers"] if c["name"] == "nats")
+    errors = []
+    replicas = spec.get("replicas", 1)
+    if replicas != 3:
+        errors.append(f"{ident}: replicas {replicas}, want 3 (the log and the lease have three replicas)")
+    if not selects(spec["selector"], spec["template"]["metadata"].get("labels", {})):
+        errors.append(f"{ident}: selector does not match its pod template labels")
+    governing = services.get(spec.get("serviceName", ""))
+    if governing is None or governing["spec"].get("clusterIP") != "None":
+        errors.append(f"{ident}: serviceName {spec.get('serviceName')!r} is not a headless Service of this set")
+    elif governing["spec"].get("publishNotReadyAddresses") is not True:
+        errors.append(f"Service/{name_of(governing)}: needs publishNotReadyAddresses: true (routes form before "
+                      "the servers are ready)")
+    version = pinned_nats_version()
+    image = c.get("image", "")
+    tag = image.rsplit(":", 1)[1] if ":" in image.rsplit("/", 1)[-1] else ""
+    if not re.fullmatch(re.escape(version) + r"(-[a-z0-9.]+)?", tag):
+        errors.append(f"{ident}: image {image!r} is not nats-server {version} pinned by tag (scripts/nats-server)")
+    if field_ref(c, "POD_NAME") != "metadata.name":
+        errors.append(f"{ident}: POD_NAME (the server_name) must come from fieldRef metadata.name")
+    ports = {p["name"]: p["containerPort"] for p in c.get("ports", []) if "name" in p}
+    for probe_name in ("startupProbe", "livenessProbe", "readinessProbe"):
+        http = (c.get(probe_name) or {}).get("httpGet")
+        if http is None:
+            errors.append(f"{ident}: {probe_name} missing or not httpGet")
+        elif not http.get("path", "").startswith("/healthz") or http.get("port") != "monitor" \
+                or "monitor" not in ports:
+            errors.append(f"{ident}: {probe_name} must GET /healthz on the monitor port")
+    args = c.get("args", [])
+    config_path = args[args.index("--config") + 1] if "--config" in args[:-1] else None
+    text = config_path and config_file_text(nats, configmaps, c, config_path)
+    if not text:
+        errors.append(f"{ident}: --config {config_path!r} is not a file of a mounted ConfigMap")
+        text = ""
+    checks = [
+        (r"^\s*sync_interval:\s*always\s*$", "sync_interval: always (fsync before every acknowledgement)"),
+        (r"^\s*max_payload:\s*8MB\s*$", "max_payload: 8MB (one group of writes per message)"),
+        (r"^\s*server_name:\s*\$POD_NAME\s*$", "server_name: $POD_NAME"),
+        (r"^\s*listen:\s*0\.0\.0\.0:" + str(ports.get("client")) + r"\s*$", "listen on the client port"),
+        (r"^\s*http:\s*0\.0\.0\.0:" + str(ports.get("monitor")) + r"\s*$", "http on the monitor port"),
+    ]
+    for pattern, what in checks:
+        if text and not re.search(pattern, text, re.M):
+            errors.append(f"{ident}: {config_path} lacks {what}")
+    store = re.search(r"^\s*store_dir:\s*\"?([^\s\"]+)", text, re.M)
+    claims = {t["metadata"]["name"] for t in spec.get("volumeClaimTemplates", [])}
+    mount = next((m for m in c.get("volumeMounts", []) if store and m["mountPath"] == store.group(1)), None)
+    if mount is None or mount["name"] not in claims:
+        errors.append(f"{ident}: JetStream's store_dir is not a mounted volumeClaimTemplate")
+    routes = re.findall(r"nats://([A-Za-z0-9.-]+):(\d+)", text)
+    cluster_port = ports.get("cluster")
+    want = [f"{name_of(nats)}-{i}.{spec.get('serviceName')}" for i in range(replicas)]
+    got = sorted(h for h, p in routes if int(p) == cluster_port)
+    if [g.split(".")[0] + "." + g.split(".")[1] for g in got] != want:
+        errors.append(f"{ident}: cluster routes {got} are not the {replicas} servers {want} on port {cluster_port}")
+    psc, csc = pod.get("securityContext", {}), c.get("securityContext", {})
+    if psc.get("runAsNonRoot") is not True or psc.get("seccompProfile", {}).get("type") != "RuntimeDefault":
+        errors.append(f"{ident}: pod must run as non-root with the RuntimeDefault seccomp profile")
+    if csc.get("readOnlyRootFilesystem") is not True or "ALL" not in csc.get("capabilities", {}).get("drop", []):
+        errors.append(f"{ident}: container needs readOnlyRootFilesystem and must drop ALL capabilities")
+    return errors
+
+
 def parity_errors(base: list[dict], chart: list[dict]) -> list[str]:
     """The kustomize base and the chart with default values must deploy the same pod: the two
     are maintained by hand side by side, and this catches one being changed without the other."""
-    def pod_view(objs: list[dict]) -> dict:
-        sts = find(objs, "StatefulSet")
+    def set_view(sts: dict) -> dict:
         pod = copy.deepcopy(sts["spec"]["template"]["spec"])
         for c in pod["containers"]:
             c.pop("image", None)
+            # Kustomize's patch puts added variables first, the chart last; what matters is that
+            # each is defined before use, which the rules check.
+            c["env"] = sorted(c.get("env", []), key=lambda e: e["name"])
         for v in pod.get("volumes", []):
             v.get("configMap", {}).pop("name", None)  # sluice-config-<hash> vs sluice-config
         claims = [{k: t[k] for k in ("spec",)} for t in sts["spec"].get("volumeClaimTemplates", [])]
-        cfg = tomllib.loads(find(objs, "ConfigMap")["data"]["sluice.toml"])
         return {"pod": pod, "claims": claims, "retention": sts["spec"].get("persistentVolumeClaimRetentionPolicy"),
-                "config": cfg, "ports": sorted((p["name"], p["port"]) for s in objs if s["kind"] == "Service"
-                                                for p in s["spec"]["ports"])}
+                "replicas": sts["spec"].get("replicas", 1),
+                "podManagementPolicy": sts["spec"].get("podManagementPolicy", "OrderedReady")}
+
+    def pod_view(objs: list[dict]) -> dict:
+        view = set_view(find(objs, "StatefulSet", is_sluice_sts))
+        view["nats"] = [set_view(o) for o in objs if o["kind"] == "StatefulSet" and not is_sluice_sts(o)]
+        view["config"] = tomllib.loads(sluice_configmap(objs)["data"]["sluice.toml"])
+        view["ports"] = sorted((p["name"], p["port"]) for s in objs if s["kind"] == "Service"
+                               for p in s["spec"]["ports"])
+        view["pdbs"] = sorted((p["spec"].get("minAvailable"), p["spec"].get("maxUnavailable"))
+                              for p in objs if p["kind"] == "PodDisruptionBudget")
+        return view
     a, b = pod_view(base), pod_view(chart)
     errors = []
     for key in a:
@@ -617,7 +844,7 @@ def dashboard_errors(dash: dict) -> list[str]:
 
 def helm_lint_errors() -> list[str]:
     errors = []
-    for values in ({}, MONITORING_VALUES, CUSTOM_VALUES):
+    for values in ({}, MONITORING_VALUES, CUSTOM_VALUES, CLUSTER_VALUES, CLUSTER_CUSTOM_VALUES):
         with native_stderr_filtered():
             result = helm().lint(str(CHART), values, strict=True, kube_version=f"v{KUBE_VERSIONS[0]}")
         errors += result.get("errors", [])
@@ -638,11 +865,16 @@ def chart_schema_errors() -> list[str]:
         "max body": {"config": {"maxBodyBytes": 10}},
         "quantity": {"persistence": {"size": "ten gigs"}},
         "scrape interval": {"serviceMonitor": {"enabled": True, "interval": "30 seconds"}},
+        "unknown cluster key": {"cluster": {"enabled": True, "nodes": 3}},
+        "cluster of one node": {"cluster": {"enabled": True, "replicas": 1}},
+        "NATS URL list": {"cluster": {"natsUrls": "nats://a:4222; nats://b:4222"}},
+        "NATS image without a tag": {"cluster": {"nats": {"image": {"tag": ""}}}},
+        "NATS volume size": {"cluster": {"nats": {"persistence": {"size": "lots"}}}},
     }
     errors = []
     h = helm()
     with native_stderr_filtered(), h.Chart.load(str(CHART)) as chart:
-        for values in ({}, MONITORING_VALUES, CUSTOM_VALUES):
+        for values in ({}, MONITORING_VALUES, CUSTOM_VALUES, CLUSTER_VALUES, CLUSTER_CUSTOM_VALUES):
             try:
                 chart.validate_schema(chart.merge_values(values))
             except h.HelmError as e:
@@ -653,6 +885,24 @@ def chart_schema_errors() -> list[str]:
                 errors.append(f"values.schema.json accepts a bad {what}: {values}")
             except h.HelmError:
                 pass
+    return errors
+
+
+def chart_cluster_fail_errors() -> list[str]:
+    """cluster.enabled without a NATS to use, or with two, must fail to render (not deploy nodes
+    that crash-loop on an empty SLUICE_CLUSTER)."""
+    errors = []
+    for what, values in {
+        "no NATS at all": {"cluster": {"enabled": True}},
+        "both natsUrls and nats.deploy": {"cluster": {"enabled": True, "natsUrls": "nats://nats:4222",
+                                                      "nats": {"deploy": True}}},
+    }.items():
+        try:
+            render_helm(values)
+            errors.append(f"cluster mode rendered with {what}: {values}")
+        except Exception as e:  # helm's error, raised through the SDK
+            if "cluster" not in str(e):
+                errors.append(f"cluster mode with {what} failed for another reason: {e}")
     return errors
 
 
@@ -694,8 +944,33 @@ def find(objs: list[dict], kind: str, pred: Callable[[dict], bool] = lambda o: T
     return next(o for o in objs if o["kind"] == kind and pred(o))
 
 
+def sluice_sts(objs: list[dict]) -> dict:
+    return find(objs, "StatefulSet", is_sluice_sts)
+
+
+def sluice_configmap(objs: list[dict]) -> dict:
+    return find(objs, "ConfigMap", lambda o: "sluice.toml" in o.get("data", {}))
+
+
 def container(objs: list[dict]) -> dict:
-    return find(objs, "StatefulSet")["spec"]["template"]["spec"]["containers"][0]
+    return sluice_sts(objs)["spec"]["template"]["spec"]["containers"][0]
+
+
+def nats_sts(objs: list[dict]) -> dict:
+    return find(objs, "StatefulSet", lambda o: not is_sluice_sts(o))
+
+
+def nats_configmap(objs: list[dict]) -> dict:
+    return find(objs, "ConfigMap", lambda o: "nats.conf" in o.get("data", {}))
+
+
+def env_entry(objs: list[dict], name: str) -> dict:
+    return next(e for e in container(objs)["env"] if e["name"] == name)
+
+
+def edit_nats_conf(objs: list[dict], old: str, new: str) -> None:
+    cm = nats_configmap(objs)
+    cm["data"]["nats.conf"] = cm["data"]["nats.conf"].replace(old, new)
 
 
 def headless(o: dict) -> bool:
@@ -718,25 +993,25 @@ PLANTS: dict[str, Callable[[list[dict]], None]] = {
     "startup probe on an undeclared port name":
         lambda objs: container(objs)["startupProbe"]["httpGet"].update(port="admin"),
     "serviceName is not a Service":
-        lambda objs: find(objs, "StatefulSet")["spec"].update(serviceName="sluice-peers"),
+        lambda objs: sluice_sts(objs)["spec"].update(serviceName="sluice-peers"),
     "serviceName is the client Service":
-        lambda objs: find(objs, "StatefulSet")["spec"].update(serviceName=name_of(find(objs, "Service", client))),
+        lambda objs: sluice_sts(objs)["spec"].update(serviceName=name_of(find(objs, "Service", client))),
     "PDB selector matches no pod":
         lambda objs: find(objs, "PodDisruptionBudget")["spec"]["selector"]["matchLabels"].update(
             {"app.kubernetes.io/instance": "other"}),
     "StatefulSet selector not in pod labels":
-        lambda objs: find(objs, "StatefulSet")["spec"]["selector"]["matchLabels"].update(tier="db"),
+        lambda objs: sluice_sts(objs)["spec"]["selector"]["matchLabels"].update(tier="db"),
     "grace period shorter than the drain deadline":
-        lambda objs: find(objs, "StatefulSet")["spec"]["template"]["spec"].update(terminationGracePeriodSeconds=20),
+        lambda objs: sluice_sts(objs)["spec"]["template"]["spec"].update(terminationGracePeriodSeconds=20),
     "data dir not on the volume claim":
         lambda objs: container(objs)["volumeMounts"][0].update(mountPath="/data"),
     "config file key sluice does not know":
-        lambda objs: find(objs, "ConfigMap")["data"].update(
-            {"sluice.toml": find(objs, "ConfigMap")["data"]["sluice.toml"] + "\nshutdown_timout = 10\n"}),
+        lambda objs: sluice_configmap(objs)["data"].update(
+            {"sluice.toml": sluice_configmap(objs)["data"]["sluice.toml"] + "\nshutdown_timout = 10\n"}),
     "--config names a file no ConfigMap provides":
         lambda objs: container(objs)["args"].__setitem__(0, "--config=/etc/sluice/config.toml"),
     "runs as root":
-        lambda objs: find(objs, "StatefulSet")["spec"]["template"]["spec"]["securityContext"].update(runAsUser=0),
+        lambda objs: sluice_sts(objs)["spec"]["template"]["spec"]["securityContext"].update(runAsUser=0),
     "writable root filesystem":
         lambda objs: container(objs)["securityContext"].update(readOnlyRootFilesystem=False),
     "ServiceMonitor on a port the Service lacks":
@@ -749,7 +1024,7 @@ PLANTS: dict[str, Callable[[list[dict]], None]] = {
 
 SCHEMA_PLANTS: dict[str, Callable[[list[dict]], None]] = {
     "misspelt StatefulSet field (strict schema)":
-        lambda objs: find(objs, "StatefulSet")["spec"].update(replica=1),
+        lambda objs: sluice_sts(objs)["spec"].update(replica=1),
     "string where Kubernetes wants an integer":
         lambda objs: container(objs)["ports"][0].update(containerPort="4566"),
     "kind without any schema":
@@ -759,6 +1034,68 @@ SCHEMA_PLANTS: dict[str, Callable[[list[dict]], None]] = {
     "bad PrometheusRule duration (committed CRD schema)":
         lambda objs: find(objs, "PrometheusRule")["spec"]["groups"][0]["rules"][0].update({"for": "ten minutes"}),
 }
+
+
+# Cluster mode: run on the cluster renderings with NATS deployed beside Sluice.
+CLUSTER_PLANTS: dict[str, Callable[[list[dict]], None]] = {
+    "cluster readiness probe on /ready (standbys would leave the Service)":
+        lambda objs: container(objs)["readinessProbe"]["httpGet"].update(path="/ready"),
+    "node id not the pod's name":
+        lambda objs: env_entry(objs, "SLUICE_NODE_ID").update(value="sluice"),
+    "advertised URL not under the headless Service":
+        lambda objs: env_entry(objs, "SLUICE_ADVERTISE").update(
+            value="http://$(POD_NAME).sluice.$(POD_NAMESPACE).svc:4566"),
+    "advertised port not the api port":
+        lambda objs: env_entry(objs, "SLUICE_ADVERTISE").update(
+            value=env_entry(objs, "SLUICE_ADVERTISE")["value"].replace(":4566", ":80")),
+    "POD_NAME defined after its use":
+        lambda objs: container(objs).update(env=[e for e in container(objs)["env"] if e["name"] != "POD_NAME"]
+                                            + [e for e in container(objs)["env"] if e["name"] == "POD_NAME"]),
+    "SLUICE_CLUSTER names a NATS server that is not deployed":
+        lambda objs: env_entry(objs, "SLUICE_CLUSTER").update(
+            value=env_entry(objs, "SLUICE_CLUSTER")["value"].replace("-2.", "-3.")),
+    "one Sluice node":
+        lambda objs: sluice_sts(objs)["spec"].update(replicas=1),
+    "nodes started one by one (OrderedReady)":
+        lambda objs: sluice_sts(objs)["spec"].pop("podManagementPolicy"),
+    "client Service selecting the NATS pods too":
+        lambda objs: find(objs, "Service", client)["spec"].update(
+            selector={"app.kubernetes.io/instance": "sluice"}),
+    "PodDisruptionBudget blocking every eviction of a node":
+        lambda objs: find(objs, "PodDisruptionBudget", lambda o: o["metadata"]["name"] == name_of(sluice_sts(objs)))[
+            "spec"].update(maxUnavailable=0),
+    "headless Service hiding not-ready pods":
+        lambda objs: find(objs, "Service", lambda o: o["kind"] == "Service" and headless(o)
+                          and selects(o["spec"]["selector"], sluice_sts(objs)["spec"]["template"]["metadata"]["labels"]))[
+            "spec"].update(publishNotReadyAddresses=False),
+    "NATS without sync_interval: always":
+        lambda objs: edit_nats_conf(objs, "sync_interval: always", "sync_interval: 2m"),
+    "NATS with the default max_payload":
+        lambda objs: edit_nats_conf(objs, "max_payload: 8MB", "max_payload: 1MB"),
+    "NATS route to a server that does not exist":
+        lambda objs: edit_nats_conf(objs, "-nats-2.", "-nats-5."),
+    "NATS store_dir not on its volume":
+        lambda objs: edit_nats_conf(objs, "store_dir: /data", "store_dir: /tmp/js"),
+    "one NATS server":
+        lambda objs: nats_sts(objs)["spec"].update(replicas=1),
+    "NATS image not the version scripts/nats-server pins":
+        lambda objs: nats_sts(objs)["spec"]["template"]["spec"]["containers"][0].update(image="nats:latest"),
+    "NATS probe on the client port":
+        lambda objs: nats_sts(objs)["spec"]["template"]["spec"]["containers"][0]["livenessProbe"]["httpGet"].update(
+            port="client"),
+}
+
+
+def cluster_planted_errors(objs: list[dict]) -> list[str]:
+    errors = []
+    if cross_object_errors(objs, expect_monitoring=False):
+        return ["the unmodified objects already fail; planted errors prove nothing"]
+    for what, plant in CLUSTER_PLANTS.items():
+        mutated = copy.deepcopy(objs)
+        plant(mutated)
+        if not cross_object_errors(mutated, expect_monitoring=False):
+            errors.append(f"cluster-mode rules missed a planted error: {what}")
+    return errors
 
 
 def planted_errors(objs: list[dict]) -> list[str]:
@@ -804,6 +1141,9 @@ def main() -> int:
     render("helm default values", lambda: render_helm({}), False)
     render("helm serviceMonitor+prometheusRule", lambda: render_helm(MONITORING_VALUES), True)
     render("helm every option set", lambda: render_helm(CUSTOM_VALUES), True)
+    render("kustomize overlay cluster", lambda: render_kustomize(DEPLOY / "k8s" / "overlays" / "cluster"), False)
+    render("helm cluster, NATS deployed", lambda: render_helm(CLUSTER_VALUES), False)
+    render("helm cluster, existing NATS, every option set", lambda: render_helm(CLUSTER_CUSTOM_VALUES), True)
 
     versions = " and ".join(KUBE_VERSIONS)
     for name, (objs, monitoring) in renderings.items():
@@ -815,7 +1155,12 @@ def main() -> int:
     if "kustomize base" in renderings and "helm default values" in renderings:
         report.run("rules  kustomize base and helm defaults deploy the same pod",
                    lambda: parity_errors(renderings["kustomize base"][0], renderings["helm default values"][0]))
-    report.run("chart  helm lint --strict (3 value sets)", helm_lint_errors)
+    if "kustomize overlay cluster" in renderings and "helm cluster, NATS deployed" in renderings:
+        report.run("rules  kustomize overlay cluster and helm cluster.nats.deploy deploy the same pods",
+                   lambda: parity_errors(renderings["kustomize overlay cluster"][0],
+                                         renderings["helm cluster, NATS deployed"][0]))
+    report.run("chart  helm lint --strict (5 value sets)", helm_lint_errors)
+    report.run("chart  cluster mode refuses to render without exactly one NATS source", chart_cluster_fail_errors)
     report.run("chart  values.schema.json accepts good and rejects bad values", chart_schema_errors)
     report.run("alerts deploy/prometheus/alerts.yaml", lambda: alert_file_errors(alert_groups()))
     report.run("alerts deploy/grafana/sluice-dashboard.json",
@@ -835,6 +1180,14 @@ def main() -> int:
         else:
             report.run(f"planted {len(PLANTS) + len(SCHEMA_PLANTS) + 2} errors in copies of the {name}, "
                        "each caught", lambda objs=r[0]: planted_errors(objs))
+
+    for name in ("kustomize overlay cluster", "helm cluster, NATS deployed"):
+        r = renderings.get(name)
+        if r is None:
+            report.check(f"planted cluster-mode errors in the {name}", ["its rendering failed"])
+        else:
+            report.run(f"planted {len(CLUSTER_PLANTS)} cluster-mode errors in copies of the {name}, each caught",
+                       lambda objs=r[0]: cluster_planted_errors(objs))
 
     print(f"deploy: {report.passed} passed, {report.failed} failed")
     return 1 if report.failed else 0
