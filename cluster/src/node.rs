@@ -202,10 +202,11 @@ impl Node {
             match self.append_marker(end).await? {
                 Some(epoch) => {
                     apply(store, epoch, &encode_entry([]))?;
+                    let (runtime, js) = self.append_runtime().await?;
                     let log = Arc::new(JetStreamLog::new(
-                        self.js.clone(),
+                        js,
                         self.options.log.clone(),
-                        tokio::runtime::Handle::current(),
+                        runtime,
                         &self.options.node_id,
                         epoch,
                         self.options.append_timeout,
@@ -224,33 +225,80 @@ impl Node {
 
     /// Keeps the lease while the store keeps writing; resolves with the reason the moment
     /// either stops, after which this node must not serve writes (the caller exits). Losing
-    /// the lease stops the store's commits at once, and an append still retrying gives up.
+    /// the lease to another node stops the store's commits at once, and an append still
+    /// retrying gives up.
     pub async fn keep_writing(&self, writer: Writer, store: &Arc<Store>) -> ClusterError {
         let mut revision = writer.revision;
         let period = self.options.lease_ttl / 4;
-        let mut renewed = Instant::now();
         let reason = loop {
             tokio::time::sleep(period).await;
             if let Some(reason) = store.stopped_writing() {
                 break ClusterError::Store(reason);
             }
             match self.lease.renew(revision).await {
-                Ok(next) => {
-                    revision = next;
-                    renewed = Instant::now();
-                }
-                Err(e @ ClusterError::LeaseLost(_)) => break e,
-                // JetStream electing a leader: retry while the lease cannot have expired yet
-                // (with a period to spare), then assume another node has it.
-                Err(e) if renewed.elapsed() + period >= self.options.lease_ttl => {
-                    break ClusterError::LeaseLost(format!("not renewed for {:?}: {e}", renewed.elapsed()))
-                }
+                Ok(next) => revision = next,
+                // Expired while JetStream could not be reached (a leader election can outlast
+                // the lease): take it again if nobody else did. Another node that took it has
+                // also fenced the log, so this node's next append would fail anyway.
+                Err(ClusterError::LeaseLost(why)) => match self.lease.try_acquire().await {
+                    Ok(Some(next)) => {
+                        tracing::warn!(reason = %why, "cluster: the writer lease had expired; took it again");
+                        revision = next;
+                    }
+                    _ => break ClusterError::LeaseLost(why),
+                },
+                // JetStream not answering: the log's fence keeps this safe, and an append that
+                // cannot be made stops the store, which ends this loop above.
                 Err(e) => tracing::warn!(error = %e, "cluster: lease renewal failed; retrying"),
             }
         };
         writer.log.abandon();
         store.stop_writing(&reason.to_string());
         reason
+    }
+
+    /// A runtime of its own, on its own thread, with its own NATS connection, for the writer's
+    /// appends. Commits block the threads that make them (under the core's locks) until the
+    /// log answers; if the answer had to come through the server's runtime, a few commits
+    /// waiting on one lock could occupy every worker thread and no thread would be left to read
+    /// the answer. The thread lives as long as the process: a writer's term ends with it.
+    async fn append_runtime(&self) -> Result<(tokio::runtime::Handle, Context), ClusterError> {
+        let (sender, receiver) = tokio::sync::oneshot::channel();
+        std::thread::Builder::new()
+            .name("sluice-log".into())
+            .spawn(
+                move || match tokio::runtime::Builder::new_current_thread().enable_all().build() {
+                    Ok(runtime) => {
+                        let _ = sender.send(Ok(runtime.handle().clone()));
+                        // Drives the connection's I/O and timers for every append, forever.
+                        runtime.block_on(std::future::pending::<()>());
+                    }
+                    Err(e) => {
+                        let _ = sender.send(Err(e.to_string()));
+                    }
+                },
+            )
+            .map_err(|e| ClusterError::Nats(format!("starting the log thread: {e}")))?;
+        let runtime = receiver
+            .await
+            .map_err(|_| ClusterError::Nats("the log thread ended at start".into()))?
+            .map_err(|e| ClusterError::Nats(format!("starting the log runtime: {e}")))?;
+        let urls = self.options.nats_urls.clone();
+        let name = format!("sluice-{}-log", self.options.node_id);
+        let js = runtime
+            .spawn(async move {
+                let client = async_nats::ConnectOptions::new()
+                    .name(name)
+                    .connect(urls.as_slice())
+                    .await
+                    .map_err(|e| ClusterError::Nats(format!("connecting the log to {urls:?}: {e}")))?;
+                let mut js = async_nats::jetstream::new(client);
+                js.set_timeout(Duration::from_secs(5));
+                Ok::<_, ClusterError>(js)
+            })
+            .await
+            .map_err(|e| ClusterError::Nats(format!("connecting the log: {e}")))??;
+        Ok((runtime, js))
     }
 
     /// Applies every entry after the store's position up to the log's end; returns that end.

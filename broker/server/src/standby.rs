@@ -156,6 +156,12 @@ async fn route(standby: &Standby, req: Request<Incoming>, peer: SocketAddr) -> R
 /// Forwards `req` to the writer and streams its answer back; 503 when there is no writer to
 /// reach (the SDKs retry a 503).
 async fn forward(standby: &Standby, req: Request<Incoming>, peer: SocketAddr) -> Response<Body> {
+    // Forwarded once already: the sender's idea of the writer is stale (two standbys naming
+    // each other would bounce a request forever). The client retries; the lease settles.
+    if req.headers().contains_key(&FORWARDED_BY) {
+        standby.forget_writer();
+        return unavailable("forwarded to a node that is not the writer; a takeover may be under way");
+    }
     let Some(writer) = standby.writer().await else {
         return unavailable("no node holds the writer lease at the moment");
     };
