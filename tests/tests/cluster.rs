@@ -19,6 +19,10 @@ use aws_sdk_kinesis::primitives::Blob;
 use sluice_tests::kinesis::{create_stream, kinesis_client, read_shard, shard_ids};
 use sluice_tests::{Broker, NatsCluster};
 
+/// One test at a time: each starts 3 NATS servers and 2 Sluice nodes, and two such clusters on
+/// a 2-core machine stretch every timing the tests bound.
+static SERIAL: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
 /// Bounds a node's start and a takeover (the lease lasts 4 s; catch-up and loading follow).
 const TAKEOVER: Duration = Duration::from_secs(30);
 
@@ -54,6 +58,18 @@ async fn receive_all(sqs: &aws_sdk_sqs::Client, queue_url: &str, expect: usize) 
     out
 }
 
+/// Creates a queue and returns its URL.
+async fn create_queue(sqs: &aws_sdk_sqs::Client, name: &str) -> String {
+    sqs.create_queue()
+        .queue_name(name)
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("CreateQueue {name}: {e:?}"))
+        .queue_url()
+        .expect("queue url")
+        .to_string()
+}
+
 async fn send_bodies(sqs: &aws_sdk_sqs::Client, queue_url: &str, bodies: &[String]) {
     for body in bodies {
         sqs.send_message()
@@ -79,6 +95,7 @@ async fn ready(node: &Broker) -> u16 {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_standby_takes_over_with_every_acknowledged_write_when_the_writer_is_killed() {
+    let _serial = SERIAL.lock().await;
     let nats = NatsCluster::start(3).await;
     let urls = nats.client_urls();
     let extra = ["--kinesis-transition-ms", "0"];
@@ -89,15 +106,7 @@ async fn a_standby_takes_over_with_every_acknowledged_write_when_the_writer_is_k
 
     // Writes acknowledged by a: 60 messages, 20 of them received and deleted; 30 records.
     let sqs = a.sqs().await;
-    let queue_url = sqs
-        .create_queue()
-        .queue_name("orders")
-        .send()
-        .await
-        .expect("CreateQueue")
-        .queue_url()
-        .expect("queue url")
-        .to_string();
+    let queue_url = create_queue(&sqs, "orders").await;
     let first: Vec<String> = (0..60).map(|i| format!("order {i}")).collect();
     send_bodies(&sqs, &queue_url, &first).await;
     let received = receive_all(&sqs, &queue_url, 20).await;
@@ -161,15 +170,7 @@ async fn a_standby_takes_over_with_every_acknowledged_write_when_the_writer_is_k
     // A client that only knows the standby: its calls are forwarded to a, and go on through
     // the takeover on the SDK's retries.
     let via_b = sluice_tests::sqs_client_patient(&b.endpoint(), 10).await;
-    let side_queue = via_b
-        .create_queue()
-        .queue_name("side")
-        .send()
-        .await
-        .expect("CreateQueue forwarded by the standby")
-        .queue_url()
-        .expect("queue url")
-        .to_string();
+    let side_queue = create_queue(&via_b, "side").await;
     let sender = {
         let (client, url) = (via_b.clone(), side_queue.clone());
         tokio::spawn(async move {
@@ -271,6 +272,7 @@ async fn a_standby_takes_over_with_every_acknowledged_write_when_the_writer_is_k
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_paused_writer_is_fenced_and_steps_down_when_it_wakes() {
+    let _serial = SERIAL.lock().await;
     let nats = NatsCluster::start(3).await;
     let urls = nats.client_urls();
     let mut a = Broker::spawn_cluster_node(&urls, "a", &[]);
@@ -278,15 +280,7 @@ async fn a_paused_writer_is_fenced_and_steps_down_when_it_wakes() {
     let mut b = Broker::spawn_cluster_node(&urls, "b", &[]);
 
     let sqs = a.sqs().await;
-    let queue_url = sqs
-        .create_queue()
-        .queue_name("jobs")
-        .send()
-        .await
-        .expect("CreateQueue")
-        .queue_url()
-        .expect("queue url")
-        .to_string();
+    let queue_url = create_queue(&sqs, "jobs").await;
     let before: Vec<String> = (0..10).map(|i| format!("before {i}")).collect();
     send_bodies(&sqs, &queue_url, &before).await;
 
@@ -310,7 +304,7 @@ async fn a_paused_writer_is_fenced_and_steps_down_when_it_wakes() {
         .await;
     assert!(stale.is_err(), "the fenced writer acknowledged a write: {stale:?}");
     let status = a
-        .wait_exit(Duration::from_secs(15))
+        .wait_exit(Duration::from_secs(30))
         .await
         .expect("the old writer exits once it finds it lost the lease");
     assert!(!status.success(), "{status}");
