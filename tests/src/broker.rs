@@ -7,7 +7,7 @@
 //! printed when a test panics while the broker is alive, and in every start-up failure.
 
 use std::fs::{File, OpenOptions};
-use std::io::{Read, Seek, SeekFrom};
+use std::io::Read;
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -156,14 +156,7 @@ impl Broker {
     }
 
     fn log_tail(&self, max: u64) -> String {
-        let Ok(mut f) = File::open(self.log_path()) else {
-            return String::from("(no log)");
-        };
-        let len = f.metadata().map(|m| m.len()).unwrap_or(0);
-        let _ = f.seek(SeekFrom::Start(len.saturating_sub(max)));
-        let mut buf = Vec::new();
-        let _ = f.read_to_end(&mut buf);
-        String::from_utf8_lossy(&buf).into_owned()
+        crate::file_tail(&self.log_path(), max)
     }
 
     /// A cluster node (`--cluster`, `--node-id`, and `--advertise` naming its own port) with

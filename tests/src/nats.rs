@@ -26,7 +26,7 @@
 //! - The nodes are SIGKILLed when the handle drops; a panicking test prints each node's log tail.
 
 use std::fs::{File, OpenOptions};
-use std::io::{Read, Seek, SeekFrom};
+use std::io::Read;
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -436,12 +436,5 @@ fn free_ports(n: usize) -> Vec<u16> {
 }
 
 fn log_tail(path: &Path, max: u64) -> String {
-    let Ok(mut f) = File::open(path) else {
-        return String::from("(no log)");
-    };
-    let len = f.metadata().map(|m| m.len()).unwrap_or(0);
-    let _ = f.seek(SeekFrom::Start(len.saturating_sub(max)));
-    let mut buf = Vec::new();
-    let _ = f.read_to_end(&mut buf);
-    String::from_utf8_lossy(&buf).into_owned()
+    crate::file_tail(path, max)
 }

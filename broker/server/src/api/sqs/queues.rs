@@ -46,11 +46,7 @@ pub fn list(ctx: &RequestContext, queues: &Queues, input: ListQueuesInput) -> Re
         positive(input.max_results),
         input.next_token.as_deref().filter(|t| !t.is_empty()),
     )?;
-    let queue_urls = page
-        .names
-        .iter()
-        .map(|name| queue_url(ctx, &ctx.account_id, name))
-        .collect();
+    let queue_urls = queue_urls(ctx, &ctx.account_id, &page.names);
     Ok(SqsResponse::ListQueues(ListQueuesOutput {
         queue_urls,
         next_token: page.next_token,
@@ -68,11 +64,7 @@ pub fn list_dead_letter_sources(
         positive(input.max_results),
         input.next_token.as_deref().filter(|t| !t.is_empty()),
     )?;
-    let queue_urls = page
-        .names
-        .iter()
-        .map(|name| queue_url(ctx, &key.account, name))
-        .collect();
+    let queue_urls = queue_urls(ctx, &key.account, &page.names);
     Ok(SqsResponse::ListDeadLetterSourceQueues(
         ListDeadLetterSourceQueuesOutput {
             queue_urls,
@@ -121,4 +113,9 @@ pub fn remove_permission(queues: &Queues, key: &QueueKey, input: RemovePermissio
 pub fn purge(queues: &Queues, key: &QueueKey) -> Result<SqsResponse> {
     queues.purge(key)?;
     Ok(SqsResponse::Empty(SqsAction::PurgeQueue))
+}
+
+/// The URLs of the queues `names` of `account`, for the list answers.
+fn queue_urls(ctx: &RequestContext, account: &str, names: &[String]) -> Vec<String> {
+    names.iter().map(|name| queue_url(ctx, account, name)).collect()
 }
