@@ -149,7 +149,7 @@ fn classify(kind: PublishErrorKind, why: String) -> Attempt {
 }
 
 impl CommitLog for JetStreamLog {
-    fn append(&self, entry: Vec<u8>) -> Result<u64, LogError> {
+    fn append(&self, entry: &[u8]) -> Result<u64, LogError> {
         // Handle::block_on would panic inside a current-thread runtime's task; the server runs
         // the multi-thread runtime, and commits there block in place first.
         if Handle::try_current().is_ok_and(|h| h.runtime_flavor() == RuntimeFlavor::CurrentThread) {
@@ -161,7 +161,7 @@ impl CommitLog for JetStreamLog {
         state.counter += 1;
         let id = format!("{}-{}", self.id_prefix, state.counter);
         let expected = state.last;
-        let payload = Bytes::from(entry);
+        let payload = Bytes::copy_from_slice(entry);
         let deadline = Instant::now() + self.append_timeout;
         loop {
             // A retry carries the same id and expectation: if the first try was stored, the

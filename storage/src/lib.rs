@@ -259,7 +259,7 @@ impl Store {
                 let Some(replication) = self.replication.get() else {
                     return Err(StorageError::NotWriting("no replicated log is attached".into()));
                 };
-                let apply = |group: &[Ops], position: u64| self.apply_group(group, position);
+                let apply = |entry: &[u8], position: u64| self.apply_own(entry, position);
                 // Waits for a network round trip: let the runtime move this worker's other
                 // tasks elsewhere, as for an fsync.
                 if on_multi_thread_runtime() {
@@ -349,9 +349,8 @@ impl Store {
     }
 
     /// Applies the writer's own group, which the log has just accepted at `position`.
-    fn apply_group(&self, group: &[Ops], position: u64) -> Result<()> {
-        let entry = log_entry::encode_entry(group);
-        self.apply_entry(position, &entry).and_then(|applied| {
+    fn apply_own(&self, entry: &[u8], position: u64) -> Result<()> {
+        self.apply_entry(position, entry).and_then(|applied| {
             if applied {
                 Ok(())
             } else {

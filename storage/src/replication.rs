@@ -32,7 +32,7 @@ pub trait CommitLog: Send + Sync {
     /// durably. Blocks; it is called by one committer at a time. An implementation retries an
     /// append whose answer was lost until it learns the append's fate, and answers
     /// [`LogError::Fenced`] when another writer has appended since this one last did.
-    fn append(&self, entry: Vec<u8>) -> Result<u64, LogError>;
+    fn append(&self, entry: &[u8]) -> Result<u64, LogError>;
 
     /// The largest entry the log accepts, in bytes.
     fn max_entry_bytes(&self) -> usize;
@@ -54,7 +54,7 @@ pub enum LogError {
 }
 
 /// Writes a group to the local database at the log position given.
-type ApplyGroup<'a> = &'a dyn Fn(&[Ops], u64) -> Result<(), crate::StorageError>;
+type ApplyGroup<'a> = &'a dyn Fn(&[u8], u64) -> Result<(), crate::StorageError>;
 
 /// The result a group leader hands to each committer of its group.
 type Outcome = Result<(), GroupFailure>;
@@ -194,13 +194,13 @@ impl Replication {
 
     /// Appends one group and applies it locally.
     fn run_group(&self, group: &[Pending], apply: ApplyGroup<'_>) -> Outcome {
-        let batches: Vec<Ops> = group.iter().map(|p| p.ops.clone()).collect();
-        let entry = crate::log_entry::encode_entry(&batches);
-        let position = self.log.append(entry).map_err(|e| GroupFailure {
+        // Encoded once: the same bytes go to the log and to the local apply.
+        let entry = crate::log_entry::encode_entry(group.iter().map(|p| &p.ops));
+        let position = self.log.append(&entry).map_err(|e| GroupFailure {
             stop: !matches!(e, LogError::Refused(_)),
             reason: e.to_string(),
         })?;
-        apply(&batches, position).map_err(|e| GroupFailure {
+        apply(&entry, position).map_err(|e| GroupFailure {
             reason: format!("the local database could not apply log entry {position}, which the log holds: {e}"),
             stop: true,
         })
@@ -235,7 +235,7 @@ mod tests {
     }
 
     impl CommitLog for MemoryLog {
-        fn append(&self, entry: Vec<u8>) -> Result<u64, LogError> {
+        fn append(&self, entry: &[u8]) -> Result<u64, LogError> {
             if self.fenced.load(Ordering::SeqCst) {
                 return Err(LogError::Fenced("test".into()));
             }
@@ -243,7 +243,7 @@ mod tests {
                 return Err(LogError::Refused("test".into()));
             }
             let mut entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
-            entries.push(entry);
+            entries.push(entry.to_vec());
             Ok(entries.len() as u64)
         }
 
