@@ -23,7 +23,7 @@ pub mod node;
 
 pub use lease::{Holder, Lease};
 pub use log::{JetStreamLog, LogLocation};
-pub use node::{ClusterOptions, Node, Writer};
+pub use node::{ClusterOptions, Node, NodeStats, Writer};
 
 /// What can go wrong in cluster mode.
 #[derive(Debug, thiserror::Error)]

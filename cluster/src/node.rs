@@ -7,7 +7,8 @@
 //! opened on the store and serve. A marker refused because something was appended after the
 //! catch-up (an old writer still alive) sends the node back to catch up again.
 
-use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use async_nats::jetstream::consumer::pull::OrderedConfig;
@@ -57,7 +58,8 @@ pub struct ClusterOptions {
 }
 
 impl ClusterOptions {
-    /// The defaults for `urls` and this node: 3 replicas, a 4 s lease, 8 MiB entries.
+    /// The defaults for `urls` and this node: 3 replicas, a 4 s lease, 8 MiB entries, one
+    /// append in flight.
     pub fn new(nats_urls: Vec<String>, node_id: String, advertise: String) -> ClusterOptions {
         ClusterOptions {
             nats_urls,
@@ -70,6 +72,10 @@ impl ClusterOptions {
                 subject: "sluice.log".into(),
                 replicas: 3,
                 max_entry_bytes: 8 << 20,
+                // Measured best where the NATS servers share the writer's CPUs (every append
+                // costs them CPU, and one at a time makes the largest groups); a window of 2 to
+                // 8 overlaps round trips where they have CPUs of their own (docs/benchmarks.md).
+                window: 1,
             },
             lease_bucket: "sluice_lease".into(),
             append_timeout: Duration::from_secs(10),
@@ -83,6 +89,19 @@ pub struct Node {
     stream: Stream,
     lease: Lease,
     options: ClusterOptions,
+    /// The log's last position as this node last read it (following, or taking over).
+    log_end: AtomicU64,
+    /// How long this node's takeover took, from taking the lease to writing, once it did.
+    takeover: Mutex<Option<Duration>>,
+}
+
+/// What a node has seen of the cluster, for metrics.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct NodeStats {
+    /// The log's last position as this node last read it.
+    pub log_end: u64,
+    /// This node's takeover, from taking the lease to writing, if it took over.
+    pub takeover: Option<Duration>,
 }
 
 /// What the writer holds while it serves.
@@ -145,7 +164,17 @@ impl Node {
             stream,
             lease,
             options,
+            log_end: AtomicU64::new(0),
+            takeover: Mutex::new(None),
         })
+    }
+
+    /// What this node has seen so far.
+    pub fn stats(&self) -> NodeStats {
+        NodeStats {
+            log_end: self.log_end.load(Ordering::Relaxed),
+            takeover: *self.takeover.lock().unwrap_or_else(|p| p.into_inner()),
+        }
     }
 
     /// Who writes now, if anyone (for forwarding and `/ready`).
@@ -174,8 +203,12 @@ impl Node {
                 }
             };
             tracing::info!(node = %self.options.node_id, "took the writer lease; catching up");
+            let started = Instant::now();
             match self.take_over(store, revision).await {
-                Ok(writer) => return Ok(writer),
+                Ok(writer) => {
+                    *self.takeover.lock().unwrap_or_else(|p| p.into_inner()) = Some(started.elapsed());
+                    return Ok(writer);
+                }
                 Err(e @ ClusterError::Store(_)) => return Err(e),
                 // The lease expires by itself; whoever takes it next (this node included) starts
                 // the takeover over.
@@ -202,6 +235,7 @@ impl Node {
             match self.append_marker(end).await? {
                 Some(epoch) => {
                     apply(store, epoch, &encode_entry([]))?;
+                    self.log_end.fetch_max(epoch, Ordering::Relaxed);
                     let (runtime, js) = self.append_runtime().await?;
                     let log = Arc::new(JetStreamLog::new(
                         js,
@@ -310,6 +344,7 @@ impl Node {
             .map_err(|e| ClusterError::Nats(format!("reading the log's end: {e}")))?
             .state
             .last_sequence;
+        self.log_end.fetch_max(end, Ordering::Relaxed);
         let mut position = store.log_position().map_err(|e| ClusterError::Store(e.to_string()))?;
         if end.saturating_sub(position) > STREAMED_CATCH_UP {
             position = self.stream_entries(store, position, end).await?;

@@ -26,7 +26,7 @@ use rocksdb::{ColumnFamilyDescriptor, Direction, IteratorMode, Options, WriteBat
 
 use log_entry::{Op, Ops};
 use replication::Replication;
-pub use replication::{CommitLog, LogError};
+pub use replication::{CommitLog, LogError, ReplicationStats};
 
 /// True inside a multi-threaded tokio runtime, where `block_in_place` is allowed.
 fn on_multi_thread_runtime() -> bool {
@@ -244,29 +244,40 @@ impl Store {
     /// Commits a batch atomically with the store's durability; in cluster mode, through the
     /// replicated log first (see [`replication`]).
     pub fn commit(&self, batch: Batch<'_>) -> Result<()> {
+        self.submit(batch)?.wait()
+    }
+
+    /// Starts committing a batch; [`Submitted::wait`] finishes it. In single-node mode the
+    /// batch is written before this returns. In cluster mode its place in the replicated log
+    /// is fixed here, so a caller holding a lock may submit, release the lock, then wait: the
+    /// next holder's batch lands after its own, and lock holders no longer wait for the log
+    /// one after another. A submitted batch is committed even if nobody waits for it.
+    pub fn submit(&self, batch: Batch<'_>) -> Result<Submitted<'_>> {
         if let Some(err) = batch.error {
             return Err(err);
         }
+        let done = Submitted {
+            store: self,
+            ticket: None,
+        };
         match batch.inner {
-            BatchInner::Local(inner) if inner.is_empty() => Ok(()),
+            BatchInner::Local(inner) if inner.is_empty() => Ok(done),
             // Started before the log was attached: writing it here alone would diverge.
             BatchInner::Local(_) if self.replication.get().is_some() => Err(StorageError::NotWriting(
                 "a write started before this node became the writer".into(),
             )),
-            BatchInner::Local(inner) => self.write_local(inner, self.durability == Durability::Fsync),
-            BatchInner::Portable(ops) if ops.is_empty() => Ok(()),
+            BatchInner::Local(inner) => self
+                .write_local(inner, self.durability == Durability::Fsync)
+                .map(|()| done),
+            BatchInner::Portable(ops) if ops.is_empty() => Ok(done),
             BatchInner::Portable(ops) => {
                 let Some(replication) = self.replication.get() else {
                     return Err(StorageError::NotWriting("no replicated log is attached".into()));
                 };
-                let apply = |entry: &[u8], position: u64| self.apply_own(entry, position);
-                // Waits for a network round trip: let the runtime move this worker's other
-                // tasks elsewhere, as for an fsync.
-                if on_multi_thread_runtime() {
-                    tokio::task::block_in_place(|| replication.commit(ops, &apply))
-                } else {
-                    replication.commit(ops, &apply)
-                }
+                Ok(Submitted {
+                    store: self,
+                    ticket: Some(replication.submit(ops)?),
+                })
             }
         }
     }
@@ -289,9 +300,17 @@ impl Store {
 
     /// Attaches cluster mode's replicated log: from now on every commit goes through it.
     /// Batches started before this call fail to commit. Fails when a log is already attached.
+    /// The log must end where this store's applied position does.
     pub fn replicate_to(&self, log: Arc<dyn CommitLog>) -> Result<()> {
+        let applied = self.log_position()?;
+        if log.end() != applied {
+            return Err(StorageError::OutOfOrder {
+                got: log.end() + 1,
+                expected: applied + 1,
+            });
+        }
         self.replication
-            .set(Replication::new(log))
+            .set(Replication::new(log, applied))
             .map_err(|_| StorageError::NotWriting("a replicated log is already attached".into()))
     }
 
@@ -305,6 +324,11 @@ impl Store {
         if let Some(replication) = self.replication.get() {
             replication.stop(reason);
         }
+    }
+
+    /// Cluster mode's commit counters, on the writer (`None` elsewhere).
+    pub fn replication_stats(&self) -> Option<ReplicationStats> {
+        self.replication.get().map(Replication::stats)
     }
 
     /// Why this store stopped accepting commits, in cluster mode, if it did.
@@ -487,6 +511,34 @@ fn classify_open_error(text: &str) -> OpenFailure {
 
 /// Where the key of the last applied log position lives in [`Cf::Replication`].
 const POSITION_KEY: &[u8] = b"position";
+
+/// A batch on its way to the replicated log; [`Submitted::wait`] learns its fate.
+#[must_use = "a submitted batch is only known to be committed once `wait` returns Ok"]
+pub struct Submitted<'a> {
+    store: &'a Store,
+    /// `None` when the batch was already written (single-node mode, or nothing to write).
+    ticket: Option<replication::Ticket>,
+}
+
+impl Submitted<'_> {
+    /// Blocks until the batch is committed: appended to the log and applied here.
+    pub fn wait(self) -> Result<()> {
+        let Some(ticket) = self.ticket else {
+            return Ok(());
+        };
+        let Some(replication) = self.store.replication.get() else {
+            return Err(StorageError::NotWriting("no replicated log is attached".into()));
+        };
+        let apply = |entry: &[u8], position: u64| self.store.apply_own(entry, position);
+        // Waits for a network round trip: let the runtime move this worker's other tasks
+        // elsewhere, as for an fsync.
+        if on_multi_thread_runtime() {
+            tokio::task::block_in_place(|| replication.wait(ticket, &apply))
+        } else {
+            replication.wait(ticket, &apply)
+        }
+    }
+}
 
 /// One atomic write.
 pub struct Batch<'a> {

@@ -2,40 +2,62 @@
 //!
 //! The core commits one write batch per change, as in single-node mode; what changes is what
 //! [`crate::Store::commit`] does with it once [`crate::Store::replicate_to`] has been called:
-//! 1. The batch, in the portable form of [`crate::log_entry`], joins a group of concurrent
-//!    commits. The first committer to find no group in flight leads the next one (RocksDB's own
-//!    group commit works the same way), so many client writes share one log append.
-//! 2. The leader appends the group as one entry to the [`CommitLog`] and waits until the log
-//!    holds it durably (in cluster mode: on a quorum of JetStream replicas).
-//! 3. Only then does it apply the group to the local database, with the entry's position in the
-//!    same write, and release every committer of the group. A standby applies the same entries
-//!    in the same order with [`crate::Store::apply_entry`], so a takeover is a catch-up.
+//! 1. The batch, in the portable form of [`crate::log_entry`], joins the queue of commits
+//!    waiting for a group. Its place in that queue is its place in the log: a caller that holds
+//!    a lock while it submits ([`crate::Store::submit`]) may release the lock before waiting, and
+//!    the next holder's batch still lands after its own.
+//! 2. A committer that finds the sender free and fewer groups in flight than the log's
+//!    [`CommitLog::window`] takes the oldest waiting commits as one group and sends it to the
+//!    log as one entry, without waiting for the answer; while appends are in flight, newer
+//!    commits gather into the next group (RocksDB's own group commit works the same way). Many
+//!    client writes share one append, and with a window above one, several appends share one
+//!    round trip's wait.
+//! 3. Once the log holds a group durably (in cluster mode: on a quorum of JetStream replicas),
+//!    its sender applies it to the local database, with the entry's position in the same write,
+//!    after every earlier group, and releases its committers. A standby applies the same
+//!    entries in the same order with [`crate::Store::apply_entry`], so a takeover is a catch-up.
 //!
 //! What was replicated is the committed batch, not the command: the core reads clocks and makes
 //! ids while it works, so replaying commands on another node would diverge.
 //!
 //! # Invariants
 //! - The local database never holds a change the log does not: apply follows append.
-//! - Entries are applied in log order, on the writer and on every standby, one group at a time.
+//! - Entries are sent in queue order and applied in log order, one group at a time, on the
+//!   writer and on every standby.
 //! - After any failure whose outcome the log cannot settle (fenced by a newer writer, log
-//!   unreachable, local apply failed), this store refuses every further commit: a writer that
-//!   cannot append stops writing rather than diverge. The node restarts as a standby and catches
-//!   up from the log.
+//!   unreachable, local apply failed), this store refuses every further commit and applies
+//!   nothing more: a writer that cannot append stops writing rather than diverge. The node
+//!   restarts as a standby and catches up from the log.
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 
 use crate::log_entry::Ops;
 
 /// A replicated, durable log of committed batches: cluster mode's engine behind one interface.
 pub trait CommitLog: Send + Sync {
-    /// Appends `entry` and returns its position (1-based, increasing) once the log holds it
-    /// durably. Blocks; it is called by one committer at a time. An implementation retries an
-    /// append whose answer was lost until it learns the append's fate, and answers
+    /// The position of the last entry this writer has sent (at first, the entry it follows:
+    /// its own epoch marker).
+    fn end(&self) -> u64;
+
+    /// Sends `entry` to follow every entry sent before it, without waiting for the log's
+    /// answer, and returns the position it takes if the log stores it (1-based, one more than
+    /// the previous). Called by one thread at a time. [`LogError::Refused`] means nothing was
+    /// sent and no position was used.
+    fn send(&self, entry: &[u8]) -> Result<u64, LogError>;
+
+    /// Blocks until the log holds the entry sent at `position` durably. An implementation
+    /// retries an append whose answer was lost until it learns the append's fate, and answers
     /// [`LogError::Fenced`] when another writer has appended since this one last did.
-    fn append(&self, entry: &[u8]) -> Result<u64, LogError>;
+    fn wait(&self, position: u64) -> Result<(), LogError>;
 
     /// The largest entry the log accepts, in bytes.
     fn max_entry_bytes(&self) -> usize;
+
+    /// How many entries may be in flight at once (sent, not yet answered). More overlaps
+    /// round trips, which pays while the log's latency bounds throughput; fewer makes larger
+    /// groups, which pays while the log's CPU does (docs/benchmarks.md measures both).
+    fn window(&self) -> usize;
 }
 
 /// Why an append failed.
@@ -47,16 +69,16 @@ pub enum LogError {
     /// The log did not answer, and whether the entry was appended could not be learned.
     #[error("the replicated log is unavailable: {0}")]
     Unavailable(String),
-    /// The log answered that it did not store the entry (too large for it, for one): the
-    /// group fails, and the writer goes on.
+    /// The log refused the entry before it was sent (too large for it, for one): the group
+    /// fails, and the writer goes on.
     #[error("the replicated log refused the entry: {0}")]
     Refused(String),
 }
 
 /// Writes a group to the local database at the log position given.
-type ApplyGroup<'a> = &'a dyn Fn(&[u8], u64) -> Result<(), crate::StorageError>;
+pub(crate) type ApplyGroup<'a> = &'a dyn Fn(&[u8], u64) -> Result<(), crate::StorageError>;
 
-/// The result a group leader hands to each committer of its group.
+/// The result a group's sender hands to each committer of its group.
 type Outcome = Result<(), GroupFailure>;
 
 /// Why a group failed, and whether the store must stop writing because of it.
@@ -78,11 +100,20 @@ struct Slot {
     outcome: Mutex<Option<Outcome>>,
 }
 
-/// Commits waiting for the next group, and whether a group is in flight.
-#[derive(Default)]
+/// A submitted commit: [`Replication::wait`] learns its outcome.
+pub(crate) struct Ticket(Arc<Slot>);
+
+/// Commits waiting for a group, the groups in flight, and how far the local apply got.
 struct Queue {
     pending: Vec<Pending>,
-    leading: bool,
+    /// A committer is sending a group: sends go one at a time, in queue order.
+    sending: bool,
+    /// Groups sent and not yet finished.
+    in_flight: usize,
+    /// The position of the last group sent.
+    last_sent: u64,
+    /// The log position of the last group applied here.
+    applied: u64,
     /// Set once, by the first failure the log cannot settle; every later commit fails with it.
     stopped: Option<String>,
 }
@@ -92,15 +123,51 @@ pub(crate) struct Replication {
     log: Arc<dyn CommitLog>,
     queue: Mutex<Queue>,
     changed: Condvar,
+    /// Entries appended and applied here, and the commits they carried.
+    appended_entries: AtomicU64,
+    appended_commits: AtomicU64,
+}
+
+/// What the writer's commit path has done so far, for metrics.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ReplicationStats {
+    /// Entries this node appended to the log and applied.
+    pub entries: u64,
+    /// Commits those entries carried (entries share commits: group commit).
+    pub commits: u64,
+    /// Entries sent and not yet applied.
+    pub in_flight: u64,
+    /// The position of the last entry sent to the log.
+    pub last_sent: u64,
 }
 
 impl Replication {
-    /// A commit path through `log`.
-    pub(crate) fn new(log: Arc<dyn CommitLog>) -> Replication {
+    /// A commit path through `log`, whose entries up to `applied` the store already holds.
+    pub(crate) fn new(log: Arc<dyn CommitLog>, applied: u64) -> Replication {
         Replication {
             log,
-            queue: Mutex::new(Queue::default()),
+            queue: Mutex::new(Queue {
+                pending: Vec::new(),
+                sending: false,
+                in_flight: 0,
+                last_sent: applied,
+                applied,
+                stopped: None,
+            }),
             changed: Condvar::new(),
+            appended_entries: AtomicU64::new(0),
+            appended_commits: AtomicU64::new(0),
+        }
+    }
+
+    /// Counters of the commit path so far.
+    pub(crate) fn stats(&self) -> ReplicationStats {
+        let queue = self.lock();
+        ReplicationStats {
+            entries: self.appended_entries.load(Ordering::Relaxed),
+            commits: self.appended_commits.load(Ordering::Relaxed),
+            in_flight: queue.in_flight as u64,
+            last_sent: queue.last_sent,
         }
     }
 
@@ -110,23 +177,15 @@ impl Replication {
     }
 
     /// Refuses every later commit (this node is no longer the writer); commits waiting for a
-    /// group fail with `reason` too.
+    /// group fail with `reason` too, and no group in flight is applied any more.
     pub(crate) fn stop(&self, reason: &str) {
         let mut queue = self.lock();
-        queue.stopped.get_or_insert_with(|| reason.to_string());
-        let failure = GroupFailure {
-            reason: queue.stopped.clone().unwrap_or_default(),
-            stop: true,
-        };
-        for waiting in queue.pending.drain(..) {
-            fill(&waiting.slot, Err(failure.clone()));
-        }
+        Self::stop_locked(&mut queue, reason);
         self.changed.notify_all();
     }
 
-    /// Commits `ops` through the log: joins the next group and, when no group is in flight,
-    /// leads it. `apply` writes a group to the local database at the log position given.
-    pub(crate) fn commit(&self, ops: Ops, apply: ApplyGroup<'_>) -> Result<(), crate::StorageError> {
+    /// Queues `ops` for the log; its place in the queue is its place in the log.
+    pub(crate) fn submit(&self, ops: Ops) -> Result<Ticket, crate::StorageError> {
         if ops.encoded_len() + 5 > self.log.max_entry_bytes() {
             return Err(crate::StorageError::TooLarge {
                 size: ops.encoded_len() + 5,
@@ -142,38 +201,119 @@ impl Replication {
             ops,
             slot: slot.clone(),
         });
+        Ok(Ticket(slot))
+    }
+
+    /// Waits until the submitted commit is in the log and applied here, sending groups (its
+    /// own or others') whenever the sender is free and the window has room. `apply` writes a
+    /// group to the local database at the log position given.
+    pub(crate) fn wait(&self, ticket: Ticket, apply: ApplyGroup<'_>) -> Result<(), crate::StorageError> {
+        let mut queue = self.lock();
         loop {
-            if let Some(outcome) = take(&slot) {
+            if let Some(outcome) = take(&ticket.0) {
                 return outcome.map_err(|failure| match failure.stop {
                     true => crate::StorageError::NotWriting(failure.reason),
                     false => crate::StorageError::Replication(failure.reason),
                 });
             }
-            if !queue.leading {
-                queue.leading = true;
+            if !queue.sending && queue.in_flight < self.log.window().max(1) && !queue.pending.is_empty() {
+                queue.sending = true;
                 let group = self.take_group(&mut queue);
                 drop(queue);
-                let outcome = self.run_group(&group, apply);
+                // Encoded once: the same bytes go to the log and to the local apply.
+                let entry = crate::log_entry::encode_entry(group.iter().map(|p| &p.ops));
+                let sent = self.log.send(&entry);
                 queue = self.lock();
-                if let Some(failure) = outcome.as_ref().err().filter(|f| f.stop) {
-                    queue.stopped.get_or_insert_with(|| failure.reason.clone());
-                    // Nothing queued behind a failed group may be appended after it.
-                    let stopped = GroupFailure {
-                        reason: queue.stopped.clone().unwrap_or_default(),
-                        stop: true,
-                    };
-                    for waiting in queue.pending.drain(..) {
-                        fill(&waiting.slot, Err(stopped.clone()));
+                queue.sending = false;
+                match sent {
+                    Ok(position) => {
+                        queue.in_flight += 1;
+                        queue.last_sent = position;
+                        self.changed.notify_all();
+                        drop(queue);
+                        self.finish(&group, &entry, position, apply);
+                        queue = self.lock();
+                    }
+                    Err(e) => {
+                        let failure = GroupFailure {
+                            stop: !matches!(e, LogError::Refused(_)),
+                            reason: e.to_string(),
+                        };
+                        self.settle(&mut queue, &group, Err(failure));
                     }
                 }
-                for member in &group {
-                    fill(&member.slot, outcome.clone());
-                }
-                queue.leading = false;
-                self.changed.notify_all();
                 continue;
             }
             queue = self.changed.wait(queue).unwrap_or_else(|p| p.into_inner());
+        }
+    }
+
+    /// Waits for the log to hold the group sent at `position`, applies it after every earlier
+    /// group, and releases its committers.
+    fn finish(&self, group: &[Pending], entry: &[u8], position: u64, apply: ApplyGroup<'_>) {
+        // Any failure after the entry left is one whose outcome the log did not settle here,
+        // and later entries were sent expecting this one: stop.
+        let stored = self.log.wait(position).map_err(|e| GroupFailure {
+            reason: e.to_string(),
+            stop: true,
+        });
+        let mut queue = self.lock();
+        let outcome = match stored {
+            Err(failure) => Err(failure),
+            Ok(()) => {
+                while queue.applied + 1 != position && queue.stopped.is_none() {
+                    queue = self.changed.wait(queue).unwrap_or_else(|p| p.into_inner());
+                }
+                match queue.stopped.clone() {
+                    Some(reason) => Err(GroupFailure { reason, stop: true }),
+                    None => {
+                        // Only this group's turn: the next one waits for `applied` to move.
+                        drop(queue);
+                        let applied = apply(entry, position);
+                        queue = self.lock();
+                        match applied {
+                            Ok(()) => {
+                                queue.applied = position;
+                                self.appended_entries.fetch_add(1, Ordering::Relaxed);
+                                self.appended_commits.fetch_add(group.len() as u64, Ordering::Relaxed);
+                                Ok(())
+                            }
+                            Err(e) => Err(GroupFailure {
+                                reason: format!(
+                                    "the local database could not apply log entry {position}, which the log holds: {e}"
+                                ),
+                                stop: true,
+                            }),
+                        }
+                    }
+                }
+            }
+        };
+        queue.in_flight -= 1;
+        self.settle(&mut queue, group, outcome);
+    }
+
+    /// Hands `outcome` to every committer of `group`; a failure that stops the store fails
+    /// every commit still waiting for a group too.
+    fn settle(&self, queue: &mut Queue, group: &[Pending], outcome: Outcome) {
+        if let Some(failure) = outcome.as_ref().err().filter(|f| f.stop) {
+            Self::stop_locked(queue, &failure.reason);
+        }
+        for member in group {
+            fill(&member.slot, outcome.clone());
+        }
+        self.changed.notify_all();
+    }
+
+    /// Marks the store stopped (the first reason stays) and fails every waiting commit.
+    fn stop_locked(queue: &mut Queue, reason: &str) {
+        queue.stopped.get_or_insert_with(|| reason.to_string());
+        let failure = GroupFailure {
+            reason: queue.stopped.clone().unwrap_or_default(),
+            stop: true,
+        };
+        for waiting in queue.pending.drain(..) {
+            fill(&waiting.slot, Err(failure.clone()));
         }
     }
 
@@ -190,20 +330,6 @@ impl Replication {
             count += 1;
         }
         queue.pending.drain(..count).collect()
-    }
-
-    /// Appends one group and applies it locally.
-    fn run_group(&self, group: &[Pending], apply: ApplyGroup<'_>) -> Outcome {
-        // Encoded once: the same bytes go to the log and to the local apply.
-        let entry = crate::log_entry::encode_entry(group.iter().map(|p| &p.ops));
-        let position = self.log.append(&entry).map_err(|e| GroupFailure {
-            stop: !matches!(e, LogError::Refused(_)),
-            reason: e.to_string(),
-        })?;
-        apply(&entry, position).map_err(|e| GroupFailure {
-            reason: format!("the local database could not apply log entry {position}, which the log holds: {e}"),
-            stop: true,
-        })
     }
 
     fn lock(&self) -> MutexGuard<'_, Queue> {
@@ -226,29 +352,58 @@ mod tests {
     use super::*;
     use crate::{Cf, Durability, KeyValue, StorageError, Store, StoreOptions};
 
-    /// An in-memory log: entries in order, and switches that fence the writer or refuse entries.
+    /// An in-memory log: entries in order, switches that fence the writer or refuse entries,
+    /// and answers that may come back out of order.
     #[derive(Default)]
     struct MemoryLog {
         entries: Mutex<Vec<Vec<u8>>>,
+        /// Per position sent: whether the log stored it (a fenced writer's entries are not).
+        stored: Mutex<Vec<bool>>,
         fenced: AtomicBool,
         refusing: AtomicBool,
+        /// Answers each wait after a pause that depends on the position, so later appends
+        /// often finish before earlier ones.
+        jitter: AtomicBool,
     }
 
     impl CommitLog for MemoryLog {
-        fn append(&self, entry: &[u8]) -> Result<u64, LogError> {
-            if self.fenced.load(Ordering::SeqCst) {
-                return Err(LogError::Fenced("test".into()));
-            }
+        fn end(&self) -> u64 {
+            self.stored.lock().unwrap_or_else(|p| p.into_inner()).len() as u64
+        }
+
+        fn send(&self, entry: &[u8]) -> Result<u64, LogError> {
             if self.refusing.load(Ordering::SeqCst) {
                 return Err(LogError::Refused("test".into()));
             }
-            let mut entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
-            entries.push(entry.to_vec());
-            Ok(entries.len() as u64)
+            let mut stored = self.stored.lock().unwrap_or_else(|p| p.into_inner());
+            let keep = !self.fenced.load(Ordering::SeqCst);
+            if keep {
+                self.entries
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .push(entry.to_vec());
+            }
+            stored.push(keep);
+            Ok(stored.len() as u64)
+        }
+
+        fn wait(&self, position: u64) -> Result<(), LogError> {
+            if self.jitter.load(Ordering::SeqCst) {
+                std::thread::sleep(std::time::Duration::from_micros(position * 7919 % 3000));
+            }
+            let stored = self.stored.lock().unwrap_or_else(|p| p.into_inner());
+            match stored.get(position as usize - 1) {
+                Some(true) => Ok(()),
+                _ => Err(LogError::Fenced("test".into())),
+            }
         }
 
         fn max_entry_bytes(&self) -> usize {
             4096
+        }
+
+        fn window(&self) -> usize {
+            8
         }
     }
 
@@ -279,11 +434,12 @@ mod tests {
         store.commit(b)
     }
 
-    #[test]
-    fn a_standby_applying_the_log_ends_up_identical() {
+    /// Commits from 8 threads and checks that a standby applying the log ends up identical.
+    fn writers_and_standby_agree(jitter: bool) {
         let (dir_a, dir_b) = (tempfile::tempdir().expect("dir"), tempfile::tempdir().expect("dir"));
         let writer = Arc::new(open(dir_a.path()));
         let log = Arc::new(MemoryLog::default());
+        log.jitter.store(jitter, Ordering::SeqCst);
         writer.replicate_to(log.clone()).expect("attach");
         // Concurrent committers: they share appends, and the order must still agree.
         std::thread::scope(|s| {
@@ -302,6 +458,11 @@ mod tests {
         let entries = log.entries.lock().expect("lock").clone();
         assert!(entries.len() <= 401, "at most one entry per commit");
         assert_eq!(writer.log_position().expect("position"), entries.len() as u64);
+        let stats = writer.replication_stats().expect("a writer");
+        assert_eq!(
+            (stats.entries, stats.commits, stats.in_flight, stats.last_sent),
+            (entries.len() as u64, 401, 0, entries.len() as u64)
+        );
 
         let standby = open(dir_b.path());
         for (i, entry) in entries.iter().enumerate() {
@@ -314,6 +475,49 @@ mod tests {
         );
         let gap = standby.apply_entry(entries.len() as u64 + 2, &entries[0]);
         assert!(matches!(gap, Err(StorageError::OutOfOrder { .. })), "{gap:?}");
+    }
+
+    #[test]
+    fn a_standby_applying_the_log_ends_up_identical() {
+        writers_and_standby_agree(false);
+    }
+
+    #[test]
+    fn appends_answered_out_of_order_are_applied_in_log_order() {
+        writers_and_standby_agree(true);
+    }
+
+    #[test]
+    fn batches_submitted_under_a_lock_land_in_submission_order() {
+        let dir = tempfile::tempdir().expect("dir");
+        let store = Arc::new(open(dir.path()));
+        let log = Arc::new(MemoryLog::default());
+        log.jitter.store(true, Ordering::SeqCst);
+        store.replicate_to(log.clone()).expect("attach");
+        // Like a Kinesis shard: a counter behind a lock, each value written under the lock and
+        // waited for after it is released. The last write in the log must be the last value.
+        let counter = Mutex::new(0u64);
+        std::thread::scope(|s| {
+            for _ in 0..8 {
+                s.spawn(|| {
+                    for _ in 0..40 {
+                        let submitted = {
+                            let mut n = counter.lock().expect("lock");
+                            *n += 1;
+                            let mut b = store.batch();
+                            b.put(Cf::Meta, b"last", &n.to_be_bytes());
+                            store.submit(b).expect("submit")
+                        };
+                        submitted.wait().expect("commit");
+                    }
+                });
+            }
+        });
+        let last = store.get(Cf::Meta, b"last").expect("get").expect("written");
+        assert_eq!(last, 320u64.to_be_bytes());
+        let entries = log.entries.lock().expect("lock").len() as u64;
+        assert!(entries <= 320, "at most one entry per commit: {entries}");
+        assert_eq!(store.log_position().expect("position"), entries);
     }
 
     #[test]

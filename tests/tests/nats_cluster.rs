@@ -6,7 +6,8 @@
 //! file stream survives a SIGKILL of the stream's leader, a restarted node catches up, a publish
 //! with a stale `Nats-Expected-Last-Sequence` is refused, and a publish repeated with the same
 //! `Nats-Msg-Id` is stored once (including a repeated fenced publish: a client retrying a
-//! write whose acknowledgement it lost must be told "duplicate", not "wrong sequence").
+//! write whose acknowledgement it lost must be told "duplicate", not "wrong sequence"), and
+//! publishes sent back to back, each expecting the one before, are stored in order.
 
 use std::collections::BTreeMap;
 use std::fmt::Display;
@@ -232,6 +233,60 @@ async fn a_stale_expected_sequence_is_refused_and_a_repeated_message_id_is_store
     );
     let stored = stream.get_raw_message(3).await.expect("read sequence 3");
     assert_eq!(&stored.payload[..], b"first");
+}
+
+/// Sluice's writer pipelines its appends: it sends entry n+1, expecting the log to end at n,
+/// before n is acknowledged. That only works if JetStream checks the expectation against what
+/// it has accepted so far (proposed, not yet applied), in the order the publishes left one
+/// connection; and a publish whose predecessor is missing must be refused, not stored.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pipelined_publishes_with_predicted_positions_are_stored_in_order() {
+    let cluster = NatsCluster::start(3).await;
+    let js = jetstream(&cluster, 0).await;
+    let stream = create_r3_stream(&js, "PIPE", "pipe.>").await;
+    let first = publish(&js, "pipe.a".into(), PublishMessage::build().payload("0".into()))
+        .await
+        .expect("publish the first entry");
+    assert_eq!(first.sequence, 1);
+
+    // 200 publishes sent back to back, each expecting the one before, acknowledged afterwards.
+    let mut acks = Vec::new();
+    for n in 2..=201u64 {
+        let message = PublishMessage::build()
+            .payload(n.to_string().into())
+            .message_id(format!("pipe-{n}"))
+            .expected_last_sequence(n - 1);
+        acks.push((n, js.send_publish("pipe.a", message).await.expect("send")));
+    }
+    for (n, ack) in acks {
+        let ack = ack.await.unwrap_or_else(|e| panic!("publish {n}: {e}"));
+        assert_eq!((ack.sequence, ack.duplicate), (n, false));
+    }
+    for n in [2u64, 100, 201] {
+        let stored = stream.get_raw_message(n).await.expect("read");
+        assert_eq!(&stored.payload[..], n.to_string().as_bytes());
+    }
+
+    // A gap: 203 sent while 202 is missing is refused, and sent again once 202 is stored, it
+    // is stored right after it.
+    let gap = |n: u64| {
+        PublishMessage::build()
+            .payload(n.to_string().into())
+            .message_id(format!("pipe-{n}"))
+            .expected_last_sequence(n - 1)
+    };
+    let early = js.send_publish("pipe.a", gap(203)).await.expect("send").await;
+    match early {
+        Err(e) => assert_eq!(e.kind(), PublishErrorKind::WrongLastSequence, "{e}"),
+        Ok(ack) => panic!("an entry was stored after a missing one: {ack:?}"),
+    }
+    let late = publish(&js, "pipe.a".into(), gap(202)).await.expect("publish 202");
+    assert_eq!(late.sequence, 202);
+    let again = publish(&js, "pipe.a".into(), gap(203))
+        .await
+        .expect("publish 203 again");
+    assert_eq!((again.sequence, again.duplicate), (203, false));
+    assert_eq!(stream.get_info().await.expect("info").state.messages, 203);
 }
 
 /// A cluster started by `scripts/nats-cluster`, stopped by it when dropped (its nodes are not

@@ -149,13 +149,19 @@ impl Streams {
             for (idx, w) in &guards {
                 b.put(Cf::Meta, &high_water_key(stream.id, *idx), &w.last_seq.to_be_bytes());
             }
-            if let Err(e) = self.store.commit(b) {
-                // Sequences handed out above were never stored; later ones stay higher anyway.
-                return Err(e.into());
-            }
-            for (idx, w) in &guards {
-                if let Some(s) = routing.all.get(idx) {
-                    s.committed.store(w.last_seq, Ordering::Release);
+            let reached: Vec<(u32, u64)> = guards.iter().map(|(idx, w)| (*idx, w.last_seq)).collect();
+            // The batch's place in the log is fixed on submission: the shard locks need not be
+            // held while cluster mode waits for the log, and the next put to these shards still
+            // lands after this one (single-node mode has written it already).
+            let submitted = self.store.submit(b);
+            drop(guards);
+            // Sequences handed out above and never stored leave a gap; later ones stay higher.
+            submitted.and_then(|s| s.wait())?;
+            for (idx, last_seq) in reached {
+                if let Some(s) = routing.all.get(&idx) {
+                    // Puts finish in any order; entries apply in log order, so the largest
+                    // sequence seen is stored with every one below it.
+                    s.committed.fetch_max(last_seq, Ordering::Release);
                     s.changed.notify_waiters();
                 }
             }
