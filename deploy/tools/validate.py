@@ -92,6 +92,12 @@ KNOWN_METRICS = {
     "sluice_metrics_resources_omitted",
     "sluice_cluster_writer",
     "sluice_cluster_log_position",
+    "sluice_cluster_log_end",
+    "sluice_cluster_log_lag",
+    "sluice_cluster_appends_total",
+    "sluice_cluster_appended_commits_total",
+    "sluice_cluster_appends_in_flight",
+    "sluice_cluster_takeover_seconds",
 }
 
 # The `--config` TOML file's keys are the fields of this struct; sluice rejects any other key

@@ -8,9 +8,14 @@
 //!
 //! - A client that knows only the standby works through it (its calls are forwarded) and
 //!   through the takeover, on its SDK's retries.
+//! - Both nodes start with the same `--init` file; each applies it when it takes over, and the
+//!   declared queue exists once, with its settings and its messages.
+//! - Each node's `/metrics` carries its own cluster series: role, log position, end and lag,
+//!   appends, takeover time.
 //!
-//! Not covered yet (docs/cluster.md): kills under concurrent load from many clients, the
-//! JetStream leader killed under Sluice, partitions.
+//! Covered elsewhere (docs/cluster.md): kills under concurrent load from many clients and the
+//! JetStream leader killed under Sluice (`cluster_failover.rs`), a network partition that cuts
+//! the writer's host off (`cluster_partition.rs`, in Linux network namespaces).
 
 use std::collections::BTreeSet;
 use std::time::{Duration, Instant};
@@ -82,6 +87,39 @@ async fn send_bodies(sqs: &aws_sdk_sqs::Client, queue_url: &str, bodies: &[Strin
 }
 
 /// The status of a node's `/ready` (200: it writes; 503: a standby), once it answers at all.
+/// The URL of the queue the init file declares, after checking its declared attribute.
+async fn declared_queue(sqs: &aws_sdk_sqs::Client) -> String {
+    let url = sqs
+        .get_queue_url()
+        .queue_name("declared")
+        .send()
+        .await
+        .expect("the init file's queue exists")
+        .queue_url()
+        .unwrap_or_default()
+        .to_string();
+    let attributes = sqs
+        .get_queue_attributes()
+        .queue_url(&url)
+        .attribute_names(aws_sdk_sqs::types::QueueAttributeName::VisibilityTimeout)
+        .send()
+        .await
+        .expect("GetQueueAttributes");
+    let timeout = attributes
+        .attributes()
+        .and_then(|a| a.get(&aws_sdk_sqs::types::QueueAttributeName::VisibilityTimeout))
+        .cloned();
+    assert_eq!(timeout.as_deref(), Some("45"), "the declared attribute");
+    url
+}
+
+/// The value of an unlabelled series in a Prometheus text scrape (panics when missing).
+fn series(text: &str, name: &str) -> f64 {
+    text.lines()
+        .find_map(|line| line.strip_prefix(name)?.strip_prefix(' ')?.trim().parse().ok())
+        .unwrap_or_else(|| panic!("no series {name} in:\n{text}"))
+}
+
 async fn ready(node: &Broker) -> u16 {
     let url = format!("{}/ready", node.endpoint());
     for _ in 0..200 {
@@ -98,11 +136,29 @@ async fn a_standby_takes_over_with_every_acknowledged_write_when_the_writer_is_k
     let _serial = SERIAL.lock().await;
     let nats = NatsCluster::start(3).await;
     let urls = nats.client_urls();
-    let extra = ["--kinesis-transition-ms", "0"];
+    // Both nodes get the same --init file: each applies it when it takes over.
+    let init_dir = tempfile::tempdir().expect("temp dir");
+    let init = init_dir.path().join("init.yaml");
+    std::fs::write(
+        &init,
+        "queues:\n  - name: declared\n    attributes: { VisibilityTimeout: 45 }\n",
+    )
+    .expect("write the init file");
+    let init = init.to_string_lossy().into_owned();
+    let extra = ["--kinesis-transition-ms", "0", "--init", init.as_str()];
 
     let mut a = Broker::spawn_cluster_node(&urls, "a", &extra);
     a.wait_serving(TAKEOVER).await.expect("node a becomes the writer");
     let mut b = Broker::spawn_cluster_node(&urls, "b", &extra);
+    let declared = declared_queue(&a.sqs().await).await;
+    a.sqs()
+        .await
+        .send_message()
+        .queue_url(&declared)
+        .message_body("kept across takeovers")
+        .send()
+        .await
+        .expect("send to the declared queue");
 
     // Writes acknowledged by a: 60 messages, 20 of them received and deleted; 30 records.
     let sqs = a.sqs().await;
@@ -165,6 +221,29 @@ async fn a_standby_takes_over_with_every_acknowledged_write_when_the_writer_is_k
     assert!(
         !standby_metrics.contains("sluice_cluster_log_position 0\n"),
         "the standby follows the log: {standby_metrics}"
+    );
+    // The writer counts its appends (group commit: at least one commit per entry) and its
+    // takeover; the standby sees the log's end and catches up to it.
+    let writer_metrics = scrape(&a).await;
+    let appends = series(&writer_metrics, "sluice_cluster_appends_total");
+    let commits = series(&writer_metrics, "sluice_cluster_appended_commits_total");
+    assert!(appends >= 10.0 && commits >= appends, "{writer_metrics}");
+    assert!(
+        series(&writer_metrics, "sluice_cluster_takeover_seconds") > 0.0,
+        "{writer_metrics}"
+    );
+    let caught_up =
+        |text: &str| series(text, "sluice_cluster_log_lag") == 0.0 && series(text, "sluice_cluster_log_end") >= appends;
+    for _ in 0..100 {
+        standby_metrics = scrape(&b).await;
+        if caught_up(&standby_metrics) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(
+        caught_up(&standby_metrics),
+        "the standby saw the writer's appends and applied them: {standby_metrics}"
     );
 
     // A client that only knows the standby: its calls are forwarded to a, and go on through
@@ -248,6 +327,13 @@ async fn a_standby_takes_over_with_every_acknowledged_write_when_the_writer_is_k
         (after.len(), after) > (before.len(), before),
         "sequence numbers keep increasing across the takeover: {before} then {after}"
     );
+
+    // b applied the init file again when it took over: the queue is there, once, with its
+    // message.
+    let declared_on_b = declared_queue(&sqs).await;
+    assert_eq!(declared_on_b, declared);
+    let kept = receive_all(&sqs, &declared, 1).await;
+    assert_eq!(kept.len(), 1, "the declared queue keeps its message: {kept:?}");
 
     // b's own writes, then a back as a standby, then b killed: a takes over with them.
     let second: Vec<String> = (0..10).map(|i| format!("late order {i}")).collect();

@@ -222,6 +222,12 @@ pub struct ServeArgs {
     /// Cluster mode: the URL clients and other nodes reach this node at.
     #[arg(long, env = "SLUICE_ADVERTISE", value_name = "URL")]
     pub advertise: Option<String>,
+
+    /// Cluster mode: appends the writer keeps in flight at once (1 to 64, default 1). 1 makes
+    /// the largest groups, best when the NATS servers share the nodes' CPUs; 2 to 8 overlap
+    /// round trips, for NATS servers with CPUs of their own (docs/benchmarks.md).
+    #[arg(long, env = "SLUICE_CLUSTER_APPEND_WINDOW", value_name = "N", value_parser = clap::value_parser!(u8).range(1..=64))]
+    pub cluster_append_window: Option<u8>,
 }
 
 /// Durability of acknowledged writes, as named on the command line and in the config file.
@@ -332,6 +338,8 @@ pub struct FileConfig {
     pub node_id: Option<String>,
     /// See `--advertise`.
     pub advertise: Option<String>,
+    /// See `--cluster-append-window`.
+    pub cluster_append_window: Option<u8>,
 }
 
 impl FileConfig {
@@ -454,6 +462,8 @@ pub struct ClusterSettings {
     pub node_id: String,
     /// Where clients and other nodes reach this node.
     pub advertise: String,
+    /// Appends the writer keeps in flight at once.
+    pub append_window: usize,
 }
 
 impl Default for Settings {
@@ -575,15 +585,13 @@ impl Settings {
                 args.cluster.or(file.cluster),
                 args.node_id.or(file.node_id),
                 args.advertise.or(file.advertise),
+                args.cluster_append_window.or(file.cluster_append_window),
             )?,
         };
         settings.validated()
     }
 
     fn validated(mut self) -> Result<Settings, ConfigError> {
-        if self.cluster.is_some() && self.init.is_some() {
-            return Err(invalid("init", "--init is not supported in cluster mode yet"));
-        }
         if self.cluster.is_some() && self.tls.is_some() {
             return Err(invalid("tls-cert", "TLS is not supported in cluster mode yet"));
         }
@@ -659,6 +667,7 @@ fn cluster_settings(
     urls: Option<String>,
     node_id: Option<String>,
     advertise: Option<String>,
+    append_window: Option<u8>,
 ) -> Result<Option<ClusterSettings>, ConfigError> {
     let (urls, node_id, advertise) = match (urls, node_id, advertise) {
         (None, None, None) => return Ok(None),
@@ -697,6 +706,11 @@ fn cluster_settings(
         nats_urls,
         node_id,
         advertise: advertise.trim_end_matches('/').to_string(),
+        append_window: match append_window {
+            None => 1,
+            Some(n @ 1..=64) => usize::from(n),
+            Some(n) => return Err(invalid("cluster-append-window", format!("{n} is not between 1 and 64"))),
+        },
     }))
 }
 
@@ -776,6 +790,7 @@ mod tests {
                 nats_urls: vec!["nats://127.0.0.1:4222".into(), "nats://127.0.0.1:4223".into()],
                 node_id: "node-1".into(),
                 advertise: "http://10.0.0.1:4566".into(),
+                append_window: 1,
             })
         );
         for (args, key) in [

@@ -15,6 +15,8 @@
 //!   forwarded to the writer.
 //! - [`metrics`]: the Prometheus registry owned by the [`app::App`].
 //! - [`resource_metrics`]: queue depth and RocksDB gauges computed at scrape time.
+//! - [`cluster_metrics`]: cluster mode's series (role, log position and lag, appends,
+//!   takeover), the same on the writer and on standbys.
 //! - [`app`]: the state shared by connections.
 //! - [`run`]: start-up and shutdown order, used by `main.rs` and embeddable in tests.
 //!
@@ -31,6 +33,7 @@ pub mod api;
 pub mod app;
 pub mod auth;
 pub mod checkpoint;
+pub mod cluster_metrics;
 pub mod config;
 pub mod dispatch;
 pub mod init;
@@ -132,7 +135,8 @@ pub async fn run(
                     data_dir.display()
                 ))));
             }
-            let options = ClusterOptions::new(c.nats_urls.clone(), c.node_id.clone(), c.advertise.clone());
+            let mut options = ClusterOptions::new(c.nats_urls.clone(), c.node_id.clone(), c.advertise.clone());
+            options.log.window = c.append_window;
             let node = Arc::new(Node::connect(options).await.map_err(StartupError::Cluster)?);
             let listener = bind().await?;
             info!(node = %c.node_id, "cluster: a standby, following the log and forwarding calls until this node takes the writer lease");
@@ -172,9 +176,12 @@ pub async fn run(
     info!(queues = broker.queues.len(), "broker loaded");
     if let Some(path) = &settings.init {
         let file = init::load(path)?;
+        // In cluster mode every node that takes over applies the file again (it converges), and
+        // the address clients reach this node at is the advertised one.
         let base_url = settings
             .public_url
             .clone()
+            .or_else(|| settings.cluster.as_ref().map(|c| c.advertise.clone()))
             .unwrap_or_else(|| format!("http://{}", settings.bind));
         init::apply(&broker, &file, path, &settings.account_id, &settings.region, &base_url).await?;
         info!(
@@ -199,9 +206,13 @@ pub async fn run(
     }));
 
     let metrics = Metrics::new()?;
-    let collector =
-        resource_metrics::ResourceCollector::new(broker.clone(), store.clone(), settings.metrics_max_resources)
-            .map_err(metrics::MetricsError::from)?;
+    let collector = resource_metrics::ResourceCollector::new(
+        broker.clone(),
+        store.clone(),
+        cluster.as_ref().map(|(node, _)| node.clone()),
+        settings.metrics_max_resources,
+    )
+    .map_err(metrics::MetricsError::from)?;
     if cfg!(not(feature = "bench-no-metrics")) {
         metrics
             .registry()

@@ -1,6 +1,7 @@
 //! Per-resource and storage series, computed when Prometheus scrapes rather than kept up to
 //! date on every write: queue depths, oldest-message age, dead-letter depth, per-stream traffic
-//! and iterator age, per-topic publishes and deliveries, RocksDB size and compaction backlog.
+//! and iterator age, per-topic publishes and deliveries, RocksDB size and compaction backlog,
+//! and cluster mode's series ([`crate::cluster_metrics`]).
 //!
 //! Series are built fresh at each scrape, so a deleted queue's, stream's or topic's series
 //! disappear with it. At most `max_resources` queues, and as many streams and topics, get their
@@ -15,7 +16,10 @@ use prometheus::core::{Collector, Desc};
 use prometheus::proto::MetricFamily;
 use prometheus::{GaugeVec, IntCounterVec, IntGauge, IntGaugeVec, Opts};
 use sluice_broker::Broker;
+use sluice_cluster::Node;
 use sluice_storage::Store;
+
+use crate::cluster_metrics::ClusterView;
 
 /// Labels that name a queue uniquely.
 const QUEUE_LABELS: &[&str] = &["account", "region", "queue"];
@@ -28,20 +32,29 @@ const DELIVERY_LABELS: &[&str] = &["account", "region", "topic", "protocol"];
 pub struct ResourceCollector {
     broker: Arc<Broker>,
     store: Arc<Store>,
+    /// The cluster node, in cluster mode.
+    node: Option<Arc<Node>>,
     max_resources: usize,
     descs: Vec<Desc>,
 }
 
 impl ResourceCollector {
-    /// A collector over `broker` and `store` with a per-kind series cap.
-    pub fn new(broker: Arc<Broker>, store: Arc<Store>, max_resources: usize) -> prometheus::Result<Self> {
+    /// A collector over `broker`, `store` and, in cluster mode, `node`, with a per-kind series
+    /// cap.
+    pub fn new(
+        broker: Arc<Broker>,
+        store: Arc<Store>,
+        node: Option<Arc<Node>>,
+        max_resources: usize,
+    ) -> prometheus::Result<Self> {
         let mut descs = Vec::new();
-        for family in Self::families(None, None)? {
+        for family in Self::families(None, None, None)? {
             descs.extend(family.desc().into_iter().cloned());
         }
         Ok(ResourceCollector {
             broker,
             store,
+            node,
             max_resources,
             descs,
         })
@@ -51,6 +64,7 @@ impl ResourceCollector {
     fn families(
         broker: Option<&Broker>,
         store: Option<(&Store, usize)>,
+        node: Option<&Node>,
     ) -> prometheus::Result<Vec<Box<dyn Collector>>> {
         let messages = IntGaugeVec::new(
             Opts::new(
@@ -143,14 +157,6 @@ impl ResourceCollector {
             "sluice_rocksdb_delayed_write_rate_bytes",
             "Write rate RocksDB slows writers to while stalling (0 when not delayed)",
         )?;
-        let log_position = IntGauge::new(
-            "sluice_cluster_log_position",
-            "Cluster mode: position of the last replicated-log entry applied here (0 in single-node mode)",
-        )?;
-        let writer = IntGauge::new(
-            "sluice_cluster_writer",
-            "Cluster mode: 1 on the node that writes through the replicated log, else 0",
-        )?;
         if let Some(broker) = broker {
             let limit = store.map_or(usize::MAX, |(_, limit)| limit);
             let (queues, left_out) = broker.queues.stats(limit);
@@ -206,10 +212,9 @@ impl ResourceCollector {
             running_compactions.set(gauge_value(store.property_sum("rocksdb.num-running-compactions")));
             write_stopped.set(i64::from(store.property_sum("rocksdb.is-write-stopped") > 0));
             delayed_write_rate.set(gauge_value(store.property_sum("rocksdb.actual-delayed-write-rate")));
-            log_position.set(gauge_value(store.log_position().unwrap_or(0)));
-            writer.set(i64::from(store.is_replicating() && store.stopped_writing().is_none()));
         }
-        Ok(vec![
+        let cluster = store.map(|(store, _)| ClusterView::read(store, node));
+        let mut families: Vec<Box<dyn Collector>> = vec![
             Box::new(messages),
             Box::new(oldest),
             Box::new(dead_letter),
@@ -228,9 +233,9 @@ impl ResourceCollector {
             Box::new(running_compactions),
             Box::new(write_stopped),
             Box::new(delayed_write_rate),
-            Box::new(log_position),
-            Box::new(writer),
-        ])
+        ];
+        families.extend(ClusterView::families(cluster.as_ref())?);
+        Ok(families)
     }
 }
 
@@ -244,7 +249,11 @@ impl Collector for ResourceCollector {
     }
 
     fn collect(&self) -> Vec<MetricFamily> {
-        match Self::families(Some(&self.broker), Some((&self.store, self.max_resources))) {
+        match Self::families(
+            Some(&self.broker),
+            Some((&self.store, self.max_resources)),
+            self.node.as_deref(),
+        ) {
             Ok(families) => families.iter().flat_map(|f| f.collect()).collect(),
             Err(e) => {
                 tracing::warn!(error = %e, "collecting resource metrics failed");

@@ -5,7 +5,7 @@
 //!
 //! A forwarded request keeps its method, path, query, headers (the `Host` a SigV4 signature
 //! covers included) and body, so the writer authorizes it exactly as if the client had called
-//! it. It goes over a fresh HTTP/1.1 connection per request.
+//! it. It goes over a pool of kept-alive HTTP/1.1 connections to the writer.
 //!
 //! When this node takes over, [`serve`] stops accepting, lets each open connection finish its
 //! request and close, and returns the listener's use to the full server.
@@ -22,14 +22,18 @@ use http_body_util::combinators::BoxBody;
 use http_body_util::{BodyExt, Full};
 use hyper::body::Incoming;
 use hyper::service::service_fn;
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::client::legacy::Client;
 use hyper_util::rt::{TokioExecutor, TokioIo};
 use hyper_util::server::conn::auto;
 use sluice_cluster::{Holder, Node};
 use sluice_storage::Store;
-use tokio::net::{TcpListener, TcpStream};
+use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio::task::JoinSet;
 use tracing::{debug, warn};
+
+use crate::cluster_metrics::ClusterView;
 
 /// The body of a standby's answers: the writer's, streamed, or its own few bytes.
 type Body = BoxBody<Bytes, hyper::Error>;
@@ -38,6 +42,12 @@ type Body = BoxBody<Bytes, hyper::Error>;
 const WRITER_CACHE: Duration = Duration::from_millis(500);
 /// Bounds the connection to the writer.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(2);
+/// How long the writer may take to start its answer: a long poll answers within 20 s, and a
+/// writer silent for longer is gone (cut off, or frozen); the client's retry finds the next.
+const ANSWER_TIMEOUT: Duration = Duration::from_secs(30);
+/// How long an idle connection to the writer is kept (a takeover leaves the old writer's to
+/// fail and expire).
+const POOL_IDLE: Duration = Duration::from_secs(30);
 /// How long open connections get to finish their request when this node takes over.
 const HANDOVER_DRAIN: Duration = Duration::from_secs(2);
 /// Names the forwarding node in the forwarded request, for the writer's logs.
@@ -50,6 +60,8 @@ pub struct Standby {
     node_id: String,
     advertise: String,
     writer: Mutex<Option<(Instant, Holder)>>,
+    /// Kept-alive connections to the writer, reused across forwarded calls.
+    pool: Client<HttpConnector, Incoming>,
 }
 
 impl Standby {
@@ -61,6 +73,7 @@ impl Standby {
             node_id,
             advertise,
             writer: Mutex::new(None),
+            pool: forwarding_pool(),
         }
     }
 
@@ -175,41 +188,30 @@ async fn forward(standby: &Standby, req: Request<Incoming>, peer: SocketAddr) ->
     else {
         return unavailable("forwarding to an https writer is not supported yet");
     };
-    let stream = match tokio::time::timeout(CONNECT_TIMEOUT, TcpStream::connect(authority)).await {
-        Ok(Ok(stream)) => stream,
-        Ok(Err(e)) => return gone(standby, &writer, &e.to_string()),
-        Err(_) => return gone(standby, &writer, "connect timed out"),
-    };
-    let _ = stream.set_nodelay(true);
-    let (mut sender, conn) = match hyper::client::conn::http1::handshake(TokioIo::new(stream)).await {
-        Ok(pair) => pair,
-        Err(e) => return gone(standby, &writer, &e.to_string()),
-    };
-    tokio::spawn(async move {
-        if let Err(e) = conn.await {
-            debug!(error = %e, "standby: connection to the writer ended with an error");
-        }
-    });
-    let request = match outgoing(req, &standby.node_id) {
+    let request = match outgoing(req, authority, &standby.node_id) {
         Ok(request) => request,
         Err(why) => return plain(StatusCode::BAD_REQUEST, why),
     };
-    match sender.send_request(request).await {
-        Ok(response) => response.map(|body| body.boxed()),
-        Err(e) => {
+    match tokio::time::timeout(ANSWER_TIMEOUT, standby.pool.request(request)).await {
+        Ok(Ok(response)) => response.map(|body| body.boxed()),
+        Ok(Err(e)) => {
             debug!(error = %e, %peer, "standby: forwarded request failed");
             gone(standby, &writer, &e.to_string())
         }
+        Err(_) => gone(standby, &writer, "no answer in time"),
     }
 }
 
-/// The request as the writer gets it: origin-form URI, the client's `Host` (an HTTP/2 client
-/// names it in the URI instead), no hop-by-hop `Connection` header.
-fn outgoing(req: Request<Incoming>, node_id: &str) -> Result<Request<Incoming>, &'static str> {
+/// The request as the writer gets it: addressed to `writer` (the pool picks a connection by
+/// it and sends origin-form on the wire), the client's `Host` (an HTTP/2 client names it in
+/// the URI instead), no hop-by-hop `Connection` header.
+fn outgoing(req: Request<Incoming>, writer: &str, node_id: &str) -> Result<Request<Incoming>, &'static str> {
     let (mut parts, body) = req.into_parts();
     let authority = parts.uri.authority().map(|a| a.as_str().to_string());
     let path = parts.uri.path_and_query().map_or("/", |p| p.as_str());
-    parts.uri = path.parse::<Uri>().map_err(|_| "invalid request target\n")?;
+    parts.uri = format!("http://{writer}{path}")
+        .parse::<Uri>()
+        .map_err(|_| "invalid request target\n")?;
     parts.version = http::Version::HTTP_11;
     if !parts.headers.contains_key(HOST) {
         let host = authority.ok_or("a request needs a Host\n")?;
@@ -221,6 +223,18 @@ fn outgoing(req: Request<Incoming>, node_id: &str) -> Result<Request<Incoming>, 
         parts.headers.insert(FORWARDED_BY, value);
     }
     Ok(Request::from_parts(parts, body))
+}
+
+/// HTTP/1.1 connections to the writer, kept alive between calls: a forwarded call costs no
+/// connection set-up, and the writer's answer streams back as it comes (long polls and
+/// SubscribeToShard included: no overall timeout, only the connect is bounded).
+fn forwarding_pool() -> Client<HttpConnector, Incoming> {
+    let mut connector = HttpConnector::new();
+    connector.set_connect_timeout(Some(CONNECT_TIMEOUT));
+    connector.set_nodelay(true);
+    Client::builder(TokioExecutor::new())
+        .pool_idle_timeout(POOL_IDLE)
+        .build(connector)
 }
 
 /// The writer could not be reached: forget it (the lease may name another soon) and say so.
@@ -244,15 +258,13 @@ fn unavailable(why: &str) -> Response<Body> {
 /// The standby's metrics, in Prometheus' text format: the same cluster series the writer
 /// exports, with this node's values.
 fn metrics(standby: &Standby) -> Response<Body> {
-    let position = standby.store.log_position().unwrap_or(0);
-    let text = format!(
-        "# HELP sluice_cluster_log_position Cluster mode: position of the last replicated-log entry applied here (0 in single-node mode)\n\
-         # TYPE sluice_cluster_log_position gauge\n\
-         sluice_cluster_log_position {position}\n\
-         # HELP sluice_cluster_writer Cluster mode: 1 on the node that writes through the replicated log, else 0\n\
-         # TYPE sluice_cluster_writer gauge\n\
-         sluice_cluster_writer 0\n"
-    );
+    let text = match ClusterView::read(&standby.store, Some(standby.node.as_ref())).text() {
+        Ok(text) => text,
+        Err(e) => {
+            warn!(error = %e, "standby: encoding metrics failed");
+            return plain(StatusCode::INTERNAL_SERVER_ERROR, "metrics unavailable\n");
+        }
+    };
     let mut response = Response::new(full(text));
     response.headers_mut().insert(
         CONTENT_TYPE,
