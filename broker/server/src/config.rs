@@ -815,23 +815,25 @@ mod tests {
                 &["--cluster", "nats://h:4222", "--node-id", "n1", "--advertise", "h:1"][..],
                 "advertise",
             ),
-            (
-                &[
-                    "--cluster",
-                    "nats://h:4222",
-                    "--node-id",
-                    "n1",
-                    "--advertise",
-                    "http://h:1",
-                    "--init",
-                    "i.yaml",
-                ][..],
-                "init",
-            ),
         ] {
             let err = merge(args).expect_err("refused");
             assert!(err.to_string().contains(key), "{args:?}: {err}");
         }
+        // --init is applied by whichever node takes over; the window is a setting.
+        let s = merge(&[
+            "--cluster",
+            "nats://h:4222",
+            "--node-id",
+            "n1",
+            "--advertise",
+            "http://h:1",
+            "--init",
+            "i.yaml",
+            "--cluster-append-window",
+            "4",
+        ])
+        .expect("--init and an append window are accepted in cluster mode");
+        assert_eq!(s.cluster.map(|c| c.append_window), Some(4));
     }
 
     #[test]
