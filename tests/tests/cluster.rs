@@ -14,8 +14,7 @@
 //!   appends, takeover time.
 //!
 //! Covered elsewhere (docs/cluster.md): kills under concurrent load from many clients and the
-//! JetStream leader killed under Sluice (`cluster_failover.rs`), a network partition that cuts
-//! the writer's host off (`cluster_partition.rs`, in Linux network namespaces).
+//! JetStream leader killed under Sluice (`cluster_failover.rs`). Not covered yet: partitions.
 
 use std::collections::BTreeSet;
 use std::time::{Duration, Instant};
