@@ -5,20 +5,31 @@
 //! retries with a fresh port when the child exits early. Restarts reuse the port so queue URLs
 //! stay valid. stdout and stderr go to `broker.log` beside the data folder; the log's tail is
 //! printed when a test panics while the broker is alive, and in every start-up failure.
+//!
+//! A cluster node can also run on a host of [`crate::netns`] ([`Broker::spawn_cluster_node_on`]):
+//! spawned as `ip netns exec <ns> sluice serve ...` (which execs, so the pid is the broker's and
+//! SIGKILL/SIGSTOP reach it), bound to `0.0.0.0:4566` in its namespace, advertising its
+//! cluster-network address; [`Broker::endpoint`] is then its client-network address.
 
 use std::fs::{File, OpenOptions};
 use std::io::Read;
-use std::net::TcpListener;
+use std::net::{Ipv4Addr, TcpListener};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use tempfile::TempDir;
 
+use crate::netns::Host;
+
 const START_TIMEOUT: Duration = Duration::from_secs(20);
 // Above the broker's default 30 s drain (`--shutdown-timeout`): a SIGTERM lets open long polls
 // (up to 20 s) finish before the process exits.
 const STOP_TIMEOUT: Duration = Duration::from_secs(35);
+/// The port of a node in a namespace of its own (Sluice's default; nobody else is there).
+const NAMESPACED_PORT: u16 = 4566;
+/// How long `ip netns exec` may take to exec the broker.
+const EXEC_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// A running (or stopped, between `stop` and `start_again`) `sluice` process.
 pub struct Broker {
@@ -26,6 +37,8 @@ pub struct Broker {
     port: u16,
     root: TempDir,
     args: Vec<String>,
+    /// The namespace the broker runs in, `None` on loopback.
+    host: Option<Host>,
 }
 
 impl Broker {
@@ -46,6 +59,7 @@ impl Broker {
             port: 0,
             root,
             args: args.iter().map(|a| a.to_string()).collect(),
+            host: None,
         };
         // A port picked by binding :0 can be taken by someone else before the broker binds it;
         // try a few fresh ports before giving up.
@@ -63,9 +77,11 @@ impl Broker {
         );
     }
 
-    /// `http://127.0.0.1:PORT`, the endpoint to give SDK clients.
+    /// `http://127.0.0.1:PORT`, the endpoint to give SDK clients (in a namespace: its
+    /// client-network address).
     pub fn endpoint(&self) -> String {
-        format!("http://127.0.0.1:{}", self.port)
+        let addr = self.host.as_ref().map_or(Ipv4Addr::LOCALHOST, |h| h.client_addr);
+        format!("http://{addr}:{}", self.port)
     }
 
     pub fn port(&self) -> u16 {
@@ -163,19 +179,32 @@ impl Broker {
     /// `extra` arguments. It does not wait: a node serves only once it is the writer (see
     /// [`Broker::wait_serving`]).
     pub fn spawn_cluster_node(nats_urls: &[String], node_id: &str, extra: &[&str]) -> Broker {
+        Broker::spawn_cluster_node_placed(None, nats_urls, node_id, extra)
+    }
+
+    /// Like [`Broker::spawn_cluster_node`], on `host` (see the module docs): it advertises
+    /// `http://<cluster address>:4566`, and [`Broker::endpoint`] is its client address.
+    pub fn spawn_cluster_node_on(host: &Host, nats_urls: &[String], node_id: &str, extra: &[&str]) -> Broker {
+        Broker::spawn_cluster_node_placed(Some(host.clone()), nats_urls, node_id, extra)
+    }
+
+    fn spawn_cluster_node_placed(host: Option<Host>, nats_urls: &[String], node_id: &str, extra: &[&str]) -> Broker {
         let root = tempfile::Builder::new()
             .prefix("sluice-node-")
             .tempdir()
             .expect("create temp dir for broker");
         std::fs::create_dir_all(root.path().join("data")).expect("create data dir");
-        let port = free_port();
+        let (port, advertised) = match &host {
+            Some(host) => (NAMESPACED_PORT, host.cluster_addr),
+            None => (free_port(), Ipv4Addr::LOCALHOST),
+        };
         let mut args = vec![
             "--cluster".to_string(),
             nats_urls.join(","),
             "--node-id".to_string(),
             node_id.to_string(),
             "--advertise".to_string(),
-            format!("http://127.0.0.1:{port}"),
+            format!("http://{advertised}:{port}"),
         ];
         args.extend(extra.iter().map(|a| a.to_string()));
         let mut broker = Broker {
@@ -183,6 +212,7 @@ impl Broker {
             port,
             root,
             args,
+            host,
         };
         if let Err(e) = broker.spawn() {
             panic!("{e}");
@@ -254,10 +284,18 @@ impl Broker {
             .open(self.log_path())
             .map_err(|e| format!("open broker log: {e}"))?;
         let log2 = log.try_clone().map_err(|e| format!("clone log handle: {e}"))?;
-        let mut cmd = Command::new(&bin);
+        let (mut cmd, bind) = match &self.host {
+            // Every address of the host: other hosts forward to it, the test calls it.
+            Some(host) => {
+                let mut cmd = Command::new("ip");
+                cmd.args(["netns", "exec", host.namespace.as_str()]).arg(&bin);
+                (cmd, Ipv4Addr::UNSPECIFIED)
+            }
+            None => (Command::new(&bin), Ipv4Addr::LOCALHOST),
+        };
         cmd.arg("serve")
             .arg("--bind")
-            .arg(format!("127.0.0.1:{}", self.port))
+            .arg(format!("{bind}:{}", self.port))
             .arg("--data-dir")
             .arg(self.data_dir())
             .args(&self.args)
@@ -265,7 +303,11 @@ impl Broker {
             .stdout(Stdio::from(log))
             .stderr(Stdio::from(log2));
         let child = cmd.spawn().map_err(|e| format!("spawn {}: {e}", bin.display()))?;
+        let pid = child.id();
         self.child = Some(child);
+        if self.host.is_some() {
+            crate::netns::wait_exec(pid, &bin, EXEC_TIMEOUT)?;
+        }
         Ok(())
     }
 

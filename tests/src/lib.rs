@@ -13,6 +13,10 @@
 //! - [`nats`]: [`NatsCluster`] runs a real NATS JetStream cluster (the pinned `nats-server`, one
 //!   child process per node on free loopback ports, temporary stores) and can SIGKILL, restart,
 //!   SIGSTOP and SIGCONT single nodes; the replicated mode's store in tests.
+//! - [`netns`]: [`Netns`] creates Linux network namespaces as "hosts" on a cluster network that a
+//!   test can cut per host and a client network that is never cut; [`NatsCluster::start_in`] and
+//!   [`Broker::spawn_cluster_node_on`] run NATS servers and Sluice nodes on them (partition tests;
+//!   needs root and iproute2).
 //! - [`md5`]: the MD5 digests SQS returns (body, message attributes, system attributes). The Rust
 //!   SDK does not verify them itself (unlike the Java SDK), so the tests do.
 //! - [`sqs`]: helpers over the SDK the tests repeat (error-code assertions, queue set-up,
@@ -33,6 +37,7 @@ pub mod eventstream;
 pub mod kinesis;
 pub mod md5;
 pub mod nats;
+pub mod netns;
 pub mod raw;
 pub mod sns;
 pub mod sqs;
@@ -44,6 +49,7 @@ pub use client::{
     ACCOUNT_ID, REGION, SECRET_KEY,
 };
 pub use nats::NatsCluster;
+pub use netns::Netns;
 pub use raw::RawResponse;
 
 /// A queue name unique within this test process, so tests sharing a broker never collide.

@@ -16,6 +16,14 @@
 //! Nodes are addressed by index `0..nodes`; node `i` is the server named `n<i+1>`, which is what
 //! stream and meta leader fields report ([`NatsCluster::index_of`] maps back).
 //!
+//! [`NatsCluster::start_in`] runs node `i` in the network namespace of host `i` instead (see
+//! [`crate::netns`]), spawned as `ip netns exec <ns> nats-server ...` (which execs, so the pid is
+//! the server's and the faults above reach it), on the standard ports: clients (4222) and
+//! monitoring (8222) on all of the namespace's addresses, so the host's Sluice node and the test
+//! process reach it, routes (6222) on the cluster-network address only, so a cut host's server
+//! has no other way to its peers. [`NatsCluster::url`] is the cluster-network address; the test
+//! process (probes, [`NatsCluster::client`]) uses the client-network one.
+//!
 //! # Invariants
 //! - Every wait is bounded: the install (6 min: a download, possibly behind another process's
 //!   install lock), cluster and restart readiness (30 s), each monitoring request (1 s), each
@@ -27,12 +35,14 @@
 
 use std::fs::{File, OpenOptions};
 use std::io::Read;
-use std::net::TcpListener;
+use std::net::{Ipv4Addr, TcpListener};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use tempfile::TempDir;
+
+use crate::netns::Host;
 
 const INSTALL_TIMEOUT: Duration = Duration::from_secs(360);
 const READY_TIMEOUT: Duration = Duration::from_secs(30);
@@ -42,6 +52,10 @@ const POLL: Duration = Duration::from_millis(50);
 // Cluster start-up retries with fresh ports: a port picked by binding :0 can be taken by another
 // process before nats-server binds it.
 const START_ATTEMPTS: usize = 3;
+/// The ports of a node in a namespace of its own: the standard ones, nobody else is there.
+const NAMESPACED_PORTS: [u16; 3] = [4222, 6222, 8222];
+/// How long `ip netns exec` may take to exec the server.
+const EXEC_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// A running JetStream cluster of `nats-server` child processes (see the module docs).
 pub struct NatsCluster {
@@ -54,6 +68,8 @@ struct Node {
     client_port: u16,
     route_port: u16,
     monitor_port: u16,
+    /// The namespace the node runs in, `None` on loopback.
+    host: Option<Host>,
     child: Option<Child>,
     /// Between [`NatsCluster::stop`] and [`NatsCluster::cont`]: it cannot answer probes.
     paused: bool,
@@ -70,8 +86,20 @@ impl NatsCluster {
     /// Starts `nodes` (at least 2) nodes and waits until the cluster is ready; panics with the
     /// nodes' logs when it is not within 30 s.
     pub async fn start(nodes: usize) -> NatsCluster {
+        NatsCluster::start_placed(vec![None; nodes]).await
+    }
+
+    /// Starts one node in each of `hosts` (at least 2; see the module docs) and waits until the
+    /// cluster is ready; panics with the nodes' logs when it is not within 30 s.
+    pub async fn start_in(hosts: &[Host]) -> NatsCluster {
+        NatsCluster::start_placed(hosts.iter().cloned().map(Some).collect()).await
+    }
+
+    async fn start_placed(hosts: Vec<Option<Host>>) -> NatsCluster {
+        let nodes = hosts.len();
         // A one-node cluster never elects a meta leader (it waits for routes forever).
         assert!(nodes >= 2, "a JetStream cluster needs at least 2 nodes, got {nodes}");
+        let namespaced = hosts.iter().any(Option::is_some);
         let bin = nats_server_binary().await;
         let root = tempfile::Builder::new()
             .prefix("sluice-nats-")
@@ -83,16 +111,23 @@ impl NatsCluster {
             nodes: Vec::new(),
         };
         let mut last_error = String::new();
-        for _ in 0..START_ATTEMPTS {
+        // Fixed ports in namespaces of our own cannot be taken: a failure there is no race.
+        let attempts = if namespaced { 1 } else { START_ATTEMPTS };
+        for _ in 0..attempts {
             let ports = free_ports(nodes * 3);
             cluster.nodes = ports
                 .chunks(3)
-                .map(|p| Node {
-                    client_port: p[0],
-                    route_port: p[1],
-                    monitor_port: p[2],
-                    child: None,
-                    paused: false,
+                .zip(&hosts)
+                .map(|(p, host)| {
+                    let p = if host.is_some() { &NAMESPACED_PORTS[..] } else { p };
+                    Node {
+                        client_port: p[0],
+                        route_port: p[1],
+                        monitor_port: p[2],
+                        host: host.clone(),
+                        child: None,
+                        paused: false,
+                    }
                 })
                 .collect();
             match cluster.spawn_all_and_wait().await {
@@ -107,7 +142,7 @@ impl NatsCluster {
             }
         }
         panic!(
-            "the NATS cluster did not start after {START_ATTEMPTS} attempts: {last_error}\n{}",
+            "the NATS cluster did not start after {attempts} attempts: {last_error}\n{}",
             cluster.log_tails(4096)
         );
     }
@@ -122,9 +157,10 @@ impl NatsCluster {
         self.nodes.is_empty()
     }
 
-    /// `nats://127.0.0.1:PORT` of node `i`.
+    /// `nats://127.0.0.1:PORT` of node `i` (in a namespace: its cluster-network address).
     pub fn url(&self, i: usize) -> String {
-        format!("nats://127.0.0.1:{}", self.node(i).client_port)
+        let node = self.node(i);
+        format!("nats://{}:{}", node.peer_addr(), node.client_port)
     }
 
     /// Every node's client URL, in node order.
@@ -142,9 +178,11 @@ impl NatsCluster {
         (0..self.nodes.len()).find(|&i| self.name(i) == name)
     }
 
-    /// A client connected to node `i` only, with bounded connects (5 s) and requests.
+    /// A client of the test process connected to node `i` only, with bounded connects (5 s) and
+    /// requests.
     pub async fn client(&self, i: usize) -> async_nats::Client {
-        let url = self.url(i);
+        let node = self.node(i);
+        let url = format!("nats://{}:{}", node.probe_addr(), node.client_port);
         match async_nats::ConnectOptions::new()
             .connection_timeout(CONNECT_TIMEOUT)
             .request_timeout(Some(CONNECT_TIMEOUT))
@@ -177,7 +215,7 @@ impl NatsCluster {
             if let Err(e) = self.check_running(i) {
                 panic!("restart {}: {e}\n{}", self.name(i), self.log_tails(4096));
             }
-            match probe(self.node(i).monitor_port).await {
+            match probe(self.node(i)).await {
                 Ok(p) if p.healthy && p.meta_leader.is_some() => return,
                 _ => {}
             }
@@ -251,19 +289,23 @@ impl NatsCluster {
         let routes: String = self
             .nodes
             .iter()
-            .map(|n| format!("    nats://127.0.0.1:{}\n", n.route_port))
+            .map(|n| format!("    nats://{}:{}\n", n.peer_addr(), n.route_port))
             .collect();
+        // In a namespace: clients and monitoring on every address of the host (its Sluice node,
+        // the other hosts, the test), routes on the cluster network alone.
+        let listen = if node.host.is_some() { "0.0.0.0" } else { "127.0.0.1" };
         format!(
             "server_name: {name}\n\
-             listen: 127.0.0.1:{client}\n\
+             listen: {listen}:{client}\n\
              max_payload: 8MB\n\
-             http: 127.0.0.1:{monitor}\n\
+             http: {listen}:{monitor}\n\
              jetstream {{\n  store_dir: \"{store}\"\n  sync_interval: always\n}}\n\
-             cluster {{\n  name: sluice\n  listen: 127.0.0.1:{route}\n  routes: [\n{routes}  ]\n}}\n",
+             cluster {{\n  name: sluice\n  listen: {peer}:{route}\n  routes: [\n{routes}  ]\n}}\n",
             name = self.name(i),
             client = node.client_port,
             monitor = node.monitor_port,
             route = node.route_port,
+            peer = node.peer_addr(),
             store = self.store_dir(i).display(),
         )
     }
@@ -276,7 +318,16 @@ impl NatsCluster {
             .open(self.log_path(i))
             .map_err(|e| format!("open log: {e}"))?;
         let log2 = log.try_clone().map_err(|e| format!("clone log handle: {e}"))?;
-        let child = Command::new(&self.bin)
+        let host = self.nodes[i].host.clone();
+        let mut cmd = match &host {
+            Some(host) => {
+                let mut cmd = Command::new("ip");
+                cmd.args(["netns", "exec", host.namespace.as_str()]).arg(&self.bin);
+                cmd
+            }
+            None => Command::new(&self.bin),
+        };
+        let child = cmd
             .arg("-c")
             .arg(self.config_path(i))
             .stdin(Stdio::null())
@@ -284,8 +335,12 @@ impl NatsCluster {
             .stderr(Stdio::from(log2))
             .spawn()
             .map_err(|e| format!("spawn {}: {e}", self.bin.display()))?;
+        let pid = child.id();
         self.nodes[i].child = Some(child);
         self.nodes[i].paused = false;
+        if host.is_some() {
+            crate::netns::wait_exec(pid, &self.bin, EXEC_TIMEOUT)?;
+        }
         Ok(())
     }
 
@@ -332,7 +387,7 @@ impl NatsCluster {
             if node.child.is_none() || node.paused {
                 continue;
             }
-            let Ok(p) = probe(node.monitor_port).await else {
+            let Ok(p) = probe(node).await else {
                 return Ok(false);
             };
             if p.healthy && !p.sync_always {
@@ -372,6 +427,18 @@ impl NatsCluster {
     }
 }
 
+impl Node {
+    /// The address other nodes and Sluice nodes use.
+    fn peer_addr(&self) -> Ipv4Addr {
+        self.host.as_ref().map_or(Ipv4Addr::LOCALHOST, |h| h.cluster_addr)
+    }
+
+    /// The address the test process uses.
+    fn probe_addr(&self) -> Ipv4Addr {
+        self.host.as_ref().map_or(Ipv4Addr::LOCALHOST, |h| h.client_addr)
+    }
+}
+
 impl Drop for NatsCluster {
     fn drop(&mut self) {
         self.kill_all();
@@ -405,13 +472,11 @@ async fn nats_server_binary() -> PathBuf {
     path
 }
 
-async fn probe(monitor_port: u16) -> Result<Probe, String> {
-    let health = crate::raw::get_with_timeout(
-        &format!("http://127.0.0.1:{monitor_port}/healthz?js-enabled-only=true"),
-        PROBE_TIMEOUT,
-    )
-    .await?;
-    let jsz = crate::raw::get_with_timeout(&format!("http://127.0.0.1:{monitor_port}/jsz"), PROBE_TIMEOUT).await?;
+async fn probe(node: &Node) -> Result<Probe, String> {
+    let monitor = format!("http://{}:{}", node.probe_addr(), node.monitor_port);
+    let health =
+        crate::raw::get_with_timeout(&format!("{monitor}/healthz?js-enabled-only=true"), PROBE_TIMEOUT).await?;
+    let jsz = crate::raw::get_with_timeout(&format!("{monitor}/jsz"), PROBE_TIMEOUT).await?;
     let jsz: serde_json::Value = serde_json::from_str(&jsz.body).map_err(|e| format!("/jsz: {e}"))?;
     Ok(Probe {
         healthy: health.status == 200,

@@ -1,0 +1,796 @@
+//! Cluster mode under a network partition, end to end: three hosts (Linux network namespaces,
+//! see `sluice_tests::netns`), each running one NATS JetStream server and one Sluice node, on a
+//! cluster network the test can cut per host and a client network it never cuts. Needs root
+//! and iproute2; without them the test fails and says why (it never skips).
+//!
+//! The scenario: clients of all three nodes send standard and FIFO messages (with deduplication
+//! ids) while the writer's host is cut off the cluster network, so its NATS server and its
+//! Sluice node form a minority of one, and after, for a while; then the partition heals, the old
+//! writer is restarted as a standby and catches up, and everything is received from the new
+//! writer. Checked:
+//! - a node of the majority becomes the writer within [`TAKEOVER_BOUND`] of the cut (the time is
+//!   printed), and the isolated writer stops serving within [`STEP_DOWN_BOUND`] (it exits, or
+//!   its `/ready` stops answering 200), acknowledging no write through it once deposed;
+//! - every send acknowledged by any node at any time, the isolated one included, is received
+//!   at the end; FIFO groups come in send order, and no deduplicated send twice;
+//! - the old writer, restarted after the heal, follows as a standby and reaches the writer's
+//!   log position.
+//!
+//! Bookkeeping: only acknowledged sends count; a call that returned an error is *unknown* (its
+//! message may be there or not, but never twice where deduplication promises once).
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use aws_config::{BehaviorVersion, Region};
+use aws_credential_types::Credentials;
+use aws_sdk_sqs::config::retry::RetryConfig;
+use aws_sdk_sqs::config::timeout::TimeoutConfig;
+use aws_sdk_sqs::error::DisplayErrorContext;
+use aws_sdk_sqs::types::{DeleteMessageBatchRequestEntry, MessageSystemAttributeName, QueueAttributeName};
+use aws_sdk_sqs::Client as Sqs;
+use sluice_tests::{Broker, NatsCluster, Netns, ACCESS_KEY, REGION, SECRET_KEY};
+
+/// Node names, one per host.
+const NAMES: [&str; 3] = ["a", "b", "c"];
+/// Bounds the cluster's start (NATS elections, three nodes racing for the lease) and the old
+/// writer's restart after the heal.
+const START: Duration = Duration::from_secs(30);
+/// Bounds the takeover after the cut: the lease expires 4 s after the isolated writer's last
+/// renewal; if the JetStream leader of the lease bucket or of the log was on the cut host, the
+/// majority's servers elect another once 4 to 9 s pass without its heartbeats (NATS's Raft
+/// election timeout), in parallel; the standby tries every 0.5 s, then catches up and appends
+/// its epoch marker in well under a second. So at most about 10 s; 20 leaves room for a loaded
+/// 2-core machine. Measured: see docs/cluster.md.
+const TAKEOVER_BOUND: Duration = Duration::from_secs(20);
+/// Bounds how long the isolated writer serves: its first append after the cut gives up after
+/// 10 s (the append timeout), the lease loop notices within its 1 s period, possibly after a
+/// renewal request that waits out its 5 s timeout, and the listeners drain. 25 s leaves room.
+const STEP_DOWN_BOUND: Duration = Duration::from_secs(25);
+/// Load before the cut.
+const LOAD_BEFORE: Duration = Duration::from_secs(3);
+/// Load after the cut, at least (it also goes on 3 s past the takeover).
+const LOAD_DURING: Duration = Duration::from_secs(20);
+/// One worker's pause between operations: the load stays bounded on a 2-core machine.
+const PACE: Duration = Duration::from_millis(20);
+/// Upper bound of any worker's operations (the stop flag ends them long before).
+const MAX_OPS: usize = 5_000;
+/// SDK attempts per call, with backoff capped at 2 s, as in `cluster_failover.rs`.
+const ATTEMPTS: u32 = 10;
+/// One attempt's bound: a request forwarded to the writer just before the cut never gets an
+/// answer (the standby's connection to it hangs), so the SDK must give up on it and retry.
+const ATTEMPT_TIMEOUT: Duration = Duration::from_secs(5);
+/// One call's bound, retries included.
+const OPERATION_TIMEOUT: Duration = Duration::from_secs(20);
+/// How long the workers get to finish their last call after the stop.
+const WIND_DOWN: Duration = Duration::from_secs(30);
+/// Bounds the restarted old writer's catch-up after the heal (NATS routes that stalled during
+/// the cut resume on TCP's retransmission backoff, several seconds).
+const CATCH_UP: Duration = Duration::from_secs(40);
+/// Bounds every read-everything loop of the checks.
+const MAX_RECEIVES: usize = 2_000;
+
+// ---------------------------------------------------------------------------------------------
+// Clients and probes
+// ---------------------------------------------------------------------------------------------
+
+/// An SQS client for `endpoint` that rides out a takeover: the standard retries, with a bound
+/// per attempt (see [`ATTEMPT_TIMEOUT`]).
+async fn patient_sqs(endpoint: &str) -> Sqs {
+    let retry = RetryConfig::standard()
+        .with_max_attempts(ATTEMPTS)
+        .with_max_backoff(Duration::from_secs(2));
+    let timeouts = TimeoutConfig::builder()
+        .connect_timeout(Duration::from_secs(2))
+        .operation_attempt_timeout(ATTEMPT_TIMEOUT)
+        .operation_timeout(OPERATION_TIMEOUT)
+        .build();
+    let config = aws_config::defaults(BehaviorVersion::latest())
+        .region(Region::new(REGION))
+        .credentials_provider(Credentials::new(ACCESS_KEY, SECRET_KEY, None, None, "sluice-tests"))
+        .endpoint_url(endpoint)
+        .http_client(aws_smithy_http_client::Builder::new().build_http())
+        .retry_config(retry)
+        .timeout_config(timeouts)
+        .load()
+        .await;
+    Sqs::new(&config)
+}
+
+/// What one probe of `path` on `node` found.
+#[derive(Debug, Clone, PartialEq)]
+enum Probe {
+    Status(u16),
+    /// Nothing listens (the node exited, or its listeners closed while it drains).
+    Refused,
+    /// Another failure (a timeout): says nothing either way.
+    NoAnswer,
+}
+
+async fn probe(node: &Broker, path: &str) -> Probe {
+    let url = format!("{}{path}", node.endpoint());
+    match sluice_tests::raw::get_with_timeout(&url, Duration::from_millis(500)).await {
+        Ok(response) => Probe::Status(response.status),
+        Err(e) if e.contains("refused") => Probe::Refused,
+        Err(_) => Probe::NoAnswer,
+    }
+}
+
+/// Waits (at most `limit`) until some node answers `/ready` with 200: the writer.
+async fn wait_writer(nodes: &[Broker], limit: Duration) -> Result<usize, String> {
+    let deadline = Instant::now() + limit;
+    loop {
+        for (i, node) in nodes.iter().enumerate() {
+            if probe(node, "/ready").await == Probe::Status(200) {
+                return Ok(i);
+            }
+        }
+        if Instant::now() > deadline {
+            return Err(format!("no node answered /ready with 200 within {limit:?}"));
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// Waits (at most `limit`) until `node` answers `path` with `status`.
+async fn wait_status(node: &Broker, path: &str, status: u16, limit: Duration) -> Result<(), String> {
+    let deadline = Instant::now() + limit;
+    loop {
+        let last = probe(node, path).await;
+        if last == Probe::Status(status) {
+            return Ok(());
+        }
+        if Instant::now() > deadline {
+            return Err(format!(
+                "{} {path}: {last:?} instead of {status} within {limit:?}",
+                node.endpoint()
+            ));
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// The node's `sluice_cluster_log_position` (the last log entry it applied), if it answers.
+async fn log_position(node: &Broker) -> Option<u64> {
+    let url = format!("{}/metrics", node.endpoint());
+    let body = sluice_tests::raw::get_with_timeout(&url, Duration::from_secs(2))
+        .await
+        .ok()?
+        .body;
+    body.lines()
+        .find_map(|l| l.strip_prefix("sluice_cluster_log_position "))
+        .and_then(|v| v.trim().parse::<f64>().ok())
+        .map(|v| v as u64)
+}
+
+/// The lines of a node's log that tell its story in cluster mode (roles, lease, warnings).
+fn log_excerpt(name: &str, node: &Broker) -> String {
+    let log = node.log();
+    let keep = [
+        "WARN",
+        "ERROR",
+        "lease",
+        "writing",
+        "epoch",
+        "catching up",
+        "standby",
+        "panicked",
+        "error:",
+    ];
+    let lines: Vec<&str> = log.lines().filter(|l| keep.iter().any(|k| l.contains(k))).collect();
+    let tail = &lines[lines.len().saturating_sub(30)..];
+    format!(
+        "--- node {name} ({}): the last {} of {} matching lines ---\n{}\n",
+        node.endpoint(),
+        tail.len(),
+        lines.len(),
+        tail.join("\n")
+    )
+}
+
+fn logs(nodes: &[Broker]) -> String {
+    NAMES.iter().zip(nodes).map(|(n, b)| log_excerpt(n, b)).collect()
+}
+
+async fn create_queue(sqs: &Sqs, name: &str, attrs: &[(QueueAttributeName, &str)]) -> String {
+    let mut req = sqs.create_queue().queue_name(name);
+    for (k, v) in attrs {
+        req = req.attributes(k.clone(), *v);
+    }
+    req.send()
+        .await
+        .unwrap_or_else(|e| panic!("CreateQueue {name}: {}", DisplayErrorContext(&e)))
+        .queue_url()
+        .expect("QueueUrl")
+        .to_string()
+}
+
+// ---------------------------------------------------------------------------------------------
+// The load and its ledger
+// ---------------------------------------------------------------------------------------------
+
+/// What one worker saw acknowledged (and how much was unknown).
+#[derive(Default)]
+struct Ledger {
+    /// Acknowledged standard sends: (body, index of the node that answered, when).
+    sent: Vec<(String, usize, Instant)>,
+    send_unknown: usize,
+    /// This worker's FIFO sends in send order: (counter, the node and time of the
+    /// acknowledgement, `None` when unknown).
+    fifo: Vec<(u64, Option<(usize, Instant)>)>,
+    /// Duplicates sent on purpose after an acknowledgement (same deduplication id).
+    fifo_resent: usize,
+    /// A few of the errors, for the report.
+    errors: Vec<String>,
+}
+
+impl Ledger {
+    fn note<E: std::error::Error>(&mut self, what: &str, node: usize, e: &E) {
+        if self.errors.len() < 4 {
+            let text = format!("{what} via {}: {}", NAMES[node], DisplayErrorContext(e));
+            self.errors.push(text.chars().take(240).collect());
+        }
+    }
+}
+
+/// What the workers send to.
+struct Targets {
+    standard: String,
+    fifo: String,
+}
+
+/// Worker `w`: standard sends through node `w`, and FIFO sends of its own group `g<w>` through
+/// node `w`, retried (same deduplication id) through the next nodes when unknown, until `stop`.
+async fn drive(w: usize, clients: Arc<Vec<Sqs>>, targets: Arc<Targets>, stop: Arc<AtomicBool>) -> Ledger {
+    let mut ledger = Ledger::default();
+    let nodes = clients.len();
+    let mut next_fifo = 0u64;
+    for op in 0..MAX_OPS {
+        if stop.load(Ordering::SeqCst) {
+            break;
+        }
+        if op.is_multiple_of(2) {
+            send_standard(w, &clients[w], &targets.standard, op, &mut ledger).await;
+        } else {
+            let k = next_fifo;
+            next_fifo += 1;
+            let acked = send_fifo(w, &clients, &targets.fifo, k, &stop, &mut ledger).await;
+            ledger.fifo.push((k, acked));
+            // A duplicate on purpose through another node, now and then: accepted, never
+            // delivered.
+            if acked.is_some() && k.is_multiple_of(4) {
+                ledger.fifo_resent += 1;
+                let _ = fifo_request(&clients[(w + 1) % nodes], &targets.fifo, w, k)
+                    .send()
+                    .await;
+            }
+        }
+        tokio::time::sleep(PACE).await;
+    }
+    ledger
+}
+
+async fn send_standard(w: usize, sqs: &Sqs, url: &str, op: usize, ledger: &mut Ledger) {
+    let body = format!("std w{w} {op}");
+    match sqs.send_message().queue_url(url).message_body(&body).send().await {
+        Ok(_) => ledger.sent.push((body, w, Instant::now())),
+        Err(e) => {
+            ledger.send_unknown += 1;
+            ledger.note("SendMessage", w, &e);
+        }
+    }
+}
+
+fn fifo_request(
+    sqs: &Sqs,
+    url: &str,
+    w: usize,
+    k: u64,
+) -> aws_sdk_sqs::operation::send_message::builders::SendMessageFluentBuilder {
+    sqs.send_message()
+        .queue_url(url)
+        .message_body(format!("fifo w{w} {k}"))
+        .message_group_id(format!("g{w}"))
+        .message_deduplication_id(format!("w{w}-{k}"))
+}
+
+/// Sends FIFO message `k` of worker `w`, like a real producer: an unknown send is retried with
+/// the same deduplication id (through the next node), at most 3 times.
+async fn send_fifo(
+    w: usize,
+    clients: &[Sqs],
+    url: &str,
+    k: u64,
+    stop: &AtomicBool,
+    ledger: &mut Ledger,
+) -> Option<(usize, Instant)> {
+    for attempt in 0..3 {
+        let node = (w + attempt) % clients.len();
+        match fifo_request(&clients[node], url, w, k).send().await {
+            Ok(_) => return Some((node, Instant::now())),
+            Err(e) => ledger.note("SendMessage (FIFO)", node, &e),
+        }
+        if stop.load(Ordering::SeqCst) {
+            break;
+        }
+    }
+    None
+}
+
+// ---------------------------------------------------------------------------------------------
+// Reading everything back
+// ---------------------------------------------------------------------------------------------
+
+/// Every visible body of `url`, received with a long visibility timeout so none comes back;
+/// ends after two empty long polls in a row (bounded).
+async fn receive_all(sqs: &Sqs, url: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut empty = 0;
+    for _ in 0..MAX_RECEIVES {
+        let got = sqs
+            .receive_message()
+            .queue_url(url)
+            .max_number_of_messages(10)
+            .visibility_timeout(600)
+            .wait_time_seconds(1)
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("ReceiveMessage from {url}: {}", DisplayErrorContext(&e)));
+        if got.messages().is_empty() {
+            empty += 1;
+            if empty >= 2 {
+                return out;
+            }
+            continue;
+        }
+        empty = 0;
+        out.extend(got.messages().iter().map(|m| m.body().unwrap_or_default().to_string()));
+    }
+    panic!(
+        "{url} not drained within {MAX_RECEIVES} receives ({} messages)",
+        out.len()
+    );
+}
+
+/// Every message of the FIFO queue `url` in receive order as (group, deduplication id), each
+/// batch deleted before the next receive (a group with messages in flight returns no more).
+async fn drain_fifo(sqs: &Sqs, url: &str) -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    let mut empty = 0;
+    for _ in 0..MAX_RECEIVES {
+        let got = sqs
+            .receive_message()
+            .queue_url(url)
+            .max_number_of_messages(10)
+            .visibility_timeout(600)
+            .wait_time_seconds(1)
+            .message_system_attribute_names(MessageSystemAttributeName::MessageGroupId)
+            .message_system_attribute_names(MessageSystemAttributeName::MessageDeduplicationId)
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("ReceiveMessage from {url}: {}", DisplayErrorContext(&e)));
+        let messages = got.messages();
+        if messages.is_empty() {
+            empty += 1;
+            if empty >= 2 {
+                return out;
+            }
+            continue;
+        }
+        empty = 0;
+        let attr = |m: &aws_sdk_sqs::types::Message, name: MessageSystemAttributeName| {
+            m.attributes().and_then(|a| a.get(&name)).cloned().unwrap_or_default()
+        };
+        let mut entries = Vec::new();
+        for (i, m) in messages.iter().enumerate() {
+            out.push((
+                attr(m, MessageSystemAttributeName::MessageGroupId),
+                attr(m, MessageSystemAttributeName::MessageDeduplicationId),
+            ));
+            entries.push(
+                DeleteMessageBatchRequestEntry::builder()
+                    .id(i.to_string())
+                    .receipt_handle(m.receipt_handle().unwrap_or_default())
+                    .build()
+                    .expect("delete entry"),
+            );
+        }
+        let deleted = sqs
+            .delete_message_batch()
+            .queue_url(url)
+            .set_entries(Some(entries))
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("DeleteMessageBatch on {url}: {}", DisplayErrorContext(&e)));
+        assert!(deleted.failed().is_empty(), "{:?}", deleted.failed());
+    }
+    panic!(
+        "{url} not drained within {MAX_RECEIVES} receives ({} messages)",
+        out.len()
+    );
+}
+
+/// The standard queue's check: every acknowledged send is there.
+fn check_standard(ledgers: &[Ledger], present: &[String], failures: &mut Vec<String>) {
+    let present: BTreeSet<&String> = present.iter().collect();
+    let missing: Vec<&String> = ledgers
+        .iter()
+        .flat_map(|l| &l.sent)
+        .map(|(body, _, _)| body)
+        .filter(|body| !present.contains(body))
+        .collect();
+    if !missing.is_empty() {
+        failures.push(format!(
+            "standard queue: {} acknowledged sends are missing (first: {:?})",
+            missing.len(),
+            &missing[..missing.len().min(10)]
+        ));
+    }
+}
+
+/// The FIFO queue's check: each deduplication id at most once, every acknowledged one there,
+/// and each group's acknowledged sends in send order.
+fn check_fifo(ledgers: &[Ledger], delivered: &[(String, String)], failures: &mut Vec<String>) {
+    let mut seen: BTreeMap<&str, usize> = BTreeMap::new();
+    let mut by_group: BTreeMap<&str, Vec<u64>> = BTreeMap::new();
+    for (group, dedup) in delivered {
+        *seen.entry(dedup.as_str()).or_default() += 1;
+        match dedup.rsplit('-').next().and_then(|k| k.parse::<u64>().ok()) {
+            Some(k) => by_group.entry(group.as_str()).or_default().push(k),
+            None => failures.push(format!("FIFO: an unexpected message, group {group} id {dedup}")),
+        }
+    }
+    let twice: Vec<(&&str, &usize)> = seen.iter().filter(|(_, n)| **n > 1).collect();
+    if !twice.is_empty() {
+        failures.push(format!(
+            "FIFO: {} deduplication ids delivered more than once (first: {:?})",
+            twice.len(),
+            &twice[..twice.len().min(10)]
+        ));
+    }
+    for (w, ledger) in ledgers.iter().enumerate() {
+        let acked: BTreeSet<u64> = ledger
+            .fifo
+            .iter()
+            .filter(|(_, a)| a.is_some())
+            .map(|(k, _)| *k)
+            .collect();
+        let missing: Vec<&u64> = acked
+            .iter()
+            .filter(|k| !seen.contains_key(format!("w{w}-{k}").as_str()))
+            .collect();
+        if !missing.is_empty() {
+            failures.push(format!(
+                "FIFO group g{w}: {} acknowledged sends missing: {:?}",
+                missing.len(),
+                &missing[..missing.len().min(20)]
+            ));
+        }
+        // Only acknowledged sends have an order to keep: a send the producer gave up on may
+        // still land later (as on AWS).
+        let order: Vec<u64> = by_group
+            .get(format!("g{w}").as_str())
+            .map(|ks| ks.iter().copied().filter(|k| acked.contains(k)).collect())
+            .unwrap_or_default();
+        if let Some(i) = order.windows(2).position(|p| p[0] >= p[1]) {
+            failures.push(format!(
+                "FIFO group g{w}: out of send order at position {i}: {} then {} (around: {:?})",
+                order[i],
+                order[i + 1],
+                &order[i.saturating_sub(5)..(i + 6).min(order.len())]
+            ));
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The partition
+// ---------------------------------------------------------------------------------------------
+
+/// What happened after the cut.
+struct Partition {
+    /// The majority node that took over, and when (since the cut).
+    new_writer: usize,
+    takeover: Duration,
+    /// When the isolated writer stopped serving (since the cut), and how.
+    step_down: Duration,
+    how: String,
+}
+
+/// Watches every node after `old`'s host was cut at `cut`: which majority node answers
+/// `/ready` 200 first, and when `old` exits or stops answering it with 200.
+async fn watch_partition(nodes: &mut [Broker], old: usize, cut: Instant) -> Result<Partition, String> {
+    let deadline = cut + TAKEOVER_BOUND.max(STEP_DOWN_BOUND);
+    let mut takeover: Option<(usize, Duration)> = None;
+    let mut step_down: Option<(Duration, String)> = None;
+    loop {
+        if takeover.is_none() {
+            for (i, node) in nodes.iter().enumerate() {
+                if i != old && probe(node, "/ready").await == Probe::Status(200) {
+                    takeover = Some((i, cut.elapsed()));
+                    break;
+                }
+            }
+        }
+        if step_down.is_none() {
+            step_down = stepped_down(&mut nodes[old]).await.map(|how| (cut.elapsed(), how));
+        }
+        if let (Some((new_writer, takeover)), Some((step_down, how))) = (&takeover, &step_down) {
+            return Ok(Partition {
+                new_writer: *new_writer,
+                takeover: *takeover,
+                step_down: *step_down,
+                how: how.clone(),
+            });
+        }
+        if Instant::now() > deadline {
+            return Err(format!(
+                "{:?} after the cut: takeover {takeover:?}, old writer's step-down {step_down:?}",
+                cut.elapsed()
+            ));
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// How `node` stopped serving as the writer, if it did.
+async fn stepped_down(node: &mut Broker) -> Option<String> {
+    if let Some(status) = node.wait_exit(Duration::ZERO).await {
+        return Some(format!("exited ({status})"));
+    }
+    match probe(node, "/ready").await {
+        Probe::Status(200) | Probe::NoAnswer => None,
+        Probe::Status(status) => Some(format!("/ready answered {status}")),
+        Probe::Refused => Some("its listener closed (draining before exit)".into()),
+    }
+}
+
+/// Waits (at most [`CATCH_UP`]) until `node` applied the log as far as `writer`; how long that
+/// took.
+async fn wait_caught_up(node: &Broker, writer: &Broker) -> Result<(u64, Duration), String> {
+    let started = Instant::now();
+    let deadline = started + CATCH_UP;
+    loop {
+        let (mine, end) = (log_position(node).await, log_position(writer).await);
+        if let (Some(mine), Some(end)) = (mine, end) {
+            if end > 0 && mine >= end {
+                return Ok((end, started.elapsed()));
+            }
+        }
+        if Instant::now() > deadline {
+            return Err(format!(
+                "log positions: {mine:?} on the node, {end:?} on the writer after {CATCH_UP:?}"
+            ));
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_writer_cut_off_by_a_partition_is_replaced_and_nothing_acknowledged_is_lost() {
+    let test_started = Instant::now();
+    // Declared first so it is dropped last, after every process running in its namespaces.
+    let net = Netns::create(NAMES.len());
+    let hosts: Vec<_> = (0..net.len()).map(|i| net.host(i)).collect();
+    let nats = NatsCluster::start_in(&hosts).await;
+    // Each node uses its own host's server: the Sluice node and the NATS server of a host end
+    // up on the same side of a cut.
+    let mut nodes: Vec<Broker> = hosts
+        .iter()
+        .enumerate()
+        .map(|(i, host)| Broker::spawn_cluster_node_on(host, &[nats.url(i)], NAMES[i], &[]))
+        .collect();
+    let old = wait_writer(&nodes, START)
+        .await
+        .unwrap_or_else(|e| panic!("a writer at the start: {e}\n{}", logs(&nodes)));
+    for (i, node) in nodes.iter().enumerate().filter(|(i, _)| *i != old) {
+        wait_status(node, "/ready", 503, START)
+            .await
+            .unwrap_or_else(|e| panic!("node {} follows as a standby: {e}\n{}", NAMES[i], logs(&nodes)));
+    }
+    eprintln!(
+        "cluster up in {:?}: node {} writes ({})",
+        test_started.elapsed(),
+        NAMES[old],
+        hosts[old].namespace
+    );
+
+    let sqs = patient_sqs(&nodes[old].endpoint()).await;
+    let targets = Arc::new(Targets {
+        standard: create_queue(&sqs, "orders", &[]).await,
+        fifo: create_queue(
+            &sqs,
+            "ordered.fifo",
+            &[
+                (QueueAttributeName::FifoQueue, "true"),
+                (QueueAttributeName::ContentBasedDeduplication, "false"),
+            ],
+        )
+        .await,
+    });
+    let mut clients = Vec::new();
+    for node in &nodes {
+        clients.push(patient_sqs(&node.endpoint()).await);
+    }
+    let clients = Arc::new(clients);
+    let stop = Arc::new(AtomicBool::new(false));
+    let workers: Vec<_> = (0..nodes.len())
+        .map(|w| tokio::spawn(drive(w, clients.clone(), targets.clone(), stop.clone())))
+        .collect();
+    tokio::time::sleep(LOAD_BEFORE).await;
+
+    let cut = Instant::now();
+    net.cut(old);
+    let watched = watch_partition(&mut nodes, old, cut).await;
+    let partition = match watched {
+        Ok(p) => p,
+        Err(e) => {
+            stop.store(true, Ordering::SeqCst);
+            panic!("after cutting node {}'s host off: {e}\n{}", NAMES[old], logs(&nodes));
+        }
+    };
+    eprintln!(
+        "partition: node {} cut off; node {} answered /ready 200 after {:?} (takeover); node {} stopped \
+         serving after {:?}: {}",
+        NAMES[old], NAMES[partition.new_writer], partition.takeover, NAMES[old], partition.step_down, partition.how
+    );
+    let stale = check_deposed(&mut nodes[old], &targets.standard).await;
+
+    // Load on the majority after the takeover, then stop.
+    let until = (cut + LOAD_DURING).max(cut + partition.takeover + Duration::from_secs(3));
+    tokio::time::sleep(until.saturating_duration_since(Instant::now())).await;
+    stop.store(true, Ordering::SeqCst);
+    let mut ledgers = Vec::new();
+    for worker in workers {
+        let ledger = tokio::time::timeout(WIND_DOWN, worker)
+            .await
+            .expect("a worker ends within its wind-down after the stop")
+            .expect("worker");
+        ledgers.push(ledger);
+    }
+
+    let healed = Instant::now();
+    net.heal(old);
+    let exit = rejoin(&mut nodes[old], old).await;
+    let (end, took) = wait_caught_up(&nodes[old], &nodes[partition.new_writer])
+        .await
+        .unwrap_or_else(|e| panic!("node {} catches up after the heal: {e}\n{}", NAMES[old], logs(&nodes)));
+    eprintln!(
+        "healed: node {} restarted as a standby ({exit}) and reached log position {end} {:?} after the heal \
+         ({took:?} of waiting for it)",
+        NAMES[old],
+        healed.elapsed()
+    );
+
+    let writer = wait_writer(&nodes, START)
+        .await
+        .unwrap_or_else(|e| panic!("a writer at the end: {e}\n{}", logs(&nodes)));
+    let sqs = patient_sqs(&nodes[writer].endpoint()).await;
+    let mut failures = Vec::new();
+    let present = receive_all(&sqs, &targets.standard).await;
+    check_standard(&ledgers, &present, &mut failures);
+    let delivered = drain_fifo(&sqs, &targets.fifo).await;
+    check_fifo(&ledgers, &delivered, &mut failures);
+    report(&ledgers, old, cut, &partition, present.len(), delivered.len(), &stale);
+    check_load_was_real(&ledgers, old, cut, &partition, &mut failures);
+    eprintln!("whole test: {:?}", test_started.elapsed());
+    assert!(failures.is_empty(), "{}\n{}", failures.join("\n"), logs(&nodes));
+}
+
+/// After its step-down, the deposed writer takes no write: one send without retries through it
+/// must fail (it exited, or refuses). What happened, for the report.
+async fn check_deposed(node: &mut Broker, queue_url: &str) -> String {
+    if node.is_running() {
+        let stale = sluice_tests::sqs_client_no_retry(&node.endpoint())
+            .await
+            .send_message()
+            .queue_url(queue_url)
+            .message_body("sent to the deposed writer")
+            .send()
+            .await;
+        assert!(stale.is_err(), "the deposed writer acknowledged a write: {stale:?}");
+        let status = node
+            .wait_exit(STEP_DOWN_BOUND)
+            .await
+            .unwrap_or_else(|| panic!("the deposed writer did not exit\n{}", node.log()));
+        assert!(!status.success(), "{status}");
+    }
+    assert!(
+        node.log().contains("no longer the writer"),
+        "the deposed writer says why it stopped:\n{}",
+        node.log()
+    );
+    node.log()
+        .lines()
+        .find(|l| l.contains("no longer the writer"))
+        .unwrap_or_default()
+        .chars()
+        .take(300)
+        .collect()
+}
+
+/// Brings the deposed writer back after the heal as a standby; what its first run ended with.
+async fn rejoin(node: &mut Broker, index: usize) -> String {
+    let exit = node.wait_exit(Duration::ZERO).await;
+    node.kill9();
+    node.spawn_again();
+    wait_status(node, "/ready", 503, CATCH_UP)
+        .await
+        .unwrap_or_else(|e| panic!("node {} back as a standby: {e}\n{}", NAMES[index], node.log()));
+    match exit {
+        Some(status) => format!("its first run had exited with {status}"),
+        None => "its first run had exited earlier".into(),
+    }
+}
+
+/// Prints what the clients saw, per node and around the cut.
+fn report(
+    ledgers: &[Ledger],
+    old: usize,
+    cut: Instant,
+    partition: &Partition,
+    standard_present: usize,
+    fifo_delivered: usize,
+    stale: &str,
+) {
+    let sent: Vec<&(String, usize, Instant)> = ledgers.iter().flat_map(|l| &l.sent).collect();
+    let by_old_after_cut = sent.iter().filter(|(_, n, at)| *n == old && *at > cut).count();
+    let fifo_acked: Vec<(usize, Instant)> = ledgers.iter().flat_map(|l| &l.fifo).filter_map(|(_, a)| *a).collect();
+    let fifo_by_old_after_cut = fifo_acked.iter().filter(|(n, at)| *n == old && *at > cut).count();
+    let takeover_at = cut + partition.takeover;
+    let gap_end = sent
+        .iter()
+        .map(|(_, _, at)| *at)
+        .chain(fifo_acked.iter().map(|(_, at)| *at))
+        .filter(|at| *at > cut)
+        .min();
+    eprintln!(
+        "standard: {} sends acknowledged ({} after the cut, {} of them by the isolated node {}), {} unknown; \
+         {standard_present} received at the end",
+        sent.len(),
+        sent.iter().filter(|(_, _, at)| *at > cut).count(),
+        by_old_after_cut,
+        NAMES[old],
+        ledgers.iter().map(|l| l.send_unknown).sum::<usize>()
+    );
+    eprintln!(
+        "FIFO: {} sends acknowledged ({} after the takeover, {} by the isolated node after the cut), {} unknown, \
+         {} duplicates sent on purpose; {fifo_delivered} delivered",
+        fifo_acked.len(),
+        fifo_acked.iter().filter(|(_, at)| *at > takeover_at).count(),
+        fifo_by_old_after_cut,
+        ledgers
+            .iter()
+            .flat_map(|l| &l.fifo)
+            .filter(|(_, a)| a.is_none())
+            .count(),
+        ledgers.iter().map(|l| l.fifo_resent).sum::<usize>()
+    );
+    eprintln!(
+        "first acknowledgement after the cut: {:?} after it",
+        gap_end.map(|at| at.duration_since(cut))
+    );
+    eprintln!("the deposed writer: {stale}");
+    for (w, l) in ledgers.iter().enumerate() {
+        eprintln!("worker {w} (node {}): errors seen: {:?}", NAMES[w], l.errors);
+    }
+}
+
+/// The checks mean something only if the load ran before the cut and the majority served it
+/// after the takeover.
+fn check_load_was_real(ledgers: &[Ledger], old: usize, cut: Instant, p: &Partition, failures: &mut Vec<String>) {
+    let takeover_at = cut + p.takeover;
+    let acks: Vec<(usize, Instant)> = ledgers
+        .iter()
+        .flat_map(|l| l.sent.iter().map(|(_, n, at)| (*n, *at)))
+        .chain(ledgers.iter().flat_map(|l| l.fifo.iter().filter_map(|(_, a)| *a)))
+        .collect();
+    if !acks.iter().any(|(_, at)| *at < cut) {
+        failures.push("no acknowledged send before the cut: the load did not run".into());
+    }
+    if !acks.iter().any(|(n, at)| *n != old && *at > takeover_at) {
+        failures.push("no send acknowledged by the majority after the takeover".into());
+    }
+}
