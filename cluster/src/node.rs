@@ -93,6 +93,9 @@ pub struct Node {
     log_end: AtomicU64,
     /// How long this node's takeover took, from taking the lease to writing, once it did.
     takeover: Mutex<Option<Duration>>,
+    /// When this node last asked for the lease and got it (taken or renewed): it is surely
+    /// held until one TTL after that.
+    lease_confirmed: Mutex<Option<Instant>>,
 }
 
 /// What a node has seen of the cluster, for metrics.
@@ -166,6 +169,7 @@ impl Node {
             options,
             log_end: AtomicU64::new(0),
             takeover: Mutex::new(None),
+            lease_confirmed: Mutex::new(None),
         })
     }
 
@@ -175,6 +179,24 @@ impl Node {
             log_end: self.log_end.load(Ordering::Relaxed),
             takeover: *self.takeover.lock().unwrap_or_else(|p| p.into_inner()),
         }
+    }
+
+    /// `Err` with the reason when this node holds the lease but has not managed to renew it for
+    /// a whole TTL: another node may have taken over, so it must not claim to serve.
+    pub fn writer_health(&self) -> Result<(), String> {
+        let confirmed = *self.lease_confirmed.lock().unwrap_or_else(|p| p.into_inner());
+        match confirmed.map(|at| at.elapsed()) {
+            Some(age) if age > self.options.lease_ttl => Err(format!(
+                "the writer lease was last renewed {:.1} s ago and lasts {:?}: another node may be writing",
+                age.as_secs_f64(),
+                self.options.lease_ttl
+            )),
+            _ => Ok(()),
+        }
+    }
+
+    fn confirm_lease(&self, asked: Instant) {
+        *self.lease_confirmed.lock().unwrap_or_else(|p| p.into_inner()) = Some(asked);
     }
 
     /// Who writes now, if anyone (for forwarding and `/ready`).
@@ -220,7 +242,12 @@ impl Node {
     /// One round of following: catch up, then try to take the lease.
     async fn follow_once(&self, store: &Arc<Store>) -> Result<Option<u64>, ClusterError> {
         self.catch_up(store).await?;
-        self.lease.try_acquire().await
+        let asked = Instant::now();
+        let taken = self.lease.try_acquire().await?;
+        if taken.is_some() {
+            self.confirm_lease(asked);
+        }
+        Ok(taken)
     }
 
     /// With the lease held at `revision`: catch up, fence with the epoch marker, and attach the
@@ -269,8 +296,12 @@ impl Node {
             if let Some(reason) = store.stopped_writing() {
                 break ClusterError::Store(reason);
             }
+            let asked = Instant::now();
             match self.lease.renew(revision).await {
-                Ok(next) => revision = next,
+                Ok(next) => {
+                    revision = next;
+                    self.confirm_lease(asked);
+                }
                 // Expired while JetStream could not be reached (a leader election can outlast
                 // the lease): take it again if nobody else did. Another node that took it has
                 // also fenced the log, so this node's next append would fail anyway.
@@ -278,6 +309,7 @@ impl Node {
                     Ok(Some(next)) => {
                         tracing::warn!(reason = %why, "cluster: the writer lease had expired; took it again");
                         revision = next;
+                        self.confirm_lease(asked);
                     }
                     _ => break ClusterError::LeaseLost(why),
                 },

@@ -29,8 +29,10 @@
 //!   nothing more: a writer that cannot append stops writing rather than diverge. The node
 //!   restarts as a standby and catches up from the log.
 
+use std::collections::VecDeque;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+use std::time::{Duration, Instant};
 
 use crate::log_entry::Ops;
 
@@ -110,6 +112,10 @@ struct Queue {
     sending: bool,
     /// Groups sent and not yet finished.
     in_flight: usize,
+    /// When each group being sent or in flight left, oldest first: how long the log has kept
+    /// the oldest one waiting tells a stalled writer (cut off, its log leader gone) from a busy
+    /// one long before the append gives up.
+    sent_at: VecDeque<Instant>,
     /// The position of the last group sent.
     last_sent: u64,
     /// The log position of the last group applied here.
@@ -139,6 +145,8 @@ pub struct ReplicationStats {
     pub in_flight: u64,
     /// The position of the last entry sent to the log.
     pub last_sent: u64,
+    /// How long the oldest entry sent and not yet settled has been waiting, if any is.
+    pub oldest_unsettled: Option<Duration>,
 }
 
 impl Replication {
@@ -150,6 +158,7 @@ impl Replication {
                 pending: Vec::new(),
                 sending: false,
                 in_flight: 0,
+                sent_at: VecDeque::new(),
                 last_sent: applied,
                 applied,
                 stopped: None,
@@ -168,6 +177,7 @@ impl Replication {
             commits: self.appended_commits.load(Ordering::Relaxed),
             in_flight: queue.in_flight as u64,
             last_sent: queue.last_sent,
+            oldest_unsettled: queue.sent_at.front().map(Instant::elapsed),
         }
     }
 
@@ -218,6 +228,7 @@ impl Replication {
             }
             if !queue.sending && queue.in_flight < self.log.window().max(1) && !queue.pending.is_empty() {
                 queue.sending = true;
+                queue.sent_at.push_back(Instant::now());
                 let group = self.take_group(&mut queue);
                 drop(queue);
                 // Encoded once: the same bytes go to the log and to the local apply.
@@ -235,6 +246,8 @@ impl Replication {
                         queue = self.lock();
                     }
                     Err(e) => {
+                        // The newest: groups in flight went before it.
+                        queue.sent_at.pop_back();
                         let failure = GroupFailure {
                             stop: !matches!(e, LogError::Refused(_)),
                             reason: e.to_string(),
@@ -290,6 +303,9 @@ impl Replication {
             }
         };
         queue.in_flight -= 1;
+        // Groups finish in log order (each waits for the one before it to be applied), so this
+        // one is the oldest still counted.
+        queue.sent_at.pop_front();
         self.settle(&mut queue, group, outcome);
     }
 
@@ -364,6 +380,8 @@ mod tests {
         /// Answers each wait after a pause that depends on the position, so later appends
         /// often finish before earlier ones.
         jitter: AtomicBool,
+        /// Holds every wait until cleared: a log that stopped answering.
+        hold: AtomicBool,
     }
 
     impl CommitLog for MemoryLog {
@@ -388,6 +406,13 @@ mod tests {
         }
 
         fn wait(&self, position: u64) -> Result<(), LogError> {
+            // Bounded: the test that sets it clears it well within this.
+            for _ in 0..10_000 {
+                if !self.hold.load(Ordering::SeqCst) {
+                    break;
+                }
+                std::thread::sleep(std::time::Duration::from_millis(1));
+            }
             if self.jitter.load(Ordering::SeqCst) {
                 std::thread::sleep(std::time::Duration::from_micros(position * 7919 % 3000));
             }
@@ -518,6 +543,37 @@ mod tests {
         let entries = log.entries.lock().expect("lock").len() as u64;
         assert!(entries <= 320, "at most one entry per commit: {entries}");
         assert_eq!(store.log_position().expect("position"), entries);
+    }
+
+    #[test]
+    fn an_unanswered_append_shows_as_the_age_of_the_oldest_unsettled_entry() {
+        let dir = tempfile::tempdir().expect("dir");
+        let store = Arc::new(open(dir.path()));
+        let log = Arc::new(MemoryLog::default());
+        store.replicate_to(log.clone()).expect("attach");
+        put(&store, "a", "1").expect("commit");
+        assert_eq!(store.replication_stats().expect("stats").oldest_unsettled, None);
+        log.hold.store(true, Ordering::SeqCst);
+        let committer = {
+            let store = store.clone();
+            std::thread::spawn(move || put(&store, "b", "2"))
+        };
+        // The committer's thread may start late on a busy machine: wait (bounded) for its send.
+        for _ in 0..5_000 {
+            if store.replication_stats().expect("stats").in_flight == 1 {
+                break;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(1));
+        }
+        let pause = std::time::Duration::from_millis(100);
+        std::thread::sleep(pause);
+        let stalled = store.replication_stats().expect("stats");
+        assert_eq!(stalled.in_flight, 1);
+        assert!(stalled.oldest_unsettled.is_some_and(|age| age >= pause), "{stalled:?}");
+        log.hold.store(false, Ordering::SeqCst);
+        committer.join().expect("committer").expect("commit");
+        let settled = store.replication_stats().expect("stats");
+        assert_eq!((settled.in_flight, settled.oldest_unsettled), (0, None));
     }
 
     #[test]

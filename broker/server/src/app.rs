@@ -4,13 +4,19 @@
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
+use std::time::Duration;
 
 use sluice_broker::Broker;
+use sluice_cluster::Node;
 use sluice_storage::Store;
 
 use crate::auth::Keys;
 use crate::config::Settings;
 use crate::metrics::Metrics;
+
+/// How long an append may wait for the log's answer before the writer stops calling itself
+/// ready: appends take milliseconds, and under load on a small machine a few hundred.
+pub const STALLED_APPEND: Duration = Duration::from_secs(2);
 
 /// Everything a request handler may reach.
 pub struct App {
@@ -26,6 +32,8 @@ pub struct App {
     pub keys: Option<Keys>,
     /// Held while a checkpoint is written; shared with the blocking task that writes it.
     pub checkpoint_lock: Arc<tokio::sync::Mutex<()>>,
+    /// This node's place in the cluster, when it writes for one.
+    cluster: Option<Arc<Node>>,
     ready: AtomicBool,
     /// Flips to true when shutdown starts, so long-lived responses (event streams) end.
     shutting_down: tokio::sync::watch::Sender<bool>,
@@ -50,6 +58,7 @@ impl App {
             broker,
             keys: None,
             checkpoint_lock: Arc::new(tokio::sync::Mutex::new(())),
+            cluster: None,
             ready: AtomicBool::new(false),
             shutting_down: tokio::sync::watch::Sender::new(false),
         }
@@ -61,9 +70,35 @@ impl App {
         self
     }
 
-    /// True while storage is open and the listener accepts (`GET /ready`).
-    pub fn is_ready(&self) -> bool {
-        self.ready.load(Ordering::Acquire)
+    /// Makes readiness follow the writer's hold on the cluster too.
+    pub fn with_cluster(mut self, node: Arc<Node>) -> App {
+        self.cluster = Some(node);
+        self
+    }
+
+    /// `Ok` while this node can serve (`GET /ready`): storage open, the listener accepting, and
+    /// in cluster mode the writer still writing: its lease renewed within a TTL and no append
+    /// unanswered for [`STALLED_APPEND`]. A writer cut off from the cluster so turns unready
+    /// within seconds, long before its appends give up and it steps down.
+    pub fn readiness(&self) -> Result<(), String> {
+        if !self.ready.load(Ordering::Acquire) {
+            return Err("starting or shutting down".into());
+        }
+        if let Some(reason) = self.store.stopped_writing() {
+            return Err(format!("no longer writing: {reason}"));
+        }
+        if let Some(age) = self.store.replication_stats().and_then(|s| s.oldest_unsettled) {
+            if age > STALLED_APPEND {
+                return Err(format!(
+                    "an append to the replicated log has waited {:.1} s for its answer",
+                    age.as_secs_f64()
+                ));
+            }
+        }
+        match &self.cluster {
+            Some(node) => node.writer_health(),
+            None => Ok(()),
+        }
     }
 
     /// Flips readiness: on once bound, off when shutdown starts so load balancers drain us.

@@ -440,13 +440,10 @@ pub async fn admin_response(app: &App, route: &Route) -> Option<Response<Respons
     let plain = "text/plain; charset=utf-8";
     let response = match route {
         Route::Health => text_response(StatusCode::OK, plain, "ok"),
-        Route::Ready => {
-            if app.is_ready() {
-                text_response(StatusCode::OK, plain, "ready")
-            } else {
-                text_response(StatusCode::SERVICE_UNAVAILABLE, plain, "not ready")
-            }
-        }
+        Route::Ready => match app.readiness() {
+            Ok(()) => text_response(StatusCode::OK, plain, "ready"),
+            Err(why) => text_response(StatusCode::SERVICE_UNAVAILABLE, plain, format!("not ready: {why}\n")),
+        },
         Route::Metrics => text_response(
             StatusCode::OK,
             "text/plain; version=0.0.4; charset=utf-8",

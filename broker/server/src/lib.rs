@@ -252,6 +252,9 @@ pub async fn run(
     if let Some(keys) = keys {
         app = app.with_keys(keys);
     }
+    if let Some((node, _)) = &cluster {
+        app = app.with_cluster(node.clone());
+    }
     let app = Arc::new(app);
     let (stop_admin, mut admin_stopped) = watch::channel(());
     let admin = match &app.settings.admin_bind {
