@@ -9,8 +9,10 @@
 //! writer is restarted as a standby and catches up, and everything is received from the new
 //! writer. Checked:
 //! - a node of the majority becomes the writer within [`TAKEOVER_BOUND`] of the cut (the time is
-//!   printed), and the isolated writer stops serving within [`STEP_DOWN_BOUND`] (it exits, or
-//!   its `/ready` stops answering 200), acknowledging no write through it once deposed;
+//!   printed); the isolated writer's `/ready` stops answering 200 within [`READY_LOST_BOUND`],
+//!   never while a node of the majority answers 200 (probed majority first, then the old
+//!   writer), and it stops serving within [`STEP_DOWN_BOUND`], acknowledging no write through
+//!   it once deposed;
 //! - every send acknowledged by any node at any time, the isolated one included, is received
 //!   at the end; FIFO groups come in send order, and no deduplicated send twice;
 //! - the old writer, restarted after the heal, follows as a standby and reaches the writer's
@@ -49,6 +51,10 @@ const TAKEOVER_BOUND: Duration = Duration::from_secs(20);
 /// 10 s (the append timeout), the lease loop notices within its 1 s period, possibly after a
 /// renewal request that waits out its 5 s timeout, and the listeners drain. 25 s leaves room.
 const STEP_DOWN_BOUND: Duration = Duration::from_secs(25);
+/// Bounds how long the isolated writer's `/ready` stays 200: it turns 503 once an append has
+/// waited 2 s, or its lease went 4 s (the TTL) without a renewal, whichever comes first; the
+/// probes themselves take up to 0.5 s each.
+const READY_LOST_BOUND: Duration = Duration::from_secs(8);
 /// Load before the cut.
 const LOAD_BEFORE: Duration = Duration::from_secs(3);
 /// Load after the cut, at least (it also goes on 3 s past the takeover).
@@ -71,6 +77,13 @@ const WIND_DOWN: Duration = Duration::from_secs(30);
 const CATCH_UP: Duration = Duration::from_secs(40);
 /// Bounds every read-everything loop of the checks.
 const MAX_RECEIVES: usize = 2_000;
+/// Tries per call while reading back, each through the next node (see [`Readers`]).
+const READ_TRIES: usize = 6;
+/// The visibility timeout of the reads: short enough that a batch whose answer was lost comes
+/// back within the reads, long enough that none comes back while they go well.
+const READ_VISIBILITY: i32 = 20;
+/// Bounds the reads of one queue (a lost batch needs [`READ_VISIBILITY`] to come back).
+const READ_DEADLINE: Duration = Duration::from_secs(90);
 
 // ---------------------------------------------------------------------------------------------
 // Clients and probes
@@ -180,7 +193,7 @@ fn log_excerpt(name: &str, node: &Broker) -> String {
         "error:",
     ];
     let lines: Vec<&str> = log.lines().filter(|l| keep.iter().any(|k| l.contains(k))).collect();
-    let tail = &lines[lines.len().saturating_sub(30)..];
+    let tail = &lines[lines.len().saturating_sub(60)..];
     format!(
         "--- node {name} ({}): the last {} of {} matching lines ---\n{}\n",
         node.endpoint(),
@@ -323,103 +336,151 @@ async fn send_fifo(
 // Reading everything back
 // ---------------------------------------------------------------------------------------------
 
-/// Every visible body of `url`, received with a long visibility timeout so none comes back;
-/// ends after two empty long polls in a row (bounded).
-async fn receive_all(sqs: &Sqs, url: &str) -> Vec<String> {
-    let mut out = Vec::new();
-    let mut empty = 0;
-    for _ in 0..MAX_RECEIVES {
-        let got = sqs
-            .receive_message()
-            .queue_url(url)
-            .max_number_of_messages(10)
-            .visibility_timeout(600)
-            .wait_time_seconds(1)
-            .send()
-            .await
-            .unwrap_or_else(|e| panic!("ReceiveMessage from {url}: {}", DisplayErrorContext(&e)));
-        if got.messages().is_empty() {
-            empty += 1;
-            if empty >= 2 {
-                return out;
-            }
-            continue;
-        }
-        empty = 0;
-        out.extend(got.messages().iter().map(|m| m.body().unwrap_or_default().to_string()));
-    }
-    panic!(
-        "{url} not drained within {MAX_RECEIVES} receives ({} messages)",
-        out.len()
-    );
+/// Reads through every node in turn: a call that fails (the node it went to exited, or a
+/// takeover outlasted the SDK's retries) is made again through the next node. After the heal
+/// the NATS servers may stall for several seconds while the healed one rejoins (its Raft terms
+/// are higher), which can cost the writer its lease, so the writer at the start of the reads
+/// may not be the writer at their end.
+struct Readers {
+    clients: Vec<Sqs>,
+    next: usize,
 }
 
-/// Every message of the FIFO queue `url` in receive order as (group, deduplication id), each
-/// batch deleted before the next receive (a group with messages in flight returns no more).
-async fn drain_fifo(sqs: &Sqs, url: &str) -> Vec<(String, String)> {
-    let mut out = Vec::new();
-    let mut empty = 0;
-    for _ in 0..MAX_RECEIVES {
-        let got = sqs
-            .receive_message()
-            .queue_url(url)
-            .max_number_of_messages(10)
-            .visibility_timeout(600)
-            .wait_time_seconds(1)
-            .message_system_attribute_names(MessageSystemAttributeName::MessageGroupId)
-            .message_system_attribute_names(MessageSystemAttributeName::MessageDeduplicationId)
-            .send()
-            .await
-            .unwrap_or_else(|e| panic!("ReceiveMessage from {url}: {}", DisplayErrorContext(&e)));
-        let messages = got.messages();
-        if messages.is_empty() {
-            empty += 1;
-            if empty >= 2 {
-                return out;
+impl Readers {
+    /// One call through the current node, then through the others, [`READ_TRIES`] tries in all.
+    async fn call<T, E, F, Fut>(&mut self, what: &str, f: F) -> Result<T, String>
+    where
+        E: std::error::Error,
+        F: Fn(Sqs) -> Fut,
+        Fut: std::future::Future<Output = Result<T, E>>,
+    {
+        let mut errors = Vec::new();
+        for _ in 0..READ_TRIES {
+            match f(self.clients[self.next].clone()).await {
+                Ok(answer) => return Ok(answer),
+                Err(e) => {
+                    errors.push(format!("via {}: {}", NAMES[self.next], DisplayErrorContext(&e)));
+                    self.next = (self.next + 1) % self.clients.len();
+                    tokio::time::sleep(Duration::from_secs(1)).await;
+                }
             }
-            continue;
         }
-        empty = 0;
+        Err(format!("{what} failed {READ_TRIES} times: {errors:?}"))
+    }
+}
+
+/// Every body of the standard queue `url` it can find: receives (with a visibility timeout
+/// of [`READ_VISIBILITY`]) until every body in `expected` was seen and a long poll came back
+/// empty, or [`READ_DEADLINE`] passed. A receive whose answer was lost in a takeover hides its
+/// messages for the visibility timeout only: they come back, and the set keeps each body once.
+async fn receive_all(readers: &mut Readers, url: &str, expected: &BTreeSet<&str>) -> Result<BTreeSet<String>, String> {
+    let mut present = BTreeSet::new();
+    let deadline = Instant::now() + READ_DEADLINE;
+    for _ in 0..MAX_RECEIVES {
+        let got = readers
+            .call("ReceiveMessage", |sqs| async move {
+                sqs.receive_message()
+                    .queue_url(url)
+                    .max_number_of_messages(10)
+                    .visibility_timeout(READ_VISIBILITY)
+                    .wait_time_seconds(1)
+                    .send()
+                    .await
+            })
+            .await?;
+        let empty = got.messages().is_empty();
+        present.extend(got.messages().iter().map(|m| m.body().unwrap_or_default().to_string()));
+        let complete = expected.iter().all(|body| present.contains(*body));
+        if (empty && complete) || Instant::now() > deadline {
+            return Ok(present);
+        }
+    }
+    Err(format!(
+        "{url}: {MAX_RECEIVES} receives and still not done ({} bodies)",
+        present.len()
+    ))
+}
+
+/// One message read from the FIFO queue.
+struct Delivered {
+    group: String,
+    dedup: String,
+    message_id: String,
+}
+
+/// Every message of the FIFO queue `url` in receive order, each batch deleted before the next
+/// receive (a group with messages in flight returns no more), until every deduplication id in
+/// `expected` was seen and a long poll came back empty, or [`READ_DEADLINE`] passed. A batch
+/// whose receive answer was lost comes back after [`READ_VISIBILITY`] under the same message
+/// ids: a redelivery, which the check tells from a duplicate send by the id.
+async fn drain_fifo(readers: &mut Readers, url: &str, expected: &BTreeSet<String>) -> Result<Vec<Delivered>, String> {
+    let mut out: Vec<Delivered> = Vec::new();
+    let deadline = Instant::now() + READ_DEADLINE;
+    for _ in 0..MAX_RECEIVES {
+        let got = readers
+            .call("ReceiveMessage (FIFO)", |sqs| async move {
+                sqs.receive_message()
+                    .queue_url(url)
+                    .max_number_of_messages(10)
+                    .visibility_timeout(READ_VISIBILITY)
+                    .wait_time_seconds(1)
+                    .message_system_attribute_names(MessageSystemAttributeName::MessageGroupId)
+                    .message_system_attribute_names(MessageSystemAttributeName::MessageDeduplicationId)
+                    .send()
+                    .await
+            })
+            .await?;
+        let messages = got.messages();
         let attr = |m: &aws_sdk_sqs::types::Message, name: MessageSystemAttributeName| {
             m.attributes().and_then(|a| a.get(&name)).cloned().unwrap_or_default()
         };
         let mut entries = Vec::new();
         for (i, m) in messages.iter().enumerate() {
-            out.push((
-                attr(m, MessageSystemAttributeName::MessageGroupId),
-                attr(m, MessageSystemAttributeName::MessageDeduplicationId),
-            ));
+            out.push(Delivered {
+                group: attr(m, MessageSystemAttributeName::MessageGroupId),
+                dedup: attr(m, MessageSystemAttributeName::MessageDeduplicationId),
+                message_id: m.message_id().unwrap_or_default().to_string(),
+            });
             entries.push(
                 DeleteMessageBatchRequestEntry::builder()
                     .id(i.to_string())
                     .receipt_handle(m.receipt_handle().unwrap_or_default())
                     .build()
-                    .expect("delete entry"),
+                    .map_err(|e| e.to_string())?,
             );
         }
-        let deleted = sqs
-            .delete_message_batch()
-            .queue_url(url)
-            .set_entries(Some(entries))
-            .send()
-            .await
-            .unwrap_or_else(|e| panic!("DeleteMessageBatch on {url}: {}", DisplayErrorContext(&e)));
-        assert!(deleted.failed().is_empty(), "{:?}", deleted.failed());
+        if !entries.is_empty() {
+            // A delete whose answer was lost is made again; one that failed leaves its message
+            // to come back as a redelivery, which the check allows.
+            let entries = &entries;
+            readers
+                .call("DeleteMessageBatch", |sqs| async move {
+                    sqs.delete_message_batch()
+                        .queue_url(url)
+                        .set_entries(Some(entries.clone()))
+                        .send()
+                        .await
+                })
+                .await?;
+        }
+        let complete = expected.iter().all(|id| out.iter().any(|d| &d.dedup == id));
+        if (messages.is_empty() && complete) || Instant::now() > deadline {
+            return Ok(out);
+        }
     }
-    panic!(
-        "{url} not drained within {MAX_RECEIVES} receives ({} messages)",
+    Err(format!(
+        "{url}: {MAX_RECEIVES} receives and still not done ({} messages)",
         out.len()
-    );
+    ))
 }
 
 /// The standard queue's check: every acknowledged send is there.
-fn check_standard(ledgers: &[Ledger], present: &[String], failures: &mut Vec<String>) {
-    let present: BTreeSet<&String> = present.iter().collect();
+fn check_standard(ledgers: &[Ledger], present: &BTreeSet<String>, failures: &mut Vec<String>) {
     let missing: Vec<&String> = ledgers
         .iter()
         .flat_map(|l| &l.sent)
         .map(|(body, _, _)| body)
-        .filter(|body| !present.contains(body))
+        .filter(|body| !present.contains(*body))
         .collect();
     if !missing.is_empty() {
         failures.push(format!(
@@ -430,22 +491,27 @@ fn check_standard(ledgers: &[Ledger], present: &[String], failures: &mut Vec<Str
     }
 }
 
-/// The FIFO queue's check: each deduplication id at most once, every acknowledged one there,
-/// and each group's acknowledged sends in send order.
-fn check_fifo(ledgers: &[Ledger], delivered: &[(String, String)], failures: &mut Vec<String>) {
-    let mut seen: BTreeMap<&str, usize> = BTreeMap::new();
+/// The FIFO queue's check: each deduplication id under one message id only (a redelivery of
+/// the same message is allowed, a second message for the same id is not), every acknowledged
+/// one there, and each group's acknowledged sends in send order (first deliveries).
+fn check_fifo(ledgers: &[Ledger], delivered: &[Delivered], failures: &mut Vec<String>) {
+    let mut seen: BTreeMap<&str, BTreeSet<&str>> = BTreeMap::new();
     let mut by_group: BTreeMap<&str, Vec<u64>> = BTreeMap::new();
-    for (group, dedup) in delivered {
-        *seen.entry(dedup.as_str()).or_default() += 1;
-        match dedup.rsplit('-').next().and_then(|k| k.parse::<u64>().ok()) {
-            Some(k) => by_group.entry(group.as_str()).or_default().push(k),
-            None => failures.push(format!("FIFO: an unexpected message, group {group} id {dedup}")),
+    let mut first_deliveries = BTreeSet::new();
+    for d in delivered {
+        seen.entry(d.dedup.as_str()).or_default().insert(d.message_id.as_str());
+        if !first_deliveries.insert(d.message_id.as_str()) {
+            continue;
+        }
+        match d.dedup.rsplit('-').next().and_then(|k| k.parse::<u64>().ok()) {
+            Some(k) => by_group.entry(d.group.as_str()).or_default().push(k),
+            None => failures.push(format!("FIFO: an unexpected message, group {} id {}", d.group, d.dedup)),
         }
     }
-    let twice: Vec<(&&str, &usize)> = seen.iter().filter(|(_, n)| **n > 1).collect();
+    let twice: Vec<(&&str, &BTreeSet<&str>)> = seen.iter().filter(|(_, ids)| ids.len() > 1).collect();
     if !twice.is_empty() {
         failures.push(format!(
-            "FIFO: {} deduplication ids delivered more than once (first: {:?})",
+            "FIFO: {} deduplication ids stored as more than one message (first: {:?})",
             twice.len(),
             &twice[..twice.len().min(10)]
         ));
@@ -494,16 +560,22 @@ struct Partition {
     /// The majority node that took over, and when (since the cut).
     new_writer: usize,
     takeover: Duration,
+    /// When the isolated writer's `/ready` last answered 200 (since the cut).
+    ready_lost: Duration,
     /// When the isolated writer stopped serving (since the cut), and how.
     step_down: Duration,
     how: String,
 }
 
 /// Watches every node after `old`'s host was cut at `cut`: which majority node answers
-/// `/ready` 200 first, and when `old` exits or stops answering it with 200.
+/// `/ready` 200 first, when `old`'s `/ready` stops answering 200, and when `old` exits or stops
+/// answering at all. Each round probes the majority before `old`, so a 200 from `old` after a
+/// majority node answered 200 means two writers called themselves ready at once.
 async fn watch_partition(nodes: &mut [Broker], old: usize, cut: Instant) -> Result<Partition, String> {
     let deadline = cut + TAKEOVER_BOUND.max(STEP_DOWN_BOUND);
     let mut takeover: Option<(usize, Duration)> = None;
+    let mut ready_lost: Option<Duration> = None;
+    let mut last_ready = Duration::ZERO;
     let mut step_down: Option<(Duration, String)> = None;
     loop {
         if takeover.is_none() {
@@ -515,19 +587,44 @@ async fn watch_partition(nodes: &mut [Broker], old: usize, cut: Instant) -> Resu
             }
         }
         if step_down.is_none() {
-            step_down = stepped_down(&mut nodes[old]).await.map(|how| (cut.elapsed(), how));
+            let (serving, how) = old_writer_state(&mut nodes[old]).await;
+            match serving {
+                OldWriter::Ready => {
+                    if let Some((new, _)) = takeover {
+                        return Err(format!(
+                            "{:?} after the cut node {} answered /ready 200 after node {} did: two writers ready",
+                            cut.elapsed(),
+                            NAMES[old],
+                            NAMES[new]
+                        ));
+                    }
+                    last_ready = cut.elapsed();
+                }
+                OldWriter::Unknown => {}
+                OldWriter::NotReady => {
+                    ready_lost.get_or_insert(last_ready);
+                }
+                OldWriter::Gone => {
+                    ready_lost.get_or_insert(last_ready);
+                    step_down = Some((cut.elapsed(), how));
+                }
+            }
         }
-        if let (Some((new_writer, takeover)), Some((step_down, how))) = (&takeover, &step_down) {
+        if let (Some((new_writer, takeover)), Some(ready_lost), Some((step_down, how))) =
+            (&takeover, &ready_lost, &step_down)
+        {
             return Ok(Partition {
                 new_writer: *new_writer,
                 takeover: *takeover,
+                ready_lost: *ready_lost,
                 step_down: *step_down,
                 how: how.clone(),
             });
         }
         if Instant::now() > deadline {
             return Err(format!(
-                "{:?} after the cut: takeover {takeover:?}, old writer's step-down {step_down:?}",
+                "{:?} after the cut: takeover {takeover:?}, old writer's /ready lost {ready_lost:?}, its \
+                 step-down {step_down:?}",
                 cut.elapsed()
             ));
         }
@@ -535,15 +632,27 @@ async fn watch_partition(nodes: &mut [Broker], old: usize, cut: Instant) -> Resu
     }
 }
 
-/// How `node` stopped serving as the writer, if it did.
-async fn stepped_down(node: &mut Broker) -> Option<String> {
+/// What a probe of the isolated writer found.
+enum OldWriter {
+    /// `/ready` answered 200.
+    Ready,
+    /// `/ready` answered something else: still running, no longer claiming to write.
+    NotReady,
+    /// It exited, or its listener closed (draining before exit).
+    Gone,
+    /// No answer in time: says nothing either way.
+    Unknown,
+}
+
+async fn old_writer_state(node: &mut Broker) -> (OldWriter, String) {
     if let Some(status) = node.wait_exit(Duration::ZERO).await {
-        return Some(format!("exited ({status})"));
+        return (OldWriter::Gone, format!("exited ({status})"));
     }
     match probe(node, "/ready").await {
-        Probe::Status(200) | Probe::NoAnswer => None,
-        Probe::Status(status) => Some(format!("/ready answered {status}")),
-        Probe::Refused => Some("its listener closed (draining before exit)".into()),
+        Probe::Status(200) => (OldWriter::Ready, String::new()),
+        Probe::Status(_) => (OldWriter::NotReady, String::new()),
+        Probe::Refused => (OldWriter::Gone, "its listener closed (draining before exit)".into()),
+        Probe::NoAnswer => (OldWriter::Unknown, String::new()),
     }
 }
 
@@ -632,9 +741,21 @@ async fn a_writer_cut_off_by_a_partition_is_replaced_and_nothing_acknowledged_is
         }
     };
     eprintln!(
-        "partition: node {} cut off; node {} answered /ready 200 after {:?} (takeover); node {} stopped \
-         serving after {:?}: {}",
-        NAMES[old], NAMES[partition.new_writer], partition.takeover, NAMES[old], partition.step_down, partition.how
+        "partition: node {} cut off; its /ready last answered 200 {:?} after the cut; node {} answered /ready \
+         200 after {:?} (takeover); node {} stopped serving after {:?}: {}",
+        NAMES[old],
+        partition.ready_lost,
+        NAMES[partition.new_writer],
+        partition.takeover,
+        NAMES[old],
+        partition.step_down,
+        partition.how
+    );
+    assert!(
+        partition.ready_lost <= READY_LOST_BOUND,
+        "the isolated writer answered /ready 200 until {:?} after the cut (bound {READY_LOST_BOUND:?})\n{}",
+        partition.ready_lost,
+        logs(&nodes)
     );
     let stale = check_deposed(&mut nodes[old], &targets.standard).await;
 
@@ -667,15 +788,38 @@ async fn a_writer_cut_off_by_a_partition_is_replaced_and_nothing_acknowledged_is
     let writer = wait_writer(&nodes, START)
         .await
         .unwrap_or_else(|e| panic!("a writer at the end: {e}\n{}", logs(&nodes)));
-    let sqs = patient_sqs(&nodes[writer].endpoint()).await;
+    let mut readers = Readers {
+        clients: clients.to_vec(),
+        next: writer,
+    };
     let mut failures = Vec::new();
-    let present = receive_all(&sqs, &targets.standard).await;
+    let expected: BTreeSet<&str> = ledgers
+        .iter()
+        .flat_map(|l| l.sent.iter().map(|(body, _, _)| body.as_str()))
+        .collect();
+    let present = receive_all(&mut readers, &targets.standard, &expected)
+        .await
+        .unwrap_or_else(|e| panic!("reading the standard queue back: {e}\n{}", logs(&nodes)));
     check_standard(&ledgers, &present, &mut failures);
-    let delivered = drain_fifo(&sqs, &targets.fifo).await;
+    let expected: BTreeSet<String> = ledgers
+        .iter()
+        .enumerate()
+        .flat_map(|(w, l)| {
+            l.fifo
+                .iter()
+                .filter(|(_, a)| a.is_some())
+                .map(move |(k, _)| format!("w{w}-{k}"))
+        })
+        .collect();
+    let delivered = drain_fifo(&mut readers, &targets.fifo, &expected)
+        .await
+        .unwrap_or_else(|e| panic!("reading the FIFO queue back: {e}\n{}", logs(&nodes)));
     check_fifo(&ledgers, &delivered, &mut failures);
     report(&ledgers, old, cut, &partition, present.len(), delivered.len(), &stale);
     check_load_was_real(&ledgers, old, cut, &partition, &mut failures);
     eprintln!("whole test: {:?}", test_started.elapsed());
+    // What each node went through, for the record (shown with --nocapture).
+    eprintln!("{}", logs(&nodes));
     assert!(failures.is_empty(), "{}\n{}", failures.join("\n"), logs(&nodes));
 }
 
