@@ -26,6 +26,21 @@ pub struct Holder {
     pub node_id: String,
     /// Where clients and other nodes reach it (`--advertise`).
     pub advertise: String,
+    /// Tells this process from an earlier one of the same node (see [`Holder::instance_id`]):
+    /// a node recognizes the lease as its own only when it wrote it itself.
+    #[serde(default)]
+    pub instance: String,
+}
+
+impl Holder {
+    /// An id for this process: its pid and start time, unique enough to tell a restarted node
+    /// from its earlier run.
+    pub fn instance_id() -> String {
+        let since_epoch = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap_or_default();
+        format!("{}-{}", std::process::id(), since_epoch.as_nanos())
+    }
 }
 
 /// This node's handle on the lease bucket.
@@ -63,11 +78,16 @@ impl Lease {
     /// Takes the lease if nobody holds it: `Some(revision)` when taken. Losing a race for a
     /// lease that just expired is `None` too: the winner's write makes ours "wrong last
     /// sequence", which async-nats does not sort under `AlreadyExists`.
+    ///
+    /// A key that exists may be this node's own: a `create` whose answer was lost went through.
+    /// Then it is taken, at the stored revision.
     pub async fn try_acquire(&self) -> Result<Option<u64>, ClusterError> {
         match self.kv.create(WRITER_KEY, self.value()?).await {
             Ok(revision) => Ok(Some(revision)),
-            Err(e) if e.kind() == CreateErrorKind::AlreadyExists => Ok(None),
-            Err(e) if e.to_string().contains("wrong last sequence") => Ok(None),
+            Err(e) if e.kind() == CreateErrorKind::AlreadyExists || e.to_string().contains("wrong last sequence") => {
+                // Unreadable now: not taken; if it was ours, it expires and is taken again.
+                Ok(self.mine().await.unwrap_or(None))
+            }
             Err(e) => Err(ClusterError::Nats(format!("taking the writer lease: {e}"))),
         }
     }
@@ -75,15 +95,43 @@ impl Lease {
     /// Renews the lease held at `revision`: [`ClusterError::LeaseLost`] when another node took
     /// it meanwhile, [`ClusterError::Nats`] when JetStream did not answer (the lease may still
     /// be ours).
+    ///
+    /// A renewal whose answer was lost may have gone through, and then the next one expects a
+    /// revision the key no longer has: if the key still names this very process, nobody wrote
+    /// after it, and the lease is still ours at the stored revision.
     pub async fn renew(&self, revision: u64) -> Result<u64, ClusterError> {
-        self.kv
-            .update(WRITER_KEY, self.value()?, revision)
+        let e = match self.kv.update(WRITER_KEY, self.value()?, revision).await {
+            Ok(next) => return Ok(next),
+            Err(e) => e,
+        };
+        let conflict = e.kind() == UpdateErrorKind::WrongLastRevision || e.to_string().contains("wrong last sequence");
+        if !conflict {
+            return Err(ClusterError::Nats(format!("renewing the writer lease: {e}")));
+        }
+        match self.mine().await? {
+            Some(stored) => {
+                tracing::warn!(
+                    expected = revision,
+                    stored,
+                    "cluster: a lease renewal whose answer was lost had gone through; still the writer"
+                );
+                Ok(stored)
+            }
+            None => Err(ClusterError::LeaseLost(e.to_string())),
+        }
+    }
+
+    /// The revision of the lease when this process holds it (the key names it), else `None`.
+    async fn mine(&self) -> Result<Option<u64>, ClusterError> {
+        let entry = self
+            .kv
+            .entry(WRITER_KEY)
             .await
-            .map_err(|e| match e.kind() {
-                UpdateErrorKind::WrongLastRevision => ClusterError::LeaseLost(e.to_string()),
-                _ if e.to_string().contains("wrong last sequence") => ClusterError::LeaseLost(e.to_string()),
-                _ => ClusterError::Nats(format!("renewing the writer lease: {e}")),
-            })
+            .map_err(|e| ClusterError::Nats(format!("reading the writer lease: {e}")))?;
+        Ok(entry
+            .filter(|e| e.operation == Operation::Put)
+            .filter(|e| serde_json::from_slice::<Holder>(&e.value).is_ok_and(|h| h == self.me))
+            .map(|e| e.revision))
     }
 
     /// Who holds the lease now, if anyone.

@@ -136,6 +136,7 @@ impl Node {
         let me = Holder {
             node_id: options.node_id.clone(),
             advertise: options.advertise.clone(),
+            instance: Holder::instance_id(),
         };
         // JetStream answers "no responders" until its cluster has a meta leader, and nodes
         // starting together race to create the stream and the bucket: retry, bounded.

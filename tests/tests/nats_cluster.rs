@@ -423,3 +423,58 @@ async fn the_dev_script_starts_reports_and_stops_a_cluster() {
         );
     }
 }
+
+/// The writer lease (`sluice_cluster::Lease`) on a real 3-node JetStream: a renewal whose answer
+/// was lost (here: made but its revision dropped) leaves the next renewal expecting a revision
+/// the key no longer has; the process that wrote the key keeps the lease, and only that process:
+/// another run of the same node (same id, another instance) is refused.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_lease_renewal_whose_answer_was_lost_keeps_the_lease_for_its_own_process_only() {
+    use sluice_cluster::{ClusterError, Holder, Lease};
+    let cluster = NatsCluster::start(3).await;
+    let js = jetstream(&cluster, 0).await;
+    let ttl = Duration::from_secs(60);
+    let me = Holder {
+        node_id: "n1".into(),
+        advertise: "http://127.0.0.1:1".into(),
+        instance: Holder::instance_id(),
+    };
+    let lease = within("open the lease bucket", FAILOVER, || {
+        Lease::open(&js, "lease_test", 3, ttl, me.clone())
+    })
+    .await;
+    let first = within("take the lease", FAILOVER, || lease.try_acquire())
+        .await
+        .expect("nobody holds it yet");
+    let lost_answer = lease.renew(first).await.expect("renewed");
+    assert!(lost_answer > first);
+    // The next renewal still expects `first`: the key names this process, so it is still ours.
+    assert_eq!(lease.renew(first).await.expect("still ours"), lost_answer);
+    let next = lease.renew(lost_answer).await.expect("renewed again");
+    assert!(next > lost_answer);
+    // A create whose answer was lost: taking it again finds it ours, at its revision.
+    assert_eq!(lease.try_acquire().await.expect("read"), Some(next));
+
+    let restarted = Lease::open(
+        &js,
+        "lease_test",
+        3,
+        ttl,
+        Holder {
+            instance: "another run".into(),
+            ..me.clone()
+        },
+    )
+    .await
+    .expect("open");
+    assert_eq!(restarted.try_acquire().await.expect("read"), None);
+    assert!(
+        matches!(restarted.renew(first).await, Err(ClusterError::LeaseLost(_))),
+        "another process of the same node must not adopt the lease"
+    );
+    assert_eq!(
+        lease.holder().await.expect("holder"),
+        Some(me),
+        "the key still names the first process"
+    );
+}
