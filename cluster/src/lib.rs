@@ -9,6 +9,9 @@
 //! - [`node`]: [`Node`], a standby that applies the log to its store until it takes the lease,
 //!   then takes over ([`Node::become_writer`]) and keeps writing until it loses the lease or its
 //!   store stops writing ([`Node::keep_writing`]).
+//! - [`snapshot`]: [`Snapshots`], copies of the store in a JetStream object store, so the writer
+//!   can trim the log ([`Node::keep_snapshotting`]) and a node behind the trim restores one at
+//!   start-up ([`Node::restore_if_behind`]).
 //!
 //! # Invariants
 //! - What the log holds is the committed batches, in the order every node applies them.
@@ -20,10 +23,12 @@
 pub mod lease;
 pub mod log;
 pub mod node;
+pub mod snapshot;
 
 pub use lease::{Holder, Lease};
 pub use log::{JetStreamLog, LogLocation};
 pub use node::{ClusterOptions, Node, NodeStats, Writer};
+pub use snapshot::{Manifest, Snapshots};
 
 /// What can go wrong in cluster mode.
 #[derive(Debug, thiserror::Error)]

@@ -47,6 +47,9 @@ pub struct LogLocation {
     pub max_entry_bytes: usize,
     /// Appends the writer keeps in flight at once (see [`CommitLog::window`]).
     pub window: usize,
+    /// The least time between two appends while commits keep coming (see
+    /// [`CommitLog::linger`]).
+    pub linger: Duration,
 }
 
 impl LogLocation {
@@ -381,5 +384,9 @@ impl CommitLog for JetStreamLog {
 
     fn window(&self) -> usize {
         self.location.window
+    }
+
+    fn linger(&self) -> Duration {
+        self.location.linger
     }
 }

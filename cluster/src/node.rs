@@ -7,6 +7,7 @@
 //! opened on the store and serve. A marker refused because something was appended after the
 //! catch-up (an old writer still alive) sends the node back to catch up again.
 
+use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -18,10 +19,11 @@ use async_nats::jetstream::message::PublishMessage;
 use async_nats::jetstream::stream::Stream;
 use futures_util::StreamExt;
 use sluice_storage::log_entry::encode_entry;
-use sluice_storage::Store;
+use sluice_storage::{StorageError, Store};
 
 use crate::lease::{Holder, Lease};
 use crate::log::{JetStreamLog, LogLocation};
+use crate::snapshot::{scratch_dir, Snapshots};
 use crate::ClusterError;
 
 /// Behind by more than this many entries, a node streams the log instead of reading entries
@@ -55,6 +57,10 @@ pub struct ClusterOptions {
     pub lease_bucket: String,
     /// How long an append may go unanswered before the writer gives up its term.
     pub append_timeout: Duration,
+    /// The snapshot bucket's name.
+    pub snapshot_bucket: String,
+    /// The writer snapshots its store and trims the log every this many entries (0: never).
+    pub snapshot_every: u64,
 }
 
 impl ClusterOptions {
@@ -76,9 +82,12 @@ impl ClusterOptions {
                 // costs them CPU, and one at a time makes the largest groups); a window of 2 to
                 // 8 overlaps round trips where they have CPUs of their own (docs/benchmarks.md).
                 window: 1,
+                linger: Duration::ZERO,
             },
             lease_bucket: "sluice_lease".into(),
             append_timeout: Duration::from_secs(10),
+            snapshot_bucket: "sluice_snapshots".into(),
+            snapshot_every: 100_000,
         }
     }
 }
@@ -88,7 +97,10 @@ pub struct Node {
     js: Context,
     stream: Stream,
     lease: Lease,
+    snapshots: Snapshots,
     options: ClusterOptions,
+    /// The log position of the latest snapshot this node made or restored (0: none).
+    snapshot_position: AtomicU64,
     /// The log's last position as this node last read it (following, or taking over).
     log_end: AtomicU64,
     /// How long this node's takeover took, from taking the lease to writing, once it did.
@@ -105,6 +117,8 @@ pub struct NodeStats {
     pub log_end: u64,
     /// This node's takeover, from taking the lease to writing, if it took over.
     pub takeover: Option<Duration>,
+    /// The log position of the latest snapshot this node made or restored (0: none).
+    pub snapshot: u64,
 }
 
 /// What the writer holds while it serves.
@@ -141,9 +155,10 @@ impl Node {
         // JetStream answers "no responders" until its cluster has a meta leader, and nodes
         // starting together race to create the stream and the bucket: retry, bounded.
         let deadline = Instant::now() + SETUP_TIMEOUT;
-        let (stream, lease) = loop {
+        let (stream, lease, snapshots) = loop {
             let attempt = async {
                 let stream = options.log.ensure(&js).await?;
+                let snapshots = Snapshots::open(&js, &options.snapshot_bucket, options.replicas).await?;
                 let lease = Lease::open(
                     &js,
                     &options.lease_bucket,
@@ -152,7 +167,7 @@ impl Node {
                     me.clone(),
                 )
                 .await?;
-                Ok::<_, ClusterError>((stream, lease))
+                Ok::<_, ClusterError>((stream, lease, snapshots))
             };
             match attempt.await {
                 Ok(ready) => break ready,
@@ -167,7 +182,9 @@ impl Node {
             js,
             stream,
             lease,
+            snapshots,
             options,
+            snapshot_position: AtomicU64::new(0),
             log_end: AtomicU64::new(0),
             takeover: Mutex::new(None),
             lease_confirmed: Mutex::new(None),
@@ -179,6 +196,7 @@ impl Node {
         NodeStats {
             log_end: self.log_end.load(Ordering::Relaxed),
             takeover: *self.takeover.lock().unwrap_or_else(|p| p.into_inner()),
+            snapshot: self.snapshot_position.load(Ordering::Relaxed),
         }
     }
 
@@ -368,17 +386,171 @@ impl Node {
         Ok((runtime, js))
     }
 
+    /// At start-up, before the store serves anything: when the log was trimmed past this
+    /// node's position (a new node, or one that was down meanwhile), replaces the store's data
+    /// folder with the latest snapshot and reopens it with `reopen`; otherwise hands the store
+    /// back as it is. `store` must be its only owner.
+    pub async fn restore_if_behind(
+        &self,
+        store: Arc<Store>,
+        reopen: impl Fn(&Path) -> Result<Store, StorageError>,
+    ) -> Result<Arc<Store>, ClusterError> {
+        let position = store.log_position().map_err(|e| ClusterError::Store(e.to_string()))?;
+        // JetStream may still be electing the log's leader when nodes start together.
+        let deadline = Instant::now() + SETUP_TIMEOUT;
+        let first = loop {
+            match self.log_first().await {
+                Ok(first) => break first,
+                Err(e) if Instant::now() >= deadline => return Err(e),
+                Err(e) => {
+                    tracing::warn!(error = %e, "cluster: reading the log's start; retrying");
+                    tokio::time::sleep(Duration::from_millis(500)).await;
+                }
+            }
+        };
+        if position + 1 >= first {
+            return Ok(store);
+        }
+        let manifest = self.snapshots.latest().await?.ok_or_else(|| {
+            ClusterError::Nats(format!(
+                "the log starts at entry {first}, after this node's position {position}, and no snapshot holds what came before"
+            ))
+        })?;
+        if manifest.position + 1 < first {
+            return Err(ClusterError::Nats(format!(
+                "the latest snapshot holds the log up to {}, but the log starts at entry {first}",
+                manifest.position
+            )));
+        }
+        let data_dir = store.path().to_path_buf();
+        let incoming = scratch_dir(&data_dir, "restore")?;
+        tracing::info!(position, snapshot = manifest.position, from = %manifest.node, "cluster: behind the trimmed log; restoring the latest snapshot");
+        self.snapshots.download(&manifest, &incoming).await?;
+        let restored = reopen(&incoming).map_err(|e| ClusterError::Store(format!("opening the snapshot: {e}")))?;
+        let holds = restored
+            .log_position()
+            .map_err(|e| ClusterError::Store(e.to_string()))?;
+        drop(restored);
+        if holds != manifest.position {
+            return Err(ClusterError::Store(format!(
+                "the snapshot holds log position {holds}, its manifest says {}",
+                manifest.position
+            )));
+        }
+        // Closed before its folder moves: RocksDB holds the folder's lock while open.
+        let store = Arc::try_unwrap(store)
+            .map_err(|_| ClusterError::Store("the store is still in use; cannot restore a snapshot into it".into()))?;
+        drop(store);
+        let replaced = scratch_dir(&data_dir, "replaced")?;
+        let moved = |e: std::io::Error| ClusterError::Store(format!("swapping in the snapshot: {e}"));
+        std::fs::rename(&data_dir, &replaced).map_err(moved)?;
+        std::fs::rename(&incoming, &data_dir).map_err(moved)?;
+        std::fs::remove_dir_all(&replaced).map_err(moved)?;
+        let store = reopen(&data_dir).map_err(|e| ClusterError::Store(e.to_string()))?;
+        self.snapshot_position.store(manifest.position, Ordering::Relaxed);
+        tracing::info!(
+            position = manifest.position,
+            "cluster: snapshot restored; following the log from there"
+        );
+        Ok(Arc::new(store))
+    }
+
+    /// The position of the log's first entry (one past the end when it is empty).
+    async fn log_first(&self) -> Result<u64, ClusterError> {
+        let info = self
+            .stream
+            .get_info()
+            .await
+            .map_err(|e| ClusterError::Nats(format!("reading the log's start: {e}")))?;
+        Ok(info.state.first_sequence.max(1))
+    }
+
+    /// While this node writes: every [`ClusterOptions::snapshot_every`] entries, snapshots the
+    /// store and trims the log (see [`crate::snapshot`]). Never returns; a failed snapshot is
+    /// logged and tried again at the next check.
+    pub async fn keep_snapshotting(&self, store: &Arc<Store>) -> std::convert::Infallible {
+        let every = self.options.snapshot_every;
+        if let Ok(Some(latest)) = self.snapshots.latest().await {
+            self.snapshot_position.fetch_max(latest.position, Ordering::Relaxed);
+        }
+        loop {
+            tokio::time::sleep(self.options.lease_ttl / 4).await;
+            let position = store.log_position().unwrap_or(0);
+            if every == 0 || position < self.snapshot_position.load(Ordering::Relaxed) + every {
+                continue;
+            }
+            match self.snapshot_and_trim(store).await {
+                Ok((snapshot, trimmed)) => {
+                    tracing::info!(
+                        snapshot,
+                        trimmed_through = trimmed,
+                        "cluster: snapshot made; log trimmed"
+                    )
+                }
+                Err(e) => tracing::warn!(error = %e, "cluster: snapshot failed; trying again later"),
+            }
+        }
+    }
+
+    /// Makes and publishes one snapshot, then trims the log below the previous one; returns
+    /// the new snapshot's position and the last position trimmed.
+    async fn snapshot_and_trim(&self, store: &Arc<Store>) -> Result<(u64, u64), ClusterError> {
+        let dir = scratch_dir(store.path(), "snapshot")?;
+        let checkpoint = {
+            let (store, dir) = (store.clone(), dir.clone());
+            tokio::task::spawn_blocking(move || -> Result<u64, ClusterError> {
+                store
+                    .checkpoint(&dir)
+                    .map_err(|e| ClusterError::Store(format!("checkpoint: {e}")))?;
+                // The checkpoint's own stored position is the one it holds the log up to.
+                let options = sluice_storage::StoreOptions {
+                    durability: sluice_storage::Durability::Process,
+                };
+                let copy = Store::open(&dir, options)
+                    .map_err(|e| ClusterError::Store(format!("opening the checkpoint: {e}")))?;
+                copy.log_position().map_err(|e| ClusterError::Store(e.to_string()))
+            })
+        };
+        let position = checkpoint
+            .await
+            .map_err(|e| ClusterError::Store(format!("checkpoint task: {e}")))??;
+        let published = self.snapshots.publish(&dir, position, &self.options.node_id).await;
+        let _ = std::fs::remove_dir_all(&dir);
+        let previous = published?;
+        self.snapshot_position.fetch_max(position, Ordering::Relaxed);
+        let Some(previous) = previous else {
+            return Ok((position, 0));
+        };
+        // Below the previous snapshot only: a standby less than one interval behind still
+        // finds every entry it needs.
+        if previous.position > 0 && previous.position < position {
+            self.stream
+                .purge()
+                .sequence(previous.position + 1)
+                .await
+                .map_err(|e| ClusterError::Nats(format!("trimming the log: {e}")))?;
+        }
+        self.snapshots.delete(&previous).await;
+        Ok((position, previous.position))
+    }
+
     /// Applies every entry after the store's position up to the log's end; returns that end.
     async fn catch_up(&self, store: &Arc<Store>) -> Result<u64, ClusterError> {
-        let end = self
+        let state = self
             .stream
             .get_info()
             .await
             .map_err(|e| ClusterError::Nats(format!("reading the log's end: {e}")))?
-            .state
-            .last_sequence;
+            .state;
+        let end = state.last_sequence;
         self.log_end.fetch_max(end, Ordering::Relaxed);
         let mut position = store.log_position().map_err(|e| ClusterError::Store(e.to_string()))?;
+        if position + 1 < state.first_sequence {
+            return Err(ClusterError::Store(format!(
+                "this node applied the log up to {position}, but the log now starts at entry {} (trimmed after a snapshot): restart the node, and it restores the latest snapshot",
+                state.first_sequence
+            )));
+        }
         if end.saturating_sub(position) > STREAMED_CATCH_UP {
             position = self.stream_entries(store, position, end).await?;
         }

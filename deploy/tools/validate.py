@@ -98,6 +98,7 @@ KNOWN_METRICS = {
     "sluice_cluster_appended_commits_total",
     "sluice_cluster_appends_in_flight",
     "sluice_cluster_takeover_seconds",
+    "sluice_cluster_snapshot_position",
 }
 
 # The `--config` TOML file's keys are the fields of this struct; sluice rejects any other key

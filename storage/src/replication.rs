@@ -60,6 +60,14 @@ pub trait CommitLog: Send + Sync {
     /// round trips, which pays while the log's latency bounds throughput; fewer makes larger
     /// groups, which pays while the log's CPU does (docs/benchmarks.md measures both).
     fn window(&self) -> usize;
+
+    /// The least time between two sends while commits keep coming: a sender that finds the
+    /// previous send more recent waits out the rest, so more commits share the next entry.
+    /// Zero sends as soon as the window has room. Where every append costs the log's servers
+    /// CPU that the writer needs too, fewer, larger appends can serve more commits.
+    fn linger(&self) -> Duration {
+        Duration::ZERO
+    }
 }
 
 /// Why an append failed.
@@ -118,6 +126,8 @@ struct Queue {
     sent_at: VecDeque<Instant>,
     /// The position of the last group sent.
     last_sent: u64,
+    /// When the last group was sent (for [`CommitLog::linger`]).
+    last_sent_at: Option<Instant>,
     /// The log position of the last group applied here.
     applied: u64,
     /// Set once, by the first failure the log cannot settle; every later commit fails with it.
@@ -160,6 +170,7 @@ impl Replication {
                 in_flight: 0,
                 sent_at: VecDeque::new(),
                 last_sent: applied,
+                last_sent_at: None,
                 applied,
                 stopped: None,
             }),
@@ -226,8 +237,24 @@ impl Replication {
                     false => crate::StorageError::Replication(failure.reason),
                 });
             }
-            if !queue.sending && queue.in_flight < self.log.window().max(1) && !queue.pending.is_empty() {
+            let may_send = !queue.sending && queue.in_flight < self.log.window().max(1) && !queue.pending.is_empty();
+            let lingering = match (may_send, queue.last_sent_at) {
+                (true, Some(at)) => self.log.linger().checked_sub(at.elapsed()).filter(|d| !d.is_zero()),
+                _ => None,
+            };
+            if let Some(rest) = lingering {
+                // Someone must send once the linger is over: this committer, unless its own
+                // outcome arrives first (then the next waiter's timeout does it).
+                queue = self
+                    .changed
+                    .wait_timeout(queue, rest)
+                    .unwrap_or_else(|p| p.into_inner())
+                    .0;
+                continue;
+            }
+            if may_send {
                 queue.sending = true;
+                queue.last_sent_at = Some(Instant::now());
                 queue.sent_at.push_back(Instant::now());
                 let group = self.take_group(&mut queue);
                 drop(queue);
@@ -382,6 +409,8 @@ mod tests {
         jitter: AtomicBool,
         /// Holds every wait until cleared: a log that stopped answering.
         hold: AtomicBool,
+        /// What [`CommitLog::linger`] answers, in milliseconds.
+        linger_ms: std::sync::atomic::AtomicU64,
     }
 
     impl CommitLog for MemoryLog {
@@ -425,6 +454,10 @@ mod tests {
 
         fn max_entry_bytes(&self) -> usize {
             4096
+        }
+
+        fn linger(&self) -> Duration {
+            Duration::from_millis(self.linger_ms.load(Ordering::SeqCst))
         }
 
         fn window(&self) -> usize {
@@ -574,6 +607,37 @@ mod tests {
         committer.join().expect("committer").expect("commit");
         let settled = store.replication_stats().expect("stats");
         assert_eq!((settled.in_flight, settled.oldest_unsettled), (0, None));
+    }
+
+    #[test]
+    fn a_linger_gathers_commits_that_come_one_by_one_into_one_entry() {
+        let dir = tempfile::tempdir().expect("dir");
+        let store = Arc::new(open(dir.path()));
+        let log = Arc::new(MemoryLog::default());
+        store.replicate_to(log.clone()).expect("attach");
+        log.linger_ms.store(300, Ordering::SeqCst);
+        put(&store, "first", "1").expect("commit");
+        // Eight commits 5 ms apart: without a linger each is sent as it comes (the log answers
+        // at once); with it, the sender waits out 300 ms after the first entry.
+        let started = std::time::Instant::now();
+        let committers: Vec<_> = (0..8)
+            .map(|i| {
+                std::thread::sleep(Duration::from_millis(5));
+                let store = store.clone();
+                std::thread::spawn(move || put(&store, &format!("k{i}"), "v"))
+            })
+            .collect();
+        for c in committers {
+            c.join().expect("committer").expect("commit");
+        }
+        let entries = log.entries.lock().expect("lock").len();
+        assert!(entries <= 3, "{entries} entries for 1 + 8 commits");
+        assert!(
+            started.elapsed() >= Duration::from_millis(250),
+            "{:?}",
+            started.elapsed()
+        );
+        assert_eq!(store.get(Cf::Meta, b"k7").expect("get").as_deref(), Some(&b"v"[..]));
     }
 
     #[test]

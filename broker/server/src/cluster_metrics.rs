@@ -26,6 +26,8 @@ pub struct ClusterView {
     pub appends_in_flight: u64,
     /// How long this node's takeover took, in seconds (0 if it never took over).
     pub takeover_seconds: f64,
+    /// The log position of the latest snapshot this node made or restored (0: none).
+    pub snapshot_position: u64,
 }
 
 impl ClusterView {
@@ -42,6 +44,7 @@ impl ClusterView {
             appended_commits: stats.commits,
             appends_in_flight: stats.in_flight,
             takeover_seconds: seen.takeover.map_or(0.0, |d| d.as_secs_f64()),
+            snapshot_position: seen.snapshot,
         }
     }
 
@@ -88,6 +91,11 @@ impl ClusterView {
             "Cluster mode: how long this node's takeover took, from taking the lease to writing (0 if it did not take over)",
         )?;
         takeover.set(v.takeover_seconds);
+        let snapshot = IntGauge::new(
+            "sluice_cluster_snapshot_position",
+            "Cluster mode: log position of the latest snapshot this node made (as the writer) or restored (0 if none)",
+        )?;
+        snapshot.set(gauge(v.snapshot_position));
         Ok(vec![
             Box::new(writer),
             Box::new(position),
@@ -97,6 +105,7 @@ impl ClusterView {
             Box::new(commits),
             Box::new(in_flight),
             Box::new(takeover),
+            Box::new(snapshot),
         ])
     }
 
@@ -130,6 +139,7 @@ mod tests {
             appended_commits: 0,
             appends_in_flight: 0,
             takeover_seconds: 0.0,
+            snapshot_position: 7,
         };
         let text = view.text().expect("encode");
         for line in [
@@ -139,6 +149,7 @@ mod tests {
             "sluice_cluster_log_lag 2\n",
             "sluice_cluster_appends_total 0\n",
             "sluice_cluster_takeover_seconds 0\n",
+            "sluice_cluster_snapshot_position 7\n",
         ] {
             assert!(text.contains(line), "{line:?} missing from:\n{text}");
         }

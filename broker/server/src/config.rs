@@ -228,6 +228,18 @@ pub struct ServeArgs {
     /// round trips, for NATS servers with CPUs of their own (docs/benchmarks.md).
     #[arg(long, env = "SLUICE_CLUSTER_APPEND_WINDOW", value_name = "N", value_parser = clap::value_parser!(u8).range(1..=64))]
     pub cluster_append_window: Option<u8>,
+
+    /// Cluster mode: the least time between two appends while commits keep coming, in
+    /// microseconds (0 to 100000, default 0). Longer makes fewer, larger appends, which can
+    /// serve more commits where the NATS servers share the nodes' CPUs, at that much latency.
+    #[arg(long, env = "SLUICE_CLUSTER_APPEND_LINGER_US", value_name = "MICROSECONDS", value_parser = clap::value_parser!(u32).range(0..=100_000))]
+    pub cluster_append_linger_us: Option<u32>,
+
+    /// Cluster mode: the writer snapshots its store into NATS and trims the log every this
+    /// many log entries (default 100000; 0 never trims). A node that was down while the log
+    /// was trimmed past it, or a new one, restores the latest snapshot at start-up.
+    #[arg(long, env = "SLUICE_CLUSTER_SNAPSHOT_EVERY", value_name = "ENTRIES")]
+    pub cluster_snapshot_every: Option<u64>,
 }
 
 /// Durability of acknowledged writes, as named on the command line and in the config file.
@@ -340,6 +352,10 @@ pub struct FileConfig {
     pub advertise: Option<String>,
     /// See `--cluster-append-window`.
     pub cluster_append_window: Option<u8>,
+    /// See `--cluster-append-linger-us`.
+    pub cluster_append_linger_us: Option<u32>,
+    /// See `--cluster-snapshot-every`.
+    pub cluster_snapshot_every: Option<u64>,
 }
 
 impl FileConfig {
@@ -464,6 +480,10 @@ pub struct ClusterSettings {
     pub advertise: String,
     /// Appends the writer keeps in flight at once.
     pub append_window: usize,
+    /// The least time between two appends while commits keep coming.
+    pub append_linger: std::time::Duration,
+    /// Log entries between two snapshots (0: never).
+    pub snapshot_every: u64,
 }
 
 impl Default for Settings {
@@ -586,6 +606,8 @@ impl Settings {
                 args.node_id.or(file.node_id),
                 args.advertise.or(file.advertise),
                 args.cluster_append_window.or(file.cluster_append_window),
+                args.cluster_append_linger_us.or(file.cluster_append_linger_us),
+                args.cluster_snapshot_every.or(file.cluster_snapshot_every),
             )?,
         };
         settings.validated()
@@ -662,12 +684,19 @@ impl Settings {
     }
 }
 
+/// Log entries between two snapshots unless `--cluster-snapshot-every` says otherwise: a
+/// standby that lags by less never needs a snapshot, and a node that restores one replays at
+/// most twice that.
+const DEFAULT_SNAPSHOT_EVERY: u64 = 100_000;
+
 /// Cluster mode's three settings go together: all or none.
 fn cluster_settings(
     urls: Option<String>,
     node_id: Option<String>,
     advertise: Option<String>,
     append_window: Option<u8>,
+    append_linger_us: Option<u32>,
+    snapshot_every: Option<u64>,
 ) -> Result<Option<ClusterSettings>, ConfigError> {
     let (urls, node_id, advertise) = match (urls, node_id, advertise) {
         (None, None, None) => return Ok(None),
@@ -711,6 +740,17 @@ fn cluster_settings(
             Some(n @ 1..=64) => usize::from(n),
             Some(n) => return Err(invalid("cluster-append-window", format!("{n} is not between 1 and 64"))),
         },
+        append_linger: match append_linger_us {
+            None => std::time::Duration::ZERO,
+            Some(us @ 0..=100_000) => std::time::Duration::from_micros(u64::from(us)),
+            Some(us) => {
+                return Err(invalid(
+                    "cluster-append-linger-us",
+                    format!("{us} is not between 0 and 100000"),
+                ))
+            }
+        },
+        snapshot_every: snapshot_every.unwrap_or(DEFAULT_SNAPSHOT_EVERY),
     }))
 }
 
@@ -791,6 +831,8 @@ mod tests {
                 node_id: "node-1".into(),
                 advertise: "http://10.0.0.1:4566".into(),
                 append_window: 1,
+                append_linger: std::time::Duration::ZERO,
+                snapshot_every: 100_000,
             })
         );
         for (args, key) in [
@@ -831,9 +873,17 @@ mod tests {
             "i.yaml",
             "--cluster-append-window",
             "4",
+            "--cluster-append-linger-us",
+            "1500",
+            "--cluster-snapshot-every",
+            "50",
         ])
-        .expect("--init and an append window are accepted in cluster mode");
-        assert_eq!(s.cluster.map(|c| c.append_window), Some(4));
+        .expect("--init, an append window and a linger are accepted in cluster mode");
+        let c = s.cluster.expect("cluster settings");
+        assert_eq!(
+            (c.append_window, c.append_linger, c.snapshot_every),
+            (4, std::time::Duration::from_micros(1500), 50)
+        );
     }
 
     #[test]

@@ -48,6 +48,7 @@ pub mod wire;
 
 use std::future::Future;
 use std::net::SocketAddr;
+use std::path::Path;
 use std::sync::Arc;
 
 use sluice_broker::{Broker, BrokerError};
@@ -111,7 +112,8 @@ pub async fn run(
         durability: settings.durability.into(),
     };
     let data_dir = settings.data_dir.clone();
-    let store = match Store::open(&data_dir, options) {
+    let open = |path: &Path| Store::open(path, options.clone());
+    let mut store = match open(&data_dir) {
         Ok(store) => Arc::new(store),
         Err(StorageError::Locked { path, .. }) => return Err(StartupError::DataDirLocked(path)),
         Err(e) => return Err(StartupError::Storage(e)),
@@ -137,7 +139,13 @@ pub async fn run(
             }
             let mut options = ClusterOptions::new(c.nats_urls.clone(), c.node_id.clone(), c.advertise.clone());
             options.log.window = c.append_window;
+            options.log.linger = c.append_linger;
+            options.snapshot_every = c.snapshot_every;
             let node = Arc::new(Node::connect(options).await.map_err(StartupError::Cluster)?);
+            store = node
+                .restore_if_behind(store, open)
+                .await
+                .map_err(StartupError::Cluster)?;
             let listener = bind().await?;
             info!(node = %c.node_id, "cluster: a standby, following the log and forwarding calls until this node takes the writer lease");
             let forwarding = Arc::new(standby::Standby::new(
@@ -359,7 +367,10 @@ fn written_without_log(store: &Store) -> Result<bool, StorageError> {
 /// Resolves when this cluster node stops being the writer (never in single-node mode).
 async fn keep_writing(cluster: Option<(Arc<Node>, Writer)>, store: Arc<Store>) -> ClusterError {
     match cluster {
-        Some((node, writer)) => node.keep_writing(writer, &store).await,
+        Some((node, writer)) => tokio::select! {
+            lost = node.keep_writing(writer, &store) => lost,
+            never = node.keep_snapshotting(&store) => match never {},
+        },
         None => std::future::pending().await,
     }
 }
