@@ -175,8 +175,8 @@ impl Broker {
         crate::file_tail(&self.log_path(), max)
     }
 
-    /// A cluster node (`--cluster`, `--node-id`, and `--advertise` naming its own port) with
-    /// `extra` arguments. It does not wait: a node serves only once it is the writer (see
+    /// A cluster node (`--cluster`, `--node-id`, and `--advertise` naming its own port, with
+    /// `https://` when `extra` has `--tls-cert`) with `extra` arguments. It does not wait: a node serves only once it is the writer (see
     /// [`Broker::wait_serving`]).
     pub fn spawn_cluster_node(nats_urls: &[String], node_id: &str, extra: &[&str]) -> Broker {
         Broker::spawn_cluster_node_placed(None, nats_urls, node_id, extra)
@@ -194,6 +194,7 @@ impl Broker {
             .tempdir()
             .expect("create temp dir for broker");
         std::fs::create_dir_all(root.path().join("data")).expect("create data dir");
+        let scheme = if extra.contains(&"--tls-cert") { "https" } else { "http" };
         let (port, advertised) = match &host {
             Some(host) => (NAMESPACED_PORT, host.cluster_addr),
             None => (free_port(), Ipv4Addr::LOCALHOST),
@@ -204,7 +205,8 @@ impl Broker {
             "--node-id".to_string(),
             node_id.to_string(),
             "--advertise".to_string(),
-            format!("http://{advertised}:{port}"),
+            // A node with --tls-cert serves HTTPS only, so it advertises an https:// address.
+            format!("{scheme}://{advertised}:{port}"),
         ];
         args.extend(extra.iter().map(|a| a.to_string()));
         let mut broker = Broker {

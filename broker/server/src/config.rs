@@ -235,6 +235,11 @@ pub struct ServeArgs {
     #[arg(long, env = "SLUICE_CLUSTER_APPEND_LINGER_US", value_name = "MICROSECONDS", value_parser = clap::value_parser!(u32).range(0..=100_000))]
     pub cluster_append_linger_us: Option<u32>,
 
+    /// Cluster mode with `--tls-cert`: PEM CA certificates a standby trusts, besides the
+    /// system's, for the writer's certificate when it forwards calls to it.
+    #[arg(long, env = "SLUICE_CLUSTER_CA", value_name = "FILE")]
+    pub cluster_ca: Option<PathBuf>,
+
     /// Cluster mode: the writer snapshots its store into NATS and trims the log every this
     /// many log entries (default 100000; 0 never trims). A node that was down while the log
     /// was trimmed past it, or a new one, restores the latest snapshot at start-up.
@@ -356,6 +361,8 @@ pub struct FileConfig {
     pub cluster_append_linger_us: Option<u32>,
     /// See `--cluster-snapshot-every`.
     pub cluster_snapshot_every: Option<u64>,
+    /// See `--cluster-ca`.
+    pub cluster_ca: Option<PathBuf>,
 }
 
 impl FileConfig {
@@ -484,6 +491,8 @@ pub struct ClusterSettings {
     pub append_linger: std::time::Duration,
     /// Log entries between two snapshots (0: never).
     pub snapshot_every: u64,
+    /// CA certificates trusted for the writer's HTTPS certificate, besides the system's.
+    pub ca: Option<PathBuf>,
 }
 
 impl Default for Settings {
@@ -608,14 +617,28 @@ impl Settings {
                 args.cluster_append_window.or(file.cluster_append_window),
                 args.cluster_append_linger_us.or(file.cluster_append_linger_us),
                 args.cluster_snapshot_every.or(file.cluster_snapshot_every),
+                args.cluster_ca.or(file.cluster_ca),
             )?,
         };
         settings.validated()
     }
 
     fn validated(mut self) -> Result<Settings, ConfigError> {
-        if self.cluster.is_some() && self.tls.is_some() {
-            return Err(invalid("tls-cert", "TLS is not supported in cluster mode yet"));
+        if let (Some(cluster), Some(_)) = (&self.cluster, &self.tls) {
+            // Standbys forward to the writer at its advertised URL: plain HTTP to a TLS port
+            // would fail every forwarded call.
+            if !cluster.advertise.starts_with("https://") {
+                return Err(invalid(
+                    "advertise",
+                    "with --tls-cert every node serves HTTPS: --advertise must be an https:// URL",
+                ));
+            }
+            if self.plain_bind.is_some() {
+                return Err(invalid(
+                    "plain-bind",
+                    "--plain-bind is not supported in cluster mode yet",
+                ));
+            }
         }
         if self.plain_bind.is_some() && self.tls.is_none() {
             return Err(invalid(
@@ -697,6 +720,7 @@ fn cluster_settings(
     append_window: Option<u8>,
     append_linger_us: Option<u32>,
     snapshot_every: Option<u64>,
+    ca: Option<PathBuf>,
 ) -> Result<Option<ClusterSettings>, ConfigError> {
     let (urls, node_id, advertise) = match (urls, node_id, advertise) {
         (None, None, None) => return Ok(None),
@@ -751,6 +775,7 @@ fn cluster_settings(
             }
         },
         snapshot_every: snapshot_every.unwrap_or(DEFAULT_SNAPSHOT_EVERY),
+        ca,
     }))
 }
 
@@ -833,6 +858,7 @@ mod tests {
                 append_window: 1,
                 append_linger: std::time::Duration::ZERO,
                 snapshot_every: 100_000,
+                ca: None,
             })
         );
         for (args, key) in [
@@ -879,6 +905,27 @@ mod tests {
             "50",
         ])
         .expect("--init, an append window and a linger are accepted in cluster mode");
+        // TLS: every node serves HTTPS, so the address others forward to must say so.
+        let tls = ["--tls-cert", "c.pem", "--tls-key", "k.pem", "--node-id", "n1"];
+        let err = merge(&[&tls[..], &["--cluster", "nats://h:4222", "--advertise", "http://h:1"]].concat())
+            .expect_err("an http:// address with TLS");
+        assert!(err.to_string().contains("advertise"), "{err}");
+        let with_tls = merge(
+            &[
+                &tls[..],
+                &[
+                    "--cluster",
+                    "nats://h:4222",
+                    "--advertise",
+                    "https://h:1",
+                    "--cluster-ca",
+                    "ca.pem",
+                ],
+            ]
+            .concat(),
+        )
+        .expect("TLS in cluster mode");
+        assert_eq!(with_tls.cluster.and_then(|c| c.ca), Some(PathBuf::from("ca.pem")));
         let c = s.cluster.expect("cluster settings");
         assert_eq!(
             (c.append_window, c.append_linger, c.snapshot_every),

@@ -96,6 +96,9 @@ pub enum StartupError {
     /// The HTTP client for SNS deliveries could not be built (bad `--sns-https-ca`).
     #[error("cannot set up SNS https deliveries: {0}")]
     SnsTransport(String),
+    /// The standby's HTTPS client could not be built (bad `--cluster-ca`).
+    #[error("cannot set up forwarding to the writer: {0}")]
+    ClusterTls(String),
     /// Cluster mode failed: NATS unreachable at start, or this node lost the writer lease or
     /// its store stopped writing (it must restart as a standby).
     #[error("cluster: {0}")]
@@ -127,6 +130,10 @@ pub async fn run(
             source,
         })
     };
+    let tls = match &settings.tls {
+        Some((cert, key)) => Some(tls::acceptor(cert, key)?),
+        None => None,
+    };
     // A cluster node listens from the start: as a standby it forwards calls to the writer.
     let mut early_listener = None;
     let cluster = match &settings.cluster {
@@ -148,15 +155,17 @@ pub async fn run(
                 .map_err(StartupError::Cluster)?;
             let listener = bind().await?;
             info!(node = %c.node_id, "cluster: a standby, following the log and forwarding calls until this node takes the writer lease");
+            let client_tls = tls::client_config(c.ca.as_deref(), "--cluster-ca").map_err(StartupError::ClusterTls)?;
             let forwarding = Arc::new(standby::Standby::new(
                 node.clone(),
                 store.clone(),
                 c.node_id.clone(),
                 c.advertise.clone(),
+                client_tls,
             ));
             let (stop_standby, standby_stopping) = watch::channel(false);
             let writer = {
-                let serving = standby::serve(&listener, forwarding, standby_stopping);
+                let serving = standby::serve(&listener, forwarding, tls.clone(), standby_stopping);
                 tokio::pin!(serving);
                 // The standby server runs until this node writes; a shutdown meanwhile ends both.
                 let writer = tokio::select! {
@@ -227,10 +236,6 @@ pub async fn run(
             .register(Box::new(collector))
             .map_err(metrics::MetricsError::from)?;
     }
-    let tls = match &settings.tls {
-        Some((cert, key)) => Some(tls::acceptor(cert, key)?),
-        None => None,
-    };
     let listener = match early_listener {
         Some(listener) => listener,
         None => bind().await?,

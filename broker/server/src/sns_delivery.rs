@@ -6,7 +6,7 @@
 //! self-hosted receiver with its own CA works. Every attempt ends within [`ATTEMPT_TIMEOUT`],
 //! the 15 seconds AWS waits before counting an attempt as failed.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -14,21 +14,13 @@ use bytes::Bytes;
 use http::{Request, Uri};
 use http_body_util::Full;
 use hyper_util::rt::TokioIo;
-use rustls_pki_types::pem::PemObject;
-use rustls_pki_types::{CertificateDer, ServerName};
+use rustls_pki_types::ServerName;
 use sluice_broker::topic::outbox::{HttpFuture, HttpOutcome, HttpRequest, HttpTransport};
 use tokio::net::TcpStream;
 use tokio_rustls::TlsConnector;
 
 /// How long one delivery attempt may take, connection included (AWS: 15 seconds).
 pub const ATTEMPT_TIMEOUT: Duration = Duration::from_secs(15);
-
-/// Where Debian, Alpine and Red Hat keep the system CA bundle.
-const SYSTEM_CA_BUNDLES: [&str; 3] = [
-    "/etc/ssl/certs/ca-certificates.crt",
-    "/etc/ssl/cert.pem",
-    "/etc/pki/tls/certs/ca-bundle.crt",
-];
 
 /// Posts SNS deliveries with hyper.
 pub struct HyperTransport {
@@ -38,33 +30,7 @@ pub struct HyperTransport {
 impl HyperTransport {
     /// A transport trusting the system CAs and the certificates in `extra_ca` (PEM).
     pub fn new(extra_ca: Option<&Path>) -> Result<HyperTransport, String> {
-        let mut roots = rustls::RootCertStore::empty();
-        let mut files: Vec<PathBuf> = SYSTEM_CA_BUNDLES
-            .iter()
-            .map(PathBuf::from)
-            .filter(|p| p.exists())
-            .take(1)
-            .collect();
-        if let Some(extra) = extra_ca {
-            files.push(extra.to_path_buf());
-        }
-        for file in &files {
-            let certs = CertificateDer::pem_file_iter(file)
-                .map_err(|e| format!("reading CA certificates {}: {e}", file.display()))?;
-            for cert in certs.flatten() {
-                // A bundle may hold certificates rustls cannot use; skip those, keep the rest.
-                let _ = roots.add(cert);
-            }
-        }
-        if extra_ca.is_some() && roots.is_empty() {
-            return Err("the --sns-https-ca file holds no usable certificate".into());
-        }
-        let provider = Arc::new(rustls::crypto::ring::default_provider());
-        let config = rustls::ClientConfig::builder_with_provider(provider)
-            .with_safe_default_protocol_versions()
-            .map_err(|e| e.to_string())?
-            .with_root_certificates(roots)
-            .with_no_client_auth();
+        let config = crate::tls::client_config(extra_ca, "--sns-https-ca")?;
         Ok(HyperTransport {
             tls: TlsConnector::from(Arc::new(config)),
         })

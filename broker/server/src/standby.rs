@@ -5,7 +5,9 @@
 //!
 //! A forwarded request keeps its method, path, query, headers (the `Host` a SigV4 signature
 //! covers included) and body, so the writer authorizes it exactly as if the client had called
-//! it. It goes over a pool of kept-alive HTTP/1.1 connections to the writer.
+//! it. It goes over a pool of kept-alive HTTP/1.1 connections to the writer, over HTTPS when the
+//! writer advertises an `https://` address (`--tls-cert`), verified against the system CAs and
+//! `--cluster-ca`. With `--tls-cert` the standby serves HTTPS itself, like the full server.
 //!
 //! When this node takes over, [`serve`] stops accepting, lets each open connection finish its
 //! request and close, and returns the listener's use to the full server.
@@ -22,15 +24,18 @@ use http_body_util::combinators::BoxBody;
 use http_body_util::{BodyExt, Full};
 use hyper::body::Incoming;
 use hyper::service::service_fn;
+use hyper_rustls::HttpsConnector;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::client::legacy::Client;
 use hyper_util::rt::{TokioExecutor, TokioIo};
 use hyper_util::server::conn::auto;
 use sluice_cluster::{Holder, Node};
 use sluice_storage::Store;
+use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio::task::JoinSet;
+use tokio_rustls::TlsAcceptor;
 use tracing::{debug, warn};
 
 use crate::cluster_metrics::ClusterView;
@@ -50,6 +55,8 @@ const ANSWER_TIMEOUT: Duration = Duration::from_secs(30);
 const POOL_IDLE: Duration = Duration::from_secs(30);
 /// How long open connections get to finish their request when this node takes over.
 const HANDOVER_DRAIN: Duration = Duration::from_secs(2);
+/// Bounds a client's TLS handshake with the standby.
+const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 /// Names the forwarding node in the forwarded request, for the writer's logs.
 const FORWARDED_BY: HeaderName = HeaderName::from_static("x-sluice-forwarded-by");
 
@@ -61,19 +68,26 @@ pub struct Standby {
     advertise: String,
     writer: Mutex<Option<(Instant, Holder)>>,
     /// Kept-alive connections to the writer, reused across forwarded calls.
-    pool: Client<HttpConnector, Incoming>,
+    pool: Client<HttpsConnector<HttpConnector>, Incoming>,
 }
 
 impl Standby {
-    /// The standby of `node` following the log into `store`, known to others as `advertise`.
-    pub fn new(node: Arc<Node>, store: Arc<Store>, node_id: String, advertise: String) -> Standby {
+    /// The standby of `node` following the log into `store`, known to others as `advertise`;
+    /// `tls` verifies an `https://` writer.
+    pub fn new(
+        node: Arc<Node>,
+        store: Arc<Store>,
+        node_id: String,
+        advertise: String,
+        tls: rustls::ClientConfig,
+    ) -> Standby {
         Standby {
             node,
             store,
             node_id,
             advertise,
             writer: Mutex::new(None),
-            pool: forwarding_pool(),
+            pool: forwarding_pool(tls),
         }
     }
 
@@ -101,7 +115,12 @@ impl Standby {
 }
 
 /// Serves the standby's routes on `listener` until `stop` turns true.
-pub async fn serve(listener: &TcpListener, standby: Arc<Standby>, mut stop: watch::Receiver<bool>) {
+pub async fn serve(
+    listener: &TcpListener,
+    standby: Arc<Standby>,
+    tls: Option<TlsAcceptor>,
+    mut stop: watch::Receiver<bool>,
+) {
     let builder = Arc::new(auto::Builder::new(TokioExecutor::new()));
     let (drain_tx, drain_rx) = watch::channel(false);
     let mut connections = JoinSet::new();
@@ -121,23 +140,16 @@ pub async fn serve(listener: &TcpListener, standby: Arc<Standby>, mut stop: watc
         };
         let standby = standby.clone();
         let builder = builder.clone();
-        let mut drain = drain_rx.clone();
+        let drain = drain_rx.clone();
+        let tls = tls.clone();
         connections.spawn(async move {
-            let service = service_fn(move |req: Request<Incoming>| {
-                let standby = standby.clone();
-                async move { Ok::<_, Infallible>(route(&standby, req, peer).await) }
-            });
-            let conn = builder.serve_connection(TokioIo::new(stream), service);
-            tokio::pin!(conn);
-            let result = tokio::select! {
-                result = conn.as_mut() => result,
-                _ = drain.changed() => {
-                    conn.as_mut().graceful_shutdown();
-                    conn.await
-                }
-            };
-            if let Err(e) = result {
-                debug!(error = %e, %peer, "standby: connection ended with an error");
+            match tls {
+                None => serve_connection(stream, peer, standby, &builder, drain).await,
+                Some(acceptor) => match tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(stream)).await {
+                    Ok(Ok(stream)) => serve_connection(stream, peer, standby, &builder, drain).await,
+                    Ok(Err(e)) => debug!(error = %e, %peer, "standby: TLS handshake failed"),
+                    Err(_) => debug!(%peer, "standby: TLS handshake timed out"),
+                },
             }
         });
     }
@@ -166,6 +178,34 @@ async fn route(standby: &Standby, req: Request<Incoming>, peer: SocketAddr) -> R
     }
 }
 
+/// Serves one client connection (plain or TLS) until it ends or `drain` says to close it.
+async fn serve_connection<S>(
+    stream: S,
+    peer: SocketAddr,
+    standby: Arc<Standby>,
+    builder: &auto::Builder<TokioExecutor>,
+    mut drain: watch::Receiver<bool>,
+) where
+    S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
+    let service = service_fn(move |req: Request<Incoming>| {
+        let standby = standby.clone();
+        async move { Ok::<_, Infallible>(route(&standby, req, peer).await) }
+    });
+    let conn = builder.serve_connection(TokioIo::new(stream), service);
+    tokio::pin!(conn);
+    let result = tokio::select! {
+        result = conn.as_mut() => result,
+        _ = drain.changed() => {
+            conn.as_mut().graceful_shutdown();
+            conn.await
+        }
+    };
+    if let Err(e) = result {
+        debug!(error = %e, %peer, "standby: connection ended with an error");
+    }
+}
+
 /// Forwards `req` to the writer and streams its answer back; 503 when there is no writer to
 /// reach (the SDKs retry a 503).
 async fn forward(standby: &Standby, req: Request<Incoming>, peer: SocketAddr) -> Response<Body> {
@@ -181,14 +221,10 @@ async fn forward(standby: &Standby, req: Request<Incoming>, peer: SocketAddr) ->
     if writer.node_id == standby.node_id || writer.advertise == standby.advertise {
         return unavailable("this node is taking over as the writer");
     }
-    let Some(authority) = writer
-        .advertise
-        .strip_prefix("http://")
-        .map(|a| a.trim_end_matches('/'))
-    else {
-        return unavailable("forwarding to an https writer is not supported yet");
+    let Some(base) = writer_base(&writer.advertise) else {
+        return unavailable("the writer advertises an address that is not http:// or https://");
     };
-    let request = match outgoing(req, authority, &standby.node_id) {
+    let request = match outgoing(req, base, &standby.node_id) {
         Ok(request) => request,
         Err(why) => return plain(StatusCode::BAD_REQUEST, why),
     };
@@ -202,14 +238,19 @@ async fn forward(standby: &Standby, req: Request<Incoming>, peer: SocketAddr) ->
     }
 }
 
-/// The request as the writer gets it: addressed to `writer` (the pool picks a connection by
-/// it and sends origin-form on the wire), the client's `Host` (an HTTP/2 client names it in
-/// the URI instead), no hop-by-hop `Connection` header.
+/// The writer's advertised URL without a trailing slash, when it is http:// or https://.
+fn writer_base(advertise: &str) -> Option<&str> {
+    (advertise.starts_with("http://") || advertise.starts_with("https://")).then(|| advertise.trim_end_matches('/'))
+}
+
+/// The request as the writer gets it: addressed to `writer` (scheme and authority; the pool
+/// picks a connection by it and sends origin-form on the wire), the client's `Host` (an HTTP/2
+/// client names it in the URI instead), no hop-by-hop `Connection` header.
 fn outgoing(req: Request<Incoming>, writer: &str, node_id: &str) -> Result<Request<Incoming>, &'static str> {
     let (mut parts, body) = req.into_parts();
     let authority = parts.uri.authority().map(|a| a.as_str().to_string());
     let path = parts.uri.path_and_query().map_or("/", |p| p.as_str());
-    parts.uri = format!("http://{writer}{path}")
+    parts.uri = format!("{writer}{path}")
         .parse::<Uri>()
         .map_err(|_| "invalid request target\n")?;
     parts.version = http::Version::HTTP_11;
@@ -228,10 +269,16 @@ fn outgoing(req: Request<Incoming>, writer: &str, node_id: &str) -> Result<Reque
 /// HTTP/1.1 connections to the writer, kept alive between calls: a forwarded call costs no
 /// connection set-up, and the writer's answer streams back as it comes (long polls and
 /// SubscribeToShard included: no overall timeout, only the connect is bounded).
-fn forwarding_pool() -> Client<HttpConnector, Incoming> {
+fn forwarding_pool(tls: rustls::ClientConfig) -> Client<HttpsConnector<HttpConnector>, Incoming> {
     let mut connector = HttpConnector::new();
     connector.set_connect_timeout(Some(CONNECT_TIMEOUT));
     connector.set_nodelay(true);
+    connector.enforce_http(false);
+    let connector = hyper_rustls::HttpsConnectorBuilder::new()
+        .with_tls_config(tls)
+        .https_or_http()
+        .enable_http1()
+        .wrap_connector(connector);
     Client::builder(TokioExecutor::new())
         .pool_idle_timeout(POOL_IDLE)
         .build(connector)
