@@ -227,10 +227,16 @@ impl Node {
     /// module docs). Returns once the store commits through the log.
     pub async fn become_writer(&self, store: &Arc<Store>) -> Result<Writer, ClusterError> {
         let pause = self.options.lease_ttl / 8;
+        // After JetStream trouble (an election of the lease bucket's leader can outlast the
+        // lease), the writer may still be alive and retrying its renewal every quarter period:
+        // a standby waits one renewal period before it competes for the lease, so a live
+        // writer gets it back instead of being deposed by an outage it survived.
+        let mut hold_off: Option<Instant> = None;
         loop {
             // NATS trouble while following (a JetStream election, a lost race for the lease)
             // is waited out; only a local store failure ends the standby.
-            let revision = match self.follow_once(store).await {
+            let may_take = hold_off.is_none_or(|until| Instant::now() >= until);
+            let revision = match self.follow_once(store, may_take).await {
                 Ok(Some(revision)) => revision,
                 Ok(None) => {
                     tokio::time::sleep(pause).await;
@@ -239,6 +245,7 @@ impl Node {
                 Err(e @ ClusterError::Store(_)) => return Err(e),
                 Err(e) => {
                     tracing::warn!(error = %e, "cluster: following the log; retrying");
+                    hold_off = Some(Instant::now() + self.options.lease_ttl / 4);
                     tokio::time::sleep(pause).await;
                     continue;
                 }
@@ -258,9 +265,12 @@ impl Node {
         }
     }
 
-    /// One round of following: catch up, then try to take the lease.
-    async fn follow_once(&self, store: &Arc<Store>) -> Result<Option<u64>, ClusterError> {
+    /// One round of following: catch up, then try to take the lease if `may_take`.
+    async fn follow_once(&self, store: &Arc<Store>, may_take: bool) -> Result<Option<u64>, ClusterError> {
         self.catch_up(store).await?;
+        if !may_take {
+            return Ok(None);
+        }
         let asked = Instant::now();
         let taken = self.lease.try_acquire().await?;
         if taken.is_some() {
@@ -310,8 +320,10 @@ impl Node {
     pub async fn keep_writing(&self, writer: Writer, store: &Arc<Store>) -> ClusterError {
         let mut revision = writer.revision;
         let period = self.options.lease_ttl / 4;
+        let mut pause = period;
         let reason = loop {
-            tokio::time::sleep(period).await;
+            tokio::time::sleep(pause).await;
+            pause = period;
             if let Some(reason) = store.stopped_writing() {
                 break ClusterError::Store(reason);
             }
@@ -334,7 +346,12 @@ impl Node {
                 },
                 // JetStream not answering: the log's fence keeps this safe, and an append that
                 // cannot be made stops the store, which ends this loop above.
-                Err(e) => tracing::warn!(error = %e, "cluster: lease renewal failed; retrying"),
+                // Retried sooner than usual: once JetStream answers again, this node should
+                // renew (or retake an expired lease) before a standby competes for it.
+                Err(e) => {
+                    tracing::warn!(error = %e, "cluster: lease renewal failed; retrying");
+                    pause = period / 4;
+                }
             }
         };
         writer.log.abandon();
