@@ -28,7 +28,7 @@ pub mod snapshot;
 pub use lease::{Holder, Lease};
 pub use log::{JetStreamLog, LogLocation};
 pub use node::{ClusterOptions, Node, NodeStats, Writer};
-pub use snapshot::{Manifest, Snapshots};
+pub use snapshot::{clear_interrupted_restore, Manifest, Snapshots};
 
 /// What can go wrong in cluster mode.
 #[derive(Debug, thiserror::Error)]

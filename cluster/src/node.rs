@@ -23,7 +23,7 @@ use sluice_storage::{StorageError, Store};
 
 use crate::lease::{Holder, Lease};
 use crate::log::{JetStreamLog, LogLocation};
-use crate::snapshot::{scratch_dir, Snapshots};
+use crate::snapshot::{scratch_dir, swap_in, Snapshots};
 use crate::ClusterError;
 
 /// Behind by more than this many entries, a node streams the log instead of reading entries
@@ -440,7 +440,7 @@ impl Node {
             )));
         }
         let data_dir = store.path().to_path_buf();
-        let incoming = scratch_dir(&data_dir, "restore")?;
+        let incoming = scratch_dir(&data_dir, ".restore")?;
         tracing::info!(position, snapshot = manifest.position, from = %manifest.node, "cluster: behind the trimmed log; restoring the latest snapshot");
         self.snapshots.download(&manifest, &incoming).await?;
         let restored = reopen(&incoming).map_err(|e| ClusterError::Store(format!("opening the snapshot: {e}")))?;
@@ -458,11 +458,7 @@ impl Node {
         let store = Arc::try_unwrap(store)
             .map_err(|_| ClusterError::Store("the store is still in use; cannot restore a snapshot into it".into()))?;
         drop(store);
-        let replaced = scratch_dir(&data_dir, "replaced")?;
-        let moved = |e: std::io::Error| ClusterError::Store(format!("swapping in the snapshot: {e}"));
-        std::fs::rename(&data_dir, &replaced).map_err(moved)?;
-        std::fs::rename(&incoming, &data_dir).map_err(moved)?;
-        std::fs::remove_dir_all(&replaced).map_err(moved)?;
+        swap_in(&data_dir, &incoming)?;
         let store = reopen(&data_dir).map_err(|e| ClusterError::Store(e.to_string()))?;
         self.snapshot_position.store(manifest.position, Ordering::Relaxed);
         tracing::info!(
@@ -512,7 +508,7 @@ impl Node {
     /// Makes and publishes one snapshot, then trims the log below the previous one; returns
     /// the new snapshot's position and the last position trimmed.
     async fn snapshot_and_trim(&self, store: &Arc<Store>) -> Result<(u64, u64), ClusterError> {
-        let dir = scratch_dir(store.path(), "snapshot")?;
+        let dir = scratch_dir(store.path(), ".snapshot")?;
         let checkpoint = {
             let (store, dir) = (store.clone(), dir.clone());
             tokio::task::spawn_blocking(move || -> Result<u64, ClusterError> {

@@ -168,17 +168,104 @@ fn file_names(dir: &Path) -> Result<Vec<String>, ClusterError> {
     Ok(names)
 }
 
-/// A folder beside the data folder, for a snapshot being made or restored (`suffix` tells
-/// which), gone before use.
-pub fn scratch_dir(data_dir: &Path, suffix: &str) -> Result<PathBuf, ClusterError> {
-    let mut name = data_dir
-        .file_name()
-        .map(|n| n.to_os_string())
-        .unwrap_or_else(|| "data".into());
-    name.push(format!(".{suffix}"));
-    let path = data_dir.with_file_name(name);
+/// A folder inside the data folder (RocksDB ignores what it does not recognize there), for a
+/// snapshot being made or restored (`name` tells which), gone before use. Inside, not beside:
+/// in a container the data folder is often a volume's mount point, whose parent is read-only,
+/// and a hard-linked checkpoint must be on the same file system anyway.
+pub fn scratch_dir(data_dir: &Path, name: &str) -> Result<PathBuf, ClusterError> {
+    let path = data_dir.join(name);
     if path.exists() {
         std::fs::remove_dir_all(&path).map_err(|e| ClusterError::Store(format!("removing {}: {e}", path.display())))?;
     }
     Ok(path)
+}
+
+/// Marks a data folder whose files are being replaced by a restored snapshot: if the process
+/// dies midway, the folder is neither the old store nor the new one.
+const RESTORING: &str = "SLUICE-RESTORING";
+
+/// Replaces the store files in `data_dir` (closed) by those in its subfolder `incoming`. A
+/// marker file makes an interrupted swap visible to [`clear_interrupted_restore`].
+pub fn swap_in(data_dir: &Path, incoming: &Path) -> Result<(), ClusterError> {
+    let io = |what: &str, e: std::io::Error| ClusterError::Store(format!("restoring the snapshot: {what}: {e}"));
+    let marker = data_dir.join(RESTORING);
+    std::fs::File::create(&marker)
+        .and_then(|f| f.sync_all())
+        .map_err(|e| io("marking the folder", e))?;
+    clear(data_dir, &[RESTORING, incoming_name(incoming)?.as_str()])?;
+    for entry in std::fs::read_dir(incoming).map_err(|e| io("reading it", e))? {
+        let entry = entry.map_err(|e| io("reading it", e))?;
+        std::fs::rename(entry.path(), data_dir.join(entry.file_name())).map_err(|e| io("moving a file", e))?;
+    }
+    std::fs::remove_dir(incoming).map_err(|e| io("removing its folder", e))?;
+    std::fs::File::open(data_dir)
+        .and_then(|d| d.sync_all())
+        .map_err(|e| io("syncing the folder", e))?;
+    std::fs::remove_file(&marker).map_err(|e| io("unmarking the folder", e))
+}
+
+/// At start-up: when a restore was interrupted, empties the data folder (a node's local store
+/// can always be rebuilt from the log and the snapshots) and says so.
+pub fn clear_interrupted_restore(data_dir: &Path) -> Result<bool, ClusterError> {
+    let marker = data_dir.join(RESTORING);
+    if !marker.exists() {
+        return Ok(false);
+    }
+    clear(data_dir, &[RESTORING])?;
+    std::fs::remove_file(&marker).map_err(|e| ClusterError::Store(format!("removing {}: {e}", marker.display())))?;
+    Ok(true)
+}
+
+/// Removes everything in `dir` except the entries named in `keep`.
+fn clear(dir: &Path, keep: &[&str]) -> Result<(), ClusterError> {
+    let io = |e: std::io::Error| ClusterError::Store(format!("emptying {}: {e}", dir.display()));
+    for entry in std::fs::read_dir(dir).map_err(io)? {
+        let entry = entry.map_err(io)?;
+        if keep.iter().any(|k| entry.file_name() == **k) {
+            continue;
+        }
+        if entry.file_type().map_err(io)?.is_dir() {
+            std::fs::remove_dir_all(entry.path()).map_err(io)?;
+        } else {
+            std::fs::remove_file(entry.path()).map_err(io)?;
+        }
+    }
+    Ok(())
+}
+
+fn incoming_name(incoming: &Path) -> Result<String, ClusterError> {
+    incoming
+        .file_name()
+        .and_then(|n| n.to_str())
+        .map(str::to_string)
+        .ok_or_else(|| ClusterError::Store(format!("a restore folder without a name: {}", incoming.display())))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_swap_replaces_the_files_and_an_interrupted_one_is_cleared() {
+        let dir = tempfile::tempdir().expect("dir");
+        let data = dir.path();
+        std::fs::write(data.join("OLD.sst"), b"old").expect("write");
+        std::fs::create_dir(data.join(".snapshot")).expect("mkdir");
+        let incoming = scratch_dir(data, ".restore").expect("scratch");
+        std::fs::create_dir(&incoming).expect("mkdir");
+        std::fs::write(incoming.join("NEW.sst"), b"new").expect("write");
+        swap_in(data, &incoming).expect("swap");
+        let mut names: Vec<String> = std::fs::read_dir(data)
+            .expect("read")
+            .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
+            .collect();
+        names.sort();
+        assert_eq!(names, vec!["NEW.sst".to_string()]);
+        assert!(!clear_interrupted_restore(data).expect("check"), "nothing to clear");
+
+        // A swap that died midway leaves the marker: the folder is emptied at the next start.
+        std::fs::write(data.join(RESTORING), b"").expect("marker");
+        assert!(clear_interrupted_restore(data).expect("clear"));
+        assert_eq!(std::fs::read_dir(data).expect("read").count(), 0);
+    }
 }

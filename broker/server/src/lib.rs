@@ -115,6 +115,13 @@ pub async fn run(
         durability: settings.durability.into(),
     };
     let data_dir = settings.data_dir.clone();
+    // A snapshot restore that died midway left neither store: start empty, and the log and the
+    // snapshots bring the node back.
+    if settings.cluster.is_some()
+        && sluice_cluster::clear_interrupted_restore(&data_dir).map_err(StartupError::Cluster)?
+    {
+        warn!(data_dir = %data_dir.display(), "cluster: an interrupted snapshot restore was cleared; restoring again");
+    }
     let open = |path: &Path| Store::open(path, options.clone());
     let mut store = match open(&data_dir) {
         Ok(store) => Arc::new(store),
