@@ -34,6 +34,9 @@ pub struct App {
     pub checkpoint_lock: Arc<tokio::sync::Mutex<()>>,
     /// This node's place in the cluster, when it writes for one.
     cluster: Option<Arc<Node>>,
+    /// In cluster mode: the key standbys vouch for their clients' addresses with
+    /// ([`crate::forwarded`]).
+    pub forwarding_key: Option<[u8; 32]>,
     ready: AtomicBool,
     /// Flips to true when shutdown starts, so long-lived responses (event streams) end.
     shutting_down: tokio::sync::watch::Sender<bool>,
@@ -59,6 +62,7 @@ impl App {
             keys: None,
             checkpoint_lock: Arc::new(tokio::sync::Mutex::new(())),
             cluster: None,
+            forwarding_key: None,
             ready: AtomicBool::new(false),
             shutting_down: tokio::sync::watch::Sender::new(false),
         }
@@ -70,8 +74,10 @@ impl App {
         self
     }
 
-    /// Makes readiness follow the writer's hold on the cluster too.
+    /// Makes readiness follow the writer's hold on the cluster too, and trusts addresses that
+    /// standbys vouch for.
     pub fn with_cluster(mut self, node: Arc<Node>) -> App {
+        self.forwarding_key = sluice_broker::stream::forwarding_key(&self.store).ok().flatten();
         self.cluster = Some(node);
         self
     }

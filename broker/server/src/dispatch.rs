@@ -492,7 +492,9 @@ fn request_context(
         },
         path: head.path.to_string(),
         public_url: app.settings.public_url.clone(),
-        source_ip: connection.map(|c| c.peer.ip()),
+        // A standby's vouched-for client address first (cluster mode), else the peer's.
+        source_ip: crate::forwarded::client_ip(app.forwarding_key.as_ref(), head.headers)
+            .or(connection.map(|c| c.peer.ip())),
     }
 }
 

@@ -36,6 +36,7 @@ pub mod checkpoint;
 pub mod cluster_metrics;
 pub mod config;
 pub mod dispatch;
+pub mod forwarded;
 pub mod init;
 pub mod listener;
 pub mod metrics;

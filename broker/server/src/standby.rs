@@ -39,6 +39,7 @@ use tokio_rustls::TlsAcceptor;
 use tracing::{debug, warn};
 
 use crate::cluster_metrics::ClusterView;
+use crate::forwarded;
 
 /// The body of a standby's answers: the writer's, streamed, or its own few bytes.
 type Body = BoxBody<Bytes, hyper::Error>;
@@ -67,6 +68,9 @@ pub struct Standby {
     node_id: String,
     advertise: String,
     writer: Mutex<Option<(Instant, Holder)>>,
+    /// The key this node vouches for its clients' addresses with (see [`crate::forwarded`]),
+    /// once the store holds the secret it derives from.
+    forwarding_key: Mutex<Option<[u8; 32]>>,
     /// Kept-alive connections to the writer, reused across forwarded calls.
     pool: Client<HttpsConnector<HttpConnector>, Incoming>,
 }
@@ -87,6 +91,7 @@ impl Standby {
             node_id,
             advertise,
             writer: Mutex::new(None),
+            forwarding_key: Mutex::new(None),
             pool: forwarding_pool(tls),
         }
     }
@@ -107,6 +112,15 @@ impl Standby {
         };
         *self.writer.lock().unwrap_or_else(|p| p.into_inner()) = holder.clone().map(|h| (Instant::now(), h));
         holder
+    }
+
+    /// The forwarding key, read from the store until it is there.
+    fn forwarding_key(&self) -> Option<[u8; 32]> {
+        let mut cached = self.forwarding_key.lock().unwrap_or_else(|p| p.into_inner());
+        if cached.is_none() {
+            *cached = sluice_broker::stream::forwarding_key(&self.store).ok().flatten();
+        }
+        *cached
     }
 
     fn forget_writer(&self) {
@@ -224,7 +238,7 @@ async fn forward(standby: &Standby, req: Request<Incoming>, peer: SocketAddr) ->
     let Some(base) = writer_base(&writer.advertise) else {
         return unavailable("the writer advertises an address that is not http:// or https://");
     };
-    let request = match outgoing(req, base, &standby.node_id) {
+    let request = match outgoing(req, base, &standby.node_id, peer, standby.forwarding_key()) {
         Ok(request) => request,
         Err(why) => return plain(StatusCode::BAD_REQUEST, why),
     };
@@ -246,7 +260,13 @@ fn writer_base(advertise: &str) -> Option<&str> {
 /// The request as the writer gets it: addressed to `writer` (scheme and authority; the pool
 /// picks a connection by it and sends origin-form on the wire), the client's `Host` (an HTTP/2
 /// client names it in the URI instead), no hop-by-hop `Connection` header.
-fn outgoing(req: Request<Incoming>, writer: &str, node_id: &str) -> Result<Request<Incoming>, &'static str> {
+fn outgoing(
+    req: Request<Incoming>,
+    writer: &str,
+    node_id: &str,
+    peer: SocketAddr,
+    key: Option<[u8; 32]>,
+) -> Result<Request<Incoming>, &'static str> {
     let (mut parts, body) = req.into_parts();
     let authority = parts.uri.authority().map(|a| a.as_str().to_string());
     let path = parts.uri.path_and_query().map_or("/", |p| p.as_str());
@@ -262,6 +282,16 @@ fn outgoing(req: Request<Incoming>, writer: &str, node_id: &str) -> Result<Reque
     parts.headers.remove(CONNECTION);
     if let Ok(value) = HeaderValue::from_str(node_id) {
         parts.headers.insert(FORWARDED_BY, value);
+    }
+    // The client's address, vouched for; whatever the client sent under these names goes.
+    parts.headers.remove(forwarded::FORWARDED_FOR);
+    parts.headers.remove(forwarded::FORWARDED_PROOF);
+    let ip = peer.ip();
+    if let Some(proof) = key.and_then(|key| forwarded::proof(&key, ip, &parts.headers)) {
+        if let (Ok(ip), Ok(proof)) = (HeaderValue::from_str(&ip.to_string()), HeaderValue::from_str(&proof)) {
+            parts.headers.insert(forwarded::FORWARDED_FOR, ip);
+            parts.headers.insert(forwarded::FORWARDED_PROOF, proof);
+        }
     }
     Ok(Request::from_parts(parts, body))
 }

@@ -62,7 +62,9 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, RwLock};
 use std::time::Duration;
 
+use hmac::{Hmac, Mac};
 use serde::{Deserialize, Serialize};
+use sha2::Sha256;
 use sluice_storage::key::{self, KeyBuf};
 use sluice_storage::{Cf, StorageError, Store};
 use tokio::sync::Notify;
@@ -603,6 +605,20 @@ fn build_routing(record: &StreamRecord, previous: Option<&Routing>, last_seqs: &
     }
     open.sort_by_key(|s| s.start);
     Routing { open, all }
+}
+
+/// A key for cluster nodes to vouch for what they forward, derived from the broker's stored
+/// secret (replicated with the store, so every node that applied it holds the same key);
+/// `None` until the writer's first start stored the secret.
+pub fn forwarding_key(store: &Store) -> Result<Option<[u8; 32]>> {
+    let Some(secret) = store.get(Cf::Meta, &[ITERATOR_SECRET])?.filter(|v| v.len() == 32) else {
+        return Ok(None);
+    };
+    // A key of its own: a forwarding proof never doubles as an iterator's.
+    let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(&secret)
+        .map_err(|e| StreamError::Storage(StorageError::Corrupt(e.to_string())))?;
+    mac.update(b"sluice forwarding key v1");
+    Ok(Some(mac.finalize().into_bytes().into()))
 }
 
 impl Streams {
