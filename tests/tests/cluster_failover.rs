@@ -7,7 +7,9 @@
 //!   and Kinesis sequence numbers keep increasing per shard. The load is seeded (`SEED`, or
 //!   `SLUICE_FAILOVER_SEED` in hex) and the seed is printed.
 //! - The JetStream leader of the log stream killed under a writing Sluice node: writes go on
-//!   once JetStream elects another leader, and nothing acknowledged is lost.
+//!   once JetStream elects another leader, and nothing acknowledged is lost. The writer usually
+//!   survives; if the lease bucket's leader died with it and that election outlasted the lease,
+//!   another node takes over and the writer steps down cleanly.
 //! - A standby that was down while the writer wrote catches up when it comes back and takes
 //!   over with every write.
 //!
@@ -963,6 +965,12 @@ async fn repeated_writer_kills_under_mixed_load_lose_nothing_acknowledged() {
 // 2. The JetStream leader of the log killed under Sluice
 // ---------------------------------------------------------------------------------------------
 
+/// Whether a node's log shows its writer role ending by the book: it lost the lease or was
+/// fenced and stopped, rather than crashing.
+fn stepped_down_cleanly(log: &str) -> bool {
+    log.contains("no longer the writer") && !log.contains("panicked")
+}
+
 /// The leader of `stream` as some node in `alive` reports it.
 async fn stream_leader(nats: &NatsCluster, alive: &[usize], stream: &str) -> Option<String> {
     for &i in alive {
@@ -1085,6 +1093,7 @@ async fn killing_the_jetstream_stream_leader_under_sluice_loses_nothing() {
     // A node that exited is started again, only so that the check can read what the log holds.
     let mut nodes = [a, b];
     let mut exits = Vec::new();
+    let mut unclean = Vec::new();
     for (name, node) in names.iter().zip(nodes.iter_mut()) {
         if !node.is_running() {
             let log = node.log();
@@ -1092,6 +1101,9 @@ async fn killing_the_jetstream_stream_leader_under_sluice_loses_nothing() {
                 "node {name} exited: {}",
                 log.lines().last().unwrap_or_default()
             ));
+            if !stepped_down_cleanly(&log) {
+                unclean.push(name);
+            }
             node.kill9();
             node.spawn_again();
         }
@@ -1114,14 +1126,22 @@ async fn killing_the_jetstream_stream_leader_under_sluice_loses_nothing() {
         logs(&names, &nodes)
     );
     eprintln!("every acknowledged send is on {}", names[writer]);
-    // Availability: JetStream elected another leader, so the writer must have gone on.
+    // Availability: JetStream elected another leader, so writes must have gone on. Usually the
+    // writer survives; when the lease bucket's leader died too and its election outlasted the
+    // 4 s lease, another node may take over instead, and the writer steps down cleanly (it
+    // never crashes).
     assert!(
-        exits.is_empty() && a_survived && after_election > 0,
+        after_election > 0 && unclean.is_empty(),
         "the Sluice cluster did not ride out the JetStream leader's kill (log leader {leader}, lease \
          bucket leader {lease_leader:?}): writer a survived: {a_survived}; {after_election} sends \
          acknowledged after the new leader was reported; {exits:?}\n{}",
         logs(&names, &nodes)
     );
+    if !a_survived {
+        eprintln!(
+            "the writer was replaced during the JetStream election (lease bucket leader {lease_leader:?}): {exits:?}"
+        );
+    }
 }
 
 // ---------------------------------------------------------------------------------------------
