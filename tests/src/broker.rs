@@ -222,6 +222,20 @@ impl Broker {
         broker
     }
 
+    /// One unlabelled series of the node's `/metrics` as a whole number (gauges and counters),
+    /// if the node answers in time and has it.
+    pub async fn metric(&self, name: &str) -> Option<u64> {
+        let url = format!("{}/metrics", self.endpoint());
+        let body = crate::raw::get_with_timeout(&url, Duration::from_secs(2))
+            .await
+            .ok()?
+            .body;
+        body.lines()
+            .find_map(|l| l.strip_prefix(name)?.strip_prefix(' '))
+            .and_then(|v| v.trim().parse::<f64>().ok())
+            .map(|v| v as u64)
+    }
+
     /// Starts the killed node again without waiting for it to serve.
     pub fn spawn_again(&mut self) {
         assert!(self.child.is_none(), "spawn_again on a running broker");

@@ -52,6 +52,16 @@ pub use nats::NatsCluster;
 pub use netns::Netns;
 pub use raw::RawResponse;
 
+/// The path of a file in `tests/fixtures/tls` (a test CA, and a certificate it signed for
+/// `localhost` and 127.0.0.1, valid until 2036).
+pub fn tls_fixture(name: &str) -> String {
+    std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("fixtures/tls")
+        .join(name)
+        .to_string_lossy()
+        .to_string()
+}
+
 /// A queue name unique within this test process, so tests sharing a broker never collide.
 pub fn unique_name(prefix: &str) -> String {
     let id = uuid::Uuid::new_v4().simple().to_string();

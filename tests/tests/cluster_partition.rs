@@ -167,15 +167,7 @@ async fn wait_status(node: &Broker, path: &str, status: u16, limit: Duration) ->
 
 /// The node's `sluice_cluster_log_position` (the last log entry it applied), if it answers.
 async fn log_position(node: &Broker) -> Option<u64> {
-    let url = format!("{}/metrics", node.endpoint());
-    let body = sluice_tests::raw::get_with_timeout(&url, Duration::from_secs(2))
-        .await
-        .ok()?
-        .body;
-    body.lines()
-        .find_map(|l| l.strip_prefix("sluice_cluster_log_position "))
-        .and_then(|v| v.trim().parse::<f64>().ok())
-        .map(|v| v as u64)
+    node.metric("sluice_cluster_log_position").await
 }
 
 /// The lines of a node's log that tell its story in cluster mode (roles, lease, warnings).

@@ -22,15 +22,7 @@ const MAX_ROUNDS: usize = 40;
 
 /// One unlabelled series of a node's `/metrics`, if the node answers.
 async fn series(node: &Broker, name: &str) -> Option<u64> {
-    let url = format!("{}/metrics", node.endpoint());
-    let body = sluice_tests::raw::get_with_timeout(&url, Duration::from_secs(2))
-        .await
-        .ok()?
-        .body;
-    body.lines()
-        .find_map(|l| l.strip_prefix(name)?.strip_prefix(' '))
-        .and_then(|v| v.trim().parse::<f64>().ok())
-        .map(|v| v as u64)
+    node.metric(name).await
 }
 
 /// Waits until `node` applied the log as far as `writer`; panics with the node's log after

@@ -5,7 +5,6 @@
 //! creates a queue and sends through it; the writer serves what was sent; after the writer is
 //! killed the standby takes over and serves it over HTTPS too.
 
-use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -20,11 +19,7 @@ use tokio_rustls::TlsConnector;
 const BOUND: Duration = Duration::from_secs(60);
 
 fn fixture(name: &str) -> String {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("fixtures/tls")
-        .join(name)
-        .to_string_lossy()
-        .to_string()
+    sluice_tests::tls_fixture(name)
 }
 
 /// A rustls client trusting the test CA only.

@@ -2,7 +2,6 @@
 //! clients that trust its CA (a test CA in `tests/fixtures/tls`, valid until 2036), and refuses
 //! the handshake of clients that do not.
 
-use std::path::PathBuf;
 use std::sync::Arc;
 
 use http_body_util::{BodyExt, Full};
@@ -13,11 +12,7 @@ use sluice_tests::Broker;
 use tokio_rustls::TlsConnector;
 
 fn fixture(name: &str) -> String {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("fixtures/tls")
-        .join(name)
-        .to_string_lossy()
-        .to_string()
+    sluice_tests::tls_fixture(name)
 }
 
 async fn tls_broker() -> Broker {
