@@ -222,6 +222,33 @@ impl Broker {
         broker
     }
 
+    /// The last `max` lines of the node's log that tell its story in cluster mode (roles,
+    /// lease, warnings), headed by `name`, for failure messages.
+    pub fn cluster_story(&self, name: &str, max: usize) -> String {
+        let log = self.log();
+        let keep = [
+            "WARN",
+            "ERROR",
+            "lease",
+            "writing",
+            "epoch",
+            "catching up",
+            "standby",
+            "panicked",
+            "error:",
+        ];
+        let lines: Vec<&str> = log.lines().filter(|l| keep.iter().any(|k| l.contains(k))).collect();
+        let tail = &lines[lines.len().saturating_sub(max)..];
+        format!(
+            "--- node {name} ({}): {} matching lines of {}, the last {} ---\n{}\n",
+            self.endpoint(),
+            lines.len(),
+            log.lines().count(),
+            tail.len(),
+            tail.join("\n")
+        )
+    }
+
     /// One unlabelled series of the node's `/metrics` as a whole number (gauges and counters),
     /// if the node answers in time and has it.
     pub async fn metric(&self, name: &str) -> Option<u64> {

@@ -166,34 +166,8 @@ async fn wait_status(node: &Broker, path: &str, status: u16, limit: Duration) ->
     }
 }
 
-/// The lines of a node's log that tell its story in cluster mode (roles, lease, warnings).
-fn log_excerpt(name: &str, node: &Broker) -> String {
-    let log = node.log();
-    let keep = [
-        "WARN",
-        "ERROR",
-        "lease",
-        "writing",
-        "epoch",
-        "catching up",
-        "standby",
-        "panicked",
-        "error:",
-    ];
-    let lines: Vec<&str> = log.lines().filter(|l| keep.iter().any(|k| l.contains(k))).collect();
-    let tail = &lines[lines.len().saturating_sub(40)..];
-    format!(
-        "--- node {name} ({}): {} matching lines of {}, the last {} ---\n{}\n",
-        node.endpoint(),
-        lines.len(),
-        log.lines().count(),
-        tail.len(),
-        tail.join("\n")
-    )
-}
-
 fn logs(names: &[&str], nodes: &[Broker]) -> String {
-    names.iter().zip(nodes).map(|(n, b)| log_excerpt(n, b)).collect()
+    names.iter().zip(nodes).map(|(n, b)| b.cluster_story(n, 40)).collect()
 }
 
 /// Kinesis sequence numbers are decimal strings longer than any integer type: by length, then
@@ -1254,7 +1228,7 @@ async fn a_standby_that_was_down_catches_up_and_takes_over() {
         missing.len(),
         bodies.len(),
         &missing[..missing.len().min(10)],
-        log_excerpt("b", &b)
+        b.cluster_story("b", 40)
     );
     assert_eq!(present.len(), bodies.len(), "no other message");
 

@@ -170,33 +170,8 @@ async fn log_position(node: &Broker) -> Option<u64> {
     node.metric("sluice_cluster_log_position").await
 }
 
-/// The lines of a node's log that tell its story in cluster mode (roles, lease, warnings).
-fn log_excerpt(name: &str, node: &Broker) -> String {
-    let log = node.log();
-    let keep = [
-        "WARN",
-        "ERROR",
-        "lease",
-        "writing",
-        "epoch",
-        "catching up",
-        "standby",
-        "panicked",
-        "error:",
-    ];
-    let lines: Vec<&str> = log.lines().filter(|l| keep.iter().any(|k| l.contains(k))).collect();
-    let tail = &lines[lines.len().saturating_sub(60)..];
-    format!(
-        "--- node {name} ({}): the last {} of {} matching lines ---\n{}\n",
-        node.endpoint(),
-        tail.len(),
-        lines.len(),
-        tail.join("\n")
-    )
-}
-
 fn logs(nodes: &[Broker]) -> String {
-    NAMES.iter().zip(nodes).map(|(n, b)| log_excerpt(n, b)).collect()
+    NAMES.iter().zip(nodes).map(|(n, b)| b.cluster_story(n, 60)).collect()
 }
 
 async fn create_queue(sqs: &Sqs, name: &str, attrs: &[(QueueAttributeName, &str)]) -> String {
