@@ -8,6 +8,7 @@
 //!   query/XML codecs, validation, and the SQS error renderers.
 //! - [`kinesis`]: the Kinesis action enum, typed requests, the JSON 1.1 and CBOR codecs and
 //!   the Kinesis error renderer.
+//! - [`lambda`]: Lambda's REST-JSON control plane: routes, documents, validation, errors.
 //! - [`sns`]: the SNS action enum, typed requests/responses, the query/XML codec, SNS's
 //!   validation rules with AWS's messages, and the SNS error document.
 //! - `action`: the macro that defines each service's action enum.
@@ -27,6 +28,7 @@ mod action;
 pub mod checksum;
 pub mod eventstream;
 pub mod kinesis;
+pub mod lambda;
 pub mod number;
 pub mod query;
 pub mod sigv4;

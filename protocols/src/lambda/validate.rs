@@ -1,0 +1,602 @@
+//! Decoding and shape validation of Lambda request bodies, with AWS's codes and messages.
+//!
+//! A body that is not JSON, or whose members have the wrong types, is
+//! `InvalidRequestContentException`; a member outside the model's constraints is
+//! `ValidationException` in AWS's "1 validation error detected" wording; a member that
+//! configures infrastructure Sluice does not have (VPCs, layers, file systems, code signing,
+//! Kafka sources...) is `InvalidParameterValueException` naming it, never silently dropped.
+//! Rules that depend on state (the function exists, the source is a queue) are the core's.
+
+use std::collections::BTreeMap;
+
+use base64::engine::general_purpose::STANDARD;
+use base64::Engine;
+use serde::de::DeserializeOwned;
+
+use super::error::{LambdaError, LambdaErrorCode};
+use super::types::{
+    CreateFunctionRequest, Environment, EventSourceMappingRequest, FunctionCode, Unsupported,
+    UpdateFunctionCodeRequest, UpdateFunctionConfigurationRequest,
+};
+
+/// Runtimes the model lists.
+const RUNTIMES: &[&str] = &[
+    "nodejs",
+    "nodejs4.3",
+    "nodejs6.10",
+    "nodejs8.10",
+    "nodejs10.x",
+    "nodejs12.x",
+    "nodejs14.x",
+    "nodejs16.x",
+    "java8",
+    "java8.al2",
+    "java11",
+    "python2.7",
+    "python3.6",
+    "python3.7",
+    "python3.8",
+    "python3.9",
+    "dotnetcore1.0",
+    "dotnetcore2.0",
+    "dotnetcore2.1",
+    "dotnetcore3.1",
+    "dotnet6",
+    "dotnet8",
+    "nodejs4.3-edge",
+    "go1.x",
+    "ruby2.5",
+    "ruby2.7",
+    "provided",
+    "provided.al2",
+    "nodejs18.x",
+    "python3.10",
+    "java17",
+    "ruby3.2",
+    "ruby3.3",
+    "ruby3.4",
+    "python3.11",
+    "nodejs20.x",
+    "provided.al2023",
+    "python3.12",
+    "java21",
+    "python3.13",
+    "nodejs22.x",
+    "nodejs24.x",
+    "python3.14",
+    "java25",
+    "dotnet10",
+    "ruby4.0",
+];
+/// Longest invocation AWS allows, seconds.
+pub const MAX_TIMEOUT: i64 = 900;
+/// Memory bounds AWS allows, MB.
+const MEMORY: (i64, i64) = (128, 10240);
+/// Largest environment (names and values together), bytes.
+const MAX_ENVIRONMENT: usize = 4096;
+/// Most tags per function or mapping.
+const MAX_TAGS: usize = 50;
+
+/// A validated deployment package.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Package {
+    /// A zip file's bytes.
+    Zip(Vec<u8>),
+    /// A container image URI.
+    Image(String),
+}
+
+/// Parses a JSON body into `T`; an empty body reads as `{}`.
+fn parse<T: DeserializeOwned>(body: &[u8]) -> Result<T, LambdaError> {
+    let body = if body.iter().all(u8::is_ascii_whitespace) {
+        b"{}".as_slice()
+    } else {
+        body
+    };
+    serde_json::from_slice(body).map_err(|e| {
+        LambdaError::new(
+            LambdaErrorCode::InvalidRequestContent,
+            format!("Could not parse request body into json: {e}"),
+        )
+    })
+}
+
+/// Refuses members that configure what Sluice does not have, unless they are empty.
+fn refuse_unsupported(other: &Unsupported, allowed_defaults: &[&str]) -> Result<(), LambdaError> {
+    for (name, value) in other {
+        let empty = match value {
+            serde_json::Value::Null => true,
+            serde_json::Value::String(s) => s.is_empty(),
+            serde_json::Value::Array(a) => a.is_empty(),
+            serde_json::Value::Object(o) => o.values().all(|v| match v {
+                serde_json::Value::Array(a) => a.is_empty(),
+                serde_json::Value::Null => true,
+                _ => false,
+            }),
+            _ => false,
+        };
+        if empty || allowed_defaults.contains(&name.as_str()) {
+            continue;
+        }
+        return Err(LambdaError::invalid(format!(
+            "Sluice does not support {name}: it runs no AWS infrastructure for functions (docs/lambda.md)"
+        )));
+    }
+    Ok(())
+}
+
+/// Members accepted and reported at their fixed values (Sluice runs no tracer, gives no
+/// `/tmp`, keeps no log groups).
+const ACCEPTED_WITHOUT_EFFECT: &[&str] = &["TracingConfig", "EphemeralStorage", "LoggingConfig"];
+
+fn check_range(value: i64, member: &str, min: i64, max: i64) -> Result<(), LambdaError> {
+    if value < min {
+        return Err(LambdaError::validation(
+            value,
+            member,
+            &format!("Member must have value greater than or equal to {min}"),
+        ));
+    }
+    if value > max {
+        return Err(LambdaError::validation(
+            value,
+            member,
+            &format!("Member must have value less than or equal to {max}"),
+        ));
+    }
+    Ok(())
+}
+
+fn check_len(value: &str, member: &str, max: usize) -> Result<(), LambdaError> {
+    if value.chars().count() > max {
+        return Err(LambdaError::validation(
+            value,
+            member,
+            &format!("Member must have length less than or equal to {max}"),
+        ));
+    }
+    Ok(())
+}
+
+fn check_runtime(runtime: &str) -> Result<(), LambdaError> {
+    if RUNTIMES.contains(&runtime) {
+        return Ok(());
+    }
+    Err(LambdaError::validation(
+        runtime,
+        "runtime",
+        &format!("Member must satisfy enum value set: [{}]", RUNTIMES.join(", ")),
+    ))
+}
+
+fn check_role(role: &str) -> Result<(), LambdaError> {
+    let ok = role
+        .split_once(":iam::")
+        .filter(|(head, _)| {
+            head.strip_prefix("arn:")
+                .is_some_and(|p| p.starts_with("aws") || p.is_empty())
+        })
+        .and_then(|(_, rest)| rest.split_once(":role"))
+        .is_some_and(|(account, path)| {
+            account.len() == 12
+                && account.bytes().all(|b| b.is_ascii_digit())
+                && path.trim_start_matches('/').len() > 0
+                && path
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b"+=,.@-_/".contains(&b))
+        });
+    if ok {
+        return Ok(());
+    }
+    Err(LambdaError::validation(
+        role,
+        "role",
+        "Member must satisfy regular expression pattern: arn:(aws[a-zA-Z-]*)?:iam::\\d{12}:role/?[a-zA-Z_0-9+=,.@\\-_/]+",
+    ))
+}
+
+fn check_handler(handler: &str) -> Result<(), LambdaError> {
+    check_len(handler, "handler", 128)?;
+    if handler.chars().any(char::is_whitespace) {
+        return Err(LambdaError::validation(
+            handler,
+            "handler",
+            "Member must satisfy regular expression pattern: [^\\s]+",
+        ));
+    }
+    Ok(())
+}
+
+fn check_environment(environment: &Environment) -> Result<(), LambdaError> {
+    let mut size = 0;
+    for (name, value) in &environment.variables {
+        let valid = name.len() >= 2
+            && name.starts_with(|c: char| c.is_ascii_alphabetic())
+            && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_');
+        if !valid {
+            return Err(LambdaError::validation(
+                name,
+                "environment.variables",
+                "Map keys must satisfy constraint: [Member must satisfy regular expression pattern: [a-zA-Z]([a-zA-Z0-9_])+]",
+            ));
+        }
+        size += name.len() + value.len();
+    }
+    if size > MAX_ENVIRONMENT {
+        return Err(LambdaError::invalid(format!(
+            "Lambda was unable to configure your environment variables because the environment variables you have provided exceeded the 4KB limit. String measured: {size}"
+        )));
+    }
+    Ok(())
+}
+
+/// Checks a tag map's size and its keys' and values' lengths.
+pub fn check_tags(tags: &BTreeMap<String, String>) -> Result<(), LambdaError> {
+    if tags.len() > MAX_TAGS {
+        return Err(LambdaError::invalid(format!(
+            "Number of tags exceeds resource tag limit of {MAX_TAGS}."
+        )));
+    }
+    for (key, value) in tags {
+        if key.is_empty() || key.chars().count() > 128 || key.starts_with("aws:") {
+            return Err(LambdaError::invalid(format!("The tag key '{key}' is not valid.")));
+        }
+        if value.chars().count() > 256 {
+            return Err(LambdaError::invalid(format!(
+                "The tag value for key '{key}' is longer than 256 characters."
+            )));
+        }
+    }
+    Ok(())
+}
+
+fn check_architectures(architectures: &Option<Vec<String>>) -> Result<(), LambdaError> {
+    let Some(list) = architectures else { return Ok(()) };
+    if list.len() != 1 {
+        return Err(LambdaError::validation(
+            format!("{list:?}"),
+            "architectures",
+            "Member must have length less than or equal to 1",
+        ));
+    }
+    if !matches!(list[0].as_str(), "x86_64" | "arm64") {
+        return Err(LambdaError::validation(
+            &list[0],
+            "architectures",
+            "Member must satisfy enum value set: [x86_64, arm64]",
+        ));
+    }
+    Ok(())
+}
+
+fn refuse_publish(publish: Option<bool>) -> Result<(), LambdaError> {
+    if publish == Some(true) {
+        return Err(LambdaError::invalid(
+            "Sluice keeps one version of a function, $LATEST: Publish is not supported",
+        ));
+    }
+    Ok(())
+}
+
+/// The package a request's code members name: a base64 zip or an image URI.
+fn package(code: &FunctionCode, package_type: &str) -> Result<Package, LambdaError> {
+    if code.s3_bucket.is_some() || code.s3_key.is_some() || code.s3_object_version.is_some() {
+        return Err(LambdaError::invalid(
+            "Sluice has no S3 to fetch code from: pass the package as ZipFile (Sluice does not run it; handlers connect to the function's Runtime API)",
+        ));
+    }
+    match (package_type, &code.zip_file, &code.image_uri) {
+        ("Zip", Some(zip), None) => STANDARD.decode(zip.trim()).map(Package::Zip).map_err(|_| {
+            LambdaError::invalid("Could not unzip uploaded file. Please check your file, then try to upload again.")
+        }),
+        ("Image", None, Some(uri)) if !uri.is_empty() => Ok(Package::Image(uri.clone())),
+        ("Image", _, _) => Err(LambdaError::invalid(
+            "Please provide ImageUri when PackageType is Image.",
+        )),
+        _ => Err(LambdaError::invalid(
+            "Please do not provide other FunctionCode parameters when providing a ZipFile.",
+        )),
+    }
+}
+
+/// A validated CreateFunction.
+#[derive(Debug, Clone)]
+pub struct CreateFunction {
+    /// The body, every member checked.
+    pub request: CreateFunctionRequest,
+    /// The function's name.
+    pub name: String,
+    /// Its package.
+    pub package: Package,
+}
+
+/// Decodes and validates CreateFunction's body.
+pub fn decode_create_function(body: &[u8]) -> Result<CreateFunction, LambdaError> {
+    let request: CreateFunctionRequest = parse(body)?;
+    let Some(function_name) = &request.function_name else {
+        return Err(LambdaError::validation(
+            "null",
+            "functionName",
+            "Member must not be null",
+        ));
+    };
+    let reference = super::arn::FunctionRef::parse(function_name, "functionName")?;
+    if reference.qualifier.is_some() {
+        return Err(LambdaError::invalid(
+            "Function name cannot carry a qualifier when creating a function.",
+        ));
+    }
+    let Some(role) = &request.role else {
+        return Err(LambdaError::validation("null", "role", "Member must not be null"));
+    };
+    check_role(role)?;
+    let Some(code) = &request.code else {
+        return Err(LambdaError::validation("null", "code", "Member must not be null"));
+    };
+    let package_type = request.package_type.as_deref().unwrap_or("Zip");
+    if !matches!(package_type, "Zip" | "Image") {
+        return Err(LambdaError::validation(
+            package_type,
+            "packageType",
+            "Member must satisfy enum value set: [Zip, Image]",
+        ));
+    }
+    let package = package(code, package_type)?;
+    if package_type == "Zip" && (request.runtime.is_none() || request.handler.is_none()) {
+        return Err(LambdaError::invalid(
+            "Runtime and Handler are mandatory parameters for functions created with deployment packages.",
+        ));
+    }
+    if let Some(runtime) = &request.runtime {
+        check_runtime(runtime)?;
+    }
+    if let Some(handler) = &request.handler {
+        check_handler(handler)?;
+    }
+    check_common(
+        request.description.as_deref(),
+        request.timeout,
+        request.memory_size,
+        request.environment.as_ref(),
+    )?;
+    check_architectures(&request.architectures)?;
+    if let Some(tags) = &request.tags {
+        check_tags(tags)?;
+    }
+    refuse_publish(request.publish)?;
+    refuse_unsupported(&request.other, ACCEPTED_WITHOUT_EFFECT)?;
+    Ok(CreateFunction {
+        name: reference.name,
+        package,
+        request,
+    })
+}
+
+fn check_common(
+    description: Option<&str>,
+    timeout: Option<i64>,
+    memory: Option<i64>,
+    environment: Option<&Environment>,
+) -> Result<(), LambdaError> {
+    if let Some(description) = description {
+        check_len(description, "description", 256)?;
+    }
+    if let Some(timeout) = timeout {
+        check_range(timeout, "timeout", 1, MAX_TIMEOUT)?;
+    }
+    if let Some(memory) = memory {
+        check_range(memory, "memorySize", MEMORY.0, MEMORY.1)?;
+    }
+    if let Some(environment) = environment {
+        check_environment(environment)?;
+    }
+    Ok(())
+}
+
+/// Decodes and validates UpdateFunctionConfiguration's body.
+pub fn decode_update_configuration(body: &[u8]) -> Result<UpdateFunctionConfigurationRequest, LambdaError> {
+    let request: UpdateFunctionConfigurationRequest = parse(body)?;
+    if let Some(role) = &request.role {
+        check_role(role)?;
+    }
+    if let Some(runtime) = &request.runtime {
+        check_runtime(runtime)?;
+    }
+    if let Some(handler) = &request.handler {
+        check_handler(handler)?;
+    }
+    check_common(
+        request.description.as_deref(),
+        request.timeout,
+        request.memory_size,
+        request.environment.as_ref(),
+    )?;
+    refuse_unsupported(&request.other, ACCEPTED_WITHOUT_EFFECT)?;
+    Ok(request)
+}
+
+/// A validated UpdateFunctionCode.
+#[derive(Debug, Clone)]
+pub struct UpdateFunctionCode {
+    /// The body.
+    pub request: UpdateFunctionCodeRequest,
+    /// The new package.
+    pub package: Package,
+}
+
+/// Decodes and validates UpdateFunctionCode's body.
+pub fn decode_update_code(body: &[u8]) -> Result<UpdateFunctionCode, LambdaError> {
+    let request: UpdateFunctionCodeRequest = parse(body)?;
+    let package_type = if request.code.image_uri.is_some() {
+        "Image"
+    } else {
+        "Zip"
+    };
+    let package = package(&request.code, package_type)?;
+    check_architectures(&request.architectures)?;
+    refuse_publish(request.publish)?;
+    Ok(UpdateFunctionCode { request, package })
+}
+
+/// Decodes a mapping body; range checks of the model (the source-dependent rules are the
+/// core's, which knows whether the source is a queue or a stream).
+pub fn decode_mapping(body: &[u8]) -> Result<EventSourceMappingRequest, LambdaError> {
+    let request: EventSourceMappingRequest = parse(body)?;
+    if let Some(v) = request.batch_size {
+        check_range(v, "batchSize", 1, 10000)?;
+    }
+    if let Some(v) = request.maximum_batching_window_in_seconds {
+        check_range(v, "maximumBatchingWindowInSeconds", 0, 300)?;
+    }
+    if let Some(v) = request.parallelization_factor {
+        check_range(v, "parallelizationFactor", 1, 10)?;
+    }
+    if let Some(v) = request.maximum_record_age_in_seconds {
+        check_range(v, "maximumRecordAgeInSeconds", -1, 604_800)?;
+    }
+    if let Some(v) = request.maximum_retry_attempts {
+        check_range(v, "maximumRetryAttempts", -1, 10000)?;
+    }
+    if let Some(v) = request.scaling_config.as_ref().and_then(|s| s.maximum_concurrency) {
+        check_range(v, "scalingConfig.maximumConcurrency", 2, 1000)?;
+    }
+    if let Some(position) = &request.starting_position {
+        if !matches!(position.as_str(), "TRIM_HORIZON" | "LATEST" | "AT_TIMESTAMP") {
+            return Err(LambdaError::validation(
+                position,
+                "startingPosition",
+                "Member must satisfy enum value set: [TRIM_HORIZON, LATEST, AT_TIMESTAMP]",
+            ));
+        }
+    }
+    if let Some(types) = &request.function_response_types {
+        if types.len() > 1 || types.iter().any(|t| t != "ReportBatchItemFailures") {
+            return Err(LambdaError::validation(
+                format!("{types:?}"),
+                "functionResponseTypes",
+                "Member must satisfy constraint: [Member must satisfy enum value set: [ReportBatchItemFailures]]",
+            ));
+        }
+    }
+    if let Some(name) = &request.function_name {
+        super::arn::FunctionRef::parse(name, "functionName")?;
+    }
+    if let Some(tags) = &request.tags {
+        check_tags(tags)?;
+    }
+    refuse_unsupported(&request.other, &["TumblingWindowInSeconds"])?;
+    if request
+        .other
+        .get("TumblingWindowInSeconds")
+        .and_then(serde_json::Value::as_i64)
+        .is_some_and(|v| v != 0)
+    {
+        return Err(LambdaError::invalid(
+            "Sluice does not support TumblingWindowInSeconds: tumbling windows are not implemented",
+        ));
+    }
+    Ok(request)
+}
+
+/// Parses a JSON body that must be an object of string tags (TagResource).
+pub fn decode_tags(body: &[u8]) -> Result<BTreeMap<String, String>, LambdaError> {
+    let tags: super::types::Tags = parse(body)?;
+    if tags.tags.is_empty() {
+        return Err(LambdaError::validation("null", "tags", "Member must not be null"));
+    }
+    check_tags(&tags.tags)?;
+    Ok(tags.tags)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn create(json: serde_json::Value) -> Result<CreateFunction, LambdaError> {
+        decode_create_function(json.to_string().as_bytes())
+    }
+
+    fn base() -> serde_json::Value {
+        serde_json::json!({
+            "FunctionName": "f1",
+            "Runtime": "python3.12",
+            "Role": "arn:aws:iam::000000000000:role/lambda-role",
+            "Handler": "app.handler",
+            "Code": {"ZipFile": "UEsFBgAAAAAAAAAAAAAAAAAAAAAAAA=="},
+        })
+    }
+
+    #[test]
+    fn accepts_a_complete_create() {
+        let created = create(base()).unwrap();
+        assert_eq!(created.name, "f1");
+        assert!(matches!(created.package, Package::Zip(ref b) if b.len() == 22));
+    }
+
+    #[test]
+    fn refuses_bad_members_with_aws_codes() {
+        let cases = [
+            ("Timeout", serde_json::json!(0), LambdaErrorCode::Validation),
+            ("Timeout", serde_json::json!(901), LambdaErrorCode::Validation),
+            ("MemorySize", serde_json::json!(64), LambdaErrorCode::Validation),
+            ("Runtime", serde_json::json!("cobol"), LambdaErrorCode::Validation),
+            ("Role", serde_json::json!("not-a-role"), LambdaErrorCode::Validation),
+            (
+                "Timeout",
+                serde_json::json!("ten"),
+                LambdaErrorCode::InvalidRequestContent,
+            ),
+            (
+                "Publish",
+                serde_json::json!(true),
+                LambdaErrorCode::InvalidParameterValue,
+            ),
+            (
+                "Layers",
+                serde_json::json!(["arn:aws:lambda:us-east-1:1:layer:x:1"]),
+                LambdaErrorCode::InvalidParameterValue,
+            ),
+            (
+                "Environment",
+                serde_json::json!({"Variables": {"1x": "v"}}),
+                LambdaErrorCode::Validation,
+            ),
+        ];
+        for (member, value, code) in cases {
+            let mut body = base();
+            body[member] = value.clone();
+            let err = create(body).unwrap_err();
+            assert_eq!(err.code, code, "{member}={value}: {err}");
+        }
+        let mut no_handler = base();
+        no_handler.as_object_mut().unwrap().remove("Handler");
+        assert_eq!(
+            create(no_handler).unwrap_err().code,
+            LambdaErrorCode::InvalidParameterValue
+        );
+        assert_eq!(
+            decode_create_function(b"{not json").unwrap_err().code,
+            LambdaErrorCode::InvalidRequestContent
+        );
+    }
+
+    #[test]
+    fn empty_infrastructure_members_pass() {
+        let mut body = base();
+        body["VpcConfig"] = serde_json::json!({"SubnetIds": [], "SecurityGroupIds": []});
+        body["Layers"] = serde_json::json!([]);
+        body["TracingConfig"] = serde_json::json!({"Mode": "PassThrough"});
+        assert!(create(body).is_ok());
+    }
+
+    #[test]
+    fn mapping_ranges() {
+        assert!(decode_mapping(br#"{"BatchSize": 10, "FunctionName": "f"}"#).is_ok());
+        let err = decode_mapping(br#"{"BatchSize": 10001}"#).unwrap_err();
+        assert!(err.message.contains("less than or equal to 10000"), "{err}");
+        assert!(decode_mapping(br#"{"StartingPosition": "NOW"}"#).is_err());
+        assert!(decode_mapping(br#"{"FunctionResponseTypes": ["Other"]}"#).is_err());
+        assert!(decode_mapping(br#"{"ScalingConfig": {"MaximumConcurrency": 1}}"#).is_err());
+        assert!(decode_mapping(br#"{"Queues": ["q"]}"#).is_err());
+    }
+}
