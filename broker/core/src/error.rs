@@ -1,12 +1,13 @@
 //! The core's error type: which service failed, wrapping that service's own error.
 //!
 //! Each service names its failures in its own terms ([`QueueError`], [`StreamError`],
-//! [`TopicError`]); the server's `api/error.rs` alone decides the AWS error code, HTTP status and
+//! [`TopicError`], [`FunctionError`]); the server's `api/error.rs` alone decides the AWS error code, HTTP status and
 //! wire shape of each. [`BrokerError`] is what an operation spanning services (loading the broker
 //! at start-up) returns.
 
 use sluice_storage::StorageError;
 
+use crate::function::FunctionError;
 use crate::queue::QueueError;
 use crate::stream::StreamError;
 use crate::topic::TopicError;
@@ -23,6 +24,9 @@ pub enum BrokerError {
     /// A topic operation failed.
     #[error(transparent)]
     Topic(#[from] TopicError),
+    /// A function or mapping operation failed.
+    #[error(transparent)]
+    Function(#[from] FunctionError),
 }
 
 impl BrokerError {
@@ -32,7 +36,8 @@ impl BrokerError {
         match self {
             BrokerError::Queue(QueueError::Storage(cause))
             | BrokerError::Stream(StreamError::Storage(cause))
-            | BrokerError::Topic(TopicError::Storage(cause)) => Some(cause),
+            | BrokerError::Topic(TopicError::Storage(cause))
+            | BrokerError::Function(FunctionError::Storage(cause)) => Some(cause),
             _ => None,
         }
     }

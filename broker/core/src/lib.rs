@@ -8,6 +8,8 @@
 //!   with their own [`stream::StreamError`].
 //! - [`topic`]: SNS-style topics (subscriptions, filter policies, fan-out to queues in one
 //!   batch, a durable outbox for HTTP/S deliveries), with their own [`topic::TopicError`].
+//! - [`function`]: Lambda-style functions, their event-source mappings and invocation queues,
+//!   with their own [`function::FunctionError`].
 //! - [`arn`]: the one ARN parser for queue and topic ARNs.
 //! - [`clock`]: the one clock (tokio time), so tests can pause and advance it.
 //! - [`error`]: [`BrokerError`], which service failed, wrapping that service's error; the server
@@ -20,6 +22,7 @@
 pub mod arn;
 pub mod clock;
 pub mod error;
+pub mod function;
 pub mod queue;
 pub mod stream;
 pub mod topic;
@@ -30,6 +33,7 @@ use sluice_storage::Store;
 
 pub use clock::Clock;
 pub use error::BrokerError;
+pub use function::Functions;
 pub use queue::Queues;
 pub use stream::Streams;
 pub use topic::Topics;
@@ -45,6 +49,8 @@ pub struct Broker {
     pub streams: Arc<Streams>,
     /// The topic service.
     pub topics: Arc<Topics>,
+    /// Functions, their event-source mappings and invocation queues.
+    pub functions: Arc<Functions>,
 }
 
 impl Broker {
@@ -56,11 +62,14 @@ impl Broker {
         let streams = Arc::new(streams);
         let topics = Topics::open(store.clone(), clock, queues.clone())?;
         let topics = Arc::new(topics);
+        let functions = Functions::open(store.clone(), clock, queues.clone(), streams.clone())?;
+        let functions = Arc::new(functions);
         Ok(Broker {
             store,
             queues,
             streams,
             topics,
+            functions,
         })
     }
 

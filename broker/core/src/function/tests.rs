@@ -1,0 +1,167 @@
+//! Function and mapping registry tests over a real store.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use sluice_storage::{Durability, Store, StoreOptions};
+
+use super::*;
+use crate::queue::{QueueKey, Queues};
+use crate::stream::Streams;
+
+fn open(dir: &std::path::Path) -> (Functions, Arc<Queues>) {
+    let store = Arc::new(
+        Store::open(
+            dir,
+            StoreOptions {
+                durability: Durability::Process,
+            },
+        )
+        .unwrap(),
+    );
+    let clock = Clock::new();
+    let queues = Arc::new(Queues::open(store.clone(), clock).unwrap());
+    let streams = Arc::new(Streams::open(store.clone(), clock, crate::stream::DEFAULT_TRANSITION).unwrap());
+    (Functions::open(store, clock, queues.clone(), streams).unwrap(), queues)
+}
+
+fn settings() -> FunctionSettings {
+    FunctionSettings {
+        runtime: Some("python3.12".into()),
+        role: "arn:aws:iam::000000000000:role/r".into(),
+        handler: Some("app.handler".into()),
+        description: String::new(),
+        timeout_secs: 3,
+        memory_mb: 128,
+        environment: BTreeMap::new(),
+        dead_letter_target: None,
+        architecture: "x86_64".into(),
+    }
+}
+
+fn key(name: &str) -> FunctionKey {
+    FunctionKey::new("000000000000", "us-east-1", name)
+}
+
+#[test]
+fn functions_survive_a_restart_and_conflict_on_create() {
+    let dir = tempfile::tempdir().unwrap();
+    {
+        let (functions, _) = open(dir.path());
+        let view = functions
+            .create_function(&key("f1"), settings(), &Code::Zip(b"zip".to_vec()), BTreeMap::new())
+            .unwrap();
+        assert_eq!(view.record.code_size, 3);
+        let err = functions
+            .create_function(&key("f1"), settings(), &Code::Zip(Vec::new()), BTreeMap::new())
+            .unwrap_err();
+        assert!(matches!(err, FunctionError::Conflict(_)));
+    }
+    let (functions, _) = open(dir.path());
+    let view = functions.get_function(&key("f1")).unwrap();
+    assert_eq!(view.record.settings.handler.as_deref(), Some("app.handler"));
+    assert!(matches!(
+        functions.get_function(&key("nope")),
+        Err(FunctionError::NotFound(_))
+    ));
+}
+
+#[test]
+fn updates_check_the_revision() {
+    let dir = tempfile::tempdir().unwrap();
+    let (functions, _) = open(dir.path());
+    let created = functions
+        .create_function(&key("f1"), settings(), &Code::Zip(Vec::new()), BTreeMap::new())
+        .unwrap();
+    let update = SettingsUpdate {
+        timeout_secs: Some(30),
+        ..SettingsUpdate::default()
+    };
+    let updated = functions
+        .update_settings(&key("f1"), update.clone(), Some(&created.record.revision_id))
+        .unwrap();
+    assert_eq!(updated.record.settings.timeout_secs, 30);
+    assert_ne!(updated.record.revision_id, created.record.revision_id);
+    let stale = functions.update_settings(&key("f1"), update, Some(&created.record.revision_id));
+    assert!(matches!(stale, Err(FunctionError::PreconditionFailed(_))));
+}
+
+#[test]
+fn list_pages_by_name() {
+    let dir = tempfile::tempdir().unwrap();
+    let (functions, _) = open(dir.path());
+    for name in ["c", "a", "b"] {
+        functions
+            .create_function(&key(name), settings(), &Code::Zip(Vec::new()), BTreeMap::new())
+            .unwrap();
+    }
+    let first = functions.list_functions("000000000000", "us-east-1", None, 2);
+    let names: Vec<_> = first.items.iter().map(|v| v.key.name.as_str()).collect();
+    assert_eq!(names, ["a", "b"]);
+    let second = functions.list_functions("000000000000", "us-east-1", first.next_marker.as_deref(), 2);
+    assert_eq!(second.items.len(), 1);
+    assert_eq!(second.next_marker, None);
+}
+
+#[test]
+fn sqs_mapping_rules() {
+    let dir = tempfile::tempdir().unwrap();
+    let (functions, queues) = open(dir.path());
+    let queue = QueueKey::new("000000000000", "us-east-1", "q1");
+    queues.create_queue(&queue, &BTreeMap::new(), &BTreeMap::new()).unwrap();
+    let spec = |settings: MappingUpdate| MappingSpec {
+        source_arn: Some(queue.arn()),
+        settings: MappingUpdate {
+            function: None,
+            ..settings
+        },
+        ..MappingSpec::default()
+    };
+    // The function must exist.
+    let err = functions
+        .create_mapping(&key("f1"), spec(MappingUpdate::default()))
+        .unwrap_err();
+    assert_eq!(err.to_string(), "Function does not exist");
+    functions
+        .create_function(&key("f1"), settings(), &Code::Zip(Vec::new()), BTreeMap::new())
+        .unwrap();
+    // More than 10 needs a window.
+    let big = MappingUpdate {
+        batch_size: Some(100),
+        ..MappingUpdate::default()
+    };
+    assert!(functions.create_mapping(&key("f1"), spec(big)).is_err());
+    let created = functions
+        .create_mapping(&key("f1"), spec(MappingUpdate::default()))
+        .unwrap();
+    assert_eq!((created.state, created.record.batch_size), ("Creating", 10));
+    assert_eq!(functions.get_mapping(&created.record.uuid).unwrap().state, "Enabled");
+    // One mapping per function and source.
+    assert!(matches!(
+        functions.create_mapping(&key("f1"), spec(MappingUpdate::default())),
+        Err(FunctionError::Conflict(_))
+    ));
+    // Stream-only settings are refused for a queue.
+    let bisect = MappingUpdate {
+        bisect_on_error: Some(true),
+        ..MappingUpdate::default()
+    };
+    assert!(functions.update_mapping(&created.record.uuid, bisect).is_err());
+    let disable = MappingUpdate {
+        enabled: Some(false),
+        ..MappingUpdate::default()
+    };
+    assert_eq!(
+        functions.update_mapping(&created.record.uuid, disable).unwrap().state,
+        "Disabling"
+    );
+    assert_eq!(functions.get_mapping(&created.record.uuid).unwrap().state, "Disabled");
+    assert_eq!(
+        functions.delete_mapping(&created.record.uuid).unwrap().state,
+        "Deleting"
+    );
+    assert!(matches!(
+        functions.get_mapping(&created.record.uuid),
+        Err(FunctionError::NotFound(_))
+    ));
+}
