@@ -28,6 +28,8 @@ pub struct App {
     pub store: Arc<Store>,
     /// The domain core.
     pub broker: Arc<Broker>,
+    /// The functions' Runtime API listeners.
+    pub runtime: Arc<crate::runtime_api::RuntimeApi>,
     /// Access keys, when `--auth verify` checks signatures.
     pub keys: Option<Keys>,
     /// Held while a checkpoint is written; shared with the blocking task that writes it.
@@ -54,7 +56,12 @@ impl std::fmt::Debug for App {
 impl App {
     /// Assembles the state; not ready until [`App::set_ready`] says so.
     pub fn new(settings: Settings, metrics: Metrics, store: Arc<Store>, broker: Arc<Broker>) -> App {
+        let runtime = Arc::new(crate::runtime_api::RuntimeApi::new(
+            settings.runtime_api_host,
+            broker.clone(),
+        ));
         App {
+            runtime,
             settings,
             metrics,
             store,

@@ -205,6 +205,12 @@ pub struct ServeArgs {
     #[arg(long, env = "SLUICE_PLAIN_BIND", value_name = "HOST:PORT")]
     pub plain_bind: Option<String>,
 
+    /// IP address the functions' Runtime API listeners bind (one port per function, reported
+    /// by GetFunction as Code.Location) [default: 127.0.0.1]; handlers on other hosts need an
+    /// address they can reach, such as 0.0.0.0.
+    #[arg(long, env = "SLUICE_RUNTIME_API_HOST", value_name = "IP")]
+    pub runtime_api_host: Option<String>,
+
     /// PEM file of CA certificates trusted for SNS deliveries to https endpoints, besides the
     /// system's CA bundle (for receivers with a private CA).
     #[arg(long, env = "SLUICE_SNS_HTTPS_CA", value_name = "FILE")]
@@ -349,6 +355,8 @@ pub struct FileConfig {
     pub admin_bind: Option<String>,
     /// See `--plain-bind`.
     pub plain_bind: Option<String>,
+    /// See `--runtime-api-host`.
+    pub runtime_api_host: Option<String>,
     /// See `--cluster`.
     pub cluster: Option<String>,
     /// See `--node-id`.
@@ -472,6 +480,8 @@ pub struct Settings {
     pub admin_bind: Option<String>,
     /// A plain-HTTP listener for the whole API beside the TLS one.
     pub plain_bind: Option<String>,
+    /// The address the functions' Runtime API listeners bind.
+    pub runtime_api_host: std::net::IpAddr,
     /// Cluster mode, when on.
     pub cluster: Option<ClusterSettings>,
 }
@@ -525,6 +535,7 @@ impl Default for Settings {
             sns_https_ca: None,
             admin_bind: None,
             plain_bind: None,
+            runtime_api_host: std::net::IpAddr::V4(std::net::Ipv4Addr::LOCALHOST),
             cluster: None,
         }
     }
@@ -610,6 +621,15 @@ impl Settings {
             sns_https_ca: args.sns_https_ca.or(file.sns_https_ca),
             admin_bind: args.admin_bind.or(file.admin_bind),
             plain_bind: args.plain_bind.or(file.plain_bind),
+            runtime_api_host: match args.runtime_api_host.or(file.runtime_api_host) {
+                None => d.runtime_api_host,
+                Some(text) => text.parse().map_err(|_| {
+                    invalid(
+                        "runtime-api-host",
+                        format!("{text:?} is not an IP address such as 127.0.0.1"),
+                    )
+                })?,
+            },
             cluster: cluster_settings(
                 args.cluster.or(file.cluster),
                 args.node_id.or(file.node_id),

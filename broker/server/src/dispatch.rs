@@ -8,6 +8,9 @@
 //!   builds the [`RequestContext`], calls the admin or API handler and stamps `x-amzn-RequestId`.
 //!
 //! # Routing rules (docs/design.md "One request, end to end", docs/wire-notes.md "SQS")
+//! 0. A path of Lambda's REST API (`/2015-03-31/...`, `/2017-03-31/tags/...`) → Lambda,
+//!    routed on method and path by the protocol crate (checked first: REST calls carry
+//!    neither a target nor an `Action=`).
 //! 1. `X-Amz-Target: AmazonSQS.<Action>` → SQS over AWS JSON 1.0;
 //!    `Kinesis_20131202.<Action>` → Kinesis over JSON 1.1 or CBOR; any other target →
 //!    `UnknownOperationException`.
@@ -112,6 +115,14 @@ impl<'a> RequestHead<'a> {
 
 /// Classifies a request; pure, so the routing table is testable without a server.
 pub fn classify(head: RequestHead<'_>, body: &[u8]) -> Route {
+    if sluice_protocols::lambda::is_lambda_path(head.path) {
+        let action = sluice_protocols::lambda::route(head.method.as_str(), head.path).map_or("", |r| r.action.name());
+        return Route::Api {
+            service: Service::Lambda,
+            protocol: Protocol::RestJson,
+            action: action.to_string(),
+        };
+    }
     if let Some(target) = header_str(head.headers, "x-amz-target") {
         return classify_target(target, head.headers);
     }
@@ -201,6 +212,9 @@ pub fn protocol_hint(headers: &HeaderMap) -> Protocol {
 fn service_hint(head: RequestHead<'_>) -> Service {
     if kinesis_action(head.headers).is_some() {
         return Service::Kinesis;
+    }
+    if sluice_protocols::lambda::is_lambda_path(head.path) {
+        return Service::Lambda;
     }
     if let Some(service) = credential_scope(head).and_then(|scope| Service::from_signing_name(&scope.service)) {
         return service;
@@ -364,6 +378,8 @@ where
                 service,
                 protocol,
                 action: &action,
+                method: &parts.method,
+                path: parts.uri.path(),
                 headers: &parts.headers,
                 query: parts.uri.query(),
                 body,
@@ -373,6 +389,7 @@ where
                 Service::Sqs => api::sqs::handle(app, &ctx, call).await,
                 Service::Kinesis => api::kinesis::handle(app, &ctx, call).await,
                 Service::Sns => api::sns::handle(app, &ctx, call).await,
+                Service::Lambda => api::lambda::handle(app, &ctx, call).await,
             };
             finish(
                 app,

@@ -10,6 +10,8 @@
 //! - [`sns_delivery`]: the HTTP(S) client the SNS outbox posts deliveries with.
 //! - [`admin`]: `--admin-bind`, a second listener for the admin routes only.
 //! - [`checkpoint`]: `POST /admin/checkpoint`, backups of the running broker.
+//! - [`runtime_api`]: the Lambda Runtime API, one plain-HTTP listener per function, which
+//!   the user's handler processes poll for invocations.
 //! - [`init`]: `--init FILE`, resources declared in YAML or TOML and created at start-up.
 //! - [`standby`]: what a cluster node serves before it writes: health, and every API call
 //!   forwarded to the writer.
@@ -42,6 +44,7 @@ pub mod listener;
 pub mod metrics;
 pub mod policy;
 pub mod resource_metrics;
+pub mod runtime_api;
 pub mod sns_delivery;
 pub mod standby;
 pub mod tls;
@@ -277,6 +280,7 @@ pub async fn run(
         app = app.with_cluster(node.clone());
     }
     let app = Arc::new(app);
+    app.runtime.start_all();
     let (stop_admin, mut admin_stopped) = watch::channel(());
     let admin = match &app.settings.admin_bind {
         Some(addr) => {
@@ -341,6 +345,7 @@ pub async fn run(
     // Both listeners stop and drain together.
     tokio::join!(main, plain, trigger);
 
+    app.runtime.stop_all();
     let _ = stop_admin.send(());
     if let Some(admin) = admin {
         let _ = admin.await;

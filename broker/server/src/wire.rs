@@ -37,6 +37,8 @@ pub enum Service {
     Sns,
     /// Kinesis Data Streams.
     Kinesis,
+    /// Lambda's control plane: functions, event-source mappings, Invoke.
+    Lambda,
 }
 
 impl Service {
@@ -46,6 +48,7 @@ impl Service {
             Service::Sqs => "sqs",
             Service::Sns => "sns",
             Service::Kinesis => "kinesis",
+            Service::Lambda => "lambda",
         }
     }
 
@@ -55,6 +58,7 @@ impl Service {
             "sqs" => Some(Service::Sqs),
             "sns" => Some(Service::Sns),
             "kinesis" => Some(Service::Kinesis),
+            "lambda" => Some(Service::Lambda),
             _ => None,
         }
     }
@@ -71,6 +75,8 @@ pub enum Protocol {
     Cbor11,
     /// Query: form-encoded `Action=` request, XML response.
     Query,
+    /// REST-JSON: the operation is the method and path (Lambda).
+    RestJson,
 }
 
 impl Protocol {

@@ -18,6 +18,8 @@ pub enum LambdaErrorCode {
     InvalidParameterValue,
     /// A member breaks the model's constraints (length, pattern, range; 400).
     Validation,
+    /// The revision id does not match the function's (412).
+    PreconditionFailed,
     /// The request body is not valid JSON or a member has the wrong type (400).
     InvalidRequestContent,
     /// The payload is larger than Invoke accepts (413).
@@ -52,6 +54,7 @@ impl LambdaErrorCode {
             LambdaErrorCode::InvalidParameterValue => "InvalidParameterValueException",
             LambdaErrorCode::Validation => "ValidationException",
             LambdaErrorCode::InvalidRequestContent => "InvalidRequestContentException",
+            LambdaErrorCode::PreconditionFailed => "PreconditionFailedException",
             LambdaErrorCode::RequestTooLarge => "RequestTooLargeException",
             LambdaErrorCode::InvalidRuntime => "InvalidRuntimeException",
             LambdaErrorCode::TooManyRequests => "TooManyRequestsException",
@@ -71,6 +74,7 @@ impl LambdaErrorCode {
             LambdaErrorCode::ResourceNotFound | LambdaErrorCode::UnknownOperation => 404,
             LambdaErrorCode::ResourceConflict => 409,
             LambdaErrorCode::RequestTooLarge => 413,
+            LambdaErrorCode::PreconditionFailed => 412,
             LambdaErrorCode::TooManyRequests => 429,
             LambdaErrorCode::InvalidRuntime => 502,
             LambdaErrorCode::Service => 500,

@@ -180,7 +180,7 @@ fn check_role(role: &str) -> Result<(), LambdaError> {
         .is_some_and(|(account, path)| {
             account.len() == 12
                 && account.bytes().all(|b| b.is_ascii_digit())
-                && path.trim_start_matches('/').len() > 0
+                && !path.trim_start_matches('/').is_empty()
                 && path
                     .bytes()
                     .all(|b| b.is_ascii_alphanumeric() || b"+=,.@-_/".contains(&b))

@@ -64,6 +64,7 @@ impl Functions {
         settings: FunctionSettings,
         code: &Code,
         tags: BTreeMap<String, String>,
+        runtime_port: u16,
     ) -> Result<FunctionView> {
         let _admin = self.admin();
         if self.functions().contains_key(key) {
@@ -79,6 +80,7 @@ impl Functions {
             last_modified_ms: self.clock.now_ms(),
             revision_id: uuid::Uuid::new_v4().to_string(),
             tags,
+            runtime_port,
         };
         self.persist_function(key, &record)?;
         let mut functions = self.functions.write().unwrap_or_else(|p| p.into_inner());
@@ -174,6 +176,26 @@ impl Functions {
             record.image_uri = image_uri;
             Ok(())
         })
+    }
+
+    /// Moves a function's Runtime API to another port (its own was taken at start-up).
+    pub fn set_runtime_port(&self, key: &FunctionKey, port: u16) -> Result<()> {
+        self.change(key, None, |record| {
+            record.runtime_port = port;
+            Ok(())
+        })
+        .map(|_| ())
+    }
+
+    /// Every function, for the server's start-up (Runtime API listeners).
+    pub fn all_functions(&self) -> Vec<FunctionView> {
+        self.functions()
+            .iter()
+            .map(|(key, record)| FunctionView {
+                key: key.clone(),
+                record: record.clone(),
+            })
+            .collect()
     }
 
     /// Deletes a function; its mappings stay, as on AWS.

@@ -130,6 +130,10 @@ pub struct FunctionRecord {
     pub revision_id: String,
     /// Tags.
     pub tags: BTreeMap<String, String>,
+    /// The port of the function's Runtime API listener (the server picks it at creation and
+    /// keeps it across restarts, so handlers started with it reconnect).
+    #[serde(default)]
+    pub runtime_port: u16,
 }
 
 /// A function as reads report it.

@@ -49,11 +49,11 @@ fn functions_survive_a_restart_and_conflict_on_create() {
     {
         let (functions, _) = open(dir.path());
         let view = functions
-            .create_function(&key("f1"), settings(), &Code::Zip(b"zip".to_vec()), BTreeMap::new())
+            .create_function(&key("f1"), settings(), &Code::Zip(b"zip".to_vec()), BTreeMap::new(), 0)
             .unwrap();
         assert_eq!(view.record.code_size, 3);
         let err = functions
-            .create_function(&key("f1"), settings(), &Code::Zip(Vec::new()), BTreeMap::new())
+            .create_function(&key("f1"), settings(), &Code::Zip(Vec::new()), BTreeMap::new(), 0)
             .unwrap_err();
         assert!(matches!(err, FunctionError::Conflict(_)));
     }
@@ -71,7 +71,7 @@ fn updates_check_the_revision() {
     let dir = tempfile::tempdir().unwrap();
     let (functions, _) = open(dir.path());
     let created = functions
-        .create_function(&key("f1"), settings(), &Code::Zip(Vec::new()), BTreeMap::new())
+        .create_function(&key("f1"), settings(), &Code::Zip(Vec::new()), BTreeMap::new(), 0)
         .unwrap();
     let update = SettingsUpdate {
         timeout_secs: Some(30),
@@ -92,7 +92,7 @@ fn list_pages_by_name() {
     let (functions, _) = open(dir.path());
     for name in ["c", "a", "b"] {
         functions
-            .create_function(&key(name), settings(), &Code::Zip(Vec::new()), BTreeMap::new())
+            .create_function(&key(name), settings(), &Code::Zip(Vec::new()), BTreeMap::new(), 0)
             .unwrap();
     }
     let first = functions.list_functions("000000000000", "us-east-1", None, 2);
@@ -123,7 +123,7 @@ fn sqs_mapping_rules() {
         .unwrap_err();
     assert_eq!(err.to_string(), "Function does not exist");
     functions
-        .create_function(&key("f1"), settings(), &Code::Zip(Vec::new()), BTreeMap::new())
+        .create_function(&key("f1"), settings(), &Code::Zip(Vec::new()), BTreeMap::new(), 0)
         .unwrap();
     // More than 10 needs a window.
     let big = MappingUpdate {

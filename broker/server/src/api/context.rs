@@ -135,8 +135,12 @@ pub struct ApiCall<'a> {
     pub service: Service,
     /// Wire protocol of request and response.
     pub protocol: Protocol,
-    /// Action name as sent.
+    /// Action name as sent (REST services: the operation the method and path name).
     pub action: &'a str,
+    /// HTTP method (REST services route on it).
+    pub method: &'a http::Method,
+    /// URI path, undecoded (REST services take resources from it).
+    pub path: &'a str,
     /// Request headers (for `Content-Type`, `x-amzn-query-mode`, etc.).
     pub headers: &'a HeaderMap,
     /// URI query string (query-protocol GET requests carry their parameters there).

@@ -18,10 +18,12 @@
 
 use http::header::{HeaderName, HeaderValue, CONTENT_TYPE};
 use http::{Response, StatusCode};
+use sluice_broker::function::FunctionError;
 use sluice_broker::queue::QueueError;
 use sluice_broker::stream::StreamError;
 use sluice_broker::topic::TopicError;
 use sluice_protocols::kinesis::{render_error, Encoding, KinesisError, KinesisErrorCode};
+use sluice_protocols::lambda::{LambdaError, LambdaErrorCode};
 use sluice_protocols::sigv4_verify::SignatureError;
 use sluice_protocols::sns::{render_query_error as render_sns_error, SnsError, SnsErrorCode};
 use sluice_protocols::sqs::{render_json_error, render_query_error, SqsError, SqsErrorCode};
@@ -57,6 +59,48 @@ impl From<StreamError> for Failure<KinesisError> {
     fn from(err: StreamError) -> Self {
         Failure(kinesis_error(err))
     }
+}
+
+impl From<FunctionError> for Failure<LambdaError> {
+    fn from(err: FunctionError) -> Self {
+        Failure(lambda_error(err))
+    }
+}
+
+/// Maps a function error to the Lambda error clients see. Exhaustive on purpose, like
+/// [`sqs_error`].
+pub fn lambda_error(err: FunctionError) -> LambdaError {
+    let code = match &err {
+        FunctionError::NotFound(_) => LambdaErrorCode::ResourceNotFound,
+        FunctionError::Conflict(_) => LambdaErrorCode::ResourceConflict,
+        FunctionError::InvalidParameter(_) => LambdaErrorCode::InvalidParameterValue,
+        FunctionError::PreconditionFailed(_) => LambdaErrorCode::PreconditionFailed,
+        FunctionError::TooManyRequests(_) => LambdaErrorCode::TooManyRequests,
+        FunctionError::RequestTooLarge(_) => LambdaErrorCode::RequestTooLarge,
+        FunctionError::Storage(cause) => {
+            tracing::error!(error = %cause, "storage failure while serving a lambda request");
+            return LambdaError::internal();
+        }
+        FunctionError::Internal(cause) => {
+            tracing::error!(error = %cause, "internal failure while serving a lambda request");
+            return LambdaError::internal();
+        }
+    };
+    LambdaError::new(code, err.to_string())
+}
+
+/// Renders a Lambda error: its status, `x-amzn-ErrorType`, and the JSON body.
+pub fn lambda_error_response(err: &LambdaError) -> Response<ResponseBody> {
+    let (status, code, body) = sluice_protocols::lambda::render_error(err);
+    let mut response = text_response(
+        StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
+        "application/json",
+        body,
+    );
+    response
+        .headers_mut()
+        .insert("x-amzn-errortype", HeaderValue::from_static(code));
+    response
 }
 
 /// Content type of query-protocol (XML) responses.
@@ -173,7 +217,7 @@ pub fn sqs_error_response(protocol: Protocol, err: &SqsError, request_id: &str) 
         }
         // Kinesis has no renderer yet; its callers get the JSON shape, which every JSON
         // client parses (`__type`, `message`).
-        Protocol::Json10 | Protocol::Json11 | Protocol::Cbor11 => {
+        Protocol::Json10 | Protocol::Json11 | Protocol::Cbor11 | Protocol::RestJson => {
             let (status, headers, body) = render_json_error(err);
             let mut response = with_status(Response::new(ResponseBody::full(body)), status);
             for (name, value) in headers {
@@ -238,6 +282,23 @@ impl DispatchError {
         SqsError::new(code, self.to_string())
     }
 
+    fn to_lambda_error(&self) -> LambdaError {
+        let code = match self {
+            DispatchError::BodyTooLarge { .. } => LambdaErrorCode::RequestTooLarge,
+            DispatchError::BodyRead(_) | DispatchError::BodyTimeout => LambdaErrorCode::InvalidRequestContent,
+            DispatchError::UnknownOperation | DispatchError::Unrecognized => LambdaErrorCode::UnknownOperation,
+            DispatchError::Auth(err) => match err {
+                SignatureError::MissingAuthenticationToken => LambdaErrorCode::MissingAuthenticationToken,
+                SignatureError::IncompleteSignature(_) => LambdaErrorCode::IncompleteSignature,
+                SignatureError::InvalidClientTokenId => LambdaErrorCode::UnrecognizedClient,
+                SignatureError::SignatureDoesNotMatch(_) | SignatureError::RequestExpired(_) => {
+                    LambdaErrorCode::InvalidSignature
+                }
+            },
+        };
+        LambdaError::new(code, self.to_string())
+    }
+
     fn to_sns_error(&self) -> SnsError {
         let code = match self {
             DispatchError::BodyTooLarge { .. } => SnsErrorCode::RequestEntityTooLarge,
@@ -265,6 +326,7 @@ pub fn dispatch_error_response(
     request_id: &str,
 ) -> Response<ResponseBody> {
     let mut response = match (service, protocol) {
+        (Service::Lambda, _) => lambda_error_response(&err.to_lambda_error()),
         // Kinesis clients read `{__type, message}` in their own encoding.
         (_, Protocol::Json11 | Protocol::Cbor11) => {
             let code = match err {

@@ -11,6 +11,8 @@
 //! - [`sqs`]: SQS (JSON 1.0 and query); [`sns`]: SNS (query); [`kinesis`]: Kinesis (JSON 1.1
 //!   and CBOR), [`kinesis_efo`]: its enhanced fan-out (consumers, and SubscribeToShard's
 //!   event stream, a streamed response body fed by a task);
+//!   [`lambda`]: Lambda's control plane (REST-JSON: functions, event-source mappings,
+//!   Invoke);
 //!   [`error`]: the one mapping from core errors to AWS error codes, and the
 //!   rendering of errors raised before a service codec is involved.
 //! - [`query_params`]: a query-protocol request's parameters (URL query, then form body).
@@ -27,6 +29,7 @@ pub mod error;
 pub mod kinesis;
 pub mod kinesis_efo;
 pub mod kinesis_shapes;
+pub mod lambda;
 pub mod sns;
 pub mod sqs;
 

@@ -73,7 +73,7 @@ fn decode(ctx: &RequestContext, call: &ApiCall<'_>) -> std::result::Result<SqsRe
             let params = crate::api::context::query_params(call);
             decode_query(&params, path_queue_url.as_deref()).map(|(_, request)| request)
         }
-        Protocol::Json10 | Protocol::Json11 | Protocol::Cbor11 => {
+        Protocol::Json10 | Protocol::Json11 | Protocol::Cbor11 | Protocol::RestJson => {
             let Some(action) = SqsAction::from_name(call.action) else {
                 return Err(SqsError::new(
                     SqsErrorCode::InvalidAction,
@@ -92,7 +92,9 @@ fn decode(ctx: &RequestContext, call: &ApiCall<'_>) -> std::result::Result<SqsRe
 fn encode(protocol: Protocol, response: &SqsResponse, request_id: &str) -> Response<ResponseBody> {
     let (content_type, body) = match protocol {
         Protocol::Query => (XML_CONTENT_TYPE, encode_xml(response, request_id)),
-        Protocol::Json10 | Protocol::Json11 | Protocol::Cbor11 => (JSON_CONTENT_TYPE, encode_json(response)),
+        Protocol::Json10 | Protocol::Json11 | Protocol::Cbor11 | Protocol::RestJson => {
+            (JSON_CONTENT_TYPE, encode_json(response))
+        }
     };
     let mut http_response = Response::new(ResponseBody::full(body));
     http_response
