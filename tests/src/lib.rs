@@ -10,6 +10,10 @@
 //!   tests of the query protocol, JSON error headers and malformed requests the SDK can't send.
 //! - [`kinesis`]: the official `aws-sdk-kinesis` client pointed at a broker, stream set-up and
 //!   read-everything helpers, and raw signed JSON 1.1 / CBOR requests.
+//! - [`lambda`]: the official `aws-sdk-lambda` client pointed at a broker, and [`lambda::Handler`],
+//!   a real handler process against a function's Runtime API listener: AWS's Python client
+//!   (`awslambdaric`, from the virtualenv `scripts/lambda-python` pins) or `lambda-test-handler`
+//!   (`src/bin/`, on AWS's Rust `lambda_runtime`), killed when the handle drops.
 //! - [`nats`]: [`NatsCluster`] runs a real NATS JetStream cluster (the pinned `nats-server`, one
 //!   child process per node on free loopback ports, temporary stores) and can SIGKILL, restart,
 //!   SIGSTOP and SIGCONT single nodes; the replicated mode's store in tests.
@@ -35,6 +39,7 @@ pub mod broker;
 pub mod client;
 pub mod eventstream;
 pub mod kinesis;
+pub mod lambda;
 pub mod md5;
 pub mod nats;
 pub mod netns;

@@ -62,7 +62,7 @@ impl Broker {
         let streams = Arc::new(streams);
         let topics = Topics::open(store.clone(), clock, queues.clone())?;
         let topics = Arc::new(topics);
-        let functions = Functions::open(store.clone(), clock, queues.clone(), streams.clone())?;
+        let functions = Functions::open(store.clone(), clock, queues.clone(), streams.clone(), topics.clone())?;
         let functions = Arc::new(functions);
         Ok(Broker {
             store,

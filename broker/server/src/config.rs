@@ -64,6 +64,8 @@ pub struct Cli {
 }
 
 /// Subcommands of `sluice`.
+// Parsed once at start-up: the size difference between the variants costs nothing.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Run the broker: listen for SQS/SNS/Kinesis requests over HTTP/1.1 and h2c.
@@ -72,6 +74,10 @@ pub enum Command {
     /// --config file (same names in snake_case, e.g. `data_dir = "/var/lib/sluice"`), the
     /// built-in default.
     Serve(ServeArgs),
+    /// Run a function's handler processes against its Lambda Runtime API (for example
+    /// `sluice handlers --function f -- python3 -m awslambdaric app.handler`), restarting them
+    /// when they exit.
+    Handlers(crate::handlers::HandlersArgs),
 }
 
 /// Flags of `sluice serve`; `None` means "not given on the command line nor in the environment".
@@ -819,7 +825,31 @@ mod tests {
         let cli = Cli::try_parse_from(argv).expect("valid command line");
         match cli.command {
             Command::Serve(args) => args,
+            Command::Handlers(_) => panic!("not a serve command line"),
         }
+    }
+
+    #[test]
+    fn handlers_take_a_command_after_the_separator() {
+        let cli = Cli::try_parse_from([
+            "sluice",
+            "handlers",
+            "--function",
+            "f",
+            "--count",
+            "2",
+            "--",
+            "python3",
+            "-m",
+            "x",
+        ])
+        .expect("valid command line");
+        let Command::Handlers(args) = cli.command else {
+            panic!("not a handlers command line");
+        };
+        assert_eq!((args.function.as_str(), args.count), ("f", 2));
+        assert_eq!(args.command, ["python3", "-m", "x"]);
+        assert!(Cli::try_parse_from(["sluice", "handlers", "--function", "f"]).is_err());
     }
 
     #[test]

@@ -10,6 +10,7 @@
 //! - [`sns_delivery`]: the HTTP(S) client the SNS outbox posts deliveries with.
 //! - [`admin`]: `--admin-bind`, a second listener for the admin routes only.
 //! - [`checkpoint`]: `POST /admin/checkpoint`, backups of the running broker.
+//! - [`handlers`]: `sluice handlers`, which runs and restarts a function's handler processes.
 //! - [`runtime_api`]: the Lambda Runtime API, one plain-HTTP listener per function, which
 //!   the user's handler processes poll for invocations.
 //! - [`init`]: `--init FILE`, resources declared in YAML or TOML and created at start-up.
@@ -39,6 +40,7 @@ pub mod cluster_metrics;
 pub mod config;
 pub mod dispatch;
 pub mod forwarded;
+pub mod handlers;
 pub mod init;
 pub mod listener;
 pub mod metrics;
@@ -281,6 +283,17 @@ pub async fn run(
     }
     let app = Arc::new(app);
     app.runtime.start_all();
+    let (stop_pollers, mut pollers_stopped) = watch::channel(());
+    let poller_settings = sluice_broker::function::PollerSettings {
+        base_url: app
+            .settings
+            .public_url
+            .clone()
+            .unwrap_or_else(|| format!("{}://{}", if tls.is_some() { "https" } else { "http" }, local_addr)),
+    };
+    let pollers = broker.functions.spawn_pollers(poller_settings, async move {
+        let _ = pollers_stopped.changed().await;
+    });
     let (stop_admin, mut admin_stopped) = watch::channel(());
     let admin = match &app.settings.admin_bind {
         Some(addr) => {
@@ -338,6 +351,9 @@ pub async fn run(
                 lost = Some(reason);
             }
         }
+        // Pollers first: they hold long polls of their own and would take from the queues
+        // while the drain runs.
+        let _ = stop_pollers.send(());
         // Open long polls would otherwise hold the drain for up to 20 s.
         shutdown_queues.queues.begin_shutdown();
         let _ = stop_listeners.send(true);
@@ -345,6 +361,9 @@ pub async fn run(
     // Both listeners stop and drain together.
     tokio::join!(main, plain, trigger);
 
+    if let Err(e) = pollers.await {
+        warn!(error = %e, "event-source pollers ended abnormally");
+    }
     app.runtime.stop_all();
     let _ = stop_admin.send(());
     if let Some(admin) = admin {

@@ -12,7 +12,10 @@ use tracing_subscriber::EnvFilter;
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    let Command::Serve(args) = cli.command;
+    let args = match cli.command {
+        Command::Serve(args) => args,
+        Command::Handlers(args) => return handlers(args),
+    };
     let settings = match Settings::resolve(args) {
         Ok(settings) => settings,
         Err(e) => {
@@ -33,6 +36,29 @@ fn main() -> ExitCode {
     };
     let result = runtime.block_on(sluice_server::run(settings, shutdown_signal(), |_| {}));
     match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("sluice: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// `sluice handlers`: logs at info (or `RUST_LOG`), runs until SIGINT or SIGTERM.
+fn handlers(args: sluice_server::handlers::HandlersArgs) -> ExitCode {
+    let filter = std::env::var("RUST_LOG")
+        .ok()
+        .and_then(|d| EnvFilter::try_new(d).ok())
+        .unwrap_or_else(|| EnvFilter::new("info"));
+    tracing_subscriber::fmt().with_env_filter(filter).init();
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(runtime) => runtime,
+        Err(e) => {
+            eprintln!("sluice: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(sluice_server::handlers::run(args, shutdown_signal())) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("sluice: {e}");

@@ -27,6 +27,8 @@ const QUEUE_LABELS: &[&str] = &["account", "region", "queue"];
 const STREAM_LABELS: &[&str] = &["account", "region", "stream"];
 const TOPIC_LABELS: &[&str] = &["account", "region", "topic"];
 const DELIVERY_LABELS: &[&str] = &["account", "region", "topic", "protocol"];
+/// Labels that name an event-source mapping (its UUID) with its function and source kind.
+const MAPPING_LABELS: &[&str] = &["account", "region", "function", "mapping", "source"];
 
 /// Collects the gauges at scrape time.
 pub struct ResourceCollector {
@@ -139,6 +141,26 @@ impl ResourceCollector {
             ),
             DELIVERY_LABELS,
         )?;
+        let mapping_counter = |name: &str, help: &str| IntCounterVec::new(Opts::new(name, help), MAPPING_LABELS);
+        let mapping_invocations = mapping_counter(
+            "sluice_lambda_mapping_invocations_total",
+            "Invocations an event-source mapping made since the broker started",
+        )?;
+        let mapping_errors = mapping_counter(
+            "sluice_lambda_mapping_errors_total",
+            "Invocations of a mapping that failed (error, timeout, reported item failures)",
+        )?;
+        let mapping_records = mapping_counter(
+            "sluice_lambda_mapping_records_total",
+            "Records a mapping delivered (retries count again); divided by invocations, the batch size",
+        )?;
+        let mapping_age = IntGaugeVec::new(
+            Opts::new(
+                "sluice_lambda_mapping_iterator_age_milliseconds",
+                "Stream mappings: age of the last batch's newest record when it was delivered",
+            ),
+            MAPPING_LABELS,
+        )?;
         let live_bytes = IntGauge::new(
             "sluice_rocksdb_live_data_bytes",
             "RocksDB's estimate of live data size, all column families",
@@ -202,6 +224,28 @@ impl ResourceCollector {
                 }
             }
             omitted.with_label_values(&["topic"]).set(gauge_value(left_out as u64));
+            for (m, s) in broker.functions.mapping_stats().iter().take(limit) {
+                let source = match m.kind {
+                    sluice_broker::function::SourceKind::Sqs => "sqs",
+                    sluice_broker::function::SourceKind::Kinesis => "kinesis",
+                };
+                let f = &m.function;
+                let labels = [
+                    f.account.as_str(),
+                    f.region.as_str(),
+                    f.name.as_str(),
+                    m.uuid.as_str(),
+                    source,
+                ];
+                mapping_invocations.with_label_values(&labels).inc_by(s.invocations);
+                mapping_errors.with_label_values(&labels).inc_by(s.errors);
+                mapping_records.with_label_values(&labels).inc_by(s.records);
+                if m.kind == sluice_broker::function::SourceKind::Kinesis {
+                    mapping_age
+                        .with_label_values(&labels)
+                        .set(gauge_value(s.iterator_age_ms));
+                }
+            }
         }
         if let Some((store, _)) = store {
             live_bytes.set(gauge_value(store.property_sum("rocksdb.estimate-live-data-size")));
@@ -227,6 +271,10 @@ impl ResourceCollector {
             Box::new(publishes),
             Box::new(deliveries),
             Box::new(delivery_failures),
+            Box::new(mapping_invocations),
+            Box::new(mapping_errors),
+            Box::new(mapping_records),
+            Box::new(mapping_age),
             Box::new(live_bytes),
             Box::new(sst_bytes),
             Box::new(pending_compaction),

@@ -161,6 +161,7 @@ impl Functions {
             filters: Vec::new(),
             max_concurrency: None,
             last_modified_ms: now,
+            created_ms: now,
             tags: spec.tags,
         };
         apply(&mut record, spec.settings)?;
@@ -251,6 +252,7 @@ impl Functions {
         let record = self.mappings().get(uuid).cloned().ok_or_else(mapping_not_found)?;
         let mut batch = self.store.batch();
         batch.delete(Cf::Meta, &MappingRecord::record_key(uuid));
+        Functions::delete_checkpoints(uuid, &mut batch);
         self.store.commit(batch)?;
         self.mappings.write().unwrap_or_else(|p| p.into_inner()).remove(uuid);
         self.mapping_changed();
@@ -372,6 +374,11 @@ impl Functions {
                 }
             }
             SourceKind::Kinesis => {
+                if m.parallelization > 1 {
+                    return Err(invalid(
+                        "Sluice does not support a ParallelizationFactor above 1 yet: each shard has one batch in flight",
+                    ));
+                }
                 if m.max_concurrency.is_some() {
                     return Err(invalid(
                         "Unsupported ScalingConfig parameter for the given event source type.",

@@ -20,9 +20,11 @@
 //!   message stays until its handler succeeded; a stream's checkpoint moves after success).
 
 pub mod error;
+pub mod events;
 pub mod invocation;
 mod lifecycle;
 mod mapping;
+mod poller;
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex, MutexGuard, RwLock, RwLockReadGuard};
@@ -34,15 +36,19 @@ use sluice_storage::{Cf, Store};
 use crate::clock::Clock;
 use crate::queue::Queues;
 use crate::stream::Streams;
+use crate::topic::Topics;
 pub use error::{FunctionError, Result};
 pub use invocation::{Hub, Invocation, Outcome};
 pub use lifecycle::SettingsUpdate;
 pub use mapping::{stream_key, MappingSpec, MappingUpdate, SourceKind, StartingPosition};
+pub use poller::PollerSettings;
 
 /// Meta key prefix of function records: account | region | name.
 const FUNCTION_PREFIX: u8 = 0x80;
 /// Meta key prefix of event-source mapping records: uuid.
 const MAPPING_PREFIX: u8 = 0x81;
+/// Meta key prefix of stream mappings' checkpoints: uuid | shard id.
+const CHECKPOINT_PREFIX: u8 = 0x82;
 
 /// Names a function: AWS namespaces functions by account and region.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -182,8 +188,33 @@ pub struct MappingRecord {
     pub max_concurrency: Option<u32>,
     /// Epoch ms of the last change.
     pub last_modified_ms: u64,
+    /// Epoch ms of the creation (where `LATEST` starts).
+    #[serde(default)]
+    pub created_ms: u64,
     /// Tags.
     pub tags: BTreeMap<String, String>,
+}
+
+/// Where a stream mapping stands in one shard.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Checkpoint {
+    /// Every record up to and including this sequence number is handled.
+    After(String),
+    /// The shard is closed and read to its end.
+    Done,
+}
+
+/// A mapping's traffic since the broker started, for metrics.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct MappingStats {
+    /// Invocations made.
+    pub invocations: u64,
+    /// Invocations that failed (an error, a timeout, reported item failures).
+    pub errors: u64,
+    /// Records delivered (retries counted again).
+    pub records: u64,
+    /// Streams: how old the newest record of the last batch was when it was delivered, ms.
+    pub iterator_age_ms: u64,
 }
 
 impl MappingRecord {
@@ -226,10 +257,12 @@ pub struct Functions {
     clock: Clock,
     queues: Arc<Queues>,
     streams: Arc<Streams>,
+    topics: Arc<Topics>,
     functions: RwLock<BTreeMap<FunctionKey, FunctionRecord>>,
     mappings: RwLock<BTreeMap<String, MappingRecord>>,
     /// Per mapping: the outcome of its last batch (memory only, as on AWS it is advisory).
     last_results: Mutex<HashMap<String, String>>,
+    stats: Mutex<HashMap<String, MappingStats>>,
     hubs: Mutex<HashMap<FunctionKey, Arc<Hub>>>,
     /// Serialises changes, so existence checks and commits agree.
     admin: Mutex<()>,
@@ -239,7 +272,13 @@ pub struct Functions {
 
 impl Functions {
     /// Loads every function and mapping from `store`.
-    pub fn open(store: Arc<Store>, clock: Clock, queues: Arc<Queues>, streams: Arc<Streams>) -> Result<Functions> {
+    pub fn open(
+        store: Arc<Store>,
+        clock: Clock,
+        queues: Arc<Queues>,
+        streams: Arc<Streams>,
+        topics: Arc<Topics>,
+    ) -> Result<Functions> {
         let mut functions = BTreeMap::new();
         let mut failure = None;
         store.for_each_prefix(Cf::Meta, &[FUNCTION_PREFIX], |_, value| {
@@ -275,9 +314,11 @@ impl Functions {
             clock,
             queues,
             streams,
+            topics,
             functions: RwLock::new(functions),
             mappings: RwLock::new(mappings),
             last_results: Mutex::new(HashMap::new()),
+            stats: Mutex::new(HashMap::new()),
             hubs: Mutex::new(HashMap::new()),
             admin: Mutex::new(()),
             mapping_changes: tokio::sync::watch::channel(0).0,
@@ -319,6 +360,62 @@ impl Functions {
     pub fn set_last_result(&self, uuid: &str, result: impl Into<String>) {
         let mut results = self.last_results.lock().unwrap_or_else(|p| p.into_inner());
         results.insert(uuid.to_string(), result.into());
+    }
+
+    /// Counts one invocation of `records` records by a mapping.
+    pub fn count_batch(&self, uuid: &str, records: usize) {
+        let mut stats = self.stats.lock().unwrap_or_else(|p| p.into_inner());
+        let s = stats.entry(uuid.to_string()).or_default();
+        s.invocations += 1;
+        s.records += records as u64;
+    }
+
+    /// Records a stream mapping's iterator age: the age of the last batch's newest record.
+    pub fn set_iterator_age(&self, uuid: &str, age_ms: u64) {
+        let mut stats = self.stats.lock().unwrap_or_else(|p| p.into_inner());
+        stats.entry(uuid.to_string()).or_default().iterator_age_ms = age_ms;
+    }
+
+    /// Counts one failed invocation of a mapping.
+    pub fn count_error(&self, uuid: &str) {
+        let mut stats = self.stats.lock().unwrap_or_else(|p| p.into_inner());
+        stats.entry(uuid.to_string()).or_default().errors += 1;
+    }
+
+    /// Every mapping with its function and traffic, for metrics.
+    pub fn mapping_stats(&self) -> Vec<(MappingRecord, MappingStats)> {
+        let stats = self.stats.lock().unwrap_or_else(|p| p.into_inner());
+        self.mappings()
+            .values()
+            .map(|m| (m.clone(), stats.get(&m.uuid).cloned().unwrap_or_default()))
+            .collect()
+    }
+
+    /// A stream mapping's checkpoint in a shard.
+    pub fn checkpoint(&self, uuid: &str, shard: &str) -> Option<Checkpoint> {
+        let key = KeyBuf::new(CHECKPOINT_PREFIX).str(uuid).str(shard).finish();
+        let value = self.store.get(Cf::Meta, &key).ok().flatten()?;
+        serde_json::from_slice(&value).ok()
+    }
+
+    /// Records a stream mapping's checkpoint in a shard; a failed write only means the batch
+    /// is delivered again after a restart.
+    pub fn save_checkpoint(&self, uuid: &str, shard: &str, checkpoint: &Checkpoint) {
+        let key = KeyBuf::new(CHECKPOINT_PREFIX).str(uuid).str(shard).finish();
+        let Ok(value) = encode(checkpoint) else { return };
+        let mut batch = self.store.batch();
+        batch.put(Cf::Meta, &key, &value);
+        if let Err(e) = self.store.commit(batch) {
+            tracing::warn!(mapping = uuid, shard, error = %e, "checkpoint not saved; the batch will be delivered again after a restart");
+        }
+    }
+
+    /// Deletes a mapping's checkpoints in `batch`.
+    fn delete_checkpoints(uuid: &str, batch: &mut sluice_storage::Batch<'_>) {
+        let from = KeyBuf::new(CHECKPOINT_PREFIX).str(uuid).finish();
+        let mut to = from.clone();
+        to.push(0xff);
+        batch.delete_range(Cf::Meta, &from, &to);
     }
 
     fn persist_function(&self, key: &FunctionKey, record: &FunctionRecord) -> Result<()> {

@@ -22,7 +22,11 @@ fn open(dir: &std::path::Path) -> (Functions, Arc<Queues>) {
     let clock = Clock::new();
     let queues = Arc::new(Queues::open(store.clone(), clock).unwrap());
     let streams = Arc::new(Streams::open(store.clone(), clock, crate::stream::DEFAULT_TRANSITION).unwrap());
-    (Functions::open(store, clock, queues.clone(), streams).unwrap(), queues)
+    let topics = Arc::new(crate::topic::Topics::open(store.clone(), clock, queues.clone()).unwrap());
+    (
+        Functions::open(store, clock, queues.clone(), streams, topics).unwrap(),
+        queues,
+    )
 }
 
 fn settings() -> FunctionSettings {

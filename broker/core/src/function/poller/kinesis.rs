@@ -1,0 +1,363 @@
+//! A stream's poller: one reader per shard, parents before children, with durable
+//! checkpoints.
+//!
+//! # Rules (AWS's)
+//! - One batch in flight per shard, so a shard's records reach the handler in order.
+//! - A shard is read from its checkpoint (the last record handled), else from the mapping's
+//!   starting position: TRIM_HORIZON, AT_TIMESTAMP, or LATEST, which is the mapping's
+//!   creation time, so records written between the create and the first poll are not missed.
+//! - A child shard (split or merge) is read only once its parents are finished.
+//! - A failed batch is retried, split in two first with BisectBatchOnFunctionError (a split
+//!   does not count as a retry); after MaximumRetryAttempts, or once its records are older
+//!   than MaximumRecordAgeInSeconds, a description of the batch goes to the on-failure
+//!   destination and the shard moves on. With ReportBatchItemFailures, the checkpoint moves
+//!   to just before the lowest failed record and the rest is retried.
+//! - The checkpoint is written after each batch, so a restart resumes after the last record
+//!   handled: nothing is skipped; a batch cut off by the restart is delivered again.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::Bytes;
+use serde_json::json;
+
+use super::super::events::{self, BatchAnswer};
+use super::super::{stream_key, Checkpoint, Functions, MappingRecord, Outcome, StartingPosition};
+use super::{filters, passes, send_failure, PollerSettings, PICKUP, PROBLEM_PAUSE};
+use crate::stream::{IteratorStart, ReadRecord, StreamKey};
+
+/// How often an idle shard is read, as Lambda polls each shard once a second.
+const IDLE_POLL: Duration = Duration::from_secs(1);
+/// How often the shard list is read for new shards.
+const SHARD_SCAN: Duration = Duration::from_secs(2);
+/// Longest pause between retries of a failing batch.
+const MAX_BACKOFF: Duration = Duration::from_secs(10);
+
+pub(super) async fn run(functions: Arc<Functions>, mapping: MappingRecord, settings: PollerSettings) {
+    let Some(stream) = stream_key(&mapping.source_arn) else {
+        return;
+    };
+    // Dropping the set (this task aborted: the mapping changed) aborts every reader.
+    let mut set = tokio::task::JoinSet::new();
+    let mut readers: HashMap<String, tokio::task::AbortHandle> = HashMap::new();
+    loop {
+        match functions.streams.list_shards(&stream, None) {
+            Ok(shards) => {
+                let ids: HashMap<u32, String> = shards
+                    .iter()
+                    .map(|s| (s.index, crate::stream::shard::shard_id(s.index)))
+                    .collect();
+                for shard in &shards {
+                    let id = crate::stream::shard::shard_id(shard.index);
+                    if readers.contains_key(&id) {
+                        continue;
+                    }
+                    if functions.checkpoint(&mapping.uuid, &id) == Some(Checkpoint::Done) {
+                        continue;
+                    }
+                    // Parents that are still listed must be finished first; a parent trimmed
+                    // away by retention is finished by definition.
+                    let parents_done = [shard.parent, shard.adjacent_parent]
+                        .into_iter()
+                        .flatten()
+                        .filter_map(|p| ids.get(&p))
+                        .all(|p| functions.checkpoint(&mapping.uuid, p) == Some(Checkpoint::Done));
+                    if !parents_done {
+                        continue;
+                    }
+                    let reader = ShardReader {
+                        functions: functions.clone(),
+                        mapping: mapping.clone(),
+                        settings: settings.clone(),
+                        stream: stream.clone(),
+                        shard: id.clone(),
+                    };
+                    readers.insert(id, set.spawn(reader.run()));
+                }
+                while set.try_join_next().is_some() {}
+                readers.retain(|_, task| !task.is_finished());
+            }
+            Err(e) => {
+                functions.set_last_result(&mapping.uuid, format!("PROBLEM: {e}"));
+            }
+        }
+        tokio::time::sleep(SHARD_SCAN).await;
+    }
+}
+
+struct ShardReader {
+    functions: Arc<Functions>,
+    mapping: MappingRecord,
+    settings: PollerSettings,
+    stream: StreamKey,
+    shard: String,
+}
+
+/// How a batch ended.
+enum BatchEnd {
+    /// Handled (or given up on and described to the destination): move past it.
+    Done,
+    /// The reader must stop (the function is gone); nothing moves.
+    Stop,
+}
+
+impl ShardReader {
+    async fn run(self) {
+        let filters = filters(&self.mapping);
+        let arn = self.stream.arn();
+        loop {
+            let start = match self.functions.checkpoint(&self.mapping.uuid, &self.shard) {
+                Some(Checkpoint::Done) => return,
+                Some(Checkpoint::After(seq)) => IteratorStart::AfterSequence(Some(seq)),
+                None => match self.mapping.starting_position {
+                    Some(StartingPosition::TrimHorizon) => IteratorStart::TrimHorizon,
+                    Some(StartingPosition::AtTimestamp(ms)) => IteratorStart::AtTimestamp(Some(ms as i64)),
+                    Some(StartingPosition::Latest) | None => {
+                        IteratorStart::AtTimestamp(Some(self.mapping.created_ms as i64))
+                    }
+                },
+            };
+            let iterator = match self.functions.streams.shard_iterator(&self.stream, &self.shard, start) {
+                Ok(it) => it,
+                Err(e) => {
+                    self.functions
+                        .set_last_result(&self.mapping.uuid, format!("PROBLEM: {e}"));
+                    tokio::time::sleep(PROBLEM_PAUSE).await;
+                    continue;
+                }
+            };
+            let read =
+                self.functions
+                    .streams
+                    .get_records(&iterator, self.mapping.batch_size as usize, Some(&self.stream));
+            let batch = match read {
+                Ok(batch) => batch,
+                Err(e) => {
+                    self.functions
+                        .set_last_result(&self.mapping.uuid, format!("PROBLEM: {e}"));
+                    tokio::time::sleep(PROBLEM_PAUSE).await;
+                    continue;
+                }
+            };
+            if batch.records.is_empty() {
+                if batch.next_iterator.is_none() {
+                    // A closed shard read to its end: its children may start.
+                    self.functions
+                        .save_checkpoint(&self.mapping.uuid, &self.shard, &Checkpoint::Done);
+                    return;
+                }
+                tokio::time::sleep(IDLE_POLL).await;
+                continue;
+            }
+            let mut records = batch.records;
+            if self.mapping.batching_window_secs > 0 && records.len() < self.mapping.batch_size as usize {
+                // Let the batch fill for the window, then read it again from the same place.
+                tokio::time::sleep(Duration::from_secs(u64::from(self.mapping.batching_window_secs))).await;
+                if let Ok(it) = self.functions.streams.shard_iterator(
+                    &self.stream,
+                    &self.shard,
+                    IteratorStart::AtSequence(Some(records[0].sequence_number.clone())),
+                ) {
+                    if let Ok(again) =
+                        self.functions
+                            .streams
+                            .get_records(&it, self.mapping.batch_size as usize, Some(&self.stream))
+                    {
+                        if again.records.len() >= records.len() {
+                            records = again.records;
+                        }
+                    }
+                }
+            }
+            let Some(last) = records.last().map(|r| r.sequence_number.clone()) else {
+                continue;
+            };
+            let passing: Vec<ReadRecord> = records
+                .into_iter()
+                .filter(|r| {
+                    let doc = events::kinesis_record(r, &self.shard, &arn, &self.stream.region);
+                    let doc = serde_json::to_value(&doc.kinesis).unwrap_or_default();
+                    passes(&filters, &doc, "data", &r.data)
+                })
+                .collect();
+            let end = if passing.is_empty() {
+                BatchEnd::Done
+            } else {
+                self.handle(passing).await
+            };
+            match end {
+                BatchEnd::Done => {
+                    self.functions
+                        .save_checkpoint(&self.mapping.uuid, &self.shard, &Checkpoint::After(last));
+                }
+                BatchEnd::Stop => tokio::time::sleep(PROBLEM_PAUSE).await,
+            }
+        }
+    }
+
+    /// Delivers `records` until they are handled or given up on; bisects on failure.
+    async fn handle(&self, records: Vec<ReadRecord>) -> BatchEnd {
+        let mut pending: Vec<Vec<ReadRecord>> = vec![records];
+        let mut attempts: u32 = 0;
+        while let Some(batch) = pending.pop() {
+            match self.attempt(&batch).await {
+                Attempt::Succeeded => {
+                    attempts = 0;
+                    self.functions.set_last_result(&self.mapping.uuid, "OK");
+                }
+                Attempt::Stop => return BatchEnd::Stop,
+                Attempt::Failed { remaining } => {
+                    self.functions.count_error(&self.mapping.uuid);
+                    self.functions
+                        .set_last_result(&self.mapping.uuid, "PROBLEM: Function call failed");
+                    let remaining = remaining.unwrap_or(batch);
+                    if self.expired(&remaining) {
+                        self.give_up(&remaining, "RecordAgeExceeded", attempts + 1);
+                        attempts = 0;
+                        continue;
+                    }
+                    if self.mapping.bisect_on_error && remaining.len() > 1 {
+                        let mut first = remaining;
+                        let second = first.split_off(first.len() / 2);
+                        pending.push(second);
+                        pending.push(first);
+                        continue;
+                    }
+                    attempts += 1;
+                    let max = self.mapping.max_retries;
+                    if max >= 0 && i64::from(attempts) > max {
+                        self.give_up(&remaining, "RetryAttemptsExhausted", attempts);
+                        attempts = 0;
+                        continue;
+                    }
+                    let backoff = Duration::from_millis(500 * 2u64.saturating_pow(attempts.min(5))).min(MAX_BACKOFF);
+                    tokio::time::sleep(backoff).await;
+                    pending.push(remaining);
+                }
+            }
+        }
+        BatchEnd::Done
+    }
+
+    async fn attempt(&self, batch: &[ReadRecord]) -> Attempt {
+        let Ok(function) = self.functions.get_function(&self.mapping.function) else {
+            self.functions.set_last_result(
+                &self.mapping.uuid,
+                format!("PROBLEM: Function not found: {}", self.mapping.function.arn()),
+            );
+            return Attempt::Stop;
+        };
+        let arn = self.stream.arn();
+        let docs: Vec<events::KinesisRecord> = batch
+            .iter()
+            .map(|r| events::kinesis_record(r, &self.shard, &arn, &self.stream.region))
+            .collect();
+        let hub = self.functions.hub(&self.mapping.function);
+        loop {
+            hub.handler_ready().await;
+            self.functions.count_batch(&self.mapping.uuid, batch.len());
+            if let Some(newest) = batch.last() {
+                let age = self.functions.clock.now_ms().saturating_sub(newest.arrival_ms);
+                self.functions.set_iterator_age(&self.mapping.uuid, age);
+            }
+            let payload = Bytes::from(events::event(&docs));
+            let timeout = function.record.settings.timeout_secs;
+            return match hub.invoke(payload, timeout, None, PICKUP).await {
+                Outcome::NoHandler => continue,
+                Outcome::Error(_) | Outcome::TimedOut { .. } => Attempt::Failed { remaining: None },
+                Outcome::Success(answer) if self.mapping.report_item_failures => {
+                    let ids: HashSet<String> = batch.iter().map(|r| r.sequence_number.clone()).collect();
+                    match events::batch_answer(&answer, &ids) {
+                        BatchAnswer::AllSucceeded => Attempt::Succeeded,
+                        BatchAnswer::Invalid => Attempt::Failed { remaining: None },
+                        BatchAnswer::Failed(failed) => {
+                            // Records before the first failure are done; retry from it on.
+                            let first = batch
+                                .iter()
+                                .position(|r| failed.contains(&r.sequence_number))
+                                .unwrap_or(0);
+                            if first > 0 {
+                                let done = batch[first - 1].sequence_number.clone();
+                                self.functions.save_checkpoint(
+                                    &self.mapping.uuid,
+                                    &self.shard,
+                                    &Checkpoint::After(done),
+                                );
+                            }
+                            Attempt::Failed {
+                                remaining: Some(batch[first..].to_vec()),
+                            }
+                        }
+                    }
+                }
+                Outcome::Success(_) => Attempt::Succeeded,
+            };
+        }
+    }
+
+    fn expired(&self, batch: &[ReadRecord]) -> bool {
+        let max = self.mapping.max_record_age_secs;
+        if max < 0 {
+            return false;
+        }
+        let now = self.functions.clock.now_ms();
+        batch
+            .first()
+            .is_some_and(|r| now.saturating_sub(r.arrival_ms) > (max as u64) * 1000)
+    }
+
+    /// Describes a batch given up on to the on-failure destination (AWS's record), and logs it.
+    fn give_up(&self, batch: &[ReadRecord], condition: &str, invokes: u32) {
+        let (Some(first), Some(last)) = (batch.first(), batch.last()) else {
+            return;
+        };
+        tracing::warn!(
+            mapping = %self.mapping.uuid,
+            shard = %self.shard,
+            records = batch.len(),
+            condition,
+            "a batch was given up on"
+        );
+        let Some(destination) = &self.mapping.on_failure else {
+            return;
+        };
+        let record = json!({
+            "requestContext": {
+                "requestId": uuid::Uuid::new_v4().to_string(),
+                "functionArn": self.mapping.function.arn(),
+                "condition": condition,
+                "approximateInvokeCount": invokes,
+            },
+            "responseContext": {
+                "statusCode": 200,
+                "executedVersion": "$LATEST",
+                "functionError": "Unhandled",
+            },
+            "version": "1.0",
+            "timestamp": crate::topic::envelope::iso8601_ms(self.functions.clock.now_ms()),
+            "KinesisBatchInfo": {
+                "shardId": self.shard,
+                "startSequenceNumber": first.sequence_number,
+                "endSequenceNumber": last.sequence_number,
+                "approximateArrivalOfFirstRecord": crate::topic::envelope::iso8601_ms(first.arrival_ms),
+                "approximateArrivalOfLastRecord": crate::topic::envelope::iso8601_ms(last.arrival_ms),
+                "batchSize": batch.len(),
+                "streamArn": self.stream.arn(),
+            },
+        });
+        if !send_failure(&self.functions, destination, &self.settings, &record) {
+            tracing::warn!(destination = %destination, "the on-failure destination did not take the batch's description");
+        }
+    }
+}
+
+/// How one invocation of a batch went.
+enum Attempt {
+    Succeeded,
+    /// Failed; `remaining` is what is left to retry when the handler reported item failures.
+    Failed {
+        remaining: Option<Vec<ReadRecord>>,
+    },
+    Stop,
+}

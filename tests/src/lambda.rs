@@ -1,0 +1,301 @@
+//! Lambda helpers for the end-to-end tests: the official `aws-sdk-lambda` client configured like
+//! [`crate::sqs_client`], and [`Handler`], a real handler process running against the Runtime API
+//! listener Sluice opens per function (GetFunction's `Code.Location`, `127.0.0.1:<port>`).
+//!
+//! # Parts
+//! - [`lambda_python`]: a Python with AWS's runtime interface client (`awslambdaric`),
+//!   `aws-lambda-powertools` and boto3, pinned; `scripts/lambda-python` creates its virtualenv on
+//!   first use (`SLUICE_TOOLS_DIR` moves it), so a fresh machine needs only python3 (3.10+) and pip.
+//! - [`handler_env`]: the variables Lambda sets for a function process and the runtime clients
+//!   read; AWS's Rust client panics without the function name, version and memory size.
+//! - [`Handler::python`] runs `python -m awslambdaric <module.function>` in a code folder, as
+//!   AWS's Python base images do; [`Handler::rust`] runs `lambda-test-handler`
+//!   (`src/bin/lambda-test-handler.rs`, on AWS's `lambda_runtime`), whose environment variables
+//!   pick the event type, the out file and inject failures.
+//!
+//! # Invariants
+//! - A handler process starts with a cleared environment plus [`handler_env`], a few
+//!   pass-through variables (`PATH`, `TMPDIR`, ...; not `HOME`) and `/dev/null` as the SDKs'
+//!   config and credentials files, so a developer's `AWS_PROFILE`, `AWS_ENDPOINT_URL`,
+//!   `~/.aws/config` or `AWS_LAMBDA_MAX_CONCURRENCY` (which switches both runtime clients into
+//!   another mode) cannot change what a test sees.
+//! - Its stdout and stderr go to `handler.log` in a temporary folder of its own; the process is
+//!   SIGKILLed and reaped when the [`Handler`] drops, and a panicking test prints the log's tail.
+//! - Every wait is bounded: the virtualenv install (6 min: a download, possibly behind another
+//!   process's install lock), each SDK operation (30 s, [`crate::client::sdk_config`]).
+
+use std::ffi::OsStr;
+use std::fs::OpenOptions;
+use std::io::Read;
+use std::os::unix::process::CommandExt;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
+
+use aws_credential_types::Credentials;
+use aws_sdk_lambda::config::retry::RetryConfig;
+use aws_sdk_lambda::Client;
+use tempfile::TempDir;
+
+use crate::client::{ACCESS_KEY, REGION, SECRET_KEY};
+
+const INSTALL_TIMEOUT: Duration = Duration::from_secs(360);
+const POLL: Duration = Duration::from_millis(50);
+/// Variables a handler process keeps from the test's environment: what finding programs and
+/// libraries, temporary files and panics' backtraces need, nothing that configures AWS clients.
+/// Not HOME: the SDKs read `~/.aws/config` from it, where a profile can set another endpoint.
+const PASS_THROUGH: [&str; 5] = ["PATH", "TMPDIR", "LANG", "LD_LIBRARY_PATH", "RUST_BACKTRACE"];
+
+/// A Lambda client for `endpoint` with the SDK's standard retries.
+pub async fn lambda_client(endpoint: &str) -> Client {
+    let credentials = Credentials::new(ACCESS_KEY, SECRET_KEY, None, None, "sluice-tests");
+    Client::new(&crate::client::sdk_config(endpoint, REGION, RetryConfig::standard(), credentials).await)
+}
+
+/// The path of the pinned Python with `awslambdaric`, `aws-lambda-powertools` and boto3, from
+/// `scripts/lambda-python` (which installs it on first use); panics when the script fails or
+/// takes over 6 minutes. It blocks the calling thread: the first call may install for a while.
+pub fn lambda_python() -> PathBuf {
+    // Parallel tests in one process ask once; the script itself serializes across processes.
+    static PYTHON: OnceLock<PathBuf> = OnceLock::new();
+    PYTHON.get_or_init(run_lambda_python_script).clone()
+}
+
+fn run_lambda_python_script() -> PathBuf {
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../scripts/lambda-python");
+    let logs = tempfile::Builder::new()
+        .prefix("sluice-lambda-python-")
+        .tempdir()
+        .expect("create temp dir for scripts/lambda-python's output");
+    let stdout_path = logs.path().join("stdout");
+    let stderr_path = logs.path().join("stderr");
+    let stdout = std::fs::File::create(&stdout_path).expect("create stdout file");
+    let stderr = std::fs::File::create(&stderr_path).expect("create stderr file");
+    // Files, not pipes: nobody has to drain pip's output while we wait. A process group of its
+    // own, so a timeout kills pip too, not just the shell.
+    let mut child = Command::new(&script)
+        .stdin(Stdio::null())
+        .stdout(stdout)
+        .stderr(stderr)
+        .process_group(0)
+        .spawn()
+        .unwrap_or_else(|e| panic!("run {}: {e}", script.display()));
+    let deadline = Instant::now() + INSTALL_TIMEOUT;
+    let status = loop {
+        match child.try_wait() {
+            Ok(Some(status)) => break status,
+            Ok(None) if Instant::now() < deadline => std::thread::sleep(POLL),
+            Ok(None) => {
+                kill_group(&child);
+                let _ = child.wait();
+                panic!(
+                    "{} did not finish within {INSTALL_TIMEOUT:?}; its stderr:\n{}",
+                    script.display(),
+                    crate::file_tail(&stderr_path, 8192)
+                );
+            }
+            Err(e) => panic!("wait for {}: {e}", script.display()),
+        }
+    };
+    let out = std::fs::read_to_string(&stdout_path).unwrap_or_default();
+    let python = PathBuf::from(out.trim());
+    assert!(
+        status.success() && python.is_file(),
+        "{} failed ({status}): stdout {out:?}, stderr:\n{}",
+        script.display(),
+        crate::file_tail(&stderr_path, 8192)
+    );
+    python
+}
+
+fn kill_group(child: &Child) {
+    let pgid = child.id() as libc::pid_t;
+    // SAFETY: kill(2) on the process group of a child we spawned with process_group(0) and have
+    // not reaped, so the group id is still ours.
+    unsafe {
+        libc::kill(-pgid, libc::SIGKILL);
+    }
+}
+
+/// The environment Lambda gives a process of `function` whose Runtime API is `runtime_api`
+/// (`host:port`, no scheme: the only form all of AWS's runtime clients accept).
+pub fn handler_env(function: &str, runtime_api: &str) -> Vec<(String, String)> {
+    [
+        ("AWS_LAMBDA_RUNTIME_API", runtime_api.to_string()),
+        ("AWS_LAMBDA_FUNCTION_NAME", function.to_string()),
+        ("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST".to_string()),
+        ("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "128".to_string()),
+        ("AWS_REGION", REGION.to_string()),
+        ("AWS_DEFAULT_REGION", REGION.to_string()),
+        ("AWS_LAMBDA_LOG_GROUP_NAME", format!("/aws/lambda/{function}")),
+        (
+            "AWS_LAMBDA_LOG_STREAM_NAME",
+            "2000/01/01/[$LATEST]sluicetests".to_string(),
+        ),
+        // A handler calling Sluice back with boto3 or the Rust SDK signs with the tests' key.
+        ("AWS_ACCESS_KEY_ID", ACCESS_KEY.to_string()),
+        ("AWS_SECRET_ACCESS_KEY", SECRET_KEY.to_string()),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_string(), v))
+    .collect()
+}
+
+/// A running handler process (see the module docs); killed when dropped.
+pub struct Handler {
+    child: Option<Child>,
+    /// Holds `handler.log` (and nothing else) until the handle drops.
+    dir: TempDir,
+    what: String,
+}
+
+impl Handler {
+    /// Runs `python -m awslambdaric <handler>` (`handler` is `module.function`) in `dir`, the
+    /// function's code folder, for `function` against `runtime_api`; `python` is usually
+    /// [`lambda_python`].
+    pub fn python(python: &Path, dir: &Path, handler: &str, function: &str, runtime_api: &str) -> Handler {
+        let mut cmd = handler_command(python, function, runtime_api);
+        cmd.args(["-m", "awslambdaric", handler])
+            .current_dir(dir)
+            .env("LAMBDA_TASK_ROOT", dir)
+            .env("_HANDLER", handler)
+            // print() in a handler reaches the log at once, not when a buffer fills.
+            .env("PYTHONUNBUFFERED", "1");
+        Handler::spawn(cmd, format!("python {handler} for {function}"))
+    }
+
+    /// Runs `lambda-test-handler` for `function` against `runtime_api`, with `extra_env` on top
+    /// (`TEST_HANDLER_EVENT`, `TEST_HANDLER_OUT`; see `src/bin/lambda-test-handler.rs`).
+    pub fn rust<I, K, V>(function: &str, runtime_api: &str, extra_env: I) -> Handler
+    where
+        I: IntoIterator<Item = (K, V)>,
+        K: AsRef<OsStr>,
+        V: AsRef<OsStr>,
+    {
+        let mut cmd = handler_command(&test_handler_binary(), function, runtime_api);
+        // lambda_runtime's log subscriber colours its lines unless told not to (tracing-subscriber
+        // honours NO_COLOR), and escape codes make the log file hard to read.
+        cmd.env("NO_COLOR", "1").envs(extra_env);
+        Handler::spawn(cmd, format!("lambda-test-handler for {function}"))
+    }
+
+    fn spawn(mut cmd: Command, what: String) -> Handler {
+        let dir = tempfile::Builder::new()
+            .prefix("sluice-handler-")
+            .tempdir()
+            .expect("create temp dir for the handler log");
+        let log = OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(dir.path().join("handler.log"))
+            .expect("open handler log");
+        let log2 = log.try_clone().expect("clone handler log handle");
+        cmd.stdin(Stdio::null()).stdout(log).stderr(log2);
+        let child = cmd
+            .spawn()
+            .unwrap_or_else(|e| panic!("spawn {what} ({:?}): {e}", cmd.get_program()));
+        Handler {
+            child: Some(child),
+            dir,
+            what,
+        }
+    }
+
+    /// The process id.
+    pub fn id(&self) -> Option<u32> {
+        self.child.as_ref().map(Child::id)
+    }
+
+    /// The path of the process's log (stdout and stderr).
+    pub fn log_path(&self) -> PathBuf {
+        self.dir.path().join("handler.log")
+    }
+
+    /// Everything the process has written so far.
+    pub fn log(&self) -> String {
+        let mut buf = Vec::new();
+        if let Ok(mut f) = std::fs::File::open(self.log_path()) {
+            let _ = f.read_to_end(&mut buf);
+        }
+        String::from_utf8_lossy(&buf).into_owned()
+    }
+
+    /// The exit status if the process has exited (e.g. `lambda-test-handler` after `CRASH`: 3).
+    pub fn try_wait(&mut self) -> Option<ExitStatus> {
+        let child = self.child.as_mut()?;
+        child.try_wait().expect("wait for the handler process")
+    }
+
+    /// Waits at most `timeout` for the process to exit; its status, or `None` if it still runs.
+    pub fn wait_exit(&mut self, timeout: Duration) -> Option<ExitStatus> {
+        let deadline = Instant::now() + timeout;
+        loop {
+            if let Some(status) = self.try_wait() {
+                return Some(status);
+            }
+            if Instant::now() >= deadline {
+                return None;
+            }
+            std::thread::sleep(POLL);
+        }
+    }
+
+    /// SIGKILLs and reaps the process (a handler dying mid-invocation); the log stays readable.
+    pub fn kill(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+impl Drop for Handler {
+    fn drop(&mut self) {
+        self.kill();
+        if std::thread::panicking() {
+            eprintln!(
+                "--- {} log tail ({}) ---\n{}",
+                self.what,
+                self.log_path().display(),
+                crate::file_tail(&self.log_path(), 4096)
+            );
+        }
+    }
+}
+
+/// `program` with the environment of a process of `function` (see the module docs).
+fn handler_command(program: &Path, function: &str, runtime_api: &str) -> Command {
+    let mut cmd = Command::new(program);
+    cmd.env_clear();
+    for name in PASS_THROUGH {
+        if let Some(value) = std::env::var_os(name) {
+            cmd.env(name, value);
+        }
+    }
+    cmd.envs(handler_env(function, runtime_api))
+        // Without HOME, botocore still finds ~/.aws through the password database: point both
+        // SDKs' shared files at an empty one, as on Lambda, where there are none.
+        .env("AWS_CONFIG_FILE", "/dev/null")
+        .env("AWS_SHARED_CREDENTIALS_FILE", "/dev/null");
+    cmd
+}
+
+/// The path of `lambda-test-handler`, next to the test binary: test binaries live in
+/// `target/<profile>/deps`, the package's binaries in `target/<profile>` (cargo builds them for
+/// the tests of `tests/`); for running it under another supervisor than [`Handler`].
+pub fn test_handler_binary() -> PathBuf {
+    let exe = std::env::current_exe().expect("current_exe");
+    let mut candidates = Vec::new();
+    if let Some(dir) = exe.parent() {
+        candidates.push(dir.join("../lambda-test-handler"));
+        // a binary in target/<profile> itself (sluice-load) finds it beside it
+        candidates.push(dir.join("lambda-test-handler"));
+    }
+    for c in &candidates {
+        if c.is_file() {
+            return c.canonicalize().unwrap_or_else(|_| c.clone());
+        }
+    }
+    panic!("lambda-test-handler not found (looked at {candidates:?}); run `cargo build --workspace --bins` first");
+}
