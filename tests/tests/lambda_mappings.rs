@@ -540,3 +540,75 @@ async fn kinesis_shards_in_order_and_a_kill_9_mid_batch_skips_nothing() {
     let _ = supervisor.kill();
     let _ = supervisor.wait();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_topic_invokes_a_subscribed_function_with_awss_sns_event() {
+    let broker = Broker::start().await;
+    let sns = sluice_tests::sns::sns_client(&broker.endpoint()).await;
+    let lambda = lambda_client(&broker.endpoint()).await;
+    let topic = ok(sns.create_topic().name(unique_name("news")).send().await, "CreateTopic");
+    let topic_arn = topic.topic_arn().expect("arn").to_string();
+    let fname = unique_name("fn");
+    let runtime_api = function(&lambda, &fname, "bootstrap").await;
+    let function_arn = format!("arn:aws:lambda:us-east-1:{ACCOUNT}:function:{fname}");
+    let sub = ok(
+        sns.subscribe()
+            .topic_arn(&topic_arn)
+            .protocol("lambda")
+            .endpoint(&function_arn)
+            .return_subscription_arn(true)
+            .send()
+            .await,
+        "Subscribe",
+    );
+    let sub_arn = sub.subscription_arn().expect("arn").to_string();
+    assert!(sub_arn.starts_with(&topic_arn), "confirmed at once: {sub_arn}");
+    // A function subscription takes no raw delivery, as on AWS.
+    let raw = sns
+        .set_subscription_attributes()
+        .subscription_arn(&sub_arn)
+        .attribute_name("RawMessageDelivery")
+        .attribute_value("true")
+        .send()
+        .await;
+    assert_eq!(
+        sluice_tests::sqs::error_code(&raw.expect_err("raw delivery refused")).as_deref(),
+        Some("InvalidParameter")
+    );
+
+    let dir = tempfile::tempdir().expect("temp dir");
+    let out = out_file(&dir);
+    let handler = Handler::rust(&fname, &runtime_api, env("sns", &out));
+    let mut expected = HashSet::new();
+    for i in 0..5 {
+        let body = format!("news-{i}");
+        ok(
+            sns.publish()
+                .topic_arn(&topic_arn)
+                .message(&body)
+                .subject("headline")
+                .message_attributes(
+                    "kind",
+                    aws_sdk_sns::types::MessageAttributeValue::builder()
+                        .data_type("String")
+                        .string_value("update")
+                        .build()
+                        .expect("attribute"),
+                )
+                .send()
+                .await,
+            "Publish",
+        );
+        expected.insert(body);
+    }
+    // The Rust runtime client's SnsEvent is strict (Signature, SigningCertUrl, RFC 3339
+    // Timestamp are required): every message parsed and reached the handler.
+    wait_for(
+        &out,
+        Duration::from_secs(30),
+        "every publish handled",
+        || handler.log(),
+        |r| distinct_bodies(r).is_superset(&expected),
+    )
+    .await;
+}

@@ -147,7 +147,7 @@ async fn bad_topic_input_gets_aws_errors() {
         sns.publish().topic_arn(&arn).message("").send().await,
         "InvalidParameter",
     );
-    for protocol in ["lambda", "email", "sms", "application", "firehose"] {
+    for protocol in ["email", "sms", "application", "firehose"] {
         let err = expect_code(
             sns.subscribe()
                 .topic_arn(&arn)
@@ -162,6 +162,16 @@ async fn bad_topic_input_gets_aws_errors() {
             .to_string();
         assert!(message.contains("Sluice does not deliver"), "{protocol}: {message}");
     }
+    // A lambda endpoint must name a function.
+    expect_code(
+        sns.subscribe()
+            .topic_arn(&arn)
+            .protocol("lambda")
+            .endpoint("arn:aws:sqs:us-east-1:000000000000:q")
+            .send()
+            .await,
+        "InvalidParameter",
+    );
     expect_code(
         sns.subscribe()
             .topic_arn(&arn)

@@ -228,8 +228,8 @@ pub async fn run(
         let _ = background_stopped.changed().await;
     });
 
-    let transport =
-        sns_delivery::HyperTransport::new(settings.sns_https_ca.as_deref()).map_err(StartupError::SnsTransport)?;
+    let transport = sns_delivery::HyperTransport::new(settings.sns_https_ca.as_deref(), broker.functions.clone())
+        .map_err(StartupError::SnsTransport)?;
     let (stop_outbox, mut outbox_stopped) = watch::channel(());
     let outbox = tokio::spawn(broker.topics.clone().run_outbox(Arc::new(transport), async move {
         let _ = outbox_stopped.changed().await;

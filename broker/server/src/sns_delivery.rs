@@ -1,4 +1,10 @@
-//! The HTTP client behind SNS deliveries to `http`/`https` subscriptions.
+//! The HTTP client behind SNS deliveries to `http`/`https` subscriptions, and the invoker
+//! behind `lambda` ones.
+//!
+//! A delivery to a function (its endpoint is the function's ARN) is an invocation through the
+//! function's queue: it counts as delivered once a handler returned, and as a failed attempt
+//! (retried on the subscription's policy, then dead-lettered) when the handler failed, timed
+//! out, or none took it within [`LAMBDA_PICKUP`].
 //!
 //! One connection per attempt (HTTP/1.1, `Connection: close`): deliveries go to many endpoints
 //! and each attempt must stand alone for retries, so there is no pool to keep healthy. HTTPS
@@ -15,30 +21,77 @@ use http::{Request, Uri};
 use http_body_util::Full;
 use hyper_util::rt::TokioIo;
 use rustls_pki_types::ServerName;
+use sluice_broker::function::{FunctionKey, Outcome};
 use sluice_broker::topic::outbox::{HttpFuture, HttpOutcome, HttpRequest, HttpTransport};
+use sluice_broker::Functions;
 use tokio::net::TcpStream;
 use tokio_rustls::TlsConnector;
 
 /// How long one delivery attempt may take, connection included (AWS: 15 seconds).
 pub const ATTEMPT_TIMEOUT: Duration = Duration::from_secs(15);
 
-/// Posts SNS deliveries with hyper.
+/// How long a delivery to a function waits for a handler to take it.
+pub const LAMBDA_PICKUP: Duration = Duration::from_secs(10);
+
+/// Posts SNS deliveries with hyper, and invokes subscribed functions.
 pub struct HyperTransport {
     tls: TlsConnector,
+    functions: Arc<Functions>,
 }
 
 impl HyperTransport {
-    /// A transport trusting the system CAs and the certificates in `extra_ca` (PEM).
-    pub fn new(extra_ca: Option<&Path>) -> Result<HyperTransport, String> {
+    /// A transport trusting the system CAs and the certificates in `extra_ca` (PEM), invoking
+    /// `functions` for `lambda` subscriptions.
+    pub fn new(extra_ca: Option<&Path>, functions: Arc<Functions>) -> Result<HyperTransport, String> {
         let config = crate::tls::client_config(extra_ca, "--sns-https-ca")?;
         Ok(HyperTransport {
             tls: TlsConnector::from(Arc::new(config)),
+            functions,
         })
+    }
+}
+
+/// Invokes the function an `arn:aws:lambda:...:function:name` names with an SNS event.
+async fn invoke(functions: Arc<Functions>, request: HttpRequest) -> HttpOutcome {
+    let mut parts = request.url.splitn(7, ':');
+    let (region, account, name) = match (
+        parts.next(),
+        parts.next(),
+        parts.next(),
+        parts.next(),
+        parts.next(),
+        parts.next(),
+        parts.next(),
+    ) {
+        (Some("arn"), Some(_), Some("lambda"), Some(region), Some(account), Some("function"), Some(name)) => {
+            (region, account, name)
+        }
+        _ => return HttpOutcome::Failed(format!("not a function ARN: {}", request.url)),
+    };
+    let key = FunctionKey::new(account, region, name);
+    let function = match functions.get_function(&key) {
+        Ok(f) => f,
+        Err(e) => return HttpOutcome::Failed(e.to_string()),
+    };
+    let hub = functions.hub(&key);
+    let timeout = function.record.settings.timeout_secs;
+    match hub
+        .invoke(Bytes::from(request.body), timeout, None, LAMBDA_PICKUP)
+        .await
+    {
+        Outcome::Success(_) => HttpOutcome::Delivered,
+        Outcome::Error(doc) => HttpOutcome::Failed(format!("the function failed: {}", String::from_utf8_lossy(&doc))),
+        Outcome::TimedOut { after_secs } => HttpOutcome::Failed(format!("the function timed out after {after_secs} s")),
+        Outcome::NoHandler => HttpOutcome::Failed("no handler took the invocation".into()),
     }
 }
 
 impl HttpTransport for HyperTransport {
     fn post(&self, request: HttpRequest) -> HttpFuture {
+        if request.url.starts_with("arn:") {
+            // The function's own timeout bounds the attempt, not the HTTP one.
+            return Box::pin(invoke(self.functions.clone(), request));
+        }
         let tls = self.tls.clone();
         Box::pin(async move {
             match tokio::time::timeout(ATTEMPT_TIMEOUT, post(tls, request)).await {

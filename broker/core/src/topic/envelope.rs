@@ -141,6 +141,31 @@ pub fn notification_json(doc: &NotificationDoc<'_>) -> String {
     w.finish()
 }
 
+/// The event a Lambda function subscribed to a topic receives: the notification wrapped in
+/// `{"Records": [{"EventSource": "aws:sns", "EventVersion", "EventSubscriptionArn", "Sns"}]}`,
+/// with AWS's spelling inside `Sns` (`SigningCertUrl`, `UnsubscribeUrl`).
+pub fn lambda_event(notification: &str, subscription_arn: &str) -> String {
+    let mut sns: serde_json::Map<String, serde_json::Value> = serde_json::from_str(notification).unwrap_or_default();
+    for (from, to) in [
+        ("SigningCertURL", "SigningCertUrl"),
+        ("UnsubscribeURL", "UnsubscribeUrl"),
+    ] {
+        if let Some(value) = sns.remove(from) {
+            sns.insert(to.to_string(), value);
+        }
+    }
+    sns.entry("MessageAttributes")
+        .or_insert_with(|| serde_json::Value::Object(serde_json::Map::new()));
+    sns.entry("Subject").or_insert(serde_json::Value::Null);
+    serde_json::json!({"Records": [{
+        "EventSource": "aws:sns",
+        "EventVersion": "1.0",
+        "EventSubscriptionArn": subscription_arn,
+        "Sns": sns,
+    }]})
+    .to_string()
+}
+
 /// A SubscriptionConfirmation or UnsubscribeConfirmation document.
 pub fn confirmation_json(doc: &ConfirmationDoc<'_>) -> String {
     let mut w = DocWriter::new();

@@ -129,6 +129,8 @@ pub enum Protocol {
     Http,
     /// An HTTPS URL.
     Https,
+    /// A Lambda function, by ARN: its handlers get AWS's SNS event, through the outbox.
+    Lambda,
 }
 
 impl Protocol {
@@ -138,6 +140,7 @@ impl Protocol {
             Protocol::Sqs => "sqs",
             Protocol::Http => "http",
             Protocol::Https => "https",
+            Protocol::Lambda => "lambda",
         }
     }
 
@@ -148,8 +151,9 @@ impl Protocol {
             "sqs" => Ok(Protocol::Sqs),
             "http" => Ok(Protocol::Http),
             "https" => Ok(Protocol::Https),
-            "email" | "email-json" | "sms" | "application" | "lambda" | "firehose" => Err(invalid(format!(
-                "Protocol Reason: Sluice does not deliver to {name} endpoints; the supported protocols are sqs, http and https"
+            "lambda" => Ok(Protocol::Lambda),
+            "email" | "email-json" | "sms" | "application" | "firehose" => Err(invalid(format!(
+                "Protocol Reason: Sluice does not deliver to {name} endpoints; the supported protocols are sqs, http, https and lambda"
             ))),
             other => Err(invalid(format!(
                 "Amazon SNS does not support this protocol string: {other}"
@@ -219,9 +223,9 @@ impl Subscription {
 #[derive(Debug, Default)]
 struct TopicCounters {
     publishes: AtomicU64,
-    /// Indexed by [`protocol_index`]: sqs, http, https.
-    delivered: [AtomicU64; 3],
-    failed: [AtomicU64; 3],
+    /// Indexed by [`protocol_index`]: sqs, http, https, lambda.
+    delivered: [AtomicU64; 4],
+    failed: [AtomicU64; 4],
 }
 
 impl TopicCounters {
@@ -238,6 +242,7 @@ fn protocol_index(protocol: Protocol) -> usize {
         Protocol::Sqs => 0,
         Protocol::Http => 1,
         Protocol::Https => 2,
+        Protocol::Lambda => 3,
     }
 }
 
@@ -400,6 +405,11 @@ fn subscription_settings(protocol: Protocol, attributes: &BTreeMap<String, Strin
     };
     for (name, value) in attributes {
         match name.as_str() {
+            "RawMessageDelivery" if protocol == Protocol::Lambda && value.eq_ignore_ascii_case("true") => {
+                return Err(invalid(
+                    "Attributes Reason: Delivery protocol [lambda] does not support raw message delivery.",
+                ));
+            }
             "RawMessageDelivery" => {
                 settings.raw = match value.to_ascii_lowercase().as_str() {
                     "true" => true,
@@ -626,7 +636,7 @@ impl Topics {
                 TopicStats {
                     key: t.key.clone(),
                     publishes: c.publishes.load(Ordering::Relaxed),
-                    deliveries: [Protocol::Sqs, Protocol::Http, Protocol::Https]
+                    deliveries: [Protocol::Sqs, Protocol::Http, Protocol::Https, Protocol::Lambda]
                         .into_iter()
                         .map(|p| {
                             let i = protocol_index(p);

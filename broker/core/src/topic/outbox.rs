@@ -288,6 +288,9 @@ impl Outbox {
 }
 
 fn entry_protocol(entry: &OutboxEntry) -> super::Protocol {
+    if entry.endpoint.starts_with("arn:") {
+        return super::Protocol::Lambda;
+    }
     if entry.endpoint.to_ascii_lowercase().starts_with("https:") {
         super::Protocol::Https
     } else {

@@ -428,8 +428,13 @@ impl Topics {
                             refused.push((sub.clone(), message));
                         }
                     }
-                    Protocol::Http | Protocol::Https => {
+                    Protocol::Http | Protocol::Https | Protocol::Lambda => {
                         let effective = settings.delivery.effective(&delivery_policy);
+                        let (body, content_type) = if protocol == Protocol::Lambda {
+                            (envelope::lambda_event(&body, &sub.arn), "application/json".to_string())
+                        } else {
+                            (body, effective.content_type)
+                        };
                         outbox_entries.push(OutboxEntry {
                             subscription_arn: sub.arn.clone(),
                             topic_arn: topic.arn.clone(),
@@ -437,7 +442,7 @@ impl Topics {
                             message_type: "Notification".into(),
                             message_id: published.message_id.clone(),
                             body,
-                            content_type: effective.content_type,
+                            content_type,
                             raw: settings.raw,
                             retry: effective.retry,
                             max_per_second: effective.max_receives_per_second,

@@ -61,6 +61,18 @@ impl Topics {
                     ));
                 }
             }
+            Protocol::Lambda => {
+                let is_function = crate::arn::split(endpoint, "lambda")
+                    .is_some_and(|(_, _, resource)| resource.starts_with("function:"));
+                if !is_function {
+                    return Err(invalid("Invalid parameter: Lambda endpoint ARN"));
+                }
+                if topic.fifo {
+                    return Err(invalid(
+                        "Invalid protocol type: lambda for FIFO topic; FIFO topics deliver to SQS queues",
+                    ));
+                }
+            }
             Protocol::Http | Protocol::Https => {
                 if topic.fifo {
                     return Err(invalid(format!(
@@ -103,9 +115,10 @@ impl Topics {
             Protocol::Sqs => {
                 QueueKey::from_arn(endpoint).filter(|queue| ctx.cross_account_check.is_some() && queue.account != owner)
             }
-            Protocol::Http | Protocol::Https => None,
+            Protocol::Http | Protocol::Https | Protocol::Lambda => None,
         };
-        let confirmed = protocol == Protocol::Sqs && foreign_queue.is_none();
+        // A function needs no confirmation, as on AWS (the subscriber may invoke it).
+        let confirmed = matches!(protocol, Protocol::Sqs | Protocol::Lambda) && foreign_queue.is_none();
         let token = (!confirmed).then(confirmation_token);
         let record = SubscriptionRecord {
             id: id.clone(),
