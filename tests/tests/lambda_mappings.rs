@@ -53,6 +53,7 @@ struct Handled {
     shard: Option<String>,
     group: Option<String>,
     arrival_ms: Option<i64>,
+    pid: Option<u64>,
 }
 
 fn handled(path: &Path) -> Vec<Handled> {
@@ -65,6 +66,7 @@ fn handled(path: &Path) -> Vec<Handled> {
             shard: v["shard"].as_str().map(str::to_string),
             group: v["group"].as_str().map(str::to_string),
             arrival_ms: v["arrival_ms"].as_i64(),
+            pid: v["pid"].as_u64(),
         })
         .collect()
 }
@@ -611,4 +613,74 @@ async fn a_topic_invokes_a_subscribed_function_with_awss_sns_event() {
         |r| distinct_bodies(r).is_superset(&expected),
     )
     .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn parallelization_factor_keeps_each_partition_key_in_order() {
+    let broker = Broker::start().await;
+    let kinesis = kinesis_client(&broker.endpoint()).await;
+    let lambda = lambda_client(&broker.endpoint()).await;
+    let stream = unique_name("par");
+    create_stream(&kinesis, &stream, 1).await;
+    let fname = unique_name("fn");
+    let runtime_api = function(&lambda, &fname, "bootstrap").await;
+    let mapping = ok(
+        lambda
+            .create_event_source_mapping()
+            .function_name(&fname)
+            .event_source_arn(format!("arn:aws:kinesis:us-east-1:{ACCOUNT}:stream/{stream}"))
+            .starting_position(aws_sdk_lambda::types::EventSourcePosition::TrimHorizon)
+            .batch_size(5)
+            .parallelization_factor(4)
+            .send()
+            .await,
+        "CreateEventSourceMapping",
+    );
+    assert_eq!(mapping.parallelization_factor(), Some(4));
+    // Records put before the handlers start, so the first read holds every lane's work.
+    let mut expected = HashSet::new();
+    for i in 0..120 {
+        let key = format!("k{}", i % 12);
+        let body = format!("{key}-{i:04}");
+        ok(
+            kinesis
+                .put_record()
+                .stream_name(&stream)
+                .partition_key(&key)
+                .data(KBlob::new(body.clone()))
+                .send()
+                .await,
+            "PutRecord",
+        );
+        expected.insert(body);
+    }
+    let dir = tempfile::tempdir().expect("temp dir");
+    let out = out_file(&dir);
+    let handlers: Vec<Handler> = (0..4)
+        .map(|_| Handler::rust(&fname, &runtime_api, env("kinesis", &out)))
+        .collect();
+    wait_for(
+        &out,
+        Duration::from_secs(60),
+        "every record handled",
+        || handlers.iter().map(Handler::log).collect::<Vec<_>>().join("\n"),
+        |r| distinct_bodies(r).is_superset(&expected),
+    )
+    .await;
+    let records = handled(&out);
+    let mut per_key: HashMap<String, Vec<String>> = HashMap::new();
+    let mut first = HashSet::new();
+    for r in &records {
+        if first.insert(r.body.clone()) {
+            let key = r.body.split('-').next().unwrap_or_default().to_string();
+            per_key.entry(key).or_default().push(r.body.clone());
+        }
+    }
+    for (key, bodies) in &per_key {
+        let mut sorted = bodies.clone();
+        sorted.sort();
+        assert_eq!(&sorted, bodies, "key {key} out of order");
+    }
+    let pids: HashSet<u64> = records.iter().filter_map(|r| r.pid).collect();
+    assert!(pids.len() >= 2, "lanes ran on several handlers at once: {pids:?}");
 }

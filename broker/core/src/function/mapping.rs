@@ -374,11 +374,6 @@ impl Functions {
                 }
             }
             SourceKind::Kinesis => {
-                if m.parallelization > 1 {
-                    return Err(invalid(
-                        "Sluice does not support a ParallelizationFactor above 1 yet: each shard has one batch in flight",
-                    ));
-                }
                 if m.max_concurrency.is_some() {
                     return Err(invalid(
                         "Unsupported ScalingConfig parameter for the given event source type.",

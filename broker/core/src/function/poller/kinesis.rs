@@ -2,7 +2,10 @@
 //! checkpoints.
 //!
 //! # Rules (AWS's)
-//! - One batch in flight per shard, so a shard's records reach the handler in order.
+//! - One batch in flight per shard, so a shard's records reach the handler in order; with
+//!   ParallelizationFactor N, up to N batches per shard, the records split by partition key
+//!   (a key always goes to the same lane), so each key's records stay in order. The shard's
+//!   checkpoint then moves only once every lane is done with what was read.
 //! - A shard is read from its checkpoint (the last record handled), else from the mapping's
 //!   starting position: TRIM_HORIZON, AT_TIMESTAMP, or LATEST, which is the mapping's
 //!   creation time, so records written between the create and the first poll are not missed.
@@ -127,10 +130,10 @@ impl ShardReader {
                     continue;
                 }
             };
-            let read =
-                self.functions
-                    .streams
-                    .get_records(&iterator, self.mapping.batch_size as usize, Some(&self.stream));
+            let read = self
+                .functions
+                .streams
+                .get_records(&iterator, self.read_size(), Some(&self.stream));
             let batch = match read {
                 Ok(batch) => batch,
                 Err(e) => {
@@ -151,7 +154,7 @@ impl ShardReader {
                 continue;
             }
             let mut records = batch.records;
-            if self.mapping.batching_window_secs > 0 && records.len() < self.mapping.batch_size as usize {
+            if self.mapping.batching_window_secs > 0 && records.len() < self.read_size() {
                 // Let the batch fill for the window, then read it again from the same place.
                 tokio::time::sleep(Duration::from_secs(u64::from(self.mapping.batching_window_secs))).await;
                 if let Ok(it) = self.functions.streams.shard_iterator(
@@ -159,10 +162,10 @@ impl ShardReader {
                     &self.shard,
                     IteratorStart::AtSequence(Some(records[0].sequence_number.clone())),
                 ) {
-                    if let Ok(again) =
-                        self.functions
-                            .streams
-                            .get_records(&it, self.mapping.batch_size as usize, Some(&self.stream))
+                    if let Ok(again) = self
+                        .functions
+                        .streams
+                        .get_records(&it, self.read_size(), Some(&self.stream))
                     {
                         if again.records.len() >= records.len() {
                             records = again.records;
@@ -181,11 +184,7 @@ impl ShardReader {
                     passes(&filters, &doc, "data", &r.data)
                 })
                 .collect();
-            let end = if passing.is_empty() {
-                BatchEnd::Done
-            } else {
-                self.handle(passing).await
-            };
+            let end = self.handle_lanes(passing).await;
             match end {
                 BatchEnd::Done => {
                     self.functions
@@ -193,6 +192,36 @@ impl ShardReader {
                 }
                 BatchEnd::Stop => tokio::time::sleep(PROBLEM_PAUSE).await,
             }
+        }
+    }
+
+    /// Records read at once: a batch for each lane.
+    fn read_size(&self) -> usize {
+        (self.mapping.batch_size as usize).saturating_mul(self.mapping.parallelization.max(1) as usize)
+    }
+
+    /// Splits what was read into lanes by partition key and delivers them concurrently, in
+    /// batches of at most BatchSize, each lane in order; done when every lane is.
+    async fn handle_lanes(&self, records: Vec<ReadRecord>) -> BatchEnd {
+        let lanes = self.mapping.parallelization.max(1) as usize;
+        let mut split: Vec<Vec<ReadRecord>> = vec![Vec::new(); lanes];
+        for r in records {
+            split[lane(&r.partition_key, lanes)].push(r);
+        }
+        let size = self.mapping.batch_size.max(1) as usize;
+        let runs = split.into_iter().filter(|l| !l.is_empty()).map(|lane| async move {
+            for chunk in lane.chunks(size) {
+                if let BatchEnd::Stop = self.handle(chunk.to_vec()).await {
+                    return BatchEnd::Stop;
+                }
+            }
+            BatchEnd::Done
+        });
+        let ends = futures_util::future::join_all(runs).await;
+        if ends.iter().any(|e| matches!(e, BatchEnd::Stop)) {
+            BatchEnd::Stop
+        } else {
+            BatchEnd::Done
         }
     }
 
@@ -277,7 +306,9 @@ impl ShardReader {
                                 .iter()
                                 .position(|r| failed.contains(&r.sequence_number))
                                 .unwrap_or(0);
-                            if first > 0 {
+                            // With lanes, other lanes may still hold earlier records: only the
+                            // whole read moves the checkpoint then.
+                            if first > 0 && self.mapping.parallelization <= 1 {
                                 let done = batch[first - 1].sequence_number.clone();
                                 self.functions.save_checkpoint(
                                     &self.mapping.uuid,
@@ -350,6 +381,16 @@ impl ShardReader {
             tracing::warn!(destination = %destination, "the on-failure destination did not take the batch's description");
         }
     }
+}
+
+/// The lane of a partition key: a stable hash (FNV-1a), so a key always takes the same lane.
+fn lane(partition_key: &str, lanes: usize) -> usize {
+    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in partition_key.bytes() {
+        hash ^= u64::from(b);
+        hash = hash.wrapping_mul(0x0100_0000_01b3);
+    }
+    (hash % lanes.max(1) as u64) as usize
 }
 
 /// How one invocation of a batch went.
