@@ -684,3 +684,86 @@ async fn parallelization_factor_keeps_each_partition_key_in_order() {
     let pids: HashSet<u64> = records.iter().filter_map(|r| r.pid).collect();
     assert!(pids.len() >= 2, "lanes ran on several handlers at once: {pids:?}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_http_target_gets_the_event_and_its_failures_come_back() {
+    let broker = Broker::start().await;
+    let sqs = broker.sqs().await;
+    let lambda = lambda_client(&broker.endpoint()).await;
+    // The first answer is a 500: that batch fails and comes back after the visibility timeout.
+    let receiver = sluice_tests::sns::Receiver::start(1).await;
+    let name = unique_name("web");
+    let queue = create_queue(&sqs, &name, &[(QueueAttributeName::VisibilityTimeout, "2")]).await;
+    let fname = unique_name("fn");
+    ok(
+        lambda
+            .create_function()
+            .function_name(&fname)
+            .runtime(Runtime::Python312)
+            .role(ROLE)
+            .handler("web")
+            .code(
+                FunctionCode::builder()
+                    .zip_file(Blob::new(vec![0x50, 0x4b, 5, 6]))
+                    .build(),
+            )
+            .tags("sluice:http-target", receiver.url("/invoke"))
+            .send()
+            .await,
+        "CreateFunction",
+    );
+    ok(
+        lambda
+            .create_event_source_mapping()
+            .function_name(&fname)
+            .event_source_arn(format!("arn:aws:sqs:us-east-1:{ACCOUNT}:{name}"))
+            .batch_size(10)
+            .send()
+            .await,
+        "CreateEventSourceMapping",
+    );
+    for i in 0..5 {
+        ok(
+            sqs.send_message()
+                .queue_url(&queue)
+                .message_body(format!("w-{i}"))
+                .send()
+                .await,
+            "SendMessage",
+        );
+    }
+    let got = receiver
+        .wait_for(Duration::from_secs(30), "the batch again after the 500", |d| {
+            d.iter()
+                .filter(|d| d.status == 200)
+                .flat_map(|d| bodies(d))
+                .collect::<HashSet<_>>()
+                .len()
+                == 5
+        })
+        .await;
+    let first = &got[0];
+    assert_eq!(first.path, "/invoke");
+    assert!(first.header("lambda-runtime-aws-request-id").is_some());
+    assert_eq!(first.json()["Records"][0]["eventSource"], "aws:sqs");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while counts(&sqs, &queue).await != (0, 0, 0) {
+        assert!(
+            Instant::now() < deadline,
+            "the queue drains once the target answers 200"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+/// The message bodies of an SQS event a receiver got.
+fn bodies(d: &sluice_tests::sns::Delivery) -> Vec<String> {
+    d.json()["Records"]
+        .as_array()
+        .map(|r| {
+            r.iter()
+                .filter_map(|m| m["body"].as_str().map(str::to_string))
+                .collect()
+        })
+        .unwrap_or_default()
+}

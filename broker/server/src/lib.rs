@@ -11,6 +11,7 @@
 //! - [`admin`]: `--admin-bind`, a second listener for the admin routes only.
 //! - [`checkpoint`]: `POST /admin/checkpoint`, backups of the running broker.
 //! - [`handlers`]: `sluice handlers`, which runs and restarts a function's handler processes.
+//! - [`http_targets`]: functions whose handler is a web service (tag `sluice:http-target`).
 //! - [`runtime_api`]: the Lambda Runtime API, one plain-HTTP listener per function, which
 //!   the user's handler processes poll for invocations.
 //! - [`init`]: `--init FILE`, resources declared in YAML or TOML and created at start-up.
@@ -41,6 +42,7 @@ pub mod config;
 pub mod dispatch;
 pub mod forwarded;
 pub mod handlers;
+pub mod http_targets;
 pub mod init;
 pub mod listener;
 pub mod metrics;
@@ -291,9 +293,15 @@ pub async fn run(
             .clone()
             .unwrap_or_else(|| format!("{}://{}", if tls.is_some() { "https" } else { "http" }, local_addr)),
     };
+    let mut targets_stopped = pollers_stopped.clone();
     let pollers = broker.functions.spawn_pollers(poller_settings, async move {
         let _ = pollers_stopped.changed().await;
     });
+    let targets_tls = tls::client_config(app.settings.sns_https_ca.as_deref(), "--sns-https-ca")
+        .map_err(StartupError::SnsTransport)?;
+    let targets = tokio::spawn(http_targets::run(broker.functions.clone(), targets_tls, async move {
+        let _ = targets_stopped.changed().await;
+    }));
     let (stop_admin, mut admin_stopped) = watch::channel(());
     let admin = match &app.settings.admin_bind {
         Some(addr) => {
@@ -361,6 +369,9 @@ pub async fn run(
     // Both listeners stop and drain together.
     tokio::join!(main, plain, trigger);
 
+    if let Err(e) = targets.await {
+        warn!(error = %e, "http targets ended abnormally");
+    }
     if let Err(e) = pollers.await {
         warn!(error = %e, "event-source pollers ended abnormally");
     }

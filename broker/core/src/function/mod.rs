@@ -346,6 +346,11 @@ impl Functions {
             .clone()
     }
 
+    /// The broker's clock now, epoch ms (deadlines of invocations are on it).
+    pub fn clock_ms(&self) -> u64 {
+        self.clock.now_ms()
+    }
+
     /// A receiver that changes whenever a mapping is created, updated or deleted.
     pub fn watch_mappings(&self) -> tokio::sync::watch::Receiver<u64> {
         self.mapping_changes.subscribe()
