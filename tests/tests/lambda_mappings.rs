@@ -208,8 +208,8 @@ async fn sqs_batches_reach_the_handler_and_failures_go_to_the_dead_letter_queue(
         "GetEventSourceMapping",
     );
     assert_eq!(got.state(), Some("Enabled"));
-    // Disabling stops the poller: a message sent now stays in the queue.
-    ok(
+    // Disabling stops the poller: once the mapping says Disabled, a message stays in the queue.
+    let disabling = ok(
         lambda
             .update_event_source_mapping()
             .uuid(mapping.uuid().expect("uuid"))
@@ -218,6 +218,23 @@ async fn sqs_batches_reach_the_handler_and_failures_go_to_the_dead_letter_queue(
             .await,
         "UpdateEventSourceMapping",
     );
+    assert_eq!(disabling.state(), Some("Disabling"));
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let got = ok(
+            lambda
+                .get_event_source_mapping()
+                .uuid(mapping.uuid().expect("uuid"))
+                .send()
+                .await,
+            "GetEventSourceMapping",
+        );
+        if got.state() == Some("Disabled") {
+            break;
+        }
+        assert!(Instant::now() < deadline, "still {:?}", got.state());
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
     ok(
         sqs.send_message()
             .queue_url(&queue)
@@ -736,7 +753,7 @@ async fn an_http_target_gets_the_event_and_its_failures_come_back() {
         .wait_for(Duration::from_secs(30), "the batch again after the 500", |d| {
             d.iter()
                 .filter(|d| d.status == 200)
-                .flat_map(|d| bodies(d))
+                .flat_map(bodies)
                 .collect::<HashSet<_>>()
                 .len()
                 == 5

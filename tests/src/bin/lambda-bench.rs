@@ -18,6 +18,8 @@
 //!   ([`TAIL_POLL`]) and stamps new lines when it reads them, so mapping latencies are late by up
 //!   to 5 ms; the handler itself is not changed. Raw consumers stamp records when the SDK call
 //!   returns (µs).
+//! - CPU time of the broker, the handler processes and this process over the bulk phase, from
+//!   `/proc/PID/stat` (`sluice-load`'s `cpu.rs`, 10 ms ticks), to tell where the time goes.
 //! - Report: a table, or one JSON object with `--json`; progress goes to stderr.
 //!
 //! # Invariants
@@ -52,6 +54,11 @@ use sluice_tests::{unique_name, Broker, ACCOUNT_ID, REGION};
 use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 use tokio::time::MissedTickBehavior;
+
+// Shared with sluice-load (CONTRIBUTING.md, style rule 20); this tool needs only `cpu_time`.
+#[allow(dead_code)]
+#[path = "../load/cpu.rs"]
+mod cpu;
 
 /// Body size of every record, as the issue asks.
 const BODY_BYTES: usize = 100;
@@ -361,6 +368,45 @@ struct Live {
     send_rate: f64,
 }
 
+/// CPU seconds used by each side of a mode.
+#[derive(Debug, Clone, Copy, Default)]
+struct CpuSplit {
+    broker: f64,
+    /// The handler processes together (mapping mode; none in raw mode).
+    handlers: f64,
+    /// This process: the raw consumers, or the mapping mode's out-file tailer; both also
+    /// include the waits' polling.
+    bench: f64,
+}
+
+impl CpuSplit {
+    /// CPU used so far; a process that cannot be read (gone, no procfs) counts 0.
+    fn now(broker: Option<u32>, handlers: &[Handler]) -> CpuSplit {
+        let secs = |p: cpu::Process| cpu::cpu_time(p).map_or(0.0, |d| d.as_secs_f64());
+        CpuSplit {
+            broker: broker.map_or(0.0, |pid| secs(cpu::Process::Pid(pid))),
+            handlers: handlers
+                .iter()
+                .filter_map(Handler::id)
+                .map(|pid| secs(cpu::Process::Pid(pid)))
+                .sum(),
+            bench: secs(cpu::Process::Current),
+        }
+    }
+
+    fn since(self, earlier: CpuSplit) -> CpuSplit {
+        CpuSplit {
+            broker: (self.broker - earlier.broker).max(0.0),
+            handlers: (self.handlers - earlier.handlers).max(0.0),
+            bench: (self.bench - earlier.bench).max(0.0),
+        }
+    }
+
+    fn total(self) -> f64 {
+        self.broker + self.handlers + self.bench
+    }
+}
+
 /// What one mode measured.
 #[derive(Debug, Clone)]
 struct ModeResult {
@@ -369,6 +415,8 @@ struct ModeResult {
     elapsed: Duration,
     rate: f64,
     bulk_batches: Batches,
+    /// CPU used from the clock's start until the bulk phase's records were seen.
+    bulk_cpu: CpuSplit,
     live_batches: Batches,
     live: Live,
     duplicates: u64,
@@ -793,6 +841,7 @@ async fn run_mapping(settings: &Settings) -> Result<ModeResult> {
         .collect();
     let logs = || mapping_logs(&broker, &handlers);
 
+    let cpu_before = CpuSplit::now(broker.pid(), &handlers);
     let started = Instant::now();
     let mut create = lambda
         .create_event_source_mapping()
@@ -806,6 +855,7 @@ async fn run_mapping(settings: &Settings) -> Result<ModeResult> {
     progress("mapping: mapping created, waiting for the handlers");
     let want = settings.records;
     wait_for(&seen, PHASE_LIMIT, "bulk records handled", logs, |s| s.bulk >= want).await?;
+    let bulk_cpu = CpuSplit::now(broker.pid(), &handlers).since(cpu_before);
     let elapsed = lock(&seen)
         .bulk_done
         .map_or_else(|| started.elapsed(), |done| done.saturating_duration_since(started));
@@ -827,6 +877,7 @@ async fn run_mapping(settings: &Settings) -> Result<ModeResult> {
         elapsed,
         rate: settings.records as f64 / elapsed.as_secs_f64().max(1e-9),
         bulk_batches,
+        bulk_cpu,
         live_batches,
         live,
         duplicates,
@@ -1029,6 +1080,7 @@ async fn run_raw(settings: &Settings) -> Result<ModeResult> {
     let counters = Arc::new(Counters::default());
     // Dropped (every consumer aborted) when this function returns, however it returns.
     let mut consumers = JoinSet::new();
+    let cpu_before = CpuSplit::now(broker.pid(), &[]);
     let started = Instant::now();
     let consumer_count = match &target {
         Target::Sqs { client, url, .. } => {
@@ -1067,6 +1119,7 @@ async fn run_raw(settings: &Settings) -> Result<ModeResult> {
     progress("raw: consumers started");
     let want = settings.records;
     wait_for(&seen, PHASE_LIMIT, "bulk records consumed", logs, |s| s.bulk >= want).await?;
+    let bulk_cpu = CpuSplit::now(broker.pid(), &[]).since(cpu_before);
     let elapsed = lock(&seen)
         .bulk_done
         .map_or_else(|| started.elapsed(), |done| done.saturating_duration_since(started));
@@ -1090,6 +1143,7 @@ async fn run_raw(settings: &Settings) -> Result<ModeResult> {
         elapsed,
         rate: settings.records as f64 / elapsed.as_secs_f64().max(1e-9),
         bulk_batches,
+        bulk_cpu,
         live_batches,
         live,
         duplicates,
@@ -1142,6 +1196,11 @@ impl Report {
             "elapsed_s": round(m.elapsed.as_secs_f64(), 3),
             "mean_batch_bulk": round(m.bulk_batches.mean(), 2),
             "mean_batch_live": round(m.live_batches.mean(), 2),
+            "cpu_s_bulk": {
+                "broker": round(m.bulk_cpu.broker, 2),
+                "handlers": round(m.bulk_cpu.handlers, 2),
+                "bench": round(m.bulk_cpu.bench, 2),
+            },
             "latency_ms": {
                 "p50": round(m.live.p50_ms, 2),
                 "p99": round(m.live.p99_ms, 2),
@@ -1217,6 +1276,22 @@ impl Report {
             "mean batch (bulk)",
             format!("{:.2}", m.bulk_batches.mean()),
             format!("{:.2}", r.bulk_batches.mean()),
+        ));
+        let cpu_row = |label: &str, pick: fn(CpuSplit) -> f64| {
+            row(
+                label,
+                format!("{:.2}", pick(m.bulk_cpu)),
+                format!("{:.2}", pick(r.bulk_cpu)),
+            )
+        };
+        out.push_str(&cpu_row("CPU s (bulk): broker", |c| c.broker));
+        out.push_str(&cpu_row("CPU s (bulk): handlers", |c| c.handlers));
+        out.push_str(&cpu_row("CPU s (bulk): this process", |c| c.bench));
+        let per_1k = |m: &ModeResult| m.bulk_cpu.total() * 1e6 / s.records as f64;
+        out.push_str(&row(
+            "CPU ms per 1,000 records",
+            format!("{:.1}", per_1k(m)),
+            format!("{:.1}", per_1k(r)),
         ));
         out.push_str(&row(
             "latency p50 (ms)",

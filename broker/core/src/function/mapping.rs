@@ -13,8 +13,10 @@
 //!   `MessageBody`-scope policy), at most five.
 //!
 //! States are reported as AWS's transitions: the answer to a create says `Creating`, to an
-//! update `Updating` (`Enabling`, `Disabling`), to a delete `Deleting`; the change has taken
-//! effect by the time the answer is sent, so every later read says `Enabled` or `Disabled`.
+//! update `Updating` (`Enabling`, `Disabling`), to a delete `Deleting`; later reads say
+//! `Enabling` or `Disabling` until the pollers' supervisor has started or stopped the poller,
+//! then `Enabled` or `Disabled`, so a client that waits for `Disabled` knows nothing more is
+//! taken from the source.
 
 use std::collections::BTreeMap;
 
@@ -301,7 +303,12 @@ impl Functions {
     }
 
     fn view(&self, record: MappingRecord, transition: Option<&'static str>) -> MappingView {
-        let settled = if record.enabled { "Enabled" } else { "Disabled" };
+        let settled = match (record.enabled, self.is_polling(&record.uuid)) {
+            (true, true) => "Enabled",
+            (true, false) => "Enabling",
+            (false, true) => "Disabling",
+            (false, false) => "Disabled",
+        };
         let results = self.last_results.lock().unwrap_or_else(|p| p.into_inner());
         let last_result = results
             .get(&record.uuid)

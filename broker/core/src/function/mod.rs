@@ -263,6 +263,8 @@ pub struct Functions {
     /// Per mapping: the outcome of its last batch (memory only, as on AWS it is advisory).
     last_results: Mutex<HashMap<String, String>>,
     stats: Mutex<HashMap<String, MappingStats>>,
+    /// The mappings whose poller runs now, as the supervisor last reported them.
+    polling: Mutex<std::collections::HashSet<String>>,
     hubs: Mutex<HashMap<FunctionKey, Arc<Hub>>>,
     /// Serialises changes, so existence checks and commits agree.
     admin: Mutex<()>,
@@ -319,6 +321,7 @@ impl Functions {
             mappings: RwLock::new(mappings),
             last_results: Mutex::new(HashMap::new()),
             stats: Mutex::new(HashMap::new()),
+            polling: Mutex::new(std::collections::HashSet::new()),
             hubs: Mutex::new(HashMap::new()),
             admin: Mutex::new(()),
             mapping_changes: tokio::sync::watch::channel(0).0,
@@ -365,6 +368,16 @@ impl Functions {
     pub fn set_last_result(&self, uuid: &str, result: impl Into<String>) {
         let mut results = self.last_results.lock().unwrap_or_else(|p| p.into_inner());
         results.insert(uuid.to_string(), result.into());
+    }
+
+    /// Records which mappings' pollers run, so reads report `Enabling` and `Disabling` until
+    /// a change has taken effect, as AWS does.
+    pub fn set_polling(&self, uuids: std::collections::HashSet<String>) {
+        *self.polling.lock().unwrap_or_else(|p| p.into_inner()) = uuids;
+    }
+
+    fn is_polling(&self, uuid: &str) -> bool {
+        self.polling.lock().unwrap_or_else(|p| p.into_inner()).contains(uuid)
     }
 
     /// Counts one invocation of `records` records by a mapping.

@@ -139,6 +139,9 @@ fn sqs_mapping_rules() {
         .create_mapping(&key("f1"), spec(MappingUpdate::default()))
         .unwrap();
     assert_eq!((created.state, created.record.batch_size), ("Creating", 10));
+    // No supervisor runs here: the poller never starts, so the mapping stays Enabling.
+    assert_eq!(functions.get_mapping(&created.record.uuid).unwrap().state, "Enabling");
+    functions.set_polling([created.record.uuid.clone()].into_iter().collect());
     assert_eq!(functions.get_mapping(&created.record.uuid).unwrap().state, "Enabled");
     // One mapping per function and source.
     assert!(matches!(
@@ -159,6 +162,8 @@ fn sqs_mapping_rules() {
         functions.update_mapping(&created.record.uuid, disable).unwrap().state,
         "Disabling"
     );
+    assert_eq!(functions.get_mapping(&created.record.uuid).unwrap().state, "Disabling");
+    functions.set_polling(Default::default());
     assert_eq!(functions.get_mapping(&created.record.uuid).unwrap().state, "Disabled");
     assert_eq!(
         functions.delete_mapping(&created.record.uuid).unwrap().state,

@@ -63,13 +63,18 @@ impl Functions {
                     .filter(|m| m.enabled)
                     .map(|m| (m.uuid.clone(), m))
                     .collect();
-                running.retain(|uuid, (record, task)| {
-                    let keep = wanted.get(uuid) == Some(record);
-                    if !keep {
+                let stale: Vec<String> = running
+                    .iter()
+                    .filter(|(uuid, (record, _))| wanted.get(*uuid) != Some(record))
+                    .map(|(uuid, _)| uuid.clone())
+                    .collect();
+                for uuid in stale {
+                    if let Some((_, task)) = running.remove(&uuid) {
                         task.abort();
+                        // Ends once the poller is dropped (its workers with it).
+                        let _ = task.await;
                     }
-                    keep
-                });
+                }
                 for (uuid, record) in wanted {
                     if running.contains_key(&uuid) {
                         continue;
@@ -77,6 +82,7 @@ impl Functions {
                     let task = tokio::spawn(poll(functions.clone(), record.clone(), settings.clone()));
                     running.insert(uuid, (record, task));
                 }
+                functions.set_polling(running.keys().cloned().collect());
                 tokio::select! {
                     () = &mut shutdown => break,
                     changed = changes.changed() => if changed.is_err() { break },
@@ -85,6 +91,7 @@ impl Functions {
             for (_, (_, task)) in running {
                 task.abort();
             }
+            functions.set_polling(Default::default());
         })
     }
 }
