@@ -422,12 +422,12 @@ async fn powertools_batch_processor_reports_item_failures() {
 
 /// Starts `sluice handlers` running the Rust test handler, so handlers come back after the
 /// broker was killed (a runtime client exits when its Runtime API goes away).
-fn supervised(function: &str, runtime_api: &str, out: &Path, log: &Path) -> std::process::Child {
+fn supervised(function: &str, runtime_api: &str, kind: &str, out: &Path, log: &Path) -> std::process::Child {
     let log = std::fs::File::create(log).expect("log file");
     std::process::Command::new(sluice_tests::broker::binary_path())
         .args(["handlers", "--function", function, "--runtime-api", runtime_api, "--"])
         .arg(sluice_tests::lambda::test_handler_binary())
-        .env("TEST_HANDLER_EVENT", "kinesis")
+        .env("TEST_HANDLER_EVENT", kind)
         .env("TEST_HANDLER_OUT", out)
         .stdout(log.try_clone().expect("log"))
         .stderr(log)
@@ -460,7 +460,7 @@ async fn kinesis_shards_in_order_and_a_kill_9_mid_batch_skips_nothing() {
     let dir = tempfile::tempdir().expect("temp dir");
     let out = out_file(&dir);
     let log_path = dir.path().join("handlers.log");
-    let mut supervisor = supervised(&fname, &runtime_api, &out, &log_path);
+    let mut supervisor = supervised(&fname, &runtime_api, "kinesis", &out, &log_path);
     let log = || std::fs::read_to_string(&log_path).unwrap_or_default();
 
     let put = |from: usize, to: usize, slow: Option<usize>| {
@@ -783,4 +783,82 @@ fn bodies(d: &sluice_tests::sns::Delivery) -> Vec<String> {
                 .collect()
         })
         .unwrap_or_default()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_sqs_mapping_loses_nothing_to_a_kill_9_mid_batch() {
+    let mut broker = Broker::start().await;
+    let sqs = broker.sqs().await;
+    let lambda = lambda_client(&broker.endpoint()).await;
+    let name = unique_name("jobs");
+    let queue = create_queue(&sqs, &name, &[(QueueAttributeName::VisibilityTimeout, "2")]).await;
+    let fname = unique_name("fn");
+    let runtime_api = function(&lambda, &fname, "bootstrap").await;
+    ok(
+        lambda
+            .create_event_source_mapping()
+            .function_name(&fname)
+            .event_source_arn(format!("arn:aws:sqs:us-east-1:{ACCOUNT}:{name}"))
+            .batch_size(10)
+            .send()
+            .await,
+        "CreateEventSourceMapping",
+    );
+    let dir = tempfile::tempdir().expect("temp dir");
+    let out = out_file(&dir);
+    let log_path = dir.path().join("handlers.log");
+    let mut supervisor = supervised(&fname, &runtime_api, "sqs", &out, &log_path);
+    let log = || std::fs::read_to_string(&log_path).unwrap_or_default();
+    let mut expected = HashSet::new();
+    for i in 0..40 {
+        // One slow message holds a batch in the handler when the broker dies.
+        let body = if i == 20 {
+            format!("j-{i:03} SLEEP-3")
+        } else {
+            format!("j-{i:03}")
+        };
+        ok(
+            sqs.send_message().queue_url(&queue).message_body(&body).send().await,
+            "SendMessage",
+        );
+        expected.insert(body);
+    }
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while !log().contains("sleeping 3 s") {
+        assert!(
+            Instant::now() < deadline,
+            "the slow batch never reached a handler; log:\n{}",
+            log()
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    broker.kill9();
+    broker.start_again().await;
+    for i in 40..60 {
+        let body = format!("j-{i:03}");
+        ok(
+            sqs.send_message().queue_url(&queue).message_body(&body).send().await,
+            "SendMessage",
+        );
+        expected.insert(body);
+    }
+    wait_for(
+        &out,
+        Duration::from_secs(90),
+        "every message handled after the kill -9",
+        log,
+        |r| distinct_bodies(r).is_superset(&expected),
+    )
+    .await;
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while counts(&sqs, &queue).await != (0, 0, 0) {
+        assert!(
+            Instant::now() < deadline,
+            "the queue drains: {:?}",
+            counts(&sqs, &queue).await
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let _ = supervisor.kill();
+    let _ = supervisor.wait();
 }

@@ -70,7 +70,8 @@ const LIVE_TAG: char = 'l';
 const TAIL_POLL: Duration = Duration::from_millis(5);
 /// How often a wait looks at what was seen so far.
 const WAIT_POLL: Duration = Duration::from_millis(5);
-/// Longest pre-fill, and longest bulk phase (the bound).
+/// Longest pre-fill, and longest bulk phase: far above what 1,000,000 records (the most
+/// `--records` takes) need in a debug build.
 const PHASE_LIMIT: Duration = Duration::from_secs(600);
 /// How long the live records may take to arrive after the last one was sent.
 const LIVE_LIMIT: Duration = Duration::from_secs(120);
