@@ -215,7 +215,12 @@ async fn run(cli: &Cli) -> Result<()> {
     ));
     let mapping = run_mapping(&settings).await.context("mapping mode")?;
     let raw = run_raw(&settings).await.context("raw mode")?;
-    let report = Report { settings, mapping, raw };
+    let report = Report {
+        settings,
+        broker_binary: broker_binary.display().to_string(),
+        mapping,
+        raw,
+    };
     if cli.json {
         println!("{}", report.json());
     } else {
@@ -1159,6 +1164,8 @@ async fn run_raw(settings: &Settings) -> Result<ModeResult> {
 
 struct Report {
     settings: Settings,
+    /// The broker that ran: beside this binary (same profile), unless `SLUICE_BIN` named another.
+    broker_binary: String,
     mapping: ModeResult,
     raw: ModeResult,
 }
@@ -1236,6 +1243,7 @@ impl Report {
             },
             "machine": { "nproc": Report::nproc(), "kernel": Report::kernel() },
             "build": Report::build(),
+            "broker_binary": self.broker_binary,
         })
     }
 
@@ -1256,10 +1264,11 @@ impl Report {
             s.batch_size
         ));
         out.push_str(&format!(
-            "machine: nproc {}, kernel {}; build: {}\n\n",
+            "machine: nproc {}, kernel {}; build: {} (broker {})\n\n",
             Report::nproc(),
             Report::kernel(),
-            Report::build()
+            Report::build(),
+            self.broker_binary
         ));
         let row = |label: &str, a: String, b: String| format!("{label:<28} {a:>22} {b:>22}\n");
         out.push_str(&row("", "mapping".into(), "raw SDK loop".into()));
