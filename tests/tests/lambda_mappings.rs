@@ -20,7 +20,9 @@ use sluice_tests::{unique_name, Broker};
 const ROLE: &str = "arn:aws:iam::000000000000:role/lambda";
 const ACCOUNT: &str = "000000000000";
 
-async fn function(client: &aws_sdk_lambda::Client, name: &str, handler: &str) -> String {
+/// Creates a function with `timeout` seconds (SQS sources need a visibility timeout at least
+/// that long) and returns its Runtime API address.
+async fn function(client: &aws_sdk_lambda::Client, name: &str, handler: &str, timeout: i32) -> String {
     ok(
         client
             .create_function()
@@ -28,7 +30,7 @@ async fn function(client: &aws_sdk_lambda::Client, name: &str, handler: &str) ->
             .runtime(Runtime::Python312)
             .role(ROLE)
             .handler(handler)
-            .timeout(10)
+            .timeout(timeout)
             .code(
                 FunctionCode::builder()
                     .zip_file(Blob::new(vec![0x50, 0x4b, 5, 6]))
@@ -131,8 +133,23 @@ async fn sqs_batches_reach_the_handler_and_failures_go_to_the_dead_letter_queue(
         ],
     )
     .await;
+    // A function that may run longer than the queue hides a message is refused, as on AWS.
+    let slow = unique_name("slow");
+    function(&lambda, &slow, "bootstrap", 10).await;
+    let refused = lambda
+        .create_event_source_mapping()
+        .function_name(&slow)
+        .event_source_arn(format!("arn:aws:sqs:us-east-1:{ACCOUNT}:{name}"))
+        .send()
+        .await
+        .expect_err("visibility timeout below the function's timeout");
+    let refused = refused.into_service_error();
+    assert_eq!(
+        aws_sdk_lambda::error::ProvideErrorMetadata::code(&refused),
+        Some("InvalidParameterValueException")
+    );
     let fname = unique_name("fn");
-    let runtime_api = function(&lambda, &fname, "bootstrap").await;
+    let runtime_api = function(&lambda, &fname, "bootstrap", 2).await;
     let mapping = ok(
         lambda
             .create_event_source_mapping()
@@ -270,7 +287,7 @@ async fn fifo_groups_stay_in_order_through_failures() {
     )
     .await;
     let fname = unique_name("fn");
-    let runtime_api = function(&lambda, &fname, "bootstrap").await;
+    let runtime_api = function(&lambda, &fname, "bootstrap", 2).await;
     ok(
         lambda
             .create_event_source_mapping()
@@ -361,7 +378,7 @@ async fn powertools_batch_processor_reports_item_failures() {
     )
     .expect("write handler");
     let fname = unique_name("fn");
-    let runtime_api = function(&lambda, &fname, "app.handler").await;
+    let runtime_api = function(&lambda, &fname, "app.handler", 10).await;
     ok(
         lambda
             .create_event_source_mapping()
@@ -444,7 +461,7 @@ async fn kinesis_shards_in_order_and_a_kill_9_mid_batch_skips_nothing() {
     let stream = unique_name("events");
     create_stream(&kinesis, &stream, 2).await;
     let fname = unique_name("fn");
-    let runtime_api = function(&lambda, &fname, "bootstrap").await;
+    let runtime_api = function(&lambda, &fname, "bootstrap", 10).await;
     let mapping = ok(
         lambda
             .create_event_source_mapping()
@@ -568,7 +585,7 @@ async fn a_topic_invokes_a_subscribed_function_with_awss_sns_event() {
     let topic = ok(sns.create_topic().name(unique_name("news")).send().await, "CreateTopic");
     let topic_arn = topic.topic_arn().expect("arn").to_string();
     let fname = unique_name("fn");
-    let runtime_api = function(&lambda, &fname, "bootstrap").await;
+    let runtime_api = function(&lambda, &fname, "bootstrap", 10).await;
     let function_arn = format!("arn:aws:lambda:us-east-1:{ACCOUNT}:function:{fname}");
     let sub = ok(
         sns.subscribe()
@@ -640,7 +657,7 @@ async fn parallelization_factor_keeps_each_partition_key_in_order() {
     let stream = unique_name("par");
     create_stream(&kinesis, &stream, 1).await;
     let fname = unique_name("fn");
-    let runtime_api = function(&lambda, &fname, "bootstrap").await;
+    let runtime_api = function(&lambda, &fname, "bootstrap", 10).await;
     let mapping = ok(
         lambda
             .create_event_source_mapping()
@@ -710,7 +727,7 @@ async fn an_http_target_gets_the_event_and_its_failures_come_back() {
     // The first answer is a 500: that batch fails and comes back after the visibility timeout.
     let receiver = sluice_tests::sns::Receiver::start(1).await;
     let name = unique_name("web");
-    let queue = create_queue(&sqs, &name, &[(QueueAttributeName::VisibilityTimeout, "2")]).await;
+    let queue = create_queue(&sqs, &name, &[(QueueAttributeName::VisibilityTimeout, "3")]).await;
     let fname = unique_name("fn");
     ok(
         lambda
@@ -791,9 +808,9 @@ async fn an_sqs_mapping_loses_nothing_to_a_kill_9_mid_batch() {
     let sqs = broker.sqs().await;
     let lambda = lambda_client(&broker.endpoint()).await;
     let name = unique_name("jobs");
-    let queue = create_queue(&sqs, &name, &[(QueueAttributeName::VisibilityTimeout, "2")]).await;
+    let queue = create_queue(&sqs, &name, &[(QueueAttributeName::VisibilityTimeout, "5")]).await;
     let fname = unique_name("fn");
-    let runtime_api = function(&lambda, &fname, "bootstrap").await;
+    let runtime_api = function(&lambda, &fname, "bootstrap", 5).await;
     ok(
         lambda
             .create_event_source_mapping()

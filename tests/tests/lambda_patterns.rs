@@ -16,6 +16,7 @@ use sluice_tests::{unique_name, Broker};
 const ACCOUNT: &str = "000000000000";
 
 /// Creates a function whose handler is `app.handler` and returns its Runtime API address.
+/// (SQS sources need a visibility timeout at least as long as the function's 2 s.)
 async fn function(lambda: &aws_sdk_lambda::Client, name: &str) -> String {
     ok(
         lambda
@@ -24,7 +25,7 @@ async fn function(lambda: &aws_sdk_lambda::Client, name: &str) -> String {
             .runtime(Runtime::Python312)
             .role("arn:aws:iam::000000000000:role/lambda")
             .handler("app.handler")
-            .timeout(10)
+            .timeout(2)
             .code(
                 FunctionCode::builder()
                     .zip_file(Blob::new(vec![0x50, 0x4b, 5, 6]))
@@ -228,7 +229,7 @@ async fn a_saga_across_two_queues_with_a_dead_letter_queue() {
         &sqs,
         &orders_name,
         &[
-            (QueueAttributeName::VisibilityTimeout, "1"),
+            (QueueAttributeName::VisibilityTimeout, "2"),
             (QueueAttributeName::RedrivePolicy, &redrive),
         ],
     )

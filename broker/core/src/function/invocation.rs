@@ -84,6 +84,41 @@ pub struct Hub {
     /// handler can run).
     handler_waiting: Notify,
     waiting: AtomicUsize,
+    /// Idle handlers promised to pollers ([`Hub::reserve`]).
+    reserved: Mutex<usize>,
+}
+
+/// An idle handler promised to one poller; given back when its invocation is taken or when
+/// dropped unused.
+pub struct Slot<'a> {
+    hub: &'a Hub,
+}
+
+impl Drop for Slot<'_> {
+    fn drop(&mut self) {
+        self.hub.release();
+    }
+}
+
+/// Removes an invocation from the queue and the in-flight table when its caller is done.
+struct Forget<'a> {
+    hub: &'a Hub,
+    request_id: &'a str,
+}
+
+impl Drop for Forget<'_> {
+    fn drop(&mut self) {
+        self.hub
+            .queued
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .retain(|q| q.invocation.request_id != self.request_id);
+        self.hub
+            .in_flight
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(self.request_id);
+    }
 }
 
 /// Decrements the waiting-handler count when a `next` call ends, however it ends.
@@ -105,6 +140,7 @@ impl Hub {
             work: Notify::new(),
             handler_waiting: Notify::new(),
             waiting: AtomicUsize::new(0),
+            reserved: Mutex::new(0),
         }
     }
 
@@ -128,8 +164,35 @@ impl Hub {
         }
     }
 
+    /// Waits until a handler is idle and not promised to another poller, and promises it to
+    /// the caller until the caller's invocation is taken (or the slot is dropped unused). A
+    /// poller takes records from its source only with a slot, so records never wait for a
+    /// handler that is busy with someone else's batch.
+    pub async fn reserve(&self) -> Slot<'_> {
+        loop {
+            {
+                let mut reserved = self.reserved.lock().unwrap_or_else(|p| p.into_inner());
+                let queued = self.queued();
+                if self.handlers_waiting() > *reserved + queued {
+                    *reserved += 1;
+                    return Slot { hub: self };
+                }
+            }
+            let _ = tokio::time::timeout(RECHECK, self.handler_waiting.notified()).await;
+        }
+    }
+
+    fn release(&self) {
+        let mut reserved = self.reserved.lock().unwrap_or_else(|p| p.into_inner());
+        *reserved = reserved.saturating_sub(1);
+        drop(reserved);
+        // Another poller may now have its turn.
+        self.handler_waiting.notify_waiters();
+    }
+
     /// Runs one invocation: queues it, waits up to `pickup` for a handler to take it and then
-    /// up to `timeout_secs` for its answer.
+    /// up to `timeout_secs` for its answer. A `slot` from [`Hub::reserve`] is given back as
+    /// soon as a handler takes the invocation.
     pub async fn invoke(
         &self,
         payload: Bytes,
@@ -137,8 +200,31 @@ impl Hub {
         client_context: Option<String>,
         pickup: Duration,
     ) -> Outcome {
+        self.invoke_with(payload, timeout_secs, client_context, pickup, None)
+            .await
+    }
+
+    /// [`Hub::invoke`] holding `slot` until the invocation is taken.
+    pub async fn invoke_reserved(
+        &self,
+        payload: Bytes,
+        timeout_secs: u32,
+        pickup: Duration,
+        slot: Slot<'_>,
+    ) -> Outcome {
+        self.invoke_with(payload, timeout_secs, None, pickup, Some(slot)).await
+    }
+
+    async fn invoke_with(
+        &self,
+        payload: Bytes,
+        timeout_secs: u32,
+        client_context: Option<String>,
+        pickup: Duration,
+        slot: Option<Slot<'_>>,
+    ) -> Outcome {
         let request_id = uuid::Uuid::new_v4().to_string();
-        let (taken_tx, taken_rx) = oneshot::channel();
+        let (taken_tx, mut taken_rx) = oneshot::channel();
         let (reply_tx, mut reply_rx) = oneshot::channel();
         let invocation = Invocation {
             request_id: request_id.clone(),
@@ -152,8 +238,16 @@ impl Hub {
             taken: taken_tx,
             reply: reply_tx,
         });
+        // Whatever ends this call (an answer, a timeout, the caller dropping the future), the
+        // invocation leaves the queue and the in-flight table with it.
+        let _forget = Forget {
+            hub: self,
+            request_id: &request_id,
+        };
         self.work.notify_one();
-        if tokio::time::timeout(pickup, taken_rx).await.is_err() {
+        // The receiver is borrowed, not consumed, so a handler taking it during the timeout
+        // still sees a live caller; the queue's lock then decides who won.
+        if tokio::time::timeout(pickup, &mut taken_rx).await.is_err() {
             let mut queued = self.queued.lock().unwrap_or_else(|p| p.into_inner());
             let before = queued.len();
             queued.retain(|q| q.invocation.request_id != request_id);
@@ -162,12 +256,12 @@ impl Hub {
             }
             // Taken between the timeout and the lock: wait for its answer as usual.
         }
+        drop(slot);
         let limit = Duration::from_secs(u64::from(timeout_secs));
         match tokio::time::timeout(limit, &mut reply_rx).await {
             Ok(Ok(outcome)) => outcome,
-            Ok(Err(_)) => Outcome::TimedOut {
-                after_secs: timeout_secs,
-            },
+            // The reply was dropped unanswered: nobody ran it.
+            Ok(Err(_)) => Outcome::NoHandler,
             Err(_) => {
                 self.in_flight
                     .lock()
@@ -271,6 +365,37 @@ mod tests {
         assert_eq!(outcome, Outcome::TimedOut { after_secs: 1 });
         let inv = taker.await.unwrap();
         assert!(!hub.complete(&inv.request_id, Outcome::Success(Bytes::new())));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn slots_promise_each_idle_handler_once() {
+        let hub = Arc::new(Hub::new(Clock::new()));
+        let waiter = {
+            let hub = hub.clone();
+            tokio::spawn(async move { hub.next().await })
+        };
+        let slot = hub.reserve().await;
+        // One idle handler, promised: a second reservation waits.
+        let second = tokio::time::timeout(Duration::from_secs(3), hub.reserve()).await;
+        assert!(second.is_err(), "one idle handler is promised once");
+        drop(slot);
+        let again = tokio::time::timeout(Duration::from_secs(3), hub.reserve()).await;
+        assert!(again.is_ok(), "a dropped slot frees the handler");
+        waiter.abort();
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_dropped_call_leaves_nothing_behind() {
+        let hub = Arc::new(Hub::new(Clock::new()));
+        let call = {
+            let hub = hub.clone();
+            tokio::spawn(async move { hub.invoke(Bytes::from("{}"), 3, None, Duration::from_secs(60)).await })
+        };
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        assert_eq!(hub.queued(), 1);
+        call.abort();
+        let _ = call.await;
+        assert_eq!(hub.queued(), 0, "the caller went away: the invocation is forgotten");
     }
 
     #[tokio::test(start_paused = true)]

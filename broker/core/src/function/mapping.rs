@@ -106,6 +106,15 @@ pub struct MappingUpdate {
     pub max_concurrency: Option<u32>,
 }
 
+/// Whose mapping a request may see: the caller's account and region.
+#[derive(Debug, Clone, Copy)]
+pub struct Owner<'a> {
+    /// The caller's account.
+    pub account: &'a str,
+    /// The request's region.
+    pub region: &'a str,
+}
+
 /// AWS's message for a get, update or delete of an unknown mapping.
 fn mapping_not_found() -> FunctionError {
     FunctionError::NotFound("The resource you requested does not exist.".into())
@@ -169,23 +178,7 @@ impl Functions {
         apply(&mut record, spec.settings)?;
         let _admin = self.admin();
         self.check(&record)?;
-        if let Some(existing) = self
-            .mappings()
-            .values()
-            .find(|m| m.function == record.function && m.source_arn == record.source_arn)
-        {
-            let message = match kind {
-                SourceKind::Sqs => format!(
-                    "An event source mapping with SQS arn (\" {} \") and function (\" {} \") already exists. Please update or delete the existing mapping with UUID {}",
-                    record.source_arn, record.function.name, existing.uuid
-                ),
-                SourceKind::Kinesis => format!(
-                    "The event source arn (\" {} \") and function (\" {} \") provided mapping already exists. Please update or delete the existing mapping with UUID {}",
-                    record.source_arn, record.function.name, existing.uuid
-                ),
-            };
-            return Err(FunctionError::Conflict(message));
-        }
+        self.refuse_duplicate(&record)?;
         self.persist_mapping(&record)?;
         self.mappings
             .write()
@@ -196,8 +189,8 @@ impl Functions {
     }
 
     /// A mapping by UUID.
-    pub fn get_mapping(&self, uuid: &str) -> Result<MappingView> {
-        let record = self.mappings().get(uuid).cloned().ok_or_else(mapping_not_found)?;
+    pub fn get_mapping(&self, owner: &Owner<'_>, uuid: &str) -> Result<MappingView> {
+        let record = self.lookup_mapping(owner, uuid)?;
         Ok(self.view(record, None))
     }
 
@@ -227,12 +220,13 @@ impl Functions {
     }
 
     /// Changes a mapping; the poller picks the change up at once.
-    pub fn update_mapping(&self, uuid: &str, update: MappingUpdate) -> Result<MappingView> {
+    pub fn update_mapping(&self, owner: &Owner<'_>, uuid: &str, update: MappingUpdate) -> Result<MappingView> {
         let _admin = self.admin();
-        let mut record = self.mappings().get(uuid).cloned().ok_or_else(mapping_not_found)?;
+        let mut record = self.lookup_mapping(owner, uuid)?;
         let was_enabled = record.enabled;
         apply(&mut record, update)?;
         self.check(&record)?;
+        self.refuse_duplicate(&record)?;
         record.last_modified_ms = self.clock.now_ms();
         self.persist_mapping(&record)?;
         self.mappings
@@ -249,9 +243,9 @@ impl Functions {
     }
 
     /// Deletes a mapping; its poller stops (a batch in flight finishes first).
-    pub fn delete_mapping(&self, uuid: &str) -> Result<MappingView> {
+    pub fn delete_mapping(&self, owner: &Owner<'_>, uuid: &str) -> Result<MappingView> {
         let _admin = self.admin();
-        let record = self.mappings().get(uuid).cloned().ok_or_else(mapping_not_found)?;
+        let record = self.lookup_mapping(owner, uuid)?;
         let mut batch = self.store.batch();
         batch.delete(Cf::Meta, &MappingRecord::record_key(uuid));
         Functions::delete_checkpoints(uuid, &mut batch);
@@ -262,8 +256,8 @@ impl Functions {
     }
 
     /// Adds or replaces tags of a mapping.
-    pub fn tag_mapping(&self, uuid: &str, tags: &BTreeMap<String, String>) -> Result<()> {
-        self.edit_mapping_tags(uuid, |current| {
+    pub fn tag_mapping(&self, owner: &Owner<'_>, uuid: &str, tags: &BTreeMap<String, String>) -> Result<()> {
+        self.edit_mapping_tags(owner, uuid, |current| {
             current.extend(tags.iter().map(|(k, v)| (k.clone(), v.clone())));
             if current.len() > 50 {
                 return Err(invalid("Number of tags exceeds resource tag limit."));
@@ -273,8 +267,8 @@ impl Functions {
     }
 
     /// Removes tags of a mapping.
-    pub fn untag_mapping(&self, uuid: &str, keys: &[String]) -> Result<()> {
-        self.edit_mapping_tags(uuid, |current| {
+    pub fn untag_mapping(&self, owner: &Owner<'_>, uuid: &str, keys: &[String]) -> Result<()> {
+        self.edit_mapping_tags(owner, uuid, |current| {
             for k in keys {
                 current.remove(k);
             }
@@ -284,15 +278,14 @@ impl Functions {
 
     fn edit_mapping_tags(
         &self,
+        owner: &Owner<'_>,
         uuid: &str,
         edit: impl FnOnce(&mut BTreeMap<String, String>) -> Result<()>,
     ) -> Result<()> {
         let _admin = self.admin();
         let mut record = self
-            .mappings()
-            .get(uuid)
-            .cloned()
-            .ok_or_else(|| FunctionError::NotFound(format!("Event source mapping not found: {uuid}")))?;
+            .lookup_mapping(owner, uuid)
+            .map_err(|_| FunctionError::NotFound(format!("Event source mapping not found: {uuid}")))?;
         edit(&mut record.tags)?;
         self.persist_mapping(&record)?;
         self.mappings
@@ -300,6 +293,37 @@ impl Functions {
             .unwrap_or_else(|p| p.into_inner())
             .insert(record.uuid.clone(), record);
         Ok(())
+    }
+
+    /// A mapping of the caller's account and region; another's is not found, as on AWS.
+    fn lookup_mapping(&self, owner: &Owner<'_>, uuid: &str) -> Result<MappingRecord> {
+        self.mappings()
+            .get(&uuid.to_ascii_lowercase())
+            .filter(|m| m.function.account == owner.account && m.function.region == owner.region)
+            .cloned()
+            .ok_or_else(mapping_not_found)
+    }
+
+    /// One mapping per function and source (another mapping than `record` itself).
+    fn refuse_duplicate(&self, record: &MappingRecord) -> Result<()> {
+        let mappings = self.mappings();
+        let Some(existing) = mappings
+            .values()
+            .find(|m| m.uuid != record.uuid && m.function == record.function && m.source_arn == record.source_arn)
+        else {
+            return Ok(());
+        };
+        let message = match record.kind {
+            SourceKind::Sqs => format!(
+                "An event source mapping with SQS arn (\" {} \") and function (\" {} \") already exists. Please update or delete the existing mapping with UUID {}",
+                record.source_arn, record.function.name, existing.uuid
+            ),
+            SourceKind::Kinesis => format!(
+                "The event source arn (\" {} \") and function (\" {} \") provided mapping already exists. Please update or delete the existing mapping with UUID {}",
+                record.source_arn, record.function.name, existing.uuid
+            ),
+        };
+        Err(FunctionError::Conflict(message))
     }
 
     fn view(&self, record: MappingRecord, transition: Option<&'static str>) -> MappingView {
@@ -362,6 +386,18 @@ impl Functions {
                 if fifo && m.batching_window_secs > 0 {
                     return Err(invalid("Batching window is not supported for FIFO queues"));
                 }
+                let visibility = QueueKey::from_arn(&m.source_arn)
+                    .and_then(|q| self.queues.get_attributes(&q, &["VisibilityTimeout".to_string()]).ok())
+                    .and_then(|attrs| attrs.into_iter().next())
+                    .and_then(|(_, v)| v.parse::<u32>().ok());
+                let timeout = self.functions().get(&m.function).map(|f| f.settings.timeout_secs);
+                if let (Some(visibility), Some(timeout)) = (visibility, timeout) {
+                    if visibility < timeout {
+                        return Err(invalid(format!(
+                            "Queue visibility timeout: {visibility} seconds is less than Function timeout: {timeout} seconds"
+                        )));
+                    }
+                }
                 if m.batch_size > 10 && m.batching_window_secs == 0 {
                     return Err(invalid(
                         "Maximum batch window in seconds must be greater than 0 if maximum batch size is greater than 10",
@@ -394,11 +430,21 @@ impl Functions {
             }
         }
         if let Some(dest) = &m.on_failure {
-            let valid = crate::arn::split(dest, "sqs").is_some() || crate::arn::split(dest, "sns").is_some();
-            if !valid {
-                return Err(invalid(
-                    "Unsupported DestinationConfig parameter for given event source mapping type.",
-                ));
+            // The destination must exist and take a plain message: a failure record with
+            // nowhere to go would hold the shard, so it is refused here.
+            let exists = match (QueueKey::from_arn(dest), crate::topic::TopicKey::from_arn(dest)) {
+                (Some(q), _) => !q.name.ends_with(".fifo") && self.queues.ensure_exists(&q).is_ok(),
+                (None, Some(t)) => !t.name.ends_with(".fifo") && self.topics.topic_policy(&t).is_some(),
+                (None, None) => {
+                    return Err(invalid(
+                        "Unsupported DestinationConfig parameter for given event source mapping type.",
+                    ))
+                }
+            };
+            if !exists {
+                return Err(invalid(format!(
+                    "The destination {dest} does not exist or is a FIFO queue or topic, which takes no failure records."
+                )));
             }
         }
         if m.filters.len() > MAX_FILTERS {

@@ -38,9 +38,9 @@ use crate::queue::Queues;
 use crate::stream::Streams;
 use crate::topic::Topics;
 pub use error::{FunctionError, Result};
-pub use invocation::{Hub, Invocation, Outcome};
+pub use invocation::{Hub, Invocation, Outcome, Slot};
 pub use lifecycle::SettingsUpdate;
-pub use mapping::{stream_key, MappingSpec, MappingUpdate, SourceKind, StartingPosition};
+pub use mapping::{stream_key, MappingSpec, MappingUpdate, Owner, SourceKind, StartingPosition};
 pub use poller::PollerSettings;
 
 /// Meta key prefix of function records: account | region | name.

@@ -43,6 +43,11 @@ fn settings() -> FunctionSettings {
     }
 }
 
+const OWNER: Owner<'static> = Owner {
+    account: "000000000000",
+    region: "us-east-1",
+};
+
 fn key(name: &str) -> FunctionKey {
     FunctionKey::new("000000000000", "us-east-1", name)
 }
@@ -140,9 +145,15 @@ fn sqs_mapping_rules() {
         .unwrap();
     assert_eq!((created.state, created.record.batch_size), ("Creating", 10));
     // No supervisor runs here: the poller never starts, so the mapping stays Enabling.
-    assert_eq!(functions.get_mapping(&created.record.uuid).unwrap().state, "Enabling");
+    assert_eq!(
+        functions.get_mapping(&OWNER, &created.record.uuid).unwrap().state,
+        "Enabling"
+    );
     functions.set_polling([created.record.uuid.clone()].into_iter().collect());
-    assert_eq!(functions.get_mapping(&created.record.uuid).unwrap().state, "Enabled");
+    assert_eq!(
+        functions.get_mapping(&OWNER, &created.record.uuid).unwrap().state,
+        "Enabled"
+    );
     // One mapping per function and source.
     assert!(matches!(
         functions.create_mapping(&key("f1"), spec(MappingUpdate::default())),
@@ -153,24 +164,33 @@ fn sqs_mapping_rules() {
         bisect_on_error: Some(true),
         ..MappingUpdate::default()
     };
-    assert!(functions.update_mapping(&created.record.uuid, bisect).is_err());
+    assert!(functions.update_mapping(&OWNER, &created.record.uuid, bisect).is_err());
     let disable = MappingUpdate {
         enabled: Some(false),
         ..MappingUpdate::default()
     };
     assert_eq!(
-        functions.update_mapping(&created.record.uuid, disable).unwrap().state,
+        functions
+            .update_mapping(&OWNER, &created.record.uuid, disable)
+            .unwrap()
+            .state,
         "Disabling"
     );
-    assert_eq!(functions.get_mapping(&created.record.uuid).unwrap().state, "Disabling");
-    functions.set_polling(Default::default());
-    assert_eq!(functions.get_mapping(&created.record.uuid).unwrap().state, "Disabled");
     assert_eq!(
-        functions.delete_mapping(&created.record.uuid).unwrap().state,
+        functions.get_mapping(&OWNER, &created.record.uuid).unwrap().state,
+        "Disabling"
+    );
+    functions.set_polling(Default::default());
+    assert_eq!(
+        functions.get_mapping(&OWNER, &created.record.uuid).unwrap().state,
+        "Disabled"
+    );
+    assert_eq!(
+        functions.delete_mapping(&OWNER, &created.record.uuid).unwrap().state,
         "Deleting"
     );
     assert!(matches!(
-        functions.get_mapping(&created.record.uuid),
+        functions.get_mapping(&OWNER, &created.record.uuid),
         Err(FunctionError::NotFound(_))
     ));
 }

@@ -308,7 +308,7 @@ impl ShardReader {
             .collect();
         let hub = self.functions.hub(&self.mapping.function);
         loop {
-            hub.handler_ready().await;
+            let slot = hub.reserve().await;
             self.functions.count_batch(&self.mapping.uuid, batch.len());
             if let Some(newest) = batch.last() {
                 let age = self.functions.clock.now_ms().saturating_sub(newest.arrival_ms);
@@ -316,7 +316,7 @@ impl ShardReader {
             }
             let payload = Bytes::from(events::event(&docs));
             let timeout = function.record.settings.timeout_secs;
-            return match hub.invoke(payload, timeout, None, PICKUP).await {
+            return match hub.invoke_reserved(payload, timeout, PICKUP, slot).await {
                 Outcome::NoHandler => continue,
                 Outcome::Error(_) | Outcome::TimedOut { .. } => Attempt::Failed { remaining: None },
                 Outcome::Success(answer) if self.mapping.report_item_failures => {

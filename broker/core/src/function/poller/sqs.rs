@@ -60,7 +60,8 @@ async fn worker(functions: Arc<Functions>, mapping: MappingRecord, queue: QueueK
             }
         };
         let hub = functions.hub(&mapping.function);
-        hub.handler_ready().await;
+        // An idle handler is promised to this batch before anything is received.
+        let slot = hub.reserve().await;
         let batch = match gather(&functions, &mapping, &queue).await {
             Ok(batch) => batch,
             Err(e) => {
@@ -94,7 +95,7 @@ async fn worker(functions: Arc<Functions>, mapping: MappingRecord, queue: QueueK
         let payload = Bytes::from(events::event(&records));
         let timeout = function.record.settings.timeout_secs;
         functions.count_batch(&mapping.uuid, kept.len());
-        match hub.invoke(payload, timeout, None, PICKUP).await {
+        match hub.invoke_reserved(payload, timeout, PICKUP, slot).await {
             Outcome::Success(answer) => {
                 let done = succeeded(&mapping, &kept, &answer);
                 if done.len() == kept.len() {
@@ -155,9 +156,10 @@ async fn gather(
             attempt_id: None,
         };
         let received = functions.queues.receive(queue, request).await?;
-        if received.is_empty() && deadline.is_none() {
-            // A long poll came back empty (or the broker is stopping): let the caller look
-            // again, so a deleted function or a shutdown is noticed.
+        if received.is_empty() {
+            // A long poll came back empty: its wait (at most the window's rest) is over, or
+            // the broker is stopping; either way the batch is what it is, and the caller
+            // looks again, so a deleted function or a shutdown is noticed.
             return Ok(batch);
         }
         bytes += received.iter().map(|m| m.body.len()).sum::<usize>();

@@ -67,7 +67,7 @@ pub fn create(s: &Scope<'_>) -> Result<Reply> {
 
 /// GetEventSourceMapping.
 pub fn get(s: &Scope<'_>) -> Result<Reply> {
-    let view = s.functions().get_mapping(&s.resource().to_ascii_lowercase())?;
+    let view = s.functions().get_mapping(&s.owner(), s.resource())?;
     Reply::json(200, &mapping_configuration(&view))
 }
 
@@ -101,14 +101,12 @@ pub fn update(s: &Scope<'_>) -> Result<Reply> {
         )));
     }
     let update = settings(s, &r)?;
-    let view = s
-        .functions()
-        .update_mapping(&s.resource().to_ascii_lowercase(), update)?;
+    let view = s.functions().update_mapping(&s.owner(), s.resource(), update)?;
     Reply::json(202, &mapping_configuration(&view))
 }
 
 /// DeleteEventSourceMapping.
 pub fn delete(s: &Scope<'_>) -> Result<Reply> {
-    let view = s.functions().delete_mapping(&s.resource().to_ascii_lowercase())?;
+    let view = s.functions().delete_mapping(&s.owner(), s.resource())?;
     Reply::json(202, &mapping_configuration(&view))
 }

@@ -64,6 +64,14 @@ impl Scope<'_> {
         }
     }
 
+    /// The caller's account and region, which scope mappings.
+    pub fn owner(&self) -> sluice_broker::function::Owner<'_> {
+        sluice_broker::function::Owner {
+            account: &self.ctx.account_id,
+            region: &self.ctx.region,
+        }
+    }
+
     /// The path's resource (every route that has one checks it exists before calling).
     pub fn resource(&self) -> &str {
         self.resource.as_deref().unwrap_or_default()

@@ -29,7 +29,7 @@ pub fn tag(s: &Scope<'_>) -> Result<Reply> {
     let tags = validate::decode_tags(&s.body)?;
     match target(s)? {
         Target::Function(key) => s.functions().tag_function(&key, &tags)?,
-        Target::Mapping(uuid) => s.functions().tag_mapping(&uuid, &tags)?,
+        Target::Mapping(uuid) => s.functions().tag_mapping(&s.owner(), &uuid, &tags)?,
     }
     Ok(Reply::empty(204))
 }
@@ -51,7 +51,7 @@ pub fn untag(s: &Scope<'_>) -> Result<Reply> {
     }
     match target(s)? {
         Target::Function(key) => s.functions().untag_function(&key, &keys)?,
-        Target::Mapping(uuid) => s.functions().untag_mapping(&uuid, &keys)?,
+        Target::Mapping(uuid) => s.functions().untag_mapping(&s.owner(), &uuid, &keys)?,
     }
     Ok(Reply::empty(204))
 }
@@ -62,7 +62,7 @@ pub fn list(s: &Scope<'_>) -> Result<Reply> {
         Target::Function(key) => s.functions().get_function(&key)?.record.tags,
         Target::Mapping(uuid) => {
             s.functions()
-                .get_mapping(&uuid)
+                .get_mapping(&s.owner(), &uuid)
                 .map_err(|_| {
                     Failure(LambdaError::new(
                         sluice_protocols::lambda::LambdaErrorCode::ResourceNotFound,
