@@ -141,14 +141,27 @@ impl RuntimeApi {
     }
 }
 
+/// Most connections to one function's Runtime API (a handler holds one, or two while it
+/// posts a result).
+const MAX_CONNECTIONS: usize = 1024;
+
 async fn accept_loop(listener: TcpListener, broker: Arc<Broker>, key: FunctionKey) {
     let hub = broker.functions.hub(&key);
     let arn = key.arn();
+    // Connections live in this task's set: closing the function (this task aborted) closes
+    // every handler's connection with it.
+    let mut connections = tokio::task::JoinSet::new();
+    let limit = Arc::new(tokio::sync::Semaphore::new(MAX_CONNECTIONS));
     loop {
+        while connections.try_join_next().is_some() {}
+        let Ok(permit) = limit.clone().acquire_owned().await else {
+            return;
+        };
         let (stream, _) = crate::listener::accept_with_backoff("runtime api", || listener.accept()).await;
         let hub = hub.clone();
         let arn = arn.clone();
-        tokio::spawn(async move {
+        connections.spawn(async move {
+            let _permit = permit;
             let service = service_fn(move |req: Request<Incoming>| {
                 let hub = hub.clone();
                 let arn = arn.clone();

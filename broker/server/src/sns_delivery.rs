@@ -64,7 +64,7 @@ async fn invoke(functions: Arc<Functions>, request: HttpRequest) -> HttpOutcome 
         parts.next(),
     ) {
         (Some("arn"), Some(_), Some("lambda"), Some(region), Some(account), Some("function"), Some(name)) => {
-            (region, account, name)
+            (region, account, name.strip_suffix(":$LATEST").unwrap_or(name))
         }
         _ => return HttpOutcome::Failed(format!("not a function ARN: {}", request.url)),
     };
@@ -75,10 +75,15 @@ async fn invoke(functions: Arc<Functions>, request: HttpRequest) -> HttpOutcome 
     };
     let hub = functions.hub(&key);
     let timeout = function.record.settings.timeout_secs;
-    match hub
-        .invoke(Bytes::from(request.body), timeout, None, LAMBDA_PICKUP)
-        .await
-    {
+    let subscription = request
+        .headers
+        .iter()
+        .find(|(name, _)| *name == "x-amz-sns-subscription-arn")
+        .map_or("", |(_, value)| value.as_str());
+    // The outbox keeps the notification (what a dead-letter queue gets); the function gets it
+    // wrapped in AWS's SNS event.
+    let event = sluice_broker::topic::envelope::lambda_event(&request.body, subscription);
+    match hub.invoke(Bytes::from(event), timeout, None, LAMBDA_PICKUP).await {
         Outcome::Success(_) => HttpOutcome::Delivered,
         Outcome::Error(doc) => HttpOutcome::Failed(format!("the function failed: {}", String::from_utf8_lossy(&doc))),
         Outcome::TimedOut { after_secs } => HttpOutcome::Failed(format!("the function timed out after {after_secs} s")),

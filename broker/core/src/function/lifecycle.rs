@@ -208,6 +208,8 @@ impl Functions {
         batch.delete(Cf::Meta, &key.record_key());
         self.store.commit(batch)?;
         self.functions.write().unwrap_or_else(|p| p.into_inner()).remove(key);
+        // A function created again under this name starts with a queue of its own.
+        self.hubs.lock().unwrap_or_else(|p| p.into_inner()).remove(key);
         Ok(())
     }
 

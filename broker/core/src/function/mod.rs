@@ -409,11 +409,16 @@ impl Functions {
             .collect()
     }
 
-    /// A stream mapping's checkpoint in a shard.
-    pub fn checkpoint(&self, uuid: &str, shard: &str) -> Option<Checkpoint> {
+    /// A stream mapping's checkpoint in a shard; an unreadable one is an error, never "none"
+    /// (which would replay the shard from the starting position).
+    pub fn checkpoint(&self, uuid: &str, shard: &str) -> Result<Option<Checkpoint>> {
         let key = KeyBuf::new(CHECKPOINT_PREFIX).str(uuid).str(shard).finish();
-        let value = self.store.get(Cf::Meta, &key).ok().flatten()?;
-        serde_json::from_slice(&value).ok()
+        match self.store.get(Cf::Meta, &key)? {
+            None => Ok(None),
+            Some(value) => serde_json::from_slice(&value)
+                .map(Some)
+                .map_err(|e| FunctionError::Internal(format!("checkpoint of {uuid} in {shard}: {e}"))),
+        }
     }
 
     /// Records a stream mapping's checkpoint in a shard; a failed write only means the batch

@@ -66,6 +66,21 @@ impl Default for RetryPolicy {
 }
 
 impl RetryPolicy {
+    /// AWS's fixed policy for AWS-managed endpoints (Lambda functions): 3 immediate retries,
+    /// 2 after a second, 10 backing off from 1 to 20 seconds, then every 20 seconds, 100,015
+    /// in all (23 days); a subscription's DeliveryPolicy does not change it.
+    pub fn managed_endpoint() -> RetryPolicy {
+        RetryPolicy {
+            min_delay: 1,
+            max_delay: 20,
+            num_retries: 100_015,
+            num_no_delay: 3,
+            num_min_delay: 2,
+            num_max_delay: 100_000,
+            backoff: Backoff::Exponential,
+        }
+    }
+
     /// Seconds to wait before retry number `retry` (1-based); `None` once retries are exhausted.
     pub fn delay_before(&self, retry: u64) -> Option<u64> {
         if retry == 0 || retry > self.num_retries {

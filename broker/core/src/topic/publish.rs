@@ -430,10 +430,16 @@ impl Topics {
                     }
                     Protocol::Http | Protocol::Https | Protocol::Lambda => {
                         let effective = settings.delivery.effective(&delivery_policy);
-                        let (body, content_type) = if protocol == Protocol::Lambda {
-                            (envelope::lambda_event(&body, &sub.arn), "application/json".to_string())
+                        // A function gets the notification wrapped in AWS's SNS event when it is
+                        // invoked; the outbox keeps the notification itself, which is what a
+                        // dead-letter queue receives.
+                        let (content_type, retry) = if protocol == Protocol::Lambda {
+                            (
+                                "application/json".to_string(),
+                                super::delivery_policy::RetryPolicy::managed_endpoint(),
+                            )
                         } else {
-                            (body, effective.content_type)
+                            (effective.content_type, effective.retry)
                         };
                         outbox_entries.push(OutboxEntry {
                             subscription_arn: sub.arn.clone(),
@@ -444,7 +450,7 @@ impl Topics {
                             body,
                             content_type,
                             raw: settings.raw,
-                            retry: effective.retry,
+                            retry,
                             max_per_second: effective.max_receives_per_second,
                             failures: 0,
                             due_ms: now,

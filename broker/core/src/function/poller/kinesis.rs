@@ -30,9 +30,9 @@ use super::super::{stream_key, Checkpoint, Functions, MappingRecord, Outcome, St
 use super::{filters, passes, send_failure, PollerSettings, PICKUP, PROBLEM_PAUSE};
 use crate::stream::{IteratorStart, ReadRecord, StreamKey};
 
-/// How often an idle shard is read. Lambda polls each shard once a second; the read is in
-/// process here, so a shorter pause buys latency (a record waits 125 ms on average) cheaply.
-const IDLE_POLL: Duration = Duration::from_millis(250);
+/// How often an idle shard is read, as Lambda polls each shard once a second (reads count
+/// against the shard's read quota when `--kinesis-limits` is on, shared with other readers).
+const IDLE_POLL: Duration = Duration::from_secs(1);
 /// How often the shard list is read for new shards.
 const SHARD_SCAN: Duration = Duration::from_secs(2);
 /// Longest pause between retries of a failing batch.
@@ -57,8 +57,13 @@ pub(super) async fn run(functions: Arc<Functions>, mapping: MappingRecord, setti
                     if readers.contains_key(&id) {
                         continue;
                     }
-                    if functions.checkpoint(&mapping.uuid, &id) == Some(Checkpoint::Done) {
-                        continue;
+                    match functions.checkpoint(&mapping.uuid, &id) {
+                        Ok(Some(Checkpoint::Done)) => continue,
+                        Ok(_) => {}
+                        Err(e) => {
+                            functions.set_last_result(&mapping.uuid, format!("PROBLEM: {e}"));
+                            continue;
+                        }
                     }
                     // Parents that are still listed must be finished first; a parent trimmed
                     // away by retention is finished by definition.
@@ -66,7 +71,7 @@ pub(super) async fn run(functions: Arc<Functions>, mapping: MappingRecord, setti
                         .into_iter()
                         .flatten()
                         .filter_map(|p| ids.get(&p))
-                        .all(|p| functions.checkpoint(&mapping.uuid, p) == Some(Checkpoint::Done));
+                        .all(|p| matches!(functions.checkpoint(&mapping.uuid, p), Ok(Some(Checkpoint::Done))));
                     if !parents_done {
                         continue;
                     }
@@ -133,6 +138,9 @@ impl ShardReader {
                 .get_records(&iterator, self.read_size(), Some(&self.stream));
             let batch = match read {
                 Ok(batch) => batch,
+                // A kept iterator ages out while a batch waits long for a handler: start again
+                // from the checkpoint.
+                Err(crate::stream::StreamError::ExpiredIterator(_)) => continue,
                 Err(e) => {
                     self.functions
                         .set_last_result(&self.mapping.uuid, format!("PROBLEM: {e}"));
@@ -201,8 +209,12 @@ impl ShardReader {
 
     /// An iterator from the checkpoint, else from the mapping's starting position; `None`
     /// once the shard is finished.
-    fn start_iterator(&self) -> Result<Option<String>, crate::stream::StreamError> {
-        let start = match self.functions.checkpoint(&self.mapping.uuid, &self.shard) {
+    fn start_iterator(&self) -> Result<Option<String>, String> {
+        let checkpoint = self
+            .functions
+            .checkpoint(&self.mapping.uuid, &self.shard)
+            .map_err(|e| e.to_string())?;
+        let start = match checkpoint {
             Some(Checkpoint::Done) => return Ok(None),
             Some(Checkpoint::After(seq)) => IteratorStart::AfterSequence(Some(seq)),
             None => match self.mapping.starting_position {
@@ -217,6 +229,7 @@ impl ShardReader {
             .streams
             .shard_iterator(&self.stream, &self.shard, start)
             .map(Some)
+            .map_err(|e| e.to_string())
     }
 
     /// Records read at once: a batch for each lane.
@@ -266,7 +279,7 @@ impl ShardReader {
                         .set_last_result(&self.mapping.uuid, "PROBLEM: Function call failed");
                     let remaining = remaining.unwrap_or(batch);
                     if self.expired(&remaining) {
-                        self.give_up(&remaining, "RecordAgeExceeded", attempts + 1);
+                        self.give_up(&remaining, "RecordAgeExceeded", attempts + 1).await;
                         attempts = 0;
                         continue;
                     }
@@ -280,7 +293,7 @@ impl ShardReader {
                     attempts += 1;
                     let max = self.mapping.max_retries;
                     if max >= 0 && i64::from(attempts) > max {
-                        self.give_up(&remaining, "RetryAttemptsExhausted", attempts);
+                        self.give_up(&remaining, "RetryAttemptsExhausted", attempts).await;
                         attempts = 0;
                         continue;
                     }
@@ -351,19 +364,24 @@ impl ShardReader {
         }
     }
 
+    /// Whether the batch's first record is older than MaximumRecordAgeInSeconds, or, without
+    /// one, than the stream's retention (AWS retries "until the record expires").
     fn expired(&self, batch: &[ReadRecord]) -> bool {
-        let max = self.mapping.max_record_age_secs;
-        if max < 0 {
-            return false;
-        }
+        let max_ms = match self.mapping.max_record_age_secs {
+            age if age >= 0 => age as u64 * 1000,
+            _ => match self.functions.streams.describe(&self.stream) {
+                Ok(info) => u64::from(info.retention_hours) * 3_600_000,
+                Err(_) => return false,
+            },
+        };
         let now = self.functions.clock.now_ms();
-        batch
-            .first()
-            .is_some_and(|r| now.saturating_sub(r.arrival_ms) > (max as u64) * 1000)
+        batch.first().is_some_and(|r| now.saturating_sub(r.arrival_ms) > max_ms)
     }
 
     /// Describes a batch given up on to the on-failure destination (AWS's record), and logs it.
-    fn give_up(&self, batch: &[ReadRecord], condition: &str, invokes: u32) {
+    /// The shard moves on only once the destination took the record: until then the send is
+    /// retried, so a batch is never skipped without its description stored somewhere.
+    async fn give_up(&self, batch: &[ReadRecord], condition: &str, invokes: u32) {
         let (Some(first), Some(last)) = (batch.first(), batch.last()) else {
             return;
         };
@@ -401,8 +419,15 @@ impl ShardReader {
                 "streamArn": self.stream.arn(),
             },
         });
-        if !send_failure(&self.functions, destination, &self.settings, &record) {
-            tracing::warn!(destination = %destination, "the on-failure destination did not take the batch's description");
+        let mut pause = Duration::from_secs(1);
+        while !send_failure(&self.functions, destination, &self.settings, &record) {
+            tracing::warn!(destination = %destination, retry_in = ?pause, "the on-failure destination did not take the batch's description");
+            self.functions.set_last_result(
+                &self.mapping.uuid,
+                format!("PROBLEM: the on-failure destination {destination} does not take failure records"),
+            );
+            tokio::time::sleep(pause).await;
+            pause = (pause * 2).min(MAX_BACKOFF);
         }
     }
 }

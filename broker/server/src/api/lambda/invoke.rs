@@ -30,6 +30,9 @@ const EVENT_PICKUP: Duration = Duration::from_secs(6 * 3600);
 const MAX_SYNC_PAYLOAD: usize = 6 * 1024 * 1024;
 /// Largest asynchronous payload.
 const MAX_EVENT_PAYLOAD: usize = 1024 * 1024;
+/// Most invocations waiting for a handler per function: beyond it, `Event` calls are
+/// throttled rather than held in memory without bound.
+const MAX_QUEUED: usize = 10_000;
 
 /// Invoke.
 pub async fn invoke(s: &Scope<'_>) -> Result<Reply> {
@@ -77,6 +80,12 @@ pub async fn invoke(s: &Scope<'_>) -> Result<Reply> {
     match invocation_type {
         "DryRun" => Ok(Reply::empty(204)),
         "Event" => {
+            if hub.queued() >= MAX_QUEUED {
+                return Err(Failure(LambdaError::new(
+                    LambdaErrorCode::TooManyRequests,
+                    format!("Rate Exceeded. {MAX_QUEUED} asynchronous invocations already wait for a handler of this function"),
+                )));
+            }
             tokio::spawn(async move {
                 let outcome = hub.invoke(payload, timeout, client_context, EVENT_PICKUP).await;
                 if !matches!(outcome, Outcome::Success(_)) {
