@@ -347,3 +347,58 @@ async fn invoke_without_a_handler_is_throttled_and_a_rust_handler_answers() {
     let handled = std::fs::read_to_string(&out_file).expect("out file");
     assert!(handled.contains("\"m-1\""), "{handled}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn event_invocations_are_stored_and_survive_a_kill_9() {
+    let python = lambda_python();
+    let mut broker = Broker::start().await;
+    let client = lambda_client(&broker.endpoint()).await;
+    let name = unique_name("ev");
+    let runtime_api = create(&client, &name, "app.handler", 3).await;
+    // Accepted with no handler running: the event is stored, not held by a connection.
+    for n in 0..3 {
+        let out = client
+            .invoke()
+            .function_name(&name)
+            .invocation_type(InvocationType::Event)
+            .payload(Blob::new(format!(r#"{{"n": {n}}}"#)))
+            .send()
+            .await
+            .expect("Invoke Event");
+        assert_eq!(out.status_code(), 202);
+    }
+    broker.kill9();
+    broker.start_again().await;
+    let code_dir = tempfile::tempdir().expect("temp dir");
+    let out = code_dir.path().join("events.txt");
+    std::fs::write(
+        code_dir.path().join("app.py"),
+        format!(
+            "def handler(event, context):\n\
+             \x20   with open({:?}, 'a') as f:\n\
+             \x20       f.write(str(event['n']) + '\\n')\n",
+            out.display().to_string()
+        ),
+    )
+    .expect("write handler");
+    let handler = Handler::python(&python, code_dir.path(), "app.handler", &name, &runtime_api);
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        let mut got: Vec<String> = std::fs::read_to_string(&out)
+            .unwrap_or_default()
+            .lines()
+            .map(str::to_string)
+            .collect();
+        got.sort();
+        got.dedup();
+        if got == ["0", "1", "2"] {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "events after the restart: {got:?}; log:\n{}",
+            handler.log()
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}

@@ -294,6 +294,12 @@ pub async fn run(
             .unwrap_or_else(|| format!("{}://{}", if tls.is_some() { "https" } else { "http" }, local_addr)),
     };
     let mut targets_stopped = pollers_stopped.clone();
+    let mut events_stopped = pollers_stopped.clone();
+    let async_invoker = broker
+        .functions
+        .spawn_async_invoker(poller_settings.clone(), async move {
+            let _ = events_stopped.changed().await;
+        });
     let pollers = broker.functions.spawn_pollers(poller_settings, async move {
         let _ = pollers_stopped.changed().await;
     });
@@ -369,6 +375,9 @@ pub async fn run(
     // Both listeners stop and drain together.
     tokio::join!(main, plain, trigger);
 
+    if let Err(e) = async_invoker.await {
+        warn!(error = %e, "the asynchronous invoker ended abnormally");
+    }
     if let Err(e) = targets.await {
         warn!(error = %e, "http targets ended abnormally");
     }

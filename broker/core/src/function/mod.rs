@@ -19,6 +19,7 @@
 //! - Invocation queues are memory only: what feeds them durably is the source (a queue's
 //!   message stays until its handler succeeded; a stream's checkpoint moves after success).
 
+mod async_invoke;
 pub mod error;
 pub mod events;
 pub mod invocation;
@@ -268,6 +269,10 @@ pub struct Functions {
     hubs: Mutex<HashMap<FunctionKey, Arc<Hub>>>,
     /// Serialises changes, so existence checks and commits agree.
     admin: Mutex<()>,
+    /// The next sequence of a stored asynchronous invocation.
+    event_seq: std::sync::atomic::AtomicU64,
+    /// Wakes the asynchronous invoker when an event is stored.
+    events_waiting: tokio::sync::Notify,
     /// Bumped on every mapping change, so the pollers' supervisor re-reads them.
     mapping_changes: tokio::sync::watch::Sender<u64>,
 }
@@ -311,6 +316,11 @@ impl Functions {
         if let Some(what) = failure {
             return Err(FunctionError::Storage(sluice_storage::StorageError::Corrupt(what)));
         }
+        let mut next_event = 0;
+        store.for_each_prefix(Cf::Meta, &[async_invoke::EVENT_PREFIX], |key, _| {
+            next_event = sluice_storage::key::read_u64(key, 1).map_or(next_event, |seq| seq + 1);
+            true
+        })?;
         Ok(Functions {
             store,
             clock,
@@ -325,6 +335,8 @@ impl Functions {
             hubs: Mutex::new(HashMap::new()),
             admin: Mutex::new(()),
             mapping_changes: tokio::sync::watch::channel(0).0,
+            event_seq: std::sync::atomic::AtomicU64::new(next_event),
+            events_waiting: tokio::sync::Notify::new(),
         })
     }
 

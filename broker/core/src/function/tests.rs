@@ -194,3 +194,64 @@ fn sqs_mapping_rules() {
         Err(FunctionError::NotFound(_))
     ));
 }
+
+#[tokio::test(start_paused = true)]
+async fn async_invocations_are_retried_twice_then_dead_lettered() {
+    let dir = tempfile::tempdir().unwrap();
+    let (functions, queues) = open(dir.path());
+    let functions = Arc::new(functions);
+    let dlq = QueueKey::new("000000000000", "us-east-1", "dlq");
+    queues.create_queue(&dlq, &BTreeMap::new(), &BTreeMap::new()).unwrap();
+    let mut with_dlq = settings();
+    with_dlq.dead_letter_target = Some(dlq.arn());
+    functions
+        .create_function(&key("f1"), with_dlq, &Code::Zip(Vec::new()), BTreeMap::new(), 0)
+        .unwrap();
+    // A handler that fails every invocation, counting them.
+    let hub = functions.hub(&key("f1"));
+    let attempts = Arc::new(std::sync::atomic::AtomicU32::new(0));
+    let handler = {
+        let hub = hub.clone();
+        let attempts = attempts.clone();
+        tokio::spawn(async move {
+            loop {
+                let inv = hub.next().await;
+                attempts.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                hub.complete(
+                    &inv.request_id,
+                    Outcome::Error(bytes::Bytes::from(r#"{"errorMessage":"no"}"#)),
+                );
+            }
+        })
+    };
+    let settings = PollerSettings {
+        base_url: "http://localhost".into(),
+    };
+    let invoker = functions.spawn_async_invoker(settings, std::future::pending());
+    functions.enqueue_event(&key("f1"), br#"{"n": 1}"#).unwrap();
+    // Paused time runs ahead while everything waits: the minute and two minutes pass.
+    let mut received = Vec::new();
+    for _ in 0..600 {
+        tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+        let request = crate::queue::ReceiveRequest {
+            max_messages: 10,
+            visibility_timeout: None,
+            wait_seconds: Some(0),
+            attempt_id: None,
+        };
+        received = queues.receive(&dlq, request).await.unwrap();
+        if !received.is_empty() {
+            break;
+        }
+    }
+    assert_eq!(received.len(), 1, "the event reached the dead-letter queue");
+    assert_eq!(received[0].body, r#"{"n": 1}"#);
+    assert!(received[0].attributes.contains_key("RequestID"));
+    assert_eq!(
+        attempts.load(std::sync::atomic::Ordering::SeqCst),
+        3,
+        "one attempt and two retries"
+    );
+    handler.abort();
+    invoker.abort();
+}

@@ -15,21 +15,26 @@ fn code(package: Package) -> Code {
     }
 }
 
-/// Sluice delivers asynchronous invocations once and keeps no dead-letter queue for them yet.
-fn refuse_dead_letter(config: Option<&sluice_protocols::lambda::types::DeadLetterConfig>) -> Result<()> {
-    if config.is_some_and(|c| c.target_arn.as_deref().is_some_and(|t| !t.is_empty())) {
-        return Err(Failure(LambdaError::invalid(
-            "Sluice does not support DeadLetterConfig yet: asynchronous invocations are delivered once, without retries or a dead-letter queue",
-        )));
+/// The dead-letter target a DeadLetterConfig names: `None` when absent, `Some(None)` when
+/// empty (which removes it), else an SQS queue or SNS topic ARN.
+fn dead_letter(config: Option<&sluice_protocols::lambda::types::DeadLetterConfig>) -> Result<Option<Option<String>>> {
+    let Some(config) = config else { return Ok(None) };
+    match config.target_arn.as_deref().filter(|t| !t.is_empty()) {
+        None => Ok(Some(None)),
+        Some(arn) if arn.starts_with("arn:aws:sqs:") || arn.starts_with("arn:aws:sns:") => {
+            Ok(Some(Some(arn.to_string())))
+        }
+        Some(arn) => Err(Failure(LambdaError::invalid(format!(
+            "The provided target ARN {arn} is invalid: a dead-letter target is an SQS queue or SNS topic ARN"
+        )))),
     }
-    Ok(())
 }
 
 /// CreateFunction.
 pub fn create(s: &Scope<'_>) -> Result<Reply> {
     let decoded = validate::decode_create_function(&s.body)?;
     let r = decoded.request;
-    refuse_dead_letter(r.dead_letter_config.as_ref())?;
+    let dead_letter_target = dead_letter(r.dead_letter_config.as_ref())?.flatten();
     let key = s.function_key(r.function_name.as_deref().unwrap_or_default(), "functionName")?;
     let settings = FunctionSettings {
         runtime: r.runtime,
@@ -39,7 +44,7 @@ pub fn create(s: &Scope<'_>) -> Result<Reply> {
         timeout_secs: r.timeout.unwrap_or(3) as u32,
         memory_mb: r.memory_size.unwrap_or(128) as u32,
         environment: r.environment.map(|e| e.variables).unwrap_or_default(),
-        dead_letter_target: None,
+        dead_letter_target,
         architecture: r
             .architectures
             .and_then(|a| a.into_iter().next())
@@ -104,7 +109,7 @@ pub fn list(s: &Scope<'_>) -> Result<Reply> {
 pub fn update_configuration(s: &Scope<'_>) -> Result<Reply> {
     let key = s.function_key(s.resource(), "functionName")?;
     let r = validate::decode_update_configuration(&s.body)?;
-    refuse_dead_letter(r.dead_letter_config.as_ref())?;
+    let dead_letter_target = dead_letter(r.dead_letter_config.as_ref())?;
     let update = SettingsUpdate {
         runtime: r.runtime,
         role: r.role,
@@ -113,7 +118,7 @@ pub fn update_configuration(s: &Scope<'_>) -> Result<Reply> {
         timeout_secs: r.timeout.map(|t| t as u32),
         memory_mb: r.memory_size.map(|m| m as u32),
         environment: r.environment.map(|e| e.variables),
-        dead_letter_target: None,
+        dead_letter_target,
     };
     let view = s.functions().update_settings(&key, update, r.revision_id.as_deref())?;
     Reply::json(200, &configuration(&view))

@@ -8,9 +8,9 @@
 //! is its running handlers, and SDKs retry that error, which gives a handler that is starting
 //! time to connect.
 //!
-//! Asynchronous invocations wait up to six hours for a handler (AWS's default maximum event
-//! age) and are delivered once: Sluice keeps them in memory, so a broker restart drops the
-//! ones still waiting, and it does not retry them (docs/lambda.md).
+//! Asynchronous invocations are stored before the 202 and delivered by the core's
+//! asynchronous invoker: retried twice on failure, dead-lettered to the function's
+//! DeadLetterConfig target, kept for up to six hours (docs/lambda.md).
 
 use std::time::Duration;
 
@@ -24,15 +24,10 @@ use crate::wire::header_str;
 
 /// How long a synchronous invocation waits for a handler to take it.
 const PICKUP: Duration = Duration::from_secs(10);
-/// How long an asynchronous invocation waits for a handler (AWS's maximum event age).
-const EVENT_PICKUP: Duration = Duration::from_secs(6 * 3600);
 /// Largest synchronous payload.
 const MAX_SYNC_PAYLOAD: usize = 6 * 1024 * 1024;
 /// Largest asynchronous payload.
 const MAX_EVENT_PAYLOAD: usize = 1024 * 1024;
-/// Most invocations waiting for a handler per function: beyond it, `Event` calls are
-/// throttled rather than held in memory without bound.
-const MAX_QUEUED: usize = 10_000;
 
 /// Invoke.
 pub async fn invoke(s: &Scope<'_>) -> Result<Reply> {
@@ -80,18 +75,7 @@ pub async fn invoke(s: &Scope<'_>) -> Result<Reply> {
     match invocation_type {
         "DryRun" => Ok(Reply::empty(204)),
         "Event" => {
-            if hub.queued() >= MAX_QUEUED {
-                return Err(Failure(LambdaError::new(
-                    LambdaErrorCode::TooManyRequests,
-                    format!("Rate Exceeded. {MAX_QUEUED} asynchronous invocations already wait for a handler of this function"),
-                )));
-            }
-            tokio::spawn(async move {
-                let outcome = hub.invoke(payload, timeout, client_context, EVENT_PICKUP).await;
-                if !matches!(outcome, Outcome::Success(_)) {
-                    tracing::warn!(function = %key.name, ?outcome, "an asynchronous invocation failed; it is not retried");
-                }
-            });
+            s.functions().enqueue_event(&key, &payload)?;
             Ok(Reply::empty(202))
         }
         _ => {
