@@ -53,6 +53,48 @@ pub async fn lambda_client(endpoint: &str) -> Client {
     Client::new(&crate::client::sdk_config(endpoint, REGION, RetryConfig::standard(), credentials).await)
 }
 
+/// The role every test function names (Sluice assumes no role, but the API requires one).
+pub const ROLE: &str = "arn:aws:iam::000000000000:role/lambda";
+
+/// Creates a Python 3.12 function named `name` with `handler` and `timeout` seconds, from an
+/// empty zip (Sluice keeps the package's digest, never runs it), and returns the address of
+/// its Runtime API (GetFunction's `Code.Location`).
+pub async fn create_function(client: &Client, name: &str, handler: &str, timeout: i32) -> String {
+    let empty_zip = vec![
+        0x50, 0x4b, 0x05, 0x06, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    ];
+    client
+        .create_function()
+        .function_name(name)
+        .runtime(aws_sdk_lambda::types::Runtime::Python312)
+        .role(ROLE)
+        .handler(handler)
+        .timeout(timeout)
+        .code(
+            aws_sdk_lambda::types::FunctionCode::builder()
+                .zip_file(aws_sdk_lambda::primitives::Blob::new(empty_zip))
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap_or_else(|e| {
+            panic!(
+                "CreateFunction {name}: {}",
+                aws_sdk_lambda::error::DisplayErrorContext(&e)
+            )
+        });
+    let out = client
+        .get_function()
+        .function_name(name)
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("GetFunction {name}: {}", aws_sdk_lambda::error::DisplayErrorContext(&e)));
+    out.code()
+        .and_then(|c| c.location())
+        .expect("Code.Location names the Runtime API")
+        .to_string()
+}
+
 /// The path of the pinned Python with `awslambdaric`, `aws-lambda-powertools` and boto3, from
 /// `scripts/lambda-python` (which installs it on first use); panics when the script fails or
 /// takes over 6 minutes. It blocks the calling thread: the first call may install for a while.

@@ -7,46 +7,14 @@ use std::time::Duration;
 use aws_sdk_lambda::error::ProvideErrorMetadata;
 use aws_sdk_lambda::primitives::Blob;
 use aws_sdk_lambda::types::{Environment, FunctionCode, InvocationType, Runtime};
-use aws_sdk_lambda::Client;
-use sluice_tests::lambda::{lambda_client, lambda_python, Handler};
+use sluice_tests::lambda::{create_function, lambda_client, lambda_python, Handler, ROLE};
 use sluice_tests::{unique_name, Broker};
-
-const ROLE: &str = "arn:aws:iam::000000000000:role/lambda";
 
 /// A zip holding nothing: Sluice keeps the package's digest, never runs it.
 fn empty_zip() -> Blob {
     Blob::new(vec![
         0x50, 0x4b, 0x05, 0x06, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
     ])
-}
-
-async fn create(client: &Client, name: &str, handler: &str, timeout: i32) -> String {
-    client
-        .create_function()
-        .function_name(name)
-        .runtime(Runtime::Python312)
-        .role(ROLE)
-        .handler(handler)
-        .timeout(timeout)
-        .code(FunctionCode::builder().zip_file(empty_zip()).build())
-        .send()
-        .await
-        .expect("CreateFunction");
-    runtime_api(client, name).await
-}
-
-/// The function's Runtime API address.
-async fn runtime_api(client: &Client, name: &str) -> String {
-    let out = client
-        .get_function()
-        .function_name(name)
-        .send()
-        .await
-        .expect("GetFunction");
-    out.code()
-        .and_then(|c| c.location())
-        .expect("Code.Location names the Runtime API")
-        .to_string()
 }
 
 fn code<T, E: ProvideErrorMetadata, R>(result: Result<T, aws_sdk_lambda::error::SdkError<E, R>>) -> String {
@@ -156,7 +124,7 @@ async fn functions_are_created_read_updated_listed_and_deleted() {
 
     // Lists page with MaxItems and Marker.
     for _ in 0..2 {
-        create(&client, &unique_name("fn"), "app.handler", 3).await;
+        create_function(&client, &unique_name("fn"), "app.handler", 3).await;
     }
     let mut names = Vec::new();
     let mut marker = None;
@@ -210,7 +178,7 @@ async fn invoke_runs_an_unchanged_awslambdaric_handler() {
     )
     .expect("write handler");
     let name = unique_name("py");
-    let runtime_api = create(&client, &name, "app.handler", 2).await;
+    let runtime_api = create_function(&client, &name, "app.handler", 2).await;
     let handler = Handler::python(&python, code_dir.path(), "app.handler", &name, &runtime_api);
 
     let out = client
@@ -294,7 +262,7 @@ async fn invoke_without_a_handler_is_throttled_and_a_rust_handler_answers() {
     let broker = Broker::start().await;
     let client = lambda_client(&broker.endpoint()).await;
     let name = unique_name("rs");
-    let runtime_api = create(&client, &name, "bootstrap", 3).await;
+    let runtime_api = create_function(&client, &name, "bootstrap", 3).await;
 
     // No handler: the SDK sees TooManyRequestsException once its retries are spent.
     let no_retry = aws_sdk_lambda::Client::from_conf(
@@ -354,7 +322,7 @@ async fn event_invocations_are_stored_and_survive_a_kill_9() {
     let mut broker = Broker::start().await;
     let client = lambda_client(&broker.endpoint()).await;
     let name = unique_name("ev");
-    let runtime_api = create(&client, &name, "app.handler", 3).await;
+    let runtime_api = create_function(&client, &name, "app.handler", 3).await;
     // Accepted with no handler running: the event is stored, not held by a connection.
     for n in 0..3 {
         let out = client

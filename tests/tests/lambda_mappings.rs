@@ -13,39 +13,11 @@ use aws_sdk_lambda::primitives::Blob;
 use aws_sdk_lambda::types::{FunctionCode, FunctionResponseType, Runtime};
 use aws_sdk_sqs::types::QueueAttributeName;
 use sluice_tests::kinesis::{create_stream, kinesis_client};
-use sluice_tests::lambda::{lambda_client, lambda_python, Handler};
+use sluice_tests::lambda::{create_function, lambda_client, lambda_python, Handler, ROLE};
 use sluice_tests::sqs::{counts, create_queue, ok};
 use sluice_tests::{unique_name, Broker};
 
-const ROLE: &str = "arn:aws:iam::000000000000:role/lambda";
 const ACCOUNT: &str = "000000000000";
-
-/// Creates a function with `timeout` seconds (SQS sources need a visibility timeout at least
-/// that long) and returns its Runtime API address.
-async fn function(client: &aws_sdk_lambda::Client, name: &str, handler: &str, timeout: i32) -> String {
-    ok(
-        client
-            .create_function()
-            .function_name(name)
-            .runtime(Runtime::Python312)
-            .role(ROLE)
-            .handler(handler)
-            .timeout(timeout)
-            .code(
-                FunctionCode::builder()
-                    .zip_file(Blob::new(vec![0x50, 0x4b, 5, 6]))
-                    .build(),
-            )
-            .send()
-            .await,
-        "CreateFunction",
-    );
-    let out = ok(client.get_function().function_name(name).send().await, "GetFunction");
-    out.code()
-        .and_then(|c| c.location())
-        .expect("Code.Location")
-        .to_string()
-}
 
 /// One line the test handler wrote per record it handled.
 #[derive(Debug, Clone)]
@@ -135,7 +107,7 @@ async fn sqs_batches_reach_the_handler_and_failures_go_to_the_dead_letter_queue(
     .await;
     // A function that may run longer than the queue hides a message is refused, as on AWS.
     let slow = unique_name("slow");
-    function(&lambda, &slow, "bootstrap", 10).await;
+    create_function(&lambda, &slow, "bootstrap", 10).await;
     let refused = lambda
         .create_event_source_mapping()
         .function_name(&slow)
@@ -149,7 +121,7 @@ async fn sqs_batches_reach_the_handler_and_failures_go_to_the_dead_letter_queue(
         Some("InvalidParameterValueException")
     );
     let fname = unique_name("fn");
-    let runtime_api = function(&lambda, &fname, "bootstrap", 2).await;
+    let runtime_api = create_function(&lambda, &fname, "bootstrap", 2).await;
     let mapping = ok(
         lambda
             .create_event_source_mapping()
@@ -287,7 +259,7 @@ async fn fifo_groups_stay_in_order_through_failures() {
     )
     .await;
     let fname = unique_name("fn");
-    let runtime_api = function(&lambda, &fname, "bootstrap", 2).await;
+    let runtime_api = create_function(&lambda, &fname, "bootstrap", 2).await;
     ok(
         lambda
             .create_event_source_mapping()
@@ -378,7 +350,7 @@ async fn powertools_batch_processor_reports_item_failures() {
     )
     .expect("write handler");
     let fname = unique_name("fn");
-    let runtime_api = function(&lambda, &fname, "app.handler", 10).await;
+    let runtime_api = create_function(&lambda, &fname, "app.handler", 10).await;
     ok(
         lambda
             .create_event_source_mapping()
@@ -461,7 +433,7 @@ async fn kinesis_shards_in_order_and_a_kill_9_mid_batch_skips_nothing() {
     let stream = unique_name("events");
     create_stream(&kinesis, &stream, 2).await;
     let fname = unique_name("fn");
-    let runtime_api = function(&lambda, &fname, "bootstrap", 10).await;
+    let runtime_api = create_function(&lambda, &fname, "bootstrap", 10).await;
     let mapping = ok(
         lambda
             .create_event_source_mapping()
@@ -585,7 +557,7 @@ async fn a_topic_invokes_a_subscribed_function_with_awss_sns_event() {
     let topic = ok(sns.create_topic().name(unique_name("news")).send().await, "CreateTopic");
     let topic_arn = topic.topic_arn().expect("arn").to_string();
     let fname = unique_name("fn");
-    let runtime_api = function(&lambda, &fname, "bootstrap", 10).await;
+    let runtime_api = create_function(&lambda, &fname, "bootstrap", 10).await;
     let function_arn = format!("arn:aws:lambda:us-east-1:{ACCOUNT}:function:{fname}");
     let sub = ok(
         sns.subscribe()
@@ -657,7 +629,7 @@ async fn parallelization_factor_keeps_each_partition_key_in_order() {
     let stream = unique_name("par");
     create_stream(&kinesis, &stream, 1).await;
     let fname = unique_name("fn");
-    let runtime_api = function(&lambda, &fname, "bootstrap", 10).await;
+    let runtime_api = create_function(&lambda, &fname, "bootstrap", 10).await;
     let mapping = ok(
         lambda
             .create_event_source_mapping()
@@ -810,7 +782,7 @@ async fn an_sqs_mapping_loses_nothing_to_a_kill_9_mid_batch() {
     let name = unique_name("jobs");
     let queue = create_queue(&sqs, &name, &[(QueueAttributeName::VisibilityTimeout, "5")]).await;
     let fname = unique_name("fn");
-    let runtime_api = function(&lambda, &fname, "bootstrap", 5).await;
+    let runtime_api = create_function(&lambda, &fname, "bootstrap", 5).await;
     ok(
         lambda
             .create_event_source_mapping()

@@ -5,42 +5,14 @@
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use aws_sdk_lambda::primitives::Blob;
-use aws_sdk_lambda::types::{EventSourcePosition, FunctionCode, Runtime};
+use aws_sdk_lambda::types::EventSourcePosition;
 use aws_sdk_sqs::types::QueueAttributeName;
 use sluice_tests::kinesis::{create_stream, kinesis_client};
-use sluice_tests::lambda::{lambda_client, lambda_python, Handler};
+use sluice_tests::lambda::{create_function, lambda_client, lambda_python, Handler};
 use sluice_tests::sqs::{counts, create_queue, ok};
 use sluice_tests::{unique_name, Broker};
 
 const ACCOUNT: &str = "000000000000";
-
-/// Creates a function whose handler is `app.handler` and returns its Runtime API address.
-/// (SQS sources need a visibility timeout at least as long as the function's 2 s.)
-async fn function(lambda: &aws_sdk_lambda::Client, name: &str) -> String {
-    ok(
-        lambda
-            .create_function()
-            .function_name(name)
-            .runtime(Runtime::Python312)
-            .role("arn:aws:iam::000000000000:role/lambda")
-            .handler("app.handler")
-            .timeout(2)
-            .code(
-                FunctionCode::builder()
-                    .zip_file(Blob::new(vec![0x50, 0x4b, 5, 6]))
-                    .build(),
-            )
-            .send()
-            .await,
-        "CreateFunction",
-    );
-    let out = ok(lambda.get_function().function_name(name).send().await, "GetFunction");
-    out.code()
-        .and_then(|c| c.location())
-        .expect("Code.Location")
-        .to_string()
-}
 
 /// A code folder with `app.py` (the handler) and `settings.py` (where Sluice is, and where to
 /// write what was handled).
@@ -106,7 +78,7 @@ async fn sns_to_sqs_to_handler() {
         "Subscribe",
     );
     let name = unique_name("billing");
-    let runtime_api = function(&lambda, &name).await;
+    let runtime_api = create_function(&lambda, &name, "app.handler", 2).await;
     ok(
         lambda
             .create_event_source_mapping()
@@ -153,7 +125,7 @@ async fn kinesis_to_handler_with_a_replay() {
     create_stream(&kinesis, &stream, 2).await;
     let stream_arn = format!("arn:aws:kinesis:us-east-1:{ACCOUNT}:stream/{stream}");
     let name = unique_name("clicks");
-    let runtime_api = function(&lambda, &name).await;
+    let runtime_api = create_function(&lambda, &name, "app.handler", 2).await;
     let dir = code(
         "import base64, settings\n\
          def handler(event, context):\n\
@@ -240,7 +212,7 @@ async fn a_saga_across_two_queues_with_a_dead_letter_queue() {
     // Step 1 reserves stock and hands the order on to payments; an order it cannot reserve
     // fails, comes back, and ends in the dead-letter queue.
     let reserve = unique_name("reserve");
-    let reserve_api = function(&lambda, &reserve).await;
+    let reserve_api = create_function(&lambda, &reserve, "app.handler", 2).await;
     let reserve_code = code(
         &format!(
             "import json, boto3, settings\n\
@@ -256,7 +228,7 @@ async fn a_saga_across_two_queues_with_a_dead_letter_queue() {
     );
     // Step 2 charges and records the order.
     let charge = unique_name("charge");
-    let charge_api = function(&lambda, &charge).await;
+    let charge_api = create_function(&lambda, &charge, "app.handler", 2).await;
     let charge_code = code(
         "import json, settings\n\
          def handler(event, context):\n\

@@ -347,18 +347,14 @@ pub fn decode_create_function(body: &[u8]) -> Result<CreateFunction, LambdaError
             "Runtime and Handler are mandatory parameters for functions created with deployment packages.",
         ));
     }
-    if let Some(runtime) = &request.runtime {
-        check_runtime(runtime)?;
-    }
-    if let Some(handler) = &request.handler {
-        check_handler(handler)?;
-    }
-    check_common(
-        request.description.as_deref(),
-        request.timeout,
-        request.memory_size,
-        request.environment.as_ref(),
-    )?;
+    check_common(&Common {
+        runtime: request.runtime.as_deref(),
+        handler: request.handler.as_deref(),
+        description: request.description.as_deref(),
+        timeout: request.timeout,
+        memory: request.memory_size,
+        environment: request.environment.as_ref(),
+    })?;
     check_architectures(&request.architectures)?;
     if let Some(tags) = &request.tags {
         check_tags(tags)?;
@@ -372,22 +368,33 @@ pub fn decode_create_function(body: &[u8]) -> Result<CreateFunction, LambdaError
     })
 }
 
-fn check_common(
-    description: Option<&str>,
+/// The settings CreateFunction and UpdateFunctionConfiguration share.
+struct Common<'a> {
+    runtime: Option<&'a str>,
+    handler: Option<&'a str>,
+    description: Option<&'a str>,
     timeout: Option<i64>,
     memory: Option<i64>,
-    environment: Option<&Environment>,
-) -> Result<(), LambdaError> {
-    if let Some(description) = description {
+    environment: Option<&'a Environment>,
+}
+
+fn check_common(c: &Common<'_>) -> Result<(), LambdaError> {
+    if let Some(runtime) = c.runtime {
+        check_runtime(runtime)?;
+    }
+    if let Some(handler) = c.handler {
+        check_handler(handler)?;
+    }
+    if let Some(description) = c.description {
         check_len(description, "description", 256)?;
     }
-    if let Some(timeout) = timeout {
+    if let Some(timeout) = c.timeout {
         check_range(timeout, "timeout", 1, MAX_TIMEOUT)?;
     }
-    if let Some(memory) = memory {
+    if let Some(memory) = c.memory {
         check_range(memory, "memorySize", MEMORY.0, MEMORY.1)?;
     }
-    if let Some(environment) = environment {
+    if let Some(environment) = c.environment {
         check_environment(environment)?;
     }
     Ok(())
@@ -399,18 +406,14 @@ pub fn decode_update_configuration(body: &[u8]) -> Result<UpdateFunctionConfigur
     if let Some(role) = &request.role {
         check_role(role)?;
     }
-    if let Some(runtime) = &request.runtime {
-        check_runtime(runtime)?;
-    }
-    if let Some(handler) = &request.handler {
-        check_handler(handler)?;
-    }
-    check_common(
-        request.description.as_deref(),
-        request.timeout,
-        request.memory_size,
-        request.environment.as_ref(),
-    )?;
+    check_common(&Common {
+        runtime: request.runtime.as_deref(),
+        handler: request.handler.as_deref(),
+        description: request.description.as_deref(),
+        timeout: request.timeout,
+        memory: request.memory_size,
+        environment: request.environment.as_ref(),
+    })?;
     refuse_unsupported(&request.other, ACCEPTED_WITHOUT_EFFECT)?;
     Ok(request)
 }
