@@ -411,9 +411,9 @@ async fn powertools_batch_processor_reports_item_failures() {
 
 /// Starts `sluice handlers` running the Rust test handler, so handlers come back after the
 /// broker was killed (a runtime client exits when its Runtime API goes away).
-fn supervised(function: &str, runtime_api: &str, kind: &str, out: &Path, log: &Path) -> std::process::Child {
+fn supervised(function: &str, runtime_api: &str, kind: &str, out: &Path, log: &Path) -> Supervisor {
     let log = std::fs::File::create(log).expect("log file");
-    std::process::Command::new(sluice_tests::broker::binary_path())
+    let child = std::process::Command::new(sluice_tests::broker::binary_path())
         .args(["handlers", "--function", function, "--runtime-api", runtime_api, "--"])
         .arg(sluice_tests::lambda::test_handler_binary())
         .env("TEST_HANDLER_EVENT", kind)
@@ -421,7 +421,32 @@ fn supervised(function: &str, runtime_api: &str, kind: &str, out: &Path, log: &P
         .stdout(log.try_clone().expect("log"))
         .stderr(log)
         .spawn()
-        .expect("spawn sluice handlers")
+        .expect("spawn sluice handlers");
+    Supervisor(child)
+}
+
+/// `sluice handlers`, stopped when dropped (a failing test included): SIGTERM, so it stops its
+/// handler processes, then SIGKILL after 10 s.
+struct Supervisor(std::process::Child);
+
+impl Drop for Supervisor {
+    fn drop(&mut self) {
+        if let Ok(pid) = libc::pid_t::try_from(self.0.id()) {
+            // SAFETY: kill(2) on the pid of a child this test started and has not reaped.
+            unsafe {
+                libc::kill(pid, libc::SIGTERM);
+            }
+        }
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while Instant::now() < deadline {
+            if matches!(self.0.try_wait(), Ok(Some(_))) {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -449,7 +474,7 @@ async fn kinesis_shards_in_order_and_a_kill_9_mid_batch_skips_nothing() {
     let dir = tempfile::tempdir().expect("temp dir");
     let out = out_file(&dir);
     let log_path = dir.path().join("handlers.log");
-    let mut supervisor = supervised(&fname, &runtime_api, "kinesis", &out, &log_path);
+    let supervisor = supervised(&fname, &runtime_api, "kinesis", &out, &log_path);
     let log = || std::fs::read_to_string(&log_path).unwrap_or_default();
 
     let put = |from: usize, to: usize, slow: Option<usize>| {
@@ -545,8 +570,7 @@ async fn kinesis_shards_in_order_and_a_kill_9_mid_batch_skips_nothing() {
         sorted.sort();
         assert_eq!(&sorted, seqs, "shard {shard} out of order");
     }
-    let _ = supervisor.kill();
-    let _ = supervisor.wait();
+    drop(supervisor);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -796,7 +820,7 @@ async fn an_sqs_mapping_loses_nothing_to_a_kill_9_mid_batch() {
     let dir = tempfile::tempdir().expect("temp dir");
     let out = out_file(&dir);
     let log_path = dir.path().join("handlers.log");
-    let mut supervisor = supervised(&fname, &runtime_api, "sqs", &out, &log_path);
+    let supervisor = supervised(&fname, &runtime_api, "sqs", &out, &log_path);
     let log = || std::fs::read_to_string(&log_path).unwrap_or_default();
     let mut expected = HashSet::new();
     for i in 0..40 {
@@ -848,6 +872,5 @@ async fn an_sqs_mapping_loses_nothing_to_a_kill_9_mid_batch() {
         );
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
-    let _ = supervisor.kill();
-    let _ = supervisor.wait();
+    drop(supervisor);
 }
