@@ -53,22 +53,9 @@ impl HyperTransport {
 
 /// Invokes the function an `arn:aws:lambda:...:function:name` names with an SNS event.
 async fn invoke(functions: Arc<Functions>, request: HttpRequest) -> HttpOutcome {
-    let mut parts = request.url.splitn(7, ':');
-    let (region, account, name) = match (
-        parts.next(),
-        parts.next(),
-        parts.next(),
-        parts.next(),
-        parts.next(),
-        parts.next(),
-        parts.next(),
-    ) {
-        (Some("arn"), Some(_), Some("lambda"), Some(region), Some(account), Some("function"), Some(name)) => {
-            (region, account, name.strip_suffix(":$LATEST").unwrap_or(name))
-        }
-        _ => return HttpOutcome::Failed(format!("not a function ARN: {}", request.url)),
+    let Some(key) = FunctionKey::from_arn(&request.url) else {
+        return HttpOutcome::Failed(format!("not a function ARN: {}", request.url));
     };
-    let key = FunctionKey::new(account, region, name);
     let function = match functions.get_function(&key) {
         Ok(f) => f,
         Err(e) => return HttpOutcome::Failed(e.to_string()),

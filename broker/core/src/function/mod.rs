@@ -72,6 +72,17 @@ impl FunctionKey {
         }
     }
 
+    /// Parses `arn:aws:lambda:{region}:{account}:function:{name}`, bare or with the only
+    /// qualifier Sluice keeps, `$LATEST`.
+    pub fn from_arn(arn: &str) -> Option<FunctionKey> {
+        let (region, account, resource) = crate::arn::split(arn, "lambda")?;
+        let mut parts = resource.split(':');
+        let (kind, name, qualifier, rest) = (parts.next(), parts.next()?, parts.next(), parts.next());
+        let valid =
+            kind == Some("function") && !name.is_empty() && qualifier.is_none_or(|q| q == "$LATEST") && rest.is_none();
+        valid.then(|| FunctionKey::new(account, region, name))
+    }
+
     /// The function's unqualified ARN.
     pub fn arn(&self) -> String {
         format!("arn:aws:lambda:{}:{}:function:{}", self.region, self.account, self.name)

@@ -255,3 +255,23 @@ async fn async_invocations_are_retried_twice_then_dead_lettered() {
     handler.abort();
     invoker.abort();
 }
+
+#[test]
+fn function_arns_parse_bare_or_latest() {
+    let arn = "arn:aws:lambda:eu-west-1:123456789012:function:f";
+    assert_eq!(
+        FunctionKey::from_arn(arn),
+        Some(FunctionKey::new("123456789012", "eu-west-1", "f"))
+    );
+    assert_eq!(
+        FunctionKey::from_arn(&format!("{arn}:$LATEST")).map(|k| k.name),
+        Some("f".into())
+    );
+    for bad in [
+        &format!("{arn}:live") as &str,
+        "arn:aws:sqs:eu-west-1:1:q",
+        "arn:aws:lambda:eu-west-1:1:layer:x",
+    ] {
+        assert_eq!(FunctionKey::from_arn(bad), None, "{bad}");
+    }
+}

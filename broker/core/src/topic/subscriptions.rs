@@ -63,14 +63,7 @@ impl Topics {
             }
             Protocol::Lambda => {
                 // Sluice keeps only $LATEST: a function, or its $LATEST qualifier.
-                let is_function = crate::arn::split(endpoint, "lambda").is_some_and(|(_, _, resource)| {
-                    let mut parts = resource.split(':');
-                    parts.next() == Some("function")
-                        && parts.next().is_some_and(|name| !name.is_empty())
-                        && parts.next().is_none_or(|q| q == "$LATEST")
-                        && parts.next().is_none()
-                });
-                if !is_function {
+                if crate::function::FunctionKey::from_arn(endpoint).is_none() {
                     return Err(invalid("Invalid parameter: Lambda endpoint ARN"));
                 }
                 if topic.fifo {
