@@ -280,6 +280,39 @@ impl Streams {
         by_id.get(&pos.stream_id).map(|stream| stream.key.clone())
     }
 
+    /// Waits until the shard under `iterator` has a record at or after the iterator's position,
+    /// or changes otherwise (closed, resharded, deleted), or `timeout` passes: a reader inside
+    /// the broker (an event-source mapping) then reads as soon as a record is committed rather
+    /// than polling an idle shard. Returns at once for an iterator that does not decode.
+    pub async fn wait_for_records(&self, iterator: &str, timeout: std::time::Duration) {
+        let Some(pos) = self.codec.decode(iterator) else {
+            return;
+        };
+        let state = {
+            let by_id = self.by_id.read().unwrap_or_else(|p| p.into_inner());
+            by_id
+                .get(&pos.stream_id)
+                .and_then(|s| s.routing().all.get(&pos.shard).cloned())
+        };
+        let Some(state) = state else {
+            return;
+        };
+        let changed = state.changed.notified();
+        tokio::pin!(changed);
+        // Registered before the check, so a commit between the check and the wait still wakes.
+        changed.as_mut().enable();
+        if state.committed.load(Ordering::Acquire) >= pos.position {
+            return;
+        }
+        let _ = tokio::time::timeout(timeout, changed).await;
+    }
+
+    /// Whether AWS's per-shard throughput limits are enforced, so readers inside the broker
+    /// keep to five reads a second per shard as other readers must.
+    pub fn throughput_limits_on(&self) -> bool {
+        self.limits_on()
+    }
+
     /// GetRecords. `stream_check` is the request's StreamARN, which must name the iterator's
     /// stream when given.
     pub fn get_records(&self, iterator: &str, limit: usize, stream_check: Option<&StreamKey>) -> Result<RecordBatch> {

@@ -839,3 +839,43 @@ async fn puts_answer_the_encryption_type_they_stored_under() {
     assert!(batch.encrypted);
     assert!(batch.results.iter().all(|r| r.is_ok()));
 }
+
+#[tokio::test(start_paused = true)]
+async fn a_reader_waiting_on_an_idle_shard_wakes_at_the_first_commit() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let streams = Streams::open(open_store(dir.path()), Clock::new(), T).expect("open");
+    let k = key("s");
+    active(&streams, &k, 1).await;
+    let shard = "shardId-000000000000";
+    let latest = streams
+        .shard_iterator(&k, shard, IteratorStart::Latest)
+        .expect("latest");
+    let limit = Duration::from_secs(1);
+
+    // Nothing committed: the wait lasts its whole bound.
+    let started = tokio::time::Instant::now();
+    streams.wait_for_records(&latest, limit).await;
+    assert_eq!(started.elapsed(), limit);
+
+    // A commit 100 ms in ends the wait then, not at the bound.
+    let started = tokio::time::Instant::now();
+    let put_later = async {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        streams.put(&k, &[rec("pk", "r0")], None).expect("put");
+    };
+    tokio::join!(streams.wait_for_records(&latest, limit), put_later);
+    assert_eq!(started.elapsed(), Duration::from_millis(100));
+
+    // A record already there at or after the iterator: no wait at all.
+    let started = tokio::time::Instant::now();
+    streams.wait_for_records(&latest, limit).await;
+    assert_eq!(started.elapsed(), Duration::ZERO);
+    let (data, batch) = read_all(&streams, &latest);
+    assert_eq!(data, vec!["r0"]);
+
+    // Past the last record, waiting again lasts the bound.
+    let next = batch.next_iterator.expect("an open shard's next iterator");
+    let started = tokio::time::Instant::now();
+    streams.wait_for_records(&next, limit).await;
+    assert_eq!(started.elapsed(), limit);
+}

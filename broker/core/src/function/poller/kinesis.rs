@@ -30,9 +30,13 @@ use super::super::{stream_key, Checkpoint, Functions, MappingRecord, Outcome, St
 use super::{filters, passes, send_failure, PollerSettings, PICKUP, PROBLEM_PAUSE};
 use crate::stream::{IteratorStart, ReadRecord, StreamKey};
 
-/// How often an idle shard is read, as Lambda polls each shard once a second (reads count
-/// against the shard's read quota when `--kinesis-limits` is on, shared with other readers).
+/// Longest wait on an idle shard before it is read again. A reader wakes as soon as a record
+/// is committed to its shard, so records reach the handler in milliseconds, not after Lambda's
+/// once-a-second poll; the bound only covers changes that wake nobody.
 const IDLE_POLL: Duration = Duration::from_secs(1);
+/// With `--kinesis-limits` on, the least time between an empty read and the next: a shard
+/// serves five GetRecords calls a second, shared with every other reader.
+const LIMITED_READ_GAP: Duration = Duration::from_millis(200);
 /// How often the shard list is read for new shards.
 const SHARD_SCAN: Duration = Duration::from_secs(2);
 /// Longest pause between retries of a failing batch.
@@ -155,8 +159,14 @@ impl ShardReader {
                         .save_checkpoint(&self.mapping.uuid, &self.shard, &Checkpoint::Done);
                     return;
                 }
+                if let Some(it) = &batch.next_iterator {
+                    self.functions.streams.wait_for_records(it, IDLE_POLL).await;
+                }
+                if self.functions.streams.throughput_limits_on() {
+                    // Five reads a second per shard, the quota this reader shares with others.
+                    tokio::time::sleep(LIMITED_READ_GAP).await;
+                }
                 next = batch.next_iterator;
-                tokio::time::sleep(IDLE_POLL).await;
                 continue;
             }
             let mut records = batch.records;
