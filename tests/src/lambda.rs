@@ -12,6 +12,11 @@
 //!   AWS's Python base images do; [`Handler::rust`] runs `lambda-test-handler`
 //!   (`src/bin/lambda-test-handler.rs`, on AWS's `lambda_runtime`), whose environment variables
 //!   pick the event type, the out file and inject failures.
+//! - [`HandledRecord`] and [`append_lines`] write the line per handled record that the test
+//!   handler and `lambda-bench`'s SDK consumers share; [`handled`] and [`wait_for_handled`] read
+//!   them back.
+//! - [`Supervisor`] runs `sluice handlers` over the test handler, which restarts handlers
+//!   whose broker died (a kill -9, a cluster takeover).
 //!
 //! # Invariants
 //! - A handler process starts with a cleared environment plus [`handler_env`], a few
@@ -340,4 +345,152 @@ pub fn test_handler_binary() -> PathBuf {
         }
     }
     panic!("lambda-test-handler not found (looked at {candidates:?}); run `cargo build --workspace --bins` first");
+}
+
+/// One record a consumer finished: a line of `lambda-test-handler`'s out file, also written by
+/// `lambda-bench`'s hand-written SDK consumers so both do the same work per record.
+pub struct HandledRecord<'a> {
+    /// The SQS `messageId`, the Kinesis `sequenceNumber` or the SNS `MessageId`.
+    pub id: Option<&'a str>,
+    /// The SQS body, the Kinesis data as UTF-8, or the SNS `Message`.
+    pub body: &'a str,
+    /// Kinesis: the shard id.
+    pub shard: Option<&'a str>,
+    /// FIFO queues: the `MessageGroupId`.
+    pub group: Option<&'a str>,
+    /// Kinesis: `approximateArrivalTimestamp`, epoch ms.
+    pub arrival_ms: Option<i64>,
+}
+
+impl HandledRecord<'_> {
+    /// Appends the record's JSON line (`{"id", "body", "shard", "group", "arrival_ms", "pid"}`
+    /// and a newline) to `out`.
+    pub fn push_line(&self, out: &mut String) {
+        let line = serde_json::json!({
+            "id": self.id,
+            "body": self.body,
+            "shard": self.shard,
+            "group": self.group,
+            "arrival_ms": self.arrival_ms,
+            "pid": std::process::id(),
+        });
+        out.push_str(&line.to_string());
+        out.push('\n');
+    }
+}
+
+/// Appends `lines` (whole lines) to the file at `path` with one `write` on a file opened for
+/// appending, so concurrent writers never interleave within a line or a batch.
+pub fn append_lines(path: &Path, lines: &str) -> std::io::Result<()> {
+    use std::io::Write;
+    let mut file = OpenOptions::new().create(true).append(true).open(path)?;
+    file.write_all(lines.as_bytes())
+}
+
+/// One line a consumer wrote per record it handled ([`HandledRecord`]), read back.
+#[derive(Debug, Clone)]
+pub struct Handled {
+    /// The record's id (`messageId`, `sequenceNumber`, SNS `MessageId`); empty when absent.
+    pub id: String,
+    /// The record's body.
+    pub body: String,
+    /// Kinesis: the shard id.
+    pub shard: Option<String>,
+    /// FIFO queues: the message group.
+    pub group: Option<String>,
+    /// Kinesis: the arrival time the handler's library read, epoch ms.
+    pub arrival_ms: Option<i64>,
+    /// The process that handled it.
+    pub pid: Option<u64>,
+}
+
+/// Every record in the out file at `path` (none when it does not exist yet), in file order.
+pub fn handled(path: &Path) -> Vec<Handled> {
+    let text = std::fs::read_to_string(path).unwrap_or_default();
+    text.lines()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .map(|v| Handled {
+            id: v["id"].as_str().unwrap_or_default().to_string(),
+            body: v["body"].as_str().unwrap_or_default().to_string(),
+            shard: v["shard"].as_str().map(str::to_string),
+            group: v["group"].as_str().map(str::to_string),
+            arrival_ms: v["arrival_ms"].as_i64(),
+            pid: v["pid"].as_u64(),
+        })
+        .collect()
+}
+
+/// The distinct bodies among `records`.
+pub fn distinct_bodies(records: &[Handled]) -> std::collections::HashSet<String> {
+    records.iter().map(|r| r.body.clone()).collect()
+}
+
+/// Waits until `done` holds for the records handled into `path`, at most `limit`; panics with
+/// `what` and `log()` (the handlers' log) when it does not.
+pub async fn wait_for_handled(
+    path: &Path,
+    limit: Duration,
+    what: &str,
+    log: impl Fn() -> String,
+    done: impl Fn(&[Handled]) -> bool,
+) {
+    let deadline = Instant::now() + limit;
+    loop {
+        let records = handled(path);
+        if done(&records) {
+            return;
+        }
+        if Instant::now() > deadline {
+            panic!(
+                "{what}: not within {limit:?}; {} distinct handled; handler log:\n{}",
+                distinct_bodies(&records).len(),
+                log()
+            );
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+/// `sluice handlers` running the Rust test handler, so handlers come back after the broker
+/// they talk to was killed (a runtime client exits when its Runtime API goes away). Stopped
+/// when dropped (a failing test included): SIGTERM, so it stops its handler processes, then
+/// SIGKILL after 10 s.
+pub struct Supervisor(Child);
+
+impl Supervisor {
+    /// Starts `sluice handlers --function <function> --runtime-api <runtime_api>` with one
+    /// `lambda-test-handler` reading `kind` events into `out`; its output goes to `log`.
+    pub fn start(function: &str, runtime_api: &str, kind: &str, out: &Path, log: &Path) -> Supervisor {
+        let log = std::fs::File::create(log).expect("log file");
+        let child = Command::new(crate::broker::binary_path())
+            .args(["handlers", "--function", function, "--runtime-api", runtime_api, "--"])
+            .arg(test_handler_binary())
+            .env("TEST_HANDLER_EVENT", kind)
+            .env("TEST_HANDLER_OUT", out)
+            .stdout(log.try_clone().expect("log"))
+            .stderr(log)
+            .spawn()
+            .expect("spawn sluice handlers");
+        Supervisor(child)
+    }
+}
+
+impl Drop for Supervisor {
+    fn drop(&mut self) {
+        if let Ok(pid) = libc::pid_t::try_from(self.0.id()) {
+            // SAFETY: kill(2) on the pid of a child this process started and has not reaped.
+            unsafe {
+                libc::kill(pid, libc::SIGTERM);
+            }
+        }
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while Instant::now() < deadline {
+            if matches!(self.0.try_wait(), Ok(Some(_))) {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
 }

@@ -12,6 +12,9 @@
 //!   declared queue exists once, with its settings and its messages.
 //! - Each node's `/metrics` carries its own cluster series: role, log position, end and lag,
 //!   appends, takeover time.
+//! - Event-source mappings (SQS and Kinesis, fed to `sluice handlers`) carry on after the
+//!   writer is killed mid-batch: the new writer binds the functions' Runtime API ports and
+//!   resumes from the replicated checkpoints.
 //!
 //! Covered elsewhere (docs/cluster.md): kills under concurrent load from many clients and the
 //! JetStream leader killed under Sluice (`cluster_failover.rs`). Not covered yet: partitions.
@@ -85,7 +88,6 @@ async fn send_bodies(sqs: &aws_sdk_sqs::Client, queue_url: &str, bodies: &[Strin
     }
 }
 
-/// The status of a node's `/ready` (200: it writes; 503: a standby), once it answers at all.
 /// The URL of the queue the init file declares, after checking its declared attribute.
 async fn declared_queue(sqs: &aws_sdk_sqs::Client) -> String {
     let url = sqs
@@ -119,6 +121,7 @@ fn series(text: &str, name: &str) -> f64 {
         .unwrap_or_else(|| panic!("no series {name} in:\n{text}"))
 }
 
+/// The status of a node's `/ready` (200: it writes; 503: a standby), once it answers at all.
 async fn ready(node: &Broker) -> u16 {
     let url = format!("{}/ready", node.endpoint());
     for _ in 0..200 {
@@ -404,4 +407,179 @@ async fn a_paused_writer_is_fenced_and_steps_down_when_it_wakes() {
         .collect();
     let expected: BTreeSet<String> = before.into_iter().chain(after).collect();
     assert_eq!(visible, expected);
+}
+
+/// Event-source mappings survive the writer: node a runs an SQS and a Kinesis mapping feeding
+/// `sluice handlers`, and is killed while both handlers hold a batch; node b takes over, binds
+/// the functions' Runtime API ports (their numbers are replicated), and the mappings go on from
+/// the replicated checkpoints: every record is handled, the batches cut off are delivered again,
+/// first deliveries keep each shard's order, and no shard starts over from its beginning.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn mappings_carry_on_from_their_checkpoints_after_a_takeover() {
+    use aws_sdk_lambda::types::EventSourcePosition;
+    use sluice_tests::lambda::{
+        create_function, distinct_bodies, handled, lambda_client, wait_for_handled, Supervisor,
+    };
+    use std::collections::{HashMap, HashSet};
+
+    const MESSAGES: usize = 200;
+    const RECORDS: usize = 200;
+    const BATCH: i32 = 10;
+    const SLOW: usize = 120;
+
+    let _serial = SERIAL.lock().await;
+    let nats = NatsCluster::start(3).await;
+    let urls = nats.client_urls();
+    let mut a = Broker::spawn_cluster_node(&urls, "a", &[]);
+    a.wait_serving(TAKEOVER)
+        .await
+        .unwrap_or_else(|e| panic!("node a becomes the writer: {e}\n{}", a.log()));
+    let mut b = Broker::spawn_cluster_node(&urls, "b", &[]);
+    assert_eq!(ready(&b).await, 503, "b follows as a standby");
+
+    let sqs = sluice_tests::sqs_client_patient(&a.endpoint(), 10).await;
+    let kinesis = kinesis_client(&a.endpoint()).await;
+    let lambda = lambda_client(&a.endpoint()).await;
+    let queue = sqs
+        .create_queue()
+        .queue_name("work")
+        .attributes(aws_sdk_sqs::types::QueueAttributeName::VisibilityTimeout, "6")
+        .send()
+        .await
+        .expect("CreateQueue")
+        .queue_url()
+        .unwrap_or_default()
+        .to_string();
+    let bodies: Vec<String> = (0..MESSAGES)
+        .map(|i| {
+            if i == SLOW {
+                format!("m-{i:04} SLEEP-3")
+            } else {
+                format!("m-{i:04}")
+            }
+        })
+        .collect();
+    send_bodies(&sqs, &queue, &bodies).await;
+    create_stream(&kinesis, "events", 2).await;
+    let mut records = Vec::new();
+    for i in 0..RECORDS {
+        let data = if i == SLOW {
+            format!("r-{i:04} SLEEP-3")
+        } else {
+            format!("r-{i:04}")
+        };
+        kinesis
+            .put_record()
+            .stream_name("events")
+            .partition_key(format!("k{}", i % 5))
+            .data(Blob::new(data.clone()))
+            .send()
+            .await
+            .expect("PutRecord");
+        records.push(data);
+    }
+
+    let dir = tempfile::tempdir().expect("temp dir");
+    let mut runs = Vec::new();
+    for (kind, source) in [
+        ("sqs", "arn:aws:sqs:us-east-1:000000000000:work"),
+        ("kinesis", "arn:aws:kinesis:us-east-1:000000000000:stream/events"),
+    ] {
+        let function = format!("on-{kind}");
+        let runtime_api = create_function(&lambda, &function, "bootstrap", 5).await;
+        let out = dir.path().join(format!("{kind}.jsonl"));
+        let log = dir.path().join(format!("{kind}.log"));
+        let supervisor = Supervisor::start(&function, &runtime_api, kind, &out, &log);
+        let mut create = lambda
+            .create_event_source_mapping()
+            .function_name(&function)
+            .event_source_arn(source)
+            .batch_size(BATCH);
+        if kind == "kinesis" {
+            create = create.starting_position(EventSourcePosition::TrimHorizon);
+        }
+        create.send().await.expect("CreateEventSourceMapping");
+        runs.push((kind, out, log, supervisor));
+    }
+    let read_log = |path: &std::path::Path| std::fs::read_to_string(path).unwrap_or_default();
+
+    // Both handlers hold the batch with the SLEEP-3 record when the writer dies.
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while !runs.iter().all(|(_, _, log, _)| read_log(log).contains("sleeping 3 s")) {
+        assert!(
+            Instant::now() < deadline,
+            "the slow batches never reached the handlers:\n{}\n{}",
+            read_log(&runs[0].2),
+            read_log(&runs[1].2)
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let before_kill: Vec<usize> = runs.iter().map(|(_, out, _, _)| handled(out).len()).collect();
+    a.kill9();
+    b.wait_serving(TAKEOVER)
+        .await
+        .unwrap_or_else(|e| panic!("node b takes over: {e}\n{}", b.cluster_story("b", 40)));
+
+    for ((kind, out, log, _), expected) in runs.iter().zip([&bodies, &records]) {
+        let expected: HashSet<String> = expected.iter().cloned().collect();
+        wait_for_handled(
+            out,
+            Duration::from_secs(120),
+            &format!("every {kind} record handled after the takeover"),
+            || format!("{}\n{}", read_log(log), b.cluster_story("b", 40)),
+            // The batch cut off by the kill comes again: on SQS once its visibility timeout
+            // passes, on Kinesis at once (its checkpoint did not move).
+            |r| {
+                distinct_bodies(r).is_superset(&expected)
+                    && r.iter().filter(|r| r.body.contains("SLEEP-3")).count() >= 2
+            },
+        )
+        .await;
+    }
+
+    // Kinesis: first deliveries in sequence order per shard, and only the batches in flight
+    // at the kill delivered twice (one per shard at most): the checkpoints were replicated.
+    let kinesis_handled = handled(&runs[1].1);
+    let mut per_shard: HashMap<String, Vec<String>> = HashMap::new();
+    let mut first = HashSet::new();
+    for r in &kinesis_handled {
+        if first.insert(r.id.clone()) {
+            per_shard
+                .entry(r.shard.clone().unwrap_or_default())
+                .or_default()
+                .push(r.id.clone());
+        }
+    }
+    assert_eq!(per_shard.len(), 2, "both shards were read");
+    for (shard, seqs) in &per_shard {
+        let mut sorted = seqs.clone();
+        sorted.sort();
+        assert_eq!(&sorted, seqs, "shard {shard} out of order across the takeover");
+    }
+    let again = kinesis_handled.len() - first.len();
+    eprintln!(
+        "handled before the kill: {before_kill:?}; Kinesis records delivered again: {again} of {}",
+        first.len()
+    );
+    assert!(
+        again <= 2 * BATCH as usize,
+        "{again} Kinesis records delivered again (handled before the kill: {}): a shard started over",
+        before_kill[1]
+    );
+
+    // SQS: the queue drains on b, nothing in flight is left behind.
+    let on_b = sluice_tests::sqs_client_patient(&b.endpoint(), 10).await;
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let (visible, in_flight, _) = sluice_tests::sqs::counts(&on_b, &queue).await;
+        if (visible, in_flight) == (0, 0) {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "queue on b after the takeover: {visible} visible, {in_flight} in flight"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    drop(runs);
 }

@@ -13,67 +13,14 @@ use aws_sdk_lambda::primitives::Blob;
 use aws_sdk_lambda::types::{FunctionCode, FunctionResponseType, Runtime};
 use aws_sdk_sqs::types::QueueAttributeName;
 use sluice_tests::kinesis::{create_stream, kinesis_client};
-use sluice_tests::lambda::{create_function, lambda_client, lambda_python, Handler, ROLE};
+use sluice_tests::lambda::{
+    create_function, distinct_bodies, handled, lambda_client, lambda_python, wait_for_handled, Handler, Supervisor,
+    ROLE,
+};
 use sluice_tests::sqs::{counts, create_queue, ok};
 use sluice_tests::{unique_name, Broker};
 
 const ACCOUNT: &str = "000000000000";
-
-/// One line the test handler wrote per record it handled.
-#[derive(Debug, Clone)]
-struct Handled {
-    id: String,
-    body: String,
-    shard: Option<String>,
-    group: Option<String>,
-    arrival_ms: Option<i64>,
-    pid: Option<u64>,
-}
-
-fn handled(path: &Path) -> Vec<Handled> {
-    let text = std::fs::read_to_string(path).unwrap_or_default();
-    text.lines()
-        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
-        .map(|v| Handled {
-            id: v["id"].as_str().unwrap_or_default().to_string(),
-            body: v["body"].as_str().unwrap_or_default().to_string(),
-            shard: v["shard"].as_str().map(str::to_string),
-            group: v["group"].as_str().map(str::to_string),
-            arrival_ms: v["arrival_ms"].as_i64(),
-            pid: v["pid"].as_u64(),
-        })
-        .collect()
-}
-
-/// Waits until `done` holds for the handled records, at most `limit`; panics with `log`.
-async fn wait_for(
-    path: &Path,
-    limit: Duration,
-    what: &str,
-    log: impl Fn() -> String,
-    done: impl Fn(&[Handled]) -> bool,
-) {
-    let deadline = Instant::now() + limit;
-    loop {
-        let records = handled(path);
-        if done(&records) {
-            return;
-        }
-        if Instant::now() > deadline {
-            let bodies: HashSet<&str> = records.iter().map(|r| r.body.as_str()).collect();
-            panic!(
-                "{what}: not within {limit:?}; {} distinct handled; handler log:\n{}",
-                bodies.len(),
-                log()
-            );
-        }
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
-}
-
-fn distinct_bodies(records: &[Handled]) -> HashSet<String> {
-    records.iter().map(|r| r.body.clone()).collect()
-}
 
 fn out_file(dir: &tempfile::TempDir) -> PathBuf {
     dir.path().join("handled.jsonl")
@@ -158,7 +105,7 @@ async fn sqs_batches_reach_the_handler_and_failures_go_to_the_dead_letter_queue(
             "SendMessage",
         );
     }
-    wait_for(
+    wait_for_handled(
         &out,
         Duration::from_secs(60),
         "every good message handled",
@@ -298,7 +245,7 @@ async fn fifo_groups_stay_in_order_through_failures() {
             "SendMessage",
         );
     }
-    wait_for(
+    wait_for_handled(
         &out,
         Duration::from_secs(90),
         "every FIFO message handled",
@@ -409,46 +356,6 @@ async fn powertools_batch_processor_reports_item_failures() {
     }
 }
 
-/// Starts `sluice handlers` running the Rust test handler, so handlers come back after the
-/// broker was killed (a runtime client exits when its Runtime API goes away).
-fn supervised(function: &str, runtime_api: &str, kind: &str, out: &Path, log: &Path) -> Supervisor {
-    let log = std::fs::File::create(log).expect("log file");
-    let child = std::process::Command::new(sluice_tests::broker::binary_path())
-        .args(["handlers", "--function", function, "--runtime-api", runtime_api, "--"])
-        .arg(sluice_tests::lambda::test_handler_binary())
-        .env("TEST_HANDLER_EVENT", kind)
-        .env("TEST_HANDLER_OUT", out)
-        .stdout(log.try_clone().expect("log"))
-        .stderr(log)
-        .spawn()
-        .expect("spawn sluice handlers");
-    Supervisor(child)
-}
-
-/// `sluice handlers`, stopped when dropped (a failing test included): SIGTERM, so it stops its
-/// handler processes, then SIGKILL after 10 s.
-struct Supervisor(std::process::Child);
-
-impl Drop for Supervisor {
-    fn drop(&mut self) {
-        if let Ok(pid) = libc::pid_t::try_from(self.0.id()) {
-            // SAFETY: kill(2) on the pid of a child this test started and has not reaped.
-            unsafe {
-                libc::kill(pid, libc::SIGTERM);
-            }
-        }
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while Instant::now() < deadline {
-            if matches!(self.0.try_wait(), Ok(Some(_))) {
-                return;
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn kinesis_shards_in_order_and_a_kill_9_mid_batch_skips_nothing() {
     let started_ms = sluice_tests::sqs::now_epoch_millis();
@@ -474,7 +381,7 @@ async fn kinesis_shards_in_order_and_a_kill_9_mid_batch_skips_nothing() {
     let dir = tempfile::tempdir().expect("temp dir");
     let out = out_file(&dir);
     let log_path = dir.path().join("handlers.log");
-    let supervisor = supervised(&fname, &runtime_api, "kinesis", &out, &log_path);
+    let supervisor = Supervisor::start(&fname, &runtime_api, "kinesis", &out, &log_path);
     let log = || std::fs::read_to_string(&log_path).unwrap_or_default();
 
     let put = |from: usize, to: usize, slow: Option<usize>| {
@@ -503,7 +410,7 @@ async fn kinesis_shards_in_order_and_a_kill_9_mid_batch_skips_nothing() {
         }
     };
     let mut sequences = put(0, 150, None).await;
-    wait_for(&out, Duration::from_secs(60), "150 records handled", log, |r| {
+    wait_for_handled(&out, Duration::from_secs(60), "150 records handled", log, |r| {
         distinct_bodies(r).len() >= 150
     })
     .await;
@@ -524,7 +431,7 @@ async fn kinesis_shards_in_order_and_a_kill_9_mid_batch_skips_nothing() {
     broker.start_again().await;
     sequences.extend(put(200, 260, None).await);
     let expected: HashSet<String> = sequences.keys().cloned().collect();
-    wait_for(
+    wait_for_handled(
         &out,
         Duration::from_secs(90),
         "every record handled after the kill -9",
@@ -635,7 +542,7 @@ async fn a_topic_invokes_a_subscribed_function_with_awss_sns_event() {
     }
     // The Rust runtime client's SnsEvent is strict (Signature, SigningCertUrl, RFC 3339
     // Timestamp are required): every message parsed and reached the handler.
-    wait_for(
+    wait_for_handled(
         &out,
         Duration::from_secs(30),
         "every publish handled",
@@ -689,7 +596,7 @@ async fn parallelization_factor_keeps_each_partition_key_in_order() {
     let handlers: Vec<Handler> = (0..4)
         .map(|_| Handler::rust(&fname, &runtime_api, env("kinesis", &out)))
         .collect();
-    wait_for(
+    wait_for_handled(
         &out,
         Duration::from_secs(60),
         "every record handled",
@@ -820,7 +727,7 @@ async fn an_sqs_mapping_loses_nothing_to_a_kill_9_mid_batch() {
     let dir = tempfile::tempdir().expect("temp dir");
     let out = out_file(&dir);
     let log_path = dir.path().join("handlers.log");
-    let supervisor = supervised(&fname, &runtime_api, "sqs", &out, &log_path);
+    let supervisor = Supervisor::start(&fname, &runtime_api, "sqs", &out, &log_path);
     let log = || std::fs::read_to_string(&log_path).unwrap_or_default();
     let mut expected = HashSet::new();
     for i in 0..40 {
@@ -855,7 +762,7 @@ async fn an_sqs_mapping_loses_nothing_to_a_kill_9_mid_batch() {
         );
         expected.insert(body);
     }
-    wait_for(
+    wait_for_handled(
         &out,
         Duration::from_secs(90),
         "every message handled after the kill -9",

@@ -7,6 +7,11 @@
 //!   (a function, an event-source mapping and K `lambda-test-handler` processes, [`Handler`]) and
 //!   **raw** (SDK consumers in this process: K tasks doing ReceiveMessage + DeleteMessageBatch on
 //!   SQS; one task per shard doing GetShardIterator TRIM_HORIZON + GetRecords on Kinesis).
+//! - Both do the same work per record: the handler and the raw consumer each append one JSON
+//!   line per record to an out file of their own, all lines of a batch in one `write`
+//!   (`sluice_tests::lambda::HandledRecord`), before the batch is acknowledged (the mapping
+//!   deletes or checkpoints after the handler answers; the raw SQS consumer deletes after the
+//!   write). A loop that did nothing with its records would measure a consumer nobody runs.
 //! - Bulk phase: N records are written before anyone consumes (SendMessageBatch of 10, or
 //!   PutRecords of 500 with random partition keys); the clock starts at CreateEventSourceMapping
 //!   (the handlers were started just before) or at the raw consumers' spawn, and stops when N
@@ -14,10 +19,9 @@
 //! - Live phase: with the consumers running and idle, M records are sent one call each at a
 //!   steady rate; latency is the time from the send (stamped in the body, epoch µs) to the
 //!   moment this process saw the record.
-//! - How records are seen: in mapping mode a thread reads the handlers' out files every 5 ms
-//!   ([`TAIL_POLL`]) and stamps new lines when it reads them, so mapping latencies are late by up
-//!   to 5 ms; the handler itself is not changed. Raw consumers stamp records when the SDK call
-//!   returns (µs).
+//! - How records are seen, in both modes: a thread reads the consumers' out files every 5 ms
+//!   ([`TAIL_POLL`]) and stamps new lines when it reads them, so latencies are late by up to
+//!   5 ms in both modes alike.
 //! - CPU time of the broker, the handler processes and this process over the bulk phase, from
 //!   `/proc/PID/stat` (`sluice-load`'s `cpu.rs`, 10 ms ticks), to tell where the time goes.
 //! - Report: a table, or one JSON object with `--json`; progress goes to stderr.
@@ -49,7 +53,7 @@ use aws_sdk_sqs::types::{DeleteMessageBatchRequestEntry, SendMessageBatchRequest
 use clap::{Parser, ValueEnum};
 use serde_json::{json, Value};
 use sluice_tests::kinesis::{create_stream, kinesis_client};
-use sluice_tests::lambda::{lambda_client, test_handler_binary, Handler};
+use sluice_tests::lambda::{append_lines, lambda_client, test_handler_binary, HandledRecord, Handler};
 use sluice_tests::{unique_name, Broker, ACCOUNT_ID, REGION};
 use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
@@ -66,7 +70,7 @@ const BODY_BYTES: usize = 100;
 const BULK_TAG: char = 'p';
 /// First character of a live-phase record's id.
 const LIVE_TAG: char = 'l';
-/// How often the mapping mode reads the handlers' out files: the resolution of its timings.
+/// How often the consumers' out files are read: the resolution of the timings.
 const TAIL_POLL: Duration = Duration::from_millis(5);
 /// How often a wait looks at what was seen so far.
 const WAIT_POLL: Duration = Duration::from_millis(5);
@@ -656,9 +660,9 @@ fn tail(text: &str, max: usize) -> &str {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Mapping mode
+// Out files, read in both modes
 
-/// Reads the handlers' out files every [`TAIL_POLL`] on a thread of its own (so the timing does
+/// Reads the consumers' out files every [`TAIL_POLL`] on a thread of its own (so the timing does
 /// not wait for the async runtime, busy with the live sends), and records every new line.
 struct Tailer {
     stop: Arc<AtomicBool>,
@@ -695,7 +699,7 @@ impl Drop for Tailer {
     }
 }
 
-/// One handler's out file, read from where the last poll stopped.
+/// One consumer's out file, read from where the last poll stopped.
 struct TailFile {
     path: PathBuf,
     /// Opened once the handler created it; reading on from EOF returns what was appended since.
@@ -732,7 +736,7 @@ impl TailFile {
         let lines = std::mem::replace(&mut self.partial, rest);
         let mut s = lock(seen);
         for line in lines.split(|&b| b == b'\n').filter(|l| !l.is_empty()) {
-            // `lambda-test-handler` writes {"id", "body", ...} per record it finished.
+            // A `HandledRecord` line, {"id", "body", ...}, per record a consumer finished.
             let body = serde_json::from_slice::<Value>(line)
                 .ok()
                 .and_then(|v| v.get("body").and_then(Value::as_str).map(str::to_string));
@@ -743,6 +747,22 @@ impl TailFile {
         }
     }
 }
+
+/// A temporary folder with the paths of `count` consumers' out files (created by their first
+/// append); the files go when the folder drops.
+fn out_files(count: usize) -> Result<(tempfile::TempDir, Vec<PathBuf>)> {
+    let dir = tempfile::Builder::new()
+        .prefix("lambda-bench-")
+        .tempdir()
+        .context("a temporary folder for the consumers' out files")?;
+    let outs = (0..count)
+        .map(|i| dir.path().join(format!("consumer-{i}.jsonl")))
+        .collect();
+    Ok((dir, outs))
+}
+
+// ---------------------------------------------------------------------------------------------
+// Mapping mode
 
 /// Invocations the handlers logged so far (`invocation <id>: <n> records`, one per batch).
 fn handler_batches(handlers: &[Handler]) -> Batches {
@@ -821,13 +841,7 @@ async fn run_mapping(settings: &Settings) -> Result<ModeResult> {
     let lambda = lambda_client(&broker.endpoint()).await;
     let function = unique_name("bench");
     let runtime_api = create_function(&lambda, &function).await?;
-    let dir = tempfile::Builder::new()
-        .prefix("lambda-bench-")
-        .tempdir()
-        .context("a temporary folder for the handlers' out files")?;
-    let outs: Vec<PathBuf> = (0..settings.handlers)
-        .map(|i| dir.path().join(format!("handler-{i}.jsonl")))
-        .collect();
+    let (_dir, outs) = out_files(settings.handlers)?;
     let seen = Seen::shared(settings.records);
     let _tailer = Tailer::start(outs.clone(), seen.clone());
     // Started before the mapping exists, so the clock below covers the pollers and delivery
@@ -937,7 +951,7 @@ fn sdk_error<E: std::error::Error>(what: &str, e: &E) -> String {
 
 /// A hand-written SQS consumer: ReceiveMessage (up to 10, 1 s long poll), then
 /// DeleteMessageBatch of what came. Runs until its task is aborted at the end of the mode.
-async fn sqs_consumer(client: aws_sdk_sqs::Client, url: String, seen: Shared, counters: Arc<Counters>) {
+async fn sqs_consumer(client: aws_sdk_sqs::Client, url: String, out: PathBuf, counters: Arc<Counters>) {
     loop {
         let received = client
             .receive_message()
@@ -946,7 +960,7 @@ async fn sqs_consumer(client: aws_sdk_sqs::Client, url: String, seen: Shared, co
             .wait_time_seconds(1)
             .send()
             .await;
-        let out = match received {
+        let received = match received {
             Ok(out) => out,
             Err(e) => {
                 counters.error(sdk_error("ReceiveMessage", &e));
@@ -954,18 +968,25 @@ async fn sqs_consumer(client: aws_sdk_sqs::Client, url: String, seen: Shared, co
                 continue;
             }
         };
-        let seen_us = now_us();
-        let seen_at = Instant::now();
-        let messages = out.messages();
+        let messages = received.messages();
         if messages.is_empty() {
             continue;
         }
         counters.batch(messages.len());
-        {
-            let mut s = lock(&seen);
-            for m in messages {
-                s.record(m.body().unwrap_or_default(), seen_us, seen_at);
+        let mut lines = String::new();
+        for m in messages {
+            HandledRecord {
+                id: m.message_id(),
+                body: m.body().unwrap_or_default(),
+                shard: None,
+                group: None,
+                arrival_ms: None,
             }
+            .push_line(&mut lines);
+        }
+        if let Err(e) = append_lines(&out, &lines) {
+            counters.error(format!("append to {}: {e}", out.display()));
+            continue;
         }
         let entries: Vec<DeleteMessageBatchRequestEntry> = messages
             .iter()
@@ -1000,7 +1021,7 @@ async fn kinesis_consumer(
     stream: String,
     shard: String,
     limit: i32,
-    seen: Shared,
+    out: PathBuf,
     counters: Arc<Counters>,
 ) {
     let mut iterator: Option<String> = None;
@@ -1030,8 +1051,8 @@ async fn kinesis_consumer(
                 }
             }
         };
-        let out = match client.get_records().shard_iterator(&current).limit(limit).send().await {
-            Ok(out) => out,
+        let read = match client.get_records().shard_iterator(&current).limit(limit).send().await {
+            Ok(read) => read,
             Err(e) => {
                 counters.error(sdk_error("GetRecords", &e));
                 iterator = Some(current);
@@ -1039,17 +1060,29 @@ async fn kinesis_consumer(
                 continue;
             }
         };
-        let seen_us = now_us();
-        let seen_at = Instant::now();
-        let records = out.records();
+        let records = read.records();
         if !records.is_empty() {
             counters.batch(records.len());
-            let mut s = lock(&seen);
+            let mut lines = String::new();
             for r in records {
-                s.record(&String::from_utf8_lossy(r.data().as_ref()), seen_us, seen_at);
+                HandledRecord {
+                    id: Some(r.sequence_number()),
+                    body: &String::from_utf8_lossy(r.data().as_ref()),
+                    shard: Some(&shard),
+                    group: None,
+                    arrival_ms: r.approximate_arrival_timestamp().and_then(|t| t.to_millis().ok()),
+                }
+                .push_line(&mut lines);
+            }
+            if let Err(e) = append_lines(&out, &lines) {
+                // Read again from the same place: the records were not handled.
+                counters.error(format!("append to {}: {e}", out.display()));
+                iterator = Some(current);
+                tokio::time::sleep(ERROR_PAUSE).await;
+                continue;
             }
         }
-        let Some(next) = out.next_shard_iterator() else {
+        let Some(next) = read.next_shard_iterator() else {
             return;
         };
         iterator = Some(next.to_string());
@@ -1082,7 +1115,13 @@ async fn run_raw(settings: &Settings) -> Result<ModeResult> {
         }
     };
 
+    let consumers_wanted = match &target {
+        Target::Sqs { .. } => settings.handlers,
+        Target::Kinesis { .. } => shards.len(),
+    };
+    let (dir, outs) = out_files(consumers_wanted)?;
     let seen = Seen::shared(settings.records);
+    let _tailer = Tailer::start(outs.clone(), seen.clone());
     let counters = Arc::new(Counters::default());
     // Dropped (every consumer aborted) when this function returns, however it returns.
     let mut consumers = JoinSet::new();
@@ -1090,24 +1129,19 @@ async fn run_raw(settings: &Settings) -> Result<ModeResult> {
     let started = Instant::now();
     let consumer_count = match &target {
         Target::Sqs { client, url, .. } => {
-            for _ in 0..settings.handlers {
-                consumers.spawn(sqs_consumer(
-                    client.clone(),
-                    url.clone(),
-                    seen.clone(),
-                    counters.clone(),
-                ));
+            for out in &outs {
+                consumers.spawn(sqs_consumer(client.clone(), url.clone(), out.clone(), counters.clone()));
             }
             format!("{} SDK tasks", settings.handlers)
         }
         Target::Kinesis { client, stream } => {
-            for shard in &shards {
+            for (shard, out) in shards.iter().zip(&outs) {
                 consumers.spawn(kinesis_consumer(
                     client.clone(),
                     stream.clone(),
                     shard.clone(),
                     settings.batch_size as i32,
-                    seen.clone(),
+                    out.clone(),
                     counters.clone(),
                 ));
             }
@@ -1140,6 +1174,7 @@ async fn run_raw(settings: &Settings) -> Result<ModeResult> {
     let live_batches = counters.batches().since(bulk_batches);
     consumers.abort_all();
     while consumers.join_next().await.is_some() {}
+    drop(dir);
     let (duplicates, unparsed) = {
         let s = lock(&seen);
         (s.duplicates, s.unparsed)
@@ -1237,10 +1272,7 @@ impl Report {
             "ratio_mapping_raw": round(self.ratio(), 3),
             "target_ratio": TARGET_RATIO,
             "target_met": self.ratio() >= TARGET_RATIO,
-            "latency_resolution_ms": {
-                "mapping": TAIL_POLL.as_secs_f64() * 1000.0,
-                "raw": 0.001,
-            },
+            "latency_resolution_ms": TAIL_POLL.as_secs_f64() * 1000.0,
             "machine": { "nproc": Report::nproc(), "kernel": Report::kernel() },
             "build": Report::build(),
             "broker_binary": self.broker_binary,
@@ -1339,8 +1371,8 @@ impl Report {
             s.live_records, s.live_rate
         ));
         out.push_str(&format!(
-            "latency resolution: mapping {} ms (out files polled; a line is stamped when read), \
-             raw 1 us (stamped when the SDK call returns)\n",
+            "latency resolution: {} ms in both modes (out files polled; a line is stamped when \
+             read)\n",
             TAIL_POLL.as_millis()
         ));
         let verdict = if self.ratio() >= TARGET_RATIO { "met" } else { "NOT met" };

@@ -23,13 +23,12 @@
 //!
 //! # Invariants
 //! - A record is in the out file only if the handler finished it: lines are written after the
-//!   sleep and only for batches that succeed at least partially, each with one `write` on a file
-//!   opened for appending, so concurrent handler processes never interleave within a line.
+//!   sleep and only for batches that succeed at least partially, all lines of an invocation with
+//!   one `write` on a file opened for appending, so concurrent handler processes never
+//!   interleave within a line.
 //! - The process waits on `/runtime/invocation/next` without a timeout, as AWS's clients do (the
 //!   Runtime API docs say not to set one); whoever started it kills it.
 
-use std::fs::OpenOptions;
-use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -39,6 +38,7 @@ use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
 use aws_lambda_events::event::streams::KinesisEventResponse;
 use lambda_runtime::{service_fn, Error, LambdaEvent};
 use serde_json::{json, Value};
+use sluice_tests::lambda::{append_lines, HandledRecord};
 
 /// Exit code for a record with `CRASH` in its body.
 const CRASH_EXIT: i32 = 3;
@@ -132,12 +132,8 @@ async fn handle(kind: Kind, out: &Path, event: LambdaEvent<Value>) -> Result<Val
         return Err(format!("FAIL-BATCH in record {}", r.name()).into());
     }
 
-    let mut file = OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(out)
-        .map_err(|e| format!("open {}: {e}", out.display()))?;
     let mut failed = Vec::new();
+    let mut lines = String::new();
     for r in &records {
         if r.body.contains("FAIL-ITEM") {
             // An empty identifier makes Lambda treat the whole batch as failed, as AWS documents
@@ -145,20 +141,17 @@ async fn handle(kind: Kind, out: &Path, event: LambdaEvent<Value>) -> Result<Val
             failed.push(r.id.clone().unwrap_or_default());
             continue;
         }
-        let mut line = json!({
-            "id": r.id,
-            "body": r.body,
-            "shard": r.shard,
-            "group": r.group,
-            "arrival_ms": r.arrival_ms,
-            "pid": std::process::id(),
-        })
-        .to_string();
-        line.push('\n');
-        // One write_all of the whole line on an O_APPEND file: one write(2), never interleaved.
-        file.write_all(line.as_bytes())
-            .and_then(|()| file.flush())
-            .map_err(|e| format!("append to {}: {e}", out.display()))?;
+        HandledRecord {
+            id: r.id.as_deref(),
+            body: &r.body,
+            shard: r.shard.as_deref(),
+            group: r.group.as_deref(),
+            arrival_ms: r.arrival_ms,
+        }
+        .push_line(&mut lines);
+    }
+    if !lines.is_empty() {
+        append_lines(out, &lines).map_err(|e| format!("append to {}: {e}", out.display()))?;
     }
     respond(kind, failed)
 }
