@@ -1,6 +1,7 @@
 //! `--admin-bind`: a second, plain-HTTP listener that answers only the admin routes (`/health`,
-//! `/ready`, `/metrics`, `POST /admin/checkpoint`), so probes and scrapes can live on a port
-//! that is not exposed to clients. The main port keeps answering them too.
+//! `/ready`, `/metrics`, `POST /admin/checkpoint`) and the console (`/console`), so probes,
+//! scrapes and operators can live on a port that is not exposed to clients. The main port keeps
+//! answering them too.
 //!
 //! HTTP/1.1 only, no authentication (the port is meant for the operator's network only; on the
 //! main port `POST /admin/checkpoint` needs a signed, authorized key under `--auth verify`), a
@@ -47,9 +48,15 @@ pub async fn serve(listener: TcpListener, app: Arc<App>, shutdown: impl Future<O
             let header_timeout = app.settings.header_read_timeout;
             let service = service_fn(move |req: Request<Incoming>| {
                 let app = app.clone();
-                // Only the route crosses the await, not the request and its body.
-                let route = route_of(&req);
-                async move { Ok::<_, std::convert::Infallible>(handle(&app, &route).await) }
+                async move {
+                    if crate::console::is_console_path(req.uri().path()) {
+                        return Ok::<_, std::convert::Infallible>(crate::dispatch::handle(&app, req).await);
+                    }
+                    // Only the route crosses the await, not the request and its body.
+                    let route = route_of(&req);
+                    drop(req);
+                    Ok(handle(&app, &route).await)
+                }
             });
             let mut builder = hyper::server::conn::http1::Builder::new();
             builder
@@ -80,7 +87,7 @@ async fn handle(app: &App, route: &Route) -> Response<ResponseBody> {
         text_response(
             StatusCode::NOT_FOUND,
             "text/plain; charset=utf-8",
-            "the admin port serves /health, /ready, /metrics and POST /admin/checkpoint",
+            "the admin port serves /health, /ready, /metrics, POST /admin/checkpoint and /console",
         )
     })
 }

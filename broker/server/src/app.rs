@@ -32,6 +32,8 @@ pub struct App {
     pub runtime: Arc<crate::runtime_api::RuntimeApi>,
     /// Access keys, when `--auth verify` checks signatures.
     pub keys: Option<Keys>,
+    /// The console's signed-in sessions.
+    pub console: crate::console::Sessions,
     /// Held while a checkpoint is written; shared with the blocking task that writes it.
     pub checkpoint_lock: Arc<tokio::sync::Mutex<()>>,
     /// This node's place in the cluster, when it writes for one.
@@ -67,6 +69,7 @@ impl App {
             store,
             broker,
             keys: None,
+            console: crate::console::Sessions::default(),
             checkpoint_lock: Arc::new(tokio::sync::Mutex::new(())),
             cluster: None,
             forwarding_key: None,

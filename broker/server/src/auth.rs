@@ -144,6 +144,18 @@ impl Keys {
         self.by_id.is_empty()
     }
 
+    /// The identity of `access_key_id` in `region` when `secret` is its secret (the console's
+    /// sign-in); `None` for an unknown key and a wrong secret alike.
+    pub fn sign_in(&self, access_key_id: &str, secret: &str, region: &str) -> Option<Identity> {
+        let (key, policy) = self.by_id.get(access_key_id)?;
+        secrets_match(secret, &key.secret_access_key).then(|| Identity {
+            account_id: key.account_id.clone(),
+            region: region.to_string(),
+            access_key_id: access_key_id.to_string(),
+            policy: policy.clone(),
+        })
+    }
+
     /// Verifies a request's signature for `service` (`sqs`, `sns`, `kinesis`) at `now`.
     pub fn verify(
         &self,
@@ -170,6 +182,15 @@ impl Keys {
     }
 }
 
+/// Equality of two secrets without an early exit: their SHA-256 digests are compared in full,
+/// so the time taken says nothing about how much of a guess was right.
+fn secrets_match(given: &str, stored: &str) -> bool {
+    use sha2::Digest;
+    let a = sha2::Sha256::digest(given.as_bytes());
+    let b = sha2::Sha256::digest(stored.as_bytes());
+    a.iter().zip(b.iter()).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
 /// Seconds since the Unix epoch, from the system clock (signatures carry wall-clock time).
 pub fn now_epoch_secs() -> i64 {
     std::time::SystemTime::now()
@@ -181,6 +202,22 @@ pub fn now_epoch_secs() -> i64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn sign_in_needs_the_right_secret_and_answers_alike_otherwise() {
+        let yaml = "keys:\n  - access_key_id: AK1\n    secret_access_key: s1\n    account_id: \"111111111111\"\n";
+        let keys = Keys::parse(yaml, Path::new("keys.yaml")).expect("yaml");
+        let identity = keys.sign_in("AK1", "s1", "eu-west-1").expect("signed in");
+        assert_eq!(
+            (identity.account_id.as_str(), identity.region.as_str()),
+            ("111111111111", "eu-west-1")
+        );
+        assert_eq!(keys.sign_in("AK1", "s2", "eu-west-1"), None);
+        assert_eq!(keys.sign_in("AK9", "s1", "eu-west-1"), None);
+        assert!(secrets_match("s3cret", "s3cret"));
+        assert!(!secrets_match("s3cret", "s3creT"));
+        assert!(!secrets_match("", "s3cret"));
+    }
 
     #[test]
     fn credentials_files_in_yaml_and_toml() {

@@ -68,6 +68,8 @@ pub enum Route {
     Checkpoint,
     /// `GET` of the SNS signing certificate, the SigningCertURL of every message.
     SigningCert,
+    /// The web console (`/console`, docs/console.md).
+    Console,
     /// An AWS API call.
     Api {
         /// The service.
@@ -115,6 +117,9 @@ impl<'a> RequestHead<'a> {
 
 /// Classifies a request; pure, so the routing table is testable without a server.
 pub fn classify(head: RequestHead<'_>, body: &[u8]) -> Route {
+    if crate::console::is_console_path(head.path) {
+        return Route::Console;
+    }
     if sluice_protocols::lambda::is_lambda_path(head.path) {
         let action = sluice_protocols::lambda::route(head.method.as_str(), head.path).map_or("", |r| r.action.name());
         return Route::Api {
@@ -321,6 +326,15 @@ where
                 .unwrap_or_else(|| text_response(StatusCode::NOT_FOUND, "text/plain; charset=utf-8", "not found"));
             stamp(response, &request_id)
         }
+        Route::Console => {
+            let request = crate::console::ConsoleRequest {
+                parts: &parts,
+                body,
+                connection: parts.extensions.get::<Connection>().copied(),
+                request_id: request_id.clone(),
+            };
+            stamp(crate::console::handle(app, request).await, &request_id)
+        }
         Route::UnknownTarget => {
             let response = api::error::dispatch_error_response(
                 Service::Sqs,
@@ -478,12 +492,35 @@ pub async fn admin_response(app: &App, route: &Route) -> Option<Response<Respons
                 text_response(StatusCode::SERVICE_UNAVAILABLE, plain, "unavailable")
             }
         },
-        Route::Api { .. } | Route::UnknownTarget | Route::Unrecognized => return None,
+        Route::Api { .. } | Route::UnknownTarget | Route::Unrecognized | Route::Console => return None,
     };
     Some(response)
 }
 
 /// Builds the [`RequestContext`] of an API call.
+/// The context of a console request before its session's identity: host, scheme, source
+/// address, as an API call on the same connection would have them.
+pub fn console_context(
+    app: &App,
+    parts: &http::request::Parts,
+    connection: Option<Connection>,
+    request_id: String,
+) -> RequestContext {
+    let head = RequestHead {
+        method: &parts.method,
+        path: parts.uri.path(),
+        query: parts.uri.query(),
+        headers: &parts.headers,
+    };
+    request_context(
+        app,
+        head,
+        parts.uri.authority().map(|a| a.as_str()),
+        connection,
+        request_id,
+    )
+}
+
 fn request_context(
     app: &App,
     head: RequestHead<'_>,

@@ -39,6 +39,7 @@ pub mod auth;
 pub mod checkpoint;
 pub mod cluster_metrics;
 pub mod config;
+pub mod console;
 pub mod dispatch;
 pub mod forwarded;
 pub mod handlers;

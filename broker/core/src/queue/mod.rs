@@ -12,6 +12,10 @@
 //!   - `visibility`: delete message, change visibility.
 //!   - `sweep`: the retention sweeper.
 //!   - `movetask`: message move tasks (dead-letter redrive).
+//!   - `peek`: reading messages without receiving them, and deleting one by position (the
+//!     console).
+//!   - `overview`: every queue of an account and region with its depth and traffic (the
+//!     console).
 //! - `index`: per-queue visibility index (ready / pending), a cache rebuilt at start-up.
 //! - `message`: public message types and their disk encodings.
 //! - `config`: settable attributes, names, validation.
@@ -32,6 +36,8 @@ pub mod fifo;
 pub mod index;
 pub mod message;
 pub mod movetask;
+pub mod overview;
+pub mod peek;
 pub mod receipt;
 
 mod attributes;
@@ -205,6 +211,8 @@ struct Queue {
     seq_reserve: Mutex<()>,
     notify: Notify,
     deleted: AtomicBool,
+    /// Messages sent, received and deleted since the broker started (the console's rates).
+    traffic: overview::QueueTraffic,
 }
 
 impl Queue {
@@ -225,6 +233,7 @@ impl Queue {
             seq_reserve: Mutex::new(()),
             notify: Notify::new(),
             deleted: AtomicBool::new(false),
+            traffic: overview::QueueTraffic::default(),
         }
     }
 

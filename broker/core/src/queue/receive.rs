@@ -218,6 +218,7 @@ impl Queues {
             // Removing a group's head can unlock the group for a waiting consumer.
             queue.notify.notify_waiters();
         }
+        queue.traffic.count_received(out.len());
         Ok(out)
     }
 

@@ -251,6 +251,7 @@ fn apply_staged(queue: &Queue, window: Option<&mut DedupWindow>, staged: StagedS
     if staged.accepted.is_empty() {
         return;
     }
+    queue.traffic.count_sent(staged.accepted.len());
     {
         let mut index = queue.index();
         for (seq, meta, group) in staged.accepted {

@@ -459,3 +459,121 @@ fn queue_keys_round_trip_through_their_arns() {
     assert_eq!(QueueKey::from_arn("arn:aws:sns:eu-west-1:1:q"), None);
     assert_eq!(QueueKey::from_arn("nonsense"), None);
 }
+
+#[tokio::test(start_paused = true)]
+async fn peek_shows_messages_and_their_state_without_receiving_them() {
+    use super::peek::PeekState;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let queues = Queues::open(open_store(dir.path()), Clock::new()).expect("open");
+    let q = key("peek");
+    queues
+        .create_queue(&q, &attrs(&[("VisibilityTimeout", "30")]), &BTreeMap::new())
+        .expect("create");
+    let bodies: Vec<String> = (0..5).map(|i| format!("m{i}")).collect();
+    for b in &bodies {
+        queues.send(&q, vec![msg(b)]).expect("send")[0].as_ref().expect("sent");
+    }
+    let mut delayed = msg("later");
+    delayed.delay_seconds = Some(60);
+    queues.send(&q, vec![delayed]).expect("send")[0].as_ref().expect("sent");
+    let received = queues.receive(&q, receive_req(1, None, 0)).await.expect("receive");
+    assert_eq!(received.len(), 1);
+
+    // Pages of two, in send order, continuing where the last one stopped.
+    let mut seen = Vec::new();
+    let mut from = 0;
+    for _ in 0..10 {
+        let page = queues.peek(&q, from, 2).expect("peek");
+        assert!(page.messages.len() <= 2);
+        seen.extend(page.messages);
+        match page.next {
+            Some(next) => from = next,
+            None => break,
+        }
+    }
+    let seen_bodies: Vec<&str> = seen.iter().map(|m| m.body.as_str()).collect();
+    assert_eq!(seen_bodies, ["m0", "m1", "m2", "m3", "m4", "later"]);
+    let state_of = |body: &str| seen.iter().find(|m| m.body == body).map(|m| (m.state, m.receive_count));
+    assert_eq!(state_of(&received[0].body), Some((PeekState::InFlight, 1)));
+    assert_eq!(state_of("later"), Some((PeekState::Delayed, 0)));
+    let visible = seen.iter().filter(|m| m.state == PeekState::Visible).count();
+    assert_eq!(visible, 4);
+
+    // Peeking changed nothing: the four visible messages are received once each.
+    let again = queues.receive(&q, receive_req(10, None, 0)).await.expect("receive");
+    assert_eq!(again.len(), 4);
+    assert!(again.iter().all(|m| m.receive_count == 1));
+
+    // A deleted message is gone from the next peek.
+    queues
+        .delete_messages(&q, &[again[0].receipt_handle.clone()])
+        .expect("delete")[0]
+        .as_ref()
+        .expect("ok");
+    let page = queues.peek(&q, 0, 100).expect("peek");
+    assert_eq!(page.messages.len(), 5);
+    assert!(page.next.is_none());
+    assert!(page.messages.iter().all(|m| m.body != again[0].body));
+    assert!(matches!(
+        queues.peek(&key("missing"), 0, 10),
+        Err(QueueError::QueueDoesNotExist)
+    ));
+}
+
+#[tokio::test(start_paused = true)]
+async fn delete_at_removes_only_the_named_message_and_the_overview_counts_traffic() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let queues = Queues::open(open_store(dir.path()), Clock::new()).expect("open");
+    let dlq = key("dlq");
+    queues
+        .create_queue(&dlq, &attrs(&[]), &BTreeMap::new())
+        .expect("create dlq");
+    let q = key("work");
+    let redrive = format!(r#"{{"deadLetterTargetArn":"{}","maxReceiveCount":"3"}}"#, dlq.arn());
+    queues
+        .create_queue(&q, &attrs(&[("RedrivePolicy", &redrive)]), &BTreeMap::new())
+        .expect("create");
+    queues.send(&q, vec![msg("a"), msg("b"), msg("c")]).expect("send");
+    queues.send(&dlq, vec![msg("dead")]).expect("send");
+    let got = queues.receive(&q, receive_req(1, None, 0)).await.expect("receive");
+    assert_eq!(got.len(), 1);
+
+    let page = queues.peek(&q, 0, 10).expect("peek");
+    let in_flight = page
+        .messages
+        .iter()
+        .find(|m| m.message_id == got[0].message_id)
+        .expect("the received message is peeked");
+    // Another id at that position deletes nothing; the right one deletes it, in flight or not.
+    assert!(!queues
+        .delete_at(&q, in_flight.position, "another-id")
+        .expect("delete_at"));
+    assert!(queues
+        .delete_at(&q, in_flight.position, &in_flight.message_id)
+        .expect("delete_at"));
+    assert!(!queues
+        .delete_at(&q, in_flight.position, &in_flight.message_id)
+        .expect("delete_at again"));
+    assert_eq!(queues.peek(&q, 0, 10).expect("peek").messages.len(), 2);
+    // Its receipt handle now deletes nothing (and fails nothing).
+    queues
+        .delete_messages(&q, &[got[0].receipt_handle.clone()])
+        .expect("delete")[0]
+        .as_ref()
+        .expect("ok");
+
+    let overview = queues.overview("000000000000", "us-east-1");
+    let names: Vec<&str> = overview.iter().map(|o| o.key.name.as_str()).collect();
+    assert_eq!(names, ["dlq", "work"]);
+    let work = &overview[1];
+    assert_eq!((work.visible, work.in_flight, work.delayed), (2, 0, 0));
+    assert_eq!((work.sent, work.received, work.deleted), (3, 1, 1));
+    assert!(!work.is_dead_letter_queue);
+    let target = work.dead_letter_target.as_ref().expect("redrive target");
+    assert_eq!(
+        (target.name.as_deref(), target.max_receive_count, target.visible),
+        (Some("dlq"), 3, 1)
+    );
+    assert!(overview[0].is_dead_letter_queue);
+    assert!(queues.overview("000000000000", "eu-west-1").is_empty());
+}

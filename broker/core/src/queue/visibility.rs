@@ -21,6 +21,7 @@ impl Queues {
         let queue = self.lookup(key)?;
         let mut results = Vec::with_capacity(handles.len());
         let mut batch = self.store.batch();
+        let mut removed = 0;
         {
             let mut index = queue.index();
             for handle in handles {
@@ -32,6 +33,7 @@ impl Queues {
                 // received again since, succeeds without deleting (SQS developer guide).
                 if index.get(receipt.seq).is_some_and(|m| m.nonce == receipt.nonce) {
                     index.remove(receipt.seq);
+                    removed += 1;
                     let key = message_key(queue.id, receipt.seq);
                     batch.delete(Cf::QueueMsgs, &key);
                     batch.delete(Cf::QueueState, &key);
@@ -40,6 +42,7 @@ impl Queues {
             }
         }
         self.store.commit(batch)?;
+        queue.traffic.count_deleted(removed);
         if queue.fifo {
             // A delete can unlock the message's group for a waiting consumer.
             queue.notify.notify_waiters();

@@ -17,6 +17,7 @@
 //! - [`consumer`]: registered stream consumers (enhanced fan-out).
 //! - [`subscription`]: SubscribeToShard's push subscriptions, woken by each shard commit.
 //! - [`error`]: [`StreamError`], mapped to Kinesis codes by the server.
+//! - [`overview`]: a region's streams with status, shards, consumers and traffic (the console).
 //!
 //! # Storage layout
 //! - `meta` `0x40 | account | region | name` → the stream's JSON record (settings, status,
@@ -46,6 +47,7 @@ pub mod consumer;
 pub mod error;
 pub mod iterator;
 mod lifecycle;
+pub mod overview;
 mod records;
 mod resharding;
 mod settings;

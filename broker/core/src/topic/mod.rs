@@ -13,6 +13,7 @@
 //! - [`filter`]: subscription filter policies. [`delivery_policy`]: retry schedules.
 //! - [`envelope`]: the JSON documents SNS delivers. [`signing`]: the key that signs them.
 //! - [`error`]: [`TopicError`], mapped to SNS codes by the server.
+//! - [`overview`]: a region's topics with subscriptions and delivery counters (the console).
 //!
 //! # Invariants
 //! - A publish's queue deliveries and outbox entries commit in one batch with nothing else:
@@ -27,6 +28,7 @@ pub mod error;
 pub mod filter;
 mod lifecycle;
 pub mod outbox;
+pub mod overview;
 mod publish;
 mod settings;
 pub mod signing;
