@@ -370,3 +370,300 @@ async fn event_invocations_are_stored_and_survive_a_kill_9() {
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
 }
+
+/// The statement AWS writes for `add-permission` with a service principal and a source ARN
+/// (the "SNS -> Lambda" tutorial's), and for an account principal with a source account.
+fn expected_statements(function_arn: &str, topic_arn: &str) -> [serde_json::Value; 2] {
+    [
+        serde_json::json!({
+            "Sid": "sns",
+            "Effect": "Allow",
+            "Principal": {"Service": "sns.amazonaws.com"},
+            "Action": "lambda:InvokeFunction",
+            "Resource": function_arn,
+            "Condition": {"ArnLike": {"AWS:SourceArn": topic_arn}},
+        }),
+        serde_json::json!({
+            "Sid": "xaccount",
+            "Effect": "Allow",
+            "Principal": {"AWS": "arn:aws:iam::123456789012:root"},
+            "Action": "lambda:GetFunction",
+            "Resource": function_arn,
+            "Condition": {"StringEquals": {"AWS:SourceAccount": "123456789012"}},
+        }),
+    ]
+}
+
+fn json_text(text: Option<&str>) -> serde_json::Value {
+    serde_json::from_str(text.expect("a JSON string member")).expect("JSON text")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn permissions_build_awss_policy_survive_a_restart_and_go_with_the_function() {
+    let mut broker = Broker::start().await;
+    let client = lambda_client(&broker.endpoint()).await;
+    let name = unique_name("perm");
+    create_function(&client, &name, "app.handler", 3).await;
+    let function_arn = format!("arn:aws:lambda:us-east-1:000000000000:function:{name}");
+    let topic_arn = "arn:aws:sns:us-east-1:000000000000:orders";
+    let [sns_statement, account_statement] = expected_statements(&function_arn, topic_arn);
+    let created = client
+        .get_function_configuration()
+        .function_name(&name)
+        .send()
+        .await
+        .expect("GetFunctionConfiguration");
+    let created_revision = created.revision_id().expect("RevisionId").to_string();
+
+    // No statement yet: no policy.
+    let none = client.get_policy().function_name(&name).send().await;
+    let err = none.expect_err("no policy yet").into_service_error();
+    assert_eq!(err.code(), Some("ResourceNotFoundException"));
+    assert_eq!(err.message(), Some("The resource you requested does not exist."));
+
+    // `aws lambda add-permission --statement-id sns --action lambda:InvokeFunction
+    //  --principal sns.amazonaws.com --source-arn <topic>`, as the SNS tutorial runs it.
+    let added = client
+        .add_permission()
+        .function_name(&name)
+        .statement_id("sns")
+        .action("lambda:InvokeFunction")
+        .principal("sns.amazonaws.com")
+        .source_arn(topic_arn)
+        .revision_id(&created_revision)
+        .send()
+        .await
+        .expect("AddPermission for SNS");
+    assert_eq!(json_text(added.statement()), sns_statement);
+    // Another account, by its id, limited to its own resources; addressed by ARN this time.
+    let added = client
+        .add_permission()
+        .function_name(&function_arn)
+        .statement_id("xaccount")
+        .action("lambda:GetFunction")
+        .principal("123456789012")
+        .source_account("123456789012")
+        .send()
+        .await
+        .expect("AddPermission for an account");
+    assert_eq!(json_text(added.statement()), account_statement);
+
+    let policy = client
+        .get_policy()
+        .function_name(&name)
+        .send()
+        .await
+        .expect("GetPolicy");
+    let expected_document = serde_json::json!({
+        "Version": "2012-10-17",
+        "Id": "default",
+        "Statement": [sns_statement, account_statement],
+    });
+    assert_eq!(json_text(policy.policy()), expected_document);
+    let revision = policy.revision_id().expect("RevisionId").to_string();
+    assert_ne!(revision, created_revision, "each statement is a new revision");
+    let config = client
+        .get_function_configuration()
+        .function_name(&name)
+        .send()
+        .await
+        .expect("GetFunctionConfiguration");
+    assert_eq!(
+        config.revision_id(),
+        Some(revision.as_str()),
+        "the policy's revision is the function's"
+    );
+
+    // A statement id already in the policy.
+    let duplicate = client
+        .add_permission()
+        .function_name(&name)
+        .statement_id("sns")
+        .action("lambda:InvokeFunction")
+        .principal("events.amazonaws.com")
+        .send()
+        .await;
+    let err = duplicate.expect_err("a duplicate statement id").into_service_error();
+    assert_eq!(err.code(), Some("ResourceConflictException"));
+    assert_eq!(
+        err.message(),
+        Some("The statement id (sns) provided already exists. Please provide a new statement id, or remove the existing statement.")
+    );
+    // Not a principal AWS knows, a malformed statement id, a version, `$LATEST`.
+    let refused = [
+        (
+            "bad principal",
+            "ok",
+            "not-a-principal",
+            None,
+            "InvalidParameterValueException",
+        ),
+        ("bad sid", "a.b", "sns.amazonaws.com", None, "ValidationException"),
+        (
+            "a version",
+            "ok",
+            "sns.amazonaws.com",
+            Some("1"),
+            "ResourceNotFoundException",
+        ),
+        (
+            "$LATEST",
+            "ok",
+            "sns.amazonaws.com",
+            Some("$LATEST"),
+            "InvalidParameterValueException",
+        ),
+    ];
+    for (what, sid, principal, qualifier, expected) in refused {
+        let out = client
+            .add_permission()
+            .function_name(&name)
+            .statement_id(sid)
+            .action("lambda:InvokeFunction")
+            .principal(principal)
+            .set_qualifier(qualifier.map(str::to_string))
+            .send()
+            .await;
+        assert_eq!(code(out), expected, "{what}");
+    }
+    // Removing with a stale revision id, or a statement the policy does not have.
+    let stale = client
+        .remove_permission()
+        .function_name(&name)
+        .statement_id("sns")
+        .revision_id(&created_revision)
+        .send()
+        .await;
+    assert_eq!(code(stale), "PreconditionFailedException");
+    let unknown = client
+        .remove_permission()
+        .function_name(&name)
+        .statement_id("nope")
+        .send()
+        .await;
+    let err = unknown.expect_err("an unknown statement").into_service_error();
+    assert_eq!(err.code(), Some("ResourceNotFoundException"));
+    assert_eq!(err.message(), Some("Statement nope is not found in resource policy."));
+    let missing_function = client
+        .remove_permission()
+        .function_name("missing-fn")
+        .statement_id("sns")
+        .send()
+        .await;
+    assert_eq!(code(missing_function), "ResourceNotFoundException");
+
+    // The policy is in the function's durable record: a kill -9 loses none of it.
+    broker.kill9();
+    broker.start_again().await;
+    let after = client
+        .get_policy()
+        .function_name(&name)
+        .send()
+        .await
+        .expect("GetPolicy after a restart");
+    assert_eq!(json_text(after.policy()), expected_document);
+    assert_eq!(after.revision_id(), Some(revision.as_str()));
+
+    // Removing both statements, the first with the current revision, removes the policy.
+    client
+        .remove_permission()
+        .function_name(&name)
+        .statement_id("sns")
+        .revision_id(&revision)
+        .send()
+        .await
+        .expect("RemovePermission sns");
+    let left = client
+        .get_policy()
+        .function_name(&name)
+        .send()
+        .await
+        .expect("GetPolicy with one statement");
+    assert_eq!(
+        json_text(left.policy())["Statement"],
+        serde_json::json!([account_statement])
+    );
+    client
+        .remove_permission()
+        .function_name(&name)
+        .statement_id("xaccount")
+        .send()
+        .await
+        .expect("RemovePermission xaccount");
+    assert_eq!(
+        code(client.get_policy().function_name(&name).send().await),
+        "ResourceNotFoundException"
+    );
+
+    // A policy goes with its function: the same name created again has none.
+    client
+        .add_permission()
+        .function_name(&name)
+        .statement_id("sns")
+        .action("lambda:InvokeFunction")
+        .principal("sns.amazonaws.com")
+        .source_arn(topic_arn)
+        .send()
+        .await
+        .expect("AddPermission again");
+    client
+        .delete_function()
+        .function_name(&name)
+        .send()
+        .await
+        .expect("DeleteFunction");
+    assert_eq!(
+        code(client.get_policy().function_name(&name).send().await),
+        "ResourceNotFoundException"
+    );
+    create_function(&client, &name, "app.handler", 3).await;
+    let fresh = client.get_policy().function_name(&name).send().await;
+    let err = fresh.expect_err("a new function has no policy").into_service_error();
+    assert_eq!(err.message(), Some("The resource you requested does not exist."));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_policy_over_20_kb_is_refused_with_policy_length_exceeded() {
+    let broker = Broker::start().await;
+    let client = lambda_client(&broker.endpoint()).await;
+    let name = unique_name("big");
+    create_function(&client, &name, "app.handler", 3).await;
+    let long_topic = format!("arn:aws:sns:us-east-1:000000000000:{}", "t".repeat(250));
+    let mut added = 0;
+    let err = loop {
+        let out = client
+            .add_permission()
+            .function_name(&name)
+            .statement_id(format!("s{added}"))
+            .action("lambda:InvokeFunction")
+            .principal("sns.amazonaws.com")
+            .source_arn(&long_topic)
+            .send()
+            .await;
+        match out {
+            Ok(_) => added += 1,
+            Err(e) => break e.into_service_error(),
+        }
+        assert!(added < 200, "no limit reached after {added} statements");
+    };
+    assert_eq!(err.code(), Some("PolicyLengthExceededException"), "{err:?}");
+    assert!(
+        err.message()
+            .unwrap_or_default()
+            .ends_with("is bigger than the limit (20480)."),
+        "{err:?}"
+    );
+    let policy = client
+        .get_policy()
+        .function_name(&name)
+        .send()
+        .await
+        .expect("GetPolicy");
+    let document = policy.policy().expect("Policy");
+    assert!(document.len() <= 20 * 1024, "{}", document.len());
+    assert_eq!(
+        json_text(Some(document))["Statement"].as_array().map(Vec::len),
+        Some(added),
+        "the refused statement is not kept"
+    );
+}

@@ -42,6 +42,8 @@ pub enum LambdaErrorCode {
     UnrecognizedClient,
     /// The signature does not match, has the wrong scope or expired (403).
     InvalidSignature,
+    /// A function's resource-based policy would grow past 20 KB (400).
+    PolicyLengthExceeded,
 }
 
 impl LambdaErrorCode {
@@ -65,6 +67,7 @@ impl LambdaErrorCode {
             LambdaErrorCode::IncompleteSignature => "IncompleteSignatureException",
             LambdaErrorCode::UnrecognizedClient => "UnrecognizedClientException",
             LambdaErrorCode::InvalidSignature => "InvalidSignatureException",
+            LambdaErrorCode::PolicyLengthExceeded => "PolicyLengthExceededException",
         }
     }
 
@@ -86,7 +89,8 @@ impl LambdaErrorCode {
             | LambdaErrorCode::InvalidParameterValue
             | LambdaErrorCode::Validation
             | LambdaErrorCode::InvalidRequestContent
-            | LambdaErrorCode::IncompleteSignature => 400,
+            | LambdaErrorCode::IncompleteSignature
+            | LambdaErrorCode::PolicyLengthExceeded => 400,
         }
     }
 
@@ -179,6 +183,15 @@ mod tests {
             body,
             serde_json::json!({"Type": "User", "Message": "Function not found: x"})
         );
+    }
+
+    #[test]
+    fn policy_length_exceeded_is_400_with_lower_case_message() {
+        let err = LambdaError::new(LambdaErrorCode::PolicyLengthExceeded, "too big");
+        let (status, code, body) = render_error(&err);
+        assert_eq!((status, code), (400, "PolicyLengthExceededException"));
+        let body: serde_json::Value = serde_json::from_slice(&body).unwrap();
+        assert_eq!(body, serde_json::json!({"Type": "User", "message": "too big"}));
     }
 
     #[test]

@@ -26,6 +26,9 @@ action_enum! {
         TagResource,
         UntagResource,
         ListTags,
+        AddPermission,
+        RemovePermission,
+        GetPolicy,
     }
 }
 
@@ -33,11 +36,14 @@ impl LambdaAction {
     /// The HTTP status of a successful answer (the model's `responseCode`).
     pub fn success_status(self) -> u16 {
         match self {
-            LambdaAction::CreateFunction => 201,
+            LambdaAction::CreateFunction | LambdaAction::AddPermission => 201,
             LambdaAction::CreateEventSourceMapping
             | LambdaAction::UpdateEventSourceMapping
             | LambdaAction::DeleteEventSourceMapping => 202,
-            LambdaAction::DeleteFunction | LambdaAction::TagResource | LambdaAction::UntagResource => 204,
+            LambdaAction::DeleteFunction
+            | LambdaAction::TagResource
+            | LambdaAction::UntagResource
+            | LambdaAction::RemovePermission => 204,
             _ => 200,
         }
     }
@@ -51,6 +57,9 @@ pub struct LambdaRoute {
     /// The path's resource, percent-decoded: a function name or ARN, a mapping UUID, or the
     /// ARN of a tagged resource. `None` for the collection routes (create, list).
     pub resource: Option<String>,
+    /// The path's second resource, percent-decoded: RemovePermission's statement id. `None`
+    /// for every route with one resource or none.
+    pub sub_resource: Option<String>,
 }
 
 /// Version prefix of the function and mapping routes.
@@ -77,7 +86,13 @@ pub fn route(method: &str, path: &str) -> Option<LambdaRoute> {
     }
     let rest = path.strip_prefix(API_2015)?;
     let segments: Vec<&str> = rest.split('/').collect();
-    let collection = |action| Some(LambdaRoute { action, resource: None });
+    let collection = |action| {
+        Some(LambdaRoute {
+            action,
+            resource: None,
+            sub_resource: None,
+        })
+    };
     match (method, segments.as_slice()) {
         ("POST", ["functions"] | ["functions", ""]) => collection(LambdaAction::CreateFunction),
         ("GET", ["functions"] | ["functions", ""]) => collection(LambdaAction::ListFunctions),
@@ -89,6 +104,14 @@ pub fn route(method: &str, path: &str) -> Option<LambdaRoute> {
         }
         ("PUT", ["functions", name, "code"]) => resource_route(LambdaAction::UpdateFunctionCode, name),
         ("POST", ["functions", name, "invocations"]) => resource_route(LambdaAction::Invoke, name),
+        ("POST", ["functions", name, "policy"]) => resource_route(LambdaAction::AddPermission, name),
+        ("GET", ["functions", name, "policy"]) => resource_route(LambdaAction::GetPolicy, name),
+        ("DELETE", ["functions", name, "policy", sid]) => {
+            let mut route = resource_route(LambdaAction::RemovePermission, name)?;
+            let sid = percent_decode(sid)?;
+            route.sub_resource = (!sid.is_empty()).then_some(sid);
+            route.sub_resource.is_some().then_some(route)
+        }
         ("POST", ["event-source-mappings"] | ["event-source-mappings", ""]) => {
             collection(LambdaAction::CreateEventSourceMapping)
         }
@@ -107,6 +130,7 @@ fn resource_route(action: LambdaAction, segment: &str) -> Option<LambdaRoute> {
     (!resource.is_empty()).then_some(LambdaRoute {
         action,
         resource: Some(resource),
+        sub_resource: None,
     })
 }
 
@@ -176,6 +200,18 @@ mod tests {
             ),
             (
                 "POST",
+                "/2015-03-31/functions/f1/policy",
+                LambdaAction::AddPermission,
+                Some("f1"),
+            ),
+            (
+                "GET",
+                "/2015-03-31/functions/f1/policy",
+                LambdaAction::GetPolicy,
+                Some("f1"),
+            ),
+            (
+                "POST",
                 "/2015-03-31/event-source-mappings/",
                 LambdaAction::CreateEventSourceMapping,
                 None,
@@ -229,6 +265,31 @@ mod tests {
     }
 
     #[test]
+    fn remove_permission_names_the_function_and_the_statement() {
+        // The AWS CLI's `remove-permission --function-name <arn> --statement-id sns.1` as the
+        // SDK sends it: both path labels percent-encoded.
+        let arn = "arn:aws:lambda:us-east-1:000000000000:function:f1";
+        let path = format!("/2015-03-31/functions/{}/policy/sns.1", arn.replace(':', "%3A"));
+        let r = route("DELETE", &path).expect("RemovePermission");
+        assert_eq!(r.action, LambdaAction::RemovePermission);
+        assert_eq!(r.resource.as_deref(), Some(arn));
+        assert_eq!(r.sub_resource.as_deref(), Some("sns.1"));
+        let r = route("DELETE", "/2015-03-31/functions/f1/policy/a%2Db").expect("RemovePermission");
+        assert_eq!(r.sub_resource.as_deref(), Some("a-b"));
+        // Only RemovePermission has a second resource.
+        assert_eq!(
+            route("GET", "/2015-03-31/functions/f1/policy").map(|r| r.sub_resource),
+            Some(None)
+        );
+        // No statement id, a bad escape, or a method the route does not have: no operation.
+        assert_eq!(action("DELETE", "/2015-03-31/functions/f1/policy/"), None);
+        assert_eq!(action("DELETE", "/2015-03-31/functions/f1/policy/%zz"), None);
+        assert_eq!(action("DELETE", "/2015-03-31/functions/f1/policy"), None);
+        assert_eq!(action("PUT", "/2015-03-31/functions/f1/policy"), None);
+        assert_eq!(action("GET", "/2015-03-31/functions/f1/policy/sid"), None);
+    }
+
+    #[test]
     fn refuses_unknown_routes_and_bad_escapes() {
         assert_eq!(action("PATCH", "/2015-03-31/functions/f1"), None);
         assert_eq!(action("GET", "/2015-03-31/functions/f1/nope"), None);
@@ -245,5 +306,8 @@ mod tests {
         assert_eq!(LambdaAction::CreateEventSourceMapping.success_status(), 202);
         assert_eq!(LambdaAction::DeleteFunction.success_status(), 204);
         assert_eq!(LambdaAction::GetFunction.success_status(), 200);
+        assert_eq!(LambdaAction::AddPermission.success_status(), 201);
+        assert_eq!(LambdaAction::RemovePermission.success_status(), 204);
+        assert_eq!(LambdaAction::GetPolicy.success_status(), 200);
     }
 }

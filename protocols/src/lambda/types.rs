@@ -406,3 +406,48 @@ pub struct ListEventSourceMappingsResponse {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub next_marker: Option<String>,
 }
+
+/// AddPermission's body (the function and `Qualifier` travel in the path and query string).
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct AddPermissionRequest {
+    /// The statement's `Sid`, unique in the function's policy.
+    pub statement_id: Option<String>,
+    /// What the principal may do (`lambda:InvokeFunction`).
+    pub action: Option<String>,
+    /// A service (`sns.amazonaws.com`), an account id, an IAM ARN, or `*`.
+    pub principal: Option<String>,
+    /// The resource that invokes (`ArnLike` condition).
+    pub source_arn: Option<String>,
+    /// The account that owns it (`StringEquals` condition).
+    pub source_account: Option<String>,
+    /// Alexa Smart Home's token (`StringEquals` condition).
+    pub event_source_token: Option<String>,
+    /// Only change the policy when the function is at this revision.
+    pub revision_id: Option<String>,
+    /// An organization (`StringEquals` condition on `aws:PrincipalOrgID`).
+    #[serde(rename = "PrincipalOrgID")]
+    pub principal_org_id: Option<String>,
+    /// `NONE` or `AWS_IAM` (`StringEquals` condition).
+    pub function_url_auth_type: Option<String>,
+    /// Whether the grant applies to invocations through a function URL (`Bool` condition).
+    pub invoked_via_function_url: Option<bool>,
+}
+
+/// AddPermission's answer.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct AddPermissionResponse {
+    /// The statement added, as JSON text.
+    pub statement: String,
+}
+
+/// GetPolicy's answer.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct GetPolicyResponse {
+    /// The policy document, as JSON text.
+    pub policy: String,
+    /// The function's revision, which every AddPermission and RemovePermission changes.
+    pub revision_id: String,
+}

@@ -15,7 +15,7 @@ use serde::de::DeserializeOwned;
 
 use super::error::{LambdaError, LambdaErrorCode};
 use super::types::{
-    CreateFunctionRequest, Environment, EventSourceMappingRequest, FunctionCode, Unsupported,
+    AddPermissionRequest, CreateFunctionRequest, Environment, EventSourceMappingRequest, FunctionCode, Unsupported,
     UpdateFunctionCodeRequest, UpdateFunctionConfigurationRequest,
 };
 
@@ -511,6 +511,205 @@ pub fn decode_tags(body: &[u8]) -> Result<BTreeMap<String, String>, LambdaError>
     Ok(tags.tags)
 }
 
+/// A validated AddPermission: its required members, and the body for the optional ones.
+#[derive(Debug, Clone)]
+pub struct AddPermission {
+    /// The statement's `Sid`.
+    pub statement_id: String,
+    /// The action granted.
+    pub action: String,
+    /// The principal granted it, as the client wrote it.
+    pub principal: String,
+    /// The body, every member checked.
+    pub request: AddPermissionRequest,
+}
+
+/// The model's pattern of AddPermission's `StatementId` (RemovePermission's also takes dots).
+const STATEMENT_ID_PATTERN: &str = "([a-zA-Z0-9-_]+)";
+/// The model's pattern of RemovePermission's `StatementId` (`NamespacedStatementId`).
+const NAMESPACED_STATEMENT_ID_PATTERN: &str = "([a-zA-Z0-9-_.]+)";
+
+/// `Member must not be null` for a required member the body leaves out.
+fn required(value: Option<String>, member: &str) -> Result<String, LambdaError> {
+    value.ok_or_else(|| LambdaError::validation("null", member, "Member must not be null"))
+}
+
+fn check_min_len(value: &str, member: &str, min: usize) -> Result<(), LambdaError> {
+    if value.chars().count() < min {
+        return Err(LambdaError::validation(
+            value,
+            member,
+            &format!("Member must have length greater than or equal to {min}"),
+        ));
+    }
+    Ok(())
+}
+
+fn pattern_error(value: &str, member: &str, pattern: &str) -> LambdaError {
+    LambdaError::validation(
+        value,
+        member,
+        &format!("Member must satisfy regular expression pattern: {pattern}"),
+    )
+}
+
+/// Non-empty, and every character one of ASCII letters, digits and `extra`.
+fn all_of(value: &str, extra: &[u8]) -> bool {
+    !value.is_empty() && value.bytes().all(|b| b.is_ascii_alphanumeric() || extra.contains(&b))
+}
+
+fn check_statement_id(sid: &str, pattern: &str, extra: &[u8]) -> Result<(), LambdaError> {
+    check_min_len(sid, "statementId", 1)?;
+    check_len(sid, "statementId", 100)?;
+    if !all_of(sid, extra) {
+        return Err(pattern_error(sid, "statementId", pattern));
+    }
+    Ok(())
+}
+
+/// Checks RemovePermission's `StatementId` (the path's second label), which unlike
+/// AddPermission's may hold dots.
+pub fn check_removed_statement_id(sid: &str) -> Result<(), LambdaError> {
+    check_statement_id(sid, NAMESPACED_STATEMENT_ID_PATTERN, b"-_.")
+}
+
+/// Checks a `Qualifier` query parameter against `NumericLatestPublishedOrAliasQualifier`:
+/// `$LATEST`, `$LATEST.PUBLISHED`, or a version or alias of `[a-zA-Z0-9-_$]`, 1 to 128 long.
+pub fn check_qualifier(qualifier: &str) -> Result<(), LambdaError> {
+    check_min_len(qualifier, "qualifier", 1)?;
+    check_len(qualifier, "qualifier", 128)?;
+    if qualifier == "$LATEST.PUBLISHED" || all_of(qualifier, b"-_$") {
+        return Ok(());
+    }
+    Err(pattern_error(
+        qualifier,
+        "qualifier",
+        "\\$(LATEST(\\.PUBLISHED)?)|[a-zA-Z0-9-_$]+",
+    ))
+}
+
+/// `lambda:*`, `lambda:` and an operation name, or `*` (the model's `Action`).
+fn check_action(action: &str) -> Result<(), LambdaError> {
+    let ok = action == "*"
+        || action
+            .strip_prefix("lambda:")
+            .is_some_and(|op| op == "*" || (!op.is_empty() && op.bytes().all(|b| b.is_ascii_alphabetic())));
+    if ok {
+        return Ok(());
+    }
+    Err(pattern_error(action, "action", "(lambda:[*]|lambda:[a-zA-Z]+|[*])"))
+}
+
+/// `[a-z]{2}(-gov)?-[a-z]+-\d{1}`: the region part of the model's `Arn` pattern.
+fn is_region(region: &str) -> bool {
+    // `-[a-z]+-\d`, the end of the region after its two-letter prefix.
+    fn tail(t: &str) -> bool {
+        let Some(t) = t.strip_prefix('-') else { return false };
+        let Some((word, digit)) = t.rsplit_once('-') else {
+            return false;
+        };
+        !word.is_empty()
+            && word.bytes().all(|b| b.is_ascii_lowercase())
+            && digit.len() == 1
+            && digit.bytes().all(|b| b.is_ascii_digit())
+    }
+    let Some(prefix) = region.get(..2) else { return false };
+    if !prefix.bytes().all(|b| b.is_ascii_lowercase()) {
+        return false;
+    }
+    let rest = &region[2..];
+    // The regex backtracks: `us-gov-west-1` matches with `-gov`, `us-east-1` without.
+    tail(rest) || rest.strip_prefix("-gov").is_some_and(tail)
+}
+
+/// The model's `Arn`: `arn:(aws[a-zA-Z0-9-]*):([a-zA-Z0-9\-])+:([a-z]{2}(-gov)?-[a-z]+-\d{1})?:(\d{12})?:(.*)`.
+fn check_source_arn(arn: &str) -> Result<(), LambdaError> {
+    let mut parts = arn.splitn(6, ':');
+    let (scheme, partition, service, region, account, resource) = (
+        parts.next(),
+        parts.next().unwrap_or_default(),
+        parts.next().unwrap_or_default(),
+        parts.next().unwrap_or_default(),
+        parts.next().unwrap_or_default(),
+        parts.next(),
+    );
+    let ok = scheme == Some("arn")
+        && partition
+            .strip_prefix("aws")
+            .is_some_and(|p| p.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-'))
+        && all_of(service, b"-")
+        && (region.is_empty() || is_region(region))
+        && (account.is_empty() || (account.len() == 12 && account.bytes().all(|b| b.is_ascii_digit())))
+        && resource.is_some();
+    if ok {
+        return Ok(());
+    }
+    Err(pattern_error(
+        arn,
+        "sourceArn",
+        "arn:(aws[a-zA-Z0-9-]*):([a-zA-Z0-9\\-])+:([a-z]{2}(-gov)?-[a-z]+-\\d{1})?:(\\d{12})?:(.*)",
+    ))
+}
+
+fn check_permission_conditions(r: &AddPermissionRequest) -> Result<(), LambdaError> {
+    if let Some(arn) = &r.source_arn {
+        check_source_arn(arn)?;
+    }
+    if let Some(account) = &r.source_account {
+        check_len(account, "sourceAccount", 12)?;
+        if account.len() != 12 || !account.bytes().all(|b| b.is_ascii_digit()) {
+            return Err(pattern_error(account, "sourceAccount", "\\d{12}"));
+        }
+    }
+    if let Some(token) = &r.event_source_token {
+        check_len(token, "eventSourceToken", 256)?;
+        if !all_of(token, b"._-") {
+            return Err(pattern_error(token, "eventSourceToken", "[a-zA-Z0-9._\\-]+"));
+        }
+    }
+    if let Some(org) = &r.principal_org_id {
+        check_min_len(org, "principalOrgID", 12)?;
+        check_len(org, "principalOrgID", 34)?;
+        let ok = org.strip_prefix("o-").is_some_and(|id| {
+            (10..=32).contains(&id.len()) && id.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
+        });
+        if !ok {
+            return Err(pattern_error(org, "principalOrgID", "o-[a-z0-9]{10,32}"));
+        }
+    }
+    if let Some(auth) = &r.function_url_auth_type {
+        if !matches!(auth.as_str(), "NONE" | "AWS_IAM") {
+            return Err(LambdaError::validation(
+                auth,
+                "functionUrlAuthType",
+                "Member must satisfy enum value set: [NONE, AWS_IAM]",
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// Decodes and validates AddPermission's body against the model's patterns and lengths. What
+/// a principal may be (a service, an account, an IAM ARN, `*`) is the core's rule.
+pub fn decode_add_permission(body: &[u8]) -> Result<AddPermission, LambdaError> {
+    let mut request: AddPermissionRequest = parse(body)?;
+    let statement_id = required(request.statement_id.take(), "statementId")?;
+    check_statement_id(&statement_id, STATEMENT_ID_PATTERN, b"-_")?;
+    let action = required(request.action.take(), "action")?;
+    check_action(&action)?;
+    let principal = required(request.principal.take(), "principal")?;
+    if principal.is_empty() || principal.chars().any(char::is_whitespace) {
+        return Err(pattern_error(&principal, "principal", "[^\\s]+"));
+    }
+    check_permission_conditions(&request)?;
+    Ok(AddPermission {
+        statement_id,
+        action,
+        principal,
+        request,
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -601,5 +800,132 @@ mod tests {
         assert!(decode_mapping(br#"{"FunctionResponseTypes": ["Other"]}"#).is_err());
         assert!(decode_mapping(br#"{"ScalingConfig": {"MaximumConcurrency": 1}}"#).is_err());
         assert!(decode_mapping(br#"{"Queues": ["q"]}"#).is_err());
+    }
+
+    fn add(json: serde_json::Value) -> Result<AddPermission, LambdaError> {
+        decode_add_permission(json.to_string().as_bytes())
+    }
+
+    fn sns_permission() -> serde_json::Value {
+        serde_json::json!({
+            "StatementId": "sns",
+            "Action": "lambda:InvokeFunction",
+            "Principal": "sns.amazonaws.com",
+            "SourceArn": "arn:aws:sns:us-east-1:000000000000:orders",
+        })
+    }
+
+    #[test]
+    fn accepts_the_sns_tutorials_permission() {
+        let p = add(sns_permission()).unwrap();
+        assert_eq!(
+            (p.statement_id.as_str(), p.action.as_str(), p.principal.as_str()),
+            ("sns", "lambda:InvokeFunction", "sns.amazonaws.com")
+        );
+        assert_eq!(
+            p.request.source_arn.as_deref(),
+            Some("arn:aws:sns:us-east-1:000000000000:orders")
+        );
+        let mut every = sns_permission();
+        every["SourceAccount"] = "123456789012".into();
+        every["EventSourceToken"] = "token-1.a_b".into();
+        every["PrincipalOrgID"] = "o-a1b2c3d4e5".into();
+        every["FunctionUrlAuthType"] = "AWS_IAM".into();
+        every["InvokedViaFunctionUrl"] = true.into();
+        every["RevisionId"] = "r".into();
+        assert!(add(every).is_ok());
+        for action in ["*", "lambda:*", "lambda:GetFunction"] {
+            let mut body = sns_permission();
+            body["Action"] = action.into();
+            assert!(add(body).is_ok(), "{action}");
+        }
+        // Region and account are optional in an ARN (S3 buckets have neither).
+        for arn in ["arn:aws:s3:::bucket", "arn:aws-us-gov:sns:us-gov-west-1:123456789012:t"] {
+            let mut body = sns_permission();
+            body["SourceArn"] = arn.into();
+            assert!(add(body).is_ok(), "{arn}");
+        }
+    }
+
+    #[test]
+    fn refuses_permissions_outside_the_model() {
+        let cases = [
+            ("StatementId", serde_json::json!(null), "Member must not be null"),
+            (
+                "StatementId",
+                serde_json::json!(""),
+                "length greater than or equal to 1",
+            ),
+            (
+                "StatementId",
+                serde_json::json!("x".repeat(101)),
+                "length less than or equal to 100",
+            ),
+            ("StatementId", serde_json::json!("a.b"), "pattern: ([a-zA-Z0-9-_]+)"),
+            ("Action", serde_json::json!(null), "Member must not be null"),
+            ("Action", serde_json::json!("InvokeFunction"), "pattern: (lambda:[*]|"),
+            ("Action", serde_json::json!("lambda:Invoke1"), "pattern: (lambda:[*]|"),
+            ("Principal", serde_json::json!("sns amazonaws"), "pattern: [^\\s]+"),
+            ("SourceArn", serde_json::json!("sns:topic"), "at 'sourceArn'"),
+            (
+                "SourceArn",
+                serde_json::json!("arn:aws:sns:useast1:000000000000:t"),
+                "at 'sourceArn'",
+            ),
+            (
+                "SourceArn",
+                serde_json::json!("arn:aws:sns:us-east-1:0000:t"),
+                "at 'sourceArn'",
+            ),
+            ("SourceAccount", serde_json::json!("12345"), "pattern: \\d{12}"),
+            (
+                "SourceAccount",
+                serde_json::json!("1234567890123"),
+                "length less than or equal to 12",
+            ),
+            ("EventSourceToken", serde_json::json!("a b"), "at 'eventSourceToken'"),
+            (
+                "PrincipalOrgID",
+                serde_json::json!("o-short"),
+                "length greater than or equal to 12",
+            ),
+            (
+                "PrincipalOrgID",
+                serde_json::json!("org-a1b2c3d4e5"),
+                "pattern: o-[a-z0-9]{10,32}",
+            ),
+            (
+                "FunctionUrlAuthType",
+                serde_json::json!("IAM"),
+                "enum value set: [NONE, AWS_IAM]",
+            ),
+        ];
+        for (member, value, expected) in cases {
+            let mut body = sns_permission();
+            body[member] = value.clone();
+            let err = add(body).unwrap_err();
+            assert_eq!(err.code, LambdaErrorCode::Validation, "{member}={value}: {err}");
+            assert!(err.message.contains(expected), "{member}={value}: {err}");
+        }
+        let mut wrong_type = sns_permission();
+        wrong_type["InvokedViaFunctionUrl"] = "yes".into();
+        assert_eq!(
+            add(wrong_type).unwrap_err().code,
+            LambdaErrorCode::InvalidRequestContent
+        );
+    }
+
+    #[test]
+    fn statement_ids_to_remove_and_qualifiers() {
+        assert!(check_removed_statement_id("sns.1").is_ok());
+        assert!(check_removed_statement_id("a/b").is_err());
+        assert!(check_removed_statement_id(&"x".repeat(101)).is_err());
+        for ok in ["$LATEST", "$LATEST.PUBLISHED", "1", "live", "a-b_c"] {
+            assert!(check_qualifier(ok).is_ok(), "{ok}");
+        }
+        for bad in ["", "a.b", "a b", &"x".repeat(129)] {
+            let err = check_qualifier(bad).unwrap_err();
+            assert_eq!(err.code, LambdaErrorCode::Validation, "{bad}");
+        }
     }
 }

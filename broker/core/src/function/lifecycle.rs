@@ -4,7 +4,7 @@
 //! - Changes run under the admin lock and commit before the in-memory registry changes.
 //! - Every change draws a new revision id, so `RevisionId` guards read-modify-write clients.
 //! - Deleting a function leaves its mappings, as AWS does; their pollers report the missing
-//!   function as their last result.
+//!   function as their last result. Its policy goes with it: the policy is part of the record.
 
 use std::collections::BTreeMap;
 
@@ -81,6 +81,7 @@ impl Functions {
             revision_id: uuid::Uuid::new_v4().to_string(),
             tags,
             runtime_port,
+            permissions: Vec::new(),
         };
         self.persist_function(key, &record)?;
         let mut functions = self.functions.write().unwrap_or_else(|p| p.into_inner());
@@ -238,20 +239,23 @@ impl Functions {
         .map(|_| ())
     }
 
-    /// Applies `edit` to a function's record under the admin lock, with a new revision.
-    fn change(
+    /// Applies `edit` to a function's record under the admin lock, with a new revision; an
+    /// error from `edit` changes nothing. The error type is the caller's, so an operation
+    /// with a failure of its own (AddPermission's policy quota) keeps it typed.
+    pub(super) fn change<E: From<FunctionError>>(
         &self,
         key: &FunctionKey,
         revision_id: Option<&str>,
-        edit: impl FnOnce(&mut FunctionRecord) -> Result<()>,
-    ) -> Result<FunctionView> {
+        edit: impl FnOnce(&mut FunctionRecord) -> Result<(), E>,
+    ) -> Result<FunctionView, E> {
         let _admin = self.admin();
         let mut record = self.functions().get(key).cloned().ok_or_else(|| not_found(key))?;
         if let Some(expected) = revision_id {
             if expected != record.revision_id {
                 return Err(FunctionError::PreconditionFailed(
                     "The Revision Id provided does not match the latest Revision Id. Call the GetFunction/GetAlias API to retrieve the latest Revision Id".into(),
-                ));
+                )
+                .into());
             }
         }
         edit(&mut record)?;

@@ -11,6 +11,8 @@
 //!   loading at open, the keys, records and views the operations share.
 //! - `lifecycle`: CreateFunction, Get, List, UpdateFunctionConfiguration/Code, Delete, tags.
 //! - `mapping`: the event-source mapping operations and their per-source rules.
+//! - `policy`: the resource-based policy: AddPermission, RemovePermission, GetPolicy (kept,
+//!   rendered as AWS does, never evaluated).
 //! - [`invocation`]: a function's invocation queue: invoke, next, respond, fail, deadlines.
 //! - [`error`]: [`FunctionError`], mapped to Lambda codes by the server.
 //!
@@ -25,6 +27,7 @@ pub mod events;
 pub mod invocation;
 mod lifecycle;
 mod mapping;
+mod policy;
 mod poller;
 
 use std::collections::{BTreeMap, HashMap};
@@ -42,6 +45,7 @@ pub use error::{FunctionError, Result};
 pub use invocation::{Hub, Invocation, Outcome, Slot};
 pub use lifecycle::SettingsUpdate;
 pub use mapping::{stream_key, MappingSpec, MappingUpdate, Owner, SourceKind, StartingPosition};
+pub use policy::{Permission, Policy, PolicyError, Principal, MAX_POLICY_BYTES};
 pub use poller::PollerSettings;
 
 /// Meta key prefix of function records: account | region | name.
@@ -152,6 +156,11 @@ pub struct FunctionRecord {
     /// keeps it across restarts, so handlers started with it reconnect).
     #[serde(default)]
     pub runtime_port: u16,
+    /// The resource-based policy's grants, in the order they were added (`policy`). Kept in
+    /// the record so the policy persists, replicates and is deleted with the function; records
+    /// written before policies existed read as having none.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub permissions: Vec<Permission>,
 }
 
 /// A function as reads report it.

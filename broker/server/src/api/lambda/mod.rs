@@ -7,7 +7,8 @@
 //!   - [`functions`]: CreateFunction, Get, GetConfiguration, List, Update, Delete;
 //!   - [`mappings`]: the event-source mapping operations;
 //!   - [`invoke`]: the Invoke operation;
-//!   - [`tags`]: TagResource, UntagResource, ListTags.
+//!   - [`tags`]: TagResource, UntagResource, ListTags;
+//!   - [`permissions`]: AddPermission, RemovePermission, GetPolicy.
 //! - [`shared`]: the handlers' error type, their [`Scope`], function keys from references,
 //!   and the rendering of functions and mappings.
 //!
@@ -20,6 +21,7 @@
 pub mod functions;
 pub mod invoke;
 pub mod mappings;
+pub mod permissions;
 pub mod shared;
 pub mod tags;
 
@@ -118,6 +120,7 @@ pub async fn handle(app: &App, ctx: &RequestContext, call: ApiCall<'_>) -> ApiRe
         app,
         ctx,
         resource: route.resource,
+        sub_resource: route.sub_resource,
         query: call
             .query
             .map(|q| sluice_protocols::query::parse_form(q.as_bytes()))
@@ -158,6 +161,9 @@ async fn execute(s: &Scope<'_>, action: LambdaAction) -> Result<Reply> {
         LambdaAction::TagResource => tags::tag(s),
         LambdaAction::UntagResource => tags::untag(s),
         LambdaAction::ListTags => tags::list(s),
+        LambdaAction::AddPermission => permissions::add(s),
+        LambdaAction::RemovePermission => permissions::remove(s),
+        LambdaAction::GetPolicy => permissions::get(s),
     }
 }
 

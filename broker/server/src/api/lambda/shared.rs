@@ -30,6 +30,8 @@ pub struct Scope<'a> {
     pub ctx: &'a RequestContext,
     /// The resource the path names, percent-decoded.
     pub resource: Option<String>,
+    /// The path's second resource, percent-decoded (RemovePermission's statement id).
+    pub sub_resource: Option<String>,
     /// The query string's parameters.
     pub query: Vec<(String, String)>,
     /// The request headers.
@@ -80,16 +82,11 @@ impl Scope<'_> {
     /// The function a reference names: the reference's account and region, else the caller's.
     pub fn function_key(&self, reference: &str, member: &str) -> Result<FunctionKey> {
         let r = FunctionRef::parse(reference, member)?;
+        let key = FunctionKey::new(self.account(&r), self.region(&r), r.name.clone());
         if let Some(q) = r.qualifier.as_deref().filter(|q| *q != "$LATEST") {
-            return Err(Failure(LambdaError::new(
-                sluice_protocols::lambda::LambdaErrorCode::ResourceNotFound,
-                format!(
-                    "Function not found: {}:{q} (Sluice keeps only $LATEST)",
-                    FunctionKey::new(self.account(&r), self.region(&r), &r.name).arn()
-                ),
-            )));
+            return Err(version_not_kept(&key, q));
         }
-        Ok(FunctionKey::new(self.account(&r), self.region(&r), r.name.clone()))
+        Ok(key)
     }
 
     fn account(&self, r: &FunctionRef) -> String {
@@ -104,6 +101,18 @@ impl Scope<'_> {
     pub fn runtime_address(&self, port: u16) -> String {
         self.app.runtime.address(port, self.ctx.host.as_deref())
     }
+}
+
+/// The answer to a version or alias of `key`: not found, since Sluice keeps only `$LATEST`
+/// (a qualifier in a function reference or in a `Qualifier` parameter alike).
+pub fn version_not_kept(key: &FunctionKey, qualifier: &str) -> Failure<LambdaError> {
+    Failure(LambdaError::new(
+        sluice_protocols::lambda::LambdaErrorCode::ResourceNotFound,
+        format!(
+            "Function not found: {}:{qualifier} (Sluice keeps only $LATEST)",
+            key.arn()
+        ),
+    ))
 }
 
 /// A function's `FunctionConfiguration`.
