@@ -310,27 +310,15 @@ impl Functions {
 #[cfg(test)]
 mod tests {
     use std::collections::BTreeMap;
-    use std::sync::Arc;
 
     use serde_json::json;
-    use sluice_storage::{Durability, Store, StoreOptions};
 
     use super::*;
-    use crate::clock::Clock;
-    use crate::function::{Code, FunctionSettings};
-    use crate::queue::Queues;
-    use crate::stream::Streams;
+    use crate::function::Code;
 
+    /// The registry of the function tests, without its queues.
     fn open(dir: &std::path::Path) -> Functions {
-        let options = StoreOptions {
-            durability: Durability::Process,
-        };
-        let store = Arc::new(Store::open(dir, options).unwrap());
-        let clock = Clock::new();
-        let queues = Arc::new(Queues::open(store.clone(), clock).unwrap());
-        let streams = Arc::new(Streams::open(store.clone(), clock, crate::stream::DEFAULT_TRANSITION).unwrap());
-        let topics = Arc::new(crate::topic::Topics::open(store.clone(), clock, queues.clone()).unwrap());
-        Functions::open(store, clock, queues, streams, topics).unwrap()
+        crate::function::tests::open(dir).0
     }
 
     fn key(name: &str) -> FunctionKey {
@@ -338,17 +326,7 @@ mod tests {
     }
 
     fn create(functions: &Functions, name: &str) -> String {
-        let settings = FunctionSettings {
-            runtime: Some("python3.12".into()),
-            role: "arn:aws:iam::000000000000:role/r".into(),
-            handler: Some("app.handler".into()),
-            description: String::new(),
-            timeout_secs: 3,
-            memory_mb: 128,
-            environment: BTreeMap::new(),
-            dead_letter_target: None,
-            architecture: "x86_64".into(),
-        };
+        let settings = crate::function::tests::settings();
         let code = Code::Zip(b"zip".to_vec());
         let view = functions
             .create_function(&key(name), settings, &code, BTreeMap::new(), 0)

@@ -9,7 +9,7 @@ use super::*;
 use crate::queue::{QueueKey, Queues};
 use crate::stream::Streams;
 
-fn open(dir: &std::path::Path) -> (Functions, Arc<Queues>) {
+pub(super) fn open(dir: &std::path::Path) -> (Functions, Arc<Queues>) {
     let store = Arc::new(
         Store::open(
             dir,
@@ -29,7 +29,7 @@ fn open(dir: &std::path::Path) -> (Functions, Arc<Queues>) {
     )
 }
 
-fn settings() -> FunctionSettings {
+pub(super) fn settings() -> FunctionSettings {
     FunctionSettings {
         runtime: Some("python3.12".into()),
         role: "arn:aws:iam::000000000000:role/r".into(),
