@@ -107,10 +107,10 @@ pub fn route(method: &str, path: &str) -> Option<LambdaRoute> {
         ("POST", ["functions", name, "policy"]) => resource_route(LambdaAction::AddPermission, name),
         ("GET", ["functions", name, "policy"]) => resource_route(LambdaAction::GetPolicy, name),
         ("DELETE", ["functions", name, "policy", sid]) => {
+            let statement_id = percent_decode(sid).filter(|sid| !sid.is_empty())?;
             let mut route = resource_route(LambdaAction::RemovePermission, name)?;
-            let sid = percent_decode(sid)?;
-            route.sub_resource = (!sid.is_empty()).then_some(sid);
-            route.sub_resource.is_some().then_some(route)
+            route.sub_resource = Some(statement_id);
+            Some(route)
         }
         ("POST", ["event-source-mappings"] | ["event-source-mappings", ""]) => {
             collection(LambdaAction::CreateEventSourceMapping)

@@ -1,0 +1,331 @@
+//! The web console in a real browser: headless Chromium (Debian's `chromium` and
+//! `chromium-driver`, installed by `scripts/chromium` on first use) driven over WebDriver against
+//! real brokers, the way a person uses the page: find a queue, peek at its messages (and check
+//! with the SDK that the peek changed no receive count), redrive a dead-letter queue, sign in
+//! under `--auth verify` (a wrong secret refused, a denied queue not shown), and browse a
+//! stream from a timestamp. The JSON endpoints the page calls are tested on their own in
+//! `console.rs`, `console_topics.rs` and `console_streams.rs`.
+//!
+//! `SLUICE_CONSOLE_SCREENSHOTS=<folder>` saves a screenshot of each page the tests visit there
+//! (docs/console.md's pictures come from `SLUICE_CONSOLE_SCREENSHOTS=docs/console`).
+
+mod browser;
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use aws_sdk_sqs::types::{MessageSystemAttributeName, QueueAttributeName};
+use browser::Browser;
+use serde_json::{json, Value};
+use sluice_tests::sqs::{create_queue, ok};
+use sluice_tests::{sqs_client, Broker, ACCESS_KEY, SECRET_KEY};
+
+/// How long a page may take to show what a step waits for (a 2-core machine running a build).
+const PAGE_WAIT: Duration = Duration::from_secs(20);
+
+/// Saves a screenshot named `name` when `SLUICE_CONSOLE_SCREENSHOTS` names a folder.
+async fn screenshot(browser: &Browser, name: &str) {
+    let Some(dir) = std::env::var_os("SLUICE_CONSOLE_SCREENSHOTS") else {
+        return;
+    };
+    let mut dir = PathBuf::from(dir);
+    if dir.is_relative() {
+        // Relative to the repository, not to the test's working folder (tests/).
+        dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..").join(dir);
+    }
+    std::fs::create_dir_all(&dir).expect("create the screenshot folder");
+    browser.screenshot(&dir.join(format!("{name}.png"))).await;
+}
+
+/// Polls `js` (a function body returning JSON) until `done` accepts its result; the result.
+async fn wait_eval(browser: &Browser, js: &str, done: impl Fn(&Value) -> bool) -> Value {
+    let deadline = tokio::time::Instant::now() + PAGE_WAIT;
+    loop {
+        let value = browser.eval(js).await;
+        if done(&value) {
+            return value;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "`{js}` still gives {value} after {PAGE_WAIT:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// The receive counts the messages table shows, in its order.
+const RECEIVE_COUNTS: &str =
+    "return [...document.querySelectorAll('#messages-table tr.message-row td.receive-count')].map(td => td.textContent)";
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_queue_is_found_and_peeked_without_counting_a_receive() {
+    let broker = Broker::start().await;
+    let sqs = sqs_client(&broker.endpoint()).await;
+    let orders = create_queue(&sqs, "orders", &[]).await;
+    create_queue(&sqs, "payments", &[]).await;
+    for body in [r#"{"id":7,"item":"book","tags":["a","b"]}"#, "plain text, not JSON"] {
+        ok(
+            sqs.send_message().queue_url(&orders).message_body(body).send().await,
+            "SendMessage",
+        );
+    }
+
+    let browser = Browser::start().await;
+    let dir = browser.dir().to_path_buf();
+    browser.goto(&format!("{}/console", broker.endpoint())).await;
+    browser
+        .wait_for("#queues-table tr[data-queue='payments']", PAGE_WAIT)
+        .await;
+    let visible = browser
+        .wait_text("#queues-table tr[data-queue='orders']", "orders", PAGE_WAIT)
+        .await;
+    assert!(
+        visible.contains('2'),
+        "the overview counts two visible messages: {visible:?}"
+    );
+    screenshot(&browser, "overview").await;
+
+    // Filtering leaves only the queue asked for.
+    browser.fill("#queue-filter", "ord").await;
+    wait_eval(
+        &browser,
+        "return [...document.querySelectorAll('#queues-table tbody tr[data-queue]')].map(r => r.getAttribute('data-queue'))",
+        |names| names == &json!(["orders"]),
+    )
+    .await;
+    browser.click("#queues-table tr[data-queue='orders'] a").await;
+    browser.wait_text("#queue-name", "orders", PAGE_WAIT).await;
+    let counts = wait_eval(&browser, RECEIVE_COUNTS, |v| v.as_array().is_some_and(|a| a.len() == 2)).await;
+    assert_eq!(counts, json!(["0", "0"]), "nobody has received them");
+
+    // Opening the JSON message shows it pretty-printed.
+    browser.click("#messages-table tr.message-row").await;
+    let pretty = browser
+        .wait_text("#message-detail pre.body", "\"item\": \"book\"", PAGE_WAIT)
+        .await;
+    assert!(pretty.contains("\n  \"tags\": ["), "indented: {pretty:?}");
+    screenshot(&browser, "queue").await;
+
+    // Reloading the messages (a second peek) still shows no receive.
+    browser.click("#messages-refresh").await;
+    browser.click("#messages-refresh").await;
+    let counts = wait_eval(&browser, RECEIVE_COUNTS, |v| v.as_array().is_some_and(|a| a.len() == 2)).await;
+    assert_eq!(counts, json!(["0", "0"]));
+
+    // What a consumer sees: both visible, and each one's first receive is its first.
+    let attrs = ok(
+        sqs.get_queue_attributes()
+            .queue_url(&orders)
+            .attribute_names(QueueAttributeName::All)
+            .send()
+            .await,
+        "GetQueueAttributes",
+    );
+    let attr = |name: QueueAttributeName| attrs.attributes().and_then(|a| a.get(&name)).cloned();
+    assert_eq!(
+        attr(QueueAttributeName::ApproximateNumberOfMessages).as_deref(),
+        Some("2")
+    );
+    assert_eq!(
+        attr(QueueAttributeName::ApproximateNumberOfMessagesNotVisible).as_deref(),
+        Some("0")
+    );
+    let received = ok(
+        sqs.receive_message()
+            .queue_url(&orders)
+            .max_number_of_messages(10)
+            .message_system_attribute_names(MessageSystemAttributeName::ApproximateReceiveCount)
+            .send()
+            .await,
+        "ReceiveMessage",
+    );
+    let counts: Vec<_> = received
+        .messages()
+        .iter()
+        .map(|m| {
+            m.attributes()
+                .and_then(|a| a.get(&MessageSystemAttributeName::ApproximateReceiveCount))
+                .cloned()
+        })
+        .collect();
+    assert_eq!(counts, vec![Some("1".to_string()); 2], "the peeks were not receives");
+
+    // The page shows the SDK's receive once it looks again.
+    browser.click("#messages-refresh").await;
+    wait_eval(&browser, RECEIVE_COUNTS, |v| v == &json!(["1", "1"])).await;
+
+    // On a phone the page still fits its width.
+    browser.set_window_size(390, 844).await;
+    browser.goto(&format!("{}/console#/", broker.endpoint())).await;
+    browser
+        .wait_for("#queues-table tr[data-queue='orders']", PAGE_WAIT)
+        .await;
+    let overflow = browser
+        .eval("return document.documentElement.scrollWidth - document.documentElement.clientWidth")
+        .await;
+    assert_eq!(overflow, json!(0), "no sideways scrolling at 390 px");
+    screenshot(&browser, "phone").await;
+
+    // Chromium and chromedriver go with the Browser.
+    drop(browser);
+    assert!(!dir.exists(), "the browser's folder is removed when it drops");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_dead_letter_queue_is_redriven_from_its_page() {
+    let broker = Broker::start().await;
+    let sqs = sqs_client(&broker.endpoint()).await;
+    let dlq = create_queue(&sqs, "jobs-dlq", &[]).await;
+    let dlq_arn = "arn:aws:sqs:us-east-1:000000000000:jobs-dlq";
+    let policy = json!({"deadLetterTargetArn": dlq_arn, "maxReceiveCount": 1}).to_string();
+    let jobs = create_queue(&sqs, "jobs", &[(QueueAttributeName::RedrivePolicy, policy.as_str())]).await;
+    for i in 0..3 {
+        ok(
+            sqs.send_message()
+                .queue_url(&jobs)
+                .message_body(format!("job {i}"))
+                .send()
+                .await,
+            "SendMessage",
+        );
+    }
+    // Each message is received once (visibility 0: back at once) and moves to the DLQ when a
+    // second receive would exceed maxReceiveCount.
+    let mut moved = 0;
+    for _ in 0..50 {
+        ok(
+            sqs.receive_message()
+                .queue_url(&jobs)
+                .max_number_of_messages(10)
+                .visibility_timeout(0)
+                .send()
+                .await,
+            "ReceiveMessage",
+        );
+        moved = visible(&sqs, &dlq).await;
+        if moved == 3 {
+            break;
+        }
+    }
+    assert_eq!(moved, 3, "all three reached the dead-letter queue");
+
+    let browser = Browser::start().await;
+    browser
+        .goto(&format!("{}/console#/queues/jobs-dlq", broker.endpoint()))
+        .await;
+    browser.wait_text("#dlq-sources", "jobs", PAGE_WAIT).await;
+    browser.click("#redrive").await;
+    browser.wait_text("#move-tasks", "COMPLETED", PAGE_WAIT).await;
+    let progress = browser.text("#move-tasks .task-progress").await;
+    assert!(progress.starts_with("3 "), "three moved: {progress:?}");
+    screenshot(&browser, "redrive").await;
+    assert_eq!(visible(&sqs, &jobs).await, 3, "back in the source queue");
+    assert_eq!(visible(&sqs, &dlq).await, 0);
+}
+
+/// A queue's ApproximateNumberOfMessages.
+async fn visible(sqs: &aws_sdk_sqs::Client, url: &str) -> u64 {
+    let attrs = ok(
+        sqs.get_queue_attributes()
+            .queue_url(url)
+            .attribute_names(QueueAttributeName::ApproximateNumberOfMessages)
+            .send()
+            .await,
+        "GetQueueAttributes",
+    );
+    attrs
+        .attributes()
+        .and_then(|a| a.get(&QueueAttributeName::ApproximateNumberOfMessages))
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(u64::MAX)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn under_auth_verify_a_wrong_secret_is_refused_and_a_denied_queue_is_not_shown() {
+    const LIMITED_KEY: &str = "AKIDBROWSERLIMITED";
+    const LIMITED_SECRET: &str = "limited-browser-secret";
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("keys.yaml");
+    let keys = format!(
+        "keys:\n\
+         \x20 - {{ access_key_id: {ACCESS_KEY}, secret_access_key: {SECRET_KEY}, account_id: \"000000000000\" }}\n\
+         \x20 - access_key_id: {LIMITED_KEY}\n\
+         \x20   secret_access_key: {LIMITED_SECRET}\n\
+         \x20   account_id: \"000000000000\"\n\
+         \x20   policy:\n\
+         \x20     Statement:\n\
+         \x20       - {{ Effect: Allow, Action: \"sqs:*\", Resource: \"arn:aws:sqs:*:000000000000:visible-*\" }}\n"
+    );
+    std::fs::write(&path, keys).expect("keys file");
+    let path = path.display().to_string();
+    let broker = Broker::start_with(&["--auth", "verify", "--credentials", &path]).await;
+    let sqs = sqs_client(&broker.endpoint()).await;
+    create_queue(&sqs, "visible-jobs", &[]).await;
+    create_queue(&sqs, "hidden-jobs", &[]).await;
+
+    let browser = Browser::start().await;
+    browser.goto(&format!("{}/console", broker.endpoint())).await;
+    browser.wait_for("#signin-form", PAGE_WAIT).await;
+    screenshot(&browser, "signin").await;
+
+    // A wrong secret: refused, no session.
+    browser.fill("#signin-key", LIMITED_KEY).await;
+    browser.fill("#signin-secret", "not-the-secret").await;
+    browser.click("#signin-submit").await;
+    let refused = browser
+        .wait_text("#signin-error", |t: &str| !t.is_empty(), PAGE_WAIT)
+        .await;
+    assert!(!refused.is_empty());
+    assert!(
+        browser.cookies().await.iter().all(|c| c.name != "sluice_console"),
+        "no session cookie after a refused sign-in"
+    );
+    assert_eq!(
+        browser.eval("return document.getElementById('overview').hidden").await,
+        json!(true)
+    );
+
+    // The right one: the overview, with only what the key may see.
+    browser.fill("#signin-secret", LIMITED_SECRET).await;
+    browser.click("#signin-submit").await;
+    browser
+        .wait_for("#queues-table tr[data-queue='visible-jobs']", PAGE_WAIT)
+        .await;
+    let names = browser
+        .eval("return [...document.querySelectorAll('#queues-table tbody tr[data-queue]')].map(r => r.getAttribute('data-queue'))")
+        .await;
+    assert_eq!(names, json!(["visible-jobs"]), "hidden-jobs is not shown");
+    let session = browser
+        .cookies()
+        .await
+        .into_iter()
+        .find(|c| c.name == "sluice_console")
+        .expect("a session cookie");
+    assert!(session.http_only, "{session:?}");
+    assert_eq!(session.same_site.as_deref(), Some("Strict"));
+    let script_sees = browser.eval("return document.cookie").await;
+    assert!(
+        !script_sees.as_str().unwrap_or_default().contains("sluice_console"),
+        "page scripts cannot read the session: {script_sees}"
+    );
+
+    // Going to the denied queue by its address is refused too.
+    browser
+        .goto(&format!("{}/console#/queues/hidden-jobs", broker.endpoint()))
+        .await;
+    let denied = browser
+        .wait_text("#queue-error", |t: &str| !t.is_empty(), PAGE_WAIT)
+        .await;
+    assert!(
+        denied.to_lowercase().contains("not authorized") || denied.to_lowercase().contains("denied"),
+        "{denied:?}"
+    );
+
+    // Signing out ends the session.
+    browser.click("#signout").await;
+    browser.wait_for("#signin-form", PAGE_WAIT).await;
+    wait_eval(&browser, "return document.getElementById('signin').hidden", |v| {
+        v == &json!(false)
+    })
+    .await;
+}
