@@ -329,3 +329,66 @@ async fn under_auth_verify_a_wrong_secret_is_refused_and_a_denied_queue_is_not_s
     })
     .await;
 }
+
+/// A benchmark, not a check (no timing is asserted): how long the overview of 1,000 queues and
+/// 100 streams takes to render, from the navigation's start to the last row in the page, over
+/// five loads. Run it against a release broker, as docs/benchmarks.md records:
+/// `SLUICE_BIN=<release>/sluice cargo test --workspace --test console_browser -- --ignored --nocapture`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "a benchmark: run with --ignored against a release broker"]
+async fn bench_the_overview_of_1000_queues_and_100_streams_renders() {
+    const QUEUES: usize = 1000;
+    const STREAMS: usize = 100;
+    let broker = Broker::start().await;
+    let sqs = sqs_client(&broker.endpoint()).await;
+    let kinesis = sluice_tests::kinesis::kinesis_client(&broker.endpoint()).await;
+    for i in 0..QUEUES {
+        create_queue(&sqs, &format!("queue-{i:04}"), &[]).await;
+    }
+    for i in 0..STREAMS {
+        ok(
+            kinesis
+                .create_stream()
+                .stream_name(format!("stream-{i:03}"))
+                .shard_count(1 + (i % 4) as i32)
+                .send()
+                .await,
+            "CreateStream",
+        );
+    }
+    let browser = Browser::start().await;
+    // The page's own marks (console.js `markRendered`): when the overview's DOM was built and
+    // when the frame after it was painted, in ms since the navigation began; null until then.
+    let marks = format!(
+        "const q = document.querySelectorAll('#queues-table tbody tr[data-queue]').length; \
+         const s = document.querySelectorAll('#streams-table tbody tr[data-stream]').length; \
+         const mark = (n) => {{ const m = performance.getEntriesByName(n); return m.length ? m[0].startTime : null; }}; \
+         const fetch = performance.getEntriesByType('resource').find(e => e.name.endsWith('/console/api/overview')); \
+         return q === {QUEUES} && s === {STREAMS} && mark('overview-painted') !== null \
+           ? [fetch ? fetch.responseEnd : null, mark('overview-rendered'), mark('overview-painted')] : null;"
+    );
+    let mut times = Vec::new();
+    for round in 0..6 {
+        // A real navigation each time (not a hash change), so the clock and marks start afresh.
+        browser.goto("about:blank").await;
+        browser.goto(&format!("{}/console#/", broker.endpoint())).await;
+        let found = wait_eval(&browser, &marks, |v| v.is_array()).await;
+        let at = |i: usize| found[i].as_f64().unwrap_or(f64::NAN);
+        let (fetched, rendered, painted) = (at(0), at(1), at(2));
+        eprintln!(
+            "round {round}: overview JSON received at {fetched:.0} ms, DOM built at {rendered:.0} ms, \
+             painted at {painted:.0} ms after the navigation began"
+        );
+        // The first load warms Chromium's cache and the broker; it is reported, not counted.
+        if round > 0 {
+            times.push(painted);
+        }
+    }
+    times.sort_by(f64::total_cmp);
+    eprintln!(
+        "overview of {QUEUES} queues and {STREAMS} streams painted: best {:.0} ms, median {:.0} ms, worst {:.0} ms after the navigation began",
+        times[0],
+        times[times.len() / 2],
+        times[times.len() - 1]
+    );
+}
