@@ -21,6 +21,8 @@
 //!   test can cut per host and a client network that is never cut; [`NatsCluster::start_in`] and
 //!   [`Broker::spawn_cluster_node_on`] run NATS servers and Sluice nodes on them (partition tests;
 //!   needs root and iproute2).
+//! - [`console`]: [`console::Console`], a web console session over plain HTTP (cookie, CSRF
+//!   header, JSON bodies), and the credentials file of the console's `--auth verify` tests.
 //! - [`md5`]: the MD5 digests SQS returns (body, message attributes, system attributes). The Rust
 //!   SDK does not verify them itself (unlike the Java SDK), so the tests do.
 //! - [`sqs`]: helpers over the SDK the tests repeat (error-code assertions, queue set-up,
@@ -37,6 +39,7 @@
 
 pub mod broker;
 pub mod client;
+pub mod console;
 pub mod eventstream;
 pub mod kinesis;
 pub mod lambda;

@@ -9,69 +9,11 @@ use std::time::Duration;
 
 use aws_sdk_sqs::types::{MessageSystemAttributeName, QueueAttributeName};
 use http::Method;
-use serde_json::{json, Value};
-use sluice_tests::raw::{build, send, RawResponse};
+use serde_json::json;
+use sluice_tests::console::{error_code, Console};
+use sluice_tests::raw::{build, send};
 use sluice_tests::sqs::{create_queue, ok};
-use sluice_tests::{sqs_client, Broker, ACCESS_KEY, SECRET_KEY};
-
-/// A console session over plain HTTP: its cookie and CSRF token.
-struct Console {
-    endpoint: String,
-    cookie: Option<String>,
-    csrf: Option<String>,
-}
-
-impl Console {
-    fn new(endpoint: &str) -> Console {
-        Console {
-            endpoint: endpoint.to_string(),
-            cookie: None,
-            csrf: None,
-        }
-    }
-
-    /// `GET /console/api/session`, keeping the cookie it sets.
-    async fn open(endpoint: &str) -> (Console, Value) {
-        let mut console = Console::new(endpoint);
-        let r = console.call(Method::GET, "/console/api/session", None).await;
-        assert_eq!(r.status, 200, "{}", r.body);
-        console.remember(&r);
-        let v = r.json();
-        console.csrf = v["csrf"].as_str().map(str::to_string);
-        (console, v)
-    }
-
-    fn remember(&mut self, r: &RawResponse) {
-        if let Some(set) = r.header("set-cookie") {
-            self.cookie = set.split(';').next().map(str::to_string);
-        }
-    }
-
-    async fn call(&self, method: Method, path: &str, body: Option<Value>) -> RawResponse {
-        let mut headers: Vec<(&str, String)> = Vec::new();
-        if let Some(cookie) = &self.cookie {
-            headers.push(("cookie", cookie.clone()));
-        }
-        if let Some(csrf) = &self.csrf {
-            headers.push(("x-sluice-csrf", csrf.clone()));
-        }
-        if body.is_some() {
-            headers.push(("content-type", "application/json".into()));
-        }
-        let headers: Vec<(&str, &str)> = headers.iter().map(|(k, v)| (*k, v.as_str())).collect();
-        let body = body.map(|b| b.to_string().into_bytes()).unwrap_or_default();
-        let req = build(method, &format!("{}{path}", self.endpoint), &headers, body, false);
-        send(req).await.expect("console request")
-    }
-
-    async fn get(&self, path: &str) -> RawResponse {
-        self.call(Method::GET, path, None).await
-    }
-}
-
-fn error_code(r: &RawResponse) -> String {
-    r.json()["error"]["code"].as_str().unwrap_or_default().to_string()
-}
+use sluice_tests::{sqs_client, Broker};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn peeking_changes_nothing_and_changes_go_through_the_api() {
@@ -359,15 +301,10 @@ async fn under_auth_verify_the_console_acts_as_the_signed_in_key() {
     const LIMITED_SECRET: &str = "limited-console-secret";
     let dir = tempfile::tempdir().expect("tempdir");
     let path = dir.path().join("keys.yaml");
-    let keys = format!(
-        "keys:\n\
-         \x20 - {{ access_key_id: {ACCESS_KEY}, secret_access_key: {SECRET_KEY}, account_id: \"000000000000\" }}\n\
-         \x20 - access_key_id: {LIMITED_KEY}\n\
-         \x20   secret_access_key: {LIMITED_SECRET}\n\
-         \x20   account_id: \"000000000000\"\n\
-         \x20   policy:\n\
-         \x20     Statement:\n\
-         \x20       - {{ Effect: Allow, Action: \"sqs:*\", Resource: \"arn:aws:sqs:*:000000000000:visible-*\" }}\n"
+    let keys = sluice_tests::console::keys_with_limited(
+        LIMITED_KEY,
+        LIMITED_SECRET,
+        &[r#"{ Effect: Allow, Action: "sqs:*", Resource: "arn:aws:sqs:*:000000000000:visible-*" }"#],
     );
     std::fs::write(&path, keys).expect("keys file");
     let path = path.display().to_string();
@@ -425,7 +362,6 @@ async fn under_auth_verify_the_console_acts_as_the_signed_in_key() {
         assert!(set.contains(flag), "{set}");
     }
     console.remember(&signed);
-    console.csrf = signed.json()["csrf"].as_str().map(str::to_string);
     assert_eq!(signed.json()["accessKeyId"], LIMITED_KEY);
 
     // The limited key sees only what its policy allows.

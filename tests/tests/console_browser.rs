@@ -18,7 +18,7 @@ use aws_sdk_sqs::types::{MessageSystemAttributeName, QueueAttributeName};
 use browser::Browser;
 use serde_json::{json, Value};
 use sluice_tests::sqs::{create_queue, ok};
-use sluice_tests::{sqs_client, Broker, ACCESS_KEY, SECRET_KEY};
+use sluice_tests::{sqs_client, Broker};
 
 /// How long a page may take to show what a step waits for (a 2-core machine running a build).
 const PAGE_WAIT: Duration = Duration::from_secs(20);
@@ -246,15 +246,10 @@ async fn under_auth_verify_a_wrong_secret_is_refused_and_a_denied_queue_is_not_s
     const LIMITED_SECRET: &str = "limited-browser-secret";
     let dir = tempfile::tempdir().expect("tempdir");
     let path = dir.path().join("keys.yaml");
-    let keys = format!(
-        "keys:\n\
-         \x20 - {{ access_key_id: {ACCESS_KEY}, secret_access_key: {SECRET_KEY}, account_id: \"000000000000\" }}\n\
-         \x20 - access_key_id: {LIMITED_KEY}\n\
-         \x20   secret_access_key: {LIMITED_SECRET}\n\
-         \x20   account_id: \"000000000000\"\n\
-         \x20   policy:\n\
-         \x20     Statement:\n\
-         \x20       - {{ Effect: Allow, Action: \"sqs:*\", Resource: \"arn:aws:sqs:*:000000000000:visible-*\" }}\n"
+    let keys = sluice_tests::console::keys_with_limited(
+        LIMITED_KEY,
+        LIMITED_SECRET,
+        &[r#"{ Effect: Allow, Action: "sqs:*", Resource: "arn:aws:sqs:*:000000000000:visible-*" }"#],
     );
     std::fs::write(&path, keys).expect("keys file");
     let path = path.display().to_string();
@@ -391,4 +386,215 @@ async fn bench_the_overview_of_1000_queues_and_100_streams_renders() {
         times[times.len() / 2],
         times[times.len() - 1]
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_test_publish_on_a_topics_page_shows_the_subscriptions_it_matched() {
+    let broker = Broker::start().await;
+    let sqs = sqs_client(&broker.endpoint()).await;
+    let sns = sluice_tests::sns::sns_client(&broker.endpoint()).await;
+    let topic = ok(sns.create_topic().name("orders").send().await, "CreateTopic")
+        .topic_arn()
+        .unwrap_or_default()
+        .to_string();
+    let mut subscriptions = Vec::new();
+    for region in ["eu", "us"] {
+        let url = create_queue(&sqs, &format!("{region}-orders"), &[]).await;
+        let arn = format!("arn:aws:sqs:us-east-1:000000000000:{region}-orders");
+        let sub = ok(
+            sns.subscribe()
+                .topic_arn(&topic)
+                .protocol("sqs")
+                .endpoint(&arn)
+                .attributes("FilterPolicy", json!({ "region": [region] }).to_string())
+                .attributes("RawMessageDelivery", "true")
+                .send()
+                .await,
+            "Subscribe",
+        );
+        subscriptions.push((url, sub.subscription_arn().unwrap_or_default().to_string()));
+    }
+    let [(eu_queue, eu_sub), (us_queue, us_sub)] = [subscriptions[0].clone(), subscriptions[1].clone()];
+
+    let browser = Browser::start().await;
+    browser.goto(&format!("{}/console", broker.endpoint())).await;
+    browser.click("#topics-table a[href^='#/topics/']").await;
+    browser.wait_text("#topic-name", "orders", PAGE_WAIT).await;
+    let rows = wait_eval(
+        &browser,
+        "return [...document.querySelectorAll('#topic-subscriptions tr[data-subscription-arn]')].map(r => r.getAttribute('data-subscription-arn')).sort()",
+        |v| v.as_array().is_some_and(|a| a.len() == 2),
+    )
+    .await;
+    let mut expected = vec![eu_sub.clone(), us_sub.clone()];
+    expected.sort();
+    assert_eq!(rows, json!(expected));
+    let filter = browser
+        .text(&format!(
+            "#topic-subscriptions tr[data-subscription-arn='{eu_sub}'] .sub-filter"
+        ))
+        .await;
+    assert!(filter.contains("\"region\"") && filter.contains("\"eu\""), "{filter:?}");
+
+    // Publish with region=eu: the page names the eu subscription as matched, the us one not.
+    browser.fill("#publish-message", "hello from the console").await;
+    browser.click("#publish-add-attribute").await;
+    browser.fill("[data-attribute-row] .attr-name", "region").await;
+    browser.fill("[data-attribute-row] .attr-value-input", "eu").await;
+    browser.click("#publish-submit").await;
+    let listed = |list: &str| {
+        format!(
+            "return [...document.querySelectorAll('#{list} li[data-subscription-arn]')].map(li => li.getAttribute('data-subscription-arn'))"
+        )
+    };
+    let matched = wait_eval(&browser, &listed("publish-matched"), |v| {
+        v.as_array().is_some_and(|a| !a.is_empty())
+    })
+    .await;
+    assert_eq!(matched, json!([eu_sub]));
+    assert_eq!(browser.eval(&listed("publish-not-matched")).await, json!([us_sub]));
+    browser
+        .eval("document.getElementById('publish-result').scrollIntoView({block: 'end'}); return null")
+        .await;
+    screenshot(&browser, "topic").await;
+
+    // And so it went: the eu queue has the message, the us queue nothing.
+    let got = ok(
+        sqs.receive_message()
+            .queue_url(&eu_queue)
+            .wait_time_seconds(2)
+            .send()
+            .await,
+        "ReceiveMessage",
+    );
+    let bodies: Vec<_> = got.messages().iter().filter_map(|m| m.body()).collect();
+    assert_eq!(bodies, vec!["hello from the console"]);
+    assert_eq!(visible(&sqs, &us_queue).await, 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stream_is_browsed_from_a_timestamp_and_its_lineage_drawn() {
+    use aws_sdk_kinesis::primitives::Blob;
+    let broker = Broker::start().await;
+    let kinesis = sluice_tests::kinesis::kinesis_client(&broker.endpoint()).await;
+    ok(
+        kinesis
+            .create_stream()
+            .stream_name("clicks")
+            .shard_count(1)
+            .send()
+            .await,
+        "CreateStream",
+    );
+    sluice_tests::kinesis::wait_active(&kinesis, "clicks").await;
+    let put = |data: String| {
+        let kinesis = kinesis.clone();
+        async move {
+            ok(
+                kinesis
+                    .put_record()
+                    .stream_name("clicks")
+                    .partition_key("p")
+                    .data(Blob::new(data))
+                    .send()
+                    .await,
+                "PutRecord",
+            );
+        }
+    };
+    for i in 0..3 {
+        put(format!("before {i}")).await;
+    }
+    // A whole second later than every record above, as the page's time field takes seconds.
+    let now_ms = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("clock after 1970")
+        .as_millis() as u64;
+    let from_ms = (now_ms / 1000 + 1) * 1000;
+    tokio::time::sleep(Duration::from_millis(from_ms + 200 - now_ms)).await;
+    put(r#"{"after":0,"page":"/home"}"#.to_string()).await;
+    put("after 1".to_string()).await;
+
+    let browser = Browser::start().await;
+    browser.goto(&format!("{}/console", broker.endpoint())).await;
+    browser.click("#streams-table a[href='#/streams/clicks']").await;
+    browser.wait_text("#stream-name", "clicks", PAGE_WAIT).await;
+    wait_eval(
+        &browser,
+        "return document.querySelectorAll('#records-shard option[value^=\"shardId-\"]').length",
+        |v| v == &json!(1),
+    )
+    .await;
+    // The time field is UTC (the browser runs with TZ=UTC as well, so no local time could pass
+    // for it): the second after the first three records.
+    let secs = from_ms / 1000;
+    let stamp = browser
+        .eval(&format!("return new Date({}).toISOString().slice(0, 19)", secs * 1000))
+        .await;
+    let stamp = stamp.as_str().expect("an ISO time").to_string();
+    browser
+        .eval(&format!(
+            "const from = document.getElementById('records-from'); from.value = 'at_timestamp'; \
+             from.dispatchEvent(new Event('change')); \
+             document.getElementById('records-timestamp').value = '{stamp}'; return null"
+        ))
+        .await;
+    browser.click("#records-load").await;
+    let data = "return [...document.querySelectorAll('#records-list tbody tr[data-sequence] pre.record-data')].map(p => p.textContent)";
+    let shown = wait_eval(&browser, data, |v| v.as_array().is_some_and(|a| !a.is_empty())).await;
+    assert_eq!(
+        shown,
+        json!([r#"{"after":0,"page":"/home"}"#, "after 1"]),
+        "only the records from {stamp} on"
+    );
+
+    // The JSON view pretty-prints the record that is JSON.
+    browser
+        .eval(
+            "const v = document.getElementById('records-view'); v.value = 'json'; \
+             v.dispatchEvent(new Event('change')); return null",
+        )
+        .await;
+    let shown = wait_eval(&browser, data, |v| v[0].as_str().is_some_and(|t| t.contains('\n'))).await;
+    assert!(
+        shown[0].as_str().unwrap_or_default().contains("\"page\": \"/home\""),
+        "{shown}"
+    );
+    screenshot(&browser, "stream").await;
+
+    // A split shows as two children of the first shard in the lineage picture.
+    let shard = ok(kinesis.list_shards().stream_name("clicks").send().await, "ListShards")
+        .shards()
+        .first()
+        .map(|s| s.shard_id().to_string())
+        .expect("a shard");
+    ok(
+        kinesis
+            .split_shard()
+            .stream_name("clicks")
+            .shard_to_split(&shard)
+            .new_starting_hash_key((u128::MAX / 4).to_string())
+            .send()
+            .await,
+        "SplitShard",
+    );
+    sluice_tests::kinesis::wait_active(&kinesis, "clicks").await;
+    browser.click("#stream-refresh").await;
+    let edges = wait_eval(
+        &browser,
+        "return [...document.querySelectorAll('#lineage svg path.lineage-edge')].map(p => p.getAttribute('data-from') + '>' + p.getAttribute('data-to'))",
+        |v| v.as_array().is_some_and(|a| a.len() == 2),
+    )
+    .await;
+    for edge in edges.as_array().into_iter().flatten() {
+        assert!(
+            edge.as_str().unwrap_or_default().starts_with(&format!("{shard}>")),
+            "{edges}"
+        );
+    }
+    let closed = browser
+        .eval("return [...document.querySelectorAll('#lineage g.lineage-shard.shard-closed')].map(g => g.getAttribute('data-shard-id'))")
+        .await;
+    assert_eq!(closed, json!([shard]));
+    screenshot(&browser, "stream-lineage").await;
 }

@@ -6,12 +6,16 @@
 //      changes something, `{error: {code, message}}` turned into an ApiError, and a 401
 //      SignInRequired anywhere sending the user back to the sign-in form.
 //   3. Session: loading it, the sign-in form, the header, signing out.
-//   4. Routing on the hash (`#/`, `#/queues/<name>`); each view has an enter and a leave so
-//      timers stop with the view.
+//   4. Routing on the hash (`#/`, `#/queues/<name>`, `#/topics/<name>`, `#/streams/<name>`);
+//      each view has an enter and a leave so timers stop with the view.
 //   5. Overview: polling every 3 s, rates from successive counters, SVG sparklines, and tables
 //      updated row by row so that focus and text selection survive a refresh.
 //   6. Queue page: attributes, move tasks (refreshed while one runs), peeked messages with
 //      expandable details, and the actions (send, delete, purge, redrive, cancel).
+//   6b. Topic page: subscriptions with their filter policies and delivery state (refreshed
+//      every 5 s), and a test publish that lists the subscriptions it matched.
+//   6c. Stream page: shards and their lineage drawn as SVG, a record browser (a starting
+//      position, pages with "More", text, JSON or hex), a live tail, consumers.
 //   7. Start-up.
 //
 // Every string from the broker reaches the DOM through textContent or an attribute, never
@@ -49,6 +53,29 @@
       expandedId: null,   // message id whose details are open
       hexView: false,     // the details show the body as hex
       taskTimer: null,
+    },
+    topic: {
+      name: null,
+      generation: 0,
+      info: null,         // GET /console/api/topics/{name}
+      timer: null,
+      attributeRows: 0,   // ids handed to the publish form's attribute rows
+    },
+    stream: {
+      name: null,
+      generation: 0,
+      info: null,         // GET /console/api/streams/{name}
+      reads: 0,           // bumps with each records read, so only the latest one's answer counts
+      records: [],        // the records shown, oldest first
+      shard: null,        // the shard they come from
+      from: null,         // the starting position of the browse
+      next: null,         // nextIterator of the last page (null: a closed shard's end)
+      behind: null,       // millisBehindLatest of the last page
+      children: null,     // the child shards, at a closed shard's end
+      loaded: false,      // a page was read
+      trimmed: false,     // the tail dropped its oldest records
+      tail: null,         // {shard, iterator, busy, gap} while the live tail runs
+      tailTimer: null,
     },
   };
 
@@ -238,7 +265,7 @@
   function showSignIn(message) {
     leaveView();
     renderSessionHeader();
-    for (const id of ['overview', 'queue-page', 'not-found']) show($(id), false);
+    for (const id of ['overview', 'queue-page', 'topic-page', 'stream-page', 'not-found']) show($(id), false);
     show($('signin'), true);
     document.title = 'Sign in · Sluice console';
     const region = $('signin-region');
@@ -337,6 +364,22 @@
         return { view: 'not-found' };
       }
     }
+    const stream = /^\/streams\/([^/]+)\/?$/.exec(hash);
+    if (stream) {
+      try {
+        return { view: 'stream', name: decodeURIComponent(stream[1]) };
+      } catch (e) {
+        return { view: 'not-found' };
+      }
+    }
+    const topic = /^\/topics\/([^/]+)\/?$/.exec(hash);
+    if (topic) {
+      try {
+        return { view: 'topic', name: decodeURIComponent(topic[1]) };
+      } catch (e) {
+        return { view: 'not-found' };
+      }
+    }
     return { view: 'not-found' };
   }
 
@@ -345,6 +388,10 @@
     state.overview.generation += 1;
     stopTaskPolling();
     state.queue.generation += 1;
+    stopTopicPolling();
+    state.topic.generation += 1;
+    stopTail();
+    state.stream.generation += 1;
     state.view = null;
   }
 
@@ -360,6 +407,8 @@
     show($('signin'), false);
     show($('overview'), target.view === 'overview');
     show($('queue-page'), target.view === 'queue');
+    show($('topic-page'), target.view === 'topic');
+    show($('stream-page'), target.view === 'stream');
     show($('not-found'), target.view === 'not-found');
     if (target.view === 'overview') $('nav-overview').setAttribute('aria-current', 'page');
     else $('nav-overview').removeAttribute('aria-current');
@@ -373,6 +422,14 @@
       document.title = target.name + ' · Sluice console';
       enterQueue(target.name);
       heading = $('queue-name');
+    } else if (target.view === 'topic') {
+      document.title = target.name + ' · Sluice console';
+      enterTopic(target.name);
+      heading = $('topic-name');
+    } else if (target.view === 'stream') {
+      document.title = target.name + ' · Sluice console';
+      enterStream(target.name);
+      heading = $('stream-name');
     } else {
       document.title = 'Not found · Sluice console';
       heading = $('not-found-title');
@@ -647,7 +704,8 @@
 
   function topicNameCell(t) {
     const frag = document.createDocumentFragment();
-    frag.append(el('span', { title: t.arn || '', text: t.name }));
+    frag.append(el('a', { href: topicHref(t.name), title: t.arn || '', text: t.name,
+      dataset: { focusKey: 'topic:' + t.name } }));
     if (t.fifo) frag.append(' ', el('span', { class: 'badge', text: 'FIFO' }));
     return frag;
   }
@@ -658,7 +716,8 @@
     show(empty, streams.length === 0);
     show($('streams-table'), streams.length > 0);
     syncRows($('streams-table').tBodies[0], streams, 'data-stream', (s) => s.name, (s) => [
-      { key: s.name, cls: 'name', build: () => el('span', { title: s.arn || '', text: s.name }) },
+      { key: s.name, cls: 'name', build: () => el('a', { href: streamHref(s.name), title: s.arn || '', text: s.name,
+        dataset: { focusKey: 'stream:' + s.name } }) },
       { key: String(s.status), build: () => el('span', { class: 'badge status-' + String(s.status).toLowerCase(), text: s.status || '—' }) },
       textCell(fmtInt(s.openShards), 'num'),
       textCell(fmtInt(s.consumers), 'num'),
@@ -1024,7 +1083,11 @@
 
   // The body's UTF-8 bytes, 16 to a line: offset, hex, and the printable ASCII beside them.
   function hexDump(text) {
-    const bytes = new TextEncoder().encode(text);
+    return hexLines(new TextEncoder().encode(text));
+  }
+
+  // Bytes as a hex dump (a stream record's data is bytes, not text).
+  function hexLines(bytes) {
     const lines = [];
     for (let i = 0; i < bytes.length; i += 16) {
       const chunk = Array.from(bytes.subarray(i, i + 16));
@@ -1216,6 +1279,984 @@
   }
 
   // ---------------------------------------------------------------------------------------
+  // 6b. Topic page
+  // ---------------------------------------------------------------------------------------
+
+  const TOPIC_POLL_MS = 5000;
+  const ATTRIBUTE_TYPES = ['String', 'Number', 'String.Array'];
+  const topicPath = (name) => '/console/api/topics/' + encodeURIComponent(name);
+
+  function topicHref(name) {
+    return '#/topics/' + encodeURIComponent(name);
+  }
+
+  function enterTopic(name) {
+    const t = state.topic;
+    if (t.name !== name) {
+      t.name = name;
+      t.info = null;
+      $('publish-form').reset();
+      $('publish-attributes').replaceChildren();
+      show($('publish-error'), false);
+      show($('publish-result'), false);
+      show($('topic-body'), false);
+    }
+    $('topic-name').textContent = name;
+    $('crumb-topic').textContent = name;
+    show($('topic-error'), false);
+    pollTopic(t.generation);
+  }
+
+  function stopTopicPolling() {
+    clearTimeout(state.topic.timer);
+    state.topic.timer = null;
+  }
+
+  // Loads the topic, then again every 5 s while the page is shown: the delivery state (backlog,
+  // retries) is what someone watching a failing endpoint waits for.
+  async function pollTopic(generation) {
+    stopTopicPolling();
+    await refreshTopic(generation);
+    if (generation !== state.topic.generation || document.hidden || !state.topic.info) return;
+    stopTopicPolling();
+    state.topic.timer = setTimeout(() => pollTopic(generation), TOPIC_POLL_MS);
+  }
+
+  async function refreshTopic(generation) {
+    const name = state.topic.name;
+    try {
+      const info = await api('GET', topicPath(name));
+      if (generation !== state.topic.generation) return;
+      state.topic.info = info;
+      renderTopic(info);
+      show($('topic-error'), false);
+      show($('topic-body'), true);
+    } catch (e) {
+      if (generation !== state.topic.generation || e.handled) return;
+      const missing = e.status === 404;
+      $('topic-error').textContent = missing
+        ? 'There is no topic named “' + name + '” here: ' + e.message
+        : 'Could not load the topic: ' + e.message;
+      show($('topic-error'), true);
+      // A failed refresh keeps what was shown; a first load has nothing to keep.
+      if (!state.topic.info || missing) {
+        state.topic.info = null;
+        show($('topic-body'), false);
+      }
+    }
+  }
+
+  function renderTopic(info) {
+    const fifo = Boolean(info.fifo);
+    $('topic-kind').textContent = fifo ? 'FIFO' : 'Standard';
+    $('topic-arn').textContent = info.arn || '—';
+    $('topic-published').textContent = fmtInt(info.published);
+    $('topic-delivered').textContent = fmtInt(info.delivered);
+    $('topic-failed').textContent = fmtInt(info.failed);
+    $('topic-failed').className = Number(info.failed) > 0 ? 'warn' : '';
+    renderSubscriptions(info);
+    const attrs = info.attributes || {};
+    $('topic-attributes').replaceChildren(...Object.keys(attrs).sort().map((name) => el('div', {}, [
+      el('dt', { text: name }),
+      el('dd', {}, [topicAttributeValue(name, attrs[name])]),
+    ])));
+    for (const node of document.querySelectorAll('#publish-form .fifo-only')) show(node, fifo);
+  }
+
+  const TOPIC_JSON_ATTRIBUTES = new Set(['Policy', 'DeliveryPolicy', 'EffectiveDeliveryPolicy', 'DataProtectionPolicy']);
+
+  function topicAttributeValue(name, value) {
+    if (TOPIC_JSON_ATTRIBUTES.has(name)) {
+      const json = parseJson(String(value));
+      if (json !== undefined) return el('pre', { class: 'attr-json', text: JSON.stringify(json, null, 2) });
+    }
+    return el('span', { text: String(value) });
+  }
+
+  function renderSubscriptions(info) {
+    const subs = info.subscriptions;
+    const empty = $('subscriptions-empty');
+    const table = $('topic-subscriptions');
+    if (subs === null || subs === undefined) {
+      empty.textContent = 'This key may not list the topic’s subscriptions (sns:ListSubscriptionsByTopic).';
+      show(empty, true);
+      show(table, false);
+      $('subscriptions-count').textContent = '';
+      return;
+    }
+    empty.textContent = 'No subscriptions yet.';
+    show(empty, subs.length === 0);
+    show(table, subs.length > 0);
+    const total = Number(info.subscriptionCount) || subs.length;
+    $('subscriptions-count').textContent = total > subs.length
+      ? 'Showing ' + fmtInt(subs.length) + ' of ' + fmtInt(total) + ' subscriptions.' : '';
+    syncRows(table.tBodies[0], subs, 'data-subscription-arn', (s) => s.subscriptionArn, (s) => {
+      const d = s.delivery;
+      return [
+        { key: s.protocol + '|' + s.endpoint, cls: 'sub-endpoint', build: () => endpointNode(s, 'endpoint:' + s.subscriptionArn) },
+        textCell(s.protocol, 'sub-protocol'),
+        { key: String(s.confirmed) + '|' + s.rawMessageDelivery, cls: 'sub-status', build: () => statusNode(s) },
+        { key: String(s.filterPolicy) + '|' + s.filterPolicyScope, cls: 'sub-filter', build: () => filterNode(s) },
+        { key: String(s.deadLetterTargetArn), cls: 'sub-dlq', build: () => (s.deadLetterTargetArn
+          ? queueLink(nameFromArn(s.deadLetterTargetArn), 'dlq:' + s.subscriptionArn)
+          : el('span', { class: 'muted', text: '—' })) },
+        textCell(d ? fmtInt(d.backlog) : '—', 'num sub-backlog' + (d && d.backlog > 0 ? ' warn' : '')),
+        { key: JSON.stringify(d ? d.retries : null) + '|' + (d ? d.retrying : ''),
+          cls: 'num sub-retrying' + (d && d.retrying > 0 ? ' warn' : ''), build: () => retryingNode(s) },
+        textCell(d ? fmtAge(d.oldestAgeSeconds) : '—', 'num sub-oldest'),
+      ];
+    });
+  }
+
+  // The endpoint as a reader knows it: a queue of this account and region links to its page,
+  // anything else is shown as it is, with the subscription ARN on hover.
+  function endpointNode(s, focusKey) {
+    const region = state.session && state.session.region;
+    const account = state.session && state.session.account;
+    if (s.protocol === 'sqs') {
+      const parts = String(s.endpoint).split(':');
+      if (parts.length === 6 && parts[3] === region && parts[4] === account) {
+        const link = queueLink(parts[5], focusKey);
+        link.title = s.subscriptionArn;
+        return link;
+      }
+    }
+    return el('span', { class: 'endpoint', title: s.subscriptionArn, text: s.endpoint });
+  }
+
+  function statusNode(s) {
+    const frag = document.createDocumentFragment();
+    frag.append(el('span', { class: 'badge ' + (s.confirmed ? 'sub-confirmed' : 'sub-pending'),
+      text: s.confirmed ? 'Confirmed' : 'Pending confirmation' }));
+    if (s.rawMessageDelivery) frag.append(' ', el('span', { class: 'badge', text: 'Raw' }));
+    return frag;
+  }
+
+  function filterNode(s) {
+    if (!s.filterPolicy) return el('span', { class: 'muted', text: 'None: every message' });
+    const json = parseJson(String(s.filterPolicy));
+    const text = json === undefined ? String(s.filterPolicy) : JSON.stringify(json, null, 2);
+    return el('div', {}, [
+      el('span', { class: 'muted filter-scope', text: s.filterPolicyScope === 'MessageBody' ? 'On the body' : 'On attributes' }),
+      // Focusable: a long policy scrolls inside its box, which a keyboard must reach.
+      el('pre', { class: 'filter-policy', tabindex: '0', 'aria-label': 'Filter policy', text,
+        dataset: { focusKey: 'filter:' + s.subscriptionArn } }),
+    ]);
+  }
+
+  // The retry count, and behind a disclosure the deliveries in retry with their attempts and
+  // next attempt (a <details> is keyboard-operable as it is).
+  function retryingNode(s) {
+    const d = s.delivery;
+    if (!d) return document.createTextNode('—');
+    const retries = d.retries || [];
+    if (retries.length === 0) return document.createTextNode(fmtInt(d.retrying));
+    const rows = retries.map((r) => el('li', { 'data-message-id': r.messageId }, [
+      el('code', { class: 'message-id', text: r.messageId }),
+      ' ' + (r.type === 'Notification' ? '' : r.type + ', ') + r.attempts + ' failed attempt' + (r.attempts === 1 ? '' : 's') + ', next ',
+      timeNode(r.nextAttemptMs),
+    ]));
+    return el('details', { class: 'retries' }, [
+      el('summary', { dataset: { focusKey: 'retries:' + s.subscriptionArn }, text: fmtInt(d.retrying) }),
+      el('ul', {}, rows),
+    ]);
+  }
+
+  // --- Publish -------------------------------------------------------------------------
+
+  function addAttributeRow(name, type, value) {
+    const list = $('publish-attributes');
+    const n = (state.topic.attributeRows = (state.topic.attributeRows || 0) + 1);
+    const id = (part) => 'publish-attr-' + part + '-' + n;
+    const select = el('select', { id: id('type'), class: 'attr-type' },
+      ATTRIBUTE_TYPES.map((t) => el('option', { value: t, text: t })));
+    select.value = type || 'String';
+    const row = el('div', { class: 'attribute-row', 'data-attribute-row': String(n) }, [
+      el('div', { class: 'field' }, [
+        el('label', { for: id('name'), text: 'Name' }),
+        el('input', { id: id('name'), class: 'attr-name', type: 'text', autocomplete: 'off', spellcheck: 'false', value: name || '' }),
+      ]),
+      el('div', { class: 'field' }, [el('label', { for: id('type'), text: 'Type' }), select]),
+      el('div', { class: 'field' }, [
+        el('label', { for: id('value'), text: 'Value' }),
+        el('input', { id: id('value'), class: 'attr-value-input', type: 'text', autocomplete: 'off', spellcheck: 'false', value: value || '' }),
+      ]),
+      el('button', { type: 'button', class: 'button-small attr-remove', text: 'Remove',
+        'aria-label': 'Remove this attribute',
+        onclick: () => {
+          row.remove();
+          $('publish-add-attribute').focus();
+        } }),
+    ]);
+    list.append(row);
+    row.querySelector('.attr-name').focus();
+  }
+
+  // The attribute rows as the endpoint takes them, or the first problem with its input.
+  function readAttributes() {
+    const attributes = {};
+    for (const row of $('publish-attributes').querySelectorAll('[data-attribute-row]')) {
+      const nameInput = row.querySelector('.attr-name');
+      const valueInput = row.querySelector('.attr-value-input');
+      const name = nameInput.value.trim();
+      const value = valueInput.value;
+      if (!name && value === '') continue; // an empty row is ignored
+      if (!name) return { problem: [nameInput, 'Give the attribute a name.'] };
+      if (attributes[name]) return { problem: [nameInput, 'The attribute “' + name + '” is there twice.'] };
+      if (value === '') return { problem: [valueInput, 'Give the attribute “' + name + '” a value.'] };
+      attributes[name] = { dataType: row.querySelector('.attr-type').value, stringValue: value };
+    }
+    return { attributes };
+  }
+
+  async function onPublish(event) {
+    event.preventDefault();
+    const t = state.topic;
+    const fifo = Boolean(t.info && t.info.fifo);
+    const error = $('publish-error');
+    for (const node of $('publish-form').querySelectorAll('[aria-invalid]')) node.removeAttribute('aria-invalid');
+    const message = $('publish-message').value;
+    const request = { message };
+    let problem = null;
+    if (message === '') problem = [$('publish-message'), 'Write a message.'];
+    const subject = $('publish-subject').value.trim();
+    if (subject) request.subject = subject;
+    if (fifo) {
+      const group = $('publish-group').value.trim();
+      const dedup = $('publish-dedup').value.trim();
+      if (!group && !problem) problem = [$('publish-group'), 'A FIFO topic needs a message group ID.'];
+      if (group) request.messageGroupId = group;
+      if (dedup) request.messageDeduplicationId = dedup;
+    }
+    const read = readAttributes();
+    if (read.problem && !problem) problem = read.problem;
+    if (read.attributes && Object.keys(read.attributes).length > 0) request.attributes = read.attributes;
+    if (problem) {
+      error.textContent = problem[1];
+      show(error, true);
+      problem[0].setAttribute('aria-invalid', 'true');
+      problem[0].focus();
+      return;
+    }
+    show(error, false);
+    const submit = $('publish-submit');
+    const generation = t.generation;
+    submit.disabled = true;
+    setStatus('Publishing…', 'pending');
+    try {
+      const answer = await api('POST', topicPath(t.name) + '/publish', request);
+      if (generation !== t.generation) return;
+      setStatus('Published message ' + (answer.messageId || '') + ' to ' + t.name + '.', 'ok');
+      renderPublishResult(answer);
+      $('publish-dedup').value = '';
+      await refreshTopic(generation);
+    } catch (e) {
+      if (e.handled || generation !== t.generation) return;
+      error.textContent = 'Could not publish: ' + e.message;
+      show(error, true);
+      setStatus('');
+    } finally {
+      submit.disabled = false;
+    }
+  }
+
+  function renderPublishResult(answer) {
+    const subs = (state.topic.info && state.topic.info.subscriptions) || [];
+    const byArn = new Map(subs.map((s) => [s.subscriptionArn, s]));
+    const summary = 'Message ' + (answer.messageId || '—') +
+      (answer.sequenceNumber ? ', sequence number ' + answer.sequenceNumber : '') + '.';
+    $('publish-summary').textContent = summary;
+    const listed = Array.isArray(answer.matched);
+    show($('publish-lists'), listed);
+    show($('publish-unlisted'), !listed);
+    if (listed) {
+      fillMatchList('publish-matched', answer.matched, byArn, 'No subscription: nothing was delivered.');
+      fillMatchList('publish-not-matched', answer.notMatched || [], byArn, 'None.');
+      const pending = answer.pendingConfirmation || [];
+      show($('publish-pending-group'), pending.length > 0);
+      fillMatchList('publish-pending', pending, byArn, 'None.');
+    }
+    show($('publish-result'), true);
+  }
+
+  function fillMatchList(id, arns, byArn, emptyText) {
+    const list = $(id);
+    if (arns.length === 0) {
+      list.replaceChildren(el('li', { class: 'muted', text: emptyText }));
+      return;
+    }
+    list.replaceChildren(...arns.map((arn) => {
+      const s = byArn.get(arn);
+      const label = s ? [endpointNode(s), el('span', { class: 'muted', text: ' (' + s.protocol + ')' })]
+        : [el('code', { text: arn })];
+      return el('li', { 'data-subscription-arn': arn }, label);
+    }));
+  }
+
+  // ---------------------------------------------------------------------------------------
+  // 6c. Stream page
+  // ---------------------------------------------------------------------------------------
+
+  const RECORD_PAGE = 100;
+  const TAIL_POLL_MS = 1000;
+  const TAIL_PAGE = 1000;          // the most one records call returns (docs/console.md)
+  const TAIL_KEEP = 500;           // the live tail shows the newest 500 records
+  const BROWSE_KEEP = 5000;        // "More" stops here: the page is for reading, not exporting
+  const DATA_SHOWN_CHARS = 4096;   // a record's data is shown up to this many characters
+  const DATA_DECODED_BYTES = 65536; // and decoded (text, JSON) from at most this many bytes
+  const HASH_SPACE = 2n ** 128n;   // hash keys are 0 to 2^128 - 1 (decimal strings)
+
+  const streamPath = (name) => '/console/api/streams/' + encodeURIComponent(name);
+
+  function streamHref(name) {
+    return '#/streams/' + encodeURIComponent(name);
+  }
+
+  const isOpenShard = (sh) => !(sh.sequenceNumberRange && sh.sequenceNumberRange.endingSequenceNumber);
+
+  function enterStream(name) {
+    const s = state.stream;
+    if (s.name !== name) {
+      s.name = name;
+      s.info = null;
+      clearRecords();
+      $('records-form').reset();
+      $('records-shard').replaceChildren();
+      show($('records-error'), false);
+      show($('stream-body'), false);
+      syncStartFields();
+      renderRecords(true);
+    }
+    $('stream-name').textContent = name;
+    $('crumb-stream').textContent = name;
+    show($('stream-error'), false);
+    refreshStream();
+  }
+
+  function clearRecords() {
+    const s = state.stream;
+    s.records = [];
+    s.next = null;
+    s.behind = null;
+    s.children = null;
+    s.loaded = false;
+    s.trimmed = false;
+    s.shard = null;
+    s.from = null;
+  }
+
+  async function refreshStream() {
+    const s = state.stream;
+    const generation = s.generation;
+    const name = s.name;
+    try {
+      const info = await api('GET', streamPath(name));
+      if (generation !== s.generation) return;
+      s.info = info;
+      renderStream(info);
+      show($('stream-error'), false);
+      show($('stream-body'), true);
+    } catch (e) {
+      if (generation !== s.generation || e.handled) return;
+      const missing = e.status === 404;
+      $('stream-error').textContent = missing
+        ? 'There is no stream named “' + name + '” here: ' + e.message
+        : 'Could not load the stream: ' + e.message;
+      show($('stream-error'), true);
+      // A failed refresh keeps what was shown; a first load has nothing to keep.
+      if (!s.info || missing) {
+        s.info = null;
+        show($('stream-body'), false);
+      }
+    }
+  }
+
+  function renderStream(info) {
+    const status = String(info.status || '—');
+    const badge = $('stream-status');
+    badge.textContent = status;
+    badge.className = 'badge status-' + status.toLowerCase();
+    $('stream-arn').textContent = info.arn || '—';
+    $('stream-mode').textContent = info.mode === 'ON_DEMAND' ? 'On-demand' : 'Provisioned';
+    $('stream-retention').textContent = info.retentionHours ? fmtInt(info.retentionHours) + ' hours' : '—';
+    $('stream-encryption').textContent = info.encryption === 'KMS' ? 'KMS, key ' + (info.keyId || '—') : 'None';
+    $('stream-shard-counts').textContent = fmtInt(info.openShards) + ' open, ' + fmtInt(info.closedShards) + ' closed';
+    const shards = info.shards || [];
+    renderLineage(shards);
+    renderShardTable(shards);
+    renderShardPicker(shards);
+    renderConsumers(info.consumers);
+  }
+
+  // --- Lineage picture -----------------------------------------------------------------
+
+  // Where a hash key sits in the hash key space, 0 to 1 (BigInt: keys are 128-bit).
+  function hashFraction(key, plusOne) {
+    try {
+      const n = BigInt(String(key)) + (plusOne ? 1n : 0n);
+      return Number((n * 1000000n) / HASH_SPACE) / 1000000;
+    } catch (e) {
+      return 0;
+    }
+  }
+
+  // Each shard's generation: 0 without a listed parent (retention may have removed it), else
+  // one more than its latest parent. Parents thus always sit left of their children.
+  function shardGenerations(shards) {
+    const byId = new Map(shards.map((sh) => [sh.shardId, sh]));
+    const generation = new Map();
+    const visit = (sh, path) => {
+      if (generation.has(sh.shardId)) return generation.get(sh.shardId);
+      if (path.has(sh.shardId)) return 0; // lineage has no cycles; this only guards the loop
+      path.add(sh.shardId);
+      let g = 0;
+      for (const id of [sh.parentShardId, sh.adjacentParentShardId]) {
+        const parent = id ? byId.get(id) : null;
+        if (parent) g = Math.max(g, visit(parent, path) + 1);
+      }
+      generation.set(sh.shardId, g);
+      return g;
+    };
+    for (const sh of shards) visit(sh, new Set());
+    return generation;
+  }
+
+  function svgEl(tag, attrs, children) {
+    const node = document.createElementNS(SVG_NS, tag);
+    for (const [key, value] of Object.entries(attrs || {})) {
+      if (value === undefined || value === null) continue;
+      if (key.startsWith('on')) node.addEventListener(key.slice(2), value);
+      else node.setAttribute(key, String(value));
+    }
+    for (const child of children || []) node.append(child);
+    return node;
+  }
+
+  // Shards as bars in columns by generation, each spanning its hash key range; a curve from
+  // each parent to each child. A split fans out from one bar to two, a merge joins two.
+  function renderLineage(shards) {
+    const box = $('lineage');
+    if (shards.length === 0) {
+      box.replaceChildren(el('p', { class: 'empty', text: 'No shards listed.' }));
+      return;
+    }
+    const generation = shardGenerations(shards);
+    const columns = Math.max(0, ...generation.values()) + 1;
+    const barWidth = 84;
+    const gap = 56;
+    const height = 240;
+    const pad = 6;
+    const width = pad * 2 + columns * barWidth + (columns - 1) * gap;
+    const byId = new Map(shards.map((sh) => [sh.shardId, sh]));
+    const geometry = new Map();
+    for (const sh of shards) {
+      const range = sh.hashKeyRange || {};
+      const top = pad + hashFraction(range.startingHashKey, false) * height;
+      const bottom = pad + hashFraction(range.endingHashKey, true) * height;
+      const x = pad + generation.get(sh.shardId) * (barWidth + gap);
+      geometry.set(sh.shardId, { x, top, bottom: Math.max(bottom, top + 2) });
+    }
+    const svg = svgEl('svg', {
+      viewBox: '0 0 ' + width + ' ' + (height + pad * 2),
+      width: String(width),
+      height: String(height + pad * 2),
+      // A few generations shrink to fit a phone; many scroll sideways instead, readable.
+      class: 'lineage-svg' + (columns <= 4 ? ' lineage-fit' : ''),
+      role: 'group',
+      'aria-label': 'Shard lineage: ' + shards.length + ' shards in ' + columns + ' generation' + (columns === 1 ? '' : 's'),
+    });
+    // Edges first, so the bars are drawn over them.
+    for (const child of shards) {
+      const c = geometry.get(child.shardId);
+      for (const [id, kind] of [[child.parentShardId, 'parent'], [child.adjacentParentShardId, 'adjacent']]) {
+        const p = id ? geometry.get(id) : null;
+        if (!p) continue;
+        const x1 = p.x + barWidth;
+        const y1 = (p.top + p.bottom) / 2;
+        const x2 = c.x;
+        const y2 = (c.top + c.bottom) / 2;
+        const mid = (x1 + x2) / 2;
+        svg.append(svgEl('path', {
+          class: 'lineage-edge lineage-edge-' + kind,
+          d: 'M' + x1 + ' ' + y1.toFixed(1) + ' C' + mid + ' ' + y1.toFixed(1) + ' ' + mid + ' ' +
+            y2.toFixed(1) + ' ' + x2 + ' ' + y2.toFixed(1),
+          'data-from': id,
+          'data-to': child.shardId,
+        }));
+      }
+    }
+    for (const sh of shards) {
+      const g = geometry.get(sh.shardId);
+      const open = isOpenShard(sh);
+      const range = sh.hashKeyRange || {};
+      const from = hashFraction(range.startingHashKey, false);
+      const to = hashFraction(range.endingHashKey, true);
+      const parents = [sh.parentShardId, sh.adjacentParentShardId].filter((id) => id && byId.has(id));
+      const label = sh.shardId + ', ' + (open ? 'open' : 'closed') + ', hash keys ' +
+        (from * 100).toFixed(1) + ' % to ' + (to * 100).toFixed(1) + ' %' +
+        (parents.length ? ', from ' + parents.join(' and ') : '') + '. Select to read its records.';
+      const barHeight = g.bottom - g.top;
+      const children = [
+        svgEl('title', {}, [sh.shardId + (open ? ' (open)' : ' (closed)')]),
+        svgEl('rect', { x: g.x, y: g.top.toFixed(1), width: barWidth, height: barHeight.toFixed(1), rx: 3 }),
+      ];
+      if (barHeight >= 14) {
+        children.push(svgEl('text', {
+          x: g.x + barWidth / 2,
+          y: ((g.top + g.bottom) / 2).toFixed(1),
+          'text-anchor': 'middle',
+          'dominant-baseline': 'central',
+        }, [shortShardId(sh.shardId)]));
+      }
+      svg.append(svgEl('g', {
+        class: 'lineage-shard ' + (open ? 'shard-open' : 'shard-closed'),
+        'data-shard-id': sh.shardId,
+        tabindex: '0',
+        role: 'button',
+        'aria-label': label,
+        onclick: () => pickShard(sh.shardId),
+        onkeydown: (e) => {
+          if (e.key === 'Enter' || e.key === ' ') {
+            e.preventDefault();
+            pickShard(sh.shardId);
+          }
+        },
+      }, children));
+    }
+    box.replaceChildren(svg);
+  }
+
+  // "shardId-000000000012" → "12": what fits in a bar.
+  function shortShardId(id) {
+    const match = /(\d+)$/.exec(String(id));
+    return match ? String(Number(match[1])) : String(id);
+  }
+
+  function pickShard(id) {
+    const select = $('records-shard');
+    select.value = id;
+    select.focus();
+    select.scrollIntoView({ block: 'nearest' });
+  }
+
+  // --- Shards table --------------------------------------------------------------------
+
+  function renderShardTable(shards) {
+    const shardCell = (id, focusKey) => (id
+      ? el('code', { text: id, dataset: focusKey ? { focusKey } : undefined })
+      : el('span', { class: 'muted', text: '—' }));
+    syncRows($('stream-shards').tBodies[0], shards, 'data-shard-id', (sh) => sh.shardId, (sh) => {
+      const range = sh.hashKeyRange || {};
+      const seq = sh.sequenceNumberRange || {};
+      const open = isOpenShard(sh);
+      return [
+        { key: sh.shardId, build: () => shardCell(sh.shardId) },
+        { key: String(open), build: () => el('span', { class: 'badge ' + (open ? 'status-active' : 'shard-closed-badge'), text: open ? 'Open' : 'Closed' }) },
+        { key: String(sh.parentShardId), build: () => shardCell(sh.parentShardId) },
+        { key: String(sh.adjacentParentShardId), build: () => shardCell(sh.adjacentParentShardId) },
+        { key: range.startingHashKey + '-' + range.endingHashKey, cls: 'hash-range', build: () => el('span', {}, [
+          el('code', { class: 'hash-start', text: String(range.startingHashKey) }), ' – ',
+          el('code', { class: 'hash-end', text: String(range.endingHashKey) }),
+          el('span', { class: 'muted hash-share', text: ' (' + (hashFraction(range.startingHashKey, false) * 100).toFixed(1) +
+            ' % – ' + (hashFraction(range.endingHashKey, true) * 100).toFixed(1) + ' %)' }),
+        ]) },
+        { key: seq.startingSequenceNumber + '-' + seq.endingSequenceNumber, cls: 'sequence-range', build: () => el('span', {}, [
+          el('code', { class: 'sequence-start', text: String(seq.startingSequenceNumber || '—') }), ' – ',
+          seq.endingSequenceNumber
+            ? el('code', { class: 'sequence-end', text: String(seq.endingSequenceNumber) })
+            : el('span', { class: 'muted', text: 'open' }),
+        ]) },
+      ];
+    });
+  }
+
+  // --- Record browser ------------------------------------------------------------------
+
+  function renderShardPicker(shards) {
+    const select = $('records-shard');
+    const previous = select.value;
+    select.replaceChildren(...shards.map((sh) => el('option', {
+      value: sh.shardId,
+      text: sh.shardId + (isOpenShard(sh) ? '' : ' (closed)'),
+    })));
+    if (shards.some((sh) => sh.shardId === previous)) select.value = previous;
+    else {
+      const first = shards.find(isOpenShard) || shards[0];
+      if (first) select.value = first.shardId;
+    }
+  }
+
+  // Shows the sequence number or the time field when the starting position needs one.
+  function syncStartFields() {
+    const from = $('records-from').value;
+    show($('records-sequence-field'), from === 'at_sequence' || from === 'after_sequence');
+    show($('records-timestamp-field'), from === 'at_timestamp');
+    const time = $('records-timestamp');
+    if (from === 'at_timestamp' && !time.value) time.value = utcInputValue(Date.now() - 3600 * 1000);
+  }
+
+  // A datetime-local value for epoch ms, written in UTC (the field is labelled so).
+  function utcInputValue(ms) {
+    return new Date(ms).toISOString().slice(0, 19);
+  }
+
+  // A datetime-local value read as UTC; null when it is not a date and time.
+  function parseUtcInput(value) {
+    const m = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1,3}))?)?$/.exec(String(value));
+    if (!m) return null;
+    const ms = Date.UTC(Number(m[1]), Number(m[2]) - 1, Number(m[3]), Number(m[4]), Number(m[5]),
+      Number(m[6] || 0), Number((m[7] || '0').padEnd(3, '0')));
+    return Number.isFinite(ms) && ms >= 0 ? ms : null;
+  }
+
+  // The query of a first page from the form, or the field to fix and why.
+  function startQuery() {
+    const shard = $('records-shard').value;
+    if (!shard) return { problem: [$('records-shard'), 'Pick a shard.'] };
+    const from = $('records-from').value;
+    const params = new URLSearchParams({ shard, from, limit: String(RECORD_PAGE) });
+    if (from === 'at_sequence' || from === 'after_sequence') {
+      const sequence = $('records-sequence').value.trim();
+      if (!/^\d+$/.test(sequence)) {
+        return { problem: [$('records-sequence'), 'Enter a sequence number: the digits a record shows.'] };
+      }
+      params.set('sequence', sequence);
+    }
+    if (from === 'at_timestamp') {
+      const ms = parseUtcInput($('records-timestamp').value);
+      if (ms === null) return { problem: [$('records-timestamp'), 'Enter a date and a time, in UTC.'] };
+      params.set('timestamp', String(ms));
+    }
+    return { params, shard };
+  }
+
+  function clearRecordsProblem() {
+    for (const node of $('records-form').querySelectorAll('[aria-invalid]')) node.removeAttribute('aria-invalid');
+    show($('records-error'), false);
+  }
+
+  function showRecordsProblem(node, message) {
+    const error = $('records-error');
+    error.textContent = message;
+    show(error, true);
+    if (node) {
+      node.setAttribute('aria-invalid', 'true');
+      node.focus();
+    }
+  }
+
+  async function onReadRecords(event) {
+    event.preventDefault();
+    stopTail();
+    clearRecordsProblem();
+    const query = startQuery();
+    if (query.problem) {
+      showRecordsProblem(query.problem[0], query.problem[1]);
+      return;
+    }
+    const s = state.stream;
+    clearRecords();
+    s.shard = query.shard;
+    s.from = $('records-from').value;
+    renderRecords(true);
+    await readPage(query.params, $('records-load'));
+  }
+
+  function readMoreRecords() {
+    const s = state.stream;
+    if (s.next === null || s.tail) return;
+    readPage(new URLSearchParams({ iterator: s.next, limit: String(RECORD_PAGE) }), $('records-more'));
+  }
+
+  // One page for the browser ("Read records" or "More"), appended to what is shown.
+  async function readPage(params, button) {
+    const s = state.stream;
+    const generation = s.generation;
+    const read = ++s.reads;
+    const before = s.records.length;
+    button.disabled = true;
+    try {
+      const page = await api('GET', streamPath(s.name) + '/records?' + params.toString());
+      if (generation !== s.generation || read !== s.reads) return;
+      const added = page.records || [];
+      s.records = s.records.concat(added).slice(0, BROWSE_KEEP);
+      s.next = page.nextIterator === undefined ? null : page.nextIterator;
+      s.behind = page.millisBehindLatest;
+      s.children = page.childShards || null;
+      s.loaded = true;
+      s.lastEmpty = added.length === 0;
+      renderRecords(false);
+      // "More" disappears after the last page: focus the first new row instead.
+      const first = s.records[before];
+      if (button.id === 'records-more' && first && $('records-more').hidden) focusRecordRow(first.sequenceNumber);
+    } catch (e) {
+      if (generation !== s.generation || read !== s.reads || e.handled) return;
+      showRecordsProblem(null, 'Could not read records: ' + e.message + ' (' + e.code + ')');
+    } finally {
+      button.disabled = false;
+    }
+  }
+
+  // --- Live tail ------------------------------------------------------------------------
+
+  // Starts or stops following the chosen shard from LATEST: a page every second with the
+  // previous page's iterator, new records appended, the newest TAIL_KEEP kept.
+  function toggleTail() {
+    const s = state.stream;
+    if (s.tail) {
+      stopTail();
+      setStatus('Live tail stopped.', 'ok');
+      renderRecords(false);
+      return;
+    }
+    clearRecordsProblem();
+    const shard = $('records-shard').value;
+    if (!shard) {
+      showRecordsProblem($('records-shard'), 'Pick a shard to follow.');
+      return;
+    }
+    clearRecords();
+    s.shard = shard;
+    s.tail = { shard, iterator: null, busy: false, gap: false };
+    const button = $('tail-toggle');
+    button.setAttribute('aria-pressed', 'true');
+    button.textContent = 'Stop live tail';
+    renderRecords(true);
+    tailStep(++s.reads);
+  }
+
+  function stopTail() {
+    const s = state.stream;
+    clearTimeout(s.tailTimer);
+    s.tailTimer = null;
+    if (s.tail) {
+      s.tail = null;
+      s.reads += 1; // an answer still on its way is dropped
+    }
+    const button = $('tail-toggle');
+    button.setAttribute('aria-pressed', 'false');
+    button.textContent = 'Live tail';
+  }
+
+  async function tailStep(read) {
+    const s = state.stream;
+    const tail = s.tail;
+    if (!tail || tail.busy || read !== s.reads) return;
+    const generation = s.generation;
+    const params = tail.iterator
+      ? new URLSearchParams({ iterator: tail.iterator, limit: String(TAIL_PAGE) })
+      : new URLSearchParams({ shard: tail.shard, from: 'latest', limit: String(TAIL_PAGE) });
+    tail.busy = true;
+    try {
+      const page = await api('GET', streamPath(s.name) + '/records?' + params.toString());
+      if (generation !== s.generation || read !== s.reads) return;
+      const added = page.records || [];
+      if (added.length > 0) {
+        s.records = s.records.concat(added);
+        if (s.records.length > TAIL_KEEP) {
+          s.records = s.records.slice(-TAIL_KEEP);
+          s.trimmed = true;
+        }
+      }
+      s.behind = page.millisBehindLatest;
+      s.loaded = true;
+      tail.iterator = page.nextIterator || null;
+      if (!tail.iterator) {
+        // The shard was closed (split or merged) and is read to its end.
+        s.children = page.childShards || null;
+        stopTail();
+        setStatus('The shard closed: the live tail stopped. Follow one of its child shards to go on.', 'ok');
+        renderRecords(false);
+        return;
+      }
+      renderRecords(false);
+    } catch (e) {
+      if (generation !== s.generation || read !== s.reads || e.handled) return;
+      if (e.code === 'ExpiredIteratorException') {
+        // Paused too long (a hidden tab): start again from the newest record.
+        tail.iterator = null;
+        tail.gap = true;
+      } else {
+        stopTail();
+        renderRecords(false);
+        showRecordsProblem(null, 'The live tail stopped: ' + e.message + ' (' + e.code + ')');
+        return;
+      }
+    } finally {
+      tail.busy = false;
+    }
+    scheduleTail(read);
+  }
+
+  function scheduleTail(read) {
+    const s = state.stream;
+    clearTimeout(s.tailTimer);
+    s.tailTimer = null;
+    if (!s.tail || document.hidden || read !== s.reads) return;
+    s.tailTimer = setTimeout(() => tailStep(read), TAIL_POLL_MS);
+  }
+
+  // --- Records list --------------------------------------------------------------------
+
+  // Rows are kept by sequence number: records only ever join at the end ("More", the tail)
+  // or leave at the start (the tail's bound), so the rows that stay are never moved and keep
+  // focus and a text selection. `rebuild` redraws every row (another data view).
+  function renderRecords(rebuild) {
+    const s = state.stream;
+    const tbody = $('records-list').tBodies[0];
+    const wanted = new Set(s.records.map((r) => r.sequenceNumber));
+    for (const row of Array.from(tbody.rows)) {
+      if (rebuild || !wanted.has(row.getAttribute('data-sequence'))) row.remove();
+    }
+    const shown = new Set(Array.from(tbody.rows, (row) => row.getAttribute('data-sequence')));
+    const added = s.records.filter((r) => !shown.has(r.sequenceNumber)).map(recordRow);
+    if (added.length > 0) tbody.append(...added);
+    show($('records-list'), s.records.length > 0);
+    const empty = $('records-empty');
+    const noneYet = s.loaded && s.records.length === 0;
+    empty.textContent = s.tail
+      ? 'Waiting for new records on ' + s.shard + '…'
+      : (s.from === 'latest' ? 'No record after LATEST yet: select More to look again, or use the live tail.'
+        : 'No records from this position.');
+    show(empty, noneYet || (Boolean(s.tail) && s.records.length === 0));
+    const more = $('records-more');
+    show(more, !s.tail && s.loaded && s.next !== null && s.records.length < BROWSE_KEEP);
+    $('records-count').textContent = s.records.length === 0 ? '' :
+      fmtInt(s.records.length) + ' record' + (s.records.length === 1 ? '' : 's') + ' shown' +
+      (s.tail && s.trimmed ? ' (the newest ' + fmtInt(TAIL_KEEP) + ')' : '') +
+      (!s.tail && s.records.length >= BROWSE_KEEP ? ': the most this page shows; start at a later sequence number to read on' : '') + '.';
+    $('records-summary').textContent = recordsSummary();
+  }
+
+  function recordsSummary() {
+    const s = state.stream;
+    if (!s.loaded && !s.tail) return '';
+    const parts = [];
+    if (s.tail) parts.push('Live: following ' + s.shard + ', a page every second.');
+    else parts.push('Shard ' + s.shard + '.');
+    if (s.tail && s.tail.gap) parts.push('The tail was paused too long and started again from the newest record: some records may be missing.');
+    if (Number.isFinite(Number(s.behind)) && s.behind !== null) {
+      parts.push(Number(s.behind) === 0 ? 'At the newest record.' : fmtInt(s.behind) + ' ms behind the newest record.');
+    }
+    if (!s.tail && s.next === null && s.loaded) {
+      const children = s.children || [];
+      parts.push('End of the closed shard' + (children.length ? '; read on in ' + children.join(' and ') : '') + '.');
+    }
+    return parts.join(' ');
+  }
+
+  function focusRecordRow(sequence) {
+    for (const row of $('records-list').tBodies[0].rows) {
+      if (row.getAttribute('data-sequence') === sequence) {
+        row.focus();
+        return;
+      }
+    }
+  }
+
+  function recordRow(r) {
+    const bytes = decodeBase64(r.data);
+    return el('tr', { 'data-sequence': r.sequenceNumber, tabindex: '-1', class: 'record-row' }, [
+      el('th', { scope: 'row' }, [el('code', { class: 'sequence', title: r.sequenceNumber, text: r.sequenceNumber })]),
+      el('td', { class: 'partition-key', text: r.partitionKey }),
+      el('td', { class: 'arrival' }, [utcTime(r.approximateArrivalTimestampMs)]),
+      el('td', { class: 'num size', text: bytes === null ? '—' : fmtBytes(bytes.length) }),
+      el('td', { class: 'record-data-cell' }, [dataView(bytes, $('records-view').value)]),
+    ]);
+  }
+
+  // An arrival time in UTC to the millisecond: the form's time field takes UTC too.
+  function utcTime(ms) {
+    const n = Number(ms);
+    if (!Number.isFinite(n) || n <= 0) return document.createTextNode('—');
+    const iso = new Date(n).toISOString();
+    return el('time', { datetime: iso, text: iso.replace('T', ' ').replace('Z', '') });
+  }
+
+  function decodeBase64(data) {
+    try {
+      const binary = atob(String(data || ''));
+      const bytes = new Uint8Array(binary.length);
+      for (let i = 0; i < binary.length; i += 1) bytes[i] = binary.charCodeAt(i);
+      return bytes;
+    } catch (e) {
+      return null;
+    }
+  }
+
+  // The data as text (UTF-8, invalid bytes shown as �), pretty-printed JSON or hex, cut to
+  // DATA_SHOWN_CHARS with a note saying so.
+  function dataView(bytes, view) {
+    if (bytes === null) return el('span', { class: 'muted', text: 'Not valid base64.' });
+    const notes = [];
+    let text;
+    if (view === 'hex') {
+      text = hexLines(bytes.subarray(0, Math.ceil(DATA_SHOWN_CHARS / 4)));
+      if (bytes.length > DATA_SHOWN_CHARS / 4) notes.push('first ' + fmtBytes(Math.ceil(DATA_SHOWN_CHARS / 4)) + ' of ' + fmtBytes(bytes.length));
+    } else {
+      const decoded = new TextDecoder('utf-8').decode(bytes.subarray(0, DATA_DECODED_BYTES));
+      text = decoded;
+      if (view === 'json') {
+        if (bytes.length > DATA_DECODED_BYTES) notes.push('too long to pretty-print: shown as text');
+        else {
+          try {
+            text = JSON.stringify(JSON.parse(decoded), null, 2);
+          } catch (e) {
+            notes.push('not JSON: shown as text');
+          }
+        }
+      }
+      if (text.length > DATA_SHOWN_CHARS) {
+        text = text.slice(0, DATA_SHOWN_CHARS);
+        notes.push('cut at ' + fmtInt(DATA_SHOWN_CHARS) + ' characters of ' + fmtBytes(bytes.length));
+      }
+    }
+    const pre = el('pre', { class: 'record-data data-' + view, text: text || '(empty)' });
+    // A long value scrolls inside its cell; it must then be reachable by keyboard.
+    if (text.length > 400 || text.split('\n').length > 8) pre.setAttribute('tabindex', '0');
+    if (notes.length === 0) return pre;
+    return el('div', {}, [pre, el('span', { class: 'muted data-note', text: notes.join('; ') })]);
+  }
+
+  // --- Consumers -----------------------------------------------------------------------
+
+  function renderConsumers(consumers) {
+    const empty = $('consumers-empty');
+    const table = $('stream-consumers');
+    if (consumers === null || consumers === undefined) {
+      empty.textContent = 'This key may not list the stream’s consumers (kinesis:ListStreamConsumers).';
+      show(empty, true);
+      show(table, false);
+      return;
+    }
+    empty.textContent = 'No registered consumers.';
+    show(empty, consumers.length === 0);
+    show(table, consumers.length > 0);
+    const tbody = table.tBodies[0];
+    syncRows(tbody, consumers, 'data-consumer', (c) => c.name, (c) => [
+      { key: c.name + '|' + c.arn, build: () => el('span', { title: c.arn || '', text: c.name }) },
+      { key: String(c.status), build: () => el('span', { class: 'badge status-' + String(c.status).toLowerCase(), text: c.status || '—' }) },
+      { key: String(c.createdAtMs), build: () => timeNode(c.createdAtMs) },
+      { key: JSON.stringify(c.subscriptions || []), cls: 'consumer-subscriptions', build: () => subscriptionsNode(c) },
+    ]);
+    for (const row of tbody.rows) {
+      const c = consumers.find((x) => x.name === row.getAttribute('data-consumer'));
+      row.setAttribute('data-subscribed', c && c.subscribed ? 'true' : 'false');
+    }
+  }
+
+  function subscriptionsNode(c) {
+    const subs = c.subscriptions || [];
+    if (subs.length === 0) return el('span', { class: 'muted', text: 'None running' });
+    const frag = document.createDocumentFragment();
+    subs.forEach((sub, i) => {
+      if (i > 0) frag.append(', ');
+      frag.append(el('code', { 'data-shard-id': sub.shardId, text: sub.shardId }));
+    });
+    return frag;
+  }
+
+  // ---------------------------------------------------------------------------------------
   // 7. Start-up
   // ---------------------------------------------------------------------------------------
 
@@ -1223,10 +2264,16 @@
     if (document.hidden) {
       stopOverviewPolling();
       stopTaskPolling();
+      stopTopicPolling();
+      // The tail stays on, paused: it resumes with its iterator when the tab is back.
+      clearTimeout(state.stream.tailTimer);
+      state.stream.tailTimer = null;
       return;
     }
     if (state.view === 'overview' && !state.overview.timer) pollOverview(state.overview.generation);
     if (state.view === 'queue') scheduleTaskPoll(state.queue.generation);
+    if (state.view === 'topic' && !state.topic.timer) pollTopic(state.topic.generation);
+    if (state.view === 'stream' && state.stream.tail && !state.stream.tailTimer) tailStep(state.stream.reads);
   }
 
   // Escape closes the open message details from anywhere inside them (dialogs close by
@@ -1251,6 +2298,15 @@
     $('load-more').addEventListener('click', loadMoreMessages);
     $('queue-refresh').addEventListener('click', () => refreshQueue());
     $('messages-refresh').addEventListener('click', () => refreshQueue());
+    $('topic-refresh').addEventListener('click', () => pollTopic(state.topic.generation));
+    $('publish-form').addEventListener('submit', onPublish);
+    $('publish-add-attribute').addEventListener('click', () => addAttributeRow());
+    $('stream-refresh').addEventListener('click', () => refreshStream());
+    $('records-form').addEventListener('submit', onReadRecords);
+    $('records-from').addEventListener('change', syncStartFields);
+    $('records-view').addEventListener('change', () => renderRecords(true));
+    $('records-more').addEventListener('click', readMoreRecords);
+    $('tail-toggle').addEventListener('click', toggleTail);
     window.addEventListener('hashchange', () => {
       setStatus(''); // an outcome belongs to the page it happened on
       route(true);

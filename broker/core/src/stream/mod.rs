@@ -15,7 +15,8 @@
 //! - [`shard`]: hash ranges, shard ids, the sequence-number layout and record keys.
 //! - [`iterator`]: signed, expiring shard iterators.
 //! - [`consumer`]: registered stream consumers (enhanced fan-out).
-//! - [`subscription`]: SubscribeToShard's push subscriptions, woken by each shard commit.
+//! - [`subscription`]: SubscribeToShard's push subscriptions, woken by each shard commit, and
+//!   which of them run now (the console).
 //! - [`error`]: [`StreamError`], mapped to Kinesis codes by the server.
 //! - [`overview`]: a region's streams with status, shards, consumers and traffic (the console).
 //!
@@ -76,7 +77,7 @@ pub use consumer::{ConsumerInfo, ConsumerName, ConsumerStatus, MAX_CONSUMERS_PER
 pub use error::{Result, StreamError};
 use iterator::IteratorCodec;
 use shard::{arrival_ms, seq_floor, ShardRecord};
-pub use subscription::{ShardEvent, Subscription};
+pub use subscription::{ActiveSubscription, ShardEvent, Subscription};
 use throughput::Throughput;
 
 const STREAM_RECORD_PREFIX: u8 = 0x40;

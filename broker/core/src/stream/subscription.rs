@@ -8,6 +8,10 @@
 //! One subscription per (consumer, shard): a new call within 5 seconds of the previous
 //! successful one is refused (`InUse`); a later call takes over, and the previous subscription
 //! ends with `InUse` at its next step.
+//!
+//! # Running subscriptions
+//! [`Streams::active_subscriptions`] lists the leases whose subscription still runs: not
+//! revoked, and still held by its [`Subscription`] (the event stream drops it when it ends).
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -70,6 +74,49 @@ impl Stream {
         for state in self.routing().all.values() {
             state.changed.notify_waiters();
         }
+    }
+}
+
+impl Lease {
+    /// True while the subscription runs: not taken over, and its [`Subscription`] (which holds
+    /// the token's other reference) not yet dropped by the event stream that carried it.
+    fn is_running(&self) -> bool {
+        !self.token.revoked.load(Ordering::Acquire) && Arc::strong_count(&self.token) > 1
+    }
+}
+
+/// A SubscribeToShard subscription running now (the console lists them per consumer).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ActiveSubscription {
+    /// The consumer's name.
+    pub consumer: String,
+    /// The shard it reads.
+    pub shard_id: String,
+    /// When it started, epoch ms.
+    pub started_ms: u64,
+}
+
+impl Streams {
+    /// The stream's subscriptions running now, by consumer and shard. Read-only: the lease
+    /// table is what takeover checks use, and this only looks at it.
+    pub fn active_subscriptions(&self, key: &StreamKey) -> Result<Vec<ActiveSubscription>> {
+        let stream = self.lookup(key)?;
+        let leases = stream.leases.lock().unwrap_or_else(|p| p.into_inner());
+        let mut out: Vec<(String, u32, u64)> = leases
+            .iter()
+            .filter(|(_, lease)| lease.is_running())
+            .map(|((consumer, shard), lease)| (consumer.clone(), *shard, lease.started_ms))
+            .collect();
+        drop(leases);
+        out.sort();
+        Ok(out
+            .into_iter()
+            .map(|(consumer, shard, started_ms)| ActiveSubscription {
+                consumer,
+                shard_id: shard_id(shard),
+                started_ms,
+            })
+            .collect())
     }
 }
 

@@ -879,3 +879,39 @@ async fn a_reader_waiting_on_an_idle_shard_wakes_at_the_first_commit() {
     streams.wait_for_records(&next, limit).await;
     assert_eq!(started.elapsed(), limit);
 }
+
+#[tokio::test(start_paused = true)]
+async fn active_subscriptions_list_running_ones_until_dropped_or_taken_over() {
+    let (_dir, streams, k) = stream_with_consumer().await;
+    assert_eq!(streams.active_subscriptions(&k).expect("list"), Vec::new());
+    let shard = "shardId-000000000000";
+    let first = streams
+        .subscribe(&k, &consumer("c"), shard, IteratorStart::Latest)
+        .expect("subscribe");
+    let running = streams.active_subscriptions(&k).expect("list");
+    assert_eq!(running.len(), 1);
+    assert_eq!(
+        (running[0].consumer.as_str(), running[0].shard_id.as_str()),
+        ("c", shard)
+    );
+
+    // Taken over: only the new subscription runs, although the old one is not dropped yet.
+    tokio::time::advance(Duration::from_millis(subscription::TAKEOVER_AFTER_MS)).await;
+    let second = streams
+        .subscribe(&k, &consumer("c"), shard, IteratorStart::Latest)
+        .expect("takes over");
+    let running = streams.active_subscriptions(&k).expect("list");
+    assert_eq!(running.len(), 1);
+    assert!(running[0].started_ms > 0);
+    drop(first);
+    assert_eq!(streams.active_subscriptions(&k).expect("list").len(), 1);
+
+    // Its event stream ended (the subscription dropped): the lease stays for takeover checks,
+    // but nothing runs.
+    drop(second);
+    assert_eq!(streams.active_subscriptions(&k).expect("list"), Vec::new());
+    assert!(matches!(
+        streams.active_subscriptions(&key("missing")),
+        Err(StreamError::NotFound(_))
+    ));
+}

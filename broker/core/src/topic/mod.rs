@@ -14,6 +14,8 @@
 //! - [`envelope`]: the JSON documents SNS delivers. [`signing`]: the key that signs them.
 //! - [`error`]: [`TopicError`], mapped to SNS codes by the server.
 //! - [`overview`]: a region's topics with subscriptions and delivery counters (the console).
+//! - [`console`]: one topic for the console: subscriptions with their delivery state, and
+//!   which subscriptions a message matches.
 //!
 //! # Invariants
 //! - A publish's queue deliveries and outbox entries commit in one batch with nothing else:
@@ -22,6 +24,7 @@
 //!   once, HTTP/S ones when their token comes back.
 //! - In-memory topics and subscriptions mirror `meta`; they are rebuilt at start-up.
 
+pub mod console;
 pub mod delivery_policy;
 pub mod envelope;
 pub mod error;

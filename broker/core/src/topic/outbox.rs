@@ -20,6 +20,7 @@ use serde::{Deserialize, Serialize};
 use sluice_storage::{Cf, Store};
 use tokio::sync::{Notify, Semaphore};
 
+use super::console::{DeliveryBacklog, RetryingDelivery};
 use super::delivery_policy::RetryPolicy;
 use super::error::Result;
 use super::{decode_json, encode_json, Topics, SNS_SENDER_ID};
@@ -59,6 +60,10 @@ pub struct OutboxEntry {
     /// The subscription's throttle: deliveries per second to the endpoint.
     #[serde(default)]
     pub max_per_second: Option<u32>,
+    /// When it was staged (epoch ms), for the console's oldest pending age; 0 in entries
+    /// stored before this was kept.
+    #[serde(default)]
+    pub created_ms: u64,
 }
 
 impl OutboxEntry {
@@ -141,6 +146,43 @@ pub struct Staged(u64);
 struct OutboxState {
     entries: HashMap<u64, OutboxEntry>,
     schedule: BTreeSet<(u64, u64)>,
+    /// Per subscription ARN: its pending entries, and those that failed at least once, so the
+    /// console counts a subscription's backlog without scanning every entry.
+    by_subscription: HashMap<String, SubscriptionEntries>,
+}
+
+/// One subscription's entries in the outbox, by id (ids grow with staging order).
+#[derive(Default)]
+struct SubscriptionEntries {
+    pending: BTreeSet<u64>,
+    retrying: BTreeSet<u64>,
+}
+
+impl OutboxState {
+    /// Adds or replaces entry `id` (a retry reschedules its entry under the same id), keeping
+    /// the per-subscription index in step.
+    fn insert(&mut self, id: u64, entry: OutboxEntry) {
+        self.remove(id);
+        let index = self.by_subscription.entry(entry.subscription_arn.clone()).or_default();
+        index.pending.insert(id);
+        if entry.failures > 0 {
+            index.retrying.insert(id);
+        }
+        self.entries.insert(id, entry);
+    }
+
+    /// Removes entry `id` and its index entries.
+    fn remove(&mut self, id: u64) -> Option<OutboxEntry> {
+        let entry = self.entries.remove(&id)?;
+        if let Some(index) = self.by_subscription.get_mut(&entry.subscription_arn) {
+            index.pending.remove(&id);
+            index.retrying.remove(&id);
+            if index.pending.is_empty() {
+                self.by_subscription.remove(&entry.subscription_arn);
+            }
+        }
+        Some(entry)
+    }
 }
 
 /// Pending deliveries and their schedule.
@@ -173,7 +215,7 @@ impl Outbox {
             let entry: OutboxEntry = decode_json(&v, "outbox entry")?;
             max_id = max_id.max(id);
             state.schedule.insert((entry.due_ms, id));
-            state.entries.insert(id, entry);
+            state.insert(id, entry);
         }
         Ok(Outbox {
             next_id: AtomicU64::new(max_id + 1),
@@ -207,7 +249,7 @@ impl Outbox {
         {
             let mut state = self.state();
             state.schedule.insert((entry.due_ms, staged.0));
-            state.entries.insert(staged.0, entry);
+            state.insert(staged.0, entry);
         }
         self.wake.notify_one();
     }
@@ -270,6 +312,39 @@ impl Outbox {
     /// Pending deliveries, for metrics and tests.
     pub fn pending(&self) -> usize {
         self.state().entries.len()
+    }
+
+    /// Subscription `arn`'s pending deliveries at `now` (epoch ms), with at most `limit` of
+    /// those in retry, oldest first: a lookup in the per-subscription index, no scan.
+    pub fn backlog(&self, arn: &str, now: u64, limit: usize) -> DeliveryBacklog {
+        let state = self.state();
+        let Some(index) = state.by_subscription.get(arn) else {
+            return DeliveryBacklog::default();
+        };
+        let oldest_age_ms = index
+            .pending
+            .first()
+            .and_then(|id| state.entries.get(id))
+            .filter(|e| e.created_ms > 0)
+            .map(|e| now.saturating_sub(e.created_ms));
+        let retries = index
+            .retrying
+            .iter()
+            .filter_map(|id| state.entries.get(id))
+            .take(limit)
+            .map(|e| RetryingDelivery {
+                message_id: e.message_id.clone(),
+                message_type: e.message_type.clone(),
+                attempts: e.failures,
+                next_attempt_ms: e.due_ms,
+            })
+            .collect();
+        DeliveryBacklog {
+            pending: index.pending.len(),
+            retrying: index.retrying.len(),
+            oldest_age_ms,
+            retries,
+        }
     }
 
     /// Delivery outcome counters.
@@ -356,7 +431,7 @@ impl Topics {
         let mut batch = self.store.batch();
         batch.delete(Cf::Outbox, &entry_key(id));
         self.store.commit(batch)?;
-        self.outbox.state().entries.remove(&id);
+        self.outbox.state().remove(id);
         Ok(())
     }
 
@@ -409,7 +484,7 @@ impl Topics {
             batch.delete(Cf::Outbox, &entry_key(id));
             Ok::<_, super::TopicError>(())
         })?;
-        self.outbox.state().entries.remove(&id);
+        self.outbox.state().remove(id);
         match results.first() {
             Some(Ok(_)) => {
                 counters.dead_lettered.fetch_add(1, Ordering::Relaxed);

@@ -184,13 +184,13 @@ fn digest(id: &str) -> Digest32 {
 }
 
 /// The per-protocol messages of one publish.
-struct Messages {
+pub(super) struct Messages {
     default: String,
     by_protocol: HashMap<String, String>,
 }
 
 impl Messages {
-    fn parse(msg: &PublishMessage) -> Result<Messages> {
+    pub(super) fn parse(msg: &PublishMessage) -> Result<Messages> {
         if !msg.json_structure {
             return Ok(Messages {
                 default: msg.message.clone(),
@@ -215,7 +215,7 @@ impl Messages {
         })
     }
 
-    fn for_protocol(&self, protocol: Protocol) -> &str {
+    pub(super) fn for_protocol(&self, protocol: Protocol) -> &str {
         self.by_protocol
             .get(protocol.as_str())
             .map_or(self.default.as_str(), String::as_str)
@@ -247,8 +247,13 @@ fn signing_cert_url(ctx: &PublishContext) -> String {
     format!("{}{SIGNING_CERT_PATH}", ctx.base_url)
 }
 
-/// Whether `sub`'s filter policy lets `msg` through.
-fn filter_matches(sub_filter: Option<&super::filter::FilterPolicy>, scope_body: &str, msg: &PublishMessage) -> bool {
+/// Whether `sub`'s filter policy lets `msg` through (also the console's "which subscriptions
+/// match", so both answer alike).
+pub(super) fn filter_matches(
+    sub_filter: Option<&super::filter::FilterPolicy>,
+    scope_body: &str,
+    msg: &PublishMessage,
+) -> bool {
     let Some(policy) = sub_filter else {
         return true;
     };
@@ -454,6 +459,7 @@ impl Topics {
                             max_per_second: effective.max_receives_per_second,
                             failures: 0,
                             due_ms: now,
+                            created_ms: now,
                             dead_letter_arn: settings.dead_letter_arn.clone(),
                         });
                     }
@@ -680,6 +686,7 @@ impl Topics {
         });
         let record = sub.record().clone();
         let effective = sub.settings().delivery.effective(&delivery_policy);
+        let now = self.clock.now_ms();
         Ok(OutboxEntry {
             subscription_arn: sub.arn.clone(),
             topic_arn: topic.arn.clone(),
@@ -692,7 +699,8 @@ impl Topics {
             retry: effective.retry,
             max_per_second: effective.max_receives_per_second,
             failures: 0,
-            due_ms: self.clock.now_ms(),
+            due_ms: now,
+            created_ms: now,
             dead_letter_arn: None,
         })
     }

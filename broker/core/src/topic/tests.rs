@@ -25,7 +25,8 @@ fn open_store(dir: &std::path::Path) -> Arc<Store> {
     )
 }
 
-fn open(dir: &std::path::Path) -> (Arc<Queues>, Arc<Topics>) {
+/// Queues and topics on a fresh store in `dir` (shared with the console view's tests).
+pub(super) fn open(dir: &std::path::Path) -> (Arc<Queues>, Arc<Topics>) {
     let store = open_store(dir);
     let clock = Clock::new();
     let queues = Arc::new(Queues::open(store.clone(), clock).expect("queues"));
@@ -33,7 +34,8 @@ fn open(dir: &std::path::Path) -> (Arc<Queues>, Arc<Topics>) {
     (queues, topics)
 }
 
-fn attrs(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
+/// Attributes from name-value pairs.
+pub(super) fn attrs(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
     pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
 }
 

@@ -9,6 +9,8 @@
 //!   (session, CSRF token, the request context authorization reads).
 //! - `overview`: every queue, topic and stream of the session's account and region.
 //! - `queues`: a queue's page: attributes, peek, send, delete, purge, redrive.
+//! - `streams`: a stream's page: shards and their lineage, consumers, a record browser.
+//! - `topics`: a topic's page: subscriptions with their delivery state, a test publish.
 //! - `calls`: calls into the API's own handlers on the session's behalf.
 //! - `error`: [`error::ConsoleError`] and the one place errors become answers.
 //!
@@ -25,11 +27,14 @@ mod overview;
 mod queues;
 pub mod session;
 mod signin;
+mod streams;
+mod topics;
 
 use bytes::Bytes;
 use http::request::Parts;
 use http::{Method, Response, StatusCode};
 use serde::de::DeserializeOwned;
+use serde::Deserialize;
 use serde_json::Value;
 
 use self::error::{error_response, json_response, ConsoleError};
@@ -74,6 +79,14 @@ pub enum Endpoint {
     Redrive(String),
     /// Cancel a redrive.
     CancelRedrive(String),
+    /// A topic's attributes, subscriptions and their delivery state.
+    Topic(String),
+    /// Publish a test message to a topic.
+    PublishTopic(String),
+    /// A stream's summary, shards and consumers.
+    Stream(String),
+    /// A page of a shard's records.
+    StreamRecords(String),
 }
 
 /// The endpoint for `method` and `path`; `None` when the console has none.
@@ -101,8 +114,22 @@ pub fn route(method: &Method, path: &str) -> Option<Endpoint> {
         ("POST", ["api", "queues", q, "purge"]) => Endpoint::Purge(name(q)?),
         ("POST", ["api", "queues", q, "redrive"]) => Endpoint::Redrive(name(q)?),
         ("POST", ["api", "queues", q, "redrive", "cancel"]) => Endpoint::CancelRedrive(name(q)?),
+        ("GET", ["api", "topics", t]) => Endpoint::Topic(name(t)?),
+        ("POST", ["api", "topics", t, "publish"]) => Endpoint::PublishTopic(name(t)?),
+        ("GET", ["api", "streams", s]) => Endpoint::Stream(name(s)?),
+        ("GET", ["api", "streams", s, "records"]) => Endpoint::StreamRecords(name(s)?),
         _ => return None,
     })
+}
+
+/// A message attribute as the page sends it (a send to a queue, a publish to a topic).
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct AttributeInput {
+    /// `String`, `Number` or `Binary`, optionally with a custom type after a dot.
+    data_type: String,
+    /// The value of a String or Number attribute.
+    string_value: Option<String>,
 }
 
 /// A console request: its head and body, and where it came from.
@@ -200,6 +227,12 @@ async fn serve(
             req.json()?,
         )
         .await?)),
+        Endpoint::Topic(t) => Ok(ok(topics::detail(app, &signin::gate(app, req)?, &t).await?)),
+        Endpoint::PublishTopic(t) => Ok(ok(
+            topics::publish(app, &signin::gate(app, req)?, &t, req.json()?).await?
+        )),
+        Endpoint::Stream(s) => Ok(ok(streams::detail(app, &signin::gate(app, req)?, &s).await?)),
+        Endpoint::StreamRecords(s) => Ok(ok(streams::records(app, &signin::gate(app, req)?, &s, req).await?)),
     }
 }
 
@@ -257,6 +290,30 @@ mod tests {
                 "/console/api/queues/q/redrive/cancel",
                 Some(Endpoint::CancelRedrive("q".into())),
             ),
+            (
+                &get,
+                "/console/api/streams/clicks",
+                Some(Endpoint::Stream("clicks".into())),
+            ),
+            (
+                &get,
+                "/console/api/streams/a%2Db/records",
+                Some(Endpoint::StreamRecords("a-b".into())),
+            ),
+            (&post, "/console/api/streams/clicks/records", None),
+            (&get, "/console/api/streams/", None),
+            (
+                &get,
+                "/console/api/topics/alerts",
+                Some(Endpoint::Topic("alerts".into())),
+            ),
+            (
+                &post,
+                "/console/api/topics/a%2Eb.fifo/publish",
+                Some(Endpoint::PublishTopic("a.b.fifo".into())),
+            ),
+            (&get, "/console/api/topics/alerts/publish", None),
+            (&post, "/console/api/topics/alerts", None),
             (&get, "/console/api/queues/", None),
             (&get, "/console/api/queues/%zz", None),
             (&get, "/consoles", None),

@@ -13,7 +13,7 @@ use sluice_broker::queue::{QueueError, QueueKey};
 
 use super::calls;
 use super::error::ConsoleError;
-use super::ConsoleRequest;
+use super::{AttributeInput, ConsoleRequest};
 use crate::api::context::RequestContext;
 use crate::api::sqs::queue_url;
 use crate::app::App;
@@ -30,14 +30,6 @@ pub struct SendInput {
     message_group_id: Option<String>,
     message_deduplication_id: Option<String>,
     attributes: Option<BTreeMap<String, AttributeInput>>,
-}
-
-/// A message attribute as the page sends it.
-#[derive(Debug, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct AttributeInput {
-    data_type: String,
-    string_value: Option<String>,
 }
 
 /// A redrive's body.
