@@ -37,6 +37,7 @@ use aws_lambda_events::event::sns::SnsEvent;
 use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
 use aws_lambda_events::event::streams::KinesisEventResponse;
 use lambda_runtime::{service_fn, Error, LambdaEvent};
+use serde_json::value::RawValue;
 use serde_json::{json, Value};
 use sluice_tests::lambda::{append_lines, HandledRecord};
 
@@ -86,7 +87,8 @@ async fn main() -> Result<(), Error> {
     let Some(out) = std::env::var_os("TEST_HANDLER_OUT").map(PathBuf::from) else {
         config_error("TEST_HANDLER_OUT must name the file processed records are appended to");
     };
-    lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| {
+    // The payload stays raw text until `parse` reads it once into the event's own type.
+    lambda_runtime::run(service_fn(move |event: LambdaEvent<Box<RawValue>>| {
         let out = out.clone();
         async move { handle(kind, &out, event).await }
     }))
@@ -99,9 +101,9 @@ fn config_error(message: &str) -> ! {
 }
 
 /// One invocation: parse, inject failures, write the processed records, report the failed ones.
-async fn handle(kind: Kind, out: &Path, event: LambdaEvent<Value>) -> Result<Value, Error> {
+async fn handle(kind: Kind, out: &Path, event: LambdaEvent<Box<RawValue>>) -> Result<Value, Error> {
     let request_id = event.context.request_id.clone();
-    let records = match parse(kind, event.payload) {
+    let records = match parse(kind, &event.payload) {
         Ok(records) => records,
         Err(e) => {
             eprintln!("lambda-test-handler: invocation {request_id}: the {kind:?} event does not parse: {e}");
@@ -157,9 +159,9 @@ async fn handle(kind: Kind, out: &Path, event: LambdaEvent<Value>) -> Result<Val
 }
 
 /// Deserializes the payload into the `aws_lambda_events` type of `kind`.
-fn parse(kind: Kind, payload: Value) -> Result<Vec<Record>, serde_json::Error> {
+fn parse(kind: Kind, payload: &RawValue) -> Result<Vec<Record>, serde_json::Error> {
     let records = match kind {
-        Kind::Sqs => serde_json::from_value::<SqsEvent>(payload)?
+        Kind::Sqs => serde_json::from_str::<SqsEvent>(payload.get())?
             .records
             .into_iter()
             .map(|m| Record {
@@ -170,7 +172,7 @@ fn parse(kind: Kind, payload: Value) -> Result<Vec<Record>, serde_json::Error> {
                 arrival_ms: None,
             })
             .collect(),
-        Kind::Kinesis => serde_json::from_value::<KinesisEvent>(payload)?
+        Kind::Kinesis => serde_json::from_str::<KinesisEvent>(payload.get())?
             .records
             .into_iter()
             .map(|r| Record {
@@ -185,7 +187,7 @@ fn parse(kind: Kind, payload: Value) -> Result<Vec<Record>, serde_json::Error> {
                 arrival_ms: Some(r.kinesis.approximate_arrival_timestamp.0.timestamp_millis()),
             })
             .collect(),
-        Kind::Sns => serde_json::from_value::<SnsEvent>(payload)?
+        Kind::Sns => serde_json::from_str::<SnsEvent>(payload.get())?
             .records
             .into_iter()
             .map(|r| Record {
