@@ -23,6 +23,7 @@
 //!   needs root and iproute2).
 //! - [`console`]: [`console::Console`], a web console session over plain HTTP (cookie, CSRF
 //!   header, JSON bodies), and the credentials file of the console's `--auth verify` tests.
+//! - [`machine`]: the machine a benchmark ran on (build profile, cores, kernel, CPU), for reports.
 //! - [`md5`]: the MD5 digests SQS returns (body, message attributes, system attributes). The Rust
 //!   SDK does not verify them itself (unlike the Java SDK), so the tests do.
 //! - [`sqs`]: helpers over the SDK the tests repeat (error-code assertions, queue set-up,
@@ -43,6 +44,7 @@ pub mod console;
 pub mod eventstream;
 pub mod kinesis;
 pub mod lambda;
+pub mod machine;
 pub mod md5;
 pub mod nats;
 pub mod netns;

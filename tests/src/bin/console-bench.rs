@@ -45,7 +45,7 @@ use hyper::client::conn::http1::SendRequest;
 use hyper_util::rt::TokioIo;
 use serde_json::{json, Value};
 use sluice_tests::kinesis::{create_stream, kinesis_client};
-use sluice_tests::{Broker, ACCOUNT_ID, REGION};
+use sluice_tests::{machine, Broker, ACCOUNT_ID, REGION};
 use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 
@@ -897,39 +897,6 @@ struct Report {
     list_full: Timing,
 }
 
-fn build() -> &'static str {
-    if cfg!(debug_assertions) {
-        "debug"
-    } else {
-        "release"
-    }
-}
-
-fn nproc() -> usize {
-    std::thread::available_parallelism().map_or(0, |n| n.get())
-}
-
-/// What `uname -r` prints, read from procfs.
-fn kernel() -> String {
-    std::fs::read_to_string("/proc/sys/kernel/osrelease")
-        .map(|s| s.trim().to_string())
-        .unwrap_or_else(|_| "unknown".to_string())
-}
-
-/// The first CPU's model name from procfs.
-fn cpu_model() -> String {
-    std::fs::read_to_string("/proc/cpuinfo")
-        .ok()
-        .and_then(|s| {
-            s.lines().find_map(|l| {
-                l.strip_prefix("model name")?
-                    .split_once(':')
-                    .map(|(_, v)| v.trim().to_string())
-            })
-        })
-        .unwrap_or_else(|| "unknown".to_string())
-}
-
 /// `a / b`, 0 when `b` is 0.
 fn ratio(a: f64, b: f64) -> f64 {
     if b <= 0.0 {
@@ -973,8 +940,8 @@ impl Report {
             "peek_goal_met": self.peek_met(),
             "overview_with_full_queue": self.overview_full.json(),
             "list_queues_with_full_queue": self.list_full.json(),
-            "machine": { "nproc": nproc(), "kernel": kernel(), "cpu": cpu_model() },
-            "build": build(),
+            "machine": { "nproc": machine::nproc(), "kernel": machine::kernel(), "cpu": machine::cpu_model() },
+            "build": machine::build(),
             "broker_binary": self.broker_binary,
         })
     }
@@ -988,10 +955,10 @@ impl Report {
         ));
         out.push_str(&format!(
             "machine: nproc {}, {}, kernel {}; build: {} (broker {})\n",
-            nproc(),
-            cpu_model(),
-            kernel(),
-            build(),
+            machine::nproc(),
+            machine::cpu_model(),
+            machine::kernel(),
+            machine::build(),
             self.broker_binary
         ));
         out.push_str(&format!(

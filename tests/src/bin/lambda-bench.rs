@@ -54,7 +54,7 @@ use clap::{Parser, ValueEnum};
 use serde_json::{json, Value};
 use sluice_tests::kinesis::{create_stream, kinesis_client};
 use sluice_tests::lambda::{append_lines, lambda_client, test_handler_binary, HandledRecord, Handler};
-use sluice_tests::{unique_name, Broker, ACCOUNT_ID, REGION};
+use sluice_tests::{machine, unique_name, Broker, ACCOUNT_ID, REGION};
 use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 use tokio::time::MissedTickBehavior;
@@ -1213,25 +1213,6 @@ impl Report {
         self.mapping.rate / self.raw.rate
     }
 
-    fn build() -> &'static str {
-        if cfg!(debug_assertions) {
-            "debug"
-        } else {
-            "release"
-        }
-    }
-
-    fn nproc() -> usize {
-        std::thread::available_parallelism().map_or(0, |n| n.get())
-    }
-
-    /// What `uname -r` prints, read from procfs (Linux, as the project).
-    fn kernel() -> String {
-        std::fs::read_to_string("/proc/sys/kernel/osrelease")
-            .map(|s| s.trim().to_string())
-            .unwrap_or_else(|_| "unknown".to_string())
-    }
-
     fn mode_json(m: &ModeResult) -> Value {
         json!({
             "consumers": m.consumers,
@@ -1273,8 +1254,8 @@ impl Report {
             "target_ratio": TARGET_RATIO,
             "target_met": self.ratio() >= TARGET_RATIO,
             "latency_resolution_ms": TAIL_POLL.as_secs_f64() * 1000.0,
-            "machine": { "nproc": Report::nproc(), "kernel": Report::kernel() },
-            "build": Report::build(),
+            "machine": { "nproc": machine::nproc(), "kernel": machine::kernel() },
+            "build": machine::build(),
             "broker_binary": self.broker_binary,
         })
     }
@@ -1297,9 +1278,9 @@ impl Report {
         ));
         out.push_str(&format!(
             "machine: nproc {}, kernel {}; build: {} (broker {})\n\n",
-            Report::nproc(),
-            Report::kernel(),
-            Report::build(),
+            machine::nproc(),
+            machine::kernel(),
+            machine::build(),
             self.broker_binary
         ));
         let row = |label: &str, a: String, b: String| format!("{label:<28} {a:>22} {b:>22}\n");
