@@ -145,6 +145,80 @@ pub fn event<T: serde::Serialize>(records: &[T]) -> Vec<u8> {
     serde_json::to_vec(&Event { records }).unwrap_or_default()
 }
 
+/// `{"Records": [...]}` of Kinesis records, written straight into one buffer: byte for byte
+/// what [`event`] makes of [`kinesis_record`]s, without a `String` per member. A Kinesis event
+/// carries up to 10,000 records, and rendering them member by member through serde was a
+/// tenth of the broker's CPU when a mapping delivered at full speed.
+pub fn kinesis_event(records: &[ReadRecord], shard_id: &str, stream_arn: &str, region: &str) -> Vec<u8> {
+    use std::io::Write;
+    // What follows the eventID in every record, escaped once per batch.
+    let mut tail = Vec::new();
+    tail.extend_from_slice(br#","eventName":"aws:kinesis:record","invokeIdentityArn":"#);
+    push_json_str(&mut tail, INVOKE_IDENTITY);
+    tail.extend_from_slice(br#","awsRegion":"#);
+    push_json_str(&mut tail, region);
+    tail.extend_from_slice(br#","eventSourceARN":"#);
+    push_json_str(&mut tail, stream_arn);
+    tail.push(b'}');
+    let mut event_id_prefix = Vec::new();
+    push_json_str(&mut event_id_prefix, &format!("{shard_id}:"));
+    // Without its closing quote, so the sequence number follows inside the string.
+    event_id_prefix.pop();
+    let per_record: usize = records
+        .iter()
+        .map(|r| 300 + r.partition_key.len() + 2 * r.sequence_number.len() + r.data.len().div_ceil(3) * 4)
+        .sum();
+    let mut out = Vec::with_capacity(16 + per_record + records.len() * (tail.len() + event_id_prefix.len()));
+    out.extend_from_slice(br#"{"Records":["#);
+    for (i, r) in records.iter().enumerate() {
+        if i > 0 {
+            out.push(b',');
+        }
+        out.extend_from_slice(br#"{"kinesis":{"kinesisSchemaVersion":"1.0","partitionKey":"#);
+        push_json_str(&mut out, &r.partition_key);
+        out.extend_from_slice(br#","sequenceNumber":"#);
+        push_json_str(&mut out, &r.sequence_number);
+        out.extend_from_slice(br#","data":""#);
+        let start = out.len();
+        out.resize(start + base64::encoded_len(r.data.len(), true).unwrap_or(0), 0);
+        // The slice is exactly the encoded length, so encoding cannot run out of room.
+        let written = STANDARD.encode_slice(&r.data, &mut out[start..]).unwrap_or(0);
+        out.truncate(start + written);
+        let _ = write!(
+            out,
+            r#"","approximateArrivalTimestamp":{}.{:03}}},"eventSource":"aws:kinesis","eventVersion":"1.0","eventID":"#,
+            r.arrival_ms / 1000,
+            r.arrival_ms % 1000
+        );
+        out.extend_from_slice(&event_id_prefix);
+        // Sequence numbers are decimal digits, which JSON strings take as they are.
+        push_json_str_inner(&mut out, &r.sequence_number);
+        out.push(b'"');
+        out.extend_from_slice(&tail);
+    }
+    out.extend_from_slice(b"]}");
+    out
+}
+
+/// Appends `s` as a JSON string, quoted and escaped as serde_json writes it.
+fn push_json_str(out: &mut Vec<u8>, s: &str) {
+    // Writing into a Vec cannot fail.
+    let _ = serde_json::to_writer(&mut *out, s);
+}
+
+/// Appends `s` escaped as inside a JSON string, without the quotes.
+fn push_json_str_inner(out: &mut Vec<u8>, s: &str) {
+    if s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_') {
+        out.extend_from_slice(s.as_bytes());
+        return;
+    }
+    let start = out.len();
+    push_json_str(out, s);
+    // Drop the quotes serde_json put around it.
+    out.pop();
+    out.remove(start);
+}
+
 /// Epoch ms as seconds with exactly three decimals (`1545084650.500`): serde_json prints an
 /// f64 in its shortest form (`.5`), which the `aws_lambda_events` crate reads as 5 ms.
 fn arrival_seconds(ms: u64) -> Box<serde_json::value::RawValue> {
@@ -271,6 +345,41 @@ mod tests {
             doc["messageAttributes"]["AtTimestamp"]["stringValue"],
             "2021-02-15T12:00:33+09:00"
         );
+    }
+
+    #[test]
+    fn kinesis_event_is_byte_for_byte_the_serde_rendering() {
+        let records: Vec<ReadRecord> = [
+            (
+                "pk",
+                "49590338271490256608559692538361571095921575989136588898",
+                1_545_084_650_500u64,
+                &b"hi"[..],
+            ),
+            ("k\"ey\\ \u{1}\n é 😀", "1", 7, &b""[..]),
+            ("x", "2", 1_000, &[0u8, 255, 1, 2, 3, 4, 5][..]),
+        ]
+        .into_iter()
+        .map(|(pk, seq, ms, data)| ReadRecord {
+            sequence_number: seq.into(),
+            arrival_ms: ms,
+            partition_key: pk.into(),
+            data: data.to_vec(),
+            encrypted: false,
+        })
+        .collect();
+        let arn = "arn:aws:kinesis:us-east-1:000000000000:stream/s\"q";
+        for n in 0..=records.len() {
+            let docs: Vec<KinesisRecord> = records[..n]
+                .iter()
+                .map(|r| kinesis_record(r, "shardId-000000000002", arn, "eu-west-1"))
+                .collect();
+            let direct = kinesis_event(&records[..n], "shardId-000000000002", arn, "eu-west-1");
+            assert_eq!(
+                String::from_utf8(direct).unwrap(),
+                String::from_utf8(event(&docs)).unwrap()
+            );
+        }
     }
 
     #[test]

@@ -251,14 +251,19 @@ impl ShardReader {
     /// batches of at most BatchSize, each lane in order; done when every lane is.
     async fn handle_lanes(&self, records: Vec<ReadRecord>) -> BatchEnd {
         let lanes = self.mapping.parallelization.max(1) as usize;
-        let mut split: Vec<Vec<ReadRecord>> = vec![Vec::new(); lanes];
-        for r in records {
-            split[lane(&r.partition_key, lanes)].push(r);
-        }
+        let split: Vec<Vec<ReadRecord>> = if lanes == 1 {
+            vec![records]
+        } else {
+            let mut split = vec![Vec::new(); lanes];
+            for r in records {
+                split[lane(&r.partition_key, lanes)].push(r);
+            }
+            split
+        };
         let size = self.mapping.batch_size.max(1) as usize;
         let runs = split.into_iter().filter(|l| !l.is_empty()).map(|lane| async move {
-            for chunk in lane.chunks(size) {
-                if let BatchEnd::Stop = self.handle(chunk.to_vec()).await {
+            for chunk in into_chunks(lane, size) {
+                if let BatchEnd::Stop = self.handle(chunk).await {
                     return BatchEnd::Stop;
                 }
             }
@@ -324,11 +329,12 @@ impl ShardReader {
             );
             return Attempt::Stop;
         };
-        let arn = self.stream.arn();
-        let docs: Vec<events::KinesisRecord> = batch
-            .iter()
-            .map(|r| events::kinesis_record(r, &self.shard, &arn, &self.stream.region))
-            .collect();
+        let payload = Bytes::from(events::kinesis_event(
+            batch,
+            &self.shard,
+            &self.stream.arn(),
+            &self.stream.region,
+        ));
         let hub = self.functions.hub(&self.mapping.function);
         loop {
             let slot = hub.reserve().await;
@@ -337,7 +343,7 @@ impl ShardReader {
                 let age = self.functions.clock.now_ms().saturating_sub(newest.arrival_ms);
                 self.functions.set_iterator_age(&self.mapping.uuid, age);
             }
-            let payload = Bytes::from(events::event(&docs));
+            let payload = payload.clone();
             let timeout = function.record.settings.timeout_secs;
             return match hub.invoke_reserved(payload, timeout, PICKUP, slot).await {
                 Outcome::NoHandler => continue,
@@ -442,6 +448,23 @@ impl ShardReader {
     }
 }
 
+/// `records` in runs of at most `size` (at least 1), moved rather than copied.
+fn into_chunks(records: Vec<ReadRecord>, size: usize) -> Vec<Vec<ReadRecord>> {
+    let size = size.max(1);
+    let mut chunks: Vec<Vec<ReadRecord>> = Vec::with_capacity(records.len().div_ceil(size));
+    for r in records {
+        match chunks.last_mut() {
+            Some(last) if last.len() < size => last.push(r),
+            _ => {
+                let mut chunk = Vec::with_capacity(size);
+                chunk.push(r);
+                chunks.push(chunk);
+            }
+        }
+    }
+    chunks
+}
+
 /// The lane of a partition key: a stable hash (FNV-1a), so a key always takes the same lane.
 fn lane(partition_key: &str, lanes: usize) -> usize {
     let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
@@ -460,4 +483,36 @@ enum Attempt {
         remaining: Option<Vec<ReadRecord>>,
     },
     Stop,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn records(n: usize) -> Vec<ReadRecord> {
+        (0..n)
+            .map(|i| ReadRecord {
+                sequence_number: i.to_string(),
+                arrival_ms: 0,
+                partition_key: "pk".into(),
+                data: Vec::new(),
+                encrypted: false,
+            })
+            .collect()
+    }
+
+    #[test]
+    fn chunks_keep_order_and_size() {
+        let sizes = |n, size| -> Vec<usize> { into_chunks(records(n), size).iter().map(Vec::len).collect() };
+        assert_eq!(sizes(0, 10), Vec::<usize>::new());
+        assert_eq!(sizes(10, 10), vec![10]);
+        assert_eq!(sizes(25, 10), vec![10, 10, 5]);
+        assert_eq!(sizes(2, 0), vec![1, 1]);
+        let order: Vec<String> = into_chunks(records(7), 3)
+            .into_iter()
+            .flatten()
+            .map(|r| r.sequence_number)
+            .collect();
+        assert_eq!(order, ["0", "1", "2", "3", "4", "5", "6"]);
+    }
 }
