@@ -72,7 +72,10 @@ impl Record {
     }
 }
 
-#[tokio::main]
+// One thread: a handler runs one invocation at a time, so a multi-threaded runtime only handed
+// each one between threads (a quarter of this process's CPU went to the kernel's task switches
+// when a Kinesis mapping fed it at full speed; lambda-bench, docs/benchmarks.md).
+#[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Error> {
     // The runtime's own errors (failed posts to the Runtime API) then reach the handler's log.
     lambda_runtime::tracing::init_default_subscriber_with_writer(std::io::stderr);
