@@ -6,10 +6,14 @@
 //! - [`lambda_python`]: a Python with AWS's runtime interface client (`awslambdaric`),
 //!   `aws-lambda-powertools` and boto3, pinned; `scripts/lambda-python` creates its virtualenv on
 //!   first use (`SLUICE_TOOLS_DIR` moves it), so a fresh machine needs only python3 (3.10+) and pip.
+//! - [`lambda_node`]: AWS's Node.js runtime interface client (`aws-lambda-ric`), pinned by
+//!   `tests/fixtures/lambda-node/package-lock.json`; `scripts/lambda-node` installs it on first use
+//!   (with the Debian build tools its native addon needs).
 //! - [`handler_env`]: the variables Lambda sets for a function process and the runtime clients
 //!   read; AWS's Rust client panics without the function name, version and memory size.
 //! - [`Handler::python`] runs `python -m awslambdaric <module.function>` in a code folder, as
-//!   AWS's Python base images do; [`Handler::rust`] runs `lambda-test-handler`
+//!   AWS's Python base images do; [`Handler::node`] runs `node <aws-lambda-ric> <file.export>`;
+//!   [`Handler::rust`] runs `lambda-test-handler`
 //!   (`src/bin/lambda-test-handler.rs`, on AWS's `lambda_runtime`), whose environment variables
 //!   pick the event type, the out file and inject failures.
 //! - [`HandledRecord`] and [`append_lines`] write the line per handled record that the test
@@ -65,13 +69,31 @@ pub const ROLE: &str = "arn:aws:iam::000000000000:role/lambda";
 /// empty zip (Sluice keeps the package's digest, never runs it), and returns the address of
 /// its Runtime API (GetFunction's `Code.Location`).
 pub async fn create_function(client: &Client, name: &str, handler: &str, timeout: i32) -> String {
+    create_function_in(
+        client,
+        name,
+        aws_sdk_lambda::types::Runtime::Python312,
+        handler,
+        timeout,
+    )
+    .await
+}
+
+/// [`create_function`] with another runtime named in the function's configuration.
+pub async fn create_function_in(
+    client: &Client,
+    name: &str,
+    runtime: aws_sdk_lambda::types::Runtime,
+    handler: &str,
+    timeout: i32,
+) -> String {
     let empty_zip = vec![
         0x50, 0x4b, 0x05, 0x06, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
     ];
     client
         .create_function()
         .function_name(name)
-        .runtime(aws_sdk_lambda::types::Runtime::Python312)
+        .runtime(runtime)
         .role(ROLE)
         .handler(handler)
         .timeout(timeout)
@@ -106,15 +128,24 @@ pub async fn create_function(client: &Client, name: &str, handler: &str, timeout
 pub fn lambda_python() -> PathBuf {
     // Parallel tests in one process ask once; the script itself serializes across processes.
     static PYTHON: OnceLock<PathBuf> = OnceLock::new();
-    PYTHON.get_or_init(run_lambda_python_script).clone()
+    PYTHON.get_or_init(|| run_tool_script("lambda-python")).clone()
 }
 
-fn run_lambda_python_script() -> PathBuf {
-    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../scripts/lambda-python");
+/// The path of the pinned Node.js runtime interface client's launcher (`aws-lambda-ric`'s
+/// `bin/index.mjs`), from `scripts/lambda-node` (which installs it on first use, building its
+/// native addon); panics when the script fails or takes over 6 minutes.
+pub fn lambda_node() -> PathBuf {
+    static LAUNCHER: OnceLock<PathBuf> = OnceLock::new();
+    LAUNCHER.get_or_init(|| run_tool_script("lambda-node")).clone()
+}
+
+/// Runs `scripts/<name>`, which prints the path of what it installed, and returns that path.
+fn run_tool_script(name: &str) -> PathBuf {
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../scripts").join(name);
     let logs = tempfile::Builder::new()
-        .prefix("sluice-lambda-python-")
+        .prefix(&format!("sluice-{name}-"))
         .tempdir()
-        .expect("create temp dir for scripts/lambda-python's output");
+        .expect("create temp dir for the script's output");
     let stdout_path = logs.path().join("stdout");
     let stderr_path = logs.path().join("stderr");
     let stdout = std::fs::File::create(&stdout_path).expect("create stdout file");
@@ -146,14 +177,14 @@ fn run_lambda_python_script() -> PathBuf {
         }
     };
     let out = std::fs::read_to_string(&stdout_path).unwrap_or_default();
-    let python = PathBuf::from(out.trim());
+    let installed = PathBuf::from(out.trim());
     assert!(
-        status.success() && python.is_file(),
+        status.success() && installed.is_file(),
         "{} failed ({status}): stdout {out:?}, stderr:\n{}",
         script.display(),
         crate::file_tail(&stderr_path, 8192)
     );
-    python
+    installed
 }
 
 fn kill_group(child: &Child) {
@@ -189,6 +220,16 @@ pub fn handler_env(function: &str, runtime_api: &str) -> Vec<(String, String)> {
     .collect()
 }
 
+/// The lines of `handled.txt` in `dir`, where the tests' handlers write what they handled;
+/// none while the file does not exist.
+pub fn handled_lines(dir: &Path) -> Vec<String> {
+    std::fs::read_to_string(dir.join("handled.txt"))
+        .unwrap_or_default()
+        .lines()
+        .map(str::to_string)
+        .collect()
+}
+
 /// A running handler process (see the module docs); killed when dropped.
 pub struct Handler {
     child: Option<Child>,
@@ -210,6 +251,19 @@ impl Handler {
             // print() in a handler reaches the log at once, not when a buffer fills.
             .env("PYTHONUNBUFFERED", "1");
         Handler::spawn(cmd, format!("python {handler} for {function}"))
+    }
+
+    /// Runs `node <launcher> <handler>` (`handler` is `file.export`; `launcher` is usually
+    /// [`lambda_node`]) in `dir`, the function's code folder, as AWS's Node.js base images run
+    /// `aws-lambda-ric`.
+    pub fn node(launcher: &Path, dir: &Path, handler: &str, function: &str, runtime_api: &str) -> Handler {
+        let mut cmd = handler_command(Path::new("node"), function, runtime_api);
+        cmd.arg(launcher)
+            .arg(handler)
+            .current_dir(dir)
+            .env("LAMBDA_TASK_ROOT", dir)
+            .env("_HANDLER", handler);
+        Handler::spawn(cmd, format!("node {handler} for {function}"))
     }
 
     /// Runs `lambda-test-handler` for `function` against `runtime_api`, with `extra_env` on top

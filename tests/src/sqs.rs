@@ -84,6 +84,33 @@ pub async fn create_queue(client: &Client, name: &str, attrs: &[(QueueAttributeN
     out.queue_url().expect("CreateQueue returned no QueueUrl").to_string()
 }
 
+/// Creates `dlq_name`, then `name` whose messages move there after `max_receives` receives,
+/// hidden `visibility` seconds per receive; returns both URLs, the queue's first.
+pub async fn create_queue_with_dlq(
+    client: &Client,
+    name: &str,
+    dlq_name: &str,
+    visibility: &str,
+    max_receives: u32,
+) -> (String, String) {
+    let dlq = create_queue(client, dlq_name, &[]).await;
+    let redrive = format!(
+        r#"{{"deadLetterTargetArn":"arn:aws:sqs:{}:{}:{dlq_name}","maxReceiveCount":"{max_receives}"}}"#,
+        crate::REGION,
+        crate::ACCOUNT_ID
+    );
+    let queue = create_queue(
+        client,
+        name,
+        &[
+            (QueueAttributeName::VisibilityTimeout, visibility),
+            (QueueAttributeName::RedrivePolicy, &redrive),
+        ],
+    )
+    .await;
+    (queue, dlq)
+}
+
 /// Reads queue attributes (`All` when `names` is empty) as a name → value map.
 pub async fn queue_attributes(client: &Client, url: &str, names: &[QueueAttributeName]) -> HashMap<String, String> {
     let mut req = client.get_queue_attributes().queue_url(url);

@@ -17,7 +17,7 @@ use sluice_tests::lambda::{
     create_function, distinct_bodies, handled, lambda_client, lambda_python, wait_for_handled, Handler, Supervisor,
     ROLE,
 };
-use sluice_tests::sqs::{counts, create_queue, ok};
+use sluice_tests::sqs::{counts, create_queue, create_queue_with_dlq, ok};
 use sluice_tests::{unique_name, Broker};
 
 const ACCOUNT: &str = "000000000000";
@@ -38,20 +38,8 @@ async fn sqs_batches_reach_the_handler_and_failures_go_to_the_dead_letter_queue(
     let broker = Broker::start().await;
     let sqs = broker.sqs().await;
     let lambda = lambda_client(&broker.endpoint()).await;
-    let dlq_name = unique_name("dlq");
-    let dlq = create_queue(&sqs, &dlq_name, &[]).await;
-    let redrive =
-        format!(r#"{{"deadLetterTargetArn":"arn:aws:sqs:us-east-1:{ACCOUNT}:{dlq_name}","maxReceiveCount":"2"}}"#);
     let name = unique_name("work");
-    let queue = create_queue(
-        &sqs,
-        &name,
-        &[
-            (QueueAttributeName::VisibilityTimeout, "2"),
-            (QueueAttributeName::RedrivePolicy, &redrive),
-        ],
-    )
-    .await;
+    let (queue, dlq) = create_queue_with_dlq(&sqs, &name, &unique_name("dlq"), "2", 2).await;
     // A function that may run longer than the queue hides a message is refused, as on AWS.
     let slow = unique_name("slow");
     create_function(&lambda, &slow, "bootstrap", 10).await;

@@ -6,10 +6,9 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use aws_sdk_lambda::types::EventSourcePosition;
-use aws_sdk_sqs::types::QueueAttributeName;
 use sluice_tests::kinesis::{create_stream, kinesis_client};
-use sluice_tests::lambda::{create_function, lambda_client, lambda_python, Handler};
-use sluice_tests::sqs::{counts, create_queue, ok};
+use sluice_tests::lambda::{create_function, handled_lines, lambda_client, lambda_python, Handler};
+use sluice_tests::sqs::{counts, create_queue, create_queue_with_dlq, ok};
 use sluice_tests::{unique_name, Broker};
 
 const ACCOUNT: &str = "000000000000";
@@ -28,18 +27,10 @@ fn code(app: &str, endpoint: &str) -> tempfile::TempDir {
     dir
 }
 
-fn lines(dir: &Path) -> Vec<String> {
-    std::fs::read_to_string(dir.join("handled.txt"))
-        .unwrap_or_default()
-        .lines()
-        .map(str::to_string)
-        .collect()
-}
-
 async fn wait_lines(dir: &Path, n: usize, what: &str, log: impl Fn() -> String) -> Vec<String> {
     let deadline = Instant::now() + Duration::from_secs(60);
     loop {
-        let got = lines(dir);
+        let got = handled_lines(dir);
         if got.len() >= n {
             return got;
         }
@@ -192,20 +183,8 @@ async fn a_saga_across_two_queues_with_a_dead_letter_queue() {
     let broker = Broker::start().await;
     let sqs = broker.sqs().await;
     let lambda = lambda_client(&broker.endpoint()).await;
-    let dlq_name = unique_name("orders-dlq");
-    let dlq = create_queue(&sqs, &dlq_name, &[]).await;
-    let redrive =
-        format!(r#"{{"deadLetterTargetArn":"arn:aws:sqs:us-east-1:{ACCOUNT}:{dlq_name}","maxReceiveCount":"2"}}"#);
     let orders_name = unique_name("orders");
-    let orders = create_queue(
-        &sqs,
-        &orders_name,
-        &[
-            (QueueAttributeName::VisibilityTimeout, "2"),
-            (QueueAttributeName::RedrivePolicy, &redrive),
-        ],
-    )
-    .await;
+    let (orders, dlq) = create_queue_with_dlq(&sqs, &orders_name, &unique_name("orders-dlq"), "2", 2).await;
     let payments_name = unique_name("payments");
     let payments = create_queue(&sqs, &payments_name, &[]).await;
 
@@ -278,5 +257,5 @@ async fn a_saga_across_two_queues_with_a_dead_letter_queue() {
     let dead = ok(sqs.receive_message().queue_url(&dlq).send().await, "ReceiveMessage");
     assert!(dead.messages()[0].body().unwrap_or_default().contains("o-2"));
     assert_eq!(counts(&sqs, &payments).await, (0, 0, 0), "payments drained");
-    assert!(!lines(charge_code.path()).contains(&"o-2".to_string()));
+    assert!(!handled_lines(charge_code.path()).contains(&"o-2".to_string()));
 }
