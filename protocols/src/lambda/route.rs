@@ -67,10 +67,31 @@ const API_2015: &str = "/2015-03-31/";
 /// Version prefix of the tagging routes.
 const API_2017_TAGS: &str = "/2017-03-31/tags/";
 
+/// The version prefixes of every Lambda operation's path in the service model (2014-11-13 for
+/// InvokeAsync through 2025-12-01), so a route Sluice does not serve is still Lambda's.
+const API_VERSIONS: [&str; 16] = [
+    "/2014-11-13/",
+    "/2015-03-31/",
+    "/2016-08-19/",
+    "/2017-03-31/",
+    "/2017-10-31/",
+    "/2018-10-31/",
+    "/2019-09-25/",
+    "/2019-09-30/",
+    "/2020-04-22/",
+    "/2020-06-30/",
+    "/2021-07-20/",
+    "/2021-10-31/",
+    "/2021-11-15/",
+    "/2024-08-31/",
+    "/2025-11-30/",
+    "/2025-12-01/",
+];
+
 /// True when `path` belongs to the Lambda API (so the dispatcher sends it here even when the
 /// route is unknown, and the client gets a Lambda-shaped error).
 pub fn is_lambda_path(path: &str) -> bool {
-    path.starts_with(API_2015) || path.starts_with(API_2017_TAGS)
+    API_VERSIONS.iter().any(|prefix| path.starts_with(prefix))
 }
 
 /// The operation for `method` and `path`; `None` when no Lambda operation has that route.
@@ -297,7 +318,12 @@ mod tests {
         assert_eq!(action("GET", "/2015-03-31/functions/%e2%82"), None);
         assert_eq!(action("GET", "/2015-03-31/layers"), None);
         assert!(is_lambda_path("/2015-03-31/layers"));
+        // Every API version of the model is Lambda's, routed or not.
+        assert!(is_lambda_path("/2016-08-19/account-settings/"));
+        assert!(is_lambda_path("/2017-10-31/functions/f1/concurrency"));
+        assert_eq!(action("GET", "/2016-08-19/account-settings/"), None);
         assert!(!is_lambda_path("/000000000000/queue"));
+        assert!(!is_lambda_path("/2099-01-01/functions"));
     }
 
     #[test]

@@ -66,7 +66,7 @@ pub fn create(s: &Scope<'_>) -> Result<Reply> {
 
 /// GetFunction: the configuration, the tags, and where handlers connect.
 pub fn get(s: &Scope<'_>) -> Result<Reply> {
-    let key = s.function_key(s.resource(), "functionName")?;
+    let (key, _) = s.qualified_function()?;
     let view = s.functions().get_function(&key)?;
     let response = GetFunctionResponse {
         configuration: configuration(&view),
@@ -81,7 +81,7 @@ pub fn get(s: &Scope<'_>) -> Result<Reply> {
 
 /// GetFunctionConfiguration.
 pub fn get_configuration(s: &Scope<'_>) -> Result<Reply> {
-    let key = s.function_key(s.resource(), "functionName")?;
+    let (key, _) = s.qualified_function()?;
     let view = s.functions().get_function(&key)?;
     Reply::json(200, &configuration(&view))
 }
@@ -140,8 +140,8 @@ pub fn update_code(s: &Scope<'_>) -> Result<Reply> {
 
 /// DeleteFunction; its Runtime API stops (handlers connected to it see the connection close).
 pub fn delete(s: &Scope<'_>) -> Result<Reply> {
-    let key = s.function_key(s.resource(), "functionName")?;
-    if s.param("Qualifier") == Some("$LATEST") {
+    let (key, qualifier) = s.qualified_function()?;
+    if qualifier.is_some() {
         return Err(Failure(LambdaError::invalid(
             "$LATEST version cannot be deleted without deleting the function.",
         )));

@@ -31,7 +31,7 @@ const MAX_EVENT_PAYLOAD: usize = 1024 * 1024;
 
 /// Invoke.
 pub async fn invoke(s: &Scope<'_>) -> Result<Reply> {
-    let key = s.function_key(s.resource(), "functionName")?;
+    let (key, _) = s.qualified_function()?;
     let function = s.functions().get_function(&key)?;
     let invocation_type = header_str(s.headers, "x-amz-invocation-type").unwrap_or("RequestResponse");
     let limit = match invocation_type {

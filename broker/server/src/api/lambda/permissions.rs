@@ -9,39 +9,25 @@
 use sluice_broker::function::{FunctionKey, Permission, PolicyError, Principal};
 use sluice_protocols::lambda::types::{AddPermissionResponse, GetPolicyResponse};
 use sluice_protocols::lambda::validate;
-use sluice_protocols::lambda::{FunctionRef, LambdaError, LambdaErrorCode};
+use sluice_protocols::lambda::{LambdaError, LambdaErrorCode};
 
-use super::shared::{version_not_kept, Failure, Result, Scope};
+use super::shared::{Failure, Result, Scope};
 use super::Reply;
 
 /// The function whose policy the call names; `adding` for AddPermission, which AWS answers
 /// differently about `$LATEST`.
 fn policy_function(s: &Scope<'_>, adding: bool) -> Result<FunctionKey> {
-    let reference = FunctionRef::parse(s.resource(), "functionName")?;
-    let param = s.param("Qualifier");
-    if let Some(qualifier) = param {
-        validate::check_qualifier(qualifier)?;
-    }
-    if let (Some(given), Some(derived)) = (param, reference.qualifier.as_deref()) {
-        if given != derived {
-            return Err(Failure(LambdaError::invalid(
-                "The derived qualifier from the function name does not match the specified qualifier.",
-            )));
-        }
-    }
-    let key = s.function_key(s.resource(), "functionName")?;
-    match param.or(reference.qualifier.as_deref()) {
-        None => Ok(key),
+    match s.qualified_function()? {
+        (key, None) => Ok(key),
         // The model's documentation of AddPermission: "Lambda does not support adding
         // policies to version $LATEST"; Terraform users know this message.
-        Some("$LATEST") if adding => Err(Failure(LambdaError::invalid(
+        (_, Some(_)) if adding => Err(Failure(LambdaError::invalid(
             "We currently do not support adding policies for $LATEST.",
         ))),
-        Some("$LATEST") => Err(Failure(LambdaError::new(
+        (_, Some(_)) => Err(Failure(LambdaError::new(
             LambdaErrorCode::ResourceNotFound,
             "The resource you requested does not exist.",
         ))),
-        Some(qualifier) => Err(version_not_kept(&key, qualifier)),
     }
 }
 

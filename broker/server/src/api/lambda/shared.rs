@@ -12,7 +12,7 @@ use sluice_protocols::lambda::types::{
     DeadLetterConfig, DestinationConfig, Environment, EphemeralStorage, EventSourceMappingConfiguration, Filter,
     FilterCriteria, FunctionConfiguration, LoggingConfig, OnFailure, ScalingConfig, TracingConfig,
 };
-use sluice_protocols::lambda::{FunctionRef, LambdaError};
+use sluice_protocols::lambda::{validate, FunctionRef, LambdaError};
 
 use crate::api::context::RequestContext;
 use crate::app::App;
@@ -87,6 +87,31 @@ impl Scope<'_> {
             return Err(version_not_kept(&key, q));
         }
         Ok(key)
+    }
+
+    /// The function the path names, with the `Qualifier` query parameter of the operations
+    /// that take one: a qualifier other than `$LATEST` (in the reference or the parameter)
+    /// names a version Sluice does not keep, and both must agree when both are given. Returns
+    /// the qualifier given (only ever `$LATEST`), for the operations that answer it apart.
+    pub fn qualified_function(&self) -> Result<(FunctionKey, Option<String>)> {
+        let reference = FunctionRef::parse(self.resource(), "functionName")?;
+        let param = self.param("Qualifier");
+        if let Some(qualifier) = param {
+            validate::check_qualifier(qualifier)?;
+        }
+        if let (Some(given), Some(derived)) = (param, reference.qualifier.as_deref()) {
+            if given != derived {
+                return Err(Failure(LambdaError::invalid(
+                    "The derived qualifier from the function name does not match the specified qualifier.",
+                )));
+            }
+        }
+        let key = self.function_key(self.resource(), "functionName")?;
+        match param.or(reference.qualifier.as_deref()) {
+            None => Ok((key, None)),
+            Some("$LATEST") => Ok((key, Some("$LATEST".to_string()))),
+            Some(qualifier) => Err(version_not_kept(&key, qualifier)),
+        }
     }
 
     fn account(&self, r: &FunctionRef) -> String {
