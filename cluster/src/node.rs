@@ -529,9 +529,10 @@ impl Node {
             .map_err(|e| ClusterError::Store(format!("checkpoint task: {e}")))??;
         let published = self.snapshots.publish(&dir, position, &self.options.node_id).await;
         let _ = std::fs::remove_dir_all(&dir);
-        let previous = published?;
+        let (manifest, previous) = published?;
         self.snapshot_position.fetch_max(position, Ordering::Relaxed);
         let Some(previous) = previous else {
+            self.snapshots.remove_older(&manifest).await;
             return Ok((position, 0));
         };
         // Below the previous snapshot only: a standby less than one interval behind still
@@ -543,7 +544,7 @@ impl Node {
                 .await
                 .map_err(|e| ClusterError::Nats(format!("trimming the log: {e}")))?;
         }
-        self.snapshots.delete(&previous).await;
+        self.snapshots.remove_older(&manifest).await;
         Ok((position, previous.position))
     }
 

@@ -6,7 +6,8 @@
 //! `<position>/<file>`, and then writes the object `manifest`, which names the snapshot's log
 //! position and files. Only then is the log trimmed, and only below the *previous* snapshot's
 //! position, so a standby that lags by less than one snapshot interval still catches up from
-//! the log; last, the previous snapshot's files are deleted.
+//! the log; last, every file of an older snapshot is deleted: the previous one's, and any left
+//! by a writer that died while uploading (its manifest never written, nothing names them).
 //!
 //! A node whose position is below the log's first entry (new, or down while the log was
 //! trimmed) restores the latest snapshot at start-up, before it opens its store for serving,
@@ -83,8 +84,13 @@ impl Snapshots {
     }
 
     /// Uploads every file of the checkpoint `dir`, which holds the log up to `position`, then
-    /// names it in the manifest; returns the manifest it replaced.
-    pub async fn publish(&self, dir: &Path, position: u64, node: &str) -> Result<Option<Manifest>, ClusterError> {
+    /// names it in the manifest; returns the new manifest and the one it replaced.
+    pub async fn publish(
+        &self,
+        dir: &Path,
+        position: u64,
+        node: &str,
+    ) -> Result<(Manifest, Option<Manifest>), ClusterError> {
         let previous = self.latest().await?;
         let mut files = Vec::new();
         for name in file_names(dir)? {
@@ -109,17 +115,49 @@ impl Snapshots {
             .put(MANIFEST, &mut bytes.as_slice())
             .await
             .map_err(|e| ClusterError::Nats(format!("writing the snapshot manifest: {e}")))?;
-        Ok(previous)
+        Ok((manifest, previous))
     }
 
-    /// Deletes the files of a snapshot the manifest no longer names (best effort: a file left
-    /// behind costs space, never correctness).
-    pub async fn delete(&self, old: &Manifest) {
-        for name in &old.files {
-            if let Err(e) = self.bucket.delete(format!("{}/{name}", old.position)).await {
-                tracing::warn!(error = %e, file = %name, "cluster: deleting an old snapshot file");
+    /// Deletes every snapshot file that `current` does not name and that belongs to an older
+    /// position: the replaced snapshot's files, and those of uploads cut short. Files of a
+    /// later position are left alone (only a newer writer makes them). Best effort: a file
+    /// left behind costs space, never correctness; returns how many were deleted.
+    pub async fn remove_older(&self, current: &Manifest) -> usize {
+        let names = match tokio::time::timeout(LIST_TIMEOUT, self.names()).await {
+            Ok(Ok(names)) => names,
+            Ok(Err(e)) => {
+                tracing::warn!(error = %e, "cluster: listing the snapshot files");
+                return 0;
+            }
+            Err(_) => {
+                tracing::warn!("cluster: listing the snapshot files took over {LIST_TIMEOUT:?}");
+                return 0;
+            }
+        };
+        let mut deleted = 0;
+        for name in names.iter().filter(|n| is_older(n, current)) {
+            match self.bucket.delete(name).await {
+                Ok(()) => deleted += 1,
+                Err(e) => tracing::warn!(error = %e, file = %name, "cluster: deleting an old snapshot file"),
             }
         }
+        deleted
+    }
+
+    /// The names of every object in the bucket.
+    async fn names(&self) -> Result<Vec<String>, ClusterError> {
+        use futures_util::StreamExt as _;
+        let mut list = self
+            .bucket
+            .list()
+            .await
+            .map_err(|e| ClusterError::Nats(format!("listing the snapshot bucket: {e}")))?;
+        let mut names = Vec::new();
+        while let Some(info) = list.next().await {
+            let info = info.map_err(|e| ClusterError::Nats(format!("listing the snapshot bucket: {e}")))?;
+            names.push(info.name);
+        }
+        Ok(names)
     }
 
     /// Downloads the snapshot `manifest` names into the new folder `into`.
@@ -146,6 +184,23 @@ impl Snapshots {
                 .map_err(|e| ClusterError::Store(format!("syncing {}: {e}", path.display())))?;
         }
         Ok(())
+    }
+}
+
+/// Longest wait for the bucket's listing (it reads every object's metadata).
+const LIST_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
+
+/// Whether the object `name` is a file of a snapshot older than `current`, or of `current`'s
+/// position without being one of its files (an upload of the same position cut short).
+fn is_older(name: &str, current: &Manifest) -> bool {
+    let Some((position, file)) = name.split_once('/') else {
+        // The manifest, or nothing this module wrote.
+        return false;
+    };
+    match position.parse::<u64>() {
+        Ok(p) if p < current.position => true,
+        Ok(p) if p == current.position => !current.files.iter().any(|f| f == file),
+        _ => false,
     }
 }
 
@@ -244,6 +299,22 @@ fn incoming_name(incoming: &Path) -> Result<String, ClusterError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn older_files_are_those_of_lower_positions_and_unnamed_ones_of_this_position() {
+        let current = Manifest {
+            position: 200,
+            files: vec!["CURRENT".into(), "000012.sst".into()],
+            node: "a".into(),
+        };
+        assert!(is_older("100/000009.sst", &current), "the previous snapshot's");
+        assert!(is_older("150/MANIFEST-000005", &current), "an upload cut short");
+        assert!(is_older("200/000011.sst", &current), "this position, not named");
+        assert!(!is_older("200/000012.sst", &current), "this snapshot's own");
+        assert!(!is_older("300/000013.sst", &current), "a later writer's");
+        assert!(!is_older(MANIFEST, &current));
+        assert!(!is_older("notes/x", &current), "not written by this module");
+    }
 
     #[test]
     fn a_swap_replaces_the_files_and_an_interrupted_one_is_cleared() {

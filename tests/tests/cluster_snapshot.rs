@@ -74,6 +74,26 @@ async fn log_first(nats: &NatsCluster) -> u64 {
     stream.info().await.expect("stream info").state.first_sequence
 }
 
+/// The snapshot manifest, as JSON.
+async fn snapshot_manifest(bucket: &async_nats::jetstream::object_store::ObjectStore) -> serde_json::Value {
+    use tokio::io::AsyncReadExt as _;
+    let mut object = bucket.get("manifest").await.expect("the manifest");
+    let mut bytes = Vec::new();
+    object.read_to_end(&mut bytes).await.expect("read the manifest");
+    serde_json::from_slice(&bytes).expect("a JSON manifest")
+}
+
+/// Every object name in the bucket.
+async fn object_names(bucket: &async_nats::jetstream::object_store::ObjectStore) -> Vec<String> {
+    use futures_util::StreamExt as _;
+    let mut list = bucket.list().await.expect("list the bucket");
+    let mut names = Vec::new();
+    while let Some(info) = list.next().await {
+        names.push(info.expect("object info").name);
+    }
+    names
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_node_behind_the_trimmed_log_restores_a_snapshot_and_takes_over_with_everything() {
     let nats = NatsCluster::start(3).await;
@@ -103,6 +123,16 @@ async fn a_node_behind_the_trimmed_log_restores_a_snapshot_and_takes_over_with_e
     let b_position = wait_caught_up(&b, &a, "b before it stops").await;
     b.kill9();
 
+    // A file of an upload cut short (a writer killed before its manifest): nothing names it.
+    let snapshots = async_nats::jetstream::new(nats.client(0).await)
+        .get_object_store("sluice_snapshots")
+        .await
+        .expect("the snapshot bucket");
+    snapshots
+        .put("1/000001.sst", &mut &b"an upload cut short"[..])
+        .await
+        .expect("put a stray snapshot file");
+
     // Rounds of sends (one log entry each) until the writer has trimmed the log past b.
     let mut rounds = 0;
     while log_first(&nats).await <= b_position + 1 {
@@ -130,6 +160,31 @@ async fn a_node_behind_the_trimmed_log_restores_a_snapshot_and_takes_over_with_e
         made >= first - 1,
         "the latest snapshot ({made}) reaches the log's start ({first})"
     );
+
+    // Older snapshots' files go, the stray one with them: what is left is the manifest and
+    // the files it names.
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        let manifest = snapshot_manifest(&snapshots).await;
+        let mut names = object_names(&snapshots).await;
+        names.sort();
+        let mut want: Vec<String> = manifest["files"]
+            .as_array()
+            .expect("files")
+            .iter()
+            .map(|f| format!("{}/{}", manifest["position"], f.as_str().unwrap_or_default()))
+            .chain(["manifest".to_string()])
+            .collect();
+        want.sort();
+        if names == want {
+            break;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the snapshot bucket holds {names:?}, the manifest names {want:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    }
 
     // Some received and deleted: they must not come back on any node.
     let got = sqs
