@@ -31,7 +31,7 @@
 //! - Its stdout and stderr go to `handler.log` in a temporary folder of its own; the process is
 //!   SIGKILLed and reaped when the [`Handler`] drops, and a panicking test prints the log's tail.
 //! - Every wait is bounded: the virtualenv install (6 min: a download, possibly behind another
-//!   process's install lock), each SDK operation (30 s, [`crate::client::sdk_config`]).
+//!   process's install lock), the Node.js client's (10 min: it compiles C++), each SDK operation (30 s, [`crate::client::sdk_config`]).
 
 use std::ffi::OsStr;
 use std::fs::OpenOptions;
@@ -50,6 +50,9 @@ use tempfile::TempDir;
 use crate::client::{ACCESS_KEY, REGION, SECRET_KEY};
 
 const INSTALL_TIMEOUT: Duration = Duration::from_secs(360);
+/// The Node.js client's install builds C++ (curl and AWS's runtime client) single-threaded:
+/// minutes on a loaded 2-core machine; the script's own lock wait is shorter.
+const NODE_INSTALL_TIMEOUT: Duration = Duration::from_secs(600);
 const POLL: Duration = Duration::from_millis(50);
 /// Variables a handler process keeps from the test's environment: what finding programs and
 /// libraries, temporary files and panics' backtraces need, nothing that configures AWS clients.
@@ -128,19 +131,24 @@ pub async fn create_function_in(
 pub fn lambda_python() -> PathBuf {
     // Parallel tests in one process ask once; the script itself serializes across processes.
     static PYTHON: OnceLock<PathBuf> = OnceLock::new();
-    PYTHON.get_or_init(|| run_tool_script("lambda-python")).clone()
+    PYTHON
+        .get_or_init(|| run_tool_script("lambda-python", INSTALL_TIMEOUT))
+        .clone()
 }
 
 /// The path of the pinned Node.js runtime interface client's launcher (`aws-lambda-ric`'s
 /// `bin/index.mjs`), from `scripts/lambda-node` (which installs it on first use, building its
-/// native addon); panics when the script fails or takes over 6 minutes.
+/// native addon); panics when the script fails or takes over 10 minutes.
 pub fn lambda_node() -> PathBuf {
     static LAUNCHER: OnceLock<PathBuf> = OnceLock::new();
-    LAUNCHER.get_or_init(|| run_tool_script("lambda-node")).clone()
+    LAUNCHER
+        .get_or_init(|| run_tool_script("lambda-node", NODE_INSTALL_TIMEOUT))
+        .clone()
 }
 
-/// Runs `scripts/<name>`, which prints the path of what it installed, and returns that path.
-fn run_tool_script(name: &str) -> PathBuf {
+/// Runs `scripts/<name>`, which prints the path of what it installed, and returns that path;
+/// panics after `timeout`.
+fn run_tool_script(name: &str, timeout: Duration) -> PathBuf {
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../scripts").join(name);
     let logs = tempfile::Builder::new()
         .prefix(&format!("sluice-{name}-"))
@@ -159,7 +167,7 @@ fn run_tool_script(name: &str) -> PathBuf {
         .process_group(0)
         .spawn()
         .unwrap_or_else(|e| panic!("run {}: {e}", script.display()));
-    let deadline = Instant::now() + INSTALL_TIMEOUT;
+    let deadline = Instant::now() + timeout;
     let status = loop {
         match child.try_wait() {
             Ok(Some(status)) => break status,
@@ -168,7 +176,7 @@ fn run_tool_script(name: &str) -> PathBuf {
                 kill_group(&child);
                 let _ = child.wait();
                 panic!(
-                    "{} did not finish within {INSTALL_TIMEOUT:?}; its stderr:\n{}",
+                    "{} did not finish within {timeout:?}; its stderr:\n{}",
                     script.display(),
                     crate::file_tail(&stderr_path, 8192)
                 );

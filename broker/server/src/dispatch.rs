@@ -8,9 +8,9 @@
 //!   builds the [`RequestContext`], calls the admin or API handler and stamps `x-amzn-RequestId`.
 //!
 //! # Routing rules (docs/design.md "One request, end to end", docs/wire-notes.md "SQS")
-//! 0. A path of Lambda's REST API (`/2015-03-31/...`, `/2017-03-31/tags/...`) → Lambda,
-//!    routed on method and path by the protocol crate (checked first: REST calls carry
-//!    neither a target nor an `Action=`).
+//! 0. A path under one of Lambda's REST API versions (`/2015-03-31/...`,
+//!    `/2017-03-31/tags/...`, and the others of its model) → Lambda, routed on method and path
+//!    by the protocol crate (checked first: REST calls carry neither a target nor an `Action=`).
 //! 1. `X-Amz-Target: AmazonSQS.<Action>` → SQS over AWS JSON 1.0;
 //!    `Kinesis_20131202.<Action>` → Kinesis over JSON 1.1 or CBOR; any other target →
 //!    `UnknownOperationException`.

@@ -451,12 +451,13 @@ impl ShardReader {
 /// `records` in runs of at most `size` (at least 1), moved rather than copied.
 fn into_chunks(records: Vec<ReadRecord>, size: usize) -> Vec<Vec<ReadRecord>> {
     let size = size.max(1);
-    let mut chunks: Vec<Vec<ReadRecord>> = Vec::with_capacity(records.len().div_ceil(size));
-    for r in records {
+    let total = records.len();
+    let mut chunks: Vec<Vec<ReadRecord>> = Vec::with_capacity(total.div_ceil(size));
+    for (i, r) in records.into_iter().enumerate() {
         match chunks.last_mut() {
             Some(last) if last.len() < size => last.push(r),
             _ => {
-                let mut chunk = Vec::with_capacity(size);
+                let mut chunk = Vec::with_capacity(size.min(total - i));
                 chunk.push(r);
                 chunks.push(chunk);
             }
