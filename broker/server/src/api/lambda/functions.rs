@@ -1,7 +1,9 @@
 //! Function handlers: create, read, list, update, delete.
 
-use sluice_broker::function::{Code, FunctionSettings, SettingsUpdate};
-use sluice_protocols::lambda::types::{FunctionCodeLocation, GetFunctionResponse, ListFunctionsResponse};
+use sluice_broker::function::{Code, FunctionSettings, FunctionView, SettingsUpdate};
+use sluice_protocols::lambda::types::{
+    FunctionCodeLocation, FunctionConfiguration, GetFunctionResponse, ListFunctionsResponse,
+};
 use sluice_protocols::lambda::validate::{self, Package};
 use sluice_protocols::lambda::LambdaError;
 
@@ -66,10 +68,10 @@ pub fn create(s: &Scope<'_>) -> Result<Reply> {
 
 /// GetFunction: the configuration, the tags, and where handlers connect.
 pub fn get(s: &Scope<'_>) -> Result<Reply> {
-    let (key, _) = s.qualified_function()?;
+    let (key, qualifier) = s.qualified_function()?;
     let view = s.functions().get_function(&key)?;
     let response = GetFunctionResponse {
-        configuration: configuration(&view),
+        configuration: read_as(&view, qualifier.as_deref()),
         code: FunctionCodeLocation {
             repository_type: "SluiceRuntimeApi".into(),
             location: s.runtime_address(view.record.runtime_port),
@@ -81,9 +83,19 @@ pub fn get(s: &Scope<'_>) -> Result<Reply> {
 
 /// GetFunctionConfiguration.
 pub fn get_configuration(s: &Scope<'_>) -> Result<Reply> {
-    let (key, _) = s.qualified_function()?;
+    let (key, qualifier) = s.qualified_function()?;
     let view = s.functions().get_function(&key)?;
-    Reply::json(200, &configuration(&view))
+    Reply::json(200, &read_as(&view, qualifier.as_deref()))
+}
+
+/// The configuration as read through `qualifier`: AWS answers a qualified read with the
+/// qualified ARN (`...:function:f:$LATEST`), an unqualified one with the function's ARN.
+fn read_as(view: &FunctionView, qualifier: Option<&str>) -> FunctionConfiguration {
+    let mut read = configuration(view);
+    if let Some(qualifier) = qualifier {
+        read.function_arn = format!("{}:{qualifier}", read.function_arn);
+    }
+    read
 }
 
 /// ListFunctions.
