@@ -1,21 +1,37 @@
 #!/usr/bin/env bash
 # Sluice developer entry point: `./dev.sh serve` runs the broker, `./dev.sh test` runs every test,
 # `./dev.sh deps` only installs what the build needs. All three install what a fresh Debian
-# machine with only a Rust toolchain lacks (RocksDB's build needs libclang for bindgen).
+# machine with only a Rust toolchain lacks (RocksDB's build needs libclang for bindgen, the
+# openssl crate needs OpenSSL's headers).
 set -euo pipefail
 cd "$(dirname "$0")"
 
 ensure_build_deps() {
+  local missing=()
   # scripts/find-libclang looks for the file bindgen loads (libclang.so or libclang-<N>.so), not
   # any file starting with "libclang": a fresh machine's libclang-cpp.so.14 is not enough.
   if ! scripts/find-libclang >/dev/null; then
-    echo "dev.sh: installing clang and libclang-dev (RocksDB's Rust binding runs bindgen, which needs libclang)" >&2
+    echo "dev.sh: libclang is missing (RocksDB's Rust binding runs bindgen, which needs it)" >&2
+    missing+=(clang libclang-dev)
+  fi
+  # The openssl crate (SNS message signatures) links the system's libssl and finds its headers
+  # with pkg-config; the runtime library alone (libssl3) is not enough.
+  if ! command -v pkg-config >/dev/null || ! pkg-config --exists openssl; then
+    echo "dev.sh: OpenSSL's headers or pkg-config are missing (the openssl crate builds against them)" >&2
+    missing+=(pkg-config libssl-dev)
+  fi
+  if [ "${#missing[@]}" -gt 0 ]; then
+    echo "dev.sh: installing ${missing[*]}" >&2
     local sudo=""
     if [ "$(id -u)" != 0 ]; then sudo="sudo"; fi
     $sudo apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq clang libclang-dev >/dev/null
+    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${missing[@]}" >/dev/null
     if ! scripts/find-libclang >/dev/null; then
       echo "dev.sh: libclang is still missing after installing libclang-dev; set LIBCLANG_PATH to its folder" >&2
+      exit 1
+    fi
+    if ! pkg-config --exists openssl; then
+      echo "dev.sh: pkg-config still does not find openssl after installing libssl-dev; set OPENSSL_DIR" >&2
       exit 1
     fi
   fi

@@ -21,22 +21,25 @@
 //! one drops it), so pass `None` and omit the key when a notification has no or an empty subject.
 //!
 //! [`SigningKey`] is the broker's persistent identity: a 2048-bit RSA key and a self-signed certificate,
-//! stored with [`SigningKey::encode`] and restored with [`SigningKey::decode`]. Version 2 signatures
-//! are made with `ring`; version 1 needs SHA-1 signing, which `ring` does not offer, so it uses the
-//! `rsa` crate (blinded with the OS random generator) on the same key.
+//! stored with [`SigningKey::encode`] and restored with [`SigningKey::decode`]. Both versions sign
+//! with OpenSSL (blinded, as OpenSSL always does): `ring` cannot sign SHA-1, and the pure-Rust `rsa`
+//! crate signed at a fifth of OpenSSL's speed, which bounded every signed publish (see
+//! docs/benchmarks.md). `ring` checks the key once at load, independently of the signer.
 
 use std::fmt;
 use std::str::FromStr;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use base64::Engine as _;
-use ring::signature::{RsaKeyPair, UnparsedPublicKey};
-use rsa::pkcs8::{DecodePrivateKey as _, EncodePrivateKey as _};
+use openssl::hash::MessageDigest;
+use openssl::pkey::{PKey, Private};
+use ring::signature::UnparsedPublicKey;
+use zeroize::Zeroizing;
 
 /// First byte of [`SigningKey::encode`]'s output.
 const ENCODING_VERSION: u8 = 1;
 /// Size of the RSA modulus that [`SigningKey::generate`] creates.
-const KEY_BITS: usize = 2048;
+const KEY_BITS: u32 = 2048;
 /// How long a generated certificate is valid: ten years of 365.25 days.
 const CERT_VALIDITY_DAYS: i64 = 3652;
 /// How far before "now" a generated certificate becomes valid, to tolerate clock skew.
@@ -207,12 +210,11 @@ pub fn string_to_sign(fields: &SignedFields) -> String {
 /// The broker's persistent signing identity: RSA private key + self-signed certificate.
 pub struct SigningKey {
     /// The key as PKCS#8 DER (zeroed on drop), what [`SigningKey::encode`] stores.
-    pkcs8: rsa::pkcs8::SecretDocument,
-    /// The key for version 1 (SHA-1) signatures.
-    v1: rsa::PrivateKey,
-    /// The same key for version 2 (SHA-256) signatures.
-    v2: RsaKeyPair,
-    rng: ring::rand::SystemRandom,
+    pkcs8: Zeroizing<Vec<u8>>,
+    /// The same key as OpenSSL holds it, for both signature versions.
+    key: PKey<Private>,
+    /// The public key as PKCS#1 `RSAPublicKey` DER, what the certificate names.
+    public_key: Vec<u8>,
     certificate_der: Vec<u8>,
     certificate_pem: String,
 }
@@ -229,10 +231,14 @@ impl SigningKey {
     /// Generates a fresh 2048-bit key and a self-signed certificate for `common_name` valid for 10 years.
     pub fn generate(common_name: &str) -> Result<SigningKey, SigningError> {
         let generate = |what: &str, why: &dyn fmt::Display| SigningError::Generate(format!("{what}: {why}"));
-        let key =
-            rsa::PrivateKey::new(&mut getrandom::SysRng, KEY_BITS).map_err(|e| generate("RSA key generation", &e))?;
-        let pkcs8 = key.to_pkcs8_der().map_err(|e| generate("PKCS#8 encoding", &e))?;
-        let cert_key = rcgen::KeyPair::try_from(pkcs8.as_bytes())
+        let key = openssl::rsa::Rsa::generate(KEY_BITS)
+            .and_then(PKey::from_rsa)
+            .map_err(|e| generate("RSA key generation", &e))?;
+        let pkcs8 = Zeroizing::new(
+            key.private_key_to_pkcs8()
+                .map_err(|e| generate("PKCS#8 encoding", &e))?,
+        );
+        let cert_key = rcgen::KeyPair::try_from(pkcs8.as_slice())
             .map_err(|e| generate("loading the key for the certificate", &e))?;
 
         let now = SystemTime::now()
@@ -260,7 +266,7 @@ impl SigningKey {
     /// Serialises key + certificate (secret!) as byte 1, then u32-BE-length-prefixed PKCS#8 and cert DER.
     #[must_use]
     pub fn encode(&self) -> Vec<u8> {
-        let key = self.pkcs8.as_bytes();
+        let key = self.pkcs8.as_slice();
         let cert = &self.certificate_der;
         let mut out = Vec::with_capacity(1 + 4 + key.len() + 4 + cert.len());
         out.push(ENCODING_VERSION);
@@ -285,19 +291,25 @@ impl SigningKey {
         if !rest.is_empty() {
             return Err(decode("trailing bytes"));
         }
-        let pkcs8 = rsa::pkcs8::SecretDocument::try_from(key).map_err(|_| decode("private key is not DER"))?;
-        Self::from_parts(pkcs8, cert.to_vec())
+        Self::from_parts(Zeroizing::new(key.to_vec()), cert.to_vec())
     }
 
     /// Checks that key and certificate belong together and sign correctly, then builds the key.
-    fn from_parts(pkcs8: rsa::pkcs8::SecretDocument, certificate_der: Vec<u8>) -> Result<Self, SigningError> {
+    fn from_parts(pkcs8: Zeroizing<Vec<u8>>, certificate_der: Vec<u8>) -> Result<Self, SigningError> {
         let decode = |why: &str| SigningError::Decode(why.to_owned());
-        let v1 = rsa::PrivateKey::from_pkcs8_der(pkcs8.as_bytes())
-            .map_err(|e| SigningError::Decode(format!("private key: {e}")))?;
-        let v2 =
-            RsaKeyPair::from_pkcs8(pkcs8.as_bytes()).map_err(|e| SigningError::Decode(format!("private key: {e}")))?;
+        let private = |e: &dyn fmt::Display| SigningError::Decode(format!("private key: {e}"));
+        let key = PKey::private_key_from_pkcs8(&pkcs8).map_err(|e| private(&e))?;
+        let rsa = key.rsa().map_err(|_| decode("private key is not an RSA key"))?;
+        let bits = rsa.n().num_bits();
+        if !(2048..=4096).contains(&bits) {
+            return Err(SigningError::Decode(format!(
+                "private key has {bits} bits; SNS signatures need 2048 to 4096"
+            )));
+        }
+        rsa.check_key().map_err(|e| private(&e))?;
+        let public_key = rsa.public_key_to_der_pkcs1().map_err(|e| private(&e))?;
         let cert = parse_certificate(&certificate_der).ok_or_else(|| decode("malformed certificate"))?;
-        if cert.public_key != v2.public().as_ref() {
+        if cert.public_key != public_key.as_slice() {
             return Err(decode("certificate does not match the private key"));
         }
         UnparsedPublicKey::new(&ring::signature::RSA_PKCS1_2048_8192_SHA256, cert.public_key)
@@ -306,9 +318,8 @@ impl SigningKey {
         let certificate_pem = pem_certificate(&certificate_der);
         let key = SigningKey {
             pkcs8,
-            v1,
-            v2,
-            rng: ring::rand::SystemRandom::new(),
+            key,
+            public_key,
             certificate_der,
             certificate_pem,
         };
@@ -337,24 +348,14 @@ impl SigningKey {
 
     /// Signs `string_to_sign` for SignatureVersion "1" (SHA1withRSA) or "2" (SHA256withRSA); base64.
     pub fn sign(&self, version: SignatureVersion, string_to_sign: &str) -> Result<String, SigningError> {
-        let signature = match version {
-            SignatureVersion::V1 => self
-                .v1
-                .pkcs1v15_sign::<sha1::Sha1>(string_to_sign.as_bytes())
-                .map_err(|e| SigningError::Sign(e.to_string()))?,
-            SignatureVersion::V2 => {
-                let mut signature = vec![0; self.v2.public().modulus_len()];
-                self.v2
-                    .sign(
-                        &ring::signature::RSA_PKCS1_SHA256,
-                        &self.rng,
-                        string_to_sign.as_bytes(),
-                        &mut signature,
-                    )
-                    .map_err(|_| SigningError::Sign("RSA signing failed".to_owned()))?;
-                signature
-            }
+        let digest = match version {
+            SignatureVersion::V1 => MessageDigest::sha1(),
+            SignatureVersion::V2 => MessageDigest::sha256(),
         };
+        // PKCS#1 v1.5 is the signer's default padding for an RSA key.
+        let signature = openssl::sign::Signer::new(digest, &self.key)
+            .and_then(|mut signer| signer.sign_oneshot_to_vec(string_to_sign.as_bytes()))
+            .map_err(|e| SigningError::Sign(e.to_string()))?;
         Ok(base64::engine::general_purpose::STANDARD.encode(signature))
     }
 
@@ -368,7 +369,7 @@ impl SigningKey {
             SignatureVersion::V1 => &ring::signature::RSA_PKCS1_2048_8192_SHA1_FOR_LEGACY_USE_ONLY,
             SignatureVersion::V2 => &ring::signature::RSA_PKCS1_2048_8192_SHA256,
         };
-        UnparsedPublicKey::new(algorithm, self.v2.public().as_ref())
+        UnparsedPublicKey::new(algorithm, &self.public_key)
             .verify(string_to_sign.as_bytes(), &signature)
             .is_ok()
     }
