@@ -38,6 +38,13 @@ pub use queue::Queues;
 pub use stream::Streams;
 pub use topic::Topics;
 
+/// Settings of the services, fixed at start-up.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct BrokerOptions {
+    /// The queue service's settings.
+    pub queues: queue::QueueOptions,
+}
+
 /// The broker: every service over one store.
 /// A plain aggregate: the services are fields, not accessors, as nothing guards them.
 pub struct Broker {
@@ -54,10 +61,15 @@ pub struct Broker {
 }
 
 impl Broker {
-    /// Loads every resource from `store` and rebuilds in-memory indexes.
+    /// Loads every resource from `store` and rebuilds in-memory indexes, with default settings.
     pub fn open(store: Arc<Store>) -> Result<Broker, BrokerError> {
+        Broker::open_with(store, BrokerOptions::default())
+    }
+
+    /// Loads every resource from `store` and rebuilds in-memory indexes.
+    pub fn open_with(store: Arc<Store>, options: BrokerOptions) -> Result<Broker, BrokerError> {
         let clock = Clock::new();
-        let queues = Arc::new(Queues::open(store.clone(), clock)?);
+        let queues = Arc::new(Queues::open_with(store.clone(), clock, options.queues)?);
         let streams = Streams::open(store.clone(), clock, stream::DEFAULT_TRANSITION)?;
         let streams = Arc::new(streams);
         let topics = Topics::open(store.clone(), clock, queues.clone())?;

@@ -181,6 +181,12 @@ pub struct ServeArgs {
     #[arg(long, env = "SLUICE_METRICS_MAX_RESOURCES", value_name = "N")]
     pub metrics_max_resources: Option<usize>,
 
+    /// Most messages of one queue kept in memory (about 160 bytes each); never-received
+    /// messages beyond stay on disk only and are read back as receives drain the queue
+    /// [default: 65536].
+    #[arg(long, env = "SLUICE_QUEUE_HOT_MESSAGES", value_name = "N", value_parser = clap::value_parser!(u64).range(1..=1_000_000_000))]
+    pub queue_hot_messages: Option<u64>,
+
     /// YAML (or `.toml`) file declaring queues to create or update at start-up, before the
     /// broker reports ready.
     #[arg(long, env = "SLUICE_INIT", value_name = "FILE")]
@@ -347,6 +353,8 @@ pub struct FileConfig {
     pub tls_key: Option<PathBuf>,
     /// See `--metrics-max-resources`.
     pub metrics_max_resources: Option<usize>,
+    /// See `--queue-hot-messages`.
+    pub queue_hot_messages: Option<u64>,
     /// See `--init`.
     pub init: Option<PathBuf>,
     /// See `--auth`.
@@ -472,6 +480,8 @@ pub struct Settings {
     pub tls: Option<(PathBuf, PathBuf)>,
     /// Per-resource metric series cap, per resource kind.
     pub metrics_max_resources: usize,
+    /// Most messages of one queue held in memory.
+    pub queue_hot_messages: usize,
     /// Resources to declare at start-up.
     pub init: Option<PathBuf>,
     /// Signature checking.
@@ -534,6 +544,7 @@ impl Default for Settings {
             max_header_bytes: defaults::MAX_HEADER_BYTES,
             tls: None,
             metrics_max_resources: defaults::METRICS_MAX_RESOURCES,
+            queue_hot_messages: sluice_broker::queue::DEFAULT_HOT_MESSAGES,
             init: None,
             auth: AuthMode::default(),
             credentials: None,
@@ -620,6 +631,11 @@ impl Settings {
                 .metrics_max_resources
                 .or(file.metrics_max_resources)
                 .unwrap_or(d.metrics_max_resources),
+            queue_hot_messages: match args.queue_hot_messages.or(file.queue_hot_messages) {
+                Some(0) => return Err(invalid("queue-hot-messages", "must be at least 1")),
+                Some(n) => usize::try_from(n).unwrap_or(usize::MAX),
+                None => d.queue_hot_messages,
+            },
             init: args.init.or(file.init),
             auth: args.auth.or(file.auth).unwrap_or(d.auth),
             credentials: args.credentials.or(file.credentials),

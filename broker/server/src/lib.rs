@@ -203,7 +203,12 @@ pub async fn run(
         }
         None => None,
     };
-    let broker = Arc::new(Broker::open(store.clone()).map_err(StartupError::Broker)?);
+    let options = sluice_broker::BrokerOptions {
+        queues: sluice_broker::queue::QueueOptions {
+            hot_messages: settings.queue_hot_messages,
+        },
+    };
+    let broker = Arc::new(Broker::open_with(store.clone(), options).map_err(StartupError::Broker)?);
     broker.streams.set_throughput_limits(settings.kinesis_limits);
     broker.streams.set_transition(settings.kinesis_transition);
     info!(queues = broker.queues.len(), "broker loaded");

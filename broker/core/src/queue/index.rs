@@ -15,9 +15,29 @@
 //!
 //! `order` holds exactly the groups that can be served now, keyed by that priority, so picking
 //! the next message is a logarithmic lookup however many messages wait in blocked groups.
+//!
+//! # Bounded memory: the cold tail
+//! Each indexed message costs about 160 bytes, so a backlog of tens of millions would cost
+//! gigabytes. The index therefore holds at most `hot_limit` messages ("hot"). When it is full,
+//! a newly sent message that was never received stays on disk only ("cold"): the index keeps
+//! the first cold sequence (`ColdTail::from`), how many there are, when the oldest was sent,
+//! and when delayed ones become visible, a few bytes in all. The invariant: every live message
+//! with a sequence at or above `from` that is not hot and not in `skip` is cold, and nothing
+//! else is. The queue refills the hot part from disk in sequence order (`refill_plan`, `fill`)
+//! as receives drain it, so the oldest messages are always the ones in memory; FIFO group
+//! order holds because a group's cold messages all follow its hot ones. The tail ends when a
+//! refill reaches the end of the queue on disk.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::Arc;
+
+/// Most messages one refill reads from disk, so it holds the queue's lock for a few
+/// milliseconds at most.
+const REFILL_CHUNK: usize = 4096;
+/// A refill forced because nothing hot can be delivered (every hot FIFO group is blocked) may
+/// grow the hot part up to this many times its limit, so blocked groups cannot hide the rest
+/// of the queue for long, nor grow memory without bound.
+const FORCED_HOT_FACTOR: usize = 4;
 
 /// What the index keeps per message.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -88,8 +108,86 @@ struct GroupState {
     slot: Option<(u64, u64)>,
 }
 
-/// The visibility index of one queue.
+/// Never-received messages kept on disk only, beyond the index's hot part.
 #[derive(Debug, Default)]
+struct ColdTail {
+    /// First sequence that may be cold; `None` while every live message is hot.
+    from: Option<u64>,
+    /// How many messages are cold (approximate while a send races a refill, exact otherwise).
+    count: u64,
+    /// Cold messages still delayed: how many become visible at each time.
+    delayed: BTreeMap<u64, u64>,
+    /// Send time of the first cold message.
+    oldest_sent_ms: u64,
+    /// Sequences at or above `from` that are hot or were removed: refills skip them.
+    skip: BTreeSet<u64>,
+}
+
+impl ColdTail {
+    fn add(&mut self, seq: u64, meta: &MsgMeta, now_ms: u64) {
+        if self.from.is_none() {
+            self.from = Some(seq);
+            self.oldest_sent_ms = meta.sent_ms;
+        }
+        self.count += 1;
+        self.oldest_sent_ms = self.oldest_sent_ms.min(meta.sent_ms);
+        if meta.visible_at_ms > now_ms {
+            *self.delayed.entry(meta.visible_at_ms).or_default() += 1;
+        }
+    }
+
+    /// Forgets one cold message that became visible at `visible_at_ms` (it left the tail).
+    fn take(&mut self, visible_at_ms: u64) {
+        self.count = self.count.saturating_sub(1);
+        if let Some(n) = self.delayed.get_mut(&visible_at_ms) {
+            *n -= 1;
+            if *n == 0 {
+                self.delayed.remove(&visible_at_ms);
+            }
+        }
+    }
+
+    /// Moves the tail's start to `next` (sequence, send time), or ends it when `None`.
+    fn advance(&mut self, next: Option<(u64, u64)>) {
+        match next {
+            Some((seq, sent_ms)) => {
+                self.from = Some(seq);
+                self.oldest_sent_ms = sent_ms;
+                self.skip = self.skip.split_off(&seq);
+            }
+            None => *self = ColdTail::default(),
+        }
+    }
+
+    /// Cold messages still delayed at `now_ms`.
+    fn delayed_at(&self, now_ms: u64) -> u64 {
+        let delayed: u64 = self.delayed.range(now_ms + 1..).map(|(_, n)| n).sum();
+        delayed.min(self.count)
+    }
+}
+
+/// What a refill should read from disk: up to `max` messages from sequence `from` on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RefillPlan {
+    /// First sequence to read.
+    pub from: u64,
+    /// Most messages to read.
+    pub max: usize,
+}
+
+/// One message read back from disk into the hot part.
+#[derive(Debug, Clone)]
+pub struct Loaded {
+    /// Its sequence.
+    pub seq: u64,
+    /// Its meta as a never-received message.
+    pub meta: MsgMeta,
+    /// Its group.
+    pub group: Option<String>,
+}
+
+/// The visibility index of one queue.
+#[derive(Debug)]
 pub struct MessageIndex {
     fifo: bool,
     metas: BTreeMap<u64, Entry>,
@@ -98,20 +196,64 @@ pub struct MessageIndex {
     groups: HashMap<Arc<str>, GroupState>,
     order: BTreeSet<(u64, u64, Arc<str>)>,
     ready_len: usize,
+    /// Most messages held in memory before new ones stay cold.
+    hot_limit: usize,
+    cold: ColdTail,
 }
 
 impl MessageIndex {
-    /// An empty index for a FIFO (`true`) or standard queue.
+    /// An empty index for a FIFO (`true`) or standard queue that keeps every message in memory.
     pub fn new(fifo: bool) -> MessageIndex {
+        MessageIndex::with_hot_limit(fifo, usize::MAX)
+    }
+
+    /// An empty index that keeps at most `hot_limit` (at least 1) messages in memory.
+    pub fn with_hot_limit(fifo: bool, hot_limit: usize) -> MessageIndex {
         MessageIndex {
             fifo,
-            ..MessageIndex::default()
+            metas: BTreeMap::new(),
+            pending: BTreeSet::new(),
+            by_sent: BTreeSet::new(),
+            groups: HashMap::new(),
+            order: BTreeSet::new(),
+            ready_len: 0,
+            hot_limit: hot_limit.max(1),
+            cold: ColdTail::default(),
         }
     }
 
     /// Adds a message of `group` (`None`: the unnamed group), or replaces one with the same
-    /// sequence.
+    /// sequence. A never-received message joins the cold tail when the hot part is full.
     pub fn insert(&mut self, seq: u64, meta: MsgMeta, group: Option<&str>, now_ms: u64) {
+        let present = self.metas.contains_key(&seq);
+        if meta.receive_count == 0 && !present {
+            let cold = match self.cold.from {
+                Some(from) => seq >= from,
+                // Only past every hot sequence, so the hot part stays the oldest messages.
+                None => {
+                    self.metas.len() >= self.hot_limit
+                        && self.metas.last_key_value().is_none_or(|(last, _)| seq > *last)
+                }
+            };
+            if cold {
+                self.cold.skip.remove(&seq);
+                self.cold.add(seq, &meta, now_ms);
+                return;
+            }
+        }
+        if let Some(from) = self.cold.from {
+            if present && seq < from && meta.receive_count == 0 {
+                // A refill read this message between its commit and this insert and counted
+                // it out of the tail, where it had never been counted: give the count back.
+                self.cold.count += 1;
+            } else if seq >= from {
+                self.cold.skip.insert(seq);
+            }
+        }
+        self.insert_hot(seq, meta, group, now_ms);
+    }
+
+    fn insert_hot(&mut self, seq: u64, meta: MsgMeta, group: Option<&str>, now_ms: u64) {
         self.remove(seq);
         let group: Arc<str> = match self.groups.get_key_value(group.unwrap_or("")) {
             Some((name, _)) => name.clone(),
@@ -191,9 +333,13 @@ impl MessageIndex {
         }
     }
 
-    /// Removes a message; returns what was kept for it.
+    /// Removes a hot message; returns what was kept for it.
     pub fn remove(&mut self, seq: u64) -> Option<MsgMeta> {
         let entry = self.metas.remove(&seq)?;
+        if self.cold.from.is_some_and(|from| seq >= from) {
+            // Its delete commits after this: a refill must not read it back meanwhile.
+            self.cold.skip.insert(seq);
+        }
         self.unplace(seq, &entry.meta, &entry.group, entry.place);
         self.by_sent.remove(&(entry.meta.sent_ms, seq));
         if let Some(state) = self.groups.get_mut(&entry.group) {
@@ -291,7 +437,12 @@ impl MessageIndex {
 
     /// Send time of the oldest message.
     pub fn oldest_sent_ms(&self) -> Option<u64> {
-        self.by_sent.first().map(|(sent, _)| *sent)
+        let hot = self.by_sent.first().map(|(sent, _)| *sent);
+        let cold = self.cold.from.map(|_| self.cold.oldest_sent_ms);
+        match (hot, cold) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
     }
 
     /// Every sequence below `bound` (for purges).
@@ -309,20 +460,126 @@ impl MessageIndex {
             .collect()
     }
 
-    /// Number of messages indexed.
+    /// Number of messages in memory (the cold tail's are not).
     pub fn len(&self) -> usize {
         self.metas.len()
     }
 
-    /// True when the queue holds no message.
+    /// True when the queue holds no message, in memory or cold.
     pub fn is_empty(&self) -> bool {
-        self.metas.is_empty()
+        self.metas.is_empty() && self.cold.from.is_none()
+    }
+
+    /// Whether a new never-received message past every hot one would stay cold.
+    pub fn is_full(&self) -> bool {
+        self.cold.from.is_some() || self.metas.len() >= self.hot_limit
+    }
+
+    /// Number of cold messages (on disk only).
+    pub fn cold_len(&self) -> u64 {
+        self.cold.count
+    }
+
+    /// Whether a cold message may have a sequence below `bound`.
+    pub fn cold_below(&self, bound: u64) -> bool {
+        self.cold.from.is_some_and(|from| from < bound)
+    }
+
+    /// Whether `seq`, found on disk, is a cold message.
+    pub fn is_cold(&self, seq: u64) -> bool {
+        self.cold.from.is_some_and(|from| seq >= from)
+            && !self.metas.contains_key(&seq)
+            && !self.cold.skip.contains(&seq)
+    }
+
+    /// Takes a cold message out of the tail (deleted by position); false if it is not cold.
+    pub fn remove_cold(&mut self, seq: u64, visible_at_ms: u64) -> bool {
+        if !self.is_cold(seq) {
+            return false;
+        }
+        self.cold.take(visible_at_ms);
+        self.cold.skip.insert(seq);
+        true
+    }
+
+    /// What to read from disk to top up the hot part, if there is a cold tail and room for a
+    /// chunk (`force`: at least one chunk, full or not, because nothing can be delivered).
+    pub fn refill_plan(&self, force: bool) -> Option<RefillPlan> {
+        let from = self.cold.from?;
+        let chunk = (self.hot_limit / 8).clamp(1, REFILL_CHUNK);
+        let room = self.hot_limit.saturating_sub(self.metas.len());
+        if room >= chunk {
+            Some(RefillPlan {
+                from,
+                max: room.min(REFILL_CHUNK),
+            })
+        } else if force && self.metas.len() < self.hot_limit.saturating_mul(FORCED_HOT_FACTOR) {
+            Some(RefillPlan { from, max: chunk })
+        } else {
+            None
+        }
+    }
+
+    /// Moves messages read by a refill into the hot part; `next` is the first message after
+    /// them on disk (sequence, send time), `None` when the read reached the queue's end.
+    pub fn fill(&mut self, loaded: Vec<Loaded>, next: Option<(u64, u64)>, now_ms: u64) {
+        for message in loaded {
+            if self.metas.contains_key(&message.seq) || self.cold.skip.contains(&message.seq) {
+                continue;
+            }
+            self.cold.take(message.meta.visible_at_ms);
+            self.insert_hot(message.seq, message.meta, message.group.as_deref(), now_ms);
+        }
+        self.cold.advance(next);
+    }
+
+    /// Drops expired cold messages read from disk, `(sequence, visible at)` in sequence
+    /// order, and moves the tail's start to `next` as [`MessageIndex::fill`] does; returns the
+    /// sequences to delete.
+    pub fn drop_cold(&mut self, expired: Vec<(u64, u64)>, next: Option<(u64, u64)>) -> Vec<u64> {
+        let mut dropped = Vec::with_capacity(expired.len());
+        for (seq, visible_at_ms) in expired {
+            if self.is_cold(seq) {
+                self.cold.take(visible_at_ms);
+                dropped.push(seq);
+            }
+        }
+        self.cold.advance(next);
+        dropped
+    }
+
+    /// Restarts the cold tail's accounting at `from` with what a full read of it found:
+    /// `(sequence, send time, visible at)` of every message on disk from `from` on.
+    pub fn recount_cold(&mut self, from: u64, found: &[(u64, u64, u64)], now_ms: u64) {
+        let skip: BTreeSet<u64> = self.metas.range(from..).map(|(seq, _)| *seq).collect();
+        let mut tail = ColdTail::default();
+        for &(seq, sent_ms, visible_at_ms) in found {
+            if skip.contains(&seq) {
+                continue;
+            }
+            if tail.from.is_none() {
+                tail.from = Some(from);
+                tail.oldest_sent_ms = sent_ms;
+            }
+            tail.add(seq, &MsgMeta::new(sent_ms, visible_at_ms), now_ms);
+        }
+        if tail.from.is_some() {
+            tail.skip = skip;
+        }
+        self.cold = tail;
+    }
+
+    /// The cold tail's start, if there is one.
+    pub fn cold_from(&self) -> Option<u64> {
+        self.cold.from
     }
 
     /// Counts at `now_ms`.
     pub fn counts(&self, now_ms: u64) -> Counts {
+        let cold_delayed = self.cold.delayed_at(now_ms);
         let mut counts = Counts {
-            visible: self.ready_len as u64,
+            visible: self.ready_len as u64 + (self.cold.count - cold_delayed),
+            delayed: cold_delayed,
             ..Counts::default()
         };
         for (at, seq) in &self.pending {
@@ -480,5 +737,219 @@ mod tests {
         let quiet_in_flight = idx.groups.get("quiet").map_or(0, |g| g.in_flight);
         assert_eq!(quiet_in_flight, 2);
         assert_eq!(idx.counts(0).in_flight, 5);
+    }
+
+    /// What a queue's disk holds: sequence -> (meta as sent, group).
+    type Disk = BTreeMap<u64, (MsgMeta, Option<String>)>;
+
+    /// Sends as the queue does: to disk first, then to the index.
+    fn send(idx: &mut MessageIndex, disk: &mut Disk, seq: u64, meta: MsgMeta, group: Option<&str>, now: u64) {
+        disk.insert(seq, (meta, group.map(str::to_owned)));
+        idx.insert(seq, meta, group, now);
+    }
+
+    /// Refills as `spill` does, from `disk`.
+    fn refill(idx: &mut MessageIndex, disk: &Disk, force: bool, now: u64) -> bool {
+        let Some(plan) = idx.refill_plan(force) else {
+            return false;
+        };
+        let mut entries = disk.range(plan.from..);
+        let loaded: Vec<Loaded> = entries
+            .by_ref()
+            .take(plan.max)
+            .map(|(seq, (meta, group))| Loaded {
+                seq: *seq,
+                meta: *meta,
+                group: group.clone(),
+            })
+            .collect();
+        let next = entries.next().map(|(seq, (meta, _))| (*seq, meta.sent_ms));
+        let any = !loaded.is_empty();
+        idx.fill(loaded, next, now);
+        any
+    }
+
+    /// Receives and deletes everything as a consumer would, refilling like `receive`.
+    fn drain(idx: &mut MessageIndex, disk: &mut Disk, now: u64) -> Vec<u64> {
+        let mut got = Vec::new();
+        loop {
+            refill(idx, disk, false, now);
+            let mut cursor = Cursor::default();
+            let seq = match idx.next_deliverable(&mut cursor) {
+                Some(seq) => seq,
+                None if refill(idx, disk, true, now) => match idx.next_deliverable(&mut cursor) {
+                    Some(seq) => seq,
+                    None => break,
+                },
+                None => break,
+            };
+            idx.remove(seq);
+            disk.remove(&seq);
+            got.push(seq);
+        }
+        got
+    }
+
+    #[test]
+    fn a_full_index_keeps_new_messages_cold_and_counts_them() {
+        let mut idx = MessageIndex::with_hot_limit(false, 4);
+        let mut disk = Disk::new();
+        for seq in 1..=10 {
+            send(&mut idx, &mut disk, seq, meta(seq, 0), None, 100);
+        }
+        assert_eq!((idx.len(), idx.cold_len()), (4, 6));
+        assert_eq!(idx.counts(100).visible, 10);
+        assert_eq!(idx.oldest_sent_ms(), Some(1));
+        assert!(idx.is_cold(5) && !idx.is_cold(4));
+        assert!(idx.is_full());
+        // Received in sequence order, each exactly once, and the tail ends with the queue.
+        assert_eq!(drain(&mut idx, &mut disk, 100), (1..=10).collect::<Vec<_>>());
+        assert!(idx.is_empty());
+        assert_eq!(idx.counts(100), Counts::default());
+        assert!(idx.cold_from().is_none(), "the tail ended");
+        // Below the limit again, new messages are hot.
+        send(&mut idx, &mut disk, 11, meta(11, 0), None, 100);
+        assert_eq!((idx.len(), idx.cold_len()), (1, 0));
+    }
+
+    #[test]
+    fn cold_delayed_messages_count_as_delayed_until_due() {
+        let mut idx = MessageIndex::with_hot_limit(false, 1);
+        let mut disk = Disk::new();
+        send(&mut idx, &mut disk, 1, meta(0, 0), None, 10);
+        send(&mut idx, &mut disk, 2, meta(0, 50), None, 10);
+        send(&mut idx, &mut disk, 3, meta(0, 0), None, 10);
+        assert_eq!(
+            idx.counts(10),
+            Counts {
+                visible: 2,
+                in_flight: 0,
+                delayed: 1
+            }
+        );
+        assert_eq!(idx.counts(50).visible, 3);
+        // Drained at 10: 2 is still delayed, so it stays and 3 goes first.
+        assert_eq!(drain(&mut idx, &mut disk, 10), vec![1, 3]);
+        assert_eq!(idx.counts(10).delayed, 1);
+        idx.promote(50);
+        assert_eq!(drain(&mut idx, &mut disk, 50), vec![2]);
+    }
+
+    #[test]
+    fn fifo_groups_keep_their_order_across_the_cold_tail() {
+        let mut idx = MessageIndex::with_hot_limit(true, 3);
+        let mut disk = Disk::new();
+        // a: 1 2 3 4 6, b: 5 7 8
+        let groups = [
+            (1, "a"),
+            (2, "a"),
+            (3, "a"),
+            (4, "a"),
+            (5, "b"),
+            (6, "a"),
+            (7, "b"),
+            (8, "b"),
+        ];
+        for (seq, g) in groups {
+            send(&mut idx, &mut disk, seq, meta(seq, 0), Some(g), 0);
+        }
+        assert_eq!(idx.cold_len(), 5);
+        let mut order: HashMap<&str, Vec<u64>> = HashMap::new();
+        for seq in drain(&mut idx, &mut disk, 0) {
+            let g = groups.iter().find(|(s, _)| *s == seq).map(|(_, g)| *g).expect("sent");
+            order.entry(g).or_default().push(seq);
+        }
+        assert_eq!(order["a"], vec![1, 2, 3, 4, 6]);
+        assert_eq!(order["b"], vec![5, 7, 8]);
+    }
+
+    #[test]
+    fn blocked_fifo_groups_force_a_refill_that_reaches_other_groups() {
+        let mut idx = MessageIndex::with_hot_limit(true, 2);
+        let mut disk = Disk::new();
+        for seq in 1..=6 {
+            send(&mut idx, &mut disk, seq, meta(0, 0), Some("a"), 0);
+        }
+        send(&mut idx, &mut disk, 7, meta(0, 0), Some("b"), 0);
+        // a's head goes in flight: group a is blocked, b is cold.
+        let mut c = Cursor::default();
+        assert_eq!(take(&mut idx, &mut c, 0, 1000), Some(1));
+        assert_eq!(take(&mut idx, &mut c, 0, 1000), Some(2));
+        let mut c = Cursor::default();
+        assert_eq!(idx.next_deliverable(&mut c), None);
+        let mut loads = 0;
+        while idx.next_deliverable(&mut Cursor::default()).is_none() && refill(&mut idx, &disk, true, 0) {
+            loads += 1;
+        }
+        assert_eq!(
+            idx.next_deliverable(&mut Cursor::default()),
+            Some(7),
+            "b reached after {loads} forced refills"
+        );
+        assert!(idx.len() <= 2 * FORCED_HOT_FACTOR);
+    }
+
+    #[test]
+    fn a_refill_racing_a_send_neither_loses_nor_doubles_it() {
+        let mut idx = MessageIndex::with_hot_limit(false, 2);
+        let mut disk = Disk::new();
+        for seq in [1, 2, 3, 5, 6] {
+            send(&mut idx, &mut disk, seq, meta(0, 0), None, 0);
+        }
+        assert_eq!(idx.cold_len(), 3);
+        // 4 is committed but not yet indexed when a refill reads the disk.
+        disk.insert(4, (meta(0, 0), None));
+        for seq in [1, 2] {
+            idx.remove(seq);
+            disk.remove(&seq);
+        }
+        assert!(refill(&mut idx, &disk, false, 0));
+        assert_eq!(idx.len(), 2, "3 and the early 4");
+        idx.insert(4, meta(0, 0), None, 0);
+        assert_eq!(idx.counts(0).visible, 4);
+        assert_eq!(drain(&mut idx, &mut disk, 0), vec![3, 4, 5, 6]);
+        assert_eq!(idx.counts(0), Counts::default());
+    }
+
+    #[test]
+    fn removed_and_received_messages_past_the_start_are_not_read_back() {
+        let mut idx = MessageIndex::with_hot_limit(false, 2);
+        let mut disk = Disk::new();
+        for seq in [1, 2, 3, 5] {
+            send(&mut idx, &mut disk, seq, meta(0, 0), None, 0);
+        }
+        // As at a restart: 4 was in flight, so it is loaded hot although past the tail's start.
+        let mut received = meta(0, 500);
+        received.receive_count = 1;
+        send(&mut idx, &mut disk, 4, received, None, 0);
+        assert_eq!((idx.len(), idx.cold_len()), (3, 2));
+        // Console delete of cold 5 by position: its disk delete commits later.
+        assert!(idx.remove_cold(5, 0));
+        assert!(!idx.remove_cold(5, 0));
+        assert_eq!(drain(&mut idx, &mut disk, 0), vec![1, 2, 3]);
+        assert_eq!(idx.counts(0).in_flight, 1);
+        assert_eq!(idx.counts(0).visible, 0);
+    }
+
+    #[test]
+    fn expired_cold_messages_are_dropped_and_the_tail_moves_on() {
+        let mut idx = MessageIndex::with_hot_limit(false, 1);
+        let mut disk = Disk::new();
+        for seq in 1..=5 {
+            send(&mut idx, &mut disk, seq, meta(seq * 10, 0), None, 100);
+        }
+        assert_eq!(idx.oldest_sent_ms(), Some(10));
+        idx.remove(1);
+        disk.remove(&1);
+        assert_eq!(idx.oldest_sent_ms(), Some(20));
+        // 2 and 3 were sent before 35; the scan stops at 4.
+        let dropped = idx.drop_cold(vec![(2, 0), (3, 0)], Some((4, 40)));
+        assert_eq!(dropped, vec![2, 3]);
+        assert_eq!((idx.cold_len(), idx.oldest_sent_ms()), (2, Some(40)));
+        // Recount after a purge below 5: only 5 is left.
+        idx.recount_cold(5, &[(5, 50, 0)], 100);
+        assert_eq!(idx.counts(100).visible, 1);
+        idx.recount_cold(6, &[], 100);
+        assert!(idx.is_empty());
     }
 }

@@ -72,7 +72,7 @@ impl Queues {
         self.persist(key, &record, &mut batch)?;
         batch.put(Cf::Meta, &[QUEUE_ID_COUNTER], &id.to_be_bytes());
         self.store.commit(batch)?;
-        let index = MessageIndex::new(record.config.fifo_queue);
+        let index = MessageIndex::with_hot_limit(record.config.fifo_queue, self.options.hot_messages);
         let queue = Queue::new(id, key.clone(), record, index, 1);
         self.registry
             .write()
@@ -181,6 +181,9 @@ impl Queues {
         let mut index = queue.index();
         for seq in index.seqs_below(bound) {
             index.remove(seq);
+        }
+        if let Some(from) = index.cold_from() {
+            self.recount_cold(&queue, &mut index, from.max(bound), now)?;
         }
         Ok(())
     }

@@ -276,6 +276,18 @@ impl StoredPayload {
         out
     }
 
+    /// Reads only the send time and first visibility of a `queue_msgs` value: what the index
+    /// needs of a message it keeps on disk, without copying its body.
+    pub fn decode_times(buf: &[u8]) -> Result<(u64, u64), StorageError> {
+        let mut r = Reader { buf };
+        let version = r.u8()?;
+        if version != PAYLOAD_V1 && version != PAYLOAD_V2 {
+            return Err(StorageError::Corrupt("unknown message payload version".into()));
+        }
+        r.bytes()?;
+        Ok((r.u64()?, r.u64()?))
+    }
+
     /// Decodes a `queue_msgs` value.
     pub fn decode(buf: &[u8]) -> Result<StoredPayload, StorageError> {
         let mut r = Reader { buf };

@@ -16,7 +16,9 @@
 //!     console).
 //!   - `overview`: every queue of an account and region with its depth and traffic (the
 //!     console).
-//! - `index`: per-queue visibility index (ready / pending), a cache rebuilt at start-up.
+//! - `index`: per-queue visibility index (ready / pending), a cache rebuilt at start-up, with
+//!   at most [`QueueOptions::hot_messages`] messages in memory and a cold tail on disk.
+//! - `spill`: the disk side of the cold tail (refills, expiry, recounts).
 //! - `message`: public message types and their disk encodings.
 //! - `config`: settable attributes, names, validation.
 //! - `error`: [`QueueError`], what went wrong in a queue operation.
@@ -44,6 +46,7 @@ mod attributes;
 mod lifecycle;
 mod receive;
 mod send;
+mod spill;
 mod sweep;
 mod visibility;
 
@@ -78,6 +81,25 @@ const SEQ_BLOCK: u64 = 1 << 20;
 
 fn seq_mark_key(queue_id: u64) -> Vec<u8> {
     KeyBuf::new(SEQ_MARK_PREFIX).u64(queue_id).finish()
+}
+
+/// How many messages of one queue the index keeps in memory by default: about 10 MB.
+pub const DEFAULT_HOT_MESSAGES: usize = 65_536;
+
+/// Settings of the queue service.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct QueueOptions {
+    /// Most messages of one queue held in memory; never-received messages beyond stay on disk
+    /// only until receives drain the queue (see `index`).
+    pub hot_messages: usize,
+}
+
+impl Default for QueueOptions {
+    fn default() -> Self {
+        QueueOptions {
+            hot_messages: DEFAULT_HOT_MESSAGES,
+        }
+    }
 }
 
 /// Longest total visibility of one receive (12 hours), per the SQS quotas page.
@@ -307,11 +329,17 @@ pub struct Queues {
     shutting_down: AtomicBool,
     /// Message move tasks (dead-letter redrive).
     move_tasks: Mutex<movetask::MoveTasks>,
+    options: QueueOptions,
 }
 
 impl Queues {
-    /// Loads every queue and rebuilds the in-memory indexes from storage.
+    /// Loads every queue and rebuilds the in-memory indexes from storage, with default options.
     pub fn open(store: Arc<Store>, clock: Clock) -> Result<Queues> {
+        Queues::open_with(store, clock, QueueOptions::default())
+    }
+
+    /// Loads every queue and rebuilds the in-memory indexes from storage.
+    pub fn open_with(store: Arc<Store>, clock: Clock, options: QueueOptions) -> Result<Queues> {
         let now = clock.now_ms();
         let mut registry = HashMap::new();
         let mut max_id = store
@@ -324,7 +352,7 @@ impl Queues {
             let record: QueueRecord = serde_json::from_slice(&v)
                 .map_err(|e| sluice_storage::StorageError::Corrupt(format!("queue record {}: {e}", qkey.name)))?;
             max_id = max_id.max(record.id);
-            let queue = load_queue(&store, qkey.clone(), record, now)?;
+            let queue = load_queue(&store, qkey.clone(), record, options.hot_messages, now)?;
             registry.insert(qkey, Arc::new(queue));
         }
         let move_tasks = movetask::MoveTasks::load(&store)?;
@@ -338,6 +366,7 @@ impl Queues {
             sweeper: Notify::new(),
             shutting_down: AtomicBool::new(false),
             move_tasks: Mutex::new(move_tasks),
+            options,
         })
     }
 
@@ -499,7 +528,7 @@ fn decode_record_key(k: &[u8]) -> Option<QueueKey> {
     Some(QueueKey { account, region, name })
 }
 
-fn load_queue(store: &Store, key: QueueKey, record: QueueRecord, now: u64) -> Result<Queue> {
+fn load_queue(store: &Store, key: QueueKey, record: QueueRecord, hot_messages: usize, now: u64) -> Result<Queue> {
     let prefix = queue_prefix(record.id);
     let mut states: HashMap<u64, StoredState> = HashMap::new();
     for (k, v) in store.scan_prefix(Cf::QueueState, &prefix)? {
@@ -507,13 +536,21 @@ fn load_queue(store: &Store, key: QueueKey, record: QueueRecord, now: u64) -> Re
             states.insert(seq, StoredState::decode(&v)?);
         }
     }
-    let mut index = MessageIndex::new(record.config.fifo_queue);
+    let mut index = MessageIndex::with_hot_limit(record.config.fifo_queue, hot_messages);
     let mut max_seq = 0;
     store.for_each_prefix(Cf::QueueMsgs, &prefix, |k, v| {
         let Some(seq) = key::read_u64(k, prefix.len()) else {
             return true;
         };
         max_seq = max_seq.max(seq);
+        if index.is_full() && !states.contains_key(&seq) {
+            // Past the hot part, a never-received message only needs counting: skip its body.
+            match StoredPayload::decode_times(v) {
+                Ok((sent_ms, visible_at_ms)) => index.insert(seq, MsgMeta::new(sent_ms, visible_at_ms), None, now),
+                Err(e) => tracing::error!(queue = %key.name, seq, error = %e, "skipping undecodable message"),
+            }
+            return true;
+        }
         match StoredPayload::decode(v) {
             Ok(p) => {
                 let meta = match states.remove(&seq) {
@@ -568,5 +605,7 @@ fn load_queue(store: &Store, key: QueueKey, record: QueueRecord, now: u64) -> Re
 mod fifo_model_tests;
 #[cfg(test)]
 mod fifo_tests;
+#[cfg(test)]
+mod spill_tests;
 #[cfg(test)]
 mod tests;

@@ -388,9 +388,14 @@ impl Queues {
         let taken: Vec<(u64, MsgMeta)> = {
             let mut index = source.index();
             index.promote(now);
-            let seqs = index.ready_below(task.bound, limit);
+            let mut seqs = index.ready_below(task.bound, limit);
+            if seqs.is_empty() && index.cold_below(task.bound) {
+                self.refill(&source, &mut index, true, now)
+                    .map_err(|e| format!("reading the source queue failed: {e}"))?;
+                seqs = index.ready_below(task.bound, limit);
+            }
             if seqs.is_empty() {
-                let remaining = !index.seqs_below(task.bound).is_empty();
+                let remaining = !index.seqs_below(task.bound).is_empty() || index.cold_below(task.bound);
                 return Ok(if remaining {
                     ChunkOutcome::Waiting
                 } else {

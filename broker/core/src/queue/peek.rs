@@ -19,6 +19,7 @@ use sluice_storage::Cf;
 
 use super::error::Result;
 use super::fifo;
+use super::index::MsgMeta;
 use super::message::{message_key, queue_prefix, MessageAttributes, StoredPayload};
 use super::{QueueKey, Queues};
 
@@ -131,7 +132,11 @@ impl Queues {
         let messages = payloads
             .into_iter()
             .filter_map(|(seq, p)| {
-                let meta = *index.get(seq)?;
+                let meta = match index.get(seq) {
+                    Some(meta) => *meta,
+                    None if index.is_cold(seq) => MsgMeta::new(p.sent_ms, p.initial_visible_at_ms),
+                    None => return None,
+                };
                 let state = if meta.visible_at_ms <= now {
                     PeekState::Visible
                 } else if meta.receive_count > 0 {
@@ -170,13 +175,14 @@ impl Queues {
         let Some(raw) = self.store.get(Cf::QueueMsgs, &msg_key)? else {
             return Ok(false);
         };
-        if StoredPayload::decode(&raw)?.message_id != message_id {
+        let payload = StoredPayload::decode(&raw)?;
+        if payload.message_id != message_id {
             return Ok(false);
         }
         let mut batch = self.store.batch();
         {
             let mut index = queue.index();
-            if index.remove(position).is_none() {
+            if index.remove(position).is_none() && !index.remove_cold(position, payload.initial_visible_at_ms) {
                 return Ok(false);
             }
             batch.delete(Cf::QueueMsgs, &msg_key);

@@ -113,10 +113,17 @@ impl Queues {
         {
             let mut index = queue.index();
             index.promote(now);
+            self.refill(queue, &mut index, false, now)?;
             let mut cursor = Cursor::default();
             while taken.len() < max {
-                let Some(seq) = index.next_deliverable(&mut cursor) else {
-                    break;
+                let seq = match index.next_deliverable(&mut cursor) {
+                    Some(seq) => seq,
+                    // Everything hot is blocked or taken: the next deliverable one may be cold.
+                    None if self.refill(queue, &mut index, true, now)? => match index.next_deliverable(&mut cursor) {
+                        Some(seq) => seq,
+                        None => break,
+                    },
+                    None => break,
                 };
                 let Some(mut meta) = index.get(seq).copied() else {
                     break;

@@ -4,6 +4,8 @@
 //! # Invariants
 //! - Expired entries leave the index before their deletion commits, so no consumer receives a
 //!   message being swept; each queue's sweep is one batch.
+//! - Expired messages of a cold tail (see `index`) are read from disk under the index lock, at
+//!   most `spill::EXPIRE_CHUNK` per queue and pass; a full chunk brings the next pass at once.
 //! - The loop ends when `shutdown` resolves and wakes early when retention settings change.
 
 use std::sync::Arc;
@@ -12,6 +14,7 @@ use sluice_storage::Cf;
 
 use super::error::Result;
 use super::message::message_key;
+use super::spill::EXPIRE_CHUNK;
 use super::{Queue, Queues, SIXTY_SECONDS_MS};
 
 impl Queues {
@@ -25,10 +28,16 @@ impl Queues {
             let retention_ms = queue.config().message_retention_period as u64 * 1000;
             let expired = {
                 let mut index = queue.index();
-                let seqs = index.sent_before(now.saturating_sub(retention_ms) + 1);
+                let cutoff = now.saturating_sub(retention_ms) + 1;
+                let mut seqs = index.sent_before(cutoff);
                 for seq in &seqs {
                     index.remove(*seq);
                 }
+                let cold = self.expire_cold(&queue, &mut index, cutoff)?;
+                if cold.len() == EXPIRE_CHUNK {
+                    next = now;
+                }
+                seqs.extend(cold);
                 if let Some(oldest) = index.oldest_sent_ms() {
                     next = next.min(oldest + retention_ms);
                 }
