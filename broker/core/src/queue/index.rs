@@ -131,6 +131,11 @@ impl ColdTail {
         }
         self.count += 1;
         self.oldest_sent_ms = self.oldest_sent_ms.min(meta.sent_ms);
+        // Due entries only ever count as visible: dropping them bounds the map by the delays
+        // still running (at most 900 s of distinct milliseconds), not by the backlog.
+        while self.delayed.first_key_value().is_some_and(|(at, _)| *at <= now_ms) {
+            self.delayed.pop_first();
+        }
         if meta.visible_at_ms > now_ms {
             *self.delayed.entry(meta.visible_at_ms).or_default() += 1;
         }
@@ -159,6 +164,11 @@ impl ColdTail {
         }
     }
 
+    /// The tail's start, if it has one, and otherwise `u64::MAX`.
+    fn start(&self) -> u64 {
+        self.from.unwrap_or(u64::MAX)
+    }
+
     /// Cold messages still delayed at `now_ms`.
     fn delayed_at(&self, now_ms: u64) -> u64 {
         let delayed: u64 = self.delayed.range(now_ms + 1..).map(|(_, n)| n).sum();
@@ -178,8 +188,6 @@ pub struct RefillPlan {
 /// One message read back from disk into the hot part.
 #[derive(Debug, Clone)]
 pub struct Loaded {
-    /// Its sequence.
-    pub seq: u64,
     /// Its meta as a never-received message.
     pub meta: MsgMeta,
     /// Its group.
@@ -199,6 +207,9 @@ pub struct MessageIndex {
     /// Most messages held in memory before new ones stay cold.
     hot_limit: usize,
     cold: ColdTail,
+    /// Highest sequence ever held hot. A tail starts only past it, so no message whose delete
+    /// has not committed yet can lie in a new tail's range.
+    hot_high: u64,
 }
 
 impl MessageIndex {
@@ -219,41 +230,38 @@ impl MessageIndex {
             ready_len: 0,
             hot_limit: hot_limit.max(1),
             cold: ColdTail::default(),
+            hot_high: 0,
         }
     }
 
     /// Adds a message of `group` (`None`: the unnamed group), or replaces one with the same
-    /// sequence. A never-received message joins the cold tail when the hot part is full.
+    /// sequence by a received `meta` (a never-received one leaves it as it is). A
+    /// never-received message joins the cold tail when the hot part is full.
     pub fn insert(&mut self, seq: u64, meta: MsgMeta, group: Option<&str>, now_ms: u64) {
         let present = self.metas.contains_key(&seq);
-        if meta.receive_count == 0 && !present {
+        if meta.receive_count == 0 && present {
+            // Already hot, perhaps in flight: a never-received meta must not reset it.
+            return;
+        }
+        if meta.receive_count == 0 {
             let cold = match self.cold.from {
                 Some(from) => seq >= from,
-                // Only past every hot sequence, so the hot part stays the oldest messages.
-                None => {
-                    self.metas.len() >= self.hot_limit
-                        && self.metas.last_key_value().is_none_or(|(last, _)| seq > *last)
-                }
+                // Only past every sequence ever hot, so the hot part stays the oldest messages.
+                None => self.metas.len() >= self.hot_limit && seq > self.hot_high,
             };
             if cold {
-                self.cold.skip.remove(&seq);
                 self.cold.add(seq, &meta, now_ms);
                 return;
             }
         }
-        if let Some(from) = self.cold.from {
-            if present && seq < from && meta.receive_count == 0 {
-                // A refill read this message between its commit and this insert and counted
-                // it out of the tail, where it had never been counted: give the count back.
-                self.cold.count += 1;
-            } else if seq >= from {
-                self.cold.skip.insert(seq);
-            }
+        if seq >= self.cold.start() {
+            self.cold.skip.insert(seq);
         }
         self.insert_hot(seq, meta, group, now_ms);
     }
 
     fn insert_hot(&mut self, seq: u64, meta: MsgMeta, group: Option<&str>, now_ms: u64) {
+        self.hot_high = self.hot_high.max(seq);
         self.remove(seq);
         let group: Arc<str> = match self.groups.get_key_value(group.unwrap_or("")) {
             Some((name, _)) => name.clone(),
@@ -336,7 +344,7 @@ impl MessageIndex {
     /// Removes a hot message; returns what was kept for it.
     pub fn remove(&mut self, seq: u64) -> Option<MsgMeta> {
         let entry = self.metas.remove(&seq)?;
-        if self.cold.from.is_some_and(|from| seq >= from) {
+        if seq >= self.cold.start() {
             // Its delete commits after this: a refill must not read it back meanwhile.
             self.cold.skip.insert(seq);
         }
@@ -521,16 +529,26 @@ impl MessageIndex {
     }
 
     /// Moves messages read by a refill into the hot part; `next` is the first message after
-    /// them on disk (sequence, send time), `None` when the read reached the queue's end.
-    pub fn fill(&mut self, loaded: Vec<Loaded>, next: Option<(u64, u64)>, now_ms: u64) {
-        for message in loaded {
-            if self.metas.contains_key(&message.seq) || self.cold.skip.contains(&message.seq) {
+    /// them on disk (sequence, send time), `None` when the read reached the queue's end. The
+    /// reader leaves out messages not indexed yet (see `Queue::unindexed`); a message it could
+    /// not decode comes without a meta and only leaves the count.
+    pub fn fill(&mut self, loaded: Vec<(u64, Option<Loaded>)>, next: Option<(u64, u64)>, now_ms: u64) -> usize {
+        let mut moved = 0;
+        for (seq, message) in loaded {
+            if !self.is_cold(seq) {
                 continue;
             }
-            self.cold.take(message.meta.visible_at_ms);
-            self.insert_hot(message.seq, message.meta, message.group.as_deref(), now_ms);
+            match message {
+                Some(message) => {
+                    self.cold.take(message.meta.visible_at_ms);
+                    self.insert_hot(seq, message.meta, message.group.as_deref(), now_ms);
+                    moved += 1;
+                }
+                None => self.cold.take(0),
+            }
         }
         self.cold.advance(next);
+        moved
     }
 
     /// Drops expired cold messages read from disk, `(sequence, visible at)` in sequence
@@ -551,7 +569,9 @@ impl MessageIndex {
     /// Restarts the cold tail's accounting at `from` with what a full read of it found:
     /// `(sequence, send time, visible at)` of every message on disk from `from` on.
     pub fn recount_cold(&mut self, from: u64, found: &[(u64, u64, u64)], now_ms: u64) {
-        let skip: BTreeSet<u64> = self.metas.range(from..).map(|(seq, _)| *seq).collect();
+        // Hot messages past `from`, and removed ones whose delete may not have committed yet.
+        let mut skip: BTreeSet<u64> = self.metas.range(from..).map(|(seq, _)| *seq).collect();
+        skip.extend(self.cold.skip.range(from..));
         let mut tail = ColdTail::default();
         for &(seq, sent_ms, visible_at_ms) in found {
             if skip.contains(&seq) {
@@ -754,13 +774,15 @@ mod tests {
             return false;
         };
         let mut entries = disk.range(plan.from..);
-        let loaded: Vec<Loaded> = entries
+        let loaded: Vec<(u64, Option<Loaded>)> = entries
             .by_ref()
             .take(plan.max)
-            .map(|(seq, (meta, group))| Loaded {
-                seq: *seq,
-                meta: *meta,
-                group: group.clone(),
+            .map(|(seq, (meta, group))| {
+                let loaded = Loaded {
+                    meta: *meta,
+                    group: group.clone(),
+                };
+                (*seq, Some(loaded))
             })
             .collect();
         let next = entries.next().map(|(seq, (meta, _))| (*seq, meta.sent_ms));
@@ -897,18 +919,40 @@ mod tests {
             send(&mut idx, &mut disk, seq, meta(0, 0), None, 0);
         }
         assert_eq!(idx.cold_len(), 3);
-        // 4 is committed but not yet indexed when a refill reads the disk.
+        // 4 is committed but not yet indexed when a refill reads the disk: the reader leaves
+        // it out (as `spill` does with `Queue::unindexed`).
         disk.insert(4, (meta(0, 0), None));
         for seq in [1, 2] {
             idx.remove(seq);
             disk.remove(&seq);
         }
-        assert!(refill(&mut idx, &disk, false, 0));
-        assert_eq!(idx.len(), 2, "3 and the early 4");
+        let readable: Disk = disk
+            .iter()
+            .filter(|(seq, _)| **seq != 4)
+            .map(|(s, e)| (*s, e.clone()))
+            .collect();
+        assert!(refill(&mut idx, &readable, false, 0));
+        assert_eq!(idx.len(), 2, "3 and 5 hot");
+        // 3 goes in flight before 4's send indexes it.
+        assert_eq!(take(&mut idx, &mut Cursor::default(), 0, 1000), Some(3));
         idx.insert(4, meta(0, 0), None, 0);
-        assert_eq!(idx.counts(0).visible, 4);
-        assert_eq!(drain(&mut idx, &mut disk, 0), vec![3, 4, 5, 6]);
-        assert_eq!(idx.counts(0), Counts::default());
+        assert_eq!(
+            idx.counts(0),
+            Counts {
+                visible: 3,
+                in_flight: 1,
+                delayed: 0
+            }
+        );
+        assert_eq!(
+            drain(&mut idx, &mut disk, 0),
+            vec![4, 5, 6],
+            "3 stays in flight, 4 comes once"
+        );
+        assert_eq!(idx.counts(0).in_flight, 1);
+        // A fresh insert of a message already hot (in flight) never overwrites it.
+        idx.insert(3, meta(0, 0), None, 0);
+        assert_eq!(idx.get(3).map(|m| m.receive_count), Some(1));
     }
 
     #[test]

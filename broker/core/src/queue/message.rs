@@ -234,6 +234,18 @@ impl<'a> Reader<'a> {
         }
     }
 
+    /// Steps over what `attributes` would read, without copying it.
+    fn skip_attributes(&mut self) -> Result<(), StorageError> {
+        for _ in 0..self.u32()? {
+            self.bytes()?;
+            self.bytes()?;
+            if matches!(self.u8()?, 1 | 2) {
+                self.bytes()?;
+            }
+        }
+        Ok(())
+    }
+
     fn attributes(&mut self) -> Result<MessageAttributes, StorageError> {
         let n = self.u32()?;
         let mut attrs = MessageAttributes::new();
@@ -286,6 +298,24 @@ impl StoredPayload {
         }
         r.bytes()?;
         Ok((r.u64()?, r.u64()?))
+    }
+
+    /// Reads what the index keeps of a `queue_msgs` value (send time, first visibility, group)
+    /// without copying its body or attributes.
+    pub fn decode_index(buf: &[u8]) -> Result<(u64, u64, Option<String>), StorageError> {
+        let mut r = Reader { buf };
+        let version = r.u8()?;
+        if version != PAYLOAD_V1 && version != PAYLOAD_V2 {
+            return Err(StorageError::Corrupt("unknown message payload version".into()));
+        }
+        r.bytes()?;
+        let (sent_ms, visible_at_ms) = (r.u64()?, r.u64()?);
+        r.bytes()?;
+        r.bytes()?;
+        r.skip_attributes()?;
+        r.skip_attributes()?;
+        let group = if version == PAYLOAD_V2 { r.opt_string()? } else { None };
+        Ok((sent_ms, visible_at_ms, group))
     }
 
     /// Decodes a `queue_msgs` value.
@@ -382,6 +412,15 @@ mod tests {
         };
         assert_eq!(StoredPayload::decode(&p.encode()).expect("decode"), p);
         assert!(StoredPayload::decode(&p.encode()[..10]).is_err());
+        // The index's readers skip body and attributes and land on the same fields.
+        assert_eq!(
+            StoredPayload::decode_index(&p.encode()).expect("index fields"),
+            (p.sent_ms, p.initial_visible_at_ms, p.group_id.clone())
+        );
+        assert_eq!(
+            StoredPayload::decode_times(&p.encode()).expect("times"),
+            (p.sent_ms, p.initial_visible_at_ms)
+        );
         // A version-1 record (written before groups existed) still decodes.
         let plain = StoredPayload {
             group_id: None,

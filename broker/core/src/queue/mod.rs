@@ -50,7 +50,7 @@ mod spill;
 mod sweep;
 mod visibility;
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, RwLock};
 use std::time::Duration;
@@ -231,6 +231,11 @@ struct Queue {
     /// Held while a block reservation commits, so reservations commit one at a time and in
     /// increasing order.
     seq_reserve: Mutex<()>,
+    /// Sequences handed out whose message is not in the index yet: its batch may have
+    /// committed, so a read of the cold tail (`spill`) must pass over them rather than take
+    /// the message before its sender indexes it. A sequence whose commit failed stays here;
+    /// it is on no disk, so it only costs its few bytes.
+    unindexed: Mutex<BTreeSet<u64>>,
     notify: Notify,
     deleted: AtomicBool,
     /// Messages sent, received and deleted since the broker started (the console's rates).
@@ -253,6 +258,7 @@ impl Queue {
             next_seq: AtomicU64::new(next_seq),
             seq_reserved: AtomicU64::new(next_seq),
             seq_reserve: Mutex::new(()),
+            unindexed: Mutex::new(BTreeSet::new()),
             notify: Notify::new(),
             deleted: AtomicBool::new(false),
             traffic: overview::QueueTraffic::default(),
@@ -275,6 +281,25 @@ impl Queue {
     /// highest. The cost is one small synchronous write per `SEQ_BLOCK` (2^20) sequences; the
     /// hot path is an atomic add and a load.
     fn take_seq(&self, store: &Store) -> Result<u64> {
+        let seq = self.reserve_seq(store)?;
+        self.unindexed().insert(seq);
+        Ok(seq)
+    }
+
+    /// Marks sequences from `take_seq` as indexed (or given up): cold-tail reads may see them.
+    fn indexed(&self, seqs: impl IntoIterator<Item = u64>) {
+        let mut unindexed = self.unindexed();
+        for seq in seqs {
+            unindexed.remove(&seq);
+        }
+    }
+
+    fn unindexed(&self) -> MutexGuard<'_, BTreeSet<u64>> {
+        self.unindexed.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// `take_seq` without the registration in `unindexed`.
+    fn reserve_seq(&self, store: &Store) -> Result<u64> {
         let seq = self.next_seq.fetch_add(1, Ordering::AcqRel);
         if seq < self.seq_reserved.load(Ordering::Acquire) {
             return Ok(seq);

@@ -198,7 +198,11 @@ impl Queues {
                 ));
             }
             let bound = source.next_seq.load(Ordering::Acquire);
-            let to_move = source.index().seqs_below(bound).len() as u64;
+            let to_move = {
+                let index = source.index();
+                let cold = if index.cold_below(bound) { index.cold_len() } else { 0 };
+                index.seqs_below(bound).len() as u64 + cold
+            };
             let task = MoveTask {
                 number: tasks.next_number(),
                 task_id: uuid::Uuid::new_v4().to_string(),
@@ -477,6 +481,7 @@ impl Queues {
         drop(tasks);
         for (destination, seq, meta, group) in &placed {
             destination.index().insert(*seq, *meta, group.as_deref(), now);
+            destination.indexed([*seq]);
             destination.notify.notify_waiters();
         }
         Ok(placed.len())

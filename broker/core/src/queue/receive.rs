@@ -116,14 +116,8 @@ impl Queues {
             self.refill(queue, &mut index, false, now)?;
             let mut cursor = Cursor::default();
             while taken.len() < max {
-                let seq = match index.next_deliverable(&mut cursor) {
-                    Some(seq) => seq,
-                    // Everything hot is blocked or taken: the next deliverable one may be cold.
-                    None if self.refill(queue, &mut index, true, now)? => match index.next_deliverable(&mut cursor) {
-                        Some(seq) => seq,
-                        None => break,
-                    },
-                    None => break,
+                let Some(seq) = self.next_or_refill(queue, &mut index, &mut cursor, now)? else {
+                    break;
                 };
                 let Some(mut meta) = index.get(seq).copied() else {
                     break;
@@ -213,11 +207,13 @@ impl Queues {
         }
         self.store.commit(batch)?;
         if let (Some(dlq), false) = (&dlq, moved.is_empty()) {
+            let seqs: Vec<u64> = moved.iter().map(|(seq, _, _)| *seq).collect();
             let mut index = dlq.index();
             for (seq, meta, group) in moved {
                 index.insert(seq, meta, group.as_deref(), now);
             }
             drop(index);
+            dlq.indexed(seqs);
             dlq.notify.notify_waiters();
         }
         drop(dlq_order);

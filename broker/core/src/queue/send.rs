@@ -252,12 +252,14 @@ fn apply_staged(queue: &Queue, window: Option<&mut DedupWindow>, staged: StagedS
         return;
     }
     queue.traffic.count_sent(staged.accepted.len());
+    let seqs: Vec<u64> = staged.accepted.iter().map(|(seq, _, _)| *seq).collect();
     {
         let mut index = queue.index();
         for (seq, meta, group) in staged.accepted {
             index.insert(seq, meta, group.as_deref(), now);
         }
     }
+    queue.indexed(seqs);
     if let Some(window) = window {
         for (key, entry) in staged.fresh {
             window.insert(key, entry);

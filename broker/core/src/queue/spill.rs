@@ -5,13 +5,18 @@
 //! # Invariants
 //! - Every read here happens under the queue's index lock, so no receive, send or delete sees
 //!   the index between a read and the index change it leads to.
+//! - Reads pass over sequences in `Queue::unindexed`: a send's batch commits before its
+//!   message enters the index, and a message read in that gap would be indexed twice.
 //! - Reads are bounded (a refill chunk, a sweep chunk) except the recount after a purge, which
-//!   reads only what was sent since the purge began.
+//!   reads only what was sent since the purge began. Refills read the index's fields only,
+//!   never copying bodies.
+//! - A message that cannot be decoded is logged and passed over, as at start-up; it never
+//!   stops a queue's receives.
 
 use sluice_storage::{key, Cf};
 
 use super::error::Result;
-use super::index::{Loaded, MessageIndex, MsgMeta};
+use super::index::{Cursor, Loaded, MessageIndex, MsgMeta};
 use super::message::{message_key, queue_prefix, StoredPayload};
 use super::{Queue, Queues};
 
@@ -19,45 +24,70 @@ use super::{Queue, Queues};
 /// for the rest (see `sweep`).
 pub(super) const EXPIRE_CHUNK: usize = 50_000;
 
+/// Most forced refills one receive makes while nothing hot can be delivered.
+const FORCED_REFILLS: usize = 8;
+
 impl Queues {
+    /// The next message a receive should take, reading the cold tail when nothing hot can be
+    /// delivered (every hot FIFO group blocked, every hot message in flight or delayed).
+    pub(super) fn next_or_refill(
+        &self,
+        queue: &Queue,
+        index: &mut MessageIndex,
+        cursor: &mut Cursor,
+        now: u64,
+    ) -> Result<Option<u64>> {
+        if let Some(seq) = index.next_deliverable(cursor) {
+            return Ok(Some(seq));
+        }
+        for _ in 0..FORCED_REFILLS {
+            if !self.refill(queue, index, true, now)? {
+                break;
+            }
+            if let Some(seq) = index.next_deliverable(cursor) {
+                return Ok(Some(seq));
+            }
+        }
+        Ok(None)
+    }
+
     /// Tops up the hot part of `queue`'s index from its cold tail when there is room (or, with
-    /// `force`, when nothing hot can be delivered); true when it loaded any message.
+    /// `force`, when nothing hot can be delivered); true when it read anything.
     pub(super) fn refill(&self, queue: &Queue, index: &mut MessageIndex, force: bool, now: u64) -> Result<bool> {
         let Some(plan) = index.refill_plan(force) else {
             return Ok(false);
         };
         let prefix = queue_prefix(queue.id);
+        let unindexed = queue.unindexed();
         let mut loaded = Vec::with_capacity(plan.max.min(4096));
         let mut next = None;
-        let mut failure = None;
         self.store
             .for_each_from(Cf::QueueMsgs, &message_key(queue.id, plan.from), |k, v| {
                 let Some(seq) = k.starts_with(&prefix).then(|| key::read_u64(k, prefix.len())).flatten() else {
                     return false;
                 };
+                if unindexed.contains(&seq) {
+                    return true;
+                }
                 if loaded.len() == plan.max {
-                    match StoredPayload::decode_times(v) {
-                        Ok((sent_ms, _)) => next = Some((seq, sent_ms)),
-                        Err(e) => failure = Some(e),
-                    }
+                    // The tail's new start; an unreadable one is passed over by the next read.
+                    next = Some((seq, StoredPayload::decode_times(v).map_or(0, |(sent_ms, _)| sent_ms)));
                     return false;
                 }
-                match StoredPayload::decode(v) {
-                    Ok(p) => loaded.push(Loaded {
-                        seq,
-                        meta: MsgMeta::new(p.sent_ms, p.initial_visible_at_ms),
-                        group: p.group_id,
+                let message = match StoredPayload::decode_index(v) {
+                    Ok((sent_ms, visible_at_ms, group)) => Some(Loaded {
+                        meta: MsgMeta::new(sent_ms, visible_at_ms),
+                        group,
                     }),
                     Err(e) => {
-                        failure = Some(e);
-                        return false;
+                        tracing::error!(queue = %queue.key.name, seq, error = %e, "skipping undecodable message");
+                        None
                     }
-                }
+                };
+                loaded.push((seq, message));
                 true
             })?;
-        if let Some(e) = failure {
-            return Err(e.into());
-        }
+        drop(unindexed);
         let any = !loaded.is_empty();
         index.fill(loaded, next, now);
         Ok(any)
@@ -70,24 +100,19 @@ impl Queues {
             return Ok(Vec::new());
         };
         let prefix = queue_prefix(queue.id);
+        let unindexed = queue.unindexed();
         let mut expired = Vec::new();
         let mut next = None;
-        let mut failure = None;
         self.store
             .for_each_from(Cf::QueueMsgs, &message_key(queue.id, from), |k, v| {
                 let Some(seq) = k.starts_with(&prefix).then(|| key::read_u64(k, prefix.len())).flatten() else {
                     return false;
                 };
-                let (sent_ms, visible_at_ms) = match StoredPayload::decode_times(v) {
-                    Ok(times) => times,
-                    Err(e) => {
-                        failure = Some(e);
-                        return false;
-                    }
-                };
-                if !index.is_cold(seq) {
+                if unindexed.contains(&seq) || !index.is_cold(seq) {
                     return true;
                 }
+                // An unreadable message counts as expired: retention is its only way out.
+                let (sent_ms, visible_at_ms) = StoredPayload::decode_times(v).unwrap_or((0, 0));
                 if sent_ms >= cutoff_ms || expired.len() == EXPIRE_CHUNK {
                     next = Some((seq, sent_ms));
                     return false;
@@ -95,34 +120,27 @@ impl Queues {
                 expired.push((seq, visible_at_ms));
                 true
             })?;
-        if let Some(e) = failure {
-            return Err(e.into());
-        }
+        drop(unindexed);
         Ok(index.drop_cold(expired, next))
     }
 
     /// Recounts `queue`'s cold tail from `from` on after a purge deleted everything below it.
     pub(super) fn recount_cold(&self, queue: &Queue, index: &mut MessageIndex, from: u64, now: u64) -> Result<()> {
         let prefix = queue_prefix(queue.id);
+        let unindexed = queue.unindexed();
         let mut found = Vec::new();
-        let mut failure = None;
         self.store
             .for_each_from(Cf::QueueMsgs, &message_key(queue.id, from), |k, v| {
                 let Some(seq) = k.starts_with(&prefix).then(|| key::read_u64(k, prefix.len())).flatten() else {
                     return false;
                 };
-                match StoredPayload::decode_times(v) {
-                    Ok((sent_ms, visible_at_ms)) => found.push((seq, sent_ms, visible_at_ms)),
-                    Err(e) => {
-                        failure = Some(e);
-                        return false;
-                    }
+                if !unindexed.contains(&seq) {
+                    let (sent_ms, visible_at_ms) = StoredPayload::decode_times(v).unwrap_or((0, 0));
+                    found.push((seq, sent_ms, visible_at_ms));
                 }
                 true
             })?;
-        if let Some(e) = failure {
-            return Err(e.into());
-        }
+        drop(unindexed);
         index.recount_cold(from, &found, now);
         Ok(())
     }
