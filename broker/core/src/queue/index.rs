@@ -414,6 +414,19 @@ impl MessageIndex {
         Some(seq)
     }
 
+    /// Whether the FIFO group a receive is draining has no hot message left after the one it
+    /// took while a cold tail exists: its next message may be cold.
+    pub fn group_may_continue_cold(&self, cursor: &Cursor) -> bool {
+        let Some((group, last)) = &cursor.group else {
+            return false;
+        };
+        self.cold.from.is_some()
+            && self
+                .groups
+                .get(group)
+                .is_none_or(|state| state.msgs.range(last + 1..).next().is_none())
+    }
+
     /// Stores a changed meta and places the message by its new visibility.
     pub fn update(&mut self, seq: u64, meta: MsgMeta, now_ms: u64) {
         let Some(entry) = self.metas.get(&seq) else {

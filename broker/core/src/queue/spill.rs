@@ -24,9 +24,6 @@ use super::{Queue, Queues};
 /// for the rest (see `sweep`).
 pub(super) const EXPIRE_CHUNK: usize = 50_000;
 
-/// Most forced refills one receive makes while nothing hot can be delivered.
-const FORCED_REFILLS: usize = 8;
-
 impl Queues {
     /// The next message a receive should take, reading the cold tail when nothing hot can be
     /// delivered (every hot FIFO group blocked, every hot message in flight or delayed).
@@ -37,13 +34,13 @@ impl Queues {
         cursor: &mut Cursor,
         now: u64,
     ) -> Result<Option<u64>> {
+        // A receive drains one FIFO group before it moves on, cold messages of it included.
+        while index.group_may_continue_cold(cursor) && self.refill(queue, index, true, now)? {}
         if let Some(seq) = index.next_deliverable(cursor) {
             return Ok(Some(seq));
         }
-        for _ in 0..FORCED_REFILLS {
-            if !self.refill(queue, index, true, now)? {
-                break;
-            }
+        // Bounded: forced refills stop when the hot part reaches its forced limit.
+        while self.refill(queue, index, true, now)? {
             if let Some(seq) = index.next_deliverable(cursor) {
                 return Ok(Some(seq));
             }
