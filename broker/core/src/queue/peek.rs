@@ -182,7 +182,11 @@ impl Queues {
         let mut batch = self.store.batch();
         {
             let mut index = queue.index();
-            if index.remove(position).is_none() && !index.remove_cold(position, payload.initial_visible_at_ms) {
+            // A message its send has not indexed yet is not in the queue yet, hot or cold.
+            let indexed = !queue.unindexed().contains(&position);
+            if index.remove(position).is_none()
+                && !(indexed && index.remove_cold(position, payload.initial_visible_at_ms))
+            {
                 return Ok(false);
             }
             batch.delete(Cf::QueueMsgs, &msg_key);
