@@ -286,13 +286,17 @@ async fn run_seed(seed: u64, steps: usize, hot_messages: usize) {
     }
 }
 
-#[tokio::test(start_paused = true)]
-async fn fifo_queue_matches_the_reference_model() {
-    let seeds: Vec<u64> = match std::env::var("SLUICE_FIFO_SEED").ok().and_then(|s| s.parse().ok()) {
+/// Seeds 1 to 40, or only `SLUICE_FIFO_SEED` when it is set.
+fn seeds() -> Vec<u64> {
+    match std::env::var("SLUICE_FIFO_SEED").ok().and_then(|s| s.parse().ok()) {
         Some(seed) => vec![seed],
         None => (1..=40).collect(),
-    };
-    for seed in seeds {
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn fifo_queue_matches_the_reference_model() {
+    for seed in seeds() {
         run_seed(seed, 400, usize::MAX).await;
     }
 }
@@ -303,11 +307,7 @@ async fn fifo_queue_matches_the_reference_model() {
 /// tail must be invisible in every answer and count.
 #[tokio::test(start_paused = true)]
 async fn fifo_queue_with_a_cold_tail_matches_the_reference_model() {
-    let seeds: Vec<u64> = match std::env::var("SLUICE_FIFO_SEED").ok().and_then(|s| s.parse().ok()) {
-        Some(seed) => vec![seed],
-        None => (1..=40).collect(),
-    };
-    for seed in seeds {
+    for seed in seeds() {
         run_seed(seed, 400, 12 + (seed % 4) as usize).await;
     }
 }

@@ -25,6 +25,20 @@ use super::{Queue, Queues};
 pub(super) const EXPIRE_CHUNK: usize = 50_000;
 
 impl Queues {
+    /// Calls `f` with each stored message of `queue` from sequence `from` on, in sequence
+    /// order, until it returns false.
+    fn for_each_message(&self, queue: &Queue, from: u64, mut f: impl FnMut(u64, &[u8]) -> bool) -> Result<()> {
+        let prefix = queue_prefix(queue.id);
+        self.store
+            .for_each_from(Cf::QueueMsgs, &message_key(queue.id, from), |k, v| {
+                match k.starts_with(&prefix).then(|| key::read_u64(k, prefix.len())).flatten() {
+                    Some(seq) => f(seq, v),
+                    None => false,
+                }
+            })?;
+        Ok(())
+    }
+
     /// The next message a receive should take, reading the cold tail when nothing hot can be
     /// delivered (every hot FIFO group blocked, every hot message in flight or delayed).
     pub(super) fn next_or_refill(
@@ -54,36 +68,31 @@ impl Queues {
         let Some(plan) = index.refill_plan(force) else {
             return Ok(false);
         };
-        let prefix = queue_prefix(queue.id);
         let unindexed = queue.unindexed();
         let mut loaded = Vec::with_capacity(plan.max.min(4096));
         let mut next = None;
-        self.store
-            .for_each_from(Cf::QueueMsgs, &message_key(queue.id, plan.from), |k, v| {
-                let Some(seq) = k.starts_with(&prefix).then(|| key::read_u64(k, prefix.len())).flatten() else {
-                    return false;
-                };
-                if unindexed.contains(&seq) {
-                    return true;
+        self.for_each_message(queue, plan.from, |seq, v| {
+            if unindexed.contains(&seq) {
+                return true;
+            }
+            if loaded.len() == plan.max {
+                // The tail's new start; an unreadable one is passed over by the next read.
+                next = Some((seq, StoredPayload::decode_times(v).map_or(0, |(sent_ms, _)| sent_ms)));
+                return false;
+            }
+            let message = match StoredPayload::decode_index(v) {
+                Ok((sent_ms, visible_at_ms, group)) => Some(Loaded {
+                    meta: MsgMeta::new(sent_ms, visible_at_ms),
+                    group,
+                }),
+                Err(e) => {
+                    tracing::error!(queue = %queue.key.name, seq, error = %e, "skipping undecodable message");
+                    None
                 }
-                if loaded.len() == plan.max {
-                    // The tail's new start; an unreadable one is passed over by the next read.
-                    next = Some((seq, StoredPayload::decode_times(v).map_or(0, |(sent_ms, _)| sent_ms)));
-                    return false;
-                }
-                let message = match StoredPayload::decode_index(v) {
-                    Ok((sent_ms, visible_at_ms, group)) => Some(Loaded {
-                        meta: MsgMeta::new(sent_ms, visible_at_ms),
-                        group,
-                    }),
-                    Err(e) => {
-                        tracing::error!(queue = %queue.key.name, seq, error = %e, "skipping undecodable message");
-                        None
-                    }
-                };
-                loaded.push((seq, message));
-                true
-            })?;
+            };
+            loaded.push((seq, message));
+            true
+        })?;
         drop(unindexed);
         let any = !loaded.is_empty();
         index.fill(loaded, next, now);
@@ -96,47 +105,37 @@ impl Queues {
         let Some(from) = index.cold_from() else {
             return Ok(Vec::new());
         };
-        let prefix = queue_prefix(queue.id);
         let unindexed = queue.unindexed();
         let mut expired = Vec::new();
         let mut next = None;
-        self.store
-            .for_each_from(Cf::QueueMsgs, &message_key(queue.id, from), |k, v| {
-                let Some(seq) = k.starts_with(&prefix).then(|| key::read_u64(k, prefix.len())).flatten() else {
-                    return false;
-                };
-                if unindexed.contains(&seq) || !index.is_cold(seq) {
-                    return true;
-                }
-                // An unreadable message counts as expired: retention is its only way out.
-                let (sent_ms, visible_at_ms) = StoredPayload::decode_times(v).unwrap_or((0, 0));
-                if sent_ms >= cutoff_ms || expired.len() == EXPIRE_CHUNK {
-                    next = Some((seq, sent_ms));
-                    return false;
-                }
-                expired.push((seq, visible_at_ms));
-                true
-            })?;
+        self.for_each_message(queue, from, |seq, v| {
+            if unindexed.contains(&seq) || !index.is_cold(seq) {
+                return true;
+            }
+            // An unreadable message counts as expired: retention is its only way out.
+            let (sent_ms, visible_at_ms) = StoredPayload::decode_times(v).unwrap_or((0, 0));
+            if sent_ms >= cutoff_ms || expired.len() == EXPIRE_CHUNK {
+                next = Some((seq, sent_ms));
+                return false;
+            }
+            expired.push((seq, visible_at_ms));
+            true
+        })?;
         drop(unindexed);
         Ok(index.drop_cold(expired, next))
     }
 
     /// Recounts `queue`'s cold tail from `from` on after a purge deleted everything below it.
     pub(super) fn recount_cold(&self, queue: &Queue, index: &mut MessageIndex, from: u64, now: u64) -> Result<()> {
-        let prefix = queue_prefix(queue.id);
         let unindexed = queue.unindexed();
         let mut found = Vec::new();
-        self.store
-            .for_each_from(Cf::QueueMsgs, &message_key(queue.id, from), |k, v| {
-                let Some(seq) = k.starts_with(&prefix).then(|| key::read_u64(k, prefix.len())).flatten() else {
-                    return false;
-                };
-                if !unindexed.contains(&seq) {
-                    let (sent_ms, visible_at_ms) = StoredPayload::decode_times(v).unwrap_or((0, 0));
-                    found.push((seq, sent_ms, visible_at_ms));
-                }
-                true
-            })?;
+        self.for_each_message(queue, from, |seq, v| {
+            if !unindexed.contains(&seq) {
+                let (sent_ms, visible_at_ms) = StoredPayload::decode_times(v).unwrap_or((0, 0));
+                found.push((seq, sent_ms, visible_at_ms));
+            }
+            true
+        })?;
         drop(unindexed);
         index.recount_cold(from, &found, now);
         Ok(())
