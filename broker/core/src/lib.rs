@@ -86,7 +86,7 @@ impl Broker {
     }
 
     /// Starts background work (retention sweeps, message move tasks left running at the last
-    /// stop) until `shutdown` resolves.
+    /// stop, counting the backlogs start-up left uncounted) until `shutdown` resolves.
     pub fn spawn_background(
         &self,
         shutdown: impl std::future::Future<Output = ()> + Send + 'static,
@@ -97,6 +97,12 @@ impl Broker {
         tokio::task::spawn_blocking(move || {
             if let Err(err) = topics.signing_key() {
                 tracing::warn!(error = %err, "sns signing key unavailable");
+            }
+        });
+        let queues = self.queues.clone();
+        tokio::task::spawn_blocking(move || {
+            if let Err(err) = queues.count_cold_tails() {
+                tracing::warn!(error = %err, "counting queue backlogs failed; their counts stay estimates");
             }
         });
         let queues = self.queues.clone();

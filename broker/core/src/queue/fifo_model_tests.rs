@@ -163,6 +163,7 @@ async fn run_seed(seed: u64, steps: usize, hot_messages: usize) {
     let dir = tempfile::tempdir().expect("tempdir");
     let clock = Clock::new();
     let mut queues = open(dir.path(), clock, hot_messages);
+    let mut uncounted = false;
     let q = QueueKey::new("000000000000", "us-east-1", "model.fifo");
     let per_group_scope = rng.below(2) == 0;
     let mut attributes: BTreeMap<String, String> = BTreeMap::new();
@@ -279,10 +280,25 @@ async fn run_seed(seed: u64, steps: usize, hot_messages: usize) {
             98..=99 => {
                 drop(queues);
                 queues = open(dir.path(), clock, hot_messages);
+                uncounted = true;
             }
             _ => {}
         }
-        assert_eq!(counts(&queues, &q).await, model.counts(), "{ctx}: counts");
+        // The background count of a reopened backlog runs at a random later step; until then
+        // the visible count may only be too high (an estimate), the in-flight one is exact.
+        if uncounted && rng.below(3) == 0 {
+            queues.count_cold_tails().expect("count");
+            uncounted = false;
+        }
+        let (got, want) = (counts(&queues, &q).await, model.counts());
+        if uncounted {
+            assert!(
+                got.0 >= want.0 && got.1 == want.1,
+                "{ctx}: estimated counts {got:?} {want:?}"
+            );
+        } else {
+            assert_eq!(got, want, "{ctx}: counts");
+        }
     }
 }
 

@@ -121,6 +121,10 @@ struct ColdTail {
     oldest_sent_ms: u64,
     /// Sequences at or above `from` that are hot or were removed: refills skip them.
     skip: BTreeSet<u64>,
+    /// Sequences `lo..=hi` whose messages start-up left on disk without counting them (see
+    /// `MessageIndex::count_chunk`): `count`, `delayed` and `oldest_sent_ms` leave them out,
+    /// and a message of this range leaving the tail does not change them either.
+    uncounted: Option<(u64, u64)>,
 }
 
 impl ColdTail {
@@ -141,8 +145,16 @@ impl ColdTail {
         }
     }
 
-    /// Forgets one cold message that became visible at `visible_at_ms` (it left the tail).
-    fn take(&mut self, visible_at_ms: u64) {
+    /// Whether `seq` lies in the range start-up has not counted yet.
+    fn is_uncounted(&self, seq: u64) -> bool {
+        self.uncounted.is_some_and(|(lo, hi)| (lo..=hi).contains(&seq))
+    }
+
+    /// Forgets cold message `seq`, which became visible at `visible_at_ms` (it left the tail).
+    fn take(&mut self, seq: u64, visible_at_ms: u64) {
+        if self.is_uncounted(seq) {
+            return;
+        }
         self.count = self.count.saturating_sub(1);
         if let Some(n) = self.delayed.get_mut(&visible_at_ms) {
             *n -= 1;
@@ -159,6 +171,9 @@ impl ColdTail {
                 self.from = Some(seq);
                 self.oldest_sent_ms = sent_ms;
                 self.skip = self.skip.split_off(&seq);
+                if self.uncounted.is_some_and(|(_, hi)| seq > hi) {
+                    self.uncounted = None;
+                }
             }
             None => *self = ColdTail::default(),
         }
@@ -167,6 +182,15 @@ impl ColdTail {
     /// The tail's start, if it has one, and otherwise `u64::MAX`.
     fn start(&self) -> u64 {
         self.from.unwrap_or(u64::MAX)
+    }
+
+    /// How many cold messages the uncounted range may hold: its sequences from the tail's
+    /// start on (exact for a backlog nobody received from; gaps make it an upper bound).
+    fn uncounted_estimate(&self) -> u64 {
+        match (self.uncounted, self.from) {
+            (Some((lo, hi)), Some(from)) => (hi + 1).saturating_sub(lo.max(from)),
+            _ => 0,
+        }
     }
 
     /// Cold messages still delayed at `now_ms`.
@@ -496,9 +520,9 @@ impl MessageIndex {
         self.cold.from.is_some() || self.metas.len() >= self.hot_limit
     }
 
-    /// Number of cold messages (on disk only).
+    /// Number of cold messages (on disk only); an estimate while start-up's count runs.
     pub fn cold_len(&self) -> u64 {
-        self.cold.count
+        self.cold.count + self.cold.uncounted_estimate()
     }
 
     /// Whether a cold message may have a sequence below `bound`.
@@ -518,7 +542,7 @@ impl MessageIndex {
         if !self.is_cold(seq) {
             return false;
         }
-        self.cold.take(visible_at_ms);
+        self.cold.take(seq, visible_at_ms);
         self.cold.skip.insert(seq);
         true
     }
@@ -553,11 +577,11 @@ impl MessageIndex {
             }
             match message {
                 Some(message) => {
-                    self.cold.take(message.meta.visible_at_ms);
+                    self.cold.take(seq, message.meta.visible_at_ms);
                     self.insert_hot(seq, message.meta, message.group.as_deref(), now_ms);
                     moved += 1;
                 }
-                None => self.cold.take(0),
+                None => self.cold.take(seq, 0),
             }
         }
         self.cold.advance(next);
@@ -571,7 +595,7 @@ impl MessageIndex {
         let mut dropped = Vec::with_capacity(expired.len());
         for (seq, visible_at_ms) in expired {
             if self.is_cold(seq) {
-                self.cold.take(visible_at_ms);
+                self.cold.take(seq, visible_at_ms);
                 dropped.push(seq);
             }
         }
@@ -607,11 +631,47 @@ impl MessageIndex {
         self.cold.from
     }
 
+    /// Leaves the messages on disk in `lo..=hi` out of the cold tail's counts until
+    /// [`MessageIndex::count_chunk`] has read them, so start-up need not read a whole backlog
+    /// before it serves. Every one of them must be cold or hot already (none sent later).
+    pub fn defer_count(&mut self, lo: u64, hi: u64) {
+        if self.cold.from.is_some() && lo <= hi {
+            self.cold.uncounted = Some((lo, hi));
+        }
+    }
+
+    /// The range start-up has not counted yet, if any.
+    pub fn uncounted(&self) -> Option<(u64, u64)> {
+        self.cold.uncounted
+    }
+
+    /// Counts `found`, `(sequence, send time, visible at)` of the messages on disk from `lo`
+    /// up to (not including) `next`, into the cold tail, and moves the uncounted range past
+    /// them. False, changing nothing, when the range no longer starts at `lo` (a purge
+    /// recounted the tail, or receives drained it); the counter then stops.
+    pub fn count_chunk(&mut self, lo: u64, found: &[(u64, u64, u64)], next: u64, now_ms: u64) -> bool {
+        let Some((start, hi)) = self.cold.uncounted else {
+            return false;
+        };
+        if start != lo {
+            return false;
+        }
+        self.cold.uncounted = (next <= hi).then_some((next, hi));
+        for &(seq, sent_ms, visible_at_ms) in found {
+            // Messages refills or expiry took meanwhile lie before `from`; removed ones in `skip`.
+            if seq < next && self.is_cold(seq) {
+                self.cold.add(seq, &MsgMeta::new(sent_ms, visible_at_ms), now_ms);
+            }
+        }
+        true
+    }
+
     /// Counts at `now_ms`.
     pub fn counts(&self, now_ms: u64) -> Counts {
         let cold_delayed = self.cold.delayed_at(now_ms);
         let mut counts = Counts {
-            visible: self.ready_len as u64 + (self.cold.count - cold_delayed),
+            // Start-up's uncounted messages count as visible until counted.
+            visible: self.ready_len as u64 + (self.cold.count - cold_delayed) + self.cold.uncounted_estimate(),
             delayed: cold_delayed,
             ..Counts::default()
         };
@@ -1008,5 +1068,54 @@ mod tests {
         assert_eq!(idx.counts(100).visible, 1);
         idx.recount_cold(6, &[], 100);
         assert!(idx.is_empty());
+    }
+    #[test]
+    fn a_deferred_count_ignores_messages_that_left_the_tail_before_it_read_them() {
+        // Hot: 1, 2. Cold: 3 counted at start-up, 4..=9 deferred; 6 and 7 delayed to 500.
+        let mut idx = MessageIndex::with_hot_limit(false, 2);
+        for seq in 1..=3 {
+            idx.insert(seq, meta(seq, 0), None, 100);
+        }
+        idx.defer_count(4, 9);
+        assert_eq!(idx.counts(100).visible, 2 + 1 + 6, "the estimate counts the range");
+        // A receive takes 1 and 2; a refill moves 3 and 4 hot; 5 is deleted by position.
+        for seq in [1, 2] {
+            idx.remove(seq);
+        }
+        let plan = idx.refill_plan(false).expect("room");
+        assert_eq!(plan.from, 3);
+        let loaded = |seq: u64, visible: u64| {
+            (
+                seq,
+                Some(Loaded {
+                    meta: meta(seq, visible),
+                    group: None,
+                }),
+            )
+        };
+        idx.fill(vec![loaded(3, 0), loaded(4, 0)], Some((5, 5)), 100);
+        assert!(idx.remove_cold(5, 0));
+        assert_eq!(
+            idx.counts(100).visible,
+            2 + 5,
+            "3 and 4 hot; 5..=9 estimated, 5 until counted"
+        );
+        // The counter read 4..=7 before all that, then 8 and 9; then a stale chunk is refused.
+        let found = [(4, 4, 0), (5, 5, 0), (6, 6, 500), (7, 7, 500)];
+        assert!(idx.count_chunk(4, &found, 8, 100));
+        assert_eq!(idx.uncounted(), Some((8, 9)));
+        assert!(!idx.count_chunk(4, &found, 8, 100), "the range moved on");
+        assert!(idx.count_chunk(8, &[(8, 8, 0), (9, 9, 0)], 10, 100));
+        assert_eq!(idx.uncounted(), None);
+        assert_eq!(
+            idx.counts(100),
+            Counts {
+                visible: 4,
+                in_flight: 0,
+                delayed: 2
+            }
+        );
+        assert_eq!(idx.cold_len(), 4);
+        assert_eq!(idx.counts(500).visible, 6);
     }
 }

@@ -553,9 +553,37 @@ fn decode_record_key(k: &[u8]) -> Option<QueueKey> {
     Some(QueueKey { account, region, name })
 }
 
+/// Indexes one stored message at start-up, with its receive state if it has one.
+fn index_stored(
+    index: &mut MessageIndex,
+    queue: &QueueKey,
+    seq: u64,
+    payload: &[u8],
+    state: Option<StoredState>,
+    now: u64,
+) {
+    match StoredPayload::decode(payload) {
+        Ok(p) => {
+            let meta = match state {
+                Some(s) => MsgMeta {
+                    sent_ms: p.sent_ms,
+                    visible_at_ms: s.visible_at_ms,
+                    receive_count: s.receive_count,
+                    first_receive_ms: s.first_receive_ms,
+                    last_receive_ms: s.last_receive_ms,
+                    nonce: s.nonce,
+                },
+                None => MsgMeta::new(p.sent_ms, p.initial_visible_at_ms),
+            };
+            index.insert(seq, meta, p.group_id.as_deref(), now);
+        }
+        Err(e) => tracing::error!(queue = %queue.name, seq, error = %e, "skipping undecodable message"),
+    }
+}
+
 fn load_queue(store: &Store, key: QueueKey, record: QueueRecord, hot_messages: usize, now: u64) -> Result<Queue> {
     let prefix = queue_prefix(record.id);
-    let mut states: HashMap<u64, StoredState> = HashMap::new();
+    let mut states: BTreeMap<u64, StoredState> = BTreeMap::new();
     for (k, v) in store.scan_prefix(Cf::QueueState, &prefix)? {
         if let Some(seq) = key::read_u64(&k, prefix.len()) {
             states.insert(seq, StoredState::decode(&v)?);
@@ -563,38 +591,40 @@ fn load_queue(store: &Store, key: QueueKey, record: QueueRecord, hot_messages: u
     }
     let mut index = MessageIndex::with_hot_limit(record.config.fifo_queue, hot_messages);
     let mut max_seq = 0;
+    let mut first_cold = None;
+    // The hot part, up to the first cold message; the rest is counted in the background
+    // (`Queues::count_cold_tails`), so a backlog of millions does not delay start-up.
     store.for_each_prefix(Cf::QueueMsgs, &prefix, |k, v| {
         let Some(seq) = key::read_u64(k, prefix.len()) else {
             return true;
         };
-        max_seq = max_seq.max(seq);
-        if index.is_full() && !states.contains_key(&seq) {
-            // Past the hot part, a never-received message only needs counting: skip its body.
-            match StoredPayload::decode_times(v) {
-                Ok((sent_ms, visible_at_ms)) => index.insert(seq, MsgMeta::new(sent_ms, visible_at_ms), None, now),
-                Err(e) => tracing::error!(queue = %key.name, seq, error = %e, "skipping undecodable message"),
-            }
-            return true;
-        }
-        match StoredPayload::decode(v) {
-            Ok(p) => {
-                let meta = match states.remove(&seq) {
-                    Some(s) => MsgMeta {
-                        sent_ms: p.sent_ms,
-                        visible_at_ms: s.visible_at_ms,
-                        receive_count: s.receive_count,
-                        first_receive_ms: s.first_receive_ms,
-                        last_receive_ms: s.last_receive_ms,
-                        nonce: s.nonce,
-                    },
-                    None => MsgMeta::new(p.sent_ms, p.initial_visible_at_ms),
-                };
-                index.insert(seq, meta, p.group_id.as_deref(), now);
-            }
-            Err(e) => tracing::error!(queue = %key.name, seq, error = %e, "skipping undecodable message"),
+        max_seq = seq;
+        index_stored(&mut index, &key, seq, v, states.remove(&seq), now);
+        if index.cold_from().is_some() {
+            first_cold = Some(seq);
+            return false;
         }
         true
     })?;
+    if let Some(first) = first_cold {
+        // Received messages past the tail's start stay hot; never-received ones are cold
+        // like the rest (their state is not stale).
+        let beyond: Vec<(u64, StoredState)> = states.split_off(&(first + 1)).into_iter().collect();
+        for (seq, state) in beyond {
+            if state.receive_count == 0 {
+                continue;
+            }
+            match store.get(Cf::QueueMsgs, &message_key(record.id, seq))? {
+                Some(payload) => index_stored(&mut index, &key, seq, &payload, Some(state), now),
+                None => {
+                    states.insert(seq, state);
+                }
+            }
+        }
+        let last = store.last_key_with_prefix(Cf::QueueMsgs, &prefix)?;
+        max_seq = last.and_then(|k| key::read_u64(&k, prefix.len())).unwrap_or(first);
+        index.defer_count(first + 1, max_seq);
+    }
     let mut cleanup = store.batch();
     // A state without a payload is left over from a delete racing a receive; drop it.
     for seq in states.keys() {

@@ -1,10 +1,12 @@
 //! The disk side of the index's cold tail (see `index`): reading never-received messages back
-//! into memory as receives drain the hot part, expiring cold messages past retention, and
-//! recounting the tail after a purge.
+//! into memory as receives drain the hot part, expiring cold messages past retention,
+//! counting the tails start-up left uncounted, and recounting a tail after a purge.
 //!
 //! # Invariants
 //! - Every read here happens under the queue's index lock, so no receive, send or delete sees
-//!   the index between a read and the index change it leads to.
+//!   the index between a read and the index change it leads to; the one exception, the
+//!   start-up count, reads outside it and applies a chunk only if nothing moved the range it
+//!   read (see `count_cold_tails`).
 //! - Reads pass over sequences in `Queue::unindexed`: a send's batch commits before its
 //!   message enters the index, and a message read in that gap would be indexed twice.
 //! - Reads are bounded (a refill chunk, a sweep chunk) except the recount after a purge, which
@@ -12,6 +14,8 @@
 //!   never copying bodies.
 //! - A message that cannot be decoded is logged and passed over, as at start-up; it never
 //!   stops a queue's receives.
+
+use std::sync::atomic::Ordering;
 
 use sluice_storage::{key, Cf};
 
@@ -23,6 +27,9 @@ use super::{Queue, Queues};
 /// Most expired cold messages one sweep of one queue deletes; the sweeper comes back at once
 /// for the rest (see `sweep`).
 pub(super) const EXPIRE_CHUNK: usize = 50_000;
+/// Messages the start-up count reads between two takes of the index lock: about a
+/// millisecond of the lock each.
+const COUNT_CHUNK: usize = 16_384;
 
 impl Queues {
     /// Calls `f` with each stored message of `queue` from sequence `from` on, in sequence
@@ -123,6 +130,53 @@ impl Queues {
         })?;
         drop(unindexed);
         Ok(index.drop_cold(expired, next))
+    }
+
+    /// Counts the cold tails start-up left uncounted (`MessageIndex::defer_count`), queue by
+    /// queue, a chunk at a time, while the broker serves; returns early at shutdown. The
+    /// reads happen outside the index lock: a chunk is counted only if the uncounted range
+    /// still starts where it was read from, and then only the messages still cold.
+    pub fn count_cold_tails(&self) -> Result<()> {
+        for queue in self.snapshot() {
+            let started = std::time::Instant::now();
+            let mut chunks = 0u64;
+            loop {
+                // Bound first: a guard in the `while let` itself would live through the body.
+                let uncounted = queue.index().uncounted();
+                let Some((lo, hi)) = uncounted else {
+                    break;
+                };
+                if self.shutting_down.load(Ordering::Acquire) {
+                    return Ok(());
+                }
+                let mut found = Vec::with_capacity(COUNT_CHUNK);
+                let mut next = hi + 1;
+                self.for_each_message(&queue, lo, |seq, v| {
+                    if seq > hi {
+                        return false;
+                    }
+                    if found.len() == COUNT_CHUNK {
+                        next = seq;
+                        return false;
+                    }
+                    // Counted as visible if unreadable, as a refill takes it out again.
+                    let (sent_ms, visible_at_ms) = StoredPayload::decode_times(v).unwrap_or((0, 0));
+                    found.push((seq, sent_ms, visible_at_ms));
+                    true
+                })?;
+                let now = self.clock.now_ms();
+                if !queue.index().count_chunk(lo, &found, next, now) {
+                    break;
+                }
+                chunks += 1;
+            }
+            if chunks > 0 {
+                let cold = queue.index().cold_len();
+                let seconds = started.elapsed().as_secs_f64();
+                tracing::info!(queue = %queue.key.name, cold, seconds, "backlog counted");
+            }
+        }
+        Ok(())
     }
 
     /// Recounts `queue`'s cold tail from `from` on after a purge deleted everything below it.

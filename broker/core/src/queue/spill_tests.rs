@@ -172,6 +172,53 @@ async fn a_reopened_queue_keeps_its_backlog_and_in_flight_messages() {
 }
 
 #[tokio::test(start_paused = true)]
+async fn a_reopened_backlog_serves_at_once_and_is_counted_exactly_in_the_background() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let q = key("counted");
+    {
+        let queues = open(dir.path());
+        queues.create_queue(&q, &attrs(&[]), &BTreeMap::new()).expect("create");
+        send_all(&queues, &q, bodies(150), None);
+        let delayed: Vec<NewMessage> = (0..10)
+            .map(|i| NewMessage {
+                delay_seconds: Some(600),
+                ..msg(&format!("d{i}"), None)
+            })
+            .collect();
+        for _ in 0..5 {
+            for sent in queues.send(&q, delayed.clone()).expect("send") {
+                sent.expect("sent");
+            }
+        }
+    }
+    let queues = open(dir.path());
+    assert_eq!(hot_len(&queues, &q), HOT, "start-up read only the hot part");
+    // Uncounted, the delayed messages count as visible.
+    assert_eq!(count(&queues, &q, "ApproximateNumberOfMessages"), 200);
+    assert_eq!(count(&queues, &q, "ApproximateNumberOfMessagesDelayed"), 0);
+    // Receives refill the hot part from the uncounted range before the count reaches it.
+    let mut got = Vec::new();
+    for _ in 0..3 {
+        let batch = queues.receive(&q, request(10, 30)).await.expect("receive");
+        let handles: Vec<String> = batch.iter().map(|m| m.receipt_handle.clone()).collect();
+        for deleted in queues.delete_messages(&q, &handles).expect("delete") {
+            deleted.expect("deleted");
+        }
+        got.extend(batch.into_iter().map(|m| m.body));
+    }
+    assert_eq!(got.len(), 30);
+    queues.count_cold_tails().expect("count");
+    assert_eq!(count(&queues, &q, "ApproximateNumberOfMessages"), 120);
+    assert_eq!(count(&queues, &q, "ApproximateNumberOfMessagesDelayed"), 50);
+    got.extend(drain(&queues, &q).await);
+    assert_eq!(got, bodies(150), "every message once, in order");
+    tokio::time::advance(Duration::from_secs(601)).await;
+    assert_eq!(drain(&queues, &q).await.len(), 50);
+    assert_eq!(count(&queues, &q, "ApproximateNumberOfMessages"), 0);
+    assert_eq!(stored(&queues, &q), 0);
+}
+
+#[tokio::test(start_paused = true)]
 async fn retention_and_purge_clear_cold_messages_from_disk() {
     let dir = tempfile::tempdir().expect("tempdir");
     let queues = open(dir.path());
