@@ -116,15 +116,13 @@ impl Queues {
         max_results: Option<usize>,
         next_token: Option<&str>,
     ) -> Result<QueuePage> {
-        let names: Vec<String> = {
-            let registry = self.registry.read().unwrap_or_else(|p| p.into_inner());
-            registry
-                .keys()
-                .filter(|k| k.account == account && k.region == region)
-                .filter(|k| prefix.is_none_or(|p| k.name.starts_with(p)))
-                .map(|k| k.name.clone())
-                .collect()
-        };
+        let registry = self.registry.read().unwrap_or_else(|p| p.into_inner());
+        let names: Vec<&str> = registry
+            .keys()
+            .filter(|k| k.account == account && k.region == region)
+            .filter(|k| prefix.is_none_or(|p| k.name.starts_with(p)))
+            .map(|k| k.name.as_str())
+            .collect();
         paginate(names, max_results, next_token)
     }
 
@@ -152,7 +150,7 @@ impl Queues {
                     .redrive_policy
                     .is_some_and(|p| p.dead_letter_target_arn == target_arn)
             })
-            .map(|q| q.key.name.clone())
+            .map(|q| q.key.name.as_str())
             .collect();
         paginate(names, max_results, next_token)
     }
@@ -189,33 +187,78 @@ impl Queues {
     }
 }
 
-fn paginate(mut names: Vec<String>, max_results: Option<usize>, next_token: Option<&str>) -> Result<QueuePage> {
-    names.sort();
+/// One page of `names` in name order. Only the page is sorted and copied: a full listing of
+/// 10,000 queues in pages of 1,000 sorted and copied every name for every page.
+fn paginate(mut names: Vec<&str>, max_results: Option<usize>, next_token: Option<&str>) -> Result<QueuePage> {
     if let Some(token) = next_token {
         let after = URL_SAFE_NO_PAD
             .decode(token)
             .ok()
             .and_then(|b| String::from_utf8(b).ok())
             .ok_or_else(|| QueueError::InvalidParameterValue("Invalid NextToken value.".into()))?;
-        names.retain(|n| *n > after);
+        names.retain(|n| *n > after.as_str());
     }
-    let Some(max) = max_results else {
-        names.truncate(1000);
-        return Ok(QueuePage {
-            names,
-            next_token: None,
-        });
-    };
-    if !(1..=1000).contains(&max) {
-        return Err(QueueError::InvalidParameterValue(format!(
-            "Value {max} for parameter MaxResults is invalid. Reason: MaxResults must be an integer between 1 and 1000."
-        )));
+    if let Some(max) = max_results {
+        if !(1..=1000).contains(&max) {
+            return Err(QueueError::InvalidParameterValue(format!(
+                "Value {max} for parameter MaxResults is invalid. Reason: MaxResults must be an integer between 1 and 1000."
+            )));
+        }
     }
-    let next_token = if names.len() > max {
-        Some(URL_SAFE_NO_PAD.encode(names[max - 1].as_bytes()))
-    } else {
-        None
+    // Without MaxResults, AWS answers the first 1,000 and no token.
+    let max = max_results.unwrap_or(1000);
+    let more = names.len() > max;
+    if more {
+        // The `max` smallest names end up first, in no order.
+        names.select_nth_unstable(max);
+        names.truncate(max);
+    }
+    names.sort_unstable();
+    let next_token = match (more, max_results) {
+        (true, Some(_)) => names.last().map(|last| URL_SAFE_NO_PAD.encode(last.as_bytes())),
+        _ => None,
     };
-    names.truncate(max);
-    Ok(QueuePage { names, next_token })
+    Ok(QueuePage {
+        names: names.into_iter().map(str::to_owned).collect(),
+        next_token,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Walks every page of `names` by `max`; returns the names in page order.
+    fn walk(names: &[String], max: usize) -> Vec<String> {
+        let mut out = Vec::new();
+        let mut token: Option<String> = None;
+        for _ in 0..=names.len() {
+            let page = paginate(names.iter().map(String::as_str).collect(), Some(max), token.as_deref()).expect("page");
+            assert!(page.names.len() <= max);
+            out.extend(page.names);
+            token = page.next_token;
+            if token.is_none() {
+                return out;
+            }
+        }
+        panic!("pagination never ended");
+    }
+
+    #[test]
+    fn pages_cover_every_name_once_in_order_whatever_the_page_size() {
+        // Unsorted input, as the registry hands it out.
+        let names: Vec<String> = (0..2345u64).map(|i| format!("q{:05}", (i * 7919) % 2345)).collect();
+        let mut sorted = names.clone();
+        sorted.sort();
+        for max in [1, 7, 1000] {
+            assert_eq!(walk(&names, max), sorted, "pages of {max}");
+        }
+        let first = paginate(names.iter().map(String::as_str).collect(), None, None).expect("page");
+        assert_eq!((first.names.as_slice(), first.next_token), (&sorted[..1000], None));
+        let exact = paginate(sorted[..5].iter().map(String::as_str).collect(), Some(5), None).expect("page");
+        assert_eq!(exact.next_token, None, "no token when the page holds the rest exactly");
+        assert!(paginate(Vec::new(), Some(1001), None).is_err());
+        assert!(paginate(Vec::new(), Some(0), None).is_err());
+        assert!(paginate(Vec::new(), None, Some("%%%")).is_err());
+    }
 }

@@ -184,22 +184,28 @@ impl Streams {
         }
     }
 
-    /// Every stream of the account and region, sorted by name.
-    pub fn list(&self, account: &str, region: &str) -> Vec<StreamInfo> {
-        let streams: Vec<Arc<Stream>> = {
+    /// One page of the account and region's streams in name order: at most `limit` named
+    /// after `after`, and whether more follow. Only the page's streams are described: a full
+    /// listing used to describe every stream of the region for every page.
+    pub fn list_page(&self, account: &str, region: &str, after: Option<&str>, limit: usize) -> (Vec<StreamInfo>, bool) {
+        let mut streams: Vec<Arc<Stream>> = {
             let reg = self.registry.read().unwrap_or_else(|p| p.into_inner());
             reg.values()
                 .filter(|s| s.key.account == account && s.key.region == region)
+                .filter(|s| after.is_none_or(|a| s.key.name.as_str() > a))
                 .cloned()
                 .collect()
         };
-        let mut out: Vec<StreamInfo> = streams
-            .iter()
-            .filter(|s| self.lookup_any(&s.key).is_some())
-            .map(|s| self.info(s))
-            .collect();
-        out.sort_by(|a, b| a.key.name.cmp(&b.key.name));
-        out
+        // Outside the registry's lock: `lookup_any` takes it, and forgets a stream whose
+        // deletion has run its course.
+        streams.retain(|s| self.lookup_any(&s.key).is_some());
+        let more = streams.len() > limit;
+        if more {
+            streams.select_nth_unstable_by(limit, |a, b| a.key.name.cmp(&b.key.name));
+            streams.truncate(limit);
+        }
+        streams.sort_unstable_by(|a, b| a.key.name.cmp(&b.key.name));
+        (streams.iter().map(|s| self.info(s)).collect(), more)
     }
 
     /// The shards ListShards returns for `filter`, by index.

@@ -134,13 +134,10 @@ pub fn list_streams(
         None => exclusive_start_stream_name,
     };
     let limit = limit.unwrap_or(100) as usize;
-    let all = app.broker.streams.list(&ctx.account_id, &ctx.region);
-    let after: Vec<&StreamInfo> = all
-        .iter()
-        .filter(|s| start.as_ref().is_none_or(|x| s.key.name > *x))
-        .collect();
-    let has_more = after.len() > limit;
-    let page: Vec<&StreamInfo> = after.into_iter().take(limit).collect();
+    let (page, has_more) = app
+        .broker
+        .streams
+        .list_page(&ctx.account_id, &ctx.region, start.as_deref(), limit);
     let next = if has_more {
         page.last().map(|s| URL_SAFE_NO_PAD.encode(s.key.name.as_bytes()))
     } else {
