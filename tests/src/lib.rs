@@ -23,6 +23,7 @@
 //!   needs root and iproute2).
 //! - [`console`]: [`console::Console`], a web console session over plain HTTP (cookie, CSRF
 //!   header, JSON bodies), and the credentials file of the console's `--auth verify` tests.
+//! - [`bench`]: what the benchmark binaries share (running on a fresh runtime, report figures).
 //! - [`machine`]: the machine a benchmark ran on (build profile, cores, kernel, CPU), for reports.
 //! - [`md5`]: the MD5 digests SQS returns (body, message attributes, system attributes). The Rust
 //!   SDK does not verify them itself (unlike the Java SDK), so the tests do.
@@ -38,6 +39,7 @@
 //! - Finding the binary: `SLUICE_BIN`, else `target/<profile>/sluice` next to the test binary's
 //!   `deps/` folder. Tests don't build it: run `cargo build -p sluice-server` first.
 
+pub mod bench;
 pub mod broker;
 pub mod client;
 pub mod console;

@@ -44,6 +44,7 @@ use http_body_util::{BodyExt, Full};
 use hyper::client::conn::http1::SendRequest;
 use hyper_util::rt::TokioIo;
 use serde_json::{json, Value};
+use sluice_tests::bench::{self, round, thousands};
 use sluice_tests::kinesis::{create_stream, kinesis_client};
 use sluice_tests::{machine, Broker, ACCOUNT_ID, REGION};
 use tokio::sync::Semaphore;
@@ -98,22 +99,7 @@ struct Cli {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
-        Ok(runtime) => runtime,
-        Err(e) => {
-            eprintln!("console-bench: cannot start the async runtime: {e}");
-            return ExitCode::from(2);
-        }
-    };
-    let result = runtime.block_on(run(&cli));
-    drop(runtime);
-    match result {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("console-bench: {e:#}");
-            ExitCode::FAILURE
-        }
-    }
+    bench::main_with("console-bench", run(&cli))
 }
 
 fn progress(message: &str) {
@@ -978,19 +964,23 @@ impl Report {
                 t.p50_ms(),
                 t.p99_ms(),
                 t.max_ms(),
-                thousands(t.bytes)
+                thousands(t.bytes as u64)
             )
         };
         out.push_str(&row(
             &self.overview,
-            &format!("overview, {} queues, {} streams", thousands(self.queues), self.streams),
+            &format!(
+                "overview, {} queues, {} streams",
+                thousands(self.queues as u64),
+                self.streams
+            ),
             Some(&self.list),
         ));
         out.push_str(&row(&self.list, "ListQueues 1000 (reference)", None));
         for (spot, t) in &self.peeks {
             out.push_str(&row(
                 t,
-                &format!("peek {PEEK_LIMIT}, {spot} of {}", thousands(self.messages)),
+                &format!("peek {PEEK_LIMIT}, {spot} of {}", thousands(self.messages as u64)),
                 Some(&self.attributes),
             ));
         }
@@ -1002,7 +992,7 @@ impl Report {
         out.push_str(&row(&self.attributes, "GetQueueAttributes All (reference)", None));
         out.push_str(&row(
             &self.overview_full,
-            &format!("overview, with the {}-message queue", thousands(self.messages)),
+            &format!("overview, with the {}-message queue", thousands(self.messages as u64)),
             Some(&self.list_full),
         ));
         out.push_str(&row(&self.list_full, "ListQueues 1000 (reference), then", None));
@@ -1022,25 +1012,6 @@ impl Report {
     }
 }
 
-/// `n` with thousands separators, as the docs write figures.
-fn thousands(n: usize) -> String {
-    let digits = n.to_string();
-    let mut out = String::new();
-    for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i).is_multiple_of(3) {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    out
-}
-
-/// `x` rounded to `digits` decimals, for JSON that reads well.
-fn round(x: f64, digits: i32) -> f64 {
-    let scale = 10f64.powi(digits);
-    (x * scale).round() / scale
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1058,14 +1029,6 @@ mod tests {
             assert_eq!(l.dead_letter + l.sources + l.plain, n);
             assert!(l.dead_letter >= 1);
         }
-    }
-
-    #[test]
-    fn thousands_separators() {
-        assert_eq!(thousands(0), "0");
-        assert_eq!(thousands(999), "999");
-        assert_eq!(thousands(1000), "1,000");
-        assert_eq!(thousands(1_000_000), "1,000,000");
     }
 
     #[test]

@@ -52,6 +52,7 @@ use aws_sdk_lambda::types::{EventSourcePosition, FunctionCode, Runtime};
 use aws_sdk_sqs::types::{DeleteMessageBatchRequestEntry, SendMessageBatchRequestEntry};
 use clap::{Parser, ValueEnum};
 use serde_json::{json, Value};
+use sluice_tests::bench::{self, round};
 use sluice_tests::kinesis::{create_stream, kinesis_client};
 use sluice_tests::lambda::{append_lines, lambda_client, test_handler_binary, HandledRecord, Handler};
 use sluice_tests::{machine, unique_name, Broker, ACCOUNT_ID, REGION};
@@ -187,24 +188,7 @@ impl Settings {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
-        Ok(runtime) => runtime,
-        Err(e) => {
-            eprintln!("lambda-bench: cannot start the async runtime: {e}");
-            return ExitCode::from(2);
-        }
-    };
-    let result = runtime.block_on(run(&cli));
-    // Consumer tasks still parked in the runtime hold SDK clients only; drop them before exiting.
-    drop(runtime);
-    match result {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            // `{:#}` prints the cause chain on one line.
-            eprintln!("lambda-bench: {e:#}");
-            ExitCode::FAILURE
-        }
-    }
+    bench::main_with("lambda-bench", run(&cli))
 }
 
 async fn run(cli: &Cli) -> Result<()> {
@@ -1363,12 +1347,6 @@ impl Report {
         ));
         out
     }
-}
-
-/// `x` rounded to `digits` decimals, for JSON that reads well.
-fn round(x: f64, digits: i32) -> f64 {
-    let scale = 10f64.powi(digits);
-    (x * scale).round() / scale
 }
 
 #[cfg(test)]

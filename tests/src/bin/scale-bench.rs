@@ -58,6 +58,7 @@ use aws_sdk_kinesis::operation::list_streams::ListStreamsOutput;
 use aws_sdk_kinesis::types::StreamStatus;
 use clap::Parser;
 use serde_json::{json, Value};
+use sluice_tests::bench::{self, round, thousands};
 use sluice_tests::kinesis::{create_stream, kinesis_client};
 use sluice_tests::{machine, Broker, REGION};
 use tokio::sync::Semaphore;
@@ -127,22 +128,7 @@ struct Cli {
 /// exit status 1 after every drop ran.
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
-        Ok(runtime) => runtime,
-        Err(e) => {
-            eprintln!("scale-bench: cannot start the async runtime: {e}");
-            return ExitCode::from(2);
-        }
-    };
-    let result = runtime.block_on(run(&cli));
-    drop(runtime);
-    match result {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("scale-bench: {e:#}");
-            ExitCode::FAILURE
-        }
-    }
+    bench::main_with("scale-bench", run(&cli))
 }
 
 /// A progress line on stderr, so stdout holds only the report.
@@ -1170,19 +1156,6 @@ impl Report {
     }
 }
 
-/// `n` with thousands separators, as the docs write figures.
-fn thousands(n: u64) -> String {
-    let digits = n.to_string();
-    let mut out = String::new();
-    for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i).is_multiple_of(3) {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    out
-}
-
 /// `x` rounded to a whole number, with thousands separators and its sign (RSS can shrink).
 fn signed_thousands(x: f64) -> String {
     let rounded = x.round();
@@ -1192,12 +1165,6 @@ fn signed_thousands(x: f64) -> String {
     } else {
         digits
     }
-}
-
-/// `x` rounded to `digits` decimals, for JSON that reads well.
-fn round(x: f64, digits: i32) -> f64 {
-    let scale = 10f64.powi(digits);
-    (x * scale).round() / scale
 }
 
 /// The pure parts: names, parsing, the checks of a scrape, figures.
