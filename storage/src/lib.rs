@@ -431,12 +431,11 @@ impl Store {
         Ok(iter.status()?)
     }
 
-    /// The last key under `prefix` in key order, if any: one seek, however many keys it holds.
-    pub fn last_key_with_prefix(&self, cf: Cf, prefix: &[u8]) -> Result<Option<Vec<u8>>> {
+    /// The last key at or before `key` in key order, if any: one seek.
+    pub fn last_key_at_or_before(&self, cf: Cf, key: &[u8]) -> Result<Option<Vec<u8>>> {
         let mut iter = self.db.raw_iterator_cf(self.handle(cf)?);
-        // The successor is outside the prefix, so the last key at or before it is the answer.
-        iter.seek_for_prev(key::prefix_end(prefix));
-        let found = iter.key().filter(|k| k.starts_with(prefix)).map(<[u8]>::to_vec);
+        iter.seek_for_prev(key);
+        let found = iter.key().map(<[u8]>::to_vec);
         iter.status()?;
         Ok(found)
     }
@@ -669,18 +668,24 @@ mod tests {
             .map(|(_, v)| u64::from_be_bytes(v[..8].try_into().expect("8 bytes")))
             .collect();
         assert_eq!(got, vec![1, 2, 3, 300]);
-        let last = |p: &[u8]| store.last_key_with_prefix(Cf::QueueMsgs, p).expect("last");
-        assert_eq!(last(&prefix), Some(key::KeyBuf::new(1).u64(7).u64(300).finish()));
-        assert_eq!(
-            last(&key::KeyBuf::new(1).u64(6).finish()),
-            None,
-            "nothing under 6, though 7 follows"
-        );
+        let last = |seq: u64| {
+            let at = key::KeyBuf::new(1).u64(7).u64(seq).finish();
+            store.last_key_at_or_before(Cf::QueueMsgs, &at).expect("last")
+        };
+        let seq_key = |seq: u64| Some(key::KeyBuf::new(1).u64(7).u64(seq).finish());
+        assert_eq!(last(u64::MAX), seq_key(300));
+        assert_eq!(last(299), seq_key(3));
+        assert_eq!(last(3), seq_key(3), "at or before");
+        assert_eq!(last(0), None, "nothing before 7's first key");
         let mut b = store.batch();
         b.delete_range(Cf::QueueMsgs, &prefix, &key::prefix_end(&prefix));
         store.commit(b).expect("commit");
         assert!(store.scan_prefix(Cf::QueueMsgs, &prefix).expect("scan").is_empty());
-        assert_eq!(last(&prefix), None, "8's key follows, but is not under 7");
+        assert_eq!(
+            last(u64::MAX),
+            None,
+            "8's key follows, but nothing is at or before 7's end"
+        );
         assert_eq!(
             store
                 .scan_prefix(Cf::QueueMsgs, &key::KeyBuf::new(1).u64(8).finish())

@@ -99,12 +99,7 @@ impl Broker {
                 tracing::warn!(error = %err, "sns signing key unavailable");
             }
         });
-        let queues = self.queues.clone();
-        tokio::task::spawn_blocking(move || {
-            if let Err(err) = queues.count_cold_tails() {
-                tracing::warn!(error = %err, "counting queue backlogs failed; their counts stay estimates");
-            }
-        });
+        tokio::spawn(self.queues.clone().run_cold_count());
         let queues = self.queues.clone();
         let streams = self.streams.clone();
         // The stream sweeper loops forever; it stops when the queue sweeper sees shutdown.

@@ -125,6 +125,9 @@ struct ColdTail {
     /// `MessageIndex::count_chunk`): `count`, `delayed` and `oldest_sent_ms` leave them out,
     /// and a message of this range leaving the tail does not change them either.
     uncounted: Option<(u64, u64)>,
+    /// How many cold messages the uncounted range holds, at most: start-up's estimate, less
+    /// every message of the range counted or taken out of the tail since.
+    uncounted_estimate: u64,
 }
 
 impl ColdTail {
@@ -153,6 +156,7 @@ impl ColdTail {
     /// Forgets cold message `seq`, which became visible at `visible_at_ms` (it left the tail).
     fn take(&mut self, seq: u64, visible_at_ms: u64) {
         if self.is_uncounted(seq) {
+            self.uncounted_estimate = self.uncounted_estimate.saturating_sub(1);
             return;
         }
         self.count = self.count.saturating_sub(1);
@@ -172,7 +176,7 @@ impl ColdTail {
                 self.oldest_sent_ms = sent_ms;
                 self.skip = self.skip.split_off(&seq);
                 if self.uncounted.is_some_and(|(_, hi)| seq > hi) {
-                    self.uncounted = None;
+                    self.end_count();
                 }
             }
             None => *self = ColdTail::default(),
@@ -184,13 +188,19 @@ impl ColdTail {
         self.from.unwrap_or(u64::MAX)
     }
 
-    /// How many cold messages the uncounted range may hold: its sequences from the tail's
-    /// start on (exact for a backlog nobody received from; gaps make it an upper bound).
+    /// How many cold messages the uncounted range may still hold.
     fn uncounted_estimate(&self) -> u64 {
-        match (self.uncounted, self.from) {
-            (Some((lo, hi)), Some(from)) => (hi + 1).saturating_sub(lo.max(from)),
-            _ => 0,
+        if self.uncounted.is_some() {
+            self.uncounted_estimate
+        } else {
+            0
         }
+    }
+
+    /// Ends the deferred count: everything still cold is counted.
+    fn end_count(&mut self) {
+        self.uncounted = None;
+        self.uncounted_estimate = 0;
     }
 
     /// Cold messages still delayed at `now_ms`.
@@ -633,10 +643,14 @@ impl MessageIndex {
 
     /// Leaves the messages on disk in `lo..=hi` out of the cold tail's counts until
     /// [`MessageIndex::count_chunk`] has read them, so start-up need not read a whole backlog
-    /// before it serves. Every one of them must be cold or hot already (none sent later).
-    pub fn defer_count(&mut self, lo: u64, hi: u64) {
+    /// before it serves; `stored`, at least how many messages the range holds on disk, stands
+    /// in for them meanwhile. Every one of them must be cold or hot already (none sent later).
+    pub fn defer_count(&mut self, lo: u64, hi: u64, stored: u64) {
         if self.cold.from.is_some() && lo <= hi {
+            // Received messages in the range are hot already, not cold.
+            let hot = self.cold.skip.range(lo..=hi).count() as u64;
             self.cold.uncounted = Some((lo, hi));
+            self.cold.uncounted_estimate = stored.saturating_sub(hot);
         }
     }
 
@@ -656,12 +670,22 @@ impl MessageIndex {
         if start != lo {
             return false;
         }
-        self.cold.uncounted = (next <= hi).then_some((next, hi));
         for &(seq, sent_ms, visible_at_ms) in found {
             // Messages refills or expiry took meanwhile lie before `from`; removed ones in `skip`.
             if seq < next && self.is_cold(seq) {
+                let oldest = self.cold.oldest_sent_ms;
                 self.cold.add(seq, &MsgMeta::new(sent_ms, visible_at_ms), now_ms);
+                if sent_ms == 0 {
+                    // Unreadable: counted, but its unknown send time must not age the queue.
+                    self.cold.oldest_sent_ms = oldest;
+                }
+                self.cold.uncounted_estimate = self.cold.uncounted_estimate.saturating_sub(1);
             }
+        }
+        if next <= hi {
+            self.cold.uncounted = Some((next, hi));
+        } else {
+            self.cold.end_count();
         }
         true
     }
@@ -1069,6 +1093,7 @@ mod tests {
         idx.recount_cold(6, &[], 100);
         assert!(idx.is_empty());
     }
+
     #[test]
     fn a_deferred_count_ignores_messages_that_left_the_tail_before_it_read_them() {
         // Hot: 1, 2. Cold: 3 counted at start-up, 4..=9 deferred; 6 and 7 delayed to 500.
@@ -1076,7 +1101,7 @@ mod tests {
         for seq in 1..=3 {
             idx.insert(seq, meta(seq, 0), None, 100);
         }
-        idx.defer_count(4, 9);
+        idx.defer_count(4, 9, 6);
         assert_eq!(idx.counts(100).visible, 2 + 1 + 6, "the estimate counts the range");
         // A receive takes 1 and 2; a refill moves 3 and 4 hot; 5 is deleted by position.
         for seq in [1, 2] {
@@ -1095,11 +1120,7 @@ mod tests {
         };
         idx.fill(vec![loaded(3, 0), loaded(4, 0)], Some((5, 5)), 100);
         assert!(idx.remove_cold(5, 0));
-        assert_eq!(
-            idx.counts(100).visible,
-            2 + 5,
-            "3 and 4 hot; 5..=9 estimated, 5 until counted"
-        );
+        assert_eq!(idx.counts(100).visible, 2 + 4, "3 and 4 hot; 6..=9 estimated");
         // The counter read 4..=7 before all that, then 8 and 9; then a stale chunk is refused.
         let found = [(4, 4, 0), (5, 5, 0), (6, 6, 500), (7, 7, 500)];
         assert!(idx.count_chunk(4, &found, 8, 100));

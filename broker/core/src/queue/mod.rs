@@ -553,6 +553,36 @@ fn decode_record_key(k: &[u8]) -> Option<QueueKey> {
     Some(QueueKey { account, region, name })
 }
 
+/// The highest sequence of queue `id` stored at or below `seq`: one seek.
+fn last_stored_at_or_before(store: &Store, id: u64, seq: u64) -> Result<Option<u64>> {
+    let prefix = queue_prefix(id);
+    let found = store.last_key_at_or_before(Cf::QueueMsgs, &message_key(id, seq))?;
+    Ok(found
+        .filter(|k| k.starts_with(&prefix))
+        .and_then(|k| key::read_u64(&k, prefix.len())))
+}
+
+/// At least how many messages of queue `id` are stored in `lo..=hi`, from one seek per block
+/// of [`SEQ_BLOCK`] sequences instead of a read of each message. Sequences are reserved in
+/// such blocks from 1 on, and a restart leaves the rest of its block unused: each block holds
+/// a run of sequences from its start, then nothing, so the span from a block's first sequence
+/// in range to its last stored one is exact but for messages deleted inside it.
+fn stored_between(store: &Store, id: u64, lo: u64, hi: u64) -> Result<u64> {
+    let mut total = 0;
+    let mut start = lo.max(1);
+    while start <= hi {
+        let end = ((start - 1) / SEQ_BLOCK + 1).saturating_mul(SEQ_BLOCK).min(hi);
+        if let Some(last) = last_stored_at_or_before(store, id, end)?.filter(|last| *last >= start) {
+            total += last - start + 1;
+        }
+        if end == u64::MAX {
+            break;
+        }
+        start = end + 1;
+    }
+    Ok(total)
+}
+
 /// Indexes one stored message at start-up, with its receive state if it has one.
 fn index_stored(
     index: &mut MessageIndex,
@@ -621,9 +651,9 @@ fn load_queue(store: &Store, key: QueueKey, record: QueueRecord, hot_messages: u
                 }
             }
         }
-        let last = store.last_key_with_prefix(Cf::QueueMsgs, &prefix)?;
-        max_seq = last.and_then(|k| key::read_u64(&k, prefix.len())).unwrap_or(first);
-        index.defer_count(first + 1, max_seq);
+        max_seq = last_stored_at_or_before(store, record.id, u64::MAX)?.unwrap_or(first);
+        let stored = stored_between(store, record.id, first + 1, max_seq)?;
+        index.defer_count(first + 1, max_seq, stored);
     }
     let mut cleanup = store.batch();
     // A state without a payload is left over from a delete racing a receive; drop it.

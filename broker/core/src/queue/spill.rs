@@ -6,7 +6,7 @@
 //! - Every read here happens under the queue's index lock, so no receive, send or delete sees
 //!   the index between a read and the index change it leads to; the one exception, the
 //!   start-up count, reads outside it and applies a chunk only if nothing moved the range it
-//!   read (see `count_cold_tails`).
+//!   read (see `count_cold_chunk`).
 //! - Reads pass over sequences in `Queue::unindexed`: a send's batch commits before its
 //!   message enters the index, and a message read in that gap would be indexed twice.
 //! - Reads are bounded (a refill chunk, a sweep chunk) except the recount after a purge, which
@@ -16,6 +16,8 @@
 //!   stops a queue's receives.
 
 use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::time::Instant;
 
 use sluice_storage::{key, Cf};
 
@@ -133,48 +135,72 @@ impl Queues {
     }
 
     /// Counts the cold tails start-up left uncounted (`MessageIndex::defer_count`), queue by
-    /// queue, a chunk at a time, while the broker serves; returns early at shutdown. The
-    /// reads happen outside the index lock: a chunk is counted only if the uncounted range
-    /// still starts where it was read from, and then only the messages still cold.
-    pub fn count_cold_tails(&self) -> Result<()> {
+    /// queue, one chunk per blocking task, while the broker serves. A queue whose read fails
+    /// keeps its estimate (logged) and the count goes on with the next; the loop ends at
+    /// shutdown, or with the runtime between two chunks.
+    pub async fn run_cold_count(self: Arc<Self>) {
         for queue in self.snapshot() {
-            let started = std::time::Instant::now();
+            let started = Instant::now();
             let mut chunks = 0u64;
             loop {
-                // Bound first: a guard in the `while let` itself would live through the body.
-                let uncounted = queue.index().uncounted();
-                let Some((lo, hi)) = uncounted else {
-                    break;
-                };
-                if self.shutting_down.load(Ordering::Acquire) {
-                    return Ok(());
-                }
-                let mut found = Vec::with_capacity(COUNT_CHUNK);
-                let mut next = hi + 1;
-                self.for_each_message(&queue, lo, |seq, v| {
-                    if seq > hi {
-                        return false;
+                let (queues, counted) = (self.clone(), queue.clone());
+                match tokio::task::spawn_blocking(move || queues.count_cold_chunk(&counted)).await {
+                    Ok(Ok(true)) => chunks += 1,
+                    Ok(Ok(false)) => break,
+                    Ok(Err(e)) => {
+                        tracing::warn!(queue = %queue.key.name, error = %e, "counting the backlog failed; its count stays an estimate");
+                        break;
                     }
-                    if found.len() == COUNT_CHUNK {
-                        next = seq;
-                        return false;
+                    Err(e) => {
+                        tracing::warn!(error = %e, "counting backlogs stopped");
+                        return;
                     }
-                    // Counted as visible if unreadable, as a refill takes it out again.
-                    let (sent_ms, visible_at_ms) = StoredPayload::decode_times(v).unwrap_or((0, 0));
-                    found.push((seq, sent_ms, visible_at_ms));
-                    true
-                })?;
-                let now = self.clock.now_ms();
-                if !queue.index().count_chunk(lo, &found, next, now) {
-                    break;
                 }
-                chunks += 1;
             }
             if chunks > 0 {
                 let cold = queue.index().cold_len();
                 let seconds = started.elapsed().as_secs_f64();
                 tracing::info!(queue = %queue.key.name, cold, seconds, "backlog counted");
             }
+        }
+    }
+
+    /// Counts the next chunk of `queue`'s uncounted range; false when nothing is left to count
+    /// (or the broker is shutting down). The read happens outside the index lock: the chunk is
+    /// counted only if the uncounted range still starts where it was read from, and then only
+    /// the messages still cold.
+    fn count_cold_chunk(&self, queue: &Queue) -> Result<bool> {
+        if self.shutting_down.load(Ordering::Acquire) {
+            return Ok(false);
+        }
+        let uncounted = queue.index().uncounted();
+        let Some((lo, hi)) = uncounted else {
+            return Ok(false);
+        };
+        let mut found = Vec::with_capacity(COUNT_CHUNK);
+        let mut next = hi + 1;
+        self.for_each_message(queue, lo, |seq, v| {
+            if seq > hi {
+                return false;
+            }
+            if found.len() == COUNT_CHUNK {
+                next = seq;
+                return false;
+            }
+            // An unreadable message is counted with no send time, as a refill takes it out.
+            let (sent_ms, visible_at_ms) = StoredPayload::decode_times(v).unwrap_or((0, 0));
+            found.push((seq, sent_ms, visible_at_ms));
+            true
+        })?;
+        let now = self.clock.now_ms();
+        Ok(queue.index().count_chunk(lo, &found, next, now))
+    }
+
+    /// Counts every uncounted cold tail at once (tests; the broker runs `run_cold_count`).
+    #[cfg(test)]
+    pub(super) fn count_cold_tails(&self) -> Result<()> {
+        for queue in self.snapshot() {
+            while self.count_cold_chunk(&queue)? {}
         }
         Ok(())
     }
