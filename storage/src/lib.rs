@@ -415,11 +415,25 @@ impl Store {
     }
 
     /// Calls `f` for each pair at or after `start` in key order until it returns false.
-    pub fn for_each_from(&self, cf: Cf, start: &[u8], mut f: impl FnMut(&[u8], &[u8]) -> bool) -> Result<()> {
+    pub fn for_each_from(&self, cf: Cf, start: &[u8], f: impl FnMut(&[u8], &[u8]) -> bool) -> Result<()> {
+        self.iterate(cf, start, SCAN_READAHEAD, f)
+    }
+
+    /// [`Store::for_each_from`] for a short read (a few hundred keys): without the long
+    /// read-ahead of a scan, which would read megabytes to return kilobytes.
+    pub fn for_each_near(&self, cf: Cf, start: &[u8], f: impl FnMut(&[u8], &[u8]) -> bool) -> Result<()> {
+        self.iterate(cf, start, 0, f)
+    }
+
+    /// Calls `f` for each pair from `start` on with `readahead` bytes of read-ahead (0: only
+    /// RocksDB's own, which grows as a read goes on).
+    fn iterate(&self, cf: Cf, start: &[u8], readahead: usize, mut f: impl FnMut(&[u8], &[u8]) -> bool) -> Result<()> {
         // A raw iterator lends each pair instead of copying it into two fresh allocations:
         // start-up scans every message of every queue through here.
         let mut options = rocksdb::ReadOptions::default();
-        options.set_readahead_size(SCAN_READAHEAD);
+        if readahead > 0 {
+            options.set_readahead_size(readahead);
+        }
         let mut iter = self.db.raw_iterator_cf_opt(self.handle(cf)?, options);
         iter.seek(start);
         while let (Some(k), Some(v)) = (iter.key(), iter.value()) {

@@ -35,16 +35,25 @@ const COUNT_CHUNK: usize = 16_384;
 
 impl Queues {
     /// Calls `f` with each stored message of `queue` from sequence `from` on, in sequence
-    /// order, until it returns false.
-    fn for_each_message(&self, queue: &Queue, from: u64, mut f: impl FnMut(u64, &[u8]) -> bool) -> Result<()> {
+    /// order, until it returns false; `short` for a read of a few hundred messages.
+    fn for_each_message(
+        &self,
+        queue: &Queue,
+        from: u64,
+        short: bool,
+        mut f: impl FnMut(u64, &[u8]) -> bool,
+    ) -> Result<()> {
         let prefix = queue_prefix(queue.id);
-        self.store
-            .for_each_from(Cf::QueueMsgs, &message_key(queue.id, from), |k, v| {
-                match k.starts_with(&prefix).then(|| key::read_u64(k, prefix.len())).flatten() {
-                    Some(seq) => f(seq, v),
-                    None => false,
-                }
-            })?;
+        let start = message_key(queue.id, from);
+        let each = |k: &[u8], v: &[u8]| match k.starts_with(&prefix).then(|| key::read_u64(k, prefix.len())).flatten() {
+            Some(seq) => f(seq, v),
+            None => false,
+        };
+        if short {
+            self.store.for_each_near(Cf::QueueMsgs, &start, each)?;
+        } else {
+            self.store.for_each_from(Cf::QueueMsgs, &start, each)?;
+        }
         Ok(())
     }
 
@@ -80,7 +89,7 @@ impl Queues {
         let unindexed = queue.unindexed();
         let mut loaded = Vec::with_capacity(plan.max.min(4096));
         let mut next = None;
-        self.for_each_message(queue, plan.from, |seq, v| {
+        self.for_each_message(queue, plan.from, true, |seq, v| {
             if unindexed.contains(&seq) {
                 return true;
             }
@@ -117,7 +126,7 @@ impl Queues {
         let unindexed = queue.unindexed();
         let mut expired = Vec::new();
         let mut next = None;
-        self.for_each_message(queue, from, |seq, v| {
+        self.for_each_message(queue, from, false, |seq, v| {
             if unindexed.contains(&seq) || !index.is_cold(seq) {
                 return true;
             }
@@ -179,7 +188,7 @@ impl Queues {
         };
         let mut found = Vec::with_capacity(COUNT_CHUNK);
         let mut next = hi + 1;
-        self.for_each_message(queue, lo, |seq, v| {
+        self.for_each_message(queue, lo, false, |seq, v| {
             if seq > hi {
                 return false;
             }
@@ -209,7 +218,7 @@ impl Queues {
     pub(super) fn recount_cold(&self, queue: &Queue, index: &mut MessageIndex, from: u64, now: u64) -> Result<()> {
         let unindexed = queue.unindexed();
         let mut found = Vec::new();
-        self.for_each_message(queue, from, |seq, v| {
+        self.for_each_message(queue, from, false, |seq, v| {
             if !unindexed.contains(&seq) {
                 let (sent_ms, visible_at_ms) = StoredPayload::decode_times(v).unwrap_or((0, 0));
                 found.push((seq, sent_ms, visible_at_ms));
