@@ -1125,6 +1125,15 @@ mod tests {
         let found = [(4, 4, 0), (5, 5, 0), (6, 6, 500), (7, 7, 500)];
         assert!(idx.count_chunk(4, &found, 8, 100));
         assert_eq!(idx.uncounted(), Some((8, 9)));
+        assert_eq!(
+            idx.counts(100),
+            Counts {
+                visible: 2 + 2,
+                in_flight: 0,
+                delayed: 2
+            },
+            "3 and 4 hot, 6 and 7 counted delayed, 8 and 9 estimated"
+        );
         assert!(!idx.count_chunk(4, &found, 8, 100), "the range moved on");
         assert!(idx.count_chunk(8, &[(8, 8, 0), (9, 9, 0)], 10, 100));
         assert_eq!(idx.uncounted(), None);

@@ -309,7 +309,10 @@ impl Queue {
         if seq < self.seq_reserved.load(Ordering::Acquire) {
             return Ok(seq);
         }
-        let upto = seq + SEQ_BLOCK;
+        // Blocks end on the grid of SEQ_BLOCK from 1, whatever sequence triggers the
+        // reservation (a burnt one, a race for the lock), so that start-up's estimate of a
+        // backlog (`stored_between`) finds one run per block.
+        let upto = (seq.saturating_sub(1) / SEQ_BLOCK + 1).saturating_mul(SEQ_BLOCK) + 1;
         let mut batch = store.batch();
         batch.put(Cf::Meta, &seq_mark_key(self.id), &upto.to_be_bytes());
         // On failure `seq` is burnt (never stored) and the next caller tries to reserve again.
@@ -562,23 +565,35 @@ fn last_stored_at_or_before(store: &Store, id: u64, seq: u64) -> Result<Option<u
         .and_then(|k| key::read_u64(&k, prefix.len())))
 }
 
-/// At least how many messages of queue `id` are stored in `lo..=hi`, from one seek per block
-/// of [`SEQ_BLOCK`] sequences instead of a read of each message. Sequences are reserved in
-/// such blocks from 1 on, and a restart leaves the rest of its block unused: each block holds
-/// a run of sequences from its start, then nothing, so the span from a block's first sequence
-/// in range to its last stored one is exact but for messages deleted inside it.
+/// The lowest sequence of queue `id` stored at or above `seq`: one seek.
+fn first_stored_at_or_after(store: &Store, id: u64, seq: u64) -> Result<Option<u64>> {
+    let prefix = queue_prefix(id);
+    let mut found = None;
+    store.for_each_near(Cf::QueueMsgs, &message_key(id, seq), |k, _| {
+        found = k.starts_with(&prefix).then(|| key::read_u64(k, prefix.len())).flatten();
+        false
+    })?;
+    Ok(found)
+}
+
+/// At least how many messages of queue `id` are stored in `lo..=hi`, from two seeks per block
+/// of [`SEQ_BLOCK`] sequences holding any, instead of a read of each message. Sequences are
+/// reserved in such blocks (see `Queue::reserve_seq`), and a restart leaves the rest of its
+/// block unused: each block holds one run of sequences, so the span from a block's first
+/// stored sequence to its last is exact but for messages deleted inside it.
 fn stored_between(store: &Store, id: u64, lo: u64, hi: u64) -> Result<u64> {
     let mut total = 0;
-    let mut start = lo.max(1);
-    while start <= hi {
-        let end = ((start - 1) / SEQ_BLOCK + 1).saturating_mul(SEQ_BLOCK).min(hi);
-        if let Some(last) = last_stored_at_or_before(store, id, end)?.filter(|last| *last >= start) {
-            total += last - start + 1;
+    let mut next = first_stored_at_or_after(store, id, lo.max(1))?;
+    while let Some(first) = next.filter(|first| *first <= hi) {
+        let end = ((first - 1) / SEQ_BLOCK + 1).saturating_mul(SEQ_BLOCK).min(hi);
+        if let Some(last) = last_stored_at_or_before(store, id, end)? {
+            total += last.saturating_sub(first) + 1;
         }
-        if end == u64::MAX {
+        if end >= hi {
             break;
         }
-        start = end + 1;
+        // Empty blocks cost nothing: the next seek lands on the next stored sequence.
+        next = first_stored_at_or_after(store, id, end + 1)?;
     }
     Ok(total)
 }

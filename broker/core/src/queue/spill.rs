@@ -149,25 +149,36 @@ impl Queues {
     /// shutdown, or with the runtime between two chunks.
     pub async fn run_cold_count(self: Arc<Self>) {
         for queue in self.snapshot() {
+            if self.shutting_down.load(Ordering::Acquire) {
+                return;
+            }
+            let uncounted = queue.index().uncounted();
+            if uncounted.is_none() {
+                continue;
+            }
             let started = Instant::now();
-            let mut chunks = 0u64;
             loop {
                 let (queues, counted) = (self.clone(), queue.clone());
                 match tokio::task::spawn_blocking(move || queues.count_cold_chunk(&counted)).await {
-                    Ok(Ok(true)) => chunks += 1,
+                    Ok(Ok(true)) => {}
                     Ok(Ok(false)) => break,
                     Ok(Err(e)) => {
                         tracing::warn!(queue = %queue.key.name, error = %e, "counting the backlog failed; its count stays an estimate");
                         break;
                     }
-                    Err(e) => {
-                        tracing::warn!(error = %e, "counting backlogs stopped");
-                        return;
+                    Err(e) if e.is_panic() => {
+                        tracing::error!(queue = %queue.key.name, error = %e, "counting the backlog panicked; its count stays an estimate");
+                        break;
                     }
+                    // Cancelled: the runtime is going away.
+                    Err(_) => return,
                 }
             }
-            if chunks > 0 {
-                let cold = queue.index().cold_len();
+            let (counted, cold) = {
+                let index = queue.index();
+                (index.uncounted().is_none(), index.cold_len())
+            };
+            if counted {
                 let seconds = started.elapsed().as_secs_f64();
                 tracing::info!(queue = %queue.key.name, cold, seconds, "backlog counted");
             }

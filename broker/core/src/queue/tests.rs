@@ -447,6 +447,11 @@ async fn every_handed_out_sequence_is_below_the_stored_reservation() {
                 .and_then(|v| key::read_u64(&v, 0))
                 .expect("a reservation is stored before the sequence is returned");
             assert!(seq < mark, "round {round}: {seq} not below the stored mark {mark}");
+            assert_eq!(
+                (mark - 1) % SEQ_BLOCK,
+                0,
+                "round {round}: mark {mark} off the block grid"
+            );
         }
     }
 }
@@ -576,4 +581,46 @@ async fn delete_at_removes_only_the_named_message_and_the_overview_counts_traffi
     );
     assert!(overview[0].is_dead_letter_queue);
     assert!(queues.overview("000000000000", "eu-west-1").is_empty());
+}
+
+#[test]
+fn start_up_estimates_a_backlog_by_its_runs_of_sequences() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let store = open_store(dir.path());
+    let b = SEQ_BLOCK;
+    // One run per lifetime: from a block's start; from past a burnt prefix; one run crossing a
+    // block's end (reserved before the grid); another queue's keys around them.
+    let runs = [
+        (1, 100),
+        (b + 501, b + 600),
+        (2 * b + 1, 2 * b + 100),
+        (4 * b - 9, 4 * b + 10),
+    ];
+    let mut batch = store.batch();
+    for (from, to) in runs {
+        for seq in from..=to {
+            batch.put(Cf::QueueMsgs, &message_key(7, seq), b"m");
+        }
+    }
+    batch.put(Cf::QueueMsgs, &message_key(6, 5 * b), b"other");
+    batch.put(Cf::QueueMsgs, &message_key(8, 1), b"other");
+    store.commit(batch).expect("commit");
+    let last = last_stored_at_or_before(&store, 7, u64::MAX).expect("last");
+    assert_eq!(last, Some(4 * b + 10));
+    let between = |lo, hi| stored_between(&store, 7, lo, hi).expect("estimate");
+    assert_eq!(between(50, 4 * b + 10), 51 + 100 + 100 + 20, "exact: one run per block");
+    assert_eq!(between(b + 550, 2 * b + 10), 51 + 10);
+    assert_eq!(between(101, b + 500), 0);
+    assert_eq!(
+        first_stored_at_or_after(&store, 7, 4 * b + 11).expect("first"),
+        None,
+        "8's key is not 7's"
+    );
+    // Two runs in one block (written before the grid) make an upper bound, never too low.
+    let mut batch = store.batch();
+    for seq in 3 * b - 9..=3 * b {
+        batch.put(Cf::QueueMsgs, &message_key(7, seq), b"m");
+    }
+    store.commit(batch).expect("commit");
+    assert!(between(2 * b + 1, 3 * b) >= 100 + 10);
 }
