@@ -1,9 +1,15 @@
 //! What the benchmark binaries (`src/bin/*-bench.rs`) share: running one on a fresh runtime so
 //! that its drops (brokers, data folders, handler processes) run before the process exits, and
-//! the number formats of their reports.
+//! the number formats of their reports, and set-up work run a bounded number at a time.
 
 use std::future::Future;
 use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+use tokio::sync::Semaphore;
+use tokio::task::JoinSet;
 
 /// Runs `run` on a new multi-threaded runtime and turns its result into the exit status:
 /// 0, 1 with the error's cause chain on stderr, or 2 when no runtime could be started.
@@ -26,6 +32,45 @@ pub fn main_with<F: Future<Output = anyhow::Result<()>>>(name: &str, run: F) -> 
             ExitCode::FAILURE
         }
     }
+}
+
+/// Runs `task` for every item, at most `in_flight` at once, within `limit`; the first failure
+/// ends the run (the others are aborted when the set drops).
+pub async fn bounded<T, F, Fut>(
+    items: impl IntoIterator<Item = T>,
+    in_flight: usize,
+    limit: Duration,
+    what: &str,
+    task: F,
+) -> anyhow::Result<()>
+where
+    F: Fn(T) -> Fut,
+    Fut: Future<Output = anyhow::Result<()>> + Send + 'static,
+{
+    let work = async {
+        let permits = Arc::new(Semaphore::new(in_flight));
+        let mut tasks = JoinSet::new();
+        for item in items {
+            let permit = permits.clone().acquire_owned().await.context("permits")?;
+            let job = task(item);
+            tasks.spawn(async move {
+                let result = job.await;
+                drop(permit);
+                result
+            });
+            while let Some(done) = tasks.try_join_next() {
+                done.context("a task")??;
+            }
+        }
+        while let Some(done) = tasks.join_next().await {
+            done.context("a task")??;
+        }
+        Ok::<(), anyhow::Error>(())
+    };
+    tokio::time::timeout(limit, work)
+        .await
+        .with_context(|| format!("{what}: not done within {limit:?}"))?
+        .with_context(|| what.to_string())
 }
 
 /// `n` with thousands separators, as the docs write figures.

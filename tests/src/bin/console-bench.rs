@@ -30,9 +30,7 @@
 //!   `main` returns instead of calling `exit`, so the drops run.
 
 use std::collections::HashSet;
-use std::future::Future;
 use std::process::ExitCode;
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::{bail, ensure, Context, Result};
@@ -47,8 +45,6 @@ use serde_json::{json, Value};
 use sluice_tests::bench::{self, round, thousands};
 use sluice_tests::kinesis::{create_stream, kinesis_client};
 use sluice_tests::{machine, Broker, ACCOUNT_ID, REGION};
-use tokio::sync::Semaphore;
-use tokio::task::JoinSet;
 
 /// Body size of every message of the peeked queue, as the requirement asks.
 const BODY_BYTES: usize = 256;
@@ -659,15 +655,21 @@ impl Layout {
 
     async fn create(&self, sqs: &aws_sdk_sqs::Client) -> Result<()> {
         // Dead-letter queues first: a redrive policy may name only a queue that exists.
-        bounded(0..self.dead_letter, SETUP_IN_FLIGHT, "dead-letter queues", |i| {
-            let sqs = sqs.clone();
-            async move {
-                let url = create_queue(&sqs, &format!("cb-dlq-{i:04}"), &[]).await?;
-                send_batch(&sqs, &url, 0, DLQ_MESSAGES).await
-            }
-        })
+        bench::bounded(
+            0..self.dead_letter,
+            SETUP_IN_FLIGHT,
+            PHASE_LIMIT,
+            "dead-letter queues",
+            |i| {
+                let sqs = sqs.clone();
+                async move {
+                    let url = create_queue(&sqs, &format!("cb-dlq-{i:04}"), &[]).await?;
+                    send_batch(&sqs, &url, 0, DLQ_MESSAGES).await
+                }
+            },
+        )
         .await?;
-        bounded(0..self.sources, SETUP_IN_FLIGHT, "source queues", |i| {
+        bench::bounded(0..self.sources, SETUP_IN_FLIGHT, PHASE_LIMIT, "source queues", |i| {
             let sqs = sqs.clone();
             async move {
                 let policy = json!({ "deadLetterTargetArn": Layout::dlq_arn(i), "maxReceiveCount": 5 });
@@ -681,7 +683,7 @@ impl Layout {
             }
         })
         .await?;
-        bounded(0..self.plain, SETUP_IN_FLIGHT, "plain queues", |i| {
+        bench::bounded(0..self.plain, SETUP_IN_FLIGHT, PHASE_LIMIT, "plain queues", |i| {
             let sqs = sqs.clone();
             async move {
                 let url = create_queue(&sqs, &format!("cb-q-{i:04}"), &[]).await?;
@@ -726,39 +728,6 @@ impl Layout {
         );
         Ok(())
     }
-}
-
-/// Runs `task` for every item, at most `in_flight` at once, within [`PHASE_LIMIT`]; the first
-/// failure ends the run (the others are aborted when the set drops).
-async fn bounded<T, F, Fut>(items: impl IntoIterator<Item = T>, in_flight: usize, what: &str, task: F) -> Result<()>
-where
-    F: Fn(T) -> Fut,
-    Fut: Future<Output = Result<()>> + Send + 'static,
-{
-    let work = async {
-        let permits = Arc::new(Semaphore::new(in_flight));
-        let mut tasks = JoinSet::new();
-        for item in items {
-            let permit = permits.clone().acquire_owned().await.context("permits")?;
-            let job = task(item);
-            tasks.spawn(async move {
-                let result = job.await;
-                drop(permit);
-                result
-            });
-            while let Some(done) = tasks.try_join_next() {
-                done.context("a task")??;
-            }
-        }
-        while let Some(done) = tasks.join_next().await {
-            done.context("a task")??;
-        }
-        Ok::<(), anyhow::Error>(())
-    };
-    tokio::time::timeout(PHASE_LIMIT, work)
-        .await
-        .with_context(|| format!("{what}: not done within {PHASE_LIMIT:?}"))?
-        .with_context(|| what.to_string())
 }
 
 async fn create_queue(
@@ -818,11 +787,17 @@ async fn send_batch(sqs: &aws_sdk_sqs::Client, url: &str, from: usize, to: usize
 
 /// Sends `messages` messages to `url`, [`SEND_BATCH`] per call, [`FILL_IN_FLIGHT`] calls at once.
 async fn fill(sqs: &aws_sdk_sqs::Client, url: &str, messages: usize) -> Result<()> {
-    bounded((0..messages).step_by(SEND_BATCH), FILL_IN_FLIGHT, "fill", |from| {
-        let sqs = sqs.clone();
-        let url = url.to_string();
-        async move { send_batch(&sqs, &url, from, (from + SEND_BATCH).min(messages)).await }
-    })
+    bench::bounded(
+        (0..messages).step_by(SEND_BATCH),
+        FILL_IN_FLIGHT,
+        PHASE_LIMIT,
+        "fill",
+        |from| {
+            let sqs = sqs.clone();
+            let url = url.to_string();
+            async move { send_batch(&sqs, &url, from, (from + SEND_BATCH).min(messages)).await }
+        },
+    )
     .await
 }
 
@@ -851,7 +826,7 @@ async fn depth(sqs: &aws_sdk_sqs::Client, url: &str) -> Result<(u64, u64)> {
 /// `streams` streams `cb-s-NNN` of 1 to 4 shards, each ACTIVE before this returns.
 async fn create_streams(broker: &Broker, streams: usize) -> Result<()> {
     let kinesis = kinesis_client(&broker.endpoint()).await;
-    bounded(0..streams, SETUP_IN_FLIGHT, "streams", |i| {
+    bench::bounded(0..streams, SETUP_IN_FLIGHT, PHASE_LIMIT, "streams", |i| {
         let kinesis = kinesis.clone();
         async move {
             // The harness's helper panics on a failure; a panicked task is an error here.

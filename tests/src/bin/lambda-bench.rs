@@ -555,30 +555,12 @@ impl Target {
             Target::Sqs { .. } => SQS_SEND_BATCH,
             Target::Kinesis { .. } => KINESIS_PUT_BATCH,
         };
-        let work = async {
-            let permits = Arc::new(Semaphore::new(PREFILL_IN_FLIGHT));
-            let mut calls = JoinSet::new();
-            for from in (0..records).step_by(per_call) {
-                let to = (from + per_call).min(records);
-                let permit = permits.clone().acquire_owned().await.context("pre-fill permits")?;
-                let target = self.clone();
-                calls.spawn(async move {
-                    let result = target.send_batch(from, to).await;
-                    drop(permit);
-                    result
-                });
-                while let Some(done) = calls.try_join_next() {
-                    done.context("a pre-fill task")??;
-                }
-            }
-            while let Some(done) = calls.join_next().await {
-                done.context("a pre-fill task")??;
-            }
-            Ok::<(), anyhow::Error>(())
-        };
-        tokio::time::timeout(PHASE_LIMIT, work)
-            .await
-            .with_context(|| format!("pre-fill not done within {PHASE_LIMIT:?}"))?
+        let calls = (0..records).step_by(per_call);
+        bench::bounded(calls, PREFILL_IN_FLIGHT, PHASE_LIMIT, "pre-fill", |from| {
+            let target = self.clone();
+            async move { target.send_batch(from, (from + per_call).min(records)).await }
+        })
+        .await
     }
 }
 

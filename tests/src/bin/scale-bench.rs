@@ -46,10 +46,8 @@
 //!   `main` returns instead of calling `exit`, so the drops run.
 
 use std::collections::HashSet;
-use std::future::Future;
 use std::ops::Range;
 use std::process::ExitCode;
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::{anyhow, bail, ensure, Context, Result};
@@ -61,8 +59,6 @@ use serde_json::{json, Value};
 use sluice_tests::bench::{self, round, thousands};
 use sluice_tests::kinesis::{create_stream, kinesis_client};
 use sluice_tests::{machine, Broker, REGION};
-use tokio::sync::Semaphore;
-use tokio::task::JoinSet;
 
 /// Concurrent CreateQueue or CreateStream calls while setting up.
 const SETUP_IN_FLIGHT: usize = 16;
@@ -288,7 +284,7 @@ impl Bench {
 
     /// Creates queues `range` (by number), [`SETUP_IN_FLIGHT`] at a time.
     async fn add_queues(&self, range: Range<usize>) -> Result<()> {
-        bounded(range, SETUP_IN_FLIGHT, "creating queues", |i| {
+        bench::bounded(range, SETUP_IN_FLIGHT, PHASE_LIMIT, "creating queues", |i| {
             let sqs = self.sqs.clone();
             async move {
                 let name = queue_name(i);
@@ -314,7 +310,7 @@ impl Bench {
     async fn add_streams(&self, range: Range<usize>) -> Result<()> {
         let shards = i32::try_from(self.shards).context("--shards")?;
         let per_region = self.per_region;
-        bounded(range, SETUP_IN_FLIGHT, "creating streams", |i| {
+        bench::bounded(range, SETUP_IN_FLIGHT, PHASE_LIMIT, "creating streams", |i| {
             let client = self.kinesis.get(i / per_region).cloned();
             async move {
                 let client = client.with_context(|| format!("no client for the region of stream {i}"))?;
@@ -560,39 +556,6 @@ fn queue_index(name: &str) -> Option<usize> {
 /// The number of a stream made here, from its name.
 fn stream_index(name: &str) -> Option<usize> {
     name.strip_prefix(STREAM_PREFIX)?.parse().ok()
-}
-
-/// Runs `task` for every item, at most `in_flight` at once, within [`PHASE_LIMIT`]; the first
-/// failure ends the run (the others are aborted when the set drops).
-async fn bounded<T, F, Fut>(items: impl IntoIterator<Item = T>, in_flight: usize, what: &str, task: F) -> Result<()>
-where
-    F: Fn(T) -> Fut,
-    Fut: Future<Output = Result<()>> + Send + 'static,
-{
-    let work = async {
-        let permits = Arc::new(Semaphore::new(in_flight));
-        let mut tasks = JoinSet::new();
-        for item in items {
-            let permit = permits.clone().acquire_owned().await.context("permits")?;
-            let job = task(item);
-            tasks.spawn(async move {
-                let result = job.await;
-                drop(permit);
-                result
-            });
-            while let Some(done) = tasks.try_join_next() {
-                done.context("a task")??;
-            }
-        }
-        while let Some(done) = tasks.join_next().await {
-            done.context("a task")??;
-        }
-        Ok::<(), anyhow::Error>(())
-    };
-    tokio::time::timeout(PHASE_LIMIT, work)
-        .await
-        .with_context(|| format!("{what}: not done within {PHASE_LIMIT:?}"))?
-        .with_context(|| what.to_string())
 }
 
 // ---------------------------------------------------------------------------------------------
