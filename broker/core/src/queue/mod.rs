@@ -18,7 +18,7 @@
 //!     console).
 //! - `index`: per-queue visibility index (ready / pending), a cache rebuilt at start-up, with
 //!   at most [`QueueOptions::hot_messages`] messages in memory and a cold tail on disk.
-//! - `spill`: the disk side of the cold tail (refills, expiry, recounts).
+//! - `spill`: the disk side of the cold tail (refills, expiry, the start-up count, recounts).
 //! - `message`: public message types and their disk encodings.
 //! - `config`: settable attributes, names, validation.
 //! - `error`: [`QueueError`], what went wrong in a queue operation.
@@ -638,7 +638,7 @@ fn load_queue(store: &Store, key: QueueKey, record: QueueRecord, hot_messages: u
     let mut max_seq = 0;
     let mut first_cold = None;
     // The hot part, up to the first cold message; the rest is counted in the background
-    // (`Queues::count_cold_tails`), so a backlog of millions does not delay start-up.
+    // (`Queues::run_cold_count`), so a backlog of millions does not delay start-up.
     store.for_each_prefix(Cf::QueueMsgs, &prefix, |k, v| {
         let Some(seq) = key::read_u64(k, prefix.len()) else {
             return true;
