@@ -28,10 +28,17 @@ use log_entry::{Op, Ops};
 use replication::Replication;
 pub use replication::{CommitLog, LogError, ReplicationStats};
 
-/// True inside a multi-threaded tokio runtime, where `block_in_place` is allowed.
-fn on_multi_thread_runtime() -> bool {
-    tokio::runtime::Handle::try_current()
-        .is_ok_and(|h| h.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread)
+/// Runs `wait`, which blocks its thread for milliseconds (an fsync, a round trip to the log, a
+/// condition variable), telling a multi-threaded tokio runtime first so that it moves this
+/// worker's other tasks elsewhere; elsewhere (tests, a current-thread runtime) it just runs.
+pub fn wait_blocking<T>(wait: impl FnOnce() -> T) -> T {
+    let multi_thread = tokio::runtime::Handle::try_current()
+        .is_ok_and(|h| h.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread);
+    if multi_thread {
+        tokio::task::block_in_place(wait)
+    } else {
+        wait()
+    }
 }
 
 /// One stored entry: key and value.
@@ -290,11 +297,10 @@ impl Store {
         let mut opts = WriteOptions::default();
         opts.set_sync(sync);
         let write = || self.db.write_opt(batch, &opts);
-        if sync && on_multi_thread_runtime() {
-            // An fsync takes milliseconds: let the runtime move this worker's other tasks
-            // elsewhere, and let concurrent committers reach RocksDB together so one fsync
-            // covers the whole group (RocksDB's group commit).
-            tokio::task::block_in_place(write)?;
+        if sync {
+            // An fsync takes milliseconds: let concurrent committers reach RocksDB together
+            // so one fsync covers the whole group (RocksDB's group commit).
+            wait_blocking(write)?;
         } else {
             write()?;
         }
@@ -559,13 +565,8 @@ impl Submitted<'_> {
             return Err(StorageError::NotWriting("no replicated log is attached".into()));
         };
         let apply = |entry: &[u8], position: u64| self.store.apply_own(entry, position);
-        // Waits for a network round trip: let the runtime move this worker's other tasks
-        // elsewhere, as for an fsync.
-        if on_multi_thread_runtime() {
-            tokio::task::block_in_place(|| replication.wait(ticket, &apply))
-        } else {
-            replication.wait(ticket, &apply)
-        }
+        // Waits for a network round trip.
+        wait_blocking(|| replication.wait(ticket, &apply))
     }
 }
 

@@ -99,8 +99,9 @@ impl DedupWindow {
         self.entries.insert(key, entry);
     }
 
-    /// Forgets entries whose window closed; returns their storage keys.
-    pub fn expire(&mut self, queue_id: u64, now_ms: u64) -> Vec<Vec<u8>> {
+    /// Forgets entries whose window closed; returns their storage keys, except those of ids
+    /// for which `retaken` is true (taken again by a send whose entry is not in the window yet).
+    pub fn expire(&mut self, queue_id: u64, now_ms: u64, retaken: impl Fn(&DedupKey) -> bool) -> Vec<Vec<u8>> {
         let mut keys = Vec::new();
         while let Some(&(at, key)) = self.expiry.front() {
             if at > now_ms {
@@ -109,7 +110,9 @@ impl DedupWindow {
             self.expiry.pop_front();
             if self.entries.get(&key).is_some_and(|e| e.expires_ms == at) {
                 self.entries.remove(&key);
-                keys.push(dedupe_key(queue_id, &key));
+                if !retaken(&key) {
+                    keys.push(dedupe_key(queue_id, &key));
+                }
             }
         }
         keys
@@ -254,7 +257,7 @@ mod tests {
         assert!(w.get(&key, 499).is_some());
         assert!(w.get(&dedup_key("", "id"), 499).is_none());
         assert!(w.get(&key, 500).is_none());
-        assert_eq!(w.expire(3, 500), vec![k]);
+        assert_eq!(w.expire(3, 500, |_| false), vec![k]);
         assert!(w.is_empty());
     }
 

@@ -44,6 +44,7 @@ pub mod receipt;
 
 mod attributes;
 mod lifecycle;
+mod order;
 mod receive;
 mod send;
 mod spill;
@@ -52,7 +53,7 @@ mod visibility;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard, RwLock};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, RwLock};
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
@@ -64,9 +65,10 @@ pub use self::error::QueueError;
 use self::error::Result;
 use crate::clock::Clock;
 use config::{QueueConfig, RedriveAllow};
-use fifo::{Attempts, DedupEntry, DedupWindow};
+use fifo::{Attempts, DedupEntry};
 use index::{MessageIndex, MsgMeta};
 use message::{message_key, queue_prefix, StoredPayload, StoredState};
+use order::FifoSends;
 
 /// Key prefix of queue records in `meta`.
 const QUEUE_RECORD_PREFIX: u8 = 0x01;
@@ -220,9 +222,11 @@ struct Queue {
     fifo: bool,
     meta: Mutex<QueueMeta>,
     index: Mutex<MessageIndex>,
-    /// FIFO: the deduplication window. Its lock is also held from sequence assignment to index
-    /// insertion of a send, so messages enter the index in sequence order (group order).
-    dedupe: Mutex<DedupWindow>,
+    /// FIFO: the send lock, held from sequence assignment to the batch's submission, over the
+    /// deduplication window and the commits in flight (see `order`).
+    sends: Mutex<FifoSends>,
+    /// FIFO: signalled whenever commits leave `sends`' line.
+    settled: Condvar,
     /// FIFO: answered receive attempts.
     attempts: Mutex<Attempts>,
     next_seq: AtomicU64,
@@ -253,7 +257,8 @@ impl Queue {
                 last_purge_ms: None,
             }),
             index: Mutex::new(index),
-            dedupe: Mutex::new(DedupWindow::default()),
+            sends: Mutex::new(FifoSends::default()),
+            settled: Condvar::new(),
             attempts: Mutex::new(Attempts::default()),
             next_seq: AtomicU64::new(next_seq),
             seq_reserved: AtomicU64::new(next_seq),
@@ -321,8 +326,8 @@ impl Queue {
         Ok(seq)
     }
 
-    fn dedupe(&self) -> MutexGuard<'_, DedupWindow> {
-        self.dedupe.lock().unwrap_or_else(|p| p.into_inner())
+    fn fifo_sends(&self) -> MutexGuard<'_, FifoSends> {
+        self.sends.lock().unwrap_or_else(|p| p.into_inner())
     }
 
     fn attempts(&self) -> MutexGuard<'_, Attempts> {
@@ -693,14 +698,16 @@ fn load_queue(store: &Store, key: QueueKey, record: QueueRecord, hot_messages: u
     // The window expects insertions in expiry order.
     window.sort_by_key(|(_, e)| e.expires_ms);
     {
-        let mut dedupe = queue.dedupe();
+        let mut sends = queue.fifo_sends();
         for (key, entry) in window {
-            dedupe.insert(key, entry);
+            sends.window.insert(key, entry);
         }
     }
     Ok(queue)
 }
 
+#[cfg(test)]
+mod fifo_log_tests;
 #[cfg(test)]
 mod fifo_model_tests;
 #[cfg(test)]

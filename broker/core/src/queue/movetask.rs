@@ -21,6 +21,8 @@ use sluice_storage::{Cf, StorageError};
 
 use super::error::{QueueError, Result};
 use super::message::{message_key, StoredPayload};
+use super::order::Staged;
+use super::send::Part;
 use super::{MsgMeta, Queue, Queues};
 
 /// Key prefix of task records in `meta`.
@@ -433,8 +435,9 @@ impl Queues {
         taken: &[(u64, MsgMeta)],
         now: u64,
     ) -> std::result::Result<usize, String> {
-        let mut batch = self.store.batch();
-        let mut placed: Vec<(Arc<Queue>, u64, MsgMeta, Option<String>)> = Vec::with_capacity(taken.len());
+        // First the messages and where each goes, then the sequences: a FIFO destination hands
+        // them out under its send lock, taken in queue-id order as every sender does.
+        let mut moving: Vec<(Vec<u8>, StoredPayload, Arc<Queue>)> = Vec::with_capacity(taken.len());
         for (seq, _) in taken {
             let key = message_key(source.id, *seq);
             let raw = self
@@ -456,6 +459,29 @@ impl Queues {
                 }
             };
             payload.dead_letter_source_arn = None;
+            moving.push((key, payload, destination));
+        }
+        let mut destinations: BTreeMap<u64, Arc<Queue>> = BTreeMap::new();
+        for (_, _, destination) in &moving {
+            destinations
+                .entry(destination.id)
+                .or_insert_with(|| destination.clone());
+        }
+        let mut parts: BTreeMap<u64, Part<'_>> = destinations
+            .values()
+            .map(|queue| {
+                let part = Part {
+                    queue,
+                    lock: queue.fifo.then(|| queue.fifo_sends()),
+                    staged: Staged::default(),
+                    waits: Vec::new(),
+                };
+                (queue.id, part)
+            })
+            .collect();
+        let mut batch = self.store.batch();
+        let mut moved = 0;
+        for (key, payload, destination) in moving {
             let dest_seq = destination
                 .take_seq(&self.store)
                 .map_err(|e| format!("storage failure: {e}"))?;
@@ -463,28 +489,27 @@ impl Queues {
             batch.put(Cf::QueueMsgs, &message_key(destination.id, dest_seq), &payload.encode());
             batch.delete(Cf::QueueMsgs, &key);
             batch.delete(Cf::QueueState, &key);
-            placed.push((destination, dest_seq, meta, payload.group_id));
+            if let Some(part) = parts.get_mut(&destination.id) {
+                part.staged.accepted.push((dest_seq, meta, payload.group_id));
+            }
+            moved += 1;
         }
         let mut tasks = self.tasks();
         let Some(current) = tasks.tasks.get_mut(&task.number) else {
             return Err("The task record disappeared.".into());
         };
         let mut updated = current.clone();
-        updated.moved += placed.len() as u64;
+        updated.moved += moved as u64;
         batch.put(
             Cf::Meta,
             &updated.storage_key(),
             &encode(&updated).map_err(|e| e.to_string())?,
         );
-        self.store.commit(batch).map_err(|e| format!("storage failure: {e}"))?;
+        self.commit_parts(batch, parts.into_values().collect(), now)
+            .map_err(|e| format!("storage failure: {e}"))?;
         *current = updated;
         drop(tasks);
-        for (destination, seq, meta, group) in &placed {
-            destination.index().insert(*seq, *meta, group.as_deref(), now);
-            destination.indexed([*seq]);
-            destination.notify.notify_waiters();
-        }
-        Ok(placed.len())
+        Ok(moved)
     }
 }
 

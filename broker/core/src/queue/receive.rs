@@ -19,7 +19,9 @@ use super::error::Result;
 use super::fifo::{self, Attempt};
 use super::index::{Cursor, MsgMeta};
 use super::message::{message_key, ReceivedMessage, StoredPayload, StoredState};
+use super::order::Staged;
 use super::receipt::Receipt;
+use super::send::Part;
 use super::{Queue, QueueKey, Queues, ReceiveRequest};
 
 impl Queues {
@@ -172,12 +174,12 @@ impl Queues {
             batch.put(Cf::QueueState, &key, &StoredState::from_meta(meta).encode());
             out.push(received_message(queue, *seq, meta, StoredPayload::decode(&raw)?));
         }
-        let mut moved: Vec<(u64, MsgMeta, Option<String>)> = Vec::new();
-        // A FIFO dead-letter queue takes messages in its send order (see `Queue::dedupe`).
-        let dlq_order = dlq
+        let mut moved = Staged::default();
+        // A FIFO dead-letter queue takes messages in its send order (see `order`).
+        let dlq_lock = dlq
             .as_ref()
             .filter(|d| d.fifo && !to_dlq.is_empty())
-            .map(|d| d.dedupe());
+            .map(|d| d.fifo_sends());
         if let Some(dlq) = &dlq {
             for seq in &to_dlq {
                 let key = message_key(queue.id, *seq);
@@ -194,7 +196,7 @@ impl Queues {
                     let dlq_seq = dlq.take_seq(&self.store)?;
                     let dlq_meta = MsgMeta::new(payload.sent_ms, now);
                     batch.put(Cf::QueueMsgs, &message_key(dlq.id, dlq_seq), &payload.encode());
-                    moved.push((dlq_seq, dlq_meta, payload.group_id));
+                    moved.accepted.push((dlq_seq, dlq_meta, payload.group_id));
                 }
                 batch.delete(Cf::QueueMsgs, &key);
                 batch.delete(Cf::QueueState, &key);
@@ -205,18 +207,16 @@ impl Queues {
             batch.delete(Cf::QueueMsgs, &key);
             batch.delete(Cf::QueueState, &key);
         }
-        self.store.commit(batch)?;
-        if let (Some(dlq), false) = (&dlq, moved.is_empty()) {
-            let seqs: Vec<u64> = moved.iter().map(|(seq, _, _)| *seq).collect();
-            let mut index = dlq.index();
-            for (seq, meta, group) in moved {
-                index.insert(seq, meta, group.as_deref(), now);
-            }
-            drop(index);
-            dlq.indexed(seqs);
-            dlq.notify.notify_waiters();
-        }
-        drop(dlq_order);
+        let parts = match &dlq {
+            Some(dlq) if dlq_lock.is_some() || !moved.accepted.is_empty() => vec![Part {
+                queue: dlq,
+                lock: dlq_lock,
+                staged: moved,
+                waits: Vec::new(),
+            }],
+            _ => Vec::new(),
+        };
+        self.commit_parts(batch, parts, now)?;
         if queue.fifo && !(to_dlq.is_empty() && expired.is_empty()) {
             // Removing a group's head can unlock the group for a waiting consumer.
             queue.notify.notify_waiters();

@@ -5,39 +5,52 @@
 //! - One command, one commit: every accepted message of a send (or of a fan-out, with the
 //!   caller's extra writes) is in one batch; a refused message fails its own entry only.
 //! - Messages enter the index and the FIFO deduplication window only after their batch
-//!   committed; FIFO sends hold the window's lock from sequence assignment to index insertion,
-//!   so messages enter the index in sequence order.
+//!   committed. FIFO sends hold the queue's send lock from sequence assignment until their
+//!   batch is submitted, not while the log answers; they enter the index through the queue's
+//!   line (`order`), in sequence order.
 
 use std::collections::BTreeMap;
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, MutexGuard};
 
-use sluice_storage::Cf;
+use sluice_storage::{Cf, StorageError};
 
 use super::config::{DeduplicationScope, QueueConfig};
 use super::error::{QueueError, Result};
-use super::fifo::{self, DedupEntry, DedupWindow};
+use super::fifo::{self, DedupEntry, DedupKey};
 use super::index::MsgMeta;
 use super::message::{message_key, NewMessage, SentMessage, StoredPayload};
+use super::order::{FifoSends, Staged};
 use super::{Queue, QueueKey, Queues};
 
 impl Queues {
     /// Sends messages; one commit for all valid entries. The outer error is queue-level.
     pub fn send(&self, key: &QueueKey, messages: Vec<NewMessage>) -> Result<Vec<Result<SentMessage>>> {
         let queue = self.lookup(key)?;
-        // FIFO sends are serialised per queue (see `Queue::dedupe`).
-        let mut window = queue.fifo.then(|| queue.dedupe());
+        // FIFO sends stage one at a time per queue (see `order`), reading the clock under the
+        // lock so that deduplication ids enter the window in expiry order.
+        let lock = queue.fifo.then(|| queue.fifo_sends());
         let now = self.clock.now_ms();
         let mut batch = self.store.batch();
-        let (results, staged) = self.stage_send(&queue, window.as_deref(), messages, &mut batch, now)?;
-        if staged.accepted.is_empty() {
+        let (mut results, staged, waits) = self.stage_send(&queue, lock.as_deref(), messages, &mut batch, now)?;
+        if staged.accepted.is_empty() && waits.is_empty() {
             return Ok(results);
         }
-        self.store.commit(batch)?;
+        let sent = staged.accepted.len();
+        let part = Part {
+            queue: &queue,
+            lock,
+            staged,
+            waits,
+        };
+        let unsent = self.commit_parts(batch, vec![part], now)?;
         if queue.deleted.load(Ordering::Acquire) {
             return Err(QueueError::QueueDoesNotExist);
         }
-        apply_staged(&queue, window.as_deref_mut(), staged, now);
+        for entry in unsent.into_iter().flatten() {
+            results[entry] = Err(original_not_committed());
+        }
+        queue.traffic.count_sent(sent);
         Ok(results)
     }
 
@@ -71,26 +84,36 @@ impl Queues {
             }
         }
         let queues: Vec<Arc<Queue>> = targets.values().map(|(q, _)| q.clone()).collect();
-        let mut windows: Vec<Option<MutexGuard<'_, DedupWindow>>> =
-            queues.iter().map(|q| q.fifo.then(|| q.dedupe())).collect();
+        let mut locks: Vec<Option<MutexGuard<'_, FifoSends>>> =
+            queues.iter().map(|q| q.fifo.then(|| q.fifo_sends())).collect();
         let mut batch = self.store.batch();
-        let mut staged_all = Vec::with_capacity(queues.len());
-        for (i, (_, (queue, entries))) in targets.into_iter().enumerate() {
+        let mut parts = Vec::with_capacity(queues.len());
+        let mut part_positions = Vec::with_capacity(queues.len());
+        for ((queue, lock), (_, (_, entries))) in queues.iter().zip(locks.iter_mut()).zip(targets) {
             let (positions, messages): (Vec<usize>, Vec<NewMessage>) = entries.into_iter().unzip();
-            let (sent, staged) = self.stage_send(&queue, windows[i].as_deref(), messages, &mut batch, now)?;
-            for (position, result) in positions.into_iter().zip(sent) {
+            let (sent, staged, waits) = self.stage_send(queue, lock.as_deref(), messages, &mut batch, now)?;
+            for (&position, result) in positions.iter().zip(sent) {
                 results[position] = Some(result);
             }
-            staged_all.push(staged);
+            parts.push(Part {
+                queue,
+                lock: lock.take(),
+                staged,
+                waits,
+            });
+            part_positions.push(positions);
         }
         // The batch is dropped uncommitted on failure: no delivery of this fan-out happens.
         extra(&mut batch)?;
-        if !batch.is_empty() {
-            self.store.commit(batch).map_err(QueueError::from)?;
-        }
-        for ((queue, window), staged) in queues.iter().zip(windows.iter_mut()).zip(staged_all) {
+        let sent: Vec<usize> = parts.iter().map(|p| p.staged.accepted.len()).collect();
+        let unsent = self.commit_parts(batch, parts, now)?;
+        for ((queue, sent), (unsent, positions)) in queues.iter().zip(sent).zip(unsent.into_iter().zip(&part_positions))
+        {
+            for entry in unsent {
+                results[positions[entry]] = Some(Err(original_not_committed()));
+            }
             if !queue.deleted.load(Ordering::Acquire) {
-                apply_staged(queue, window.as_deref_mut(), staged, now);
+                queue.traffic.count_sent(sent);
             }
         }
         Ok(results
@@ -99,28 +122,94 @@ impl Queues {
             .collect())
     }
 
+    /// Commits `batch` and makes each part's messages visible in its queue once the batch is
+    /// in, before returning. A FIFO part comes with its queue's send lock, held since staging:
+    /// the batch is submitted (its place in the log fixed) before the locks are released, the
+    /// wait for the log happens without them, and the part then goes through its queue's line
+    /// so that messages enter the index in sequence order (see `order`). Messages of a failed
+    /// commit stay out of the index, their sequences burnt.
+    ///
+    /// Answers, per part, the entries of resends ([`Wait`]) whose original did not commit
+    /// after all: those were not sent.
+    pub(super) fn commit_parts(
+        &self,
+        batch: sluice_storage::Batch<'_>,
+        parts: Vec<Part<'_>>,
+        now: u64,
+    ) -> Result<Vec<Vec<usize>>> {
+        let mut direct = Vec::new();
+        let mut lines = Vec::with_capacity(parts.len());
+        let mut locks = Vec::new();
+        for part in parts {
+            match part.lock {
+                Some(mut lock) => {
+                    let ticket = (!part.staged.accepted.is_empty()).then(|| lock.begin(part.staged));
+                    locks.push(lock);
+                    lines.push(InLine {
+                        queue: part.queue,
+                        ticket,
+                        waits: part.waits,
+                        now,
+                    });
+                }
+                None => {
+                    direct.push((part.queue, part.staged));
+                    lines.push(InLine {
+                        queue: part.queue,
+                        ticket: None,
+                        waits: Vec::new(),
+                        now,
+                    });
+                }
+            }
+        }
+        let submitted = if batch.is_empty() {
+            Ok(None)
+        } else {
+            self.store.submit(batch).map(Some)
+        };
+        drop(locks);
+        let committed = submitted.and_then(|s| s.map_or(Ok(()), |s| s.wait()));
+        if committed.is_ok() {
+            for (queue, staged) in direct {
+                apply_staged(queue, staged, now);
+            }
+        }
+        // Every part reports before any waits, so no part's wait holds back another's report.
+        let waiting: Vec<(InLine<'_>, Option<u64>)> = lines
+            .into_iter()
+            .map(|mut line| {
+                let ticket = line.report(committed.is_ok());
+                (line, ticket)
+            })
+            .collect();
+        committed?;
+        Ok(waiting.into_iter().map(|(line, ticket)| line.settle(ticket)).collect())
+    }
+
     /// Validates `messages` for `queue` and adds the accepted ones to `batch`; the caller commits
-    /// and then applies the returned [`StagedSend`]. FIFO callers hold the queue's dedupe window.
-    /// A refused message fails its own entry; a storage failure (reserving sequences) fails the
-    /// whole command.
+    /// it with the returned [`Staged`] and [`Wait`]s ([`Queues::commit_parts`]). FIFO callers
+    /// hold the queue's send lock. A refused message fails its own entry; a storage failure
+    /// (reserving sequences) fails the whole command.
     fn stage_send(
         &self,
         queue: &Queue,
-        window: Option<&DedupWindow>,
+        sends: Option<&FifoSends>,
         messages: Vec<NewMessage>,
         batch: &mut sluice_storage::Batch<'_>,
         now: u64,
-    ) -> Result<(Vec<Result<SentMessage>>, StagedSend)> {
+    ) -> Result<(Vec<Result<SentMessage>>, Staged, Vec<Wait>)> {
         let config = queue.config();
         let mut results = Vec::with_capacity(messages.len());
-        let mut staged = StagedSend::default();
+        let mut staged = Staged::default();
+        let mut waits = Vec::new();
         for msg in messages {
             if let Err(err) = check_message(&config, &msg) {
                 results.push(Err(err));
                 continue;
             }
-            let dedup = match window {
-                Some(window) => {
+            let dedup = match sends {
+                Some(sends) => {
                     let id = msg
                         .deduplication_id
                         .clone()
@@ -130,10 +219,19 @@ impl Queues {
                         DeduplicationScope::MessageGroup => msg.group_id.as_deref().unwrap_or_default(),
                     };
                     let dedup_key = fifo::dedup_key(scope, &id);
-                    let original = window
-                        .get(&dedup_key, now)
-                        .copied()
-                        .or_else(|| staged.fresh.iter().find(|(k, _)| *k == dedup_key).map(|(_, e)| *e));
+                    let original = sends.lookup(&dedup_key, now).map(|o| {
+                        if let Some(ticket) = o.ticket {
+                            waits.push(Wait {
+                                entry: results.len(),
+                                ticket,
+                                key: dedup_key,
+                                message_id: o.entry.message_id,
+                            });
+                        }
+                        o.entry
+                    });
+                    let original =
+                        original.or_else(|| staged.fresh.iter().find(|(k, _)| *k == dedup_key).map(|(_, e)| *e));
                     if let Some(original) = original {
                         // Accepted, answered like the original, and not delivered again.
                         results.push(Ok(SentMessage {
@@ -183,7 +281,7 @@ impl Queues {
                 sequence_number: queue.fifo.then(|| fifo::sequence_number(seq)),
             }));
         }
-        Ok((results, staged))
+        Ok((results, staged, waits))
     }
 }
 
@@ -238,21 +336,35 @@ fn check_message(config: &QueueConfig, msg: &NewMessage) -> Result<()> {
 /// One queue of a fan-out and its (position in the call, message) entries.
 type FanoutTarget = (Arc<Queue>, Vec<(usize, NewMessage)>);
 
-/// A send's accepted messages, applied to the in-memory index once their batch committed.
-#[derive(Default)]
-struct StagedSend {
-    accepted: Vec<(u64, MsgMeta, Option<String>)>,
-    /// Deduplication ids accepted by this send, applied to the window after the commit.
-    fresh: Vec<(fifo::DedupKey, DedupEntry)>,
+/// One queue's part of a commit: its staged messages, and for a FIFO queue its send lock.
+pub(super) struct Part<'q> {
+    /// The queue the messages go to.
+    pub queue: &'q Queue,
+    /// A FIFO queue's send lock, held since the part was staged.
+    pub lock: Option<MutexGuard<'q, FifoSends>>,
+    /// The messages to index once the commit is in.
+    pub staged: Staged,
+    /// Resent deduplication ids answered like originals still in flight.
+    pub waits: Vec<Wait>,
 }
 
-/// Makes committed messages visible to receivers and records their deduplication ids.
-fn apply_staged(queue: &Queue, window: Option<&mut DedupWindow>, staged: StagedSend, now: u64) {
-    if staged.accepted.is_empty() {
+/// A resend answered like an original whose commit was still in flight: the answer holds only
+/// if that commit went through.
+pub(super) struct Wait {
+    /// The resend's entry in its part's results.
+    entry: usize,
+    ticket: u64,
+    key: DedupKey,
+    message_id: uuid::Uuid,
+}
+
+/// Makes committed messages visible to receivers (unless the queue was deleted meanwhile).
+/// FIFO callers hold the queue's send lock and apply in line order.
+fn apply_staged(queue: &Queue, staged: Staged, now: u64) {
+    if staged.accepted.is_empty() || queue.deleted.load(Ordering::Acquire) {
         return;
     }
-    queue.traffic.count_sent(staged.accepted.len());
-    let seqs: Vec<u64> = staged.accepted.iter().map(|(seq, _, _)| *seq).collect();
+    let seqs: Vec<u64> = staged.seqs().collect();
     {
         let mut index = queue.index();
         for (seq, meta, group) in staged.accepted {
@@ -260,10 +372,69 @@ fn apply_staged(queue: &Queue, window: Option<&mut DedupWindow>, staged: StagedS
         }
     }
     queue.indexed(seqs);
-    if let Some(window) = window {
-        for (key, entry) in staged.fresh {
-            window.insert(key, entry);
-        }
-    }
     queue.notify.notify_waiters();
+}
+
+/// A FIFO part's place in its queue's line until its sender has reported the commit's outcome;
+/// dropped unreported (a panic on the way), it reports a failure so that the line moves on.
+struct InLine<'q> {
+    queue: &'q Queue,
+    /// The part's ticket while its outcome is unreported (`None` for a part with no message).
+    ticket: Option<u64>,
+    waits: Vec<Wait>,
+    now: u64,
+}
+
+impl InLine<'_> {
+    /// Reports the outcome and applies, in line order, every commit that lets through; returns
+    /// the ticket reported.
+    fn report(&mut self, committed: bool) -> Option<u64> {
+        let ticket = self.ticket.take()?;
+        let mut lock = self.queue.fifo_sends();
+        for (staged, ok) in lock.finish(ticket, committed) {
+            if ok {
+                apply_staged(self.queue, staged, self.now);
+            }
+        }
+        self.queue.settled.notify_all();
+        Some(ticket)
+    }
+
+    /// Waits until this part's own commit, and the originals its resends were answered like,
+    /// have left the line: the sender's messages are visible when its call returns. Answers the
+    /// resends whose original did not commit (their answer named a message that does not
+    /// exist).
+    fn settle(self, own: Option<u64>) -> Vec<usize> {
+        if own.is_none() && self.waits.is_empty() {
+            return Vec::new();
+        }
+        let mut lock = self.queue.fifo_sends();
+        let tickets: Vec<u64> = own.into_iter().chain(self.waits.iter().map(|w| w.ticket)).collect();
+        // Bounded by the senders ahead in the line, whose own waits for the log end in an outcome.
+        while tickets.iter().any(|t| lock.in_flight(*t)) {
+            lock = sluice_storage::wait_blocking(|| self.queue.settled.wait(lock).unwrap_or_else(|p| p.into_inner()));
+        }
+        self.waits
+            .iter()
+            .filter(|w| {
+                lock.window
+                    .get(&w.key, self.now)
+                    .is_none_or(|e| e.message_id != w.message_id)
+            })
+            .map(|w| w.entry)
+            .collect()
+    }
+}
+
+impl Drop for InLine<'_> {
+    fn drop(&mut self) {
+        self.report(false);
+    }
+}
+
+/// The answer to a resend whose original did not commit: the client sends it again.
+fn original_not_committed() -> QueueError {
+    QueueError::Storage(StorageError::NotWriting(
+        "the original of this deduplicated message was not committed; send it again".into(),
+    ))
 }

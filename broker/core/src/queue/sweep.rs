@@ -6,6 +6,8 @@
 //!   message being swept; each queue's sweep is one batch.
 //! - Expired messages of a cold tail (see `index`) are read from disk under the index lock, at
 //!   most `spill::EXPIRE_CHUNK` per queue and pass; a full chunk brings the next pass at once.
+//! - A FIFO queue's closed deduplication ids are deleted in a batch submitted under its send
+//!   lock, and never an id that a send in flight has taken again (see `order`).
 //! - The loop ends when `shutdown` resolves and wakes early when retention settings change.
 
 use std::sync::Arc;
@@ -47,15 +49,18 @@ impl Queues {
                 }
                 seqs
             };
-            let closed_windows = if queue.fifo {
-                let mut window = queue.dedupe();
-                let keys = window.expire(queue.id, now);
-                if let Some(at) = window.next_expiry() {
-                    next = next.min(at);
+            // Held until the deletes are submitted: a send taking a closed id again after the
+            // lock is released puts its entry after this delete in the log.
+            let mut sends = queue.fifo.then(|| queue.fifo_sends());
+            let closed_windows = match sends.as_deref_mut() {
+                Some(sends) => {
+                    let keys = sends.expire(queue.id, now);
+                    if let Some(at) = sends.window.next_expiry() {
+                        next = next.min(at);
+                    }
+                    keys
                 }
-                keys
-            } else {
-                Vec::new()
+                None => Vec::new(),
             };
             if expired.is_empty() && closed_windows.is_empty() {
                 continue;
@@ -69,7 +74,9 @@ impl Queues {
             for key in closed_windows {
                 batch.delete(Cf::Dedupe, &key);
             }
-            self.store.commit(batch)?;
+            let submitted = self.store.submit(batch);
+            drop(sends);
+            submitted?.wait()?;
         }
         Ok(next.max(now + 1000))
     }
