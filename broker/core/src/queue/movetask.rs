@@ -467,6 +467,8 @@ impl Queues {
                 .entry(destination.id)
                 .or_insert_with(|| destination.clone());
         }
+        // Before the send locks: whoever holds a send lock never waits for `tasks`.
+        let mut tasks = self.tasks();
         let mut parts: BTreeMap<u64, Part<'_>> = destinations
             .values()
             .map(|queue| {
@@ -494,7 +496,6 @@ impl Queues {
             }
             moved += 1;
         }
-        let mut tasks = self.tasks();
         let Some(current) = tasks.tasks.get_mut(&task.number) else {
             return Err("The task record disappeared.".into());
         };

@@ -391,12 +391,15 @@ impl InLine<'_> {
     fn report(&mut self, committed: bool) -> Option<u64> {
         let ticket = self.ticket.take()?;
         let mut lock = self.queue.fifo_sends();
-        for (staged, ok) in lock.finish(ticket, committed) {
+        let ready = lock.finish(ticket, committed);
+        // Waiters need the lock to look, so they see the commits below applied; notified
+        // first, a panic while applying still wakes them.
+        self.queue.settled.notify_all();
+        for (staged, ok) in ready {
             if ok {
                 apply_staged(self.queue, staged, self.now);
             }
         }
-        self.queue.settled.notify_all();
         Some(ticket)
     }
 
@@ -435,6 +438,6 @@ impl Drop for InLine<'_> {
 /// The answer to a resend whose original did not commit: the client sends it again.
 fn original_not_committed() -> QueueError {
     QueueError::Storage(StorageError::NotWriting(
-        "the original of this deduplicated message was not committed; send it again".into(),
+        "the original of this deduplicated message could not be confirmed as committed; send it again".into(),
     ))
 }
