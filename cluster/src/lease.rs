@@ -59,7 +59,22 @@ impl Lease {
         me: Holder,
     ) -> Result<Lease, ClusterError> {
         let kv = match js.get_key_value(bucket).await {
-            Ok(kv) => kv,
+            Ok(kv) => {
+                // The bucket's age limit is what expires a lease: a node renewing on another
+                // schedule than the others would be deposed early or block a takeover late.
+                let status = kv
+                    .status()
+                    .await
+                    .map_err(|e| ClusterError::Nats(format!("reading the lease bucket {bucket}: {e}")))?;
+                if status.max_age() != ttl {
+                    return Err(ClusterError::Settings(format!(
+                        "the lease bucket {bucket} expires leases after {} ms and this node was started with {} ms; give every node the same --cluster-lease-ttl-ms",
+                        status.max_age().as_millis(),
+                        ttl.as_millis()
+                    )));
+                }
+                kv
+            }
             Err(_) => js
                 .create_key_value(kv::Config {
                     bucket: bucket.to_string(),

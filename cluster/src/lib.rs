@@ -42,4 +42,7 @@ pub enum ClusterError {
     /// Another node took the writer lease.
     #[error("the writer lease was lost: {0}")]
     LeaseLost(String),
+    /// This node's settings disagree with the cluster's; retrying cannot help.
+    #[error("cluster settings: {0}")]
+    Settings(String),
 }

@@ -171,6 +171,7 @@ impl Node {
             };
             match attempt.await {
                 Ok(ready) => break ready,
+                Err(e @ ClusterError::Settings(_)) => return Err(e),
                 Err(e) if Instant::now() >= deadline => return Err(e),
                 Err(e) => {
                     tracing::warn!(error = %e, "cluster: JetStream not ready yet; retrying");

@@ -583,3 +583,60 @@ async fn mappings_carry_on_from_their_checkpoints_after_a_takeover() {
     }
     drop(runs);
 }
+
+/// `--cluster-lease-ttl-ms`: every node of a cluster must give the same one (a node with
+/// another is refused at start, with the setting named), and with a short lease the standby
+/// takes over after the writer's kill with every acknowledged send (the time is printed:
+/// benchmarks, not assertions, judge it).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn nodes_agree_on_the_lease_and_a_short_one_still_keeps_every_acknowledged_write() {
+    let _serial = SERIAL.lock().await;
+    let nats = NatsCluster::start(3).await;
+    let urls = nats.client_urls();
+    let short = ["--cluster-lease-ttl-ms", "1500"];
+    let mut a = Broker::spawn_cluster_node(&urls, "a", &short);
+    a.wait_serving(TAKEOVER).await.expect("node a becomes the writer");
+
+    let mut other = Broker::spawn_cluster_node(&urls, "c", &[]);
+    let status = other.wait_exit(TAKEOVER).await;
+    assert!(
+        status.is_some_and(|s| !s.success()),
+        "a node with the default lease joining a cluster of 1.5 s leases must stop: {status:?}\n{}",
+        other.log()
+    );
+    assert!(
+        other.log().contains("--cluster-lease-ttl-ms"),
+        "the refusal names the setting:\n{}",
+        other.log()
+    );
+
+    let mut b = Broker::spawn_cluster_node(&urls, "b", &short);
+    let sqs = a.sqs().await;
+    let queue_url = create_queue(&sqs, "short-lease").await;
+    let bodies: Vec<String> = (0..20).map(|i| format!("kept {i}")).collect();
+    send_bodies(&sqs, &queue_url, &bodies).await;
+    // b follows the log before the kill (its /ready says 503: a standby, not down).
+    let mut standby = 0;
+    for _ in 0..300 {
+        standby = ready(&b).await;
+        if standby == 503 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(standby, 503, "b runs as a standby:\n{}", b.log());
+
+    let killed = Instant::now();
+    a.kill9();
+    b.wait_serving(TAKEOVER).await.expect("node b takes over");
+    eprintln!(
+        "takeover with a 1.5 s lease: {:?} from SIGKILL to b answering /ready",
+        killed.elapsed()
+    );
+    let kept: BTreeSet<String> = receive_all(&b.sqs().await, &queue_url, bodies.len())
+        .await
+        .into_iter()
+        .map(|(body, _)| body)
+        .collect();
+    assert_eq!(kept, bodies.into_iter().collect::<BTreeSet<_>>());
+}

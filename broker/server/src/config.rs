@@ -263,6 +263,13 @@ pub struct ServeArgs {
     /// was trimmed past it, or a new one, restores the latest snapshot at start-up.
     #[arg(long, env = "SLUICE_CLUSTER_SNAPSHOT_EVERY", value_name = "ENTRIES")]
     pub cluster_snapshot_every: Option<u64>,
+
+    /// Cluster mode: how long the writer's lease lasts without a renewal, in milliseconds (1000
+    /// to 60000, default 4000): most of a takeover's wait after the writer dies. Shorter fails
+    /// over sooner; longer rides out longer stalls of the writer or of JetStream without a
+    /// takeover. Every node of a cluster must use the same value.
+    #[arg(long, env = "SLUICE_CLUSTER_LEASE_TTL_MS", value_name = "MILLISECONDS", value_parser = clap::value_parser!(u32).range(1_000..=60_000))]
+    pub cluster_lease_ttl_ms: Option<u32>,
 }
 
 /// Durability of acknowledged writes, as named on the command line and in the config file.
@@ -383,6 +390,8 @@ pub struct FileConfig {
     pub cluster_append_linger_us: Option<u32>,
     /// See `--cluster-snapshot-every`.
     pub cluster_snapshot_every: Option<u64>,
+    /// See `--cluster-lease-ttl-ms`.
+    pub cluster_lease_ttl_ms: Option<u32>,
     /// See `--cluster-ca`.
     pub cluster_ca: Option<PathBuf>,
 }
@@ -517,6 +526,8 @@ pub struct ClusterSettings {
     pub append_linger: std::time::Duration,
     /// Log entries between two snapshots (0: never).
     pub snapshot_every: u64,
+    /// How long the writer's lease lasts without a renewal.
+    pub lease_ttl: std::time::Duration,
     /// CA certificates trusted for the writer's HTTPS certificate, besides the system's.
     pub ca: Option<PathBuf>,
 }
@@ -656,9 +667,12 @@ impl Settings {
                 args.cluster.or(file.cluster),
                 args.node_id.or(file.node_id),
                 args.advertise.or(file.advertise),
-                args.cluster_append_window.or(file.cluster_append_window),
-                args.cluster_append_linger_us.or(file.cluster_append_linger_us),
-                args.cluster_snapshot_every.or(file.cluster_snapshot_every),
+                ClusterTuning {
+                    append_window: args.cluster_append_window.or(file.cluster_append_window),
+                    append_linger_us: args.cluster_append_linger_us.or(file.cluster_append_linger_us),
+                    snapshot_every: args.cluster_snapshot_every.or(file.cluster_snapshot_every),
+                    lease_ttl_ms: args.cluster_lease_ttl_ms.or(file.cluster_lease_ttl_ms),
+                },
                 args.cluster_ca.or(file.cluster_ca),
             )?,
         };
@@ -754,16 +768,31 @@ impl Settings {
 /// most twice that.
 const DEFAULT_SNAPSHOT_EVERY: u64 = 100_000;
 
+/// The cluster's optional tuning, as given (unset: the defaults).
+struct ClusterTuning {
+    append_window: Option<u8>,
+    append_linger_us: Option<u32>,
+    snapshot_every: Option<u64>,
+    lease_ttl_ms: Option<u32>,
+}
+
+/// The writer's lease unless `--cluster-lease-ttl-ms` says otherwise.
+const DEFAULT_LEASE_TTL_MS: u32 = 4_000;
+
 /// Cluster mode's three settings go together: all or none.
 fn cluster_settings(
     urls: Option<String>,
     node_id: Option<String>,
     advertise: Option<String>,
-    append_window: Option<u8>,
-    append_linger_us: Option<u32>,
-    snapshot_every: Option<u64>,
+    tuning: ClusterTuning,
     ca: Option<PathBuf>,
 ) -> Result<Option<ClusterSettings>, ConfigError> {
+    let ClusterTuning {
+        append_window,
+        append_linger_us,
+        snapshot_every,
+        lease_ttl_ms,
+    } = tuning;
     let (urls, node_id, advertise) = match (urls, node_id, advertise) {
         (None, None, None) => return Ok(None),
         (Some(urls), Some(node_id), Some(advertise)) => (urls, node_id, advertise),
@@ -817,6 +846,15 @@ fn cluster_settings(
             }
         },
         snapshot_every: snapshot_every.unwrap_or(DEFAULT_SNAPSHOT_EVERY),
+        lease_ttl: match lease_ttl_ms.unwrap_or(DEFAULT_LEASE_TTL_MS) {
+            ms @ 1_000..=60_000 => std::time::Duration::from_millis(u64::from(ms)),
+            ms => {
+                return Err(invalid(
+                    "cluster-lease-ttl-ms",
+                    format!("{ms} is not between 1000 and 60000"),
+                ))
+            }
+        },
         ca,
     }))
 }
@@ -924,6 +962,7 @@ mod tests {
                 append_window: 1,
                 append_linger: std::time::Duration::ZERO,
                 snapshot_every: 100_000,
+                lease_ttl: std::time::Duration::from_secs(4),
                 ca: None,
             })
         );
@@ -969,6 +1008,8 @@ mod tests {
             "1500",
             "--cluster-snapshot-every",
             "50",
+            "--cluster-lease-ttl-ms",
+            "2500",
         ])
         .expect("--init, an append window and a linger are accepted in cluster mode");
         // TLS: every node serves HTTPS, so the address others forward to must say so.
@@ -994,9 +1035,36 @@ mod tests {
         assert_eq!(with_tls.cluster.and_then(|c| c.ca), Some(PathBuf::from("ca.pem")));
         let c = s.cluster.expect("cluster settings");
         assert_eq!(
-            (c.append_window, c.append_linger, c.snapshot_every),
-            (4, std::time::Duration::from_micros(1500), 50)
+            (c.append_window, c.append_linger, c.snapshot_every, c.lease_ttl),
+            (
+                4,
+                std::time::Duration::from_micros(1500),
+                50,
+                std::time::Duration::from_millis(2500)
+            )
         );
+        // A lease shorter than a second would expire between renewals of a loaded writer.
+        let base = [
+            "--cluster",
+            "nats://h:4222",
+            "--node-id",
+            "n1",
+            "--advertise",
+            "http://h:1",
+        ];
+        for ttl in ["999", "60001"] {
+            let err = Cli::try_parse_from(
+                [
+                    &["sluice", "serve"][..],
+                    &base[..],
+                    &["--cluster-lease-ttl-ms", ttl][..],
+                ]
+                .concat(),
+            )
+            .err()
+            .map(|e| e.to_string());
+            assert!(err.is_some_and(|e| e.contains("cluster-lease-ttl-ms")), "{ttl} refused");
+        }
     }
 
     #[test]

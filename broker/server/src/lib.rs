@@ -164,6 +164,7 @@ pub async fn run(
             options.log.window = c.append_window;
             options.log.linger = c.append_linger;
             options.snapshot_every = c.snapshot_every;
+            options.lease_ttl = c.lease_ttl;
             let node = Arc::new(Node::connect(options).await.map_err(StartupError::Cluster)?);
             store = node
                 .restore_if_behind(store, open)
