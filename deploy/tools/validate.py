@@ -149,7 +149,7 @@ CLUSTER_CUSTOM_VALUES = {
     "affinity": {"podAntiAffinity": {"requiredDuringSchedulingIgnoredDuringExecution": [
         {"topologyKey": "kubernetes.io/hostname",
          "labelSelector": {"matchLabels": {"app.kubernetes.io/name": "sluice"}}}]}},
-    "cluster": {"enabled": True, "replicas": 5,
+    "cluster": {"enabled": True, "replicas": 5, "leaseTtlMs": 2500,
                 "natsUrls": "nats://nats-0.nats.messaging.svc:4222,nats://nats-1.nats.messaging.svc:4222,"
                             "nats://nats-2.nats.messaging.svc:4222"},
 }
@@ -612,6 +612,10 @@ def cluster_errors(sts: dict, sluice: dict, services: dict[str, dict], configmap
     for u in urls:
         if not re.fullmatch(r"(nats|tls)://[A-Za-z0-9.$()_-]+:[0-9]+", u):
             errors.append(f"{ident}: SLUICE_CLUSTER URL {u!r} is not nats://host:port")
+    ttl = env.get("SLUICE_CLUSTER_LEASE_TTL_MS")
+    if ttl is not None and not (ttl.isdigit() and 1000 <= int(ttl) <= 60000):
+        errors.append(f"{ident}: SLUICE_CLUSTER_LEASE_TTL_MS={ttl!r} is not a whole number of ms from 1000 to 60000 "
+                      "(sluice refuses to start)")
     nats_sets = [o for o in others if any(c["name"] == "nats" for c in o["spec"]["template"]["spec"]["containers"])]
     if len(nats_sets) != len(others):
         errors.append(f"StatefulSets other than sluice and NATS: {[name_of(o) for o in others if o not in nats_sets]}")
