@@ -1,4 +1,4 @@
-//! Cluster mode under a network partition, end to end: three hosts (Linux network namespaces,
+//! Cluster mode under a network partition, end to end (the writer cut off; a standby cut off): three hosts (Linux network namespaces,
 //! see `sluice_tests::netns`), each running one NATS JetStream server and one Sluice node, on a
 //! cluster network the test can cut per host and a client network it never cuts. Needs root
 //! and iproute2; without them the test fails and says why (it never skips).
@@ -72,9 +72,9 @@ const ATTEMPT_TIMEOUT: Duration = Duration::from_secs(5);
 const OPERATION_TIMEOUT: Duration = Duration::from_secs(20);
 /// How long the workers get to finish their last call after the stop.
 const WIND_DOWN: Duration = Duration::from_secs(30);
-/// Bounds the restarted old writer's catch-up after the heal (NATS routes that stalled during
-/// the cut resume on TCP's retransmission backoff, several seconds).
-const CATCH_UP: Duration = Duration::from_secs(40);
+/// Bounds a node's catch-up after the heal (NATS routes that stalled during the cut resume on
+/// TCP's retransmission backoff: up to 25 s measured when the cut host had led a stream).
+const CATCH_UP: Duration = Duration::from_secs(60);
 /// Bounds every read-everything loop of the checks.
 const MAX_RECEIVES: usize = 2_000;
 /// Tries per call while reading back, each through the next node (see [`Readers`]).
@@ -911,4 +911,245 @@ fn check_load_was_real(ledgers: &[Ledger], old: usize, cut: Instant, p: &Partiti
     if !acks.iter().any(|(n, at)| *n != old && *at > takeover_at) {
         failures.push("no send acknowledged by the majority after the takeover".into());
     }
+}
+
+// ---------------------------------------------------------------------------------------------
+// A standby cut off
+// ---------------------------------------------------------------------------------------------
+
+/// How long a standby stays cut off, under load.
+const STANDBY_CUT: Duration = Duration::from_secs(12);
+
+/// What the nodes did while a standby was cut off.
+struct StandbyCut {
+    /// The longest stretch in which no node of the majority answered `/ready` 200 (a JetStream
+    /// leader on the cut host makes the majority elect another; that can cost the writer its
+    /// lease, and the other majority node takes over).
+    longest_without_writer: Duration,
+    /// Majority nodes seen answering `/ready` 200.
+    writers: BTreeSet<usize>,
+}
+
+/// Probes every node until `until`: the cut standby `cut_off` must never answer `/ready` 200
+/// (it can reach neither the lease nor the log), and the majority's writer is tracked.
+async fn watch_standby_cut(nodes: &[Broker], cut_off: usize, until: Instant) -> Result<StandbyCut, String> {
+    let mut seen = StandbyCut {
+        longest_without_writer: Duration::ZERO,
+        writers: BTreeSet::new(),
+    };
+    let mut without_since: Option<Instant> = None;
+    while Instant::now() < until {
+        if probe(&nodes[cut_off], "/ready").await == Probe::Status(200) {
+            return Err(format!("the cut-off standby {} answered /ready 200", NAMES[cut_off]));
+        }
+        let mut writer = None;
+        for (i, node) in nodes.iter().enumerate() {
+            if i != cut_off && probe(node, "/ready").await == Probe::Status(200) {
+                writer = Some(i);
+                break;
+            }
+        }
+        match writer {
+            Some(i) => {
+                seen.writers.insert(i);
+                if let Some(since) = without_since.take() {
+                    seen.longest_without_writer = seen.longest_without_writer.max(since.elapsed());
+                }
+            }
+            None => {
+                without_since.get_or_insert_with(Instant::now);
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    if let Some(since) = without_since {
+        seen.longest_without_writer = seen.longest_without_writer.max(since.elapsed());
+    }
+    Ok(seen)
+}
+
+/// A standby's host cut off the cluster network under load: the standby never claims to
+/// write, the majority keeps (or elects) a writer and goes on acknowledging, nothing
+/// acknowledged is lost, and once the partition heals the same standby process catches up with
+/// the log without a restart.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_standby_cut_off_stays_a_standby_and_catches_up_when_the_partition_heals() {
+    let test_started = Instant::now();
+    // Declared first so it is dropped last, after every process running in its namespaces.
+    let net = Netns::create(NAMES.len());
+    let hosts: Vec<_> = (0..net.len()).map(|i| net.host(i)).collect();
+    let nats = NatsCluster::start_in(&hosts).await;
+    let mut nodes: Vec<Broker> = hosts
+        .iter()
+        .enumerate()
+        .map(|(i, host)| Broker::spawn_cluster_node_on(host, &[nats.url(i)], NAMES[i], &[]))
+        .collect();
+    let writer = wait_writer(&nodes, START)
+        .await
+        .unwrap_or_else(|e| panic!("a writer at the start: {e}\n{}", logs(&nodes)));
+    for (i, node) in nodes.iter().enumerate().filter(|(i, _)| *i != writer) {
+        wait_status(node, "/ready", 503, START)
+            .await
+            .unwrap_or_else(|e| panic!("node {} follows as a standby: {e}\n{}", NAMES[i], logs(&nodes)));
+    }
+    let cut_off = (writer + 1) % NAMES.len();
+    eprintln!(
+        "cluster up in {:?}: node {} writes; node {} will be cut off",
+        test_started.elapsed(),
+        NAMES[writer],
+        NAMES[cut_off]
+    );
+
+    let sqs = patient_sqs(&nodes[writer].endpoint()).await;
+    let targets = Arc::new(Targets {
+        standard: create_queue(&sqs, "orders", &[]).await,
+        fifo: create_queue(
+            &sqs,
+            "ordered.fifo",
+            &[
+                (QueueAttributeName::FifoQueue, "true"),
+                (QueueAttributeName::ContentBasedDeduplication, "false"),
+            ],
+        )
+        .await,
+    });
+    let mut clients = Vec::new();
+    for node in &nodes {
+        clients.push(patient_sqs(&node.endpoint()).await);
+    }
+    let clients = Arc::new(clients);
+    let stop = Arc::new(AtomicBool::new(false));
+    let workers: Vec<_> = (0..nodes.len())
+        .map(|w| tokio::spawn(drive(w, clients.clone(), targets.clone(), stop.clone())))
+        .collect();
+    tokio::time::sleep(LOAD_BEFORE).await;
+
+    let cut = Instant::now();
+    net.cut(cut_off);
+    let watched = watch_standby_cut(&nodes, cut_off, cut + STANDBY_CUT).await;
+    let seen = match watched {
+        Ok(seen) => seen,
+        Err(e) => {
+            stop.store(true, Ordering::SeqCst);
+            panic!("while node {} was cut off: {e}\n{}", NAMES[cut_off], logs(&nodes));
+        }
+    };
+    // The majority has a writer by the end of the cut, or soon after (an election of a
+    // JetStream leader that was on the cut host, then a takeover, can straddle the end).
+    let majority: Vec<usize> = (0..nodes.len()).filter(|i| *i != cut_off).collect();
+    let mut majority_writer = None;
+    let deadline = Instant::now() + TAKEOVER_BOUND;
+    while majority_writer.is_none() && Instant::now() < deadline {
+        for i in &majority {
+            if probe(&nodes[*i], "/ready").await == Probe::Status(200) {
+                majority_writer = Some(*i);
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let Some(majority_writer) = majority_writer else {
+        stop.store(true, Ordering::SeqCst);
+        panic!("no node of the majority writes after the cut\n{}", logs(&nodes));
+    };
+    stop.store(true, Ordering::SeqCst);
+    let mut ledgers = Vec::new();
+    for worker in workers {
+        let ledger = tokio::time::timeout(WIND_DOWN, worker)
+            .await
+            .expect("a worker ends within its wind-down after the stop")
+            .expect("worker");
+        ledgers.push(ledger);
+    }
+
+    let healed = Instant::now();
+    net.heal(cut_off);
+    assert!(
+        nodes[cut_off].is_running(),
+        "the cut-off standby kept running through the partition\n{}",
+        logs(&nodes)
+    );
+    let (end, took) = wait_caught_up(&nodes, cut_off).await.unwrap_or_else(|e| {
+        panic!(
+            "node {} catches up after the heal: {e}\n{}",
+            NAMES[cut_off],
+            logs(&nodes)
+        )
+    });
+    eprintln!(
+        "cut: node {} off for {STANDBY_CUT:?}; writers seen on the majority {:?}, longest stretch without one {:?}; \
+         node {} writes after the cut; healed: the same standby process reached log position {end} {:?} after the \
+         heal ({took:?} of waiting for it)",
+        NAMES[cut_off],
+        seen.writers.iter().map(|i| NAMES[*i]).collect::<Vec<_>>(),
+        seen.longest_without_writer,
+        NAMES[majority_writer],
+        healed.elapsed()
+    );
+    wait_status(&nodes[cut_off], "/ready", 503, CATCH_UP)
+        .await
+        .unwrap_or_else(|e| {
+            panic!(
+                "node {} is a standby after the heal: {e}\n{}",
+                NAMES[cut_off],
+                logs(&nodes)
+            )
+        });
+
+    let writer = wait_writer(&nodes, START)
+        .await
+        .unwrap_or_else(|e| panic!("a writer at the end: {e}\n{}", logs(&nodes)));
+    let mut readers = Readers {
+        clients: clients.to_vec(),
+        next: writer,
+    };
+    let mut failures = Vec::new();
+    let expected: BTreeSet<&str> = ledgers
+        .iter()
+        .flat_map(|l| l.sent.iter().map(|(body, _, _)| body.as_str()))
+        .collect();
+    let present = receive_all(&mut readers, &targets.standard, &expected)
+        .await
+        .unwrap_or_else(|e| panic!("reading the standard queue back: {e}\n{}", logs(&nodes)));
+    check_standard(&ledgers, &present, &mut failures);
+    let expected: BTreeSet<String> = ledgers
+        .iter()
+        .enumerate()
+        .flat_map(|(w, l)| {
+            l.fifo
+                .iter()
+                .filter(|(_, a)| a.is_some())
+                .map(move |(k, _)| format!("w{w}-{k}"))
+        })
+        .collect();
+    let delivered = drain_fifo(&mut readers, &targets.fifo, &expected)
+        .await
+        .unwrap_or_else(|e| panic!("reading the FIFO queue back: {e}\n{}", logs(&nodes)));
+    check_fifo(&ledgers, &delivered, &mut failures);
+    // The checks mean something only if the majority acknowledged sends after the cut (an
+    // election of a JetStream leader that was on the cut host stalls writes for 4 to 9 s).
+    let during: usize = ledgers
+        .iter()
+        .flat_map(|l| l.sent.iter().map(|(_, n, at)| (*n, *at)))
+        .chain(ledgers.iter().flat_map(|l| l.fifo.iter().filter_map(|(_, a)| *a)))
+        .filter(|(n, at)| *n != cut_off && *at > cut)
+        .count();
+    if during == 0 {
+        failures.push("no send acknowledged by the majority after the standby was cut off".into());
+    }
+    eprintln!(
+        "sends acknowledged: {} standard, {} FIFO ({during} by the majority after the cut); {} standard received, \
+         {} FIFO delivered",
+        ledgers.iter().map(|l| l.sent.len()).sum::<usize>(),
+        ledgers
+            .iter()
+            .map(|l| l.fifo.iter().filter(|(_, a)| a.is_some()).count())
+            .sum::<usize>(),
+        present.len(),
+        delivered.len()
+    );
+    for (w, l) in ledgers.iter().enumerate() {
+        eprintln!("worker {w} (node {}): errors seen: {:?}", NAMES[w], l.errors);
+    }
+    eprintln!("whole test: {:?}", test_started.elapsed());
+    assert!(failures.is_empty(), "{}\n{}", failures.join("\n"), logs(&nodes));
 }
