@@ -35,6 +35,10 @@ use aws_sdk_sqs::types::{DeleteMessageBatchRequestEntry, MessageSystemAttributeN
 use aws_sdk_sqs::Client as Sqs;
 use sluice_tests::{Broker, NatsCluster, Netns, ACCESS_KEY, REGION, SECRET_KEY};
 
+/// One test at a time: the hosts of a test are named after its process (two at once would
+/// collide), and two clusters under load on a 2-core machine stretch every timing bounded here.
+static SERIAL: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
 /// Node names, one per host.
 const NAMES: [&str; 3] = ["a", "b", "c"];
 /// Bounds the cluster's start (NATS elections, three nodes racing for the lease) and the old
@@ -653,6 +657,7 @@ async fn wait_caught_up(nodes: &[Broker], index: usize) -> Result<(u64, Duration
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_writer_cut_off_by_a_partition_is_replaced_and_nothing_acknowledged_is_lost() {
+    let _serial = SERIAL.lock().await;
     let test_started = Instant::now();
     // Declared first so it is dropped last, after every process running in its namespaces.
     let net = Netns::create(NAMES.len());
@@ -974,6 +979,7 @@ async fn watch_standby_cut(nodes: &[Broker], cut_off: usize, until: Instant) -> 
 /// the log without a restart.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_standby_cut_off_stays_a_standby_and_catches_up_when_the_partition_heals() {
+    let _serial = SERIAL.lock().await;
     let test_started = Instant::now();
     // Declared first so it is dropped last, after every process running in its namespaces.
     let net = Netns::create(NAMES.len());
