@@ -57,6 +57,75 @@ async fn fifo_roundtrip_delivers_every_message_once_in_group_order() {
     assert_eq!(report["errors"], 0, "{report:#}");
 }
 
+/// Batches to a queue named `*.fifo` are FIFO sends spread over `--groups` groups (the
+/// backlog benchmark with many groups relies on it): every message stored, each in its group.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn batches_to_a_fifo_queue_spread_over_the_groups() {
+    let broker = Broker::start().await;
+    let report = run_load(
+        &broker.endpoint(),
+        &[
+            "--workload",
+            "sqs-send-batch",
+            "--queue-name",
+            "many.fifo",
+            "--keep-queue",
+            "--groups",
+            "1000",
+            "--concurrency",
+            "4",
+            "--max-ops",
+            "50",
+        ],
+    );
+    assert_eq!(report["ok"], true, "{report:#}");
+    assert_eq!(report["messages_sent"], 500, "{report:#}");
+    assert_eq!(report["errors"], 0, "{report:#}");
+    let sqs = broker.sqs().await;
+    let url = sqs
+        .get_queue_url()
+        .queue_name("many.fifo")
+        .send()
+        .await
+        .expect("the queue was kept")
+        .queue_url()
+        .expect("QueueUrl")
+        .to_string();
+    let count = sqs
+        .get_queue_attributes()
+        .queue_url(&url)
+        .attribute_names(aws_sdk_sqs::types::QueueAttributeName::ApproximateNumberOfMessages)
+        .send()
+        .await
+        .expect("GetQueueAttributes");
+    let count = count
+        .attributes()
+        .and_then(|a| a.get(&aws_sdk_sqs::types::QueueAttributeName::ApproximateNumberOfMessages))
+        .cloned();
+    assert_eq!(count.as_deref(), Some("500"));
+    // 500 messages over 1,000 groups: every group holds at most one, so one receive of 10
+    // gets 10 messages of 10 different groups.
+    let got = sqs
+        .receive_message()
+        .queue_url(&url)
+        .max_number_of_messages(10)
+        .message_system_attribute_names(aws_sdk_sqs::types::MessageSystemAttributeName::MessageGroupId)
+        .send()
+        .await
+        .expect("ReceiveMessage");
+    let groups: std::collections::BTreeSet<String> = got
+        .messages()
+        .iter()
+        .filter_map(|m| {
+            m.attributes()
+                .and_then(|a| a.get(&aws_sdk_sqs::types::MessageSystemAttributeName::MessageGroupId))
+                .cloned()
+        })
+        .collect();
+    assert_eq!(groups.len(), 10, "{groups:?}");
+    assert!(groups.iter().all(|g| g.starts_with('g')), "{groups:?}");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sqs_roundtrip_loses_nothing() {
     let broker = Broker::start().await;

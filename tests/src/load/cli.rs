@@ -114,11 +114,13 @@ pub struct RunArgs {
     /// kinesis-efo: records per second put in total, spread over the --concurrency producers
     #[arg(long, default_value_t = 5000, value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
     pub rate: u32,
-    /// fifo-roundtrip: message groups the sends are spread over
-    #[arg(long, default_value_t = 64, value_parser = clap::value_parser!(u32).range(1..=100_000))]
+    /// fifo-roundtrip, and sqs-send / sqs-send-batch to a --queue-name ending in .fifo: message
+    /// groups the sends are spread over (round-robin by message sequence)
+    #[arg(long, default_value_t = 64, value_parser = clap::value_parser!(u32).range(1..=10_000_000))]
     pub groups: u32,
-    /// fifo-roundtrip: re-send every Nth message with the same deduplication id (the broker must
-    /// answer with the original MessageId and never deliver it twice); 0 turns this off
+    /// fifo-roundtrip (and sqs-send to a FIFO queue): re-send every Nth message with the same
+    /// deduplication id (the broker must answer with the original MessageId and never deliver
+    /// it twice); 0 turns this off
     #[arg(long, default_value_t = 10)]
     pub resend_every: u64,
     /// sns-fanout: queue subscriptions of the topic

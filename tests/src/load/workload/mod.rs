@@ -126,7 +126,11 @@ impl Plan {
             roundtrip_split: roundtrip_split(args.concurrency as usize, args.consumers.map(|c| c as usize)),
             // The null server runs inside this process: there is no separate broker to sample.
             broker_pid: if against_null { None } else { args.broker_pid },
-            fifo: (args.workload == Workload::FifoRoundtrip).then_some(Fifo {
+            // Sends go to a FIFO queue when the workload says so or the queue's name does.
+            fifo: (args.workload == Workload::FifoRoundtrip
+                || (matches!(args.workload, Workload::SqsSend | Workload::SqsSendBatch)
+                    && args.queue_name.as_deref().is_some_and(|n| n.ends_with(".fifo"))))
+            .then_some(Fifo {
                 groups: args.groups,
                 resend_every: args.resend_every,
             }),
@@ -332,9 +336,7 @@ pub async fn run(plan: &Plan) -> Result<Report> {
         }
     };
     if plan.fifo.is_some() && !queue_name.ends_with(".fifo") {
-        return Err(anyhow!(
-            "fifo-roundtrip needs a FIFO queue: --queue-name must end in .fifo"
-        ));
+        return Err(anyhow!("FIFO sends need a FIFO queue: --queue-name must end in .fifo"));
     }
     let mut create = client.create_queue().queue_name(&queue_name);
     if plan.fifo.is_some() {

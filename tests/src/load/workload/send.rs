@@ -1,4 +1,5 @@
-//! `sqs-send` (SendMessage per call) and `sqs-send-batch` (SendMessageBatch of 10 per call).
+//! `sqs-send` (SendMessage per call) and `sqs-send-batch` (SendMessageBatch of 10 per call), to
+//! a standard queue or, named `*.fifo`, a FIFO queue over `--groups` message groups.
 //!
 //! Each worker loops until the deadline or the op budget, checking every answer's digests
 //! against what it sent: the Rust SDK does not verify `MD5OfMessageBody` itself, and a broker
@@ -88,7 +89,7 @@ async fn send_body(shared: &Shared, stats: &mut TaskStats, seq: u64, body: &str)
         .set_message_attributes(shared.attributes.clone());
     if let Some(fifo) = shared.fifo {
         request = request
-            .message_group_id(format!("g{}", seq % u64::from(fifo.groups)))
+            .message_group_id(fifo_group(fifo, seq))
             .message_deduplication_id(format!("{}-{seq}", shared.run_id));
     }
     let result = request.send().await;
@@ -112,18 +113,29 @@ async fn send_body(shared: &Shared, stats: &mut TaskStats, seq: u64, body: &str)
     }
 }
 
-/// One SendMessageBatch of [`BATCH_SIZE`] messages.
+/// The message group of message `seq`: round-robin over the groups.
+fn fifo_group(fifo: super::Fifo, seq: u64) -> String {
+    format!("g{}", seq % u64::from(fifo.groups))
+}
+
+/// One SendMessageBatch of [`BATCH_SIZE`] messages (on a FIFO queue each with its group and
+/// deduplication id).
 async fn send_batch(shared: &Shared, stats: &mut TaskStats) {
     let mut entries = Vec::with_capacity(BATCH_SIZE);
     let mut expected_md5 = Vec::with_capacity(BATCH_SIZE);
     for i in 0..BATCH_SIZE {
-        let (_seq, body) = shared.next_body();
+        let (seq, body) = shared.next_body();
         expected_md5.push(md5_hex(body.as_bytes()));
-        let entry = SendMessageBatchRequestEntry::builder()
+        let mut entry = SendMessageBatchRequestEntry::builder()
             .id(i.to_string())
             .message_body(body)
-            .set_message_attributes(shared.attributes.clone())
-            .build();
+            .set_message_attributes(shared.attributes.clone());
+        if let Some(fifo) = shared.fifo {
+            entry = entry
+                .message_group_id(fifo_group(fifo, seq))
+                .message_deduplication_id(format!("{}-{seq}", shared.run_id));
+        }
+        let entry = entry.build();
         match entry {
             Ok(entry) => entries.push(entry),
             Err(error) => {
