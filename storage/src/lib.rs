@@ -21,6 +21,7 @@ pub mod replication;
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, OnceLock};
+use std::time::{SystemTime, UNIX_EPOCH};
 
 use rocksdb::{ColumnFamilyDescriptor, Options, WriteBatch, WriteOptions, DB};
 
@@ -53,7 +54,10 @@ pub enum Cf {
     QueueMsgs,
     /// Mutable per-message state: queue id | message sequence → visibility, receive count.
     QueueState,
-    /// Deduplication ids with their expiry.
+    /// Deduplication ids with their expiry. Every value begins with the entry's expiry (epoch
+    /// ms, big-endian u64); readers ignore an expired entry, and compactions drop it (a
+    /// compaction filter, and at least one compaction a day of every file), so ids of a busy
+    /// FIFO queue need disk only for their five minutes and no sweep.
     Dedupe,
     /// Kinesis records: stream id | shard index | sequence → partition key and data. A
     /// sequence's high bits are the arrival millisecond, so time seeks and retention are
@@ -190,6 +194,22 @@ impl std::fmt::Debug for Store {
     }
 }
 
+/// Every file of [`Cf::Dedupe`] is compacted at least this often, so expired ids leave the disk
+/// even when no write pushes a compaction.
+const DEDUPE_COMPACTION_PERIOD_SECONDS: u64 = 24 * 60 * 60;
+
+/// The compaction filter of [`Cf::Dedupe`]: an entry whose leading expiry has passed (by the
+/// wall clock) is garbage. A value too short to carry one is kept, for a reader to report.
+fn drop_expired(_level: u32, _key: &[u8], value: &[u8]) -> rocksdb::compaction_filter::Decision {
+    let now_ms = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX));
+    match key::read_u64(value, 0) {
+        Some(expires_ms) if expires_ms <= now_ms => rocksdb::compaction_filter::Decision::Remove,
+        _ => rocksdb::compaction_filter::Decision::Keep,
+    }
+}
+
 /// Read-ahead of a scan: scans read long runs of neighbouring keys.
 const SCAN_READAHEAD: usize = 2 << 20;
 
@@ -210,6 +230,10 @@ impl Store {
         let descriptors = Cf::ALL.iter().map(|cf| {
             let mut cf_opts = Options::default();
             cf_opts.set_write_buffer_size(32 << 20);
+            if *cf == Cf::Dedupe {
+                cf_opts.set_compaction_filter("sluice-expired-dedupe", drop_expired);
+                cf_opts.set_periodic_compaction_seconds(DEDUPE_COMPACTION_PERIOD_SECONDS);
+            }
             ColumnFamilyDescriptor::new(cf.name(), cf_opts)
         });
         let db = DB::open_cf_descriptors(&db_opts, path, descriptors).map_err(|e| open_error(path, e))?;
@@ -643,6 +667,29 @@ mod tests {
             },
         )
         .expect("open")
+    }
+
+    #[test]
+    fn compactions_drop_expired_deduplication_entries_only() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store = open(dir.path());
+        let now_ms = SystemTime::now().duration_since(UNIX_EPOCH).expect("clock").as_millis() as u64;
+        let mut b = store.batch();
+        b.put(Cf::Dedupe, b"expired", &(now_ms - 1).to_be_bytes());
+        b.put(Cf::Dedupe, b"live", &(now_ms + 600_000).to_be_bytes());
+        b.put(Cf::Dedupe, b"short", b"abc");
+        // Other column families keep whatever their values say.
+        b.put(Cf::Meta, b"expired", &(now_ms - 1).to_be_bytes());
+        store.commit(b).expect("commit");
+        store.flush().expect("flush");
+        for cf in [Cf::Dedupe, Cf::Meta] {
+            let handle = store.handle(cf).expect("handle");
+            store.db.compact_range_cf(handle, None::<&[u8]>, None::<&[u8]>);
+        }
+        assert_eq!(store.get(Cf::Dedupe, b"expired").expect("get"), None);
+        assert!(store.get(Cf::Dedupe, b"live").expect("get").is_some());
+        assert!(store.get(Cf::Dedupe, b"short").expect("get").is_some());
+        assert!(store.get(Cf::Meta, b"expired").expect("get").is_some());
     }
 
     #[test]

@@ -1,12 +1,14 @@
 //! FIFO bookkeeping: deduplication windows, sequence numbers and receive-attempt replay.
 //!
-//! The deduplication window is durable: each accepted id is written to the `dedupe` column
-//! family in the same batch as its message, so a restart inside the five minutes still drops a
-//! resend. Receive attempts are only remembered in memory: their purpose is a client retrying a
+//! The deduplication window is durable and lives on disk only: each accepted id is written to
+//! the `dedupe` column family in the same batch as its message, looked up there by the next
+//! send of the same id (one point read), and dropped by RocksDB's compactions once it expired.
+//! A restart inside the five minutes still drops a resend, and memory does not grow with the
+//! send rate. Receive attempts are only remembered in memory: their purpose is a client retrying a
 //! request whose answer was lost a moment ago, which a broker restart already answers by making
 //! the messages visible again after their visibility timeout.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::HashMap;
 
 use sha2::{Digest, Sha256};
 use sluice_storage::key::{self, KeyBuf};
@@ -78,59 +80,20 @@ pub struct DedupEntry {
     pub message_id: uuid::Uuid,
 }
 
-/// The deduplication window of one queue.
-#[derive(Debug, Default)]
-pub struct DedupWindow {
-    entries: HashMap<DedupKey, DedupEntry>,
-    /// Keys in insertion order, which is expiry order (the window is a constant added to a
-    /// monotonic clock); a key re-inserted later is checked against the map when popped.
-    expiry: VecDeque<(u64, DedupKey)>,
-}
-
-impl DedupWindow {
-    /// The live entry for `key` at `now_ms`.
-    pub fn get(&self, key: &DedupKey, now_ms: u64) -> Option<&DedupEntry> {
-        self.entries.get(key).filter(|e| e.expires_ms > now_ms)
-    }
-
-    /// Remembers an accepted id.
-    pub fn insert(&mut self, key: DedupKey, entry: DedupEntry) {
-        self.expiry.push_back((entry.expires_ms, key));
-        self.entries.insert(key, entry);
-    }
-
-    /// Forgets entries whose window closed; returns their storage keys, except those of ids
-    /// for which `retaken` is true (taken again by a send whose entry is not in the window yet).
-    pub fn expire(&mut self, queue_id: u64, now_ms: u64, retaken: impl Fn(&DedupKey) -> bool) -> Vec<Vec<u8>> {
-        let mut keys = Vec::new();
-        while let Some(&(at, key)) = self.expiry.front() {
-            if at > now_ms {
-                break;
-            }
-            self.expiry.pop_front();
-            if self.entries.get(&key).is_some_and(|e| e.expires_ms == at) {
-                self.entries.remove(&key);
-                if !retaken(&key) {
-                    keys.push(dedupe_key(queue_id, &key));
-                }
-            }
-        }
-        keys
-    }
-
-    /// Earliest time an entry expires.
-    pub fn next_expiry(&self) -> Option<u64> {
-        self.expiry.front().map(|(at, _)| *at)
-    }
-
-    /// Number of live-or-unswept entries.
-    pub fn len(&self) -> usize {
-        self.entries.len()
-    }
-
-    /// True when nothing is remembered.
-    pub fn is_empty(&self) -> bool {
-        self.entries.is_empty()
+/// The live original of deduplication id `key` in queue `queue_id` at `now_ms`, as stored. The
+/// window lives on disk, not in memory: a queue sending 50,000 messages a second holds 15
+/// million ids at any time, and an expired entry left behind counts for nothing (compactions
+/// drop it, see `Cf::Dedupe`).
+pub fn stored_original(
+    store: &sluice_storage::Store,
+    queue_id: u64,
+    key: &DedupKey,
+    now_ms: u64,
+) -> std::result::Result<Option<DedupEntry>, StorageError> {
+    let storage_key = dedupe_key(queue_id, key);
+    match store.get(sluice_storage::Cf::Dedupe, &storage_key)? {
+        Some(value) => Ok(Some(decode_entry(&storage_key, &value)?.1).filter(|e| e.expires_ms > now_ms)),
+        None => Ok(None),
     }
 }
 
@@ -252,13 +215,26 @@ mod tests {
         let k = dedupe_key(3, &key);
         assert!(k.starts_with(&dedupe_prefix(3)));
         assert_eq!(decode_entry(&k, &encode_entry(&e)).expect("decode"), (key, e));
-        let mut w = DedupWindow::default();
-        w.insert(key, e);
-        assert!(w.get(&key, 499).is_some());
-        assert!(w.get(&dedup_key("", "id"), 499).is_none());
-        assert!(w.get(&key, 500).is_none());
-        assert_eq!(w.expire(3, 500, |_| false), vec![k]);
-        assert!(w.is_empty());
+        // Looked up on disk, live until its expiry, and only in its own queue.
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store = sluice_storage::Store::open(
+            dir.path(),
+            sluice_storage::StoreOptions {
+                durability: sluice_storage::Durability::Process,
+            },
+        )
+        .expect("open");
+        let mut batch = store.batch();
+        batch.put(sluice_storage::Cf::Dedupe, &k, &encode_entry(&e));
+        store.commit(batch).expect("commit");
+        assert_eq!(stored_original(&store, 3, &key, 499).expect("read"), Some(e));
+        assert_eq!(stored_original(&store, 3, &key, 500).expect("read"), None, "expired");
+        assert_eq!(
+            stored_original(&store, 4, &key, 0).expect("read"),
+            None,
+            "another queue"
+        );
+        assert_eq!(stored_original(&store, 3, &dedup_key("", "id"), 0).expect("read"), None);
     }
 
     #[test]

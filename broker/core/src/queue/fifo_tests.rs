@@ -213,7 +213,7 @@ async fn duplicates_inside_the_window_answer_the_original_and_are_not_delivered(
     tokio::time::advance(Duration::from_millis(fifo::DEDUPLICATION_WINDOW_MS + 1)).await;
     let fresh = send_one(&queues, &q, fifo_msg("body-1", "g", Some("id-1"))).expect("new");
     assert_ne!(fresh.message_id, first.message_id);
-    // The sweeper forgets the closed windows on disk as well.
+    // A closed window's entry left on disk counts for nothing after a reopen either.
     queues.sweep_expired().expect("sweep");
     drop(queues);
     let queues = open(dir.path(), clock);

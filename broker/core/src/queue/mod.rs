@@ -65,7 +65,7 @@ pub use self::error::QueueError;
 use self::error::Result;
 use crate::clock::Clock;
 use config::{QueueConfig, RedriveAllow};
-use fifo::{Attempts, DedupEntry};
+use fifo::Attempts;
 use index::{MessageIndex, MsgMeta};
 use message::{message_key, queue_prefix, StoredPayload, StoredState};
 use order::FifoSends;
@@ -680,29 +680,12 @@ fn load_queue(store: &Store, key: QueueKey, record: QueueRecord, hot_messages: u
     for seq in states.keys() {
         cleanup.delete(Cf::QueueState, &message_key(record.id, *seq));
     }
-    let mut window: Vec<(fifo::DedupKey, DedupEntry)> = Vec::new();
-    for (k, v) in store.scan_prefix(Cf::Dedupe, &fifo::dedupe_prefix(record.id))? {
-        let (key, entry) = fifo::decode_entry(&k, &v)?;
-        if entry.expires_ms > now {
-            window.push((key, entry));
-        } else {
-            cleanup.delete(Cf::Dedupe, &k);
-        }
-    }
     store.commit(cleanup)?;
     let reserved = store
         .get(Cf::Meta, &seq_mark_key(record.id))?
         .and_then(|v| key::read_u64(&v, 0))
         .unwrap_or(0);
     let queue = Queue::new(record.id, key, record, index, reserved.max(max_seq + 1));
-    // The window expects insertions in expiry order.
-    window.sort_by_key(|(_, e)| e.expires_ms);
-    {
-        let mut sends = queue.fifo_sends();
-        for (key, entry) in window {
-            sends.window.insert(key, entry);
-        }
-    }
     Ok(queue)
 }
 

@@ -15,20 +15,21 @@
 //! the line, up to the first one still waiting; the caller applies those to the index while
 //! it holds the lock. Whoever wakes first, messages reach the index in sequence order.
 //!
-//! A deduplication id taken by a commit still in flight is found by [`FifoSends::lookup`]
-//! with that commit's ticket: the resend is answered like the original, but only once the
-//! original is known to be in (see `Queues::settle`), since an answer naming a message that
-//! never committed would tell the client a lost message was sent.
+//! A deduplication id taken by a commit still in flight is found by [`FifoSends::in_flight_id`]
+//! with that commit's ticket (committed ids are found on disk, `fifo::stored_original`): the
+//! resend is answered like the original, but only once the original is known to be in (see
+//! `InLine::settle` in `send`), since an answer naming a message that never committed would
+//! tell the client a lost message was sent.
 //!
 //! # Invariants
 //! - Tickets are handed out in sequence order (under the lock, with the sequences), and the
 //!   line is in ticket order.
-//! - A commit's deduplication ids enter the window when it leaves the line committed, never
-//!   before; an id in flight is in `in_flight_ids` under the ticket that took it.
+//! - An id in flight is in `in_flight_ids` under the ticket that took it until that commit
+//!   leaves the line; by then, if it committed, its entry is on disk.
 
 use std::collections::{HashMap, VecDeque};
 
-use super::fifo::{DedupEntry, DedupKey, DedupWindow};
+use super::fifo::{DedupEntry, DedupKey};
 use super::index::MsgMeta;
 
 /// One queue's part of one commit: the messages to index, and the deduplication ids they took.
@@ -47,15 +48,6 @@ impl Staged {
     }
 }
 
-/// A deduplication id found by [`FifoSends::lookup`].
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(super) struct Original {
-    /// The original message's entry.
-    pub entry: DedupEntry,
-    /// The original's commit while it is still in flight.
-    pub ticket: Option<u64>,
-}
-
 /// A commit in the line.
 #[derive(Debug)]
 struct InFlight {
@@ -65,28 +57,18 @@ struct InFlight {
     outcome: Option<bool>,
 }
 
-/// What the FIFO send lock guards: the deduplication window and the commits in flight.
+/// What the FIFO send lock guards: the commits in flight and the deduplication ids they took.
 #[derive(Debug, Default)]
 pub(super) struct FifoSends {
-    /// Deduplication ids of committed messages.
-    pub window: DedupWindow,
     line: VecDeque<InFlight>,
     next_ticket: u64,
     in_flight_ids: HashMap<DedupKey, (u64, DedupEntry)>,
 }
 
 impl FifoSends {
-    /// The live original of deduplication id `key` at `now_ms`, committed or in flight.
-    pub fn lookup(&self, key: &DedupKey, now_ms: u64) -> Option<Original> {
-        if let Some(&(ticket, entry)) = self.in_flight_ids.get(key) {
-            return Some(Original {
-                entry,
-                ticket: Some(ticket),
-            });
-        }
-        self.window
-            .get(key, now_ms)
-            .map(|&entry| Original { entry, ticket: None })
+    /// The commit in flight that took deduplication id `key`, with its entry.
+    pub fn in_flight_id(&self, key: &DedupKey) -> Option<(u64, DedupEntry)> {
+        self.in_flight_ids.get(key).copied()
     }
 
     /// Puts a staged commit at the end of the line; its ticket goes to [`FifoSends::finish`].
@@ -115,24 +97,14 @@ impl FifoSends {
             let Some(done) = self.line.pop_front() else {
                 break;
             };
-            for (key, entry) in &done.staged.fresh {
+            for (key, _) in &done.staged.fresh {
                 if self.in_flight_ids.get(key).is_some_and(|(t, _)| *t == done.ticket) {
                     self.in_flight_ids.remove(key);
-                }
-                if committed {
-                    self.window.insert(*key, *entry);
                 }
             }
             ready.push((done.staged, committed));
         }
         ready
-    }
-
-    /// Forgets deduplication ids whose window closed; returns their storage keys to delete,
-    /// except those of ids a commit in flight has taken again, whose put must stay.
-    pub fn expire(&mut self, queue_id: u64, now_ms: u64) -> Vec<Vec<u8>> {
-        let in_flight = &self.in_flight_ids;
-        self.window.expire(queue_id, now_ms, |key| in_flight.contains_key(key))
     }
 
     /// Whether `ticket`'s commit (a ticket this line handed out) is still in the line.
@@ -181,50 +153,23 @@ mod tests {
     }
 
     #[test]
-    fn ids_in_flight_are_found_with_their_ticket_and_enter_the_window_only_committed() {
+    fn ids_in_flight_are_found_with_their_ticket_until_their_commit_leaves_the_line() {
         let mut sends = FifoSends::default();
         let a = sends.begin(staged(1, "a"));
         let b = sends.begin(staged(2, "b"));
         let key_a = dedup_key("", "a");
         let key_b = dedup_key("", "b");
-        assert_eq!(sends.lookup(&key_a, 0).and_then(|o| o.ticket), Some(a));
-        assert_eq!(sends.lookup(&key_b, 0).map(|o| o.entry.seq), Some(2));
-        sends.finish(a, true);
+        assert_eq!(sends.in_flight_id(&key_a).map(|(t, _)| t), Some(a));
+        assert_eq!(sends.in_flight_id(&key_b).map(|(_, e)| e.seq), Some(2));
         sends.finish(b, false);
-        let found = sends.lookup(&key_a, 0).expect("committed id");
-        assert_eq!((found.ticket, found.entry.seq), (None, 1));
-        assert!(sends.window.get(&key_a, 0).is_some());
-        assert_eq!(sends.lookup(&key_b, 0), None, "a failed commit's id is free again");
-        assert_eq!(sends.lookup(&key_a, 1_000), None, "past the window");
-    }
-
-    #[test]
-    fn an_id_taken_again_in_flight_keeps_its_stored_entry_when_the_old_one_expires() {
-        let mut sends = FifoSends::default();
-        let first = sends.begin(staged(1, "a"));
-        sends.finish(first, true);
-        // The window closed (expiry 1,000) but is not swept yet; a send takes the id again.
-        assert_eq!(sends.lookup(&dedup_key("", "a"), 1_000), None);
-        let again = Staged {
-            fresh: vec![(
-                dedup_key("", "a"),
-                DedupEntry {
-                    expires_ms: 2_000,
-                    seq: 2,
-                    message_id: uuid::Uuid::new_v4(),
-                },
-            )],
-            ..staged(2, "x")
-        };
-        let second = sends.begin(again);
-        assert!(
-            sends.expire(7, 1_000).is_empty(),
-            "the retaken id's entry is not deleted"
-        );
-        sends.finish(second, true);
-        assert_eq!(sends.lookup(&dedup_key("", "a"), 1_500).map(|o| o.entry.seq), Some(2));
-        let b = sends.begin(staged(3, "b"));
-        sends.finish(b, true);
-        assert_eq!(sends.expire(7, 2_000).len(), 2, "both closed, neither in flight");
+        assert!(sends.in_flight_id(&key_b).is_some(), "still behind a in the line");
+        sends.finish(a, true);
+        assert_eq!(sends.in_flight_id(&key_a), None);
+        assert_eq!(sends.in_flight_id(&key_b), None);
+        // An id taken again while an older commit of it is in the line keeps the newer ticket.
+        let c = sends.begin(staged(3, "c"));
+        let d = sends.begin(staged(4, "c"));
+        sends.finish(c, true);
+        assert_eq!(sends.in_flight_id(&dedup_key("", "c")).map(|(t, _)| t), Some(d));
     }
 }

@@ -13,7 +13,7 @@ use std::collections::BTreeMap;
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, MutexGuard};
 
-use sluice_storage::{Cf, StorageError};
+use sluice_storage::{Cf, StorageError, Store};
 
 use super::config::{DeduplicationScope, QueueConfig};
 use super::error::{QueueError, Result};
@@ -147,6 +147,7 @@ impl Queues {
                     locks.push(lock);
                     lines.push(InLine {
                         queue: part.queue,
+                        store: &self.store,
                         ticket,
                         waits: part.waits,
                         now,
@@ -156,6 +157,7 @@ impl Queues {
                     direct.push((part.queue, part.staged));
                     lines.push(InLine {
                         queue: part.queue,
+                        store: &self.store,
                         ticket: None,
                         waits: Vec::new(),
                         now,
@@ -219,19 +221,22 @@ impl Queues {
                         DeduplicationScope::MessageGroup => msg.group_id.as_deref().unwrap_or_default(),
                     };
                     let dedup_key = fifo::dedup_key(scope, &id);
-                    let original = sends.lookup(&dedup_key, now).map(|o| {
-                        if let Some(ticket) = o.ticket {
+                    // In flight (its outcome still to come), earlier in this call, or on disk.
+                    let original = match sends.in_flight_id(&dedup_key) {
+                        Some((ticket, entry)) => {
                             waits.push(Wait {
                                 entry: results.len(),
                                 ticket,
                                 key: dedup_key,
-                                message_id: o.entry.message_id,
+                                message_id: entry.message_id,
                             });
+                            Some(entry)
                         }
-                        o.entry
-                    });
-                    let original =
-                        original.or_else(|| staged.fresh.iter().find(|(k, _)| *k == dedup_key).map(|(_, e)| *e));
+                        None => match staged.fresh.iter().find(|(k, _)| *k == dedup_key) {
+                            Some((_, entry)) => Some(*entry),
+                            None => fifo::stored_original(&self.store, queue.id, &dedup_key, now)?,
+                        },
+                    };
                     if let Some(original) = original {
                         // Accepted, answered like the original, and not delivered again.
                         results.push(Ok(SentMessage {
@@ -379,6 +384,8 @@ fn apply_staged(queue: &Queue, staged: Staged, now: u64) {
 /// dropped unreported (a panic on the way), it reports a failure so that the line moves on.
 struct InLine<'q> {
     queue: &'q Queue,
+    /// Where committed deduplication ids are looked up.
+    store: &'q Store,
     /// The part's ticket while its outcome is unreported (`None` for a part with no message).
     ticket: Option<u64>,
     waits: Vec<Wait>,
@@ -417,11 +424,14 @@ impl InLine<'_> {
         while tickets.iter().any(|t| lock.in_flight(*t)) {
             lock = sluice_storage::wait_blocking(|| self.queue.settled.wait(lock).unwrap_or_else(|p| p.into_inner()));
         }
+        // Out of the line, an original that committed is on disk; one that cannot be read
+        // counts as not committed (the client sends again, and deduplication still holds).
         self.waits
             .iter()
             .filter(|w| {
-                lock.window
-                    .get(&w.key, self.now)
+                fifo::stored_original(self.store, self.queue.id, &w.key, self.now)
+                    .ok()
+                    .flatten()
                     .is_none_or(|e| e.message_id != w.message_id)
             })
             .map(|w| w.entry)

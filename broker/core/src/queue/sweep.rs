@@ -1,13 +1,12 @@
-//! The retention sweeper: deletes messages past their queue's retention period and closed FIFO
-//! deduplication windows, and sleeps until the next one is due.
+//! The retention sweeper: deletes messages past their queue's retention period, and sleeps until
+//! the next one is due. (Closed FIFO deduplication ids need no sweep: they count for nothing once
+//! expired, and compactions drop them, see `fifo`.)
 //!
 //! # Invariants
 //! - Expired entries leave the index before their deletion commits, so no consumer receives a
 //!   message being swept; each queue's sweep is one batch.
 //! - Expired messages of a cold tail (see `index`) are read from disk under the index lock, at
 //!   most `spill::EXPIRE_CHUNK` per queue and pass; a full chunk brings the next pass at once.
-//! - A FIFO queue's closed deduplication ids are deleted in a batch submitted under its send
-//!   lock, and never an id that a send in flight has taken again (see `order`).
 //! - The loop ends when `shutdown` resolves and wakes early when retention settings change.
 
 use std::sync::Arc;
@@ -20,8 +19,7 @@ use super::spill::EXPIRE_CHUNK;
 use super::{Queue, Queues, SIXTY_SECONDS_MS};
 
 impl Queues {
-    /// Deletes messages past their queue's retention period and closed FIFO deduplication
-    /// windows; returns the next time to sweep.
+    /// Deletes messages past their queue's retention period; returns the next time to sweep.
     pub fn sweep_expired(&self) -> Result<u64> {
         let now = self.clock.now_ms();
         let queues: Vec<Arc<Queue>> = self.snapshot();
@@ -49,20 +47,7 @@ impl Queues {
                 }
                 seqs
             };
-            // Held until the deletes are submitted: a send taking a closed id again after the
-            // lock is released puts its entry after this delete in the log.
-            let mut sends = queue.fifo.then(|| queue.fifo_sends());
-            let closed_windows = match sends.as_deref_mut() {
-                Some(sends) => {
-                    let keys = sends.expire(queue.id, now);
-                    if let Some(at) = sends.window.next_expiry() {
-                        next = next.min(at);
-                    }
-                    keys
-                }
-                None => Vec::new(),
-            };
-            if expired.is_empty() && closed_windows.is_empty() {
+            if expired.is_empty() {
                 continue;
             }
             let mut batch = self.store.batch();
@@ -71,12 +56,7 @@ impl Queues {
                 batch.delete(Cf::QueueMsgs, &key);
                 batch.delete(Cf::QueueState, &key);
             }
-            for key in closed_windows {
-                batch.delete(Cf::Dedupe, &key);
-            }
-            let submitted = self.store.submit(batch);
-            drop(sends);
-            submitted?.wait()?;
+            self.store.commit(batch)?;
         }
         Ok(next.max(now + 1000))
     }
