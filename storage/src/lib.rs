@@ -21,7 +21,7 @@ pub mod replication;
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, OnceLock};
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 use rocksdb::{ColumnFamilyDescriptor, Options, WriteBatch, WriteOptions, DB};
 
@@ -55,9 +55,10 @@ pub enum Cf {
     /// Mutable per-message state: queue id | message sequence → visibility, receive count.
     QueueState,
     /// Deduplication ids with their expiry. Every value begins with the entry's expiry (epoch
-    /// ms, big-endian u64); readers ignore an expired entry, and compactions drop it (a
-    /// compaction filter, and at least one compaction a day of every file), so ids of a busy
-    /// FIFO queue need disk only for their five minutes and no sweep.
+    /// ms, big-endian u64); readers ignore an expired entry, and compactions drop it a minute
+    /// later (a compaction filter on a clock that wall-time jumps do not move, and at least one
+    /// compaction a day of every file), so ids of a busy FIFO queue need disk only for their
+    /// five minutes and no sweep.
     Dedupe,
     /// Kinesis records: stream id | shard index | sequence → partition key and data. A
     /// sequence's high bits are the arrival millisecond, so time seeks and retention are
@@ -198,15 +199,45 @@ impl std::fmt::Debug for Store {
 /// even when no write pushes a compaction.
 const DEDUPE_COMPACTION_PERIOD_SECONDS: u64 = 24 * 60 * 60;
 
-/// The compaction filter of [`Cf::Dedupe`]: an entry whose leading expiry has passed (by the
-/// wall clock) is garbage. A value too short to carry one is kept, for a reader to report.
-fn drop_expired(_level: u32, _key: &[u8], value: &[u8]) -> rocksdb::compaction_filter::Decision {
-    let now_ms = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX));
+/// How long past its expiry a [`Cf::Dedupe`] entry is kept at least: room for the difference
+/// between this clock and the core's (both run from the wall time at start-up on a monotonic
+/// timer, anchored a moment apart).
+const DEDUPE_EXPIRY_SLACK_MS: u64 = 60_000;
+
+/// The compaction filter's decision for a [`Cf::Dedupe`] value at `now_ms`: garbage once its
+/// leading expiry is [`DEDUPE_EXPIRY_SLACK_MS`] in the past. A value too short to carry one is
+/// kept, for its reader to overwrite.
+fn drop_expired(value: &[u8], now_ms: u64) -> rocksdb::compaction_filter::Decision {
     match key::read_u64(value, 0) {
-        Some(expires_ms) if expires_ms <= now_ms => rocksdb::compaction_filter::Decision::Remove,
+        Some(expires_ms) if expires_ms.saturating_add(DEDUPE_EXPIRY_SLACK_MS) <= now_ms => {
+            rocksdb::compaction_filter::Decision::Remove
+        }
         _ => rocksdb::compaction_filter::Decision::Keep,
+    }
+}
+
+/// Epoch milliseconds as the core's clock counts them: the wall time once, then a monotonic
+/// timer, so a later jump of the wall clock (a correction, a suspended machine) cannot make
+/// the compaction filter drop entries the core still holds live.
+#[derive(Debug, Clone, Copy)]
+struct MonotonicClock {
+    base: Instant,
+    base_epoch_ms: u64,
+}
+
+impl MonotonicClock {
+    fn new() -> MonotonicClock {
+        MonotonicClock {
+            base: Instant::now(),
+            base_epoch_ms: SystemTime::now()
+                .duration_since(UNIX_EPOCH)
+                .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX)),
+        }
+    }
+
+    fn now_ms(&self) -> u64 {
+        self.base_epoch_ms
+            .saturating_add(u64::try_from(self.base.elapsed().as_millis()).unwrap_or(u64::MAX))
     }
 }
 
@@ -231,8 +262,17 @@ impl Store {
             let mut cf_opts = Options::default();
             cf_opts.set_write_buffer_size(32 << 20);
             if *cf == Cf::Dedupe {
-                cf_opts.set_compaction_filter("sluice-expired-dedupe", drop_expired);
+                let clock = MonotonicClock::new();
+                cf_opts.set_compaction_filter(
+                    "sluice-expired-dedupe",
+                    move |_level: u32, _key: &[u8], value: &[u8]| drop_expired(value, clock.now_ms()),
+                );
                 cf_opts.set_periodic_compaction_seconds(DEDUPE_COMPACTION_PERIOD_SECONDS);
+                // Most lookups are of ids never seen: a whole-key bloom filter answers them
+                // without reading the files.
+                let mut table = rocksdb::BlockBasedOptions::default();
+                table.set_bloom_filter(10.0, false);
+                cf_opts.set_block_based_table_factory(&table);
             }
             ColumnFamilyDescriptor::new(cf.name(), cf_opts)
         });
@@ -673,13 +713,23 @@ mod tests {
     fn compactions_drop_expired_deduplication_entries_only() {
         let dir = tempfile::tempdir().expect("tempdir");
         let store = open(dir.path());
-        let now_ms = SystemTime::now().duration_since(UNIX_EPOCH).expect("clock").as_millis() as u64;
+        let now_ms = MonotonicClock::new().now_ms();
         let mut b = store.batch();
-        b.put(Cf::Dedupe, b"expired", &(now_ms - 1).to_be_bytes());
+        b.put(
+            Cf::Dedupe,
+            b"expired",
+            &(now_ms - DEDUPE_EXPIRY_SLACK_MS - 1).to_be_bytes(),
+        );
+        // Expired by a moment only: kept for the clocks' difference.
+        b.put(Cf::Dedupe, b"just-expired", &(now_ms - 1).to_be_bytes());
         b.put(Cf::Dedupe, b"live", &(now_ms + 600_000).to_be_bytes());
         b.put(Cf::Dedupe, b"short", b"abc");
         // Other column families keep whatever their values say.
-        b.put(Cf::Meta, b"expired", &(now_ms - 1).to_be_bytes());
+        b.put(
+            Cf::Meta,
+            b"expired",
+            &(now_ms - DEDUPE_EXPIRY_SLACK_MS - 1).to_be_bytes(),
+        );
         store.commit(b).expect("commit");
         store.flush().expect("flush");
         for cf in [Cf::Dedupe, Cf::Meta] {
@@ -687,6 +737,7 @@ mod tests {
             store.db.compact_range_cf(handle, None::<&[u8]>, None::<&[u8]>);
         }
         assert_eq!(store.get(Cf::Dedupe, b"expired").expect("get"), None);
+        assert!(store.get(Cf::Dedupe, b"just-expired").expect("get").is_some());
         assert!(store.get(Cf::Dedupe, b"live").expect("get").is_some());
         assert!(store.get(Cf::Dedupe, b"short").expect("get").is_some());
         assert!(store.get(Cf::Meta, b"expired").expect("get").is_some());

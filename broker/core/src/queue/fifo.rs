@@ -91,9 +91,16 @@ pub fn stored_original(
     now_ms: u64,
 ) -> std::result::Result<Option<DedupEntry>, StorageError> {
     let storage_key = dedupe_key(queue_id, key);
-    match store.get(sluice_storage::Cf::Dedupe, &storage_key)? {
-        Some(value) => Ok(Some(decode_entry(&storage_key, &value)?.1).filter(|e| e.expires_ms > now_ms)),
-        None => Ok(None),
+    let Some(value) = store.get(sluice_storage::Cf::Dedupe, &storage_key)? else {
+        return Ok(None);
+    };
+    match decode_entry(&storage_key, &value) {
+        Ok((_, entry)) => Ok(Some(entry).filter(|e| e.expires_ms > now_ms)),
+        Err(err) => {
+            // Unreadable, it deduplicates nothing: the send takes the id and overwrites it.
+            tracing::warn!(queue_id, error = %err, "ignoring an unreadable deduplication entry");
+            Ok(None)
+        }
     }
 }
 
@@ -235,6 +242,14 @@ mod tests {
             "another queue"
         );
         assert_eq!(stored_original(&store, 3, &dedup_key("", "id"), 0).expect("read"), None);
+        let mut batch = store.batch();
+        batch.put(sluice_storage::Cf::Dedupe, &k, b"short");
+        store.commit(batch).expect("commit");
+        assert_eq!(
+            stored_original(&store, 3, &key, 0).expect("read"),
+            None,
+            "unreadable: no original"
+        );
     }
 
     #[test]

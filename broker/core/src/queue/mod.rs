@@ -223,7 +223,7 @@ struct Queue {
     meta: Mutex<QueueMeta>,
     index: Mutex<MessageIndex>,
     /// FIFO: the send lock, held from sequence assignment to the batch's submission, over the
-    /// deduplication window and the commits in flight (see `order`).
+    /// commits in flight and the deduplication ids they took (see `order`).
     sends: Mutex<FifoSends>,
     /// FIFO: signalled whenever commits leave `sends`' line.
     settled: Condvar,

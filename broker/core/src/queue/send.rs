@@ -4,8 +4,8 @@
 //! # Invariants
 //! - One command, one commit: every accepted message of a send (or of a fan-out, with the
 //!   caller's extra writes) is in one batch; a refused message fails its own entry only.
-//! - Messages enter the index and the FIFO deduplication window only after their batch
-//!   committed. FIFO sends hold the queue's send lock from sequence assignment until their
+//! - Messages enter the index only after their batch committed (with their FIFO
+//!   deduplication ids, which are on disk from then on). FIFO sends hold the queue's send lock from sequence assignment until their
 //!   batch is submitted, not while the log answers; they enter the index through the queue's
 //!   line (`order`), in sequence order.
 
@@ -27,8 +27,8 @@ impl Queues {
     /// Sends messages; one commit for all valid entries. The outer error is queue-level.
     pub fn send(&self, key: &QueueKey, messages: Vec<NewMessage>) -> Result<Vec<Result<SentMessage>>> {
         let queue = self.lookup(key)?;
-        // FIFO sends stage one at a time per queue (see `order`), reading the clock under the
-        // lock so that deduplication ids enter the window in expiry order.
+        // FIFO sends stage one at a time per queue (see `order`); the clock is read under the
+        // lock, so a FIFO queue's sequences and send times grow together.
         let lock = queue.fifo.then(|| queue.fifo_sends());
         let now = self.clock.now_ms();
         let mut batch = self.store.batch();
