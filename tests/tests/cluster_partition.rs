@@ -523,6 +523,127 @@ fn check_fifo(ledgers: &[Ledger], delivered: &[Delivered], failures: &mut Vec<St
 }
 
 // ---------------------------------------------------------------------------------------------
+// Set-up, load and read-back shared by the tests
+// ---------------------------------------------------------------------------------------------
+
+/// Starts a NATS server and a Sluice node on each host of `net` (each node uses its own host's
+/// server, so a node and its server end up on the same side of a cut) and waits for a writer
+/// and two standbys; the NATS cluster (kept alive by the caller), the nodes and the writer.
+async fn start_cluster(net: &Netns) -> (NatsCluster, Vec<Broker>, usize) {
+    let hosts: Vec<_> = (0..net.len()).map(|i| net.host(i)).collect();
+    let nats = NatsCluster::start_in(&hosts).await;
+    let nodes: Vec<Broker> = hosts
+        .iter()
+        .enumerate()
+        .map(|(i, host)| Broker::spawn_cluster_node_on(host, &[nats.url(i)], NAMES[i], &[]))
+        .collect();
+    let writer = wait_writer(&nodes, START)
+        .await
+        .unwrap_or_else(|e| panic!("a writer at the start: {e}\n{}", logs(&nodes)));
+    for (i, node) in nodes.iter().enumerate().filter(|(i, _)| *i != writer) {
+        wait_status(node, "/ready", 503, START)
+            .await
+            .unwrap_or_else(|e| panic!("node {} follows as a standby: {e}\n{}", NAMES[i], logs(&nodes)));
+    }
+    (nats, nodes, writer)
+}
+
+/// The workers of [`drive`], one per node, and what they send to.
+struct Load {
+    clients: Arc<Vec<Sqs>>,
+    targets: Arc<Targets>,
+    stop: Arc<AtomicBool>,
+    workers: Vec<tokio::task::JoinHandle<Ledger>>,
+}
+
+impl Load {
+    /// Creates the queues through the writer and starts one worker per node.
+    async fn start(nodes: &[Broker], writer: usize) -> Load {
+        let sqs = patient_sqs(&nodes[writer].endpoint()).await;
+        let targets = Arc::new(Targets {
+            standard: create_queue(&sqs, "orders", &[]).await,
+            fifo: create_queue(
+                &sqs,
+                "ordered.fifo",
+                &[
+                    (QueueAttributeName::FifoQueue, "true"),
+                    (QueueAttributeName::ContentBasedDeduplication, "false"),
+                ],
+            )
+            .await,
+        });
+        let mut clients = Vec::new();
+        for node in nodes {
+            clients.push(patient_sqs(&node.endpoint()).await);
+        }
+        let clients = Arc::new(clients);
+        let stop = Arc::new(AtomicBool::new(false));
+        let workers = (0..nodes.len())
+            .map(|w| tokio::spawn(drive(w, clients.clone(), targets.clone(), stop.clone())))
+            .collect();
+        Load {
+            clients,
+            targets,
+            stop,
+            workers,
+        }
+    }
+
+    /// Stops the workers and collects their ledgers (each within [`WIND_DOWN`]).
+    async fn stop(self) -> (Arc<Vec<Sqs>>, Arc<Targets>, Vec<Ledger>) {
+        self.stop.store(true, Ordering::SeqCst);
+        let mut ledgers = Vec::new();
+        for worker in self.workers {
+            let ledger = tokio::time::timeout(WIND_DOWN, worker)
+                .await
+                .expect("a worker ends within its wind-down after the stop")
+                .expect("worker");
+            ledgers.push(ledger);
+        }
+        (self.clients, self.targets, ledgers)
+    }
+}
+
+/// Reads both queues back through every node in turn, starting with `writer`, and checks them
+/// against the ledgers; how many standard messages were present and FIFO ones delivered.
+async fn read_back(
+    nodes: &[Broker],
+    clients: Arc<Vec<Sqs>>,
+    writer: usize,
+    targets: &Targets,
+    ledgers: &[Ledger],
+    failures: &mut Vec<String>,
+) -> (usize, usize) {
+    let mut readers = Readers {
+        clients: clients.to_vec(),
+        next: writer,
+    };
+    let expected: BTreeSet<&str> = ledgers
+        .iter()
+        .flat_map(|l| l.sent.iter().map(|(body, _, _)| body.as_str()))
+        .collect();
+    let present = receive_all(&mut readers, &targets.standard, &expected)
+        .await
+        .unwrap_or_else(|e| panic!("reading the standard queue back: {e}\n{}", logs(nodes)));
+    check_standard(ledgers, &present, failures);
+    let expected: BTreeSet<String> = ledgers
+        .iter()
+        .enumerate()
+        .flat_map(|(w, l)| {
+            l.fifo
+                .iter()
+                .filter(|(_, a)| a.is_some())
+                .map(move |(k, _)| format!("w{w}-{k}"))
+        })
+        .collect();
+    let delivered = drain_fifo(&mut readers, &targets.fifo, &expected)
+        .await
+        .unwrap_or_else(|e| panic!("reading the FIFO queue back: {e}\n{}", logs(nodes)));
+    check_fifo(ledgers, &delivered, failures);
+    (present.len(), delivered.len())
+}
+
+// ---------------------------------------------------------------------------------------------
 // The partition
 // ---------------------------------------------------------------------------------------------
 
@@ -661,52 +782,16 @@ async fn a_writer_cut_off_by_a_partition_is_replaced_and_nothing_acknowledged_is
     let test_started = Instant::now();
     // Declared first so it is dropped last, after every process running in its namespaces.
     let net = Netns::create(NAMES.len());
-    let hosts: Vec<_> = (0..net.len()).map(|i| net.host(i)).collect();
-    let nats = NatsCluster::start_in(&hosts).await;
-    // Each node uses its own host's server: the Sluice node and the NATS server of a host end
-    // up on the same side of a cut.
-    let mut nodes: Vec<Broker> = hosts
-        .iter()
-        .enumerate()
-        .map(|(i, host)| Broker::spawn_cluster_node_on(host, &[nats.url(i)], NAMES[i], &[]))
-        .collect();
-    let old = wait_writer(&nodes, START)
-        .await
-        .unwrap_or_else(|e| panic!("a writer at the start: {e}\n{}", logs(&nodes)));
-    for (i, node) in nodes.iter().enumerate().filter(|(i, _)| *i != old) {
-        wait_status(node, "/ready", 503, START)
-            .await
-            .unwrap_or_else(|e| panic!("node {} follows as a standby: {e}\n{}", NAMES[i], logs(&nodes)));
-    }
+    let (_nats, mut nodes, old) = start_cluster(&net).await;
     eprintln!(
         "cluster up in {:?}: node {} writes ({})",
         test_started.elapsed(),
         NAMES[old],
-        hosts[old].namespace
+        net.host(old).namespace
     );
 
-    let sqs = patient_sqs(&nodes[old].endpoint()).await;
-    let targets = Arc::new(Targets {
-        standard: create_queue(&sqs, "orders", &[]).await,
-        fifo: create_queue(
-            &sqs,
-            "ordered.fifo",
-            &[
-                (QueueAttributeName::FifoQueue, "true"),
-                (QueueAttributeName::ContentBasedDeduplication, "false"),
-            ],
-        )
-        .await,
-    });
-    let mut clients = Vec::new();
-    for node in &nodes {
-        clients.push(patient_sqs(&node.endpoint()).await);
-    }
-    let clients = Arc::new(clients);
-    let stop = Arc::new(AtomicBool::new(false));
-    let workers: Vec<_> = (0..nodes.len())
-        .map(|w| tokio::spawn(drive(w, clients.clone(), targets.clone(), stop.clone())))
-        .collect();
+    let load = Load::start(&nodes, old).await;
+    let (targets, stop) = (load.targets.clone(), load.stop.clone());
     tokio::time::sleep(LOAD_BEFORE).await;
 
     let cut = Instant::now();
@@ -741,15 +826,7 @@ async fn a_writer_cut_off_by_a_partition_is_replaced_and_nothing_acknowledged_is
     // Load on the majority after the takeover, then stop.
     let until = (cut + LOAD_DURING).max(cut + partition.takeover + Duration::from_secs(3));
     tokio::time::sleep(until.saturating_duration_since(Instant::now())).await;
-    stop.store(true, Ordering::SeqCst);
-    let mut ledgers = Vec::new();
-    for worker in workers {
-        let ledger = tokio::time::timeout(WIND_DOWN, worker)
-            .await
-            .expect("a worker ends within its wind-down after the stop")
-            .expect("worker");
-        ledgers.push(ledger);
-    }
+    let (clients, targets, ledgers) = load.stop().await;
 
     let healed = Instant::now();
     net.heal(old);
@@ -767,34 +844,9 @@ async fn a_writer_cut_off_by_a_partition_is_replaced_and_nothing_acknowledged_is
     let writer = wait_writer(&nodes, START)
         .await
         .unwrap_or_else(|e| panic!("a writer at the end: {e}\n{}", logs(&nodes)));
-    let mut readers = Readers {
-        clients: clients.to_vec(),
-        next: writer,
-    };
     let mut failures = Vec::new();
-    let expected: BTreeSet<&str> = ledgers
-        .iter()
-        .flat_map(|l| l.sent.iter().map(|(body, _, _)| body.as_str()))
-        .collect();
-    let present = receive_all(&mut readers, &targets.standard, &expected)
-        .await
-        .unwrap_or_else(|e| panic!("reading the standard queue back: {e}\n{}", logs(&nodes)));
-    check_standard(&ledgers, &present, &mut failures);
-    let expected: BTreeSet<String> = ledgers
-        .iter()
-        .enumerate()
-        .flat_map(|(w, l)| {
-            l.fifo
-                .iter()
-                .filter(|(_, a)| a.is_some())
-                .map(move |(k, _)| format!("w{w}-{k}"))
-        })
-        .collect();
-    let delivered = drain_fifo(&mut readers, &targets.fifo, &expected)
-        .await
-        .unwrap_or_else(|e| panic!("reading the FIFO queue back: {e}\n{}", logs(&nodes)));
-    check_fifo(&ledgers, &delivered, &mut failures);
-    report(&ledgers, old, cut, &partition, present.len(), delivered.len(), &stale);
+    let (present, delivered) = read_back(&nodes, clients, writer, &targets, &ledgers, &mut failures).await;
+    report(&ledgers, old, cut, &partition, present, delivered, &stale);
     check_load_was_real(&ledgers, old, cut, &partition, &mut failures);
     eprintln!("whole test: {:?}", test_started.elapsed());
     // What each node went through, for the record (shown with --nocapture).
@@ -983,21 +1035,7 @@ async fn a_standby_cut_off_stays_a_standby_and_catches_up_when_the_partition_hea
     let test_started = Instant::now();
     // Declared first so it is dropped last, after every process running in its namespaces.
     let net = Netns::create(NAMES.len());
-    let hosts: Vec<_> = (0..net.len()).map(|i| net.host(i)).collect();
-    let nats = NatsCluster::start_in(&hosts).await;
-    let mut nodes: Vec<Broker> = hosts
-        .iter()
-        .enumerate()
-        .map(|(i, host)| Broker::spawn_cluster_node_on(host, &[nats.url(i)], NAMES[i], &[]))
-        .collect();
-    let writer = wait_writer(&nodes, START)
-        .await
-        .unwrap_or_else(|e| panic!("a writer at the start: {e}\n{}", logs(&nodes)));
-    for (i, node) in nodes.iter().enumerate().filter(|(i, _)| *i != writer) {
-        wait_status(node, "/ready", 503, START)
-            .await
-            .unwrap_or_else(|e| panic!("node {} follows as a standby: {e}\n{}", NAMES[i], logs(&nodes)));
-    }
+    let (_nats, mut nodes, writer) = start_cluster(&net).await;
     let cut_off = (writer + 1) % NAMES.len();
     eprintln!(
         "cluster up in {:?}: node {} writes; node {} will be cut off",
@@ -1006,28 +1044,8 @@ async fn a_standby_cut_off_stays_a_standby_and_catches_up_when_the_partition_hea
         NAMES[cut_off]
     );
 
-    let sqs = patient_sqs(&nodes[writer].endpoint()).await;
-    let targets = Arc::new(Targets {
-        standard: create_queue(&sqs, "orders", &[]).await,
-        fifo: create_queue(
-            &sqs,
-            "ordered.fifo",
-            &[
-                (QueueAttributeName::FifoQueue, "true"),
-                (QueueAttributeName::ContentBasedDeduplication, "false"),
-            ],
-        )
-        .await,
-    });
-    let mut clients = Vec::new();
-    for node in &nodes {
-        clients.push(patient_sqs(&node.endpoint()).await);
-    }
-    let clients = Arc::new(clients);
-    let stop = Arc::new(AtomicBool::new(false));
-    let workers: Vec<_> = (0..nodes.len())
-        .map(|w| tokio::spawn(drive(w, clients.clone(), targets.clone(), stop.clone())))
-        .collect();
+    let load = Load::start(&nodes, writer).await;
+    let stop = load.stop.clone();
     tokio::time::sleep(LOAD_BEFORE).await;
 
     let cut = Instant::now();
@@ -1057,15 +1075,7 @@ async fn a_standby_cut_off_stays_a_standby_and_catches_up_when_the_partition_hea
         stop.store(true, Ordering::SeqCst);
         panic!("no node of the majority writes after the cut\n{}", logs(&nodes));
     };
-    stop.store(true, Ordering::SeqCst);
-    let mut ledgers = Vec::new();
-    for worker in workers {
-        let ledger = tokio::time::timeout(WIND_DOWN, worker)
-            .await
-            .expect("a worker ends within its wind-down after the stop")
-            .expect("worker");
-        ledgers.push(ledger);
-    }
+    let (clients, targets, ledgers) = load.stop().await;
 
     let healed = Instant::now();
     net.heal(cut_off);
@@ -1104,33 +1114,8 @@ async fn a_standby_cut_off_stays_a_standby_and_catches_up_when_the_partition_hea
     let writer = wait_writer(&nodes, START)
         .await
         .unwrap_or_else(|e| panic!("a writer at the end: {e}\n{}", logs(&nodes)));
-    let mut readers = Readers {
-        clients: clients.to_vec(),
-        next: writer,
-    };
     let mut failures = Vec::new();
-    let expected: BTreeSet<&str> = ledgers
-        .iter()
-        .flat_map(|l| l.sent.iter().map(|(body, _, _)| body.as_str()))
-        .collect();
-    let present = receive_all(&mut readers, &targets.standard, &expected)
-        .await
-        .unwrap_or_else(|e| panic!("reading the standard queue back: {e}\n{}", logs(&nodes)));
-    check_standard(&ledgers, &present, &mut failures);
-    let expected: BTreeSet<String> = ledgers
-        .iter()
-        .enumerate()
-        .flat_map(|(w, l)| {
-            l.fifo
-                .iter()
-                .filter(|(_, a)| a.is_some())
-                .map(move |(k, _)| format!("w{w}-{k}"))
-        })
-        .collect();
-    let delivered = drain_fifo(&mut readers, &targets.fifo, &expected)
-        .await
-        .unwrap_or_else(|e| panic!("reading the FIFO queue back: {e}\n{}", logs(&nodes)));
-    check_fifo(&ledgers, &delivered, &mut failures);
+    let (present, delivered) = read_back(&nodes, clients, writer, &targets, &ledgers, &mut failures).await;
     // The checks mean something only if the majority acknowledged sends after the cut (an
     // election of a JetStream leader that was on the cut host stalls writes for 4 to 9 s).
     let during: usize = ledgers
@@ -1150,8 +1135,8 @@ async fn a_standby_cut_off_stays_a_standby_and_catches_up_when_the_partition_hea
             .iter()
             .map(|l| l.fifo.iter().filter(|(_, a)| a.is_some()).count())
             .sum::<usize>(),
-        present.len(),
-        delivered.len()
+        present,
+        delivered
     );
     for (w, l) in ledgers.iter().enumerate() {
         eprintln!("worker {w} (node {}): errors seen: {:?}", NAMES[w], l.errors);

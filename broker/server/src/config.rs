@@ -993,24 +993,32 @@ mod tests {
             assert!(err.to_string().contains(key), "{args:?}: {err}");
         }
         // --init is applied by whichever node takes over; the window is a setting.
-        let s = merge(&[
+        let base = [
             "--cluster",
             "nats://h:4222",
             "--node-id",
             "n1",
             "--advertise",
             "http://h:1",
-            "--init",
-            "i.yaml",
-            "--cluster-append-window",
-            "4",
-            "--cluster-append-linger-us",
-            "1500",
-            "--cluster-snapshot-every",
-            "50",
-            "--cluster-lease-ttl-ms",
-            "2500",
-        ])
+        ];
+        let s = merge(
+            &[
+                &base[..],
+                &[
+                    "--init",
+                    "i.yaml",
+                    "--cluster-append-window",
+                    "4",
+                    "--cluster-append-linger-us",
+                    "1500",
+                    "--cluster-snapshot-every",
+                    "50",
+                    "--cluster-lease-ttl-ms",
+                    "2500",
+                ][..],
+            ]
+            .concat(),
+        )
         .expect("--init, an append window and a linger are accepted in cluster mode");
         // TLS: every node serves HTTPS, so the address others forward to must say so.
         let tls = ["--tls-cert", "c.pem", "--tls-key", "k.pem", "--node-id", "n1"];
@@ -1044,14 +1052,6 @@ mod tests {
             )
         );
         // A lease shorter than a second would expire between renewals of a loaded writer.
-        let base = [
-            "--cluster",
-            "nats://h:4222",
-            "--node-id",
-            "n1",
-            "--advertise",
-            "http://h:1",
-        ];
         for ttl in ["999", "60001"] {
             let err = Cli::try_parse_from(
                 [
