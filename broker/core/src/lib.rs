@@ -23,6 +23,8 @@ pub mod arn;
 pub mod clock;
 pub mod error;
 pub mod function;
+#[cfg(test)]
+mod memory_log;
 pub mod queue;
 pub mod stream;
 pub mod topic;

@@ -506,7 +506,7 @@ impl Queues {
             &updated.storage_key(),
             &encode(&updated).map_err(|e| e.to_string())?,
         );
-        self.commit_parts(batch, parts.into_values().collect(), now)
+        self.commit_parts(batch, parts.into_values().collect(), now, ())
             .map_err(|e| format!("storage failure: {e}"))?;
         *current = updated;
         drop(tasks);

@@ -216,7 +216,7 @@ impl Queues {
             }],
             _ => Vec::new(),
         };
-        self.commit_parts(batch, parts, now)?;
+        self.commit_parts(batch, parts, now, ())?;
         if queue.fifo && !(to_dlq.is_empty() && expired.is_empty()) {
             // Removing a group's head can unlock the group for a waiting consumer.
             queue.notify.notify_waiters();

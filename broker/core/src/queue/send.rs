@@ -43,7 +43,7 @@ impl Queues {
             staged,
             waits,
         };
-        let unsent = self.commit_parts(batch, vec![part], now)?;
+        let unsent = self.commit_parts(batch, vec![part], now, ())?;
         if queue.deleted.load(Ordering::Acquire) {
             return Err(QueueError::QueueDoesNotExist);
         }
@@ -64,6 +64,19 @@ impl Queues {
         &self,
         deliveries: Vec<(QueueKey, NewMessage)>,
         extra: impl FnOnce(&mut sluice_storage::Batch<'_>) -> std::result::Result<(), E>,
+    ) -> std::result::Result<Vec<Result<SentMessage>>, E> {
+        self.send_fanout_holding(deliveries, extra, ())
+    }
+
+    /// [`Queues::send_fanout`] for a caller that holds its own order lock (`held`, a FIFO
+    /// topic's): it is dropped once the batch has its place in the log, after every FIFO queue
+    /// of the fan-out has taken its place in line, so fan-outs enter their queues in the
+    /// order the caller staged them and the caller's lock is not held while the log answers.
+    pub fn send_fanout_holding<E: From<QueueError>>(
+        &self,
+        deliveries: Vec<(QueueKey, NewMessage)>,
+        extra: impl FnOnce(&mut sluice_storage::Batch<'_>) -> std::result::Result<(), E>,
+        held: impl Sized,
     ) -> std::result::Result<Vec<Result<SentMessage>>, E> {
         let now = self.clock.now_ms();
         let mut results: Vec<Option<Result<SentMessage>>> = Vec::with_capacity(deliveries.len());
@@ -106,7 +119,7 @@ impl Queues {
         // The batch is dropped uncommitted on failure: no delivery of this fan-out happens.
         extra(&mut batch)?;
         let sent: Vec<usize> = parts.iter().map(|p| p.staged.accepted.len()).collect();
-        let unsent = self.commit_parts(batch, parts, now)?;
+        let unsent = self.commit_parts(batch, parts, now, held)?;
         for ((queue, sent), (unsent, positions)) in queues.iter().zip(sent).zip(unsent.into_iter().zip(&part_positions))
         {
             for entry in unsent {
@@ -129,6 +142,8 @@ impl Queues {
     /// so that messages enter the index in sequence order (see `order`). Messages of a failed
     /// commit stay out of the index, their sequences burnt.
     ///
+    /// `held` (a caller's own order lock, or `()`) is dropped with the queues' send locks.
+    ///
     /// Answers, per part, the entries of resends ([`Wait`]) whose original did not commit
     /// after all: those were not sent.
     pub(super) fn commit_parts(
@@ -136,6 +151,7 @@ impl Queues {
         batch: sluice_storage::Batch<'_>,
         parts: Vec<Part<'_>>,
         now: u64,
+        held: impl Sized,
     ) -> Result<Vec<Vec<usize>>> {
         let mut direct = Vec::new();
         let mut lines = Vec::with_capacity(parts.len());
@@ -171,6 +187,7 @@ impl Queues {
             self.store.submit(batch).map(Some)
         };
         drop(locks);
+        drop(held);
         let committed = submitted.and_then(|s| s.map_or(Ok(()), |s| s.wait()));
         if committed.is_ok() {
             for (queue, staged) in direct {

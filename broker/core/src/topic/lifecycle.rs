@@ -10,7 +10,7 @@
 
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex, RwLock};
+use std::sync::{Arc, Condvar, Mutex, RwLock};
 
 use sluice_storage::key;
 use sluice_storage::Cf;
@@ -87,6 +87,7 @@ impl Topics {
             record: Mutex::new(record),
             subscriptions: RwLock::new(Vec::new()),
             fifo_state: Mutex::new(publish::FifoState::default()),
+            fifo_settled: Condvar::new(),
             deleted: AtomicBool::new(false),
             counters: TopicCounters::default(),
         });

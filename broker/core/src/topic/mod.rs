@@ -39,7 +39,7 @@ mod subscriptions;
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard, RwLock};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, RwLock};
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
@@ -269,8 +269,11 @@ struct Topic {
     fifo: bool,
     record: Mutex<TopicRecord>,
     subscriptions: RwLock<Vec<Arc<Subscription>>>,
-    /// FIFO topics: publishes are serialised so queues receive them in sequence order.
+    /// FIFO topics: publishes are staged one at a time so queues receive them in sequence
+    /// order (until each commit has its place in the log, see `publish`).
     fifo_state: Mutex<publish::FifoState>,
+    /// Signalled when a FIFO publish's commit is over and its deduplication ids settled.
+    fifo_settled: Condvar,
     deleted: AtomicBool,
     counters: TopicCounters,
 }
@@ -278,6 +281,10 @@ struct Topic {
 impl Topic {
     fn record(&self) -> MutexGuard<'_, TopicRecord> {
         self.record.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn fifo_state(&self) -> MutexGuard<'_, publish::FifoState> {
+        self.fifo_state.lock().unwrap_or_else(|p| p.into_inner())
     }
 
     fn subscriptions(&self) -> Vec<Arc<Subscription>> {
@@ -518,7 +525,7 @@ impl Topics {
             let (topic_key, record): (TopicKey, TopicRecord) = decode_json(&v, "topic record")?;
             max_id = max_id.max(record.id);
             let fifo_state = if record.fifo {
-                publish::FifoState::load(&store, record.id, clock.now_ms())?
+                publish::FifoState::load(&store, record.id)?
             } else {
                 publish::FifoState::default()
             };
@@ -529,6 +536,7 @@ impl Topics {
                 record: Mutex::new(record),
                 subscriptions: RwLock::new(Vec::new()),
                 fifo_state: Mutex::new(fifo_state),
+                fifo_settled: Condvar::new(),
                 deleted: AtomicBool::new(false),
                 counters: TopicCounters::default(),
             };
@@ -669,5 +677,7 @@ impl Topics {
     }
 }
 
+#[cfg(test)]
+mod fifo_log_tests;
 #[cfg(test)]
 mod tests;

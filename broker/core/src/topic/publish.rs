@@ -1,8 +1,8 @@
 //! Publish and PublishBatch: validate against the topic, pick the matching subscriptions,
 //! render what each receives, and commit every queue delivery and outbox entry in one batch.
 
-use std::collections::{HashMap, VecDeque};
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::sync::{Arc, MutexGuard};
 
 use sha2::{Digest, Sha256};
 
@@ -73,8 +73,8 @@ const TOPIC_DEDUPE_PREFIX: u8 = 0x21;
 
 type Digest32 = [u8; 32];
 
-/// A write to the `dedupe` column family: put a value, or delete (`None`).
-type DedupeWrite = (Vec<u8>, Option<Vec<u8>>);
+/// A put to the `dedupe` column family: key and value.
+type DedupeWrite = (Vec<u8>, Vec<u8>);
 
 /// The prefix of every deduplication entry of topic `topic_id`.
 pub(super) fn dedupe_prefix(topic_id: u64) -> Vec<u8> {
@@ -117,59 +117,29 @@ fn decode_dedupe(value: &[u8]) -> Option<(u64, Published)> {
     ))
 }
 
-/// A FIFO topic's sequence and deduplication window. The window is kept in `dedupe` too, so a
-/// duplicate is recognised across a restart.
+/// A FIFO topic's sequence, and the deduplication ids of its publishes whose commit is still
+/// in flight. Committed ids live in `dedupe` only (one point read per publish; compactions drop
+/// expired entries, see `Cf::Dedupe`): the window costs no memory and survives a restart.
 #[derive(Debug, Default)]
 pub(super) struct FifoState {
     last_seq: u64,
-    window: HashMap<Digest32, (u64, Published)>,
-    expiry: VecDeque<(u64, Digest32)>,
+    next_ticket: u64,
+    /// Ids taken by publishes in flight, with the ticket of the publish that took them.
+    in_flight: HashMap<Digest32, u64>,
 }
 
 impl FifoState {
-    /// The unexpired window of topic `topic_id` as stored.
-    pub(super) fn load(store: &sluice_storage::Store, topic_id: u64, now: u64) -> Result<FifoState> {
+    /// The state of topic `topic_id`: its last sequence, from its stored deduplication entries
+    /// (expired ones too, until compactions drop them).
+    pub(super) fn load(store: &sluice_storage::Store, topic_id: u64) -> Result<FifoState> {
         let prefix = dedupe_prefix(topic_id);
         let mut state = FifoState::default();
-        let mut entries = Vec::new();
-        for (key, value) in store.scan_prefix(sluice_storage::Cf::Dedupe, &prefix)? {
-            let (Some(digest), Some((expires, published))) = (
-                key.get(prefix.len()..).and_then(|d| Digest32::try_from(d).ok()),
-                decode_dedupe(&value),
-            ) else {
-                continue;
-            };
-            // Expired entries are deleted by the next publish's prune.
-            entries.push((expires, digest, published));
-        }
-        entries.sort_by_key(|(expires, _, _)| *expires);
-        for (expires, digest, published) in entries {
-            if let Some(seq) = published.sequence_number.as_deref().and_then(|s| s.parse::<u64>().ok()) {
+        for (_, value) in store.scan_prefix(sluice_storage::Cf::Dedupe, &prefix)? {
+            if let Some(seq) = sluice_storage::key::read_u64(&value, 8) {
                 state.last_seq = state.last_seq.max(seq);
-            }
-            state.expiry.push_back((expires, digest));
-            if expires > now {
-                state.window.insert(digest, (expires, published));
             }
         }
         Ok(state)
-    }
-
-    /// Drops expired ids; returns the deletes of their stored entries.
-    fn prune(&mut self, topic_id: u64, now: u64) -> Vec<DedupeWrite> {
-        let mut deletes = Vec::new();
-        while let Some((expires, _)) = self.expiry.front() {
-            if *expires > now {
-                break;
-            }
-            if let Some((_, digest)) = self.expiry.pop_front() {
-                if self.window.get(&digest).is_none_or(|(e, _)| *e <= now) {
-                    self.window.remove(&digest);
-                    deletes.push((dedupe_key(topic_id, &digest), None));
-                }
-            }
-        }
-        deletes
     }
 
     /// Sequence numbers grow with time so they stay increasing across restarts.
@@ -177,6 +147,92 @@ impl FifoState {
         self.last_seq = (self.last_seq + 1).max(now.saturating_mul(1_000_000));
         self.last_seq
     }
+
+    /// Whether a publish in flight took id `digest`.
+    fn in_flight(&self, digest: &Digest32) -> bool {
+        self.in_flight.contains_key(digest)
+    }
+
+    /// Marks `ids` taken by a publish about to commit; returns its ticket.
+    fn begin(&mut self, ids: &[Digest32]) -> u64 {
+        let ticket = self.next_ticket;
+        self.next_ticket += 1;
+        for id in ids {
+            self.in_flight.insert(*id, ticket);
+        }
+        ticket
+    }
+
+    /// The publish `ticket` is over: its ids are on disk if it committed, free if not.
+    fn finish(&mut self, ticket: u64, ids: &[Digest32]) {
+        for id in ids {
+            if self.in_flight.get(id) == Some(&ticket) {
+                self.in_flight.remove(id);
+            }
+        }
+    }
+}
+
+/// The live original of deduplication id `digest` in topic `topic_id` at `now`, as stored.
+fn stored_original(
+    store: &sluice_storage::Store,
+    topic_id: u64,
+    digest: &Digest32,
+    now: u64,
+) -> Result<Option<Published>> {
+    let Some(value) = store.get(sluice_storage::Cf::Dedupe, &dedupe_key(topic_id, digest))? else {
+        return Ok(None);
+    };
+    match decode_dedupe(&value) {
+        Some((expires, published)) => Ok(Some(published).filter(|_| expires > now)),
+        None => {
+            // Unreadable, it deduplicates nothing: the publish takes the id and overwrites it.
+            tracing::warn!(topic_id, "ignoring an unreadable topic deduplication entry");
+            Ok(None)
+        }
+    }
+}
+
+/// The deduplication id of a FIFO publish, when it has one (explicit, or the message's hash).
+fn deduplication_id(msg: &PublishMessage, content_dedupe: bool) -> Option<String> {
+    match (&msg.deduplication_id, content_dedupe) {
+        (Some(id), _) => Some(id.clone()),
+        (None, true) => Some(hex::encode(Sha256::digest(msg.message.as_bytes()))),
+        (None, false) => None,
+    }
+}
+
+/// A FIFO publish's deduplication ids while its commit is in flight: a resend of one waits for
+/// the outcome ([`lock_settled`]). Dropped (after the commit, or on any way out), it frees them:
+/// if the commit went through, they are on disk by then.
+struct InFlightIds<'t> {
+    topic: &'t Topic,
+    ticket: u64,
+    ids: Vec<Digest32>,
+}
+
+impl Drop for InFlightIds<'_> {
+    fn drop(&mut self) {
+        self.topic.fifo_state().finish(self.ticket, &self.ids);
+        self.topic.fifo_settled.notify_all();
+    }
+}
+
+/// Takes FIFO topic `topic`'s lock once no publish in flight holds one of the deduplication ids
+/// of `messages`: the answer to a resend depends on whether its original committed, and
+/// waiting here, before any sequence is taken, keeps this publish's place in the topic's order.
+fn lock_settled<'t>(topic: &'t Topic, messages: &[PublishMessage], content_dedupe: bool) -> MutexGuard<'t, FifoState> {
+    let ids: Vec<Digest32> = messages
+        .iter()
+        .filter_map(|m| deduplication_id(m, content_dedupe))
+        .map(|id| digest(&id))
+        .collect();
+    let mut state = topic.fifo_state();
+    // Bounded by the publishes in flight, whose waits for the log end in an outcome.
+    while ids.iter().any(|id| state.in_flight(id)) {
+        state = sluice_storage::wait_blocking(|| topic.fifo_settled.wait(state).unwrap_or_else(|p| p.into_inner()));
+    }
+    state
 }
 
 fn digest(id: &str) -> Digest32 {
@@ -289,27 +345,24 @@ impl Topics {
         ctx: &PublishContext,
     ) -> Result<Vec<Result<Published>>> {
         let topic = self.lookup(key)?;
-        let mut fifo = topic
-            .fifo
-            .then(|| topic.fifo_state.lock().unwrap_or_else(|p| p.into_inner()));
-        let now = self.clock.now_ms();
-        let timestamp = envelope::iso8601_ms(now);
         let (version, delivery_policy, content_dedupe) = {
             let record = topic.record();
             let (version, policy) = delivery_settings(&record.attributes);
             let content = record.attributes.get("ContentBasedDeduplication").map(String::as_str) == Some("true");
             (version, policy, content)
         };
+        // FIFO publishes stage one at a time per topic, so that its queues receive them in
+        // sequence order; the lock is let go once the commit has its place in the log
+        // (`send_fanout_holding`), not held while the log answers.
+        let mut fifo = topic.fifo.then(|| lock_settled(&topic, &messages, content_dedupe));
+        let now = self.clock.now_ms();
+        let timestamp = envelope::iso8601_ms(now);
         let subscriptions: Vec<Arc<Subscription>> = topic
             .subscriptions()
             .into_iter()
             .filter(|s| s.record().confirmed)
             .collect();
         let topic_id = topic.record().id;
-        let mut dedupe_writes = match fifo.as_deref_mut() {
-            Some(state) => state.prune(topic_id, now),
-            None => Vec::new(),
-        };
         let cert_url = signing_cert_url(ctx);
         let mut results = Vec::with_capacity(messages.len());
         let mut deliveries: Vec<(QueueKey, NewMessage)> = Vec::new();
@@ -322,7 +375,7 @@ impl Topics {
         let mut outbox_entries: Vec<OutboxEntry> = Vec::new();
         let mut fresh: Vec<(String, Published)> = Vec::new();
         for msg in messages {
-            let published = match self.publish_one(fifo.as_deref_mut(), &fresh, &msg, content_dedupe, now) {
+            let published = match self.publish_one(topic_id, fifo.as_deref_mut(), &fresh, &msg, content_dedupe, now) {
                 Ok(Ok(published)) => published,
                 Ok(Err(duplicate)) => {
                     results.push(Ok(duplicate));
@@ -340,11 +393,8 @@ impl Topics {
                     continue;
                 }
             };
-            let dedup_id = match (&msg.deduplication_id, topic.fifo) {
-                (Some(id), _) => Some(id.clone()),
-                (None, true) => Some(hex::encode(Sha256::digest(msg.message.as_bytes()))),
-                (None, false) => None,
-            };
+            // A FIFO publish that got this far has an id (`publish_one`).
+            let dedup_id = deduplication_id(&msg, true).filter(|_| topic.fifo);
             // Signatures depend only on the message text, so one per distinct text.
             let mut signatures: HashMap<String, String> = HashMap::new();
             for sub in &subscriptions {
@@ -465,7 +515,7 @@ impl Topics {
                     }
                 }
             }
-            if let Some(id) = dedup_id.filter(|_| topic.fifo) {
+            if let Some(id) = dedup_id {
                 fresh.push((id, published.clone()));
             }
             topic
@@ -475,23 +525,24 @@ impl Topics {
             results.push(Ok(published));
         }
         let expires = now + DEDUPLICATION_WINDOW_MS;
-        for (id, published) in &fresh {
-            dedupe_writes.push((
-                dedupe_key(topic_id, &digest(id)),
-                Some(encode_dedupe(expires, published)),
-            ));
-        }
-        self.commit_fanout(&topic, deliveries, delivery_subs, outbox_entries, dedupe_writes)?;
+        let dedupe_writes: Vec<DedupeWrite> = fresh
+            .iter()
+            .map(|(id, published)| (dedupe_key(topic_id, &digest(id)), encode_dedupe(expires, published)))
+            .collect();
+        // Taken until the commit is over, whatever its outcome. `fifo`'s lock goes to the
+        // commit just below and is let go there, so this drop never waits on this thread.
+        let _in_flight = fifo.as_deref_mut().map(|state| {
+            let ids: Vec<Digest32> = fresh.iter().map(|(id, _)| digest(id)).collect();
+            InFlightIds {
+                topic: &topic,
+                ticket: state.begin(&ids),
+                ids,
+            }
+        });
+        self.commit_fanout(&topic, deliveries, delivery_subs, outbox_entries, dedupe_writes, fifo)?;
         self.refuse_deliveries(&topic, refused);
         if topic.deleted.load(std::sync::atomic::Ordering::Acquire) {
             return Err(TopicError::NotFound("Topic does not exist".into()));
-        }
-        if let Some(state) = fifo.as_deref_mut() {
-            for (id, published) in fresh {
-                let digest = digest(&id);
-                state.expiry.push_back((expires, digest));
-                state.window.insert(digest, (expires, published));
-            }
         }
         Ok(results)
     }
@@ -500,6 +551,7 @@ impl Topics {
     /// FIFO duplicate, which is answered like the original and not delivered again.
     fn publish_one(
         &self,
+        topic_id: u64,
         fifo: Option<&mut FifoState>,
         fresh: &[(String, Published)],
         msg: &PublishMessage,
@@ -521,21 +573,16 @@ impl Topics {
         if msg.group_id.is_none() {
             return Err(invalid("The MessageGroupId parameter is required for FIFO topics"));
         }
-        let dedup_id = match (&msg.deduplication_id, content_dedupe) {
-            (Some(id), _) => id.clone(),
-            (None, true) => hex::encode(Sha256::digest(msg.message.as_bytes())),
-            (None, false) => {
-                return Err(invalid(
-                    "The topic should either have ContentBasedDeduplication enabled or MessageDeduplicationId provided explicitly",
-                ))
-            }
+        let Some(dedup_id) = deduplication_id(msg, content_dedupe) else {
+            return Err(invalid(
+                "The topic should either have ContentBasedDeduplication enabled or MessageDeduplicationId provided explicitly",
+            ));
         };
-        let original = state
-            .window
-            .get(&digest(&dedup_id))
-            .filter(|(expires, _)| *expires > now)
-            .map(|(_, p)| p.clone())
-            .or_else(|| fresh.iter().find(|(id, _)| *id == dedup_id).map(|(_, p)| p.clone()));
+        // Earlier in this call, or committed (ids in flight were waited for: `lock_settled`).
+        let original = match fresh.iter().find(|(id, _)| *id == dedup_id) {
+            Some((_, p)) => Some(p.clone()),
+            None => stored_original(&self.store, topic_id, &digest(&dedup_id), now)?,
+        };
         if let Some(original) = original {
             return Ok(Err(original));
         }
@@ -585,24 +632,23 @@ impl Topics {
         delivery_subs: Vec<Arc<Subscription>>,
         outbox_entries: Vec<OutboxEntry>,
         dedupe_writes: Vec<DedupeWrite>,
+        held: impl Sized,
     ) -> Result<()> {
         if deliveries.is_empty() && outbox_entries.is_empty() && dedupe_writes.is_empty() {
             return Ok(());
         }
         let bodies: Vec<NewMessage> = deliveries.iter().map(|(_, m)| m.clone()).collect();
         let mut staged = Vec::with_capacity(outbox_entries.len());
-        let results = self.queues.send_fanout(deliveries, |batch| {
+        let stage = |batch: &mut sluice_storage::Batch<'_>| {
             for (key, value) in &dedupe_writes {
-                match value {
-                    Some(value) => batch.put(sluice_storage::Cf::Dedupe, key, value),
-                    None => batch.delete(sluice_storage::Cf::Dedupe, key),
-                }
+                batch.put(sluice_storage::Cf::Dedupe, key, value);
             }
             for entry in &outbox_entries {
                 staged.push(self.outbox.stage(entry.clone(), batch)?);
             }
             Ok::<_, TopicError>(())
-        })?;
+        };
+        let results = self.queues.send_fanout_holding(deliveries, stage, held)?;
         for (s, entry) in staged.into_iter().zip(outbox_entries) {
             self.outbox.schedule(s, entry);
         }
