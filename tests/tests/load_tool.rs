@@ -164,6 +164,74 @@ async fn sns_fanout_reaches_every_queue_with_every_publish() {
     }
 }
 
+/// `--fifo-topic` publishes to a FIFO topic with FIFO queues (what the cluster benchmark of
+/// FIFO topics relies on): every queue gets every publish once, in the topic's group order.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sns_fanout_to_a_fifo_topic_keeps_each_group_in_the_topics_order() {
+    let broker = Broker::start().await;
+    let sns = sluice_tests::sns::sns_client(&broker.endpoint()).await;
+    for (workload, ops) in [("sns-fanout", "200"), ("sns-fanout-batch", "20")] {
+        let report = run_load(
+            &broker.endpoint(),
+            &[
+                "--workload",
+                workload,
+                "--fifo-topic",
+                "--groups",
+                "8",
+                "--subscriptions",
+                "2",
+                "--concurrency",
+                "8",
+                "--max-ops",
+                ops,
+                "--keep-queue",
+            ],
+        );
+        assert_eq!(report["ok"], true, "{report:#}");
+        let v = &report["verification"];
+        assert_eq!(v["sent"], 400, "{workload}: {report:#}");
+        assert_eq!(v["received_unique"], 400, "{workload}: {report:#}");
+        assert_eq!(v["duplicates"], 0, "{workload}: {report:#}");
+        assert_eq!(v["out_of_order"], 0, "{workload}: {report:#}");
+        assert_eq!(report["errors"], 0, "{report:#}");
+    }
+    let topics = sns.list_topics().send().await.expect("list topics");
+    let fifo: Vec<&str> = topics
+        .topics()
+        .iter()
+        .filter_map(|t| t.topic_arn())
+        .filter(|arn| arn.ends_with(".fifo"))
+        .collect();
+    assert_eq!(fifo.len(), 2, "each run made a FIFO topic: {topics:?}");
+    for arn in fifo {
+        let attributes = sns
+            .get_topic_attributes()
+            .topic_arn(arn)
+            .send()
+            .await
+            .expect("attributes");
+        assert_eq!(
+            attributes
+                .attributes()
+                .and_then(|a| a.get("FifoTopic"))
+                .map(String::as_str),
+            Some("true")
+        );
+        let subscriptions = sns
+            .list_subscriptions_by_topic()
+            .topic_arn(arn)
+            .send()
+            .await
+            .expect("subscriptions");
+        assert_eq!(subscriptions.subscriptions().len(), 2);
+        assert!(subscriptions
+            .subscriptions()
+            .iter()
+            .all(|s| s.endpoint().is_some_and(|e| e.ends_with(".fifo"))));
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sns_http_delivers_every_publish_to_the_subscriber() {
     let broker = Broker::start().await;

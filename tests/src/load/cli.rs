@@ -129,6 +129,10 @@ pub struct RunArgs {
     /// sns-fanout: raw message delivery (no JSON envelope, no signature)
     #[arg(long)]
     pub raw: bool,
+    /// sns-fanout(-batch): a FIFO topic with FIFO queue subscriptions, publishes spread over
+    /// --groups message groups; every queue must get each group in the topic's order
+    #[arg(long)]
+    pub fifo_topic: bool,
     /// sns workloads: the topic's SignatureVersion (1 = SHA1withRSA, 2 = SHA256withRSA)
     #[arg(long, default_value = "1", value_parser = ["1", "2"])]
     pub signature_version: String,

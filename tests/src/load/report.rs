@@ -144,6 +144,10 @@ impl Report {
                     reasons.push(format!("{} re-sends not deduplicated", v.dedupe_misses));
                 }
             }
+            // Set only for a FIFO topic (`--fifo-topic`).
+            if matches!(self.workload, Workload::SnsFanout | Workload::SnsFanoutBatch) && v.out_of_order > 0 {
+                reasons.push(format!("{} deliveries out of the topic's group order", v.out_of_order));
+            }
             if self.workload == Workload::KinesisEfo {
                 // Every consumer gets each record once: the shard is a log, not a queue.
                 if v.duplicates > 0 {

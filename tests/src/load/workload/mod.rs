@@ -72,7 +72,7 @@ pub struct Plan {
     /// sqs-roundtrip: `(producers, consumers)`.
     pub roundtrip_split: (usize, usize),
     pub broker_pid: Option<u32>,
-    /// fifo-roundtrip: the FIFO settings.
+    /// FIFO queue sends, fifo-roundtrip, and sns-fanout to a FIFO topic: the FIFO settings.
     pub fifo: Option<Fifo>,
     /// sns-fanout: queue subscriptions of the topic.
     pub subscriptions: u32,
@@ -126,14 +126,16 @@ impl Plan {
             roundtrip_split: roundtrip_split(args.concurrency as usize, args.consumers.map(|c| c as usize)),
             // The null server runs inside this process: there is no separate broker to sample.
             broker_pid: if against_null { None } else { args.broker_pid },
-            // Sends go to a FIFO queue when the workload says so or the queue's name does.
+            // Sends go to a FIFO queue when the workload says so or the queue's name does;
+            // publishes to a FIFO topic when asked.
             fifo: (args.workload == Workload::FifoRoundtrip
                 || (matches!(args.workload, Workload::SqsSend | Workload::SqsSendBatch)
-                    && args.queue_name.as_deref().is_some_and(|n| n.ends_with(".fifo"))))
-            .then_some(Fifo {
-                groups: args.groups,
-                resend_every: args.resend_every,
-            }),
+                    && args.queue_name.as_deref().is_some_and(|n| n.ends_with(".fifo")))
+                || (matches!(args.workload, Workload::SnsFanout | Workload::SnsFanoutBatch) && args.fifo_topic))
+                .then_some(Fifo {
+                    groups: args.groups,
+                    resend_every: args.resend_every,
+                }),
             subscriptions: args.subscriptions,
             raw: args.raw,
             signature_version: args.signature_version.clone(),

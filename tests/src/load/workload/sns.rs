@@ -4,6 +4,9 @@
 //! sns-fanout creates a topic with `--subscriptions` queue subscriptions (raw delivery with
 //! `--raw`, else the signed JSON envelope), publishes `{run}:{seq}:` bodies until the deadline,
 //! then drains every queue and checks that each got every acknowledged publish exactly once.
+//! With `--fifo-topic` the topic and its queues are FIFO, publishes go round-robin to
+//! `--groups` message groups with a deduplication id each, and every queue must deliver each
+//! group in the order of the SequenceNumbers the topic answered.
 //! sns-http starts a receiver on 127.0.0.1, subscribes it, confirms through the SubscribeURL,
 //! publishes, and waits for every acknowledged publish to arrive; its receive latency is
 //! publish-to-delivery.
@@ -41,6 +44,8 @@ const BATCH_SIZE: usize = 10;
 struct Shared {
     sns: Sns,
     topic_arn: String,
+    /// A FIFO topic: message groups the publishes go to, round-robin.
+    groups: Option<u32>,
     run_id: String,
     message_size: usize,
     deadline: Instant,
@@ -61,6 +66,15 @@ impl Shared {
     }
 }
 
+/// A FIFO publish's message group and deduplication id.
+fn fifo_ids(run_id: &str, groups: u32, seq: u64) -> (String, String) {
+    (format!("g{}", seq % u64::from(groups)), format!("{run_id}-{seq}"))
+}
+
+/// A publish the topic acknowledged: the load tool's sequence, and a FIFO topic's
+/// SequenceNumber for it.
+type Acked = (u64, Option<u128>);
+
 /// The publish time (µs since the epoch) in a body made by [`Shared::next`].
 fn published_at(body: &str) -> Option<u64> {
     body.split(':').nth(2)?.parse().ok()
@@ -72,11 +86,17 @@ pub async fn run(plan: &Plan) -> Result<Report> {
     let sns = Sns::new(&config);
     let sqs = Sqs::new(&config);
     let id = uuid::Uuid::new_v4().simple().to_string()[..12].to_string();
-    let topic = format!("sluice-load-{id}");
-    let topic_arn = sns
+    let fifo = plan.fifo.is_some();
+    let suffix = if fifo { ".fifo" } else { "" };
+    let topic = format!("sluice-load-{id}{suffix}");
+    let mut create = sns
         .create_topic()
         .name(&topic)
-        .attributes("SignatureVersion", &plan.signature_version)
+        .attributes("SignatureVersion", &plan.signature_version);
+    if fifo {
+        create = create.attributes("FifoTopic", "true");
+    }
+    let topic_arn = create
         .send()
         .await
         .map_err(|e| {
@@ -97,10 +117,12 @@ pub async fn run(plan: &Plan) -> Result<Report> {
         receiver = Some(r);
     } else {
         for i in 0..plan.subscriptions {
-            let name = format!("sluice-load-{id}-{i}");
-            let url = sqs
-                .create_queue()
-                .queue_name(&name)
+            let name = format!("sluice-load-{id}-{i}{suffix}");
+            let mut create = sqs.create_queue().queue_name(&name);
+            if fifo {
+                create = create.attributes(aws_sdk_sqs::types::QueueAttributeName::FifoQueue, "true");
+            }
+            let url = create
                 .send()
                 .await
                 .map_err(|e| anyhow!("creating queue {name}: {}", DisplayErrorContext(&e)))?
@@ -124,6 +146,7 @@ pub async fn run(plan: &Plan) -> Result<Report> {
     let shared = Arc::new(Shared {
         sns: sns.clone(),
         topic_arn: topic_arn.clone(),
+        groups: plan.fifo.map(|f| f.groups),
         run_id: run_id.clone(),
         message_size: plan.message_size,
         deadline: started + plan.duration,
@@ -152,14 +175,27 @@ pub async fn run(plan: &Plan) -> Result<Report> {
     let publish_elapsed = started.elapsed();
     let mut stats = TaskStats::new();
     let mut acked: Vec<u64> = Vec::new();
+    // A FIFO topic's SequenceNumber of each acknowledged publish.
+    let mut sequenced: HashMap<u64, u128> = HashMap::new();
     for (s, a) in &results {
         stats.merge(s);
-        acked.extend(a);
+        for (seq, sequence) in a {
+            acked.push(*seq);
+            sequenced.extend(sequence.map(|n| (*seq, n)));
+        }
     }
     let drain_bound = Instant::now() + plan.drain_timeout;
     let (deliveries, verification) = match &receiver {
         Some(r) => r.wait_for(&run_id, &acked, drain_bound, &mut stats).await,
-        None => drain_queues(&sqs, &queues, &run_id, &acked, plan.raw, drain_bound, &mut stats).await,
+        None => {
+            let expect = Expected {
+                run_id: &run_id,
+                acked: &acked,
+                sequenced: &sequenced,
+                groups: plan.fifo.map(|f| f.groups),
+            };
+            drain_queues(&sqs, &queues, &expect, plan.raw, drain_bound, &mut stats).await
+        }
     };
     let delivery_window = started.elapsed();
     let (broker_cpu, client_cpu) = cpu_before.usage(stats.ops)?;
@@ -188,22 +224,21 @@ pub async fn run(plan: &Plan) -> Result<Report> {
     })
 }
 
-async fn publish_one(shared: &Shared, stats: &mut TaskStats, acked: &mut Vec<u64>) {
+async fn publish_one(shared: &Shared, stats: &mut TaskStats, acked: &mut Vec<Acked>) {
     let (seq, text) = shared.next();
+    let mut request = shared.sns.publish().topic_arn(&shared.topic_arn).message(text);
+    if let Some(groups) = shared.groups {
+        let (group, dedup) = fifo_ids(&shared.run_id, groups, seq);
+        request = request.message_group_id(group).message_deduplication_id(dedup);
+    }
     let started = Instant::now();
-    let result = shared
-        .sns
-        .publish()
-        .topic_arn(&shared.topic_arn)
-        .message(text)
-        .send()
-        .await;
+    let result = request.send().await;
     stats.ops += 1;
     match result {
-        Ok(_) => {
+        Ok(out) => {
             stats.send.record(started.elapsed());
             stats.messages_sent += 1;
-            acked.push(seq);
+            acked.push((seq, out.sequence_number().and_then(|n| n.parse().ok())));
         }
         Err(error) => {
             let (kind, message) = classify(&error);
@@ -212,14 +247,19 @@ async fn publish_one(shared: &Shared, stats: &mut TaskStats, acked: &mut Vec<u64
     }
 }
 
-async fn publish_batch(shared: &Shared, stats: &mut TaskStats, acked: &mut Vec<u64>) {
+async fn publish_batch(shared: &Shared, stats: &mut TaskStats, acked: &mut Vec<Acked>) {
     let mut request = shared.sns.publish_batch().topic_arn(&shared.topic_arn);
     let mut seqs = HashMap::new();
     for i in 0..BATCH_SIZE {
         let (seq, text) = shared.next();
         let id = format!("e{i}");
         seqs.insert(id.clone(), seq);
-        match PublishBatchRequestEntry::builder().id(id).message(text).build() {
+        let mut entry = PublishBatchRequestEntry::builder().id(id).message(text);
+        if let Some(groups) = shared.groups {
+            let (group, dedup) = fifo_ids(&shared.run_id, groups, seq);
+            entry = entry.message_group_id(group).message_deduplication_id(dedup);
+        }
+        match entry.build() {
             Ok(entry) => request = request.publish_batch_request_entries(entry),
             Err(error) => {
                 stats.errors.add("ConstructionFailure", || error.to_string());
@@ -235,7 +275,7 @@ async fn publish_batch(shared: &Shared, stats: &mut TaskStats, acked: &mut Vec<u
             stats.send.record(started.elapsed());
             for ok in out.successful() {
                 if let Some(seq) = ok.id().and_then(|id| seqs.get(id)) {
-                    acked.push(*seq);
+                    acked.push((*seq, ok.sequence_number().and_then(|n| n.parse().ok())));
                     stats.messages_sent += 1;
                 }
             }
@@ -268,24 +308,47 @@ fn verify(acked: &[u64], seen: &HashMap<u64, u64>, copies: u64, unexpected: u64)
     v
 }
 
+/// What the queues must hold after a run.
+struct Expected<'a> {
+    run_id: &'a str,
+    /// The acknowledged publishes.
+    acked: &'a [u64],
+    /// A FIFO topic: each acknowledged publish's SequenceNumber.
+    sequenced: &'a HashMap<u64, u128>,
+    /// A FIFO topic: the message groups, assigned round-robin by sequence.
+    groups: Option<u32>,
+}
+
+/// What one queue delivered.
+#[derive(Default)]
+struct Delivered {
+    stats: TaskStats,
+    /// Deliveries per publish.
+    seen: HashMap<u64, u64>,
+    unexpected: u64,
+    /// FIFO: deliveries whose topic SequenceNumber is not above the last of their group's.
+    out_of_order: u64,
+}
+
 /// Receives and deletes everything from the queues (concurrently) until every acknowledged
 /// publish arrived in each, or the bound passes.
 async fn drain_queues(
     sqs: &Sqs,
     queues: &[String],
-    run_id: &str,
-    acked: &[u64],
+    expect: &Expected<'_>,
     raw: bool,
     bound: Instant,
     stats: &mut TaskStats,
 ) -> (u64, Verification) {
     let mut tasks = JoinSet::new();
+    let sequenced = Arc::new(expect.sequenced.clone());
     for url in queues {
-        let (sqs, url, run_id, want) = (sqs.clone(), url.clone(), run_id.to_string(), acked.len());
+        let (sqs, url, run_id, want) = (sqs.clone(), url.clone(), expect.run_id.to_string(), expect.acked.len());
+        let (sequenced, groups) = (sequenced.clone(), expect.groups);
         tasks.spawn(async move {
-            let mut stats = TaskStats::new();
-            let mut seen: HashMap<u64, u64> = HashMap::new();
-            let mut unexpected = 0;
+            let mut got = Delivered::default();
+            // A FIFO topic: the last SequenceNumber delivered per group.
+            let mut last: HashMap<u64, u128> = HashMap::new();
             let mut unique = 0;
             while unique < want && Instant::now() < bound {
                 let started = Instant::now();
@@ -296,15 +359,15 @@ async fn drain_queues(
                     .wait_time_seconds(1)
                     .send()
                     .await;
-                stats.ops += 1;
+                got.stats.ops += 1;
                 let messages = match out {
                     Ok(out) => {
-                        stats.receive.record(started.elapsed());
+                        got.stats.receive.record(started.elapsed());
                         out.messages().to_vec()
                     }
                     Err(error) => {
                         let (kind, message) = classify(&error);
-                        stats.errors.add(&kind, || message);
+                        got.stats.errors.add(&kind, || message);
                         continue;
                     }
                 };
@@ -320,13 +383,20 @@ async fn drain_queues(
                     };
                     match message.as_deref().and_then(parse_body) {
                         Some((run, seq)) if run == run_id => {
-                            let count = seen.entry(seq).or_insert(0);
+                            let count = got.seen.entry(seq).or_insert(0);
                             if *count == 0 {
                                 unique += 1;
                             }
                             *count += 1;
+                            if let (Some(groups), Some(sequence)) = (groups, sequenced.get(&seq)) {
+                                let group = seq % u64::from(groups);
+                                match last.insert(group, *sequence) {
+                                    Some(before) if before >= *sequence => got.out_of_order += 1,
+                                    _ => {}
+                                }
+                            }
                         }
-                        _ => unexpected += 1,
+                        _ => got.unexpected += 1,
                     }
                     let entry = DeleteMessageBatchRequestEntry::builder()
                         .id(i.to_string())
@@ -340,21 +410,22 @@ async fn drain_queues(
                     let _ = delete.send().await;
                 }
             }
-            (stats, seen, unexpected)
+            got
         });
     }
     let mut total = Verification::default();
     let mut deliveries = 0;
     while let Some(joined) = tasks.join_next().await {
-        let Ok((s, seen, unexpected)) = joined else { continue };
-        stats.merge(&s);
-        deliveries += seen.values().sum::<u64>();
-        let v = verify(acked, &seen, 1, unexpected);
+        let Ok(got) = joined else { continue };
+        stats.merge(&got.stats);
+        deliveries += got.seen.values().sum::<u64>();
+        let v = verify(expect.acked, &got.seen, 1, got.unexpected);
         total.sent += v.sent;
         total.received_unique += v.received_unique;
         total.missing += v.missing;
         total.duplicates += v.duplicates;
         total.unexpected += v.unexpected;
+        total.out_of_order += got.out_of_order;
     }
     (deliveries, total)
 }
