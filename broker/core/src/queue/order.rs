@@ -25,7 +25,8 @@
 //! - Tickets are handed out in sequence order (under the lock, with the sequences), and the
 //!   line is in ticket order.
 //! - An id in flight is in `in_flight_ids` under the ticket that took it until that commit
-//!   leaves the line; by then, if it committed, its entry is on disk.
+//!   leaves the line (by then, if it committed, its entry is on disk), or until its sender
+//!   reports that it failed.
 
 use std::collections::{HashMap, VecDeque};
 
@@ -91,6 +92,17 @@ impl FifoSends {
     pub fn finish(&mut self, ticket: u64, committed: bool) -> Vec<(Staged, bool)> {
         if let Some(entry) = self.line.iter_mut().find(|f| f.ticket == ticket) {
             entry.outcome = Some(committed);
+            if !committed {
+                // Nothing of a failed commit is on disk: its ids are free at once, not when it
+                // leaves the line. A retry (an SNS fan-out's, say, whose publish is retried as
+                // soon as it failed) takes the id anew instead of being answered like a
+                // message that does not exist.
+                for (key, _) in &entry.staged.fresh {
+                    if self.in_flight_ids.get(key).is_some_and(|(t, _)| *t == ticket) {
+                        self.in_flight_ids.remove(key);
+                    }
+                }
+            }
         }
         let mut ready = Vec::new();
         while let Some(committed) = self.line.front().and_then(|f| f.outcome) {
@@ -162,7 +174,8 @@ mod tests {
         assert_eq!(sends.in_flight_id(&key_a).map(|(t, _)| t), Some(a));
         assert_eq!(sends.in_flight_id(&key_b).map(|(_, e)| e.seq), Some(2));
         sends.finish(b, false);
-        assert!(sends.in_flight_id(&key_b).is_some(), "still behind a in the line");
+        assert_eq!(sends.in_flight_id(&key_b), None, "a failed commit's id is free at once");
+        assert!(sends.in_flight(b), "though the commit stays behind a in the line");
         sends.finish(a, true);
         assert_eq!(sends.in_flight_id(&key_a), None);
         assert_eq!(sends.in_flight_id(&key_b), None);

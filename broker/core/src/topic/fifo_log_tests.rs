@@ -268,3 +268,39 @@ async fn a_resend_of_a_publish_in_flight_is_answered_by_its_outcome() {
         }
     }
 }
+
+/// A publish whose commit fails at once (too large for the log) while an earlier publish to the
+/// same queue is still waiting: retried at once with its deduplication id, the retry is
+/// delivered. (A failed commit's ids used to stay taken in the queue until it left the line,
+/// so the retry's delivery was taken for a resend of a message that does not exist, and lost
+/// while the publish answered success.)
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_retry_after_a_failed_publish_is_delivered_while_an_earlier_one_waits() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let log = Arc::new(MemoryLog::default());
+    // One append in flight at a time, and entries of at most 5,000 bytes.
+    log.narrow.store(true, Ordering::SeqCst);
+    let (queues, topics, _store) = replicated(dir.path(), log.clone());
+    let t = fifo_topic(&queues, &topics, "retry.fifo", &["q.fifo"]);
+    publish_one(&topics, &t, grouped("warm", "w", "warm")).expect("warm-up");
+    log.hold.store(true, Ordering::SeqCst);
+    let (waiting, failed, retry) = std::thread::scope(|s| {
+        let waiting = s.spawn(|| publish_one(&topics, &t, grouped("waiting", "f", "waiting")));
+        std::thread::sleep(Duration::from_millis(50));
+        let failed = publish_one(&topics, &t, grouped(&"x".repeat(6_000), "g", "once"));
+        let retry = s.spawn(|| publish_one(&topics, &t, grouped("retry", "g", "once")));
+        std::thread::sleep(Duration::from_millis(50));
+        log.hold.store(false, Ordering::SeqCst);
+        (waiting.join().expect("waiting"), failed, retry.join().expect("retry"))
+    });
+    waiting.expect("the earlier publish");
+    assert!(failed.is_err(), "too large for the log: {failed:?}");
+    retry.expect("the retry is published");
+    let mut bodies: Vec<String> = drain(&queues, &queue("q.fifo"))
+        .await
+        .into_iter()
+        .map(|(_, body)| body)
+        .collect();
+    bodies.sort();
+    assert_eq!(bodies, vec!["retry", "waiting", "warm"]);
+}

@@ -108,8 +108,10 @@ impl Topics {
         let subs = topic.subscriptions();
         let mut batch = self.store.batch();
         batch.delete(Cf::Meta, &key.record_key());
-        let dedupe = publish::dedupe_prefix(topic.record().id);
+        let topic_id = topic.record().id;
+        let dedupe = publish::dedupe_prefix(topic_id);
         batch.delete_range(Cf::Dedupe, &dedupe, &key::prefix_end(&dedupe));
+        batch.delete(Cf::Meta, &publish::last_seq_key(topic_id));
         for sub in &subs {
             batch.delete(Cf::Meta, &key.subscription_key(&sub.record().id));
         }

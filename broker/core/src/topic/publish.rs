@@ -71,10 +71,13 @@ pub struct Published {
 /// Key prefix of FIFO topic deduplication entries in `dedupe`: topic id | SHA-256 of the id.
 const TOPIC_DEDUPE_PREFIX: u8 = 0x21;
 
+/// Meta key prefix of a FIFO topic's last sequence number: topic id.
+const TOPIC_SEQ_PREFIX: u8 = 0x64;
+
 type Digest32 = [u8; 32];
 
-/// A put to the `dedupe` column family: key and value.
-type DedupeWrite = (Vec<u8>, Vec<u8>);
+/// A put a FIFO publish adds to its batch: column family, key and value.
+type FifoWrite = (sluice_storage::Cf, Vec<u8>, Vec<u8>);
 
 /// The prefix of every deduplication entry of topic `topic_id`.
 pub(super) fn dedupe_prefix(topic_id: u64) -> Vec<u8> {
@@ -82,6 +85,14 @@ pub(super) fn dedupe_prefix(topic_id: u64) -> Vec<u8> {
     prefix.push(TOPIC_DEDUPE_PREFIX);
     prefix.extend_from_slice(&topic_id.to_be_bytes());
     prefix
+}
+
+/// The Meta key of topic `topic_id`'s last sequence number.
+pub(super) fn last_seq_key(topic_id: u64) -> Vec<u8> {
+    let mut key = Vec::with_capacity(9);
+    key.push(TOPIC_SEQ_PREFIX);
+    key.extend_from_slice(&topic_id.to_be_bytes());
+    key
 }
 
 fn dedupe_key(topic_id: u64, digest: &Digest32) -> Vec<u8> {
@@ -129,11 +140,15 @@ pub(super) struct FifoState {
 }
 
 impl FifoState {
-    /// The state of topic `topic_id`: its last sequence, from its stored deduplication entries
-    /// (expired ones too, until compactions drop them).
+    /// The state of topic `topic_id`: its last sequence, as every publish stores it. Data
+    /// written before that key existed has it only in the deduplication entries, read then.
     pub(super) fn load(store: &sluice_storage::Store, topic_id: u64) -> Result<FifoState> {
-        let prefix = dedupe_prefix(topic_id);
         let mut state = FifoState::default();
+        if let Some(value) = store.get(sluice_storage::Cf::Meta, &last_seq_key(topic_id))? {
+            state.last_seq = sluice_storage::key::read_u64(&value, 0).unwrap_or(0);
+            return Ok(state);
+        }
+        let prefix = dedupe_prefix(topic_id);
         for (_, value) in store.scan_prefix(sluice_storage::Cf::Dedupe, &prefix)? {
             if let Some(seq) = sluice_storage::key::read_u64(&value, 8) {
                 state.last_seq = state.last_seq.max(seq);
@@ -203,24 +218,47 @@ fn deduplication_id(msg: &PublishMessage, content_dedupe: bool) -> Option<String
 }
 
 /// A FIFO publish's deduplication ids while its commit is in flight: a resend of one waits for
-/// the outcome ([`lock_settled`]). Dropped (after the commit, or on any way out), it frees them:
-/// if the commit went through, they are on disk by then.
+/// the outcome ([`lock_settled`]). Dropped (after the commit, or on any way out), it frees them
+/// at topic level: if the commit went through, they are on disk by then.
 struct InFlightIds<'t> {
     topic: &'t Topic,
     ticket: u64,
     ids: Vec<Digest32>,
+    /// The topic's lock until [`InFlightIds::hand_over`]: kept here so that dropping this
+    /// early, on any way out, never waits for a lock this thread holds.
+    lock: Option<MutexGuard<'t, FifoState>>,
+}
+
+impl<'t> InFlightIds<'t> {
+    /// Marks `ids` taken by a publish about to commit, under the topic's `lock`.
+    fn begin(topic: &'t Topic, mut lock: MutexGuard<'t, FifoState>, ids: Vec<Digest32>) -> InFlightIds<'t> {
+        let ticket = lock.begin(&ids);
+        InFlightIds {
+            topic,
+            ticket,
+            ids,
+            lock: Some(lock),
+        }
+    }
+
+    /// The topic's lock, for the commit to let go once it has its place in the log.
+    fn hand_over(&mut self) -> Option<MutexGuard<'t, FifoState>> {
+        self.lock.take()
+    }
 }
 
 impl Drop for InFlightIds<'_> {
     fn drop(&mut self) {
-        self.topic.fifo_state().finish(self.ticket, &self.ids);
+        let mut state = self.lock.take().unwrap_or_else(|| self.topic.fifo_state());
+        state.finish(self.ticket, &self.ids);
+        drop(state);
         self.topic.fifo_settled.notify_all();
     }
 }
 
 /// Takes FIFO topic `topic`'s lock once no publish in flight holds one of the deduplication ids
-/// of `messages`: the answer to a resend depends on whether its original committed, and
-/// waiting here, before any sequence is taken, keeps this publish's place in the topic's order.
+/// of `messages`: the answer to a resend depends on whether its original committed, so a
+/// resend waits for that before it takes a sequence (publishes with other ids may go first).
 fn lock_settled<'t>(topic: &'t Topic, messages: &[PublishMessage], content_dedupe: bool) -> MutexGuard<'t, FifoState> {
     let ids: Vec<Digest32> = messages
         .iter()
@@ -394,7 +432,7 @@ impl Topics {
                 }
             };
             // A FIFO publish that got this far has an id (`publish_one`).
-            let dedup_id = deduplication_id(&msg, true).filter(|_| topic.fifo);
+            let dedup_id = topic.fifo.then(|| deduplication_id(&msg, true)).flatten();
             // Signatures depend only on the message text, so one per distinct text.
             let mut signatures: HashMap<String, String> = HashMap::new();
             for sub in &subscriptions {
@@ -525,21 +563,26 @@ impl Topics {
             results.push(Ok(published));
         }
         let expires = now + DEDUPLICATION_WINDOW_MS;
-        let dedupe_writes: Vec<DedupeWrite> = fresh
+        let mut fifo_writes: Vec<FifoWrite> = fresh
             .iter()
-            .map(|(id, published)| (dedupe_key(topic_id, &digest(id)), encode_dedupe(expires, published)))
+            .map(|(id, published)| {
+                let key = dedupe_key(topic_id, &digest(id));
+                (sluice_storage::Cf::Dedupe, key, encode_dedupe(expires, published))
+            })
             .collect();
-        // Taken until the commit is over, whatever its outcome. `fifo`'s lock goes to the
-        // commit just below and is let go there, so this drop never waits on this thread.
-        let _in_flight = fifo.as_deref_mut().map(|state| {
+        // The last sequence, so that a restart need not read every deduplication entry; batches
+        // reach the log in the order they were staged under the lock, so the last one stays.
+        if let Some(state) = fifo.as_deref().filter(|_| !fresh.is_empty()) {
+            let value = state.last_seq.to_be_bytes().to_vec();
+            fifo_writes.push((sluice_storage::Cf::Meta, last_seq_key(topic_id), value));
+        }
+        // Taken until the commit is over, whatever its outcome.
+        let mut in_flight = fifo.map(|lock| {
             let ids: Vec<Digest32> = fresh.iter().map(|(id, _)| digest(id)).collect();
-            InFlightIds {
-                topic: &topic,
-                ticket: state.begin(&ids),
-                ids,
-            }
+            InFlightIds::begin(&topic, lock, ids)
         });
-        self.commit_fanout(&topic, deliveries, delivery_subs, outbox_entries, dedupe_writes, fifo)?;
+        let held = in_flight.as_mut().and_then(InFlightIds::hand_over);
+        self.commit_fanout(&topic, deliveries, delivery_subs, outbox_entries, fifo_writes, held)?;
         self.refuse_deliveries(&topic, refused);
         if topic.deleted.load(std::sync::atomic::Ordering::Acquire) {
             return Err(TopicError::NotFound("Topic does not exist".into()));
@@ -620,28 +663,30 @@ impl Topics {
         }
     }
 
-    /// Commits queue deliveries, outbox entries and deduplication entries in one batch, or none
-    /// of them: when an outbox entry cannot be staged the batch is dropped and the publish
-    /// fails, so a retrying client does not duplicate the queue deliveries (issue 14). Queue
+    /// Commits queue deliveries, outbox entries and a FIFO publish's writes in one batch, or
+    /// none of them: when an outbox entry cannot be staged the batch is dropped and the publish
+    /// fails, so a retrying client does not duplicate the queue deliveries (issue 14). `held`
+    /// (a FIFO topic's lock) is let go once the batch has its place in the log. Queue
     /// deliveries that fail (queue gone, message too large for it) go to their subscription's
-    /// dead-letter queue.
+    /// dead-letter queue, after that: two concurrent publishes' dead letters may arrive in
+    /// either order.
     fn commit_fanout(
         &self,
         topic: &Topic,
         deliveries: Vec<(QueueKey, NewMessage)>,
         delivery_subs: Vec<Arc<Subscription>>,
         outbox_entries: Vec<OutboxEntry>,
-        dedupe_writes: Vec<DedupeWrite>,
+        fifo_writes: Vec<FifoWrite>,
         held: impl Sized,
     ) -> Result<()> {
-        if deliveries.is_empty() && outbox_entries.is_empty() && dedupe_writes.is_empty() {
+        if deliveries.is_empty() && outbox_entries.is_empty() && fifo_writes.is_empty() {
             return Ok(());
         }
         let bodies: Vec<NewMessage> = deliveries.iter().map(|(_, m)| m.clone()).collect();
         let mut staged = Vec::with_capacity(outbox_entries.len());
         let stage = |batch: &mut sluice_storage::Batch<'_>| {
-            for (key, value) in &dedupe_writes {
-                batch.put(sluice_storage::Cf::Dedupe, key, value);
+            for (cf, key, value) in &fifo_writes {
+                batch.put(*cf, key, value);
             }
             for entry in &outbox_entries {
                 staged.push(self.outbox.stage(entry.clone(), batch)?);
@@ -770,4 +815,64 @@ fn delivery_settings(
 /// The queue a subscription's RedrivePolicy names, if it has one that parses.
 fn dead_letter_queue(sub: &Subscription) -> Option<QueueKey> {
     QueueKey::from_arn(sub.settings().dead_letter_arn.as_deref()?)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+
+    use super::*;
+
+    /// A restart reads a FIFO topic's last sequence from its own key, not from deduplication
+    /// entries that compactions may have dropped; data written before that key still loads it
+    /// from the entries.
+    #[tokio::test]
+    async fn a_fifo_topics_last_sequence_outlives_its_deduplication_entries() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let (_queues, topics) = super::super::tests::open(dir.path());
+        let t = TopicKey::new("000000000000", "us-east-1", "seq.fifo");
+        let attrs: BTreeMap<String, String> = [("FifoTopic".to_string(), "true".to_string())].into();
+        topics.create_topic(&t, &attrs, &BTreeMap::new()).expect("create");
+        let msg = PublishMessage {
+            message: "m".into(),
+            group_id: Some("g".into()),
+            deduplication_id: Some("d".into()),
+            ..PublishMessage::default()
+        };
+        let ctx = PublishContext {
+            base_url: "http://127.0.0.1:4566".into(),
+            cross_account_check: None,
+        };
+        let published = topics
+            .publish(&t, vec![msg], &ctx)
+            .expect("publish")
+            .remove(0)
+            .expect("published");
+        let last: u64 = published
+            .sequence_number
+            .as_deref()
+            .and_then(|s| s.parse().ok())
+            .expect("a sequence");
+        let id = topics.lookup(&t).expect("topic").record().id;
+        let store = &topics.store;
+        let prefix = dedupe_prefix(id);
+        let mut batch = store.batch();
+        batch.delete_range(
+            sluice_storage::Cf::Dedupe,
+            &prefix,
+            &sluice_storage::key::prefix_end(&prefix),
+        );
+        store.commit(batch).expect("drop the entries");
+        assert_eq!(FifoState::load(store, id).expect("load").last_seq, last);
+        // Written before the key existed: the entries are all there is.
+        let mut batch = store.batch();
+        batch.delete(sluice_storage::Cf::Meta, &last_seq_key(id));
+        batch.put(
+            sluice_storage::Cf::Dedupe,
+            &dedupe_key(id, &digest("d")),
+            &encode_dedupe(u64::MAX, &published),
+        );
+        store.commit(batch).expect("back to the old layout");
+        assert_eq!(FifoState::load(store, id).expect("load").last_seq, last);
+    }
 }
