@@ -26,7 +26,7 @@
 //!   line is in ticket order.
 //! - An id in flight is in `in_flight_ids` under the ticket that took it until that commit
 //!   leaves the line (by then, if it committed, its entry is on disk), or until its sender
-//!   reports that it failed.
+//!   reports that it failed (safe: an outcome the log lost stops the store's writing).
 
 use std::collections::{HashMap, VecDeque};
 
@@ -93,8 +93,9 @@ impl FifoSends {
         if let Some(entry) = self.line.iter_mut().find(|f| f.ticket == ticket) {
             entry.outcome = Some(committed);
             if !committed {
-                // Nothing of a failed commit is on disk: its ids are free at once, not when it
-                // leaves the line. A retry (an SNS fan-out's, say, whose publish is retried as
+                // Nothing of a failed commit is on disk, and if the log's answer was lost (the
+                // entry may be in the log after all) the store refuses every later commit: its
+                // ids are free at once, not when it leaves the line. A retry (an SNS fan-out's, say, whose publish is retried as
                 // soon as it failed) takes the id anew instead of being answered like a
                 // message that does not exist.
                 for (key, _) in &entry.staged.fresh {

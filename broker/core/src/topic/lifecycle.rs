@@ -105,6 +105,9 @@ impl Topics {
         let Ok(topic) = self.lookup(key) else {
             return Ok(());
         };
+        // A FIFO topic's publishes stage under its lock: taken, no publish staged before the
+        // delete writes the topic's keys after it, and none staged after finds it alive.
+        let _publishes = topic.fifo.then(|| topic.fifo_state());
         let subs = topic.subscriptions();
         let mut batch = self.store.batch();
         batch.delete(Cf::Meta, &key.record_key());

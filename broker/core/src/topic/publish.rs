@@ -144,8 +144,9 @@ impl FifoState {
     /// written before that key existed has it only in the deduplication entries, read then.
     pub(super) fn load(store: &sluice_storage::Store, topic_id: u64) -> Result<FifoState> {
         let mut state = FifoState::default();
-        if let Some(value) = store.get(sluice_storage::Cf::Meta, &last_seq_key(topic_id))? {
-            state.last_seq = sluice_storage::key::read_u64(&value, 0).unwrap_or(0);
+        let stored = store.get(sluice_storage::Cf::Meta, &last_seq_key(topic_id))?;
+        if let Some(seq) = stored.and_then(|v| sluice_storage::key::read_u64(&v, 0)) {
+            state.last_seq = seq;
             return Ok(state);
         }
         let prefix = dedupe_prefix(topic_id);
@@ -218,8 +219,9 @@ fn deduplication_id(msg: &PublishMessage, content_dedupe: bool) -> Option<String
 }
 
 /// A FIFO publish's deduplication ids while its commit is in flight: a resend of one waits for
-/// the outcome ([`lock_settled`]). Dropped (after the commit, or on any way out), it frees them
-/// at topic level: if the commit went through, they are on disk by then.
+/// the outcome ([`lock_settled`]). Dropped when the publish returns (after its commit and the
+/// dead letters it sends, or on any way out), it frees them at topic level: if the commit went
+/// through, they are on disk by then.
 struct InFlightIds<'t> {
     topic: &'t Topic,
     ticket: u64,
@@ -393,6 +395,10 @@ impl Topics {
         // sequence order; the lock is let go once the commit has its place in the log
         // (`send_fanout_holding`), not held while the log answers.
         let mut fifo = topic.fifo.then(|| lock_settled(&topic, &messages, content_dedupe));
+        // Deleted while this waited: nothing may be written under the topic's id any more.
+        if fifo.is_some() && topic.deleted.load(std::sync::atomic::Ordering::Acquire) {
+            return Err(TopicError::NotFound("Topic does not exist".into()));
+        }
         let now = self.clock.now_ms();
         let timestamp = envelope::iso8601_ms(now);
         let subscriptions: Vec<Arc<Subscription>> = topic
@@ -570,8 +576,9 @@ impl Topics {
                 (sluice_storage::Cf::Dedupe, key, encode_dedupe(expires, published))
             })
             .collect();
-        // The last sequence, so that a restart need not read every deduplication entry; batches
-        // reach the log in the order they were staged under the lock, so the last one stays.
+        // The last sequence, so that a restart need not read every deduplication entry. Batches
+        // reach the log in the order they were staged under the lock, and a failed one never
+        // reaches it (or the store stops writing), so the stored value only grows.
         if let Some(state) = fifo.as_deref().filter(|_| !fresh.is_empty()) {
             let value = state.last_seq.to_be_bytes().to_vec();
             fifo_writes.push((sluice_storage::Cf::Meta, last_seq_key(topic_id), value));
@@ -844,7 +851,7 @@ mod tests {
             cross_account_check: None,
         };
         let published = topics
-            .publish(&t, vec![msg], &ctx)
+            .publish(&t, vec![msg.clone()], &ctx)
             .expect("publish")
             .remove(0)
             .expect("published");
@@ -874,5 +881,24 @@ mod tests {
         );
         store.commit(batch).expect("back to the old layout");
         assert_eq!(FifoState::load(store, id).expect("load").last_seq, last);
+        // Deleting the topic leaves nothing of it behind.
+        topics
+            .publish(&t, vec![msg], &ctx)
+            .expect("publish")
+            .remove(0)
+            .expect("published");
+        topics.delete_topic(&t).expect("delete");
+        assert_eq!(
+            store.get(sluice_storage::Cf::Meta, &last_seq_key(id)).expect("get"),
+            None
+        );
+        assert!(store
+            .scan_prefix(sluice_storage::Cf::Dedupe, &prefix)
+            .expect("scan")
+            .is_empty());
+        assert!(matches!(
+            topics.publish(&t, vec![PublishMessage::default()], &ctx),
+            Err(TopicError::NotFound(_))
+        ));
     }
 }
