@@ -2,8 +2,9 @@
 //! SQS, SNS and Kinesis clients:
 //! - Repeated SIGKILLs of the writer of three Sluice nodes while concurrent clients drive mixed
 //!   load through every node's endpoint (standard and FIFO sends, receives and deletes,
-//!   PutRecords, SNS publishes to a subscribed queue): nothing acknowledged is lost, no
-//!   acknowledged delete comes back, FIFO deduplication and group order hold across takeovers,
+//!   PutRecords, SNS publishes to a subscribed queue, FIFO SNS publishes to a subscribed FIFO
+//!   queue): nothing acknowledged is lost, no acknowledged delete comes back, FIFO
+//!   deduplication and group order hold across takeovers (for FIFO topics too),
 //!   and Kinesis sequence numbers keep increasing per shard. The load is seeded (`SEED`, or
 //!   `SLUICE_FAILOVER_SEED` in hex) and the seed is printed.
 //! - The JetStream leader of the log stream killed under a writing Sluice node: writes go on
@@ -244,6 +245,69 @@ async fn receive_all(sqs: &Sqs, url: &str) -> Vec<(String, String)> {
     );
 }
 
+/// Checks what a FIFO queue delivered (`got`: group, deduplication id) against each worker's
+/// FIFO writes (`writes[w]`: counter, acknowledged; id `w{w}-{counter}`, group `g{w}`): each id at
+/// most once, every acknowledged one present, each group in write order. Answers the counts of
+/// acknowledged and unknown writes.
+fn check_fifo(
+    what: &str,
+    writes: &[&[(u64, bool)]],
+    got: &[(String, String)],
+    failures: &mut Vec<String>,
+) -> (usize, usize) {
+    let mut seen: BTreeMap<&str, usize> = BTreeMap::new();
+    let mut by_group: BTreeMap<&str, Vec<u64>> = BTreeMap::new();
+    for (group, dedup) in got {
+        *seen.entry(dedup.as_str()).or_default() += 1;
+        let counter = dedup.rsplit('-').next().and_then(|k| k.parse::<u64>().ok());
+        match counter {
+            Some(k) => by_group.entry(group.as_str()).or_default().push(k),
+            None => failures.push(format!("{what}: an unexpected message, group {group} id {dedup}")),
+        }
+    }
+    let twice: Vec<(&&str, &usize)> = seen.iter().filter(|(_, n)| **n > 1).collect();
+    if !twice.is_empty() {
+        failures.push(format!(
+            "{what}: {} deduplication ids delivered more than once (first: {:?})",
+            twice.len(),
+            &twice[..twice.len().min(10)]
+        ));
+    }
+    let (mut acked_count, mut unknown) = (0, 0);
+    for (w, writes) in writes.iter().enumerate() {
+        let mut missing = Vec::new();
+        for (k, acked) in writes.iter() {
+            let present = seen.contains_key(format!("w{w}-{k}").as_str());
+            match acked {
+                true => {
+                    acked_count += 1;
+                    if !present {
+                        missing.push(*k);
+                    }
+                }
+                false => unknown += 1,
+            }
+        }
+        if !missing.is_empty() {
+            failures.push(format!(
+                "{what} group g{w}: {} acknowledged writes missing: {:?}",
+                missing.len(),
+                &missing[..missing.len().min(20)]
+            ));
+        }
+        let order = by_group.get(format!("g{w}").as_str()).cloned().unwrap_or_default();
+        if let Some(i) = order.windows(2).position(|p| p[0] >= p[1]) {
+            failures.push(format!(
+                "{what} group g{w}: out of write order at position {i}: {} then {} (around: {:?})",
+                order[i],
+                order[i + 1],
+                &order[i.saturating_sub(5)..(i + 6).min(order.len())]
+            ));
+        }
+    }
+    (acked_count, unknown)
+}
+
 /// Every message of the FIFO queue `url` in receive order as (group, deduplication id), each
 /// batch deleted before the next receive (a group with messages in flight returns no more).
 async fn drain_fifo(sqs: &Sqs, url: &str) -> Vec<(String, String)> {
@@ -319,6 +383,9 @@ struct Targets {
     fifo: String,
     stream: String,
     topic: String,
+    /// A FIFO topic, and the URL of the FIFO queue subscribed to it.
+    fifo_topic: String,
+    fifo_sink: String,
 }
 
 /// What one worker saw acknowledged (and how much was unknown).
@@ -344,6 +411,9 @@ struct Ledger {
     /// Acknowledged SNS publishes (messages).
     published: Vec<String>,
     publish_unknown: usize,
+    /// This worker's FIFO topic publishes in publish order: (counter, acknowledged).
+    fifo_published: Vec<(u64, bool)>,
+    fifo_republished: usize,
     /// When this worker's last ReceiveMessage started.
     last_receive: Option<Instant>,
     /// A few of the errors, for the report.
@@ -362,6 +432,52 @@ impl Ledger {
     }
 }
 
+/// Publishes worker `w`'s FIFO message `k` to the FIFO topic (group `g{w}`, deduplication id
+/// `w{w}-{k}`) through node `node`, retried with the same id through the next nodes like a real
+/// producer; now and then published again on purpose through another node (accepted, never
+/// delivered twice).
+#[allow(clippy::too_many_arguments)]
+async fn publish_fifo(
+    w: usize,
+    k: u64,
+    node: usize,
+    sns: &[Sns],
+    topic: &str,
+    stop: &AtomicBool,
+    rng: &mut Rng,
+    ledger: &mut Ledger,
+) {
+    let dedup = format!("w{w}-{k}");
+    let message = format!("fifo-topic w{w} {k}");
+    let publish = |at: usize| {
+        sns[at % sns.len()]
+            .publish()
+            .topic_arn(topic)
+            .message(&message)
+            .message_group_id(format!("g{w}"))
+            .message_deduplication_id(&dedup)
+            .send()
+    };
+    let mut acked = false;
+    for attempt in 0..3 {
+        match publish(node + attempt).await {
+            Ok(_) => {
+                acked = true;
+                break;
+            }
+            Err(e) => ledger.note("Publish (FIFO)", &e),
+        }
+        if stop.load(Ordering::SeqCst) {
+            break;
+        }
+    }
+    ledger.fifo_published.push((k, acked));
+    if acked && rng.below(4) == 0 {
+        ledger.fifo_republished += 1;
+        let _ = publish(node + 1).await;
+    }
+}
+
 async fn drive(
     w: usize,
     seed: u64,
@@ -375,6 +491,7 @@ async fn drive(
     let nodes = clients.sqs.len();
     let group = format!("g{w}");
     let mut fifo_next = 0u64;
+    let mut fifo_publish_next = 0u64;
     for op in 0..MAX_OPS_PER_WORKER {
         if stop.load(Ordering::SeqCst) {
             break;
@@ -486,6 +603,21 @@ async fn drive(
                     }
                 }
             }
+            _ if op % 2 == 1 => {
+                let k = fifo_publish_next;
+                fifo_publish_next += 1;
+                publish_fifo(
+                    w,
+                    k,
+                    node,
+                    &clients.sns,
+                    &targets.fifo_topic,
+                    &stop,
+                    &mut rng,
+                    &mut ledger,
+                )
+                .await;
+            }
             _ => {
                 let message = format!("sns w{w} {op}");
                 let result = clients.sns[node]
@@ -505,7 +637,16 @@ async fn drive(
         }
         if began.elapsed() > SLOW_OP && ledger.slow.len() < 20 {
             let what = [
-                "send", "send", "send", "receive", "receive", "fifo", "fifo", "put", "put", "publish",
+                "send",
+                "send",
+                "send",
+                "receive",
+                "receive",
+                "fifo",
+                "fifo",
+                "put",
+                "put",
+                "publish (or FIFO)",
             ];
             ledger.slow.push(format!(
                 "{} via node {node} at {:?} took {:?}",
@@ -646,6 +787,34 @@ async fn repeated_writer_kills_under_mixed_load_lose_nothing_acknowledged() {
         .await
         .unwrap_or_else(|e| panic!("Subscribe: {}", DisplayErrorContext(&e)));
 
+    let fifo_sink = create_queue(
+        &sqs,
+        "ordered-sink.fifo",
+        &[
+            (QueueAttributeName::FifoQueue, "true"),
+            (QueueAttributeName::ContentBasedDeduplication, "false"),
+        ],
+    )
+    .await;
+    let fifo_topic = sns
+        .create_topic()
+        .name("ordered-news.fifo")
+        .attributes("FifoTopic", "true")
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("CreateTopic (FIFO): {}", DisplayErrorContext(&e)))
+        .topic_arn()
+        .expect("TopicArn")
+        .to_string();
+    sns.subscribe()
+        .topic_arn(&fifo_topic)
+        .protocol("sqs")
+        .endpoint(queue_arn("ordered-sink.fifo"))
+        .attributes("RawMessageDelivery", "true")
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("Subscribe (FIFO): {}", DisplayErrorContext(&e)));
+
     let mut clients = Clients {
         sqs: Vec::new(),
         kinesis: Vec::new(),
@@ -662,6 +831,8 @@ async fn repeated_writer_kills_under_mixed_load_lose_nothing_acknowledged() {
         fifo,
         stream: "events".into(),
         topic,
+        fifo_topic,
+        fifo_sink,
     });
     let stop = Arc::new(AtomicBool::new(false));
     let started = Instant::now();
@@ -796,62 +967,22 @@ async fn repeated_writer_kills_under_mixed_load_lose_nothing_acknowledged() {
     );
 
     // FIFO: each deduplication id at most once, every acknowledged one exactly once, and each
-    // group in send order.
+    // group in send order; the same for the FIFO topic's publishes in its FIFO queue.
     let fifo_got = drain_fifo(&sqs, &targets.fifo).await;
-    let mut seen: BTreeMap<&str, usize> = BTreeMap::new();
-    let mut by_group: BTreeMap<&str, Vec<u64>> = BTreeMap::new();
-    for (group, dedup) in &fifo_got {
-        *seen.entry(dedup.as_str()).or_default() += 1;
-        let counter = dedup.rsplit('-').next().and_then(|k| k.parse::<u64>().ok());
-        match counter {
-            Some(k) => by_group.entry(group.as_str()).or_default().push(k),
-            None => failures.push(format!("FIFO: an unexpected message, group {group} id {dedup}")),
-        }
-    }
-    let twice: Vec<(&&str, &usize)> = seen.iter().filter(|(_, n)| **n > 1).collect();
-    if !twice.is_empty() {
-        failures.push(format!(
-            "FIFO: {} deduplication ids delivered more than once (first: {:?})",
-            twice.len(),
-            &twice[..twice.len().min(10)]
-        ));
-    }
-    let (mut fifo_acked, mut fifo_unknown) = (0, 0);
-    for (w, ledger) in ledgers.iter().enumerate() {
-        let mut missing = Vec::new();
-        for (k, acked) in &ledger.fifo {
-            let present = seen.contains_key(format!("w{w}-{k}").as_str());
-            match acked {
-                true => {
-                    fifo_acked += 1;
-                    if !present {
-                        missing.push(*k);
-                    }
-                }
-                false => fifo_unknown += 1,
-            }
-        }
-        if !missing.is_empty() {
-            failures.push(format!(
-                "FIFO group g{w}: {} acknowledged sends missing: {:?}",
-                missing.len(),
-                &missing[..missing.len().min(20)]
-            ));
-        }
-        let order = by_group.get(format!("g{w}").as_str()).cloned().unwrap_or_default();
-        if let Some(i) = order.windows(2).position(|p| p[0] >= p[1]) {
-            failures.push(format!(
-                "FIFO group g{w}: out of send order at position {i}: {} then {} (around: {:?})",
-                order[i],
-                order[i + 1],
-                &order[i.saturating_sub(5)..(i + 6).min(order.len())]
-            ));
-        }
-    }
+    let sends: Vec<&[(u64, bool)]> = ledgers.iter().map(|l| l.fifo.as_slice()).collect();
+    let (fifo_acked, fifo_unknown) = check_fifo("FIFO", &sends, &fifo_got, &mut failures);
     eprintln!(
         "FIFO: {fifo_acked} sends acknowledged, {fifo_unknown} unknown, {} duplicates sent on purpose; {} delivered",
         ledgers.iter().map(|l| l.fifo_resent).sum::<usize>(),
         fifo_got.len()
+    );
+    let topic_got = drain_fifo(&sqs, &targets.fifo_sink).await;
+    let publishes: Vec<&[(u64, bool)]> = ledgers.iter().map(|l| l.fifo_published.as_slice()).collect();
+    let (topic_acked, topic_unknown) = check_fifo("FIFO topic", &publishes, &topic_got, &mut failures);
+    eprintln!(
+        "FIFO topic: {topic_acked} publishes acknowledged, {topic_unknown} unknown, {} duplicates published on purpose; {} delivered",
+        ledgers.iter().map(|l| l.fifo_republished).sum::<usize>(),
+        topic_got.len()
     );
 
     // Kinesis: every acknowledged record in its shard at its sequence number; sequence numbers
@@ -920,6 +1051,7 @@ async fn repeated_writer_kills_under_mixed_load_lose_nothing_acknowledged() {
         ("standard sends", sent.len()),
         ("deletes", deleted.len()),
         ("FIFO sends", fifo_acked),
+        ("FIFO topic publishes", topic_acked),
         ("Kinesis records", records.len()),
         ("SNS publishes", published.len()),
     ] {
