@@ -78,8 +78,9 @@ async fn take(queues: &Queues, q: &QueueKey) -> Vec<(String, String, u128)> {
         .collect()
 }
 
-/// Receives and deletes everything visible.
-async fn drain(queues: &Queues, q: &QueueKey) -> Vec<(String, String, u128)> {
+/// Receives and deletes everything visible; (group, body, sequence) in the order received
+/// (the topic tests' too).
+pub(crate) async fn drain(queues: &Queues, q: &QueueKey) -> Vec<(String, String, u128)> {
     let mut out = Vec::new();
     // Bounded: each round takes up to 10 of the few hundred messages sent.
     for _ in 0..1_000 {

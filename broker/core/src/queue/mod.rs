@@ -690,7 +690,7 @@ fn load_queue(store: &Store, key: QueueKey, record: QueueRecord, hot_messages: u
 }
 
 #[cfg(test)]
-mod fifo_log_tests;
+pub(crate) mod fifo_log_tests;
 #[cfg(test)]
 mod fifo_model_tests;
 #[cfg(test)]

@@ -12,7 +12,7 @@ use sluice_storage::{Durability, Store, StoreOptions};
 
 use super::*;
 use crate::memory_log::MemoryLog;
-use crate::queue::{QueueKey, ReceiveRequest};
+use crate::queue::QueueKey;
 
 fn replicated(dir: &std::path::Path, log: Arc<MemoryLog>) -> (Arc<Queues>, Topics, Arc<Store>) {
     let store = Arc::new(
@@ -86,26 +86,11 @@ fn publish_one(topics: &Topics, t: &TopicKey, msg: PublishMessage) -> Result<Pub
 
 /// Receives and deletes everything visible; (group, body) in the order received.
 async fn drain(queues: &Queues, q: &QueueKey) -> Vec<(String, String)> {
-    let mut out = Vec::new();
-    // Bounded: each round takes up to 10 of the few hundred messages published.
-    for _ in 0..1_000 {
-        let request = ReceiveRequest {
-            max_messages: 10,
-            visibility_timeout: Some(30),
-            wait_seconds: Some(0),
-            attempt_id: None,
-        };
-        let got = queues.receive(q, request).await.expect("receive");
-        if got.is_empty() {
-            break;
-        }
-        let handles: Vec<String> = got.iter().map(|m| m.receipt_handle.clone()).collect();
-        for deleted in queues.delete_messages(q, &handles).expect("delete") {
-            deleted.expect("deleted");
-        }
-        out.extend(got.into_iter().map(|m| (m.group_id.unwrap_or_default(), m.body)));
-    }
-    out
+    crate::queue::fifo_log_tests::drain(queues, q)
+        .await
+        .into_iter()
+        .map(|(group, body, _)| (group, body))
+        .collect()
 }
 
 /// While the log holds one append, the publishes to a topic that come meanwhile are staged and
