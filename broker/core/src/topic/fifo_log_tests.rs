@@ -64,6 +64,21 @@ fn fifo_topic(queues: &Queues, topics: &Topics, name: &str, queue_names: &[&str]
     t
 }
 
+/// FIFO topic `name` over a fresh replicated store in `dir`, with FIFO queues `queue_names`
+/// subscribed and warmed up: each queue's first delivery reserves its sequences (a commit of its
+/// own), done here so that a test's holds and counts concern its own publishes.
+fn warm_topic(
+    dir: &std::path::Path,
+    log: Arc<MemoryLog>,
+    name: &str,
+    queue_names: &[&str],
+) -> (Arc<Queues>, Topics, Arc<Store>, TopicKey) {
+    let (queues, topics, store) = replicated(dir, log);
+    let t = fifo_topic(&queues, &topics, name, queue_names);
+    publish_one(&topics, &t, grouped("warm", "w", "warm")).expect("warm-up");
+    (queues, topics, store, t)
+}
+
 fn ctx() -> PublishContext {
     PublishContext {
         base_url: "http://127.0.0.1:4566".into(),
@@ -93,6 +108,17 @@ async fn drain(queues: &Queues, q: &QueueKey) -> Vec<(String, String)> {
         .collect()
 }
 
+/// The bodies queue `name` holds, drained and sorted.
+async fn sorted_bodies(queues: &Queues, name: &str) -> Vec<String> {
+    let mut bodies: Vec<String> = drain(queues, &queue(name))
+        .await
+        .into_iter()
+        .map(|(_, body)| body)
+        .collect();
+    bodies.sort();
+    bodies
+}
+
 /// While the log holds one append, the publishes to a topic that come meanwhile are staged and
 /// wait together for the next: the topic's lock is not held while the log answers.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -101,11 +127,7 @@ async fn publishes_to_one_topic_share_an_append() {
     let log = Arc::new(MemoryLog::default());
     // One append in flight at a time.
     log.narrow.store(true, Ordering::SeqCst);
-    let (queues, topics, store) = replicated(dir.path(), log.clone());
-    let t = fifo_topic(&queues, &topics, "shared.fifo", &["q.fifo"]);
-    // The queue's first delivery reserves its sequences (a commit of its own): done first, so
-    // that the counts below are the publishes' commits.
-    publish_one(&topics, &t, grouped("warm", "w", "warm")).expect("warm-up");
+    let (queues, topics, store, t) = warm_topic(dir.path(), log.clone(), "shared.fifo", &["q.fifo"]);
     let before = store.replication_stats().expect("replicating");
     log.hold.store(true, Ordering::SeqCst);
     let published: Vec<Published> = std::thread::scope(|s| {
@@ -157,9 +179,7 @@ async fn concurrent_publishes_keep_group_order_and_deduplication() {
     let dir = tempfile::tempdir().expect("tempdir");
     let log = Arc::new(MemoryLog::default());
     log.jitter.store(true, Ordering::SeqCst);
-    let (queues, topics, _store) = replicated(dir.path(), log.clone());
-    let t = fifo_topic(&queues, &topics, "line.fifo", &["a.fifo", "b.fifo"]);
-    publish_one(&topics, &t, grouped("warm", "w", "warm")).expect("warm-up");
+    let (queues, topics, _store, t) = warm_topic(dir.path(), log.clone(), "line.fifo", &["a.fifo", "b.fifo"]);
     let answers: Vec<Vec<(String, Published)>> = std::thread::scope(|s| {
         let publishers: Vec<_> = (0..8)
             .map(|p| {
@@ -217,9 +237,7 @@ async fn a_resend_of_a_publish_in_flight_is_answered_by_its_outcome() {
         // One append in flight at a time: the original waits behind the filler.
         log.narrow.store(true, Ordering::SeqCst);
         log.poison.store(true, Ordering::SeqCst);
-        let (queues, topics, _store) = replicated(dir.path(), log.clone());
-        let t = fifo_topic(&queues, &topics, "held.fifo", &["q.fifo"]);
-        publish_one(&topics, &t, grouped("warm", "w", "warm")).expect("warm-up");
+        let (queues, topics, _store, t) = warm_topic(dir.path(), log.clone(), "held.fifo", &["q.fifo"]);
         log.hold.store(true, Ordering::SeqCst);
         let original_body = if refused { "poison" } else { "once" };
         let (filler, original, resend) = std::thread::scope(|s| {
@@ -237,12 +255,7 @@ async fn a_resend_of_a_publish_in_flight_is_answered_by_its_outcome() {
             )
         });
         filler.expect("the filler is published");
-        let mut bodies: Vec<String> = drain(&queues, &queue("q.fifo"))
-            .await
-            .into_iter()
-            .map(|(_, body)| body)
-            .collect();
-        bodies.sort();
+        let bodies = sorted_bodies(&queues, "q.fifo").await;
         if refused {
             assert!(original.is_err(), "the refused original: {original:?}");
             resend.expect("the resend of a refused original is published");
@@ -265,9 +278,7 @@ async fn a_retry_after_a_failed_publish_is_delivered_while_an_earlier_one_waits(
     let log = Arc::new(MemoryLog::default());
     // One append in flight at a time, and entries of at most 5,000 bytes.
     log.narrow.store(true, Ordering::SeqCst);
-    let (queues, topics, _store) = replicated(dir.path(), log.clone());
-    let t = fifo_topic(&queues, &topics, "retry.fifo", &["q.fifo"]);
-    publish_one(&topics, &t, grouped("warm", "w", "warm")).expect("warm-up");
+    let (queues, topics, _store, t) = warm_topic(dir.path(), log.clone(), "retry.fifo", &["q.fifo"]);
     log.hold.store(true, Ordering::SeqCst);
     let (waiting, failed, retry) = std::thread::scope(|s| {
         let waiting = s.spawn(|| publish_one(&topics, &t, grouped("waiting", "f", "waiting")));
@@ -281,11 +292,6 @@ async fn a_retry_after_a_failed_publish_is_delivered_while_an_earlier_one_waits(
     waiting.expect("the earlier publish");
     assert!(failed.is_err(), "too large for the log: {failed:?}");
     retry.expect("the retry is published");
-    let mut bodies: Vec<String> = drain(&queues, &queue("q.fifo"))
-        .await
-        .into_iter()
-        .map(|(_, body)| body)
-        .collect();
-    bodies.sort();
+    let bodies = sorted_bodies(&queues, "q.fifo").await;
     assert_eq!(bodies, vec!["retry", "waiting", "warm"]);
 }

@@ -89,10 +89,9 @@ pub(super) fn dedupe_prefix(topic_id: u64) -> Vec<u8> {
 
 /// The Meta key of topic `topic_id`'s last sequence number.
 pub(super) fn last_seq_key(topic_id: u64) -> Vec<u8> {
-    let mut key = Vec::with_capacity(9);
-    key.push(TOPIC_SEQ_PREFIX);
-    key.extend_from_slice(&topic_id.to_be_bytes());
-    key
+    sluice_storage::key::KeyBuf::new(TOPIC_SEQ_PREFIX)
+        .u64(topic_id)
+        .finish()
 }
 
 fn dedupe_key(topic_id: u64, digest: &Digest32) -> Vec<u8> {
@@ -569,10 +568,12 @@ impl Topics {
             results.push(Ok(published));
         }
         let expires = now + DEDUPLICATION_WINDOW_MS;
-        let mut fifo_writes: Vec<FifoWrite> = fresh
+        let ids: Vec<Digest32> = fresh.iter().map(|(id, _)| digest(id)).collect();
+        let mut fifo_writes: Vec<FifoWrite> = ids
             .iter()
-            .map(|(id, published)| {
-                let key = dedupe_key(topic_id, &digest(id));
+            .zip(&fresh)
+            .map(|(id, (_, published))| {
+                let key = dedupe_key(topic_id, id);
                 (sluice_storage::Cf::Dedupe, key, encode_dedupe(expires, published))
             })
             .collect();
@@ -584,10 +585,7 @@ impl Topics {
             fifo_writes.push((sluice_storage::Cf::Meta, last_seq_key(topic_id), value));
         }
         // Taken until the commit is over, whatever its outcome.
-        let mut in_flight = fifo.map(|lock| {
-            let ids: Vec<Digest32> = fresh.iter().map(|(id, _)| digest(id)).collect();
-            InFlightIds::begin(&topic, lock, ids)
-        });
+        let mut in_flight = fifo.map(|lock| InFlightIds::begin(&topic, lock, ids));
         let held = in_flight.as_mut().and_then(InFlightIds::hand_over);
         self.commit_fanout(&topic, deliveries, delivery_subs, outbox_entries, fifo_writes, held)?;
         self.refuse_deliveries(&topic, refused);
