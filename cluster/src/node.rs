@@ -38,6 +38,26 @@ const SETUP_TIMEOUT: Duration = Duration::from_secs(60);
 /// Room left in a NATS message for the headers around a log entry.
 const ENTRY_HEADROOM: usize = 4096;
 
+/// How long connecting to one NATS server may take before the next is tried: a server that
+/// accepts the connection but never greets (frozen, or its machine gone) must not hold a
+/// reconnect for long.
+const NATS_CONNECT_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// The shortest interval between a node's pings to its NATS server when the connection is idle.
+const MIN_PING_INTERVAL: Duration = Duration::from_millis(500);
+
+/// How a node connects to NATS, named `name`. A server that goes silent without closing the
+/// connection (its machine lost, the network between them cut) is noticed only by unanswered
+/// pings, three in a row; the client's default of one ping a minute would leave a standby
+/// unable to take over, or a writer unable to renew, for minutes. Pinging four times per lease
+/// notices it within one lease, and the client moves to another server of the cluster.
+fn nats_options(name: String, lease_ttl: Duration) -> async_nats::ConnectOptions {
+    async_nats::ConnectOptions::new()
+        .name(name)
+        .ping_interval((lease_ttl / 4).max(MIN_PING_INTERVAL))
+        .connection_timeout(NATS_CONNECT_TIMEOUT)
+}
+
 /// How a node joins the cluster.
 #[derive(Debug, Clone)]
 pub struct ClusterOptions {
@@ -92,9 +112,56 @@ impl ClusterOptions {
     }
 }
 
+/// A runtime of its own, on its own thread, with its own NATS connection, for the writer's
+/// appends. Commits block the threads that make them (under the core's locks) until the
+/// log answers; if the answer had to come through the server's runtime, a few commits
+/// waiting on one lock could occupy every worker thread and no thread would be left to read
+/// the answer. Made once, when the node connects: the thread lives as long as the process
+/// (a writer's term ends with it), and a takeover has its connection ready, one that already
+/// knows every server of the cluster in case the configured ones have gone silent.
+async fn append_runtime(options: &ClusterOptions) -> Result<(tokio::runtime::Handle, Context), ClusterError> {
+    let (sender, receiver) = tokio::sync::oneshot::channel();
+    std::thread::Builder::new()
+        .name("sluice-log".into())
+        .spawn(
+            move || match tokio::runtime::Builder::new_current_thread().enable_all().build() {
+                Ok(runtime) => {
+                    let _ = sender.send(Ok(runtime.handle().clone()));
+                    // Drives the connection's I/O and timers for every append, forever.
+                    runtime.block_on(std::future::pending::<()>());
+                }
+                Err(e) => {
+                    let _ = sender.send(Err(e.to_string()));
+                }
+            },
+        )
+        .map_err(|e| ClusterError::Nats(format!("starting the log thread: {e}")))?;
+    let runtime = receiver
+        .await
+        .map_err(|_| ClusterError::Nats("the log thread ended at start".into()))?
+        .map_err(|e| ClusterError::Nats(format!("starting the log runtime: {e}")))?;
+    let urls = options.nats_urls.clone();
+    let connect = nats_options(format!("sluice-{}-log", options.node_id), options.lease_ttl);
+    let js = runtime
+        .spawn(async move {
+            let client = connect
+                .connect(urls.as_slice())
+                .await
+                .map_err(|e| ClusterError::Nats(format!("connecting the log to {urls:?}: {e}")))?;
+            let mut js = async_nats::jetstream::new(client);
+            js.set_timeout(Duration::from_secs(5));
+            Ok::<_, ClusterError>(js)
+        })
+        .await
+        .map_err(|e| ClusterError::Nats(format!("connecting the log: {e}")))??;
+    Ok((runtime, js))
+}
+
 /// A node connected to the cluster.
 pub struct Node {
     js: Context,
+    /// The writer's appends: their runtime and their connection (see [`append_runtime`]).
+    appends: (tokio::runtime::Handle, Context),
     stream: Stream,
     lease: Lease,
     snapshots: Snapshots,
@@ -132,8 +199,7 @@ pub struct Writer {
 impl Node {
     /// Connects to NATS and makes sure the log stream and the lease bucket exist.
     pub async fn connect(options: ClusterOptions) -> Result<Node, ClusterError> {
-        let client = async_nats::ConnectOptions::new()
-            .name(format!("sluice-{}", options.node_id))
+        let client = nats_options(format!("sluice-{}", options.node_id), options.lease_ttl)
             .connect(options.nats_urls.as_slice())
             .await
             .map_err(|e| ClusterError::Nats(format!("connecting to {:?}: {e}", options.nats_urls)))?;
@@ -147,6 +213,7 @@ impl Node {
             .min(max_payload.saturating_sub(ENTRY_HEADROOM));
         let mut js = async_nats::jetstream::new(client);
         js.set_timeout(Duration::from_secs(5));
+        let appends = append_runtime(&options).await?;
         let me = Holder {
             node_id: options.node_id.clone(),
             advertise: options.advertise.clone(),
@@ -181,6 +248,7 @@ impl Node {
         };
         Ok(Node {
             js,
+            appends,
             stream,
             lease,
             snapshots,
@@ -293,7 +361,7 @@ impl Node {
                 Some(epoch) => {
                     apply(store, epoch, &encode_entry([]))?;
                     self.log_end.fetch_max(epoch, Ordering::Relaxed);
-                    let (runtime, js) = self.append_runtime().await?;
+                    let (runtime, js) = self.appends.clone();
                     let log = Arc::new(JetStreamLog::new(
                         js,
                         self.options.log.clone(),
@@ -358,50 +426,6 @@ impl Node {
         writer.log.abandon();
         store.stop_writing(&reason.to_string());
         reason
-    }
-
-    /// A runtime of its own, on its own thread, with its own NATS connection, for the writer's
-    /// appends. Commits block the threads that make them (under the core's locks) until the
-    /// log answers; if the answer had to come through the server's runtime, a few commits
-    /// waiting on one lock could occupy every worker thread and no thread would be left to read
-    /// the answer. The thread lives as long as the process: a writer's term ends with it.
-    async fn append_runtime(&self) -> Result<(tokio::runtime::Handle, Context), ClusterError> {
-        let (sender, receiver) = tokio::sync::oneshot::channel();
-        std::thread::Builder::new()
-            .name("sluice-log".into())
-            .spawn(
-                move || match tokio::runtime::Builder::new_current_thread().enable_all().build() {
-                    Ok(runtime) => {
-                        let _ = sender.send(Ok(runtime.handle().clone()));
-                        // Drives the connection's I/O and timers for every append, forever.
-                        runtime.block_on(std::future::pending::<()>());
-                    }
-                    Err(e) => {
-                        let _ = sender.send(Err(e.to_string()));
-                    }
-                },
-            )
-            .map_err(|e| ClusterError::Nats(format!("starting the log thread: {e}")))?;
-        let runtime = receiver
-            .await
-            .map_err(|_| ClusterError::Nats("the log thread ended at start".into()))?
-            .map_err(|e| ClusterError::Nats(format!("starting the log runtime: {e}")))?;
-        let urls = self.options.nats_urls.clone();
-        let name = format!("sluice-{}-log", self.options.node_id);
-        let js = runtime
-            .spawn(async move {
-                let client = async_nats::ConnectOptions::new()
-                    .name(name)
-                    .connect(urls.as_slice())
-                    .await
-                    .map_err(|e| ClusterError::Nats(format!("connecting the log to {urls:?}: {e}")))?;
-                let mut js = async_nats::jetstream::new(client);
-                js.set_timeout(Duration::from_secs(5));
-                Ok::<_, ClusterError>(js)
-            })
-            .await
-            .map_err(|e| ClusterError::Nats(format!("connecting the log: {e}")))??;
-        Ok((runtime, js))
     }
 
     /// At start-up, before the store serves anything: when the log was trimmed past this

@@ -15,9 +15,13 @@
 //! - Event-source mappings (SQS and Kinesis, fed to `sluice handlers`) carry on after the
 //!   writer is killed mid-batch: the new writer binds the functions' Runtime API ports and
 //!   resumes from the replicated checkpoints.
+//! - A node's own NATS server goes silent (frozen, its connections open): a standby moves to
+//!   another server and takes over from a killed writer; a writer's clients go on within
+//!   seconds, through it or through the standby that took over, and lose nothing.
 //!
 //! Covered elsewhere (docs/cluster.md): kills under concurrent load from many clients and the
-//! JetStream leader killed under Sluice (`cluster_failover.rs`). Not covered yet: partitions.
+//! JetStream leader killed under Sluice (`cluster_failover.rs`), network partitions
+//! (`cluster_partition.rs`, as root).
 
 use std::collections::BTreeSet;
 use std::time::{Duration, Instant};
@@ -639,4 +643,130 @@ async fn nodes_agree_on_the_lease_and_a_short_one_still_keeps_every_acknowledged
         .map(|(body, _)| body)
         .collect();
     assert_eq!(kept, bodies.into_iter().collect::<BTreeSet<_>>());
+}
+
+/// A standby whose NATS server goes silent (frozen: its sockets stay open, nothing answers, as
+/// when that server's machine loses power or the network between them fails) notices within
+/// seconds, moves to another server and takes over from a killed writer. Without its own
+/// heartbeat the NATS client would notice only after minutes of missed pings (the crate's
+/// default: every 60 s, three missed).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_standby_whose_nats_server_goes_silent_moves_to_another_and_takes_over() {
+    let _serial = SERIAL.lock().await;
+    let mut nats = NatsCluster::start(3).await;
+    // Each node is given one server; the client learns the others from it.
+    let mut a = Broker::spawn_cluster_node(&[nats.url(0)], "a", &[]);
+    a.wait_serving(TAKEOVER).await.expect("node a becomes the writer");
+    let b = Broker::spawn_cluster_node(&[nats.url(1)], "b", &[]);
+    let sqs = a.sqs().await;
+    let queue_url = create_queue(&sqs, "silent").await;
+    let bodies: Vec<String> = (0..20).map(|i| format!("kept {i}")).collect();
+    send_bodies(&sqs, &queue_url, &bodies).await;
+    let mut standby = 0;
+    for _ in 0..300 {
+        standby = ready(&b).await;
+        if standby == 503 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(standby, 503, "b runs as a standby:\n{}", b.log());
+
+    let frozen = Instant::now();
+    nats.stop(1);
+    a.kill9();
+    let mut b = b;
+    let took_over = b.wait_serving(TAKEOVER).await;
+    let elapsed = frozen.elapsed();
+    nats.cont(1);
+    took_over.unwrap_or_else(|e| panic!("b takes over without its server: {e}\n{}", b.log()));
+    eprintln!("takeover with the standby's NATS server frozen: {elapsed:?} from the freeze to b serving");
+    let kept: BTreeSet<String> = receive_all(&b.sqs().await, &queue_url, bodies.len())
+        .await
+        .into_iter()
+        .map(|(body, _)| body)
+        .collect();
+    assert_eq!(kept, bodies.into_iter().collect::<BTreeSet<_>>());
+}
+
+/// The writer's NATS server goes silent under load: the writer moves to another server and
+/// keeps its lease, or loses it to the standby; either way clients of the standby go on
+/// through it within seconds and every acknowledged send is kept.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_writers_nats_server_going_silent_costs_seconds_and_nothing_acknowledged() {
+    let _serial = SERIAL.lock().await;
+    let mut nats = NatsCluster::start(3).await;
+    let mut a = Broker::spawn_cluster_node(&[nats.url(0)], "a", &[]);
+    a.wait_serving(TAKEOVER).await.expect("node a becomes the writer");
+    let b = Broker::spawn_cluster_node(&[nats.url(1)], "b", &[]);
+    let via_b = sluice_tests::sqs_client_patient(&b.endpoint(), 10).await;
+    let queue_url = create_queue(&via_b, "writer-silent").await;
+
+    let mut acknowledged = BTreeSet::new();
+    let mut unknown = BTreeSet::new();
+    let mut frozen: Option<Instant> = None;
+    let mut first_after: Option<Duration> = None;
+    let deadline = Instant::now() + Duration::from_secs(90);
+    for i in 0..60 {
+        if i == 20 {
+            nats.stop(0);
+            frozen = Some(Instant::now());
+        }
+        assert!(
+            Instant::now() < deadline,
+            "sends took too long:\n{}\n{}",
+            a.log(),
+            b.log()
+        );
+        let body = format!("sent {i}");
+        match via_b
+            .send_message()
+            .queue_url(&queue_url)
+            .message_body(&body)
+            .send()
+            .await
+        {
+            Ok(_) => {
+                if let (Some(at), None) = (frozen, first_after) {
+                    first_after = Some(at.elapsed());
+                }
+                acknowledged.insert(body);
+            }
+            Err(_) => {
+                unknown.insert(body);
+            }
+        }
+    }
+    nats.cont(0);
+    let first_after = first_after.expect("a send acknowledged after the freeze");
+    let writer = if ready(&b).await == 200 {
+        "b took over"
+    } else {
+        "a kept writing"
+    };
+    eprintln!(
+        "writer's NATS server frozen: first acknowledged send {first_after:?} after the freeze \
+         ({writer}); {} acknowledged, {} unknown",
+        acknowledged.len(),
+        unknown.len()
+    );
+    assert!(acknowledged.len() >= 40, "{acknowledged:?}\n{}\n{}", a.log(), b.log());
+    let received: BTreeSet<String> = receive_all(&via_b, &queue_url, acknowledged.len())
+        .await
+        .into_iter()
+        .map(|(body, _)| body)
+        .collect();
+    let missing: Vec<&String> = acknowledged.difference(&received).collect();
+    assert!(
+        missing.is_empty(),
+        "acknowledged sends lost: {missing:?}\n{}\n{}",
+        a.log(),
+        b.log()
+    );
+    let foreign: Vec<&String> = received
+        .difference(&acknowledged)
+        .filter(|b| !unknown.contains(*b))
+        .collect();
+    assert!(foreign.is_empty(), "received what nobody sent: {foreign:?}");
+    drop(a);
 }
