@@ -7,6 +7,7 @@
 //! opened on the store and serve. A marker refused because something was appended after the
 //! catch-up (an old writer still alive) sends the node back to catch up again.
 
+use std::collections::BTreeSet;
 use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -23,7 +24,7 @@ use sluice_storage::{StorageError, Store};
 
 use crate::lease::{Holder, Lease};
 use crate::log::{JetStreamLog, LogLocation};
-use crate::snapshot::{scratch_dir, swap_in, Snapshots};
+use crate::snapshot::{scratch_dir, swap_in, table_files, Published, Snapshots};
 use crate::ClusterError;
 
 /// Behind by more than this many entries, a node streams the log instead of reading entries
@@ -162,6 +163,9 @@ pub struct Node {
     js: Context,
     /// The writer's appends: their runtime and their connection (see [`append_runtime`]).
     appends: (tokio::runtime::Handle, Context),
+    /// This process's id, unique in the cluster's life: the lease's, and the name of the set
+    /// of table files its snapshots share.
+    process: String,
     stream: Stream,
     lease: Lease,
     snapshots: Snapshots,
@@ -249,6 +253,7 @@ impl Node {
         Ok(Node {
             js,
             appends,
+            process: me.instance.clone(),
             stream,
             lease,
             snapshots,
@@ -533,31 +538,56 @@ impl Node {
     /// Makes and publishes one snapshot, then trims the log below the previous one; returns
     /// the new snapshot's position and the last position trimmed.
     async fn snapshot_and_trim(&self, store: &Arc<Store>) -> Result<(u64, u64), ClusterError> {
+        let started = Instant::now();
         let dir = scratch_dir(store.path(), ".snapshot")?;
         let checkpoint = {
             let (store, dir) = (store.clone(), dir.clone());
-            tokio::task::spawn_blocking(move || -> Result<u64, ClusterError> {
+            tokio::task::spawn_blocking(move || -> Result<(u64, BTreeSet<String>), ClusterError> {
                 store
                     .checkpoint(&dir)
                     .map_err(|e| ClusterError::Store(format!("checkpoint: {e}")))?;
+                // Before the copy is opened, which may write table files of its own.
+                let linked = table_files(&dir)?;
                 // The checkpoint's own stored position is the one it holds the log up to.
                 let options = sluice_storage::StoreOptions {
                     durability: sluice_storage::Durability::Process,
                 };
                 let copy = Store::open(&dir, options)
                     .map_err(|e| ClusterError::Store(format!("opening the checkpoint: {e}")))?;
-                copy.log_position().map_err(|e| ClusterError::Store(e.to_string()))
+                let position = copy.log_position().map_err(|e| ClusterError::Store(e.to_string()))?;
+                Ok((position, linked))
             })
         };
-        let position = checkpoint
+        let (position, linked) = checkpoint
             .await
             .map_err(|e| ClusterError::Store(format!("checkpoint task: {e}")))??;
-        let published = self.snapshots.publish(&dir, position, &self.options.node_id).await;
+        let published = self
+            .snapshots
+            .publish(&dir, position, &linked, &self.options.node_id, &self.process)
+            .await;
         let _ = std::fs::remove_dir_all(&dir);
-        let (manifest, previous) = published?;
+        let (manifest, previous, uploaded) = match published? {
+            Published::Latest(manifest, previous, uploaded) => (manifest, previous, uploaded),
+            Published::Superseded(later) => {
+                // Not again at every check: this writer was deposed and is about to stop.
+                self.snapshot_position.fetch_max(later, Ordering::Relaxed);
+                return Err(ClusterError::Nats(format!(
+                    "another writer published a later snapshot ({later}) than this one ({position})"
+                )));
+            }
+        };
+        tracing::info!(
+            position,
+            uploaded_bytes = uploaded.bytes,
+            reused_bytes = uploaded.reused_bytes,
+            seconds = started.elapsed().as_secs_f64(),
+            "cluster: snapshot published"
+        );
         self.snapshot_position.fetch_max(position, Ordering::Relaxed);
         let Some(previous) = previous else {
-            self.snapshots.remove_older(&manifest).await;
+            self.snapshots
+                .remove_older(&manifest, None, &self.options.node_id, &self.process)
+                .await;
             return Ok((position, 0));
         };
         // Below the previous snapshot only: a standby less than one interval behind still
@@ -569,7 +599,9 @@ impl Node {
                 .await
                 .map_err(|e| ClusterError::Nats(format!("trimming the log: {e}")))?;
         }
-        self.snapshots.remove_older(&manifest).await;
+        self.snapshots
+            .remove_older(&manifest, Some(&previous), &self.options.node_id, &self.process)
+            .await;
         Ok((position, previous.position))
     }
 

@@ -2,12 +2,25 @@
 //!
 //! Without them the log grows with every write, and a new node replays all of it. The writer,
 //! every `--cluster-snapshot-every` entries, makes a RocksDB checkpoint of its store, uploads
-//! its files to the JetStream object store `sluice_snapshots` (replicated like the log) under
-//! `<position>/<file>`, and then writes the object `manifest`, which names the snapshot's log
-//! position and files. Only then is the log trimmed, and only below the *previous* snapshot's
-//! position, so a standby that lags by less than one snapshot interval still catches up from
-//! the log; last, every file of an older snapshot is deleted: the previous one's, and any left
-//! by a writer that died while uploading (its manifest never written, nothing names them).
+//! its files to the JetStream object store `sluice_snapshots` (replicated like the log), and
+//! then writes the object `manifest`, which names the snapshot's log position and files. Only
+//! then is the log trimmed, and only below the *previous* snapshot's position, so a standby
+//! that lags by less than one snapshot interval still catches up from the log; last, the files
+//! no longer named are deleted: the previous snapshot's, and those left by a writer that died
+//! while uploading (its manifest never written, nothing names them), but never a newer
+//! writer's (see [`Snapshots::remove_older`]).
+//!
+//! Uploads are incremental. RocksDB never changes a table file (`*.sst`) once written, and the
+//! store gives each new file a number it never used before, so the table files a checkpoint
+//! links from the store are stored once, as `sst/<node>/<process>/<file>`, and every later
+//! snapshot of the same process that still holds one names that object instead of uploading
+//! it again: a snapshot uploads what was flushed or compacted since the previous one, not the
+//! whole store. Only files linked from the store qualify: opening the checkpoint (to read its
+//! position) may write table files of its own, numbered from the checkpoint's copy of the
+//! counter, which the store will give to other files later. Those, and the files that change
+//! each time (the checkpoint's MANIFEST, CURRENT, OPTIONS, logs), are stored as
+//! `<position>/<file>`. A new process (a restart, or another node taking over) starts its own
+//! set.
 //!
 //! A node whose position is below the log's first entry (new, or down while the log was
 //! trimmed) restores the latest snapshot at start-up, before it opens its store for serving,
@@ -18,8 +31,12 @@
 //!   log position is the manifest's: a reader never sees a partial snapshot.
 //! - The log keeps every entry after the latest snapshot's position: trimming stops at the
 //!   previous snapshot's position, which is lower.
+//! - One object name, one content: a shared table file's object is never written over (a size
+//!   that differs from the file's fails the snapshot).
 
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
+use std::time::{Duration, SystemTime};
 
 use async_nats::jetstream::context::Context;
 use async_nats::jetstream::object_store::{self, GetErrorKind, ObjectStore};
@@ -32,15 +49,67 @@ use crate::ClusterError;
 /// The object naming the latest complete snapshot.
 const MANIFEST: &str = "manifest";
 
+/// The prefix of the objects that hold table files, shared by the snapshots of one process.
+const SHARED_PREFIX: &str = "sst/";
+
+/// How old an unnamed table file of another process must be before it is deleted: such a
+/// file is a dead writer's upload cut short, or a newer writer's upload under way while this
+/// (deposed) writer has not noticed yet; no upload of a live writer takes that long.
+const STALE_UPLOAD: Duration = Duration::from_secs(3600);
+
+/// How long one file of a snapshot may take to download before the restore gives up (a file
+/// deleted while it is read never ends).
+const DOWNLOAD_FILE_TIMEOUT: Duration = Duration::from_secs(600);
+
+/// What the bucket's listing says about one object.
+#[derive(Debug, Clone, Copy)]
+struct Listed {
+    size: u64,
+    modified: Option<SystemTime>,
+}
+
 /// What the manifest says about the latest snapshot.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Manifest {
     /// The log position the snapshot holds everything up to.
     pub position: u64,
-    /// Its files, each stored as the object `<position>/<file>`.
+    /// Its files, each stored as the object `<position>/<file>` unless `shared` names another.
     pub files: Vec<String>,
     /// The node that made it.
     pub node: String,
+    /// The files stored once for several snapshots (see the module docs), by file name: the
+    /// object holding each. Empty in manifests written before uploads were incremental.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub shared: BTreeMap<String, String>,
+}
+
+impl Manifest {
+    /// The object holding the snapshot's file `name`.
+    fn object(&self, name: &str) -> String {
+        match self.shared.get(name) {
+            Some(object) => object.clone(),
+            None => format!("{}/{name}", self.position),
+        }
+    }
+}
+
+/// What publishing a snapshot uploaded, and what it found already uploaded.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Uploaded {
+    /// Bytes uploaded.
+    pub bytes: u64,
+    /// Bytes of files an earlier snapshot of this process had uploaded already.
+    pub reused_bytes: u64,
+}
+
+/// What [`Snapshots::publish`] did.
+#[derive(Debug)]
+pub enum Published {
+    /// The new snapshot is the latest; the one it replaced, if any, and what was uploaded.
+    Latest(Manifest, Option<Manifest>, Uploaded),
+    /// Another writer published a later snapshot meanwhile (this node was deposed): the
+    /// manifest was left alone.
+    Superseded(u64),
 }
 
 /// The snapshot bucket.
@@ -83,59 +152,132 @@ impl Snapshots {
             .map_err(|e| ClusterError::Nats(format!("the snapshot manifest is not valid: {e}")))
     }
 
-    /// Uploads every file of the checkpoint `dir`, which holds the log up to `position`, then
-    /// names it in the manifest; returns the new manifest and the one it replaced.
+    /// Uploads the files of the checkpoint `dir`, which holds the log up to `position`, that
+    /// an earlier snapshot of this process (`node`, `process`) did not already store, then
+    /// names them all in the manifest, unless a later snapshot was published meanwhile.
+    /// `linked` names the table files the checkpoint linked from the store (see the module
+    /// docs): only those are shared.
     pub async fn publish(
         &self,
         dir: &Path,
         position: u64,
+        linked: &BTreeSet<String>,
         node: &str,
-    ) -> Result<(Manifest, Option<Manifest>), ClusterError> {
+        process: &str,
+    ) -> Result<Published, ClusterError> {
         let previous = self.latest().await?;
+        if let Some(later) = previous.as_ref().filter(|p| p.position > position) {
+            return Ok(Published::Superseded(later.position));
+        }
+        // What is in the bucket, not what the previous manifest says: a file it names may be
+        // gone (deleted by a deposed writer that had not noticed yet), and is then uploaded
+        // again; a file of an upload cut short is complete when listed (an object appears once
+        // its last chunk is stored), so it is reused.
+        let own = shared_prefix(node, process);
+        let stored: BTreeMap<String, u64> = self
+            .objects()
+            .await?
+            .into_iter()
+            .filter(|(name, _)| name.starts_with(&own))
+            .map(|(name, listed)| (name, listed.size))
+            .collect();
         let mut files = Vec::new();
+        let mut shared = BTreeMap::new();
+        let mut uploaded = Uploaded::default();
         for name in file_names(dir)? {
             let path = dir.join(&name);
+            let size = std::fs::metadata(&path)
+                .map_err(|e| ClusterError::Store(format!("reading {}: {e}", path.display())))?
+                .len();
+            let object = if is_table_file(&name) && linked.contains(&name) {
+                let object = format!("{own}{name}");
+                shared.insert(name.clone(), object.clone());
+                object
+            } else {
+                format!("{position}/{name}")
+            };
+            files.push(name);
+            match stored.get(&object) {
+                Some(&stored_size) if stored_size == size => {
+                    uploaded.reused_bytes += size;
+                    continue;
+                }
+                Some(&stored_size) => {
+                    return Err(ClusterError::Store(format!(
+                        "snapshot file {object} is stored with {stored_size} bytes, but the store's has {size}: not writing over it"
+                    )))
+                }
+                None => {}
+            }
             let mut file = tokio::fs::File::open(&path)
                 .await
                 .map_err(|e| ClusterError::Store(format!("opening {}: {e}", path.display())))?;
             self.bucket
-                .put(format!("{position}/{name}").as_str(), &mut file)
+                .put(object.as_str(), &mut file)
                 .await
-                .map_err(|e| ClusterError::Nats(format!("uploading snapshot file {name}: {e}")))?;
-            files.push(name);
+                .map_err(|e| ClusterError::Nats(format!("uploading snapshot file {object}: {e}")))?;
+            uploaded.bytes += size;
         }
         let manifest = Manifest {
             position,
             files,
             node: node.to_string(),
+            shared,
         };
+        // A deposed writer that has not noticed yet must not put an older snapshot back over a
+        // newer one (nor delete the newer one's files after): look again just before writing.
+        // Not atomic (the object store has no compare-and-set), but a deposed writer stops
+        // within a lease, and this leaves it that long only between this read and the write.
+        if let Some(later) = self.latest().await?.filter(|p| p.position > position) {
+            return Ok(Published::Superseded(later.position));
+        }
         let bytes = serde_json::to_vec(&manifest)
             .map_err(|e| ClusterError::Nats(format!("encoding the snapshot manifest: {e}")))?;
         self.bucket
             .put(MANIFEST, &mut bytes.as_slice())
             .await
             .map_err(|e| ClusterError::Nats(format!("writing the snapshot manifest: {e}")))?;
-        Ok((manifest, previous))
+        Ok(Published::Latest(manifest, previous, uploaded))
     }
 
-    /// Deletes every snapshot file that `current` does not name and that belongs to an older
-    /// position: the replaced snapshot's files, and those of uploads cut short. Files of a
-    /// later position are left alone (only a newer writer makes them). Best effort: a file
+    /// After `current` replaced `previous`, deletes what neither it nor a newer writer needs:
+    /// the files of older positions, those of `current`'s position it does not name (an upload
+    /// cut short), and the table files it does not name that belong to this process (`node`,
+    /// `process`: compacted away), to the one that made `previous` (replaced), or to another
+    /// process and are older than [`STALE_UPLOAD`] (a dead writer's). Files of a later
+    /// position, and a newer writer's fresh table files, are left alone. Best effort: a file
     /// left behind costs space, never correctness; returns how many were deleted.
-    pub async fn remove_older(&self, current: &Manifest) -> usize {
-        let names = match tokio::time::timeout(LIST_TIMEOUT, self.names()).await {
-            Ok(Ok(names)) => names,
-            Ok(Err(e)) => {
+    pub async fn remove_older(
+        &self,
+        current: &Manifest,
+        previous: Option<&Manifest>,
+        node: &str,
+        process: &str,
+    ) -> usize {
+        let objects = match self.objects().await {
+            Ok(objects) => objects,
+            Err(e) => {
                 tracing::warn!(error = %e, "cluster: listing the snapshot files");
                 return 0;
             }
-            Err(_) => {
-                tracing::warn!("cluster: listing the snapshot files took over {LIST_TIMEOUT:?}");
-                return 0;
-            }
         };
+        let own = shared_prefix(node, process);
+        let mut settled: BTreeSet<&str> = previous
+            .iter()
+            .flat_map(|p| p.shared.values())
+            .filter_map(|object| prefix_of(object))
+            .collect();
+        settled.insert(own.as_str());
+        let now = SystemTime::now();
         let mut deleted = 0;
-        for name in names.iter().filter(|n| is_older(n, current)) {
+        for (name, listed) in &objects {
+            let stale = listed
+                .modified
+                .and_then(|m| now.duration_since(m).ok())
+                .is_some_and(|age| age > STALE_UPLOAD);
+            if !is_older(name, current, &settled, stale) {
+                continue;
+            }
             match self.bucket.delete(name).await {
                 Ok(()) => deleted += 1,
                 Err(e) => tracing::warn!(error = %e, file = %name, "cluster: deleting an old snapshot file"),
@@ -144,20 +286,29 @@ impl Snapshots {
         deleted
     }
 
-    /// The names of every object in the bucket.
-    async fn names(&self) -> Result<Vec<String>, ClusterError> {
+    /// Every object in the bucket, by name.
+    async fn objects(&self) -> Result<BTreeMap<String, Listed>, ClusterError> {
         use futures_util::StreamExt as _;
-        let mut list = self
-            .bucket
-            .list()
+        let list = async {
+            let mut list = self
+                .bucket
+                .list()
+                .await
+                .map_err(|e| ClusterError::Nats(format!("listing the snapshot bucket: {e}")))?;
+            let mut objects = BTreeMap::new();
+            while let Some(info) = list.next().await {
+                let info = info.map_err(|e| ClusterError::Nats(format!("listing the snapshot bucket: {e}")))?;
+                let listed = Listed {
+                    size: info.size as u64,
+                    modified: info.modified.map(SystemTime::from),
+                };
+                objects.insert(info.name, listed);
+            }
+            Ok(objects)
+        };
+        tokio::time::timeout(LIST_TIMEOUT, list)
             .await
-            .map_err(|e| ClusterError::Nats(format!("listing the snapshot bucket: {e}")))?;
-        let mut names = Vec::new();
-        while let Some(info) = list.next().await {
-            let info = info.map_err(|e| ClusterError::Nats(format!("listing the snapshot bucket: {e}")))?;
-            names.push(info.name);
-        }
-        Ok(names)
+            .map_err(|_| ClusterError::Nats(format!("listing the snapshot bucket took over {LIST_TIMEOUT:?}")))?
     }
 
     /// Downloads the snapshot `manifest` names into the new folder `into`.
@@ -169,15 +320,20 @@ impl Snapshots {
             }
             let mut object = self
                 .bucket
-                .get(format!("{}/{name}", manifest.position))
+                .get(manifest.object(name))
                 .await
                 .map_err(|e| ClusterError::Nats(format!("downloading snapshot file {name}: {e}")))?;
             let path = into.join(name);
             let mut file = tokio::fs::File::create(&path)
                 .await
                 .map_err(|e| ClusterError::Store(format!("creating {}: {e}", path.display())))?;
-            tokio::io::copy(&mut object, &mut file)
+            tokio::time::timeout(DOWNLOAD_FILE_TIMEOUT, tokio::io::copy(&mut object, &mut file))
                 .await
+                .map_err(|_| {
+                    ClusterError::Nats(format!(
+                        "downloading snapshot file {name} took over {DOWNLOAD_FILE_TIMEOUT:?} (deleted by a newer snapshot?)"
+                    ))
+                })?
                 .map_err(|e| ClusterError::Nats(format!("downloading snapshot file {name}: {e}")))?;
             file.sync_all()
                 .await
@@ -190,18 +346,53 @@ impl Snapshots {
 /// Longest wait for the bucket's listing (it reads every object's metadata).
 const LIST_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
 
+/// Whether RocksDB's file `name` is a table file, which it never changes once written.
+fn is_table_file(name: &str) -> bool {
+    name.ends_with(".sst")
+}
+
+/// The prefix of the table files of `process` of `node`.
+fn shared_prefix(node: &str, process: &str) -> String {
+    format!("{SHARED_PREFIX}{node}/{process}/")
+}
+
+/// The prefix of the shared table file `object` (its process's), if it is one.
+fn prefix_of(object: &str) -> Option<&str> {
+    object
+        .starts_with(SHARED_PREFIX)
+        .then(|| object.rfind('/').map(|end| &object[..=end]))
+        .flatten()
+}
+
 /// Whether the object `name` is a file of a snapshot older than `current`, or of `current`'s
-/// position without being one of its files (an upload of the same position cut short).
-fn is_older(name: &str, current: &Manifest) -> bool {
+/// position without being one of its files (an upload of the same position cut short), or a
+/// table file `current` does not name of a process in `settled` (whose files no upload under
+/// way needs), or `stale`.
+fn is_older(name: &str, current: &Manifest, settled: &BTreeSet<&str>, stale: bool) -> bool {
+    if let Some(prefix) = prefix_of(name) {
+        let named = current.shared.values().any(|object| object == name);
+        return !named && (stale || settled.contains(prefix));
+    }
     let Some((position, file)) = name.split_once('/') else {
         // The manifest, or nothing this module wrote.
         return false;
     };
     match position.parse::<u64>() {
         Ok(p) if p < current.position => true,
-        Ok(p) if p == current.position => !current.files.iter().any(|f| f == file),
+        Ok(p) if p == current.position => !current
+            .files
+            .iter()
+            .any(|f| f == file && !current.shared.contains_key(f)),
         _ => false,
     }
+}
+
+/// The table files directly in `dir`.
+pub fn table_files(dir: &Path) -> Result<BTreeSet<String>, ClusterError> {
+    Ok(file_names(dir)?
+        .into_iter()
+        .filter(|name| is_table_file(name))
+        .collect())
 }
 
 /// The regular files directly in `dir` (a RocksDB checkpoint is flat), sorted.
@@ -304,16 +495,52 @@ mod tests {
     fn older_files_are_those_of_lower_positions_and_unnamed_ones_of_this_position() {
         let current = Manifest {
             position: 200,
-            files: vec!["CURRENT".into(), "000012.sst".into()],
+            files: vec!["CURRENT".into(), "000012.sst".into(), "000014.sst".into()],
             node: "a".into(),
+            shared: BTreeMap::from([("000014.sst".to_string(), "sst/a/7-1/000014.sst".to_string())]),
         };
-        assert!(is_older("100/000009.sst", &current), "the previous snapshot's");
-        assert!(is_older("150/MANIFEST-000005", &current), "an upload cut short");
-        assert!(is_older("200/000011.sst", &current), "this position, not named");
-        assert!(!is_older("200/000012.sst", &current), "this snapshot's own");
-        assert!(!is_older("300/000013.sst", &current), "a later writer's");
-        assert!(!is_older(MANIFEST, &current));
-        assert!(!is_older("notes/x", &current), "not written by this module");
+        // This process (7-1 of a) and the one that made the replaced snapshot (5-3 of b).
+        let settled = BTreeSet::from(["sst/a/7-1/", "sst/b/5-3/"]);
+        let older = |name: &str| is_older(name, &current, &settled, false);
+        assert!(older("100/000009.sst"), "the previous snapshot's");
+        assert!(older("150/MANIFEST-000005"), "an upload cut short");
+        assert!(older("200/000011.sst"), "this position, not named");
+        assert!(!older("200/000012.sst"), "this snapshot's own");
+        assert!(!older("200/CURRENT"), "this snapshot's own");
+        assert!(older("200/000014.sst"), "named, but stored as a shared file");
+        assert!(!older("sst/a/7-1/000014.sst"), "a shared file it names");
+        assert!(older("sst/a/7-1/000013.sst"), "its own shared file compacted away");
+        assert!(older("sst/b/5-3/000014.sst"), "the replaced snapshot's process");
+        assert!(!older("sst/c/9-2/000014.sst"), "a newer writer's upload under way");
+        assert!(
+            is_older("sst/c/9-2/000014.sst", &current, &settled, true),
+            "a dead writer's, long ago"
+        );
+        assert!(
+            !is_older("sst/a/7-1/000014.sst", &current, &settled, true),
+            "named, however old"
+        );
+        assert!(!older("300/000013.sst"), "a later writer's");
+        assert!(!older(MANIFEST));
+        assert!(!older("notes/x"), "not written by this module");
+        assert_eq!(prefix_of("sst/a/7-1/000014.sst"), Some("sst/a/7-1/"));
+        assert_eq!(prefix_of("200/000014.sst"), None);
+    }
+
+    #[test]
+    fn a_manifest_finds_shared_files_by_name_and_reads_one_written_before_them() {
+        let old: Manifest =
+            serde_json::from_str(r#"{"position":7,"files":["CURRENT","000003.sst"],"node":"a"}"#).expect("parse");
+        assert!(old.shared.is_empty());
+        assert_eq!(old.object("000003.sst"), "7/000003.sst");
+        let new = Manifest {
+            shared: BTreeMap::from([("000003.sst".to_string(), "sst/a/1-2/000003.sst".to_string())]),
+            ..old
+        };
+        assert_eq!(new.object("000003.sst"), "sst/a/1-2/000003.sst");
+        assert_eq!(new.object("CURRENT"), "7/CURRENT");
+        let text = serde_json::to_string(&new).expect("encode");
+        assert_eq!(serde_json::from_str::<Manifest>(&text).expect("parse"), new);
     }
 
     #[test]

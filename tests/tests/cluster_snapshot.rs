@@ -74,6 +74,13 @@ async fn log_first(nats: &NatsCluster) -> u64 {
     stream.info().await.expect("stream info").state.first_sequence
 }
 
+/// The number after `name=` in a log line (0 when absent).
+fn field(line: &str, name: &str) -> u64 {
+    line.split_whitespace()
+        .find_map(|word| word.strip_prefix(name)?.strip_prefix('=')?.parse().ok())
+        .unwrap_or(0)
+}
+
 /// The snapshot manifest, as JSON.
 async fn snapshot_manifest(bucket: &async_nats::jetstream::object_store::ObjectStore) -> serde_json::Value {
     use tokio::io::AsyncReadExt as _;
@@ -161,6 +168,19 @@ async fn a_node_behind_the_trimmed_log_restores_a_snapshot_and_takes_over_with_e
         "the latest snapshot ({made}) reaches the log's start ({first})"
     );
 
+    // Uploads are incremental: a later snapshot found table files of an earlier one stored.
+    let published: Vec<(u64, u64)> = a
+        .log()
+        .lines()
+        .filter(|line| line.contains("cluster: snapshot published"))
+        .map(|line| (field(line, "uploaded_bytes"), field(line, "reused_bytes")))
+        .collect();
+    eprintln!("snapshots as (uploaded, reused) bytes: {published:?}");
+    assert!(
+        published.len() >= 2 && published.iter().skip(1).any(|&(_, reused)| reused > 0),
+        "snapshots as (uploaded, reused) bytes: {published:?}"
+    );
+
     // Older snapshots' files go, the stray one with them: what is left is the manifest and
     // the files it names.
     let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
@@ -168,11 +188,17 @@ async fn a_node_behind_the_trimmed_log_restores_a_snapshot_and_takes_over_with_e
         let manifest = snapshot_manifest(&snapshots).await;
         let mut names = object_names(&snapshots).await;
         names.sort();
+        // A table file is stored once for the snapshots that share it, under the object the
+        // manifest's `shared` names; the others under the snapshot's position.
+        let object = |file: &str| match manifest["shared"][file].as_str() {
+            Some(shared) => shared.to_string(),
+            None => format!("{}/{file}", manifest["position"]),
+        };
         let mut want: Vec<String> = manifest["files"]
             .as_array()
             .expect("files")
             .iter()
-            .map(|f| format!("{}/{}", manifest["position"], f.as_str().unwrap_or_default()))
+            .map(|f| object(f.as_str().unwrap_or_default()))
             .chain(["manifest".to_string()])
             .collect();
         want.sort();
