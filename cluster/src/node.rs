@@ -24,7 +24,7 @@ use sluice_storage::{StorageError, Store};
 
 use crate::lease::{Holder, Lease};
 use crate::log::{JetStreamLog, LogLocation};
-use crate::snapshot::{scratch_dir, swap_in, table_files, Published, Snapshots};
+use crate::snapshot::{scratch_dir, swap_in, table_files, Manifest, Published, Snapshots};
 use crate::ClusterError;
 
 /// Behind by more than this many entries, a node streams the log instead of reading entries
@@ -49,9 +49,12 @@ const MIN_PING_INTERVAL: Duration = Duration::from_millis(500);
 
 /// How a node connects to NATS, named `name`. A server that goes silent without closing the
 /// connection (its machine lost, the network between them cut) is noticed only by unanswered
-/// pings, three in a row; the client's default of one ping a minute would leave a standby
-/// unable to take over, or a writer unable to renew, for minutes. Pinging four times per lease
-/// notices it within one lease, and the client moves to another server of the cluster.
+/// pings: the client pings after an interval without traffic and leaves at the third ping with
+/// two unanswered. Its default interval of a minute would leave a standby unable to take over,
+/// or a writer unable to renew, for minutes; a quarter lease notices it within about three
+/// quarters of one, and the client moves to another server of the cluster. The cost: a link
+/// that cannot carry the largest log entry within that time drops healthy connections
+/// (docs/cluster.md).
 fn nats_options(name: String, lease_ttl: Duration) -> async_nats::ConnectOptions {
     async_nats::ConnectOptions::new()
         .name(name)
@@ -516,28 +519,55 @@ impl Node {
         if let Ok(Some(latest)) = self.snapshots.latest().await {
             self.snapshot_position.fetch_max(latest.position, Ordering::Relaxed);
         }
+        // The latest snapshot this writer published.
+        let mut mine: Option<Manifest> = None;
         loop {
             tokio::time::sleep(self.options.lease_ttl / 4).await;
+            if let Some(mine) = &mine {
+                self.keep_manifest(mine).await;
+            }
             let position = store.log_position().unwrap_or(0);
             if every == 0 || position < self.snapshot_position.load(Ordering::Relaxed) + every {
                 continue;
             }
             match self.snapshot_and_trim(store).await {
-                Ok((snapshot, trimmed)) => {
+                Ok((manifest, trimmed)) => {
                     tracing::info!(
-                        snapshot,
+                        snapshot = manifest.position,
                         trimmed_through = trimmed,
                         "cluster: snapshot made; log trimmed"
-                    )
+                    );
+                    mine = Some(manifest);
                 }
                 Err(e) => tracing::warn!(error = %e, "cluster: snapshot failed; trying again later"),
             }
         }
     }
 
+    /// Puts `mine`, the latest snapshot this writer published, back when the bucket names an
+    /// older one: a writer deposed just before it wrote its manifest (see
+    /// [`Snapshots::publish`]) may have put its own back after this one, naming files this
+    /// writer has deleted since. Logged, not returned: the next check tries again.
+    async fn keep_manifest(&self, mine: &Manifest) {
+        match self.snapshots.latest().await {
+            Ok(Some(latest)) if latest.position >= mine.position => {}
+            Ok(latest) => {
+                tracing::warn!(
+                    found = latest.map(|m| m.position),
+                    mine = mine.position,
+                    "cluster: the snapshot manifest went back; writing this writer's again"
+                );
+                if let Err(e) = self.snapshots.write_manifest(mine).await {
+                    tracing::warn!(error = %e, "cluster: writing the snapshot manifest again");
+                }
+            }
+            Err(e) => tracing::debug!(error = %e, "cluster: checking the snapshot manifest"),
+        }
+    }
+
     /// Makes and publishes one snapshot, then trims the log below the previous one; returns
-    /// the new snapshot's position and the last position trimmed.
-    async fn snapshot_and_trim(&self, store: &Arc<Store>) -> Result<(u64, u64), ClusterError> {
+    /// the new snapshot's manifest and the last position trimmed.
+    async fn snapshot_and_trim(&self, store: &Arc<Store>) -> Result<(Manifest, u64), ClusterError> {
         let started = Instant::now();
         let dir = scratch_dir(store.path(), ".snapshot")?;
         let checkpoint = {
@@ -588,7 +618,7 @@ impl Node {
             self.snapshots
                 .remove_older(&manifest, None, &self.options.node_id, &self.process)
                 .await;
-            return Ok((position, 0));
+            return Ok((manifest, 0));
         };
         // Below the previous snapshot only: a standby less than one interval behind still
         // finds every entry it needs.
@@ -602,7 +632,7 @@ impl Node {
         self.snapshots
             .remove_older(&manifest, Some(&previous), &self.options.node_id, &self.process)
             .await;
-        Ok((position, previous.position))
+        Ok((manifest, previous.position))
     }
 
     /// Applies every entry after the store's position up to the log's end; returns that end.

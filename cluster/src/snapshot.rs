@@ -31,8 +31,8 @@
 //!   log position is the manifest's: a reader never sees a partial snapshot.
 //! - The log keeps every entry after the latest snapshot's position: trimming stops at the
 //!   previous snapshot's position, which is lower.
-//! - One object name, one content: a shared table file's object is never written over (a size
-//!   that differs from the file's fails the snapshot).
+//! - One object name, one content: a shared table file's object is never written over (a file
+//!   whose object is listed with another size is stored under the position instead).
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
@@ -54,7 +54,8 @@ const SHARED_PREFIX: &str = "sst/";
 
 /// How old an unnamed table file of another process must be before it is deleted: such a
 /// file is a dead writer's upload cut short, or a newer writer's upload under way while this
-/// (deposed) writer has not noticed yet; no upload of a live writer takes that long.
+/// (deposed) writer has not noticed yet, which it notices within a lease. Ages are read from
+/// the uploader's clock: the nodes' clocks must agree to well within this.
 const STALE_UPLOAD: Duration = Duration::from_secs(3600);
 
 /// How long one file of a snapshot may take to download before the restore gives up (a file
@@ -172,15 +173,22 @@ impl Snapshots {
         // What is in the bucket, not what the previous manifest says: a file it names may be
         // gone (deleted by a deposed writer that had not noticed yet), and is then uploaded
         // again; a file of an upload cut short is complete when listed (an object appears once
-        // its last chunk is stored), so it is reused.
+        // its last chunk is stored), so it is reused. Without a listing nothing is shared this
+        // time: every file goes under this position, as a full snapshot.
         let own = shared_prefix(node, process);
-        let stored: BTreeMap<String, u64> = self
-            .objects()
-            .await?
-            .into_iter()
-            .filter(|(name, _)| name.starts_with(&own))
-            .map(|(name, listed)| (name, listed.size))
-            .collect();
+        let stored: Option<BTreeMap<String, u64>> = match self.objects().await {
+            Ok(objects) => Some(
+                objects
+                    .into_iter()
+                    .filter(|(name, _)| name.starts_with(&own))
+                    .map(|(name, listed)| (name, listed.size))
+                    .collect(),
+            ),
+            Err(e) => {
+                tracing::warn!(error = %e, "cluster: snapshot without the bucket's listing; uploading every file");
+                None
+            }
+        };
         let mut files = Vec::new();
         let mut shared = BTreeMap::new();
         let mut uploaded = Uploaded::default();
@@ -189,26 +197,32 @@ impl Snapshots {
             let size = std::fs::metadata(&path)
                 .map_err(|e| ClusterError::Store(format!("reading {}: {e}", path.display())))?
                 .len();
-            let object = if is_table_file(&name) && linked.contains(&name) {
-                let object = format!("{own}{name}");
-                shared.insert(name.clone(), object.clone());
-                object
-            } else {
-                format!("{position}/{name}")
+            let shareable = is_table_file(&name) && linked.contains(&name);
+            let object = match stored.as_ref().filter(|_| shareable) {
+                Some(stored) => {
+                    let object = format!("{own}{name}");
+                    match stored.get(&object) {
+                        Some(&stored_size) if stored_size == size => {
+                            shared.insert(name.clone(), object);
+                            files.push(name);
+                            uploaded.reused_bytes += size;
+                            continue;
+                        }
+                        // Never written over (an earlier manifest may name it): this file goes
+                        // under this position instead.
+                        Some(&stored_size) => {
+                            tracing::warn!(object = %object, stored_size, size, "cluster: a snapshot file stored with another size; uploading it under the position");
+                            format!("{position}/{name}")
+                        }
+                        None => {
+                            shared.insert(name.clone(), object.clone());
+                            object
+                        }
+                    }
+                }
+                None => format!("{position}/{name}"),
             };
             files.push(name);
-            match stored.get(&object) {
-                Some(&stored_size) if stored_size == size => {
-                    uploaded.reused_bytes += size;
-                    continue;
-                }
-                Some(&stored_size) => {
-                    return Err(ClusterError::Store(format!(
-                        "snapshot file {object} is stored with {stored_size} bytes, but the store's has {size}: not writing over it"
-                    )))
-                }
-                None => {}
-            }
             let mut file = tokio::fs::File::open(&path)
                 .await
                 .map_err(|e| ClusterError::Store(format!("opening {}: {e}", path.display())))?;
@@ -226,18 +240,25 @@ impl Snapshots {
         };
         // A deposed writer that has not noticed yet must not put an older snapshot back over a
         // newer one (nor delete the newer one's files after): look again just before writing.
-        // Not atomic (the object store has no compare-and-set), but a deposed writer stops
-        // within a lease, and this leaves it that long only between this read and the write.
+        // Not atomic (the object store has no compare-and-set): a writer deposed right between
+        // this read and the write still puts its manifest back, which the newer writer notices
+        // and undoes within a second (`Node::keep_snapshotting`).
         if let Some(later) = self.latest().await?.filter(|p| p.position > position) {
             return Ok(Published::Superseded(later.position));
         }
-        let bytes = serde_json::to_vec(&manifest)
+        self.write_manifest(&manifest).await?;
+        Ok(Published::Latest(manifest, previous, uploaded))
+    }
+
+    /// Writes `manifest` as the latest snapshot's.
+    pub async fn write_manifest(&self, manifest: &Manifest) -> Result<(), ClusterError> {
+        let bytes = serde_json::to_vec(manifest)
             .map_err(|e| ClusterError::Nats(format!("encoding the snapshot manifest: {e}")))?;
         self.bucket
             .put(MANIFEST, &mut bytes.as_slice())
             .await
             .map_err(|e| ClusterError::Nats(format!("writing the snapshot manifest: {e}")))?;
-        Ok(Published::Latest(manifest, previous, uploaded))
+        Ok(())
     }
 
     /// After `current` replaced `previous`, deletes what neither it nor a newer writer needs:

@@ -6,7 +6,9 @@
 //! - that standby, restarted, finds itself behind the log's start, restores the latest
 //!   snapshot and follows the log from there; a new node with an empty folder does the same;
 //! - after the writer is killed, the node that takes over serves every acknowledged message
-//!   and none that was deleted.
+//!   and none that was deleted;
+//! - uploads are incremental (a later snapshot reuses table files an earlier one stored), and
+//!   a manifest put back by a deposed writer is replaced by the writer's own within seconds.
 
 use std::collections::BTreeSet;
 use std::time::{Duration, Instant};
@@ -211,6 +213,28 @@ async fn a_node_behind_the_trimmed_log_restores_a_snapshot_and_takes_over_with_e
         );
         tokio::time::sleep(Duration::from_millis(300)).await;
     }
+
+    // A deposed writer putting its older manifest back (the race the writer's check before
+    // writing cannot close): the writer finds it and writes its own again within seconds.
+    let good = snapshot_manifest(&snapshots).await["position"].as_u64().unwrap_or(0);
+    snapshots
+        .put("manifest", &mut &br#"{"position":1,"files":[],"node":"deposed"}"#[..])
+        .await
+        .expect("put an older manifest back");
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(15);
+    loop {
+        let now = snapshot_manifest(&snapshots).await["position"].as_u64().unwrap_or(0);
+        if now >= good {
+            break;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the manifest still says {now}, the writer's latest snapshot is {good}\n{}",
+            a.log()
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    assert!(a.log().contains("the snapshot manifest went back"), "{}", a.log());
 
     // Some received and deleted: they must not come back on any node.
     let got = sqs
