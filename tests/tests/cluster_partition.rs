@@ -1,7 +1,8 @@
-//! Cluster mode under a network partition, end to end (the writer cut off; a standby cut off): three hosts (Linux network namespaces,
-//! see `sluice_tests::netns`), each running one NATS JetStream server and one Sluice node, on a
-//! cluster network the test can cut per host and a client network it never cuts. Needs root
-//! and iproute2; without them the test fails and says why (it never skips).
+//! Cluster mode under a network partition, end to end (the writer cut off; the same with every
+//! node's NATS connection crossing the cut; a standby cut off): three hosts (Linux network
+//! namespaces, see `sluice_tests::netns`), each running one NATS JetStream server and one Sluice
+//! node, on a cluster network the test can cut per host and a client network it never cuts.
+//! Needs root and iproute2; without them the test fails and says why (it never skips).
 //!
 //! The scenario: clients of all three nodes send standard and FIFO messages (with deduplication
 //! ids) while the writer's host is cut off the cluster network, so its NATS server and its
@@ -17,6 +18,10 @@
 //!   at the end; FIFO groups come in send order, and no deduplicated send twice;
 //! - the old writer, restarted after the heal, follows as a standby and reaches the writer's
 //!   log position.
+//!
+//! In the second test every node talks to the writer's host's NATS server, so the standbys'
+//! connections go silent at the cut and the same checks hold only if a standby notices and
+//! moves to a server of the majority by itself.
 //!
 //! Bookkeeping: only acknowledged sends count; a call that returned an error is *unknown* (its
 //! message may be there or not, but never twice where deduplication promises once).
@@ -782,14 +787,54 @@ async fn a_writer_cut_off_by_a_partition_is_replaced_and_nothing_acknowledged_is
     let test_started = Instant::now();
     // Declared first so it is dropped last, after every process running in its namespaces.
     let net = Netns::create(NAMES.len());
-    let (_nats, mut nodes, old) = start_cluster(&net).await;
+    let (_nats, nodes, old) = start_cluster(&net).await;
     eprintln!(
         "cluster up in {:?}: node {} writes ({})",
         test_started.elapsed(),
         NAMES[old],
         net.host(old).namespace
     );
+    cut_the_writer_off(&net, nodes, old, test_started).await;
+}
 
+/// The same cut, with every node's NATS connection going to the writer's host: the standbys'
+/// connections cross the cut and go silent (no reset, the packets are dropped), so a standby
+/// takes over only if it notices that on its own and moves to a server of the majority. With
+/// the NATS client's default pings (a minute apart) none did for minutes.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn standbys_whose_nats_server_is_cut_off_move_to_the_majority_and_take_over() {
+    let _serial = SERIAL.lock().await;
+    let test_started = Instant::now();
+    let net = Netns::create(NAMES.len());
+    let hosts: Vec<_> = (0..net.len()).map(|i| net.host(i)).collect();
+    let nats = NatsCluster::start_in(&hosts).await;
+    let first = Broker::spawn_cluster_node_on(&hosts[0], &[nats.url(0)], NAMES[0], &[]);
+    let mut nodes = vec![first];
+    wait_writer(&nodes, START)
+        .await
+        .unwrap_or_else(|e| panic!("node {} writes at the start: {e}\n{}", NAMES[0], logs(&nodes)));
+    for (i, host) in hosts.iter().enumerate().skip(1) {
+        nodes.push(Broker::spawn_cluster_node_on(host, &[nats.url(0)], NAMES[i], &[]));
+    }
+    for (i, node) in nodes.iter().enumerate().skip(1) {
+        wait_status(node, "/ready", 503, START)
+            .await
+            .unwrap_or_else(|e| panic!("node {} follows as a standby: {e}\n{}", NAMES[i], logs(&nodes)));
+    }
+    eprintln!(
+        "cluster up in {:?}: node {} writes, every node connected to {}'s NATS server",
+        test_started.elapsed(),
+        NAMES[0],
+        net.host(0).namespace
+    );
+    cut_the_writer_off(&net, nodes, 0, test_started).await;
+}
+
+/// Cuts the writer `old`'s host off under load from clients of every node, and checks the
+/// partition's story (see the module docs): a majority node takes over in time, the old writer
+/// stops being ready and serving, restarted after the heal it catches up, and every
+/// acknowledged send is there.
+async fn cut_the_writer_off(net: &Netns, mut nodes: Vec<Broker>, old: usize, test_started: Instant) {
     let load = Load::start(&nodes, old).await;
     let (targets, stop) = (load.targets.clone(), load.stop.clone());
     tokio::time::sleep(LOAD_BEFORE).await;
