@@ -125,6 +125,29 @@ fn series(text: &str, name: &str) -> f64 {
         .unwrap_or_else(|| panic!("no series {name} in:\n{text}"))
 }
 
+/// The bodies of every visible message of `queue_url` (see [`receive_all`]).
+async fn visible_bodies(sqs: &aws_sdk_sqs::Client, queue_url: &str, expect: usize) -> BTreeSet<String> {
+    receive_all(sqs, queue_url, expect)
+        .await
+        .into_iter()
+        .map(|(body, _)| body)
+        .collect()
+}
+
+/// Waits (bounded, 30 s) until `node` runs as a standby: its `/ready` answers 503, not 200
+/// and not "down".
+async fn wait_standby(node: &Broker) {
+    let mut status = 0;
+    for _ in 0..300 {
+        status = ready(node).await;
+        if status == 503 {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("not a standby (/ready {status}):\n{}", node.log());
+}
+
 /// The status of a node's `/ready` (200: it writes; 503: a standby), once it answers at all.
 async fn ready(node: &Broker) -> u16 {
     let url = format!("{}/ready", node.endpoint());
@@ -284,11 +307,7 @@ async fn a_standby_takes_over_with_every_acknowledged_write_when_the_writer_is_k
     let acknowledged = sender.await.expect("the sender through the standby");
 
     let sqs = b.sqs().await;
-    let visible: BTreeSet<String> = receive_all(&sqs, &queue_url, 40 - in_flight.len())
-        .await
-        .into_iter()
-        .map(|(body, _)| body)
-        .collect();
+    let visible: BTreeSet<String> = visible_bodies(&sqs, &queue_url, 40 - in_flight.len()).await;
     let expected: BTreeSet<String> = first
         .iter()
         .filter(|b| !deleted.contains(*b) && !in_flight.contains(*b))
@@ -299,11 +318,7 @@ async fn a_standby_takes_over_with_every_acknowledged_write_when_the_writer_is_k
         "b must hold every acknowledged send, no deleted message and no in-flight one"
     );
     // At least once: a send retried after the killed writer stored it may be there twice.
-    let side: BTreeSet<String> = receive_all(&sqs, &side_queue, 100)
-        .await
-        .into_iter()
-        .map(|(body, _)| body)
-        .collect();
+    let side: BTreeSet<String> = visible_bodies(&sqs, &side_queue, 100).await;
     assert_eq!(
         side, acknowledged,
         "every send acknowledged through the standby is kept"
@@ -356,11 +371,7 @@ async fn a_standby_takes_over_with_every_acknowledged_write_when_the_writer_is_k
     b.kill9();
     a.wait_serving(TAKEOVER).await.expect("node a takes over again");
     let sqs = a.sqs().await;
-    let visible: BTreeSet<String> = receive_all(&sqs, &queue_url, 10)
-        .await
-        .into_iter()
-        .map(|(body, _)| body)
-        .collect();
+    let visible: BTreeSet<String> = visible_bodies(&sqs, &queue_url, 10).await;
     assert_eq!(visible, second.into_iter().collect::<BTreeSet<_>>());
 }
 
@@ -404,11 +415,7 @@ async fn a_paused_writer_is_fenced_and_steps_down_when_it_wakes() {
     assert!(!status.success(), "{status}");
     assert!(a.log().contains("no longer the writer"), "{}", a.log());
 
-    let visible: BTreeSet<String> = receive_all(&on_b, &queue_url, 20)
-        .await
-        .into_iter()
-        .map(|(body, _)| body)
-        .collect();
+    let visible: BTreeSet<String> = visible_bodies(&on_b, &queue_url, 20).await;
     let expected: BTreeSet<String> = before.into_iter().chain(after).collect();
     assert_eq!(visible, expected);
 }
@@ -620,15 +627,7 @@ async fn nodes_agree_on_the_lease_and_a_short_one_still_keeps_every_acknowledged
     let bodies: Vec<String> = (0..20).map(|i| format!("kept {i}")).collect();
     send_bodies(&sqs, &queue_url, &bodies).await;
     // b follows the log before the kill (its /ready says 503: a standby, not down).
-    let mut standby = 0;
-    for _ in 0..300 {
-        standby = ready(&b).await;
-        if standby == 503 {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    assert_eq!(standby, 503, "b runs as a standby:\n{}", b.log());
+    wait_standby(&b).await;
 
     let killed = Instant::now();
     a.kill9();
@@ -637,11 +636,7 @@ async fn nodes_agree_on_the_lease_and_a_short_one_still_keeps_every_acknowledged
         "takeover with a 1.5 s lease: {:?} from SIGKILL to b answering /ready",
         killed.elapsed()
     );
-    let kept: BTreeSet<String> = receive_all(&b.sqs().await, &queue_url, bodies.len())
-        .await
-        .into_iter()
-        .map(|(body, _)| body)
-        .collect();
+    let kept: BTreeSet<String> = visible_bodies(&b.sqs().await, &queue_url, bodies.len()).await;
     assert_eq!(kept, bodies.into_iter().collect::<BTreeSet<_>>());
 }
 
@@ -662,15 +657,7 @@ async fn a_standby_whose_nats_server_goes_silent_moves_to_another_and_takes_over
     let queue_url = create_queue(&sqs, "silent").await;
     let bodies: Vec<String> = (0..20).map(|i| format!("kept {i}")).collect();
     send_bodies(&sqs, &queue_url, &bodies).await;
-    let mut standby = 0;
-    for _ in 0..300 {
-        standby = ready(&b).await;
-        if standby == 503 {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    assert_eq!(standby, 503, "b runs as a standby:\n{}", b.log());
+    wait_standby(&b).await;
 
     let frozen = Instant::now();
     nats.stop(1);
@@ -681,11 +668,7 @@ async fn a_standby_whose_nats_server_goes_silent_moves_to_another_and_takes_over
     nats.cont(1);
     took_over.unwrap_or_else(|e| panic!("b takes over without its server: {e}\n{}", b.log()));
     eprintln!("takeover with the standby's NATS server frozen: {elapsed:?} from the freeze to b serving");
-    let kept: BTreeSet<String> = receive_all(&b.sqs().await, &queue_url, bodies.len())
-        .await
-        .into_iter()
-        .map(|(body, _)| body)
-        .collect();
+    let kept: BTreeSet<String> = visible_bodies(&b.sqs().await, &queue_url, bodies.len()).await;
     assert_eq!(kept, bodies.into_iter().collect::<BTreeSet<_>>());
 }
 
@@ -751,11 +734,7 @@ async fn the_writers_nats_server_going_silent_costs_seconds_and_nothing_acknowle
         unknown.len()
     );
     assert!(acknowledged.len() >= 40, "{acknowledged:?}\n{}\n{}", a.log(), b.log());
-    let received: BTreeSet<String> = receive_all(&via_b, &queue_url, acknowledged.len())
-        .await
-        .into_iter()
-        .map(|(body, _)| body)
-        .collect();
+    let received: BTreeSet<String> = visible_bodies(&via_b, &queue_url, acknowledged.len()).await;
     let missing: Vec<&String> = acknowledged.difference(&received).collect();
     assert!(
         missing.is_empty(),
