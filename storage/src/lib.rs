@@ -18,6 +18,7 @@
 pub mod key;
 pub mod log_entry;
 pub mod replication;
+mod wal_sync;
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, OnceLock};
@@ -184,6 +185,8 @@ pub struct Store {
     durability: Durability,
     /// Set once, when this node becomes cluster mode's writer.
     replication: OnceLock<Replication>,
+    /// Fsyncs of single-node writes that [`Store::submit`] made unsynced.
+    wal_sync: wal_sync::WalSync,
 }
 
 impl std::fmt::Debug for Store {
@@ -282,6 +285,7 @@ impl Store {
             path: path.to_path_buf(),
             durability: options.durability,
             replication: OnceLock::new(),
+            wal_sync: wal_sync::WalSync::default(),
         })
     }
 
@@ -316,23 +320,35 @@ impl Store {
     }
 
     /// Commits a batch atomically with the store's durability; in cluster mode, through the
-    /// replicated log first (see [`replication`]).
+    /// replicated log first (see [`replication`]). Nobody reads the batch before it is durable.
     pub fn commit(&self, batch: Batch<'_>) -> Result<()> {
-        self.submit(batch)?.wait()
+        self.start(batch, false)?.wait()
     }
 
-    /// Starts committing a batch; [`Submitted::wait`] finishes it. In single-node mode the
-    /// batch is written before this returns. In cluster mode its place in the replicated log
-    /// is fixed here, so a caller holding a lock may submit, release the lock, then wait: the
-    /// next holder's batch lands after its own, and lock holders no longer wait for the log
-    /// one after another. A submitted batch is committed even if nobody waits for it.
+    /// Starts committing a batch; [`Submitted::wait`] finishes it. Its place among commits is
+    /// fixed here, so a caller holding a lock may submit, release the lock, then wait: the
+    /// next holder's batch lands after its own, and lock holders do not wait for the disk or
+    /// the log one after another. A submitted batch is committed even if nobody waits for it.
+    ///
+    /// In single-node mode the batch is written before this returns, and with
+    /// [`Durability::Fsync`] made durable by `wait` (one fsync shared by every batch written
+    /// before it, see `wal_sync`): readers of the store may see it before then, so a caller
+    /// shows clients what it wrote only once `wait` succeeded. In cluster mode nothing is
+    /// written here; `wait` appends to the log and then applies.
     pub fn submit(&self, batch: Batch<'_>) -> Result<Submitted<'_>> {
+        self.start(batch, true)
+    }
+
+    /// [`Store::submit`], with the fsync of a single-node write left to `wait` (`defer_sync`)
+    /// or done by RocksDB as it writes.
+    fn start(&self, batch: Batch<'_>, defer_sync: bool) -> Result<Submitted<'_>> {
         if let Some(err) = batch.error {
             return Err(err);
         }
         let done = Submitted {
             store: self,
             ticket: None,
+            sync_mark: None,
         };
         match batch.inner {
             BatchInner::Local(inner) if inner.is_empty() => Ok(done),
@@ -340,20 +356,37 @@ impl Store {
             BatchInner::Local(_) if self.replication.get().is_some() => Err(StorageError::NotWriting(
                 "a write started before this node became the writer".into(),
             )),
-            BatchInner::Local(inner) => self
-                .write_local(inner, self.durability == Durability::Fsync)
-                .map(|()| done),
+            BatchInner::Local(inner) => {
+                let fsync = self.durability == Durability::Fsync;
+                if fsync && defer_sync {
+                    self.write_local(inner, false)?;
+                    Ok(Submitted {
+                        sync_mark: Some(self.wal_sync.written()),
+                        ..done
+                    })
+                } else {
+                    self.write_local(inner, fsync).map(|()| done)
+                }
+            }
             BatchInner::Portable(ops) if ops.is_empty() => Ok(done),
             BatchInner::Portable(ops) => {
                 let Some(replication) = self.replication.get() else {
                     return Err(StorageError::NotWriting("no replicated log is attached".into()));
                 };
                 Ok(Submitted {
-                    store: self,
                     ticket: Some(replication.submit(ops)?),
+                    ..done
                 })
             }
         }
+    }
+
+    /// Fsyncs the write-ahead log up to the unsynced write marked `mark`, sharing the fsync
+    /// with every other write marked before it starts.
+    fn sync_through(&self, mark: u64) -> Result<()> {
+        // An fsync takes milliseconds.
+        wait_blocking(|| self.wal_sync.sync_through(mark, || self.db.flush_wal(true)))?;
+        Ok(())
     }
 
     /// Writes one RocksDB batch with the store's options; `sync` asks for an fsync.
@@ -611,17 +644,23 @@ fn classify_open_error(text: &str) -> OpenFailure {
 /// Where the key of the last applied log position lives in [`Cf::Replication`].
 const POSITION_KEY: &[u8] = b"position";
 
-/// A batch on its way to the replicated log; [`Submitted::wait`] learns its fate.
+/// A batch on its way to being committed; [`Submitted::wait`] learns its fate.
 #[must_use = "a submitted batch is only known to be committed once `wait` returns Ok"]
 pub struct Submitted<'a> {
     store: &'a Store,
-    /// `None` when the batch was already written (single-node mode, or nothing to write).
+    /// Cluster mode: the batch's place in the replicated log.
     ticket: Option<replication::Ticket>,
+    /// Single node, fsync mode: the mark of the batch's unsynced write.
+    sync_mark: Option<u64>,
 }
 
 impl Submitted<'_> {
-    /// Blocks until the batch is committed: appended to the log and applied here.
+    /// Blocks until the batch is committed: in cluster mode appended to the log and applied
+    /// here, in single-node fsync mode synced to disk.
     pub fn wait(self) -> Result<()> {
+        if let Some(mark) = self.sync_mark {
+            return self.store.sync_through(mark);
+        }
         let Some(ticket) = self.ticket else {
             return Ok(());
         };
@@ -707,6 +746,51 @@ mod tests {
             },
         )
         .expect("open")
+    }
+
+    #[test]
+    fn fsync_mode_submissions_share_one_fsync_and_commits_sync_as_they_write() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store = Store::open(
+            dir.path(),
+            StoreOptions {
+                durability: Durability::Fsync,
+            },
+        )
+        .expect("open");
+        let put = |key: &[u8]| {
+            let mut b = store.batch();
+            b.put(Cf::Meta, key, b"v");
+            b
+        };
+        let first = store.submit(put(b"a")).expect("submit a");
+        let second = store.submit(put(b"b")).expect("submit b");
+        assert_eq!(store.wal_sync.syncs(), 0, "submitting writes without an fsync");
+        second.wait().expect("wait b");
+        first.wait().expect("wait a");
+        assert_eq!(
+            store.wal_sync.syncs(),
+            1,
+            "the later wait's fsync covers the earlier write"
+        );
+        store.commit(put(b"c")).expect("commit c");
+        assert_eq!(store.wal_sync.syncs(), 1, "a commit is synced by RocksDB as it writes");
+        for key in [b"a", b"b", b"c"] {
+            assert_eq!(store.get(Cf::Meta, key).expect("get").as_deref(), Some(&b"v"[..]));
+        }
+        drop(store);
+        let store = open(dir.path());
+        assert!(store.get(Cf::Meta, b"b").expect("get").is_some());
+    }
+
+    #[test]
+    fn process_mode_submissions_need_no_fsync() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store = open(dir.path());
+        let mut b = store.batch();
+        b.put(Cf::Meta, b"a", b"v");
+        store.submit(b).expect("submit").wait().expect("wait");
+        assert_eq!(store.wal_sync.syncs(), 0);
     }
 
     #[test]

@@ -5,8 +5,9 @@
 //! - One command, one commit: every accepted message of a send (or of a fan-out, with the
 //!   caller's extra writes) is in one batch; a refused message fails its own entry only.
 //! - Messages enter the index only after their batch committed (with their FIFO
-//!   deduplication ids, which are on disk from then on). FIFO sends hold the queue's send lock from sequence assignment until their
-//!   batch is submitted, not while the log answers; they enter the index through the queue's
+//!   deduplication ids, which are on disk from then on). FIFO sends hold the queue's send lock
+//!   from sequence assignment until their batch is submitted, not while the log or the fsync
+//!   answers (see `Store::submit`); they enter the index through the queue's
 //!   line (`order`), in sequence order.
 
 use std::collections::BTreeMap;

@@ -150,9 +150,10 @@ impl Streams {
                 b.put(Cf::Meta, &high_water_key(stream.id, *idx), &w.last_seq.to_be_bytes());
             }
             let reached: Vec<(u32, u64)> = guards.iter().map(|(idx, w)| (*idx, w.last_seq)).collect();
-            // The batch's place in the log is fixed on submission: the shard locks need not be
-            // held while cluster mode waits for the log, and the next put to these shards still
-            // lands after this one (single-node mode has written it already).
+            // The batch's place among commits is fixed on submission: the shard locks need not
+            // be held while cluster mode waits for the log or fsync mode for the disk, and the
+            // next put to these shards still lands after this one. Readers see the records
+            // once `committed` passes them, below.
             let submitted = self.store.submit(b);
             drop(guards);
             // Sequences handed out above and never stored leave a gap; later ones stay higher.
@@ -380,7 +381,15 @@ impl Streams {
         let trim = seq_floor(now.saturating_sub(retention_ms));
         let from = pos.position.max(trim);
         let limit = limit.clamp(1, 10_000);
-        let (records, stopped_early) = read_shard(&self.store, &stream, pos.shard, from, limit, GET_RECORDS_MAX_BYTES)?;
+        let committed = state.as_ref().map_or(u64::MAX, |s| s.committed.load(Ordering::Acquire));
+        let (records, stopped_early) = read_shard(
+            &self.store,
+            &stream,
+            pos.shard,
+            (from, committed),
+            limit,
+            GET_RECORDS_MAX_BYTES,
+        )?;
         let bytes: usize = records.iter().map(|(_, r)| r.partition_key.len() + r.data.len()).sum();
         if let (true, Some(s)) = (limits, &state) {
             s.with_throughput(now, |t| t.charge_read(bytes));
@@ -420,17 +429,20 @@ fn fmt_ms(ms: u64) -> String {
     ms.to_string()
 }
 
-/// Reads a shard's records from sequence `from` on: at most `limit` records and, past the
-/// first, `max_bytes` of keys and data, each with its sequence. Also says whether it stopped
-/// before the end.
+/// Reads a shard's committed records from sequence `from` on: at most `limit` records and,
+/// past the first, `max_bytes` of keys and data, each with its sequence. Also says whether it
+/// stopped before the end. Records above `committed` (the shard's mark) are left out: a put's
+/// records are in the store before its commit is known (an fsync or the log still to answer,
+/// see `Store::submit`), and a reader must not see what a crash could take back.
 pub(super) fn read_shard(
     store: &Store,
     stream: &Stream,
     shard: u32,
-    from: u64,
+    range: (u64, u64),
     limit: usize,
     max_bytes: usize,
 ) -> Result<(Vec<(u64, ReadRecord)>, bool)> {
+    let (from, committed) = range;
     // Records stored before their encryption type was (RECORD_V1) report the stream's current
     // setting, which is what they reported before the upgrade: readers see no change for old
     // data, and it is right for the common case of a stream encrypted from its start or never.
@@ -453,6 +465,9 @@ pub(super) fn read_shard(
             bad = Some("record key");
             return false;
         };
+        if seq > committed {
+            return false;
+        }
         let Some(stored) = decode_record(v) else {
             bad = Some("record value");
             return false;

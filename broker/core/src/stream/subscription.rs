@@ -299,11 +299,12 @@ impl Subscription {
         let now = self.clock.now_ms();
         let trim = super::shard::seq_floor(now.saturating_sub(retention_ms));
         let from = self.position.max(trim).max(starting_seq);
+        let committed = self.shard.committed.load(Ordering::Acquire);
         let (records, _stopped_early) = read_shard(
             &self.store,
             &self.stream,
             index,
-            from,
+            (from, committed),
             EVENT_MAX_RECORDS,
             EVENT_MAX_BYTES,
         )?;
@@ -314,7 +315,6 @@ impl Subscription {
         if let Some((last, _)) = records.last() {
             let last = *last;
             self.position = last + 1;
-            let committed = self.shard.committed.load(Ordering::Acquire);
             let millis_behind_latest = if committed > last {
                 arrival_ms(committed).saturating_sub(arrival_ms(last))
             } else {

@@ -776,7 +776,12 @@ async fn records_keep_their_encryption_type_and_old_records_follow_the_stream() 
         &record_key(stream.id, 0, last + 1),
         &[&[shard::RECORD_V1, 0, 2][..], b"pk", b"legacy"].concat(),
     );
+    // Committed as a put commits: the shard's high-water mark with it, then its reader mark.
+    b.put(Cf::Meta, &high_water_key(stream.id, 0), &(last + 1).to_be_bytes());
     streams.store.commit(b).expect("commit");
+    stream.routing().all[&0]
+        .committed
+        .fetch_max(last + 1, Ordering::Release);
 
     let read = |streams: &Streams| -> Vec<(String, bool)> {
         let it = streams
@@ -813,6 +818,43 @@ async fn records_keep_their_encryption_type_and_old_records_follow_the_stream() 
         read(&streams),
         pairs(&[("plain", false), ("kms", true), ("legacy", false)])
     );
+}
+
+/// A put's records are in the store before its commit is known (an fsync or the log still to
+/// answer): GetRecords and SubscribeToShard show them only once the shard's mark passes them.
+#[tokio::test(start_paused = true)]
+async fn readers_see_a_put_only_once_it_committed() {
+    let (_dir, streams, k) = stream_with_consumer().await;
+    let shard = "shardId-000000000000";
+    let out = streams.put(&k, &[rec("pk", "committed")], None).expect("put").results;
+    let (_, _, last) = parse_sequence(&out[0].sequence_number).expect("our sequence");
+    // Written, not yet committed: a put between its write and its wait.
+    let stream = streams.lookup(&k).expect("stream");
+    let mut b = streams.store.batch();
+    b.put(
+        Cf::StreamRecords,
+        &record_key(stream.id, 0, last + 1),
+        &shard::encode_record("pk", b"in flight", false),
+    );
+    streams.store.commit(b).expect("commit");
+    let it = streams
+        .shard_iterator(&k, shard, IteratorStart::TrimHorizon)
+        .expect("iterator");
+    let (data, batch) = read_all(&streams, &it);
+    assert_eq!(data, ["committed"]);
+    let mut sub = streams
+        .subscribe(&k, &consumer("c"), shard, IteratorStart::TrimHorizon)
+        .expect("subscribe");
+    let event = sub.next_event(T).await.expect("event").expect("open");
+    assert_eq!(event_data(&event), ["committed"]);
+    // The put's wait succeeded.
+    stream.routing().all[&0]
+        .committed
+        .fetch_max(last + 1, Ordering::Release);
+    let next = batch.next_iterator.expect("open shard");
+    assert_eq!(read_all(&streams, &next).0, ["in flight"]);
+    let event = sub.next_event(T).await.expect("event").expect("open");
+    assert_eq!(event_data(&event), ["in flight"]);
 }
 
 /// A put answers with the encryption type it stored its records under, read in the same step
