@@ -332,8 +332,8 @@ impl Store {
     ///
     /// In single-node mode the batch is written before this returns, and with
     /// [`Durability::Fsync`] made durable by `wait` (one fsync shared by every batch written
-    /// before it, see `wal_sync`): readers of the store may see it before then, so a caller
-    /// shows clients what it wrote only once `wait` succeeded. In cluster mode nothing is
+    /// before it, see `wal_sync`; a failed one stops the process): readers of the store may
+    /// see it before then, so a caller shows clients what it wrote only once `wait` returned. In cluster mode nothing is
     /// written here; `wait` appends to the log and then applies.
     pub fn submit(&self, batch: Batch<'_>) -> Result<Submitted<'_>> {
         self.start(batch, true)
@@ -383,9 +383,19 @@ impl Store {
 
     /// Fsyncs the write-ahead log up to the unsynced write marked `mark`, sharing the fsync
     /// with every other write marked before it starts.
+    ///
+    /// A failed fsync stops the process. The batches it was to cover are in RocksDB's memory
+    /// already, readable (a FIFO resend would find its original's deduplication id), and
+    /// nothing tells which of them reached the disk: the kernel may have dropped the pages it
+    /// could not write. Only a restart, which replays what the log really holds, knows; this
+    /// is what PostgreSQL does on a failed fsync.
     fn sync_through(&self, mark: u64) -> Result<()> {
         // An fsync takes milliseconds.
-        wait_blocking(|| self.wal_sync.sync_through(mark, || self.db.flush_wal(true)))?;
+        let synced = wait_blocking(|| self.wal_sync.sync_through(mark, || self.db.flush_wal(true)));
+        if let Err(err) = synced {
+            tracing::error!(error = %err, path = %self.path.display(), "fsync of the write-ahead log failed; stopping so that a restart replays what the disk holds");
+            std::process::exit(FSYNC_FAILED_EXIT_CODE);
+        }
         Ok(())
     }
 
@@ -640,6 +650,9 @@ fn classify_open_error(text: &str) -> OpenFailure {
         OpenFailure::Other
     }
 }
+
+/// The exit status after a failed fsync of the write-ahead log (`EX_IOERR`).
+const FSYNC_FAILED_EXIT_CODE: i32 = 74;
 
 /// Where the key of the last applied log position lives in [`Cf::Replication`].
 const POSITION_KEY: &[u8] = b"position";

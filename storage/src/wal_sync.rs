@@ -13,7 +13,8 @@
 //!   the marks taken before it started: the log is appended in order, so syncing it syncs
 //!   every earlier write.
 //! - At most one fsync runs at a time (a second one would find nothing new to sync).
-//! - A failed fsync advances nothing; its waiters get the error, later waiters try again.
+//! - A failed fsync advances nothing: its leader gets the error, and its other waiters run
+//!   the next one (the store stops the process on the first failure, see `Store::submit`).
 
 use std::sync::{Condvar, Mutex, MutexGuard};
 
@@ -147,14 +148,16 @@ mod tests {
     fn waiters_during_an_fsync_share_the_next_one() {
         let wal = Arc::new(WalSync::default());
         let first = wal.written();
-        // The first fsync is held open until every other writer has marked its write and
-        // started waiting: those need exactly one more fsync between them.
+        // The first fsync starts (its target taken), then every other writer marks its write
+        // and starts waiting while it runs: those need exactly one more fsync between them.
         let waiters = 6;
+        let started = Arc::new(Barrier::new(waiters + 1));
         let marked = Arc::new(Barrier::new(waiters + 1));
         let holder = {
-            let (wal, marked) = (wal.clone(), marked.clone());
+            let (wal, started, marked) = (wal.clone(), started.clone(), marked.clone());
             std::thread::spawn(move || {
                 wal.sync_through(first, || {
+                    started.wait();
                     marked.wait();
                     std::thread::sleep(std::time::Duration::from_millis(100));
                     Ok::<(), ()>(())
@@ -163,8 +166,9 @@ mod tests {
         };
         let others: Vec<_> = (0..waiters)
             .map(|_| {
-                let (wal, marked) = (wal.clone(), marked.clone());
+                let (wal, started, marked) = (wal.clone(), started.clone(), marked.clone());
                 std::thread::spawn(move || {
+                    started.wait();
                     let mark = wal.written();
                     marked.wait();
                     wal.sync_through(mark, || Ok::<(), ()>(()))

@@ -129,12 +129,17 @@ impl Queues {
         let next = more.then(|| payloads.last().map_or(from, |(seq, _)| seq + 1));
         let now = self.clock.now_ms();
         let index = queue.index();
+        // A message its send has not indexed yet (its commit may still be waiting for an
+        // fsync or the log) is not in the queue yet, hot or cold.
+        let unindexed = queue.unindexed();
         let messages = payloads
             .into_iter()
             .filter_map(|(seq, p)| {
                 let meta = match index.get(seq) {
                     Some(meta) => *meta,
-                    None if index.is_cold(seq) => MsgMeta::new(p.sent_ms, p.initial_visible_at_ms),
+                    None if index.is_cold(seq) && !unindexed.contains(&seq) => {
+                        MsgMeta::new(p.sent_ms, p.initial_visible_at_ms)
+                    }
                     None => return None,
                 };
                 let state = if meta.visible_at_ms <= now {

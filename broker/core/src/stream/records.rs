@@ -381,6 +381,7 @@ impl Streams {
         let trim = seq_floor(now.saturating_sub(retention_ms));
         let from = pos.position.max(trim);
         let limit = limit.clamp(1, 10_000);
+        // Every listed shard has a state (routing is built from the record it is read from).
         let committed = state.as_ref().map_or(u64::MAX, |s| s.committed.load(Ordering::Acquire));
         let (records, stopped_early) = read_shard(
             &self.store,

@@ -9,6 +9,7 @@
 //!   anything changes; each operation commits once, through [`Streams::update`].
 
 use std::collections::HashMap;
+use std::sync::atomic::Ordering;
 use std::sync::{Arc, MutexGuard};
 
 use super::shard::{parse_shard_id, ShardRecord};
@@ -35,8 +36,13 @@ impl Streams {
             }
         }
         self.persist(stream, record)?;
-        for g in guards.iter_mut() {
+        for (state, g) in states.iter().zip(guards.iter_mut()) {
             g.closed = true;
+            // A put may still wait for its commit, which this one (later in the log) has
+            // just covered: readers of a closed shard must get every record before they
+            // move on to the children, so its committed mark reaches its end now.
+            state.committed.fetch_max(g.last_seq, Ordering::Release);
+            state.changed.notify_waiters();
         }
         let next = build_routing(record, Some(&routing), &HashMap::new());
         *stream.routing.write().unwrap_or_else(|p| p.into_inner()) = Arc::new(next);

@@ -857,6 +857,39 @@ async fn readers_see_a_put_only_once_it_committed() {
     assert_eq!(event_data(&event), ["in flight"]);
 }
 
+/// A split that closes a shard while a put to it still waits for its commit covers that put
+/// (its own commit comes later): readers of the parent get the put's records before the
+/// children, and never move on without them.
+#[tokio::test(start_paused = true)]
+async fn a_split_during_a_put_s_wait_leaves_its_records_to_the_parent_s_readers() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let streams = Streams::open(open_store(dir.path()), Clock::new(), T).expect("open");
+    let k = key("s");
+    active(&streams, &k, 1).await;
+    let parent = "shardId-000000000000";
+    let out = streams.put(&k, &[rec("a", "committed")], None).expect("put").results;
+    let (_, _, last) = parse_sequence(&out[0].sequence_number).expect("our sequence");
+    // A put between its write and its wait: the record is stored and its sequence taken.
+    let stream = streams.lookup(&k).expect("stream");
+    let mut b = streams.store.batch();
+    b.put(
+        Cf::StreamRecords,
+        &record_key(stream.id, 0, last + 1),
+        &shard::encode_record("a", b"in flight", false),
+    );
+    b.put(Cf::Meta, &high_water_key(stream.id, 0), &(last + 1).to_be_bytes());
+    streams.store.commit(b).expect("commit");
+    stream.routing().all[&0].writer().last_seq = last + 1;
+    streams.split(&k, parent, 1u128 << 127).expect("split");
+    let it = streams
+        .shard_iterator(&k, parent, IteratorStart::TrimHorizon)
+        .expect("iterator");
+    let (data, batch) = read_all(&streams, &it);
+    assert_eq!(data, ["committed", "in flight"]);
+    assert_eq!(batch.next_iterator, None, "closed shard fully read");
+    assert!(batch.child_shards.is_some());
+}
+
 /// A put answers with the encryption type it stored its records under, read in the same step
 /// as the write, so the answer's `EncryptionType` cannot disagree with the records.
 #[tokio::test(start_paused = true)]
