@@ -7,7 +7,7 @@
 //! a bounded concurrent load (at most 2,000 messages, at most ~10 s), record every MessageId the
 //! broker acknowledged, kill -9 the broker mid-load, restart it and drain the queue.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -161,17 +161,24 @@ async fn graceful_restart_keeps_messages_in_flight_state_and_counts() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn crash_keeps_every_acknowledged_message() {
-    crash_and_verify(&[], 2000, "crash-process", Stop::Kill).await;
+    crash_and_verify(&[], 2000, "crash-process", Stop::Kill, false).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn crash_keeps_every_acknowledged_message_fsync() {
-    crash_and_verify(&["--durability", "fsync"], 600, "crash-fsync", Stop::Kill).await;
+    crash_and_verify(&["--durability", "fsync"], 600, "crash-fsync", Stop::Kill, false).await;
+}
+
+/// FIFO sends in fsync mode write under the queue's send lock and wait for a shared fsync
+/// after it (`storage/src/wal_sync.rs`): every acknowledged one survives, in its group's order.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn crash_keeps_every_acknowledged_fifo_message_in_order_fsync() {
+    crash_and_verify(&["--durability", "fsync"], 600, "crash-fsync.fifo", Stop::Kill, true).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sigterm_under_load_keeps_every_acknowledged_message_and_exits_zero() {
-    crash_and_verify(&["--shutdown-timeout", "10"], 2000, "sigterm", Stop::Term).await;
+    crash_and_verify(&["--shutdown-timeout", "10"], 2000, "sigterm", Stop::Term, false).await;
 }
 
 /// How the broker is stopped mid-load.
@@ -183,10 +190,15 @@ enum Stop {
     Term,
 }
 
-async fn crash_and_verify(args: &[&str], max_messages: usize, queue: &str, how: Stop) {
+/// Sends under load, stops the broker `how`, restarts it and drains `queue`: every
+/// acknowledged message must come back; on a `fifo` queue (each task its own group, in order)
+/// in its group's order too.
+async fn crash_and_verify(args: &[&str], max_messages: usize, queue: &str, how: Stop, fifo: bool) {
     let mut broker = Broker::start_with(args).await;
     let sqs = broker.sqs().await;
-    let url = create_queue(&sqs, queue, &[]).await;
+    let fifo_attrs = [(Q::FifoQueue, "true"), (Q::ContentBasedDeduplication, "true")];
+    let url = create_queue(&sqs, queue, if fifo { &fifo_attrs } else { &[] }).await;
+    let group = move |t: usize| fifo.then(|| format!("t{t}"));
 
     let acked: Arc<Mutex<Vec<String>>> = Arc::new(Mutex::new(Vec::new()));
     let stop = Arc::new(AtomicBool::new(false));
@@ -211,6 +223,7 @@ async fn crash_and_verify(args: &[&str], max_messages: usize, queue: &str, how: 
                         .send_message()
                         .queue_url(&url)
                         .message_body(format!("t{t}-{i}"))
+                        .set_message_group_id(group(t))
                         .send()
                         .await;
                     match res {
@@ -224,6 +237,7 @@ async fn crash_and_verify(args: &[&str], max_messages: usize, queue: &str, how: 
                             SendMessageBatchRequestEntry::builder()
                                 .id(format!("e{j}"))
                                 .message_body(format!("t{t}-{i}-{j}"))
+                                .set_message_group_id(group(t))
                                 .build()
                                 .unwrap(),
                         );
@@ -250,7 +264,7 @@ async fn crash_and_verify(args: &[&str], max_messages: usize, queue: &str, how: 
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
     // A queue created just before the crash must survive it too.
-    let late = create_queue(&sqs, &format!("{queue}-late"), &[]).await;
+    let late = create_queue(&sqs, &format!("{}-late", queue.trim_end_matches(".fifo")), &[]).await;
     match how {
         Stop::Kill => broker.kill9(),
         Stop::Term => {
@@ -281,6 +295,8 @@ async fn crash_and_verify(args: &[&str], max_messages: usize, queue: &str, how: 
     );
 
     let mut received: HashSet<String> = HashSet::new();
+    // Per sending task, the (send, entry) numbers of its bodies in the order received.
+    let mut order: HashMap<String, Vec<(u64, u64)>> = HashMap::new();
     let drain_deadline = Instant::now() + Duration::from_secs(90);
     let mut empty_polls = 0;
     while Instant::now() < drain_deadline && empty_polls < 3 && !acked.is_subset(&received) {
@@ -293,6 +309,13 @@ async fn crash_and_verify(args: &[&str], max_messages: usize, queue: &str, how: 
         let mut req = sqs.delete_message_batch().queue_url(&url);
         for (i, m) in got.iter().enumerate() {
             received.insert(m.message_id().unwrap().to_string());
+            let mut parts = m.body().unwrap_or_default().split('-');
+            let task = parts.next().unwrap_or_default().to_string();
+            let numbers: Vec<u64> = parts.map(|n| n.parse().expect("a number in the body")).collect();
+            order
+                .entry(task)
+                .or_default()
+                .push((numbers[0], numbers.get(1).copied().unwrap_or(0)));
             req = req.entries(
                 DeleteMessageBatchRequestEntry::builder()
                     .id(format!("d{i}"))
@@ -312,6 +335,11 @@ async fn crash_and_verify(args: &[&str], max_messages: usize, queue: &str, how: 
         acked.len(),
         missing.iter().take(5).collect::<Vec<_>>()
     );
+    if fifo {
+        for (task, got) in &order {
+            assert!(got.is_sorted(), "group {task} out of order after the crash: {got:?}");
+        }
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
