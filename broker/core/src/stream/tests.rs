@@ -820,23 +820,31 @@ async fn records_keep_their_encryption_type_and_old_records_follow_the_stream() 
     );
 }
 
-/// A put's records are in the store before its commit is known (an fsync or the log still to
-/// answer): GetRecords and SubscribeToShard show them only once the shard's mark passes them.
-#[tokio::test(start_paused = true)]
-async fn readers_see_a_put_only_once_it_committed() {
-    let (_dir, streams, k) = stream_with_consumer().await;
-    let shard = "shardId-000000000000";
-    let out = streams.put(&k, &[rec("pk", "committed")], None).expect("put").results;
+/// Puts "committed" to shard 0 of `k`, then stores "in flight" after it as a put does before
+/// its wait (record and high-water mark written, committed mark not raised); answers the
+/// stream and the committed record's sequence.
+fn put_one_and_write_one_uncommitted(streams: &Streams, k: &StreamKey) -> (Arc<Stream>, u64) {
+    let out = streams.put(k, &[rec("pk", "committed")], None).expect("put").results;
     let (_, _, last) = parse_sequence(&out[0].sequence_number).expect("our sequence");
-    // Written, not yet committed: a put between its write and its wait.
-    let stream = streams.lookup(&k).expect("stream");
+    let stream = streams.lookup(k).expect("stream");
     let mut b = streams.store.batch();
     b.put(
         Cf::StreamRecords,
         &record_key(stream.id, 0, last + 1),
         &shard::encode_record("pk", b"in flight", false),
     );
+    b.put(Cf::Meta, &high_water_key(stream.id, 0), &(last + 1).to_be_bytes());
     streams.store.commit(b).expect("commit");
+    (stream, last)
+}
+
+/// A put's records are in the store before its commit is known (an fsync or the log still to
+/// answer): GetRecords and SubscribeToShard show them only once the shard's mark passes them.
+#[tokio::test(start_paused = true)]
+async fn readers_see_a_put_only_once_it_committed() {
+    let (_dir, streams, k) = stream_with_consumer().await;
+    let shard = "shardId-000000000000";
+    let (stream, last) = put_one_and_write_one_uncommitted(&streams, &k);
     let it = streams
         .shard_iterator(&k, shard, IteratorStart::TrimHorizon)
         .expect("iterator");
@@ -867,18 +875,7 @@ async fn a_split_during_a_put_s_wait_leaves_its_records_to_the_parent_s_readers(
     let k = key("s");
     active(&streams, &k, 1).await;
     let parent = "shardId-000000000000";
-    let out = streams.put(&k, &[rec("a", "committed")], None).expect("put").results;
-    let (_, _, last) = parse_sequence(&out[0].sequence_number).expect("our sequence");
-    // A put between its write and its wait: the record is stored and its sequence taken.
-    let stream = streams.lookup(&k).expect("stream");
-    let mut b = streams.store.batch();
-    b.put(
-        Cf::StreamRecords,
-        &record_key(stream.id, 0, last + 1),
-        &shard::encode_record("a", b"in flight", false),
-    );
-    b.put(Cf::Meta, &high_water_key(stream.id, 0), &(last + 1).to_be_bytes());
-    streams.store.commit(b).expect("commit");
+    let (stream, last) = put_one_and_write_one_uncommitted(&streams, &k);
     stream.routing().all[&0].writer().last_seq = last + 1;
     streams.split(&k, parent, 1u128 << 127).expect("split");
     let it = streams
