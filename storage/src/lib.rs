@@ -333,8 +333,8 @@ impl Store {
     /// In single-node mode the batch is written before this returns, and with
     /// [`Durability::Fsync`] made durable by `wait` (one fsync shared by every batch written
     /// before it, see `wal_sync`; a failed one stops the process): readers of the store may
-    /// see it before then, so a caller shows clients what it wrote only once `wait` returned. In cluster mode nothing is
-    /// written here; `wait` appends to the log and then applies.
+    /// see it before then, so a caller shows clients what it wrote only once `wait` returned.
+    /// In cluster mode nothing is written here; `wait` appends to the log and then applies.
     pub fn submit(&self, batch: Batch<'_>) -> Result<Submitted<'_>> {
         self.start(batch, true)
     }
